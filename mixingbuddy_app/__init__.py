@@ -1,0 +1,1 @@
+"""The MixingBuddy desktop app (PySide6) and the critique CLI."""

@@ -1,0 +1,21 @@
+"""MixingBuddy core: audio, measurements, advice and advisors. Never imports torch or Qt at import time."""
+
+from model.advice import Advice, Finding, ParsedAnswer, RoleGain, Window, WindowVerdict, parse_response
+from model.advisor import AdviceRequest, Advisor, AdvisorInfo, CancelToken, load_advisor
+from model.errors import (AdvisorUnavailable, AudioFormatError, Cancelled, CheckpointError, InputError,
+                          MixingBuddyError, ModelRuntimeError, NoAnalysableAudio, RoleError)
+from model.roles import ROLES, TARGET_ROLES, RoleGuess, guess_role
+
+__all__ = [
+    "Advice", "AdviceRequest", "Advisor", "AdvisorInfo", "AdvisorUnavailable", "AudioFormatError", "Cancelled",
+    "CancelToken", "CheckpointError", "Finding", "InputError", "MixingBuddyError", "ModelRuntimeError",
+    "NoAnalysableAudio", "ParsedAnswer", "ROLES", "RoleError", "RoleGain", "RoleGuess", "TARGET_ROLES", "Window",
+    "WindowVerdict", "guess_role", "load_advisor", "parse_response", "critique",
+]
+
+
+def critique(*args, **kwargs):
+    """See model.critique.critique (imported lazily)."""
+    from model.critique import critique as _critique
+
+    return _critique(*args, **kwargs)

@@ -1,0 +1,214 @@
+"""Advice types and the text contract: render answers, parse them back."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal, Mapping
+
+from model.keywords import read_keywords
+from model.templates import CORRECTION_RANGE_DB, DIRECTION, RESPONSES, render_response
+
+Direction = Literal["increase", "decrease", "none"]
+
+
+@dataclass(frozen=True)
+class Window:
+    """A stretch of the song judged on its own; ``gated`` is False when it failed the gate."""
+
+    start_s: float
+    end_s: float
+    gated: bool = True
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
+class Finding:
+    """An export-doctor finding."""
+
+    code: str
+    severity: Literal["error", "warning", "info"]
+    message: str
+    track_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ParsedAnswer:
+    """An answer read back: ``status`` is "error", "balanced" or "unparsed"."""
+
+    status: Literal["error", "balanced", "unparsed"]
+    target: str | None = None
+    direction: Direction = "none"
+    category: str | None = None
+    low_db: float | None = None
+    high_db: float | None = None
+    template_id: str | None = None
+    exact: bool = False
+
+
+@dataclass(frozen=True)
+class WindowVerdict:
+    """One window's verdict. ``direction`` is "none" for balanced; ``category`` "unparsed" when unreadable."""
+
+    window: Window
+    target: str | None
+    direction: Direction
+    category: str
+    low_db: float | None
+    high_db: float | None
+    text: str
+    measured_lu: Mapping[str, float] | None = None
+    exact: bool = True
+    delta_db: float | None = None  # the advisor's own signed correction, when it measures one
+
+
+@dataclass(frozen=True)
+class RoleGain:
+    """A suggested gain change for a role: signed ``delta_db`` and the magnitude range."""
+
+    role: str
+    direction: Direction
+    category: str
+    min_db: float
+    max_db: float
+    delta_db: float
+    confidence: float
+
+    def to_json(self) -> dict:
+        return {
+            "stem": self.role,
+            "direction": self.direction,
+            "category": self.category,
+            "min_db": self.min_db,
+            "max_db": self.max_db,
+            "delta_db": round(self.delta_db, 2),
+            "confidence": round(self.confidence, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Advice:
+    """The song-level advice: primary suggestion (or none), timeline, confidence and findings."""
+
+    anchor: str
+    primary: RoleGain | None
+    suggestions: tuple[RoleGain, ...]
+    windows: tuple[WindowVerdict, ...]
+    confidence: float
+    abstained: bool
+    text: str
+    advisor_id: str
+    findings: tuple[Finding, ...] = ()
+    measurements: Mapping = field(default_factory=dict)
+    status: str = ""
+
+    @property
+    def balanced(self) -> bool:
+        return self.primary is None and not self.abstained
+
+
+# --- parsing -----------------------------------------------------------------
+
+_PLACEHOLDER_RE = {
+    "stem": r"(?P<stem>vocals|drums|bass)",
+    "be": r"(?:is|are)",
+    "obj": r"(?:it|them)",
+    "subj": r"(?:it|they)",
+    "lo": r"(?P<lo>\d+(?:\.\d+)?)",
+    "hi": r"(?P<hi>\d+(?:\.\d+)?)",
+}
+
+
+def _compile_template(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{\w+\})", template)
+    out: list[str] = []
+    seen: set[str] = set()
+    for part in parts:
+        m = re.fullmatch(r"\{(\w+)\}", part)
+        if m:
+            name = m.group(1)
+            pat = _PLACEHOLDER_RE[name]
+            if name in seen and "?P<" in pat:  # a repeated named group: back-reference it
+                pat = f"(?P={name})"
+            seen.add(name)
+            out.append(pat)
+        else:
+            out.append(r"\s+".join(re.escape(w) for w in part.split(" ")) if part.strip() else re.escape(part))
+    return re.compile("".join(out), re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _compiled_pool() -> tuple[tuple[str, int, re.Pattern[str]], ...]:
+    return tuple(
+        (category, i, _compile_template(t))
+        for category, pool in RESPONSES.items()
+        for i, t in enumerate(pool)
+    )
+
+
+def category_for(direction: str, low: float, high: float) -> str | None:
+    """The paper category whose correction range is exactly (low, high) in that direction."""
+    for category, (lo, hi) in CORRECTION_RANGE_DB.items():
+        if DIRECTION[category] == direction and abs(lo - low) < 1e-6 and abs(hi - high) < 1e-6:
+            return category
+    return None
+
+
+def parse_response(text: str) -> ParsedAnswer:
+    """Read an answer back into (target, direction, range) or balanced; never guesses.
+
+    Exact template matches give ``exact=True``; otherwise the strict scorer's keyword
+    rules are tried (``exact=False``); anything else is "unparsed".
+    """
+    clean = " ".join((text or "").split())
+    for category, i, pattern in _compiled_pool():
+        m = pattern.fullmatch(clean)
+        if not m:
+            continue
+        template_id = f"{category}/{i}"
+        if category == "no_error":
+            return ParsedAnswer("balanced", template_id=template_id, exact=True)
+        low, high = float(m.group("lo")), float(m.group("hi"))
+        direction = DIRECTION[category]
+        exact_range = CORRECTION_RANGE_DB[category] == (low, high)
+        cat = category if exact_range else (category_for(direction, low, high) or category)
+        return ParsedAnswer("error", m.group("stem").lower(), direction, cat, low, high, template_id, exact_range)
+    reading = read_keywords(clean, whole_word=True)
+    if reading.contradiction or reading.direction is None:
+        return ParsedAnswer("unparsed")
+    if reading.direction == "none":
+        return ParsedAnswer("balanced", exact=False)
+    if reading.stem not in ("vocals", "drums", "bass"):
+        return ParsedAnswer("unparsed")
+    low = high = None
+    category = None
+    if reading.magnitude:
+        low, high = reading.magnitude
+        category = category_for(reading.direction, low, high)
+    return ParsedAnswer("error", reading.stem, reading.direction, category, low, high, None, False)  # type: ignore[arg-type]
+
+
+def verdict_from_text(window: Window, text: str) -> WindowVerdict:
+    """Turn a model answer for one window into a WindowVerdict (unparsed answers kept as such)."""
+    parsed = parse_response(text)
+    if parsed.status == "balanced":
+        return WindowVerdict(window, None, "none", "no_error", None, None, text, exact=parsed.exact)
+    if parsed.status == "unparsed":
+        return WindowVerdict(window, None, "none", "unparsed", None, None, text, exact=False)
+    # Direction and stem known but no paper range: the milder category of that direction.
+    category = parsed.category or ("quiet" if parsed.direction == "increase" else "loud")
+    return WindowVerdict(window, parsed.target, parsed.direction, category, parsed.low_db, parsed.high_db, text,
+                         exact=parsed.exact)
+
+
+def advice_sentence(primary: RoleGain | None, abstained: bool = False, variant: int = 0) -> str:
+    """The sentence shown to the user for a song-level verdict."""
+    if abstained:
+        return "No confident issue: the windows disagree, so no change is suggested."
+    if primary is None:
+        return render_response("no_error", None, variant)
+    return render_response(primary.category, primary.role, variant)

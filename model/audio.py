@@ -1,0 +1,159 @@
+"""Audio files: probe, decode into float32 (frames, channels), simple level helpers (numpy only)."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from model.errors import AudioFormatError
+
+AUDIO_EXTENSIONS = frozenset({".wav", ".wave", ".aif", ".aiff", ".aifc", ".flac", ".ogg", ".oga", ".opus",
+                              ".mp3", ".caf", ".w64", ".rf64", ".bwf"})
+MIN_DURATION_S = 0.4  # one BS.1770 block
+MIN_RATE, MAX_RATE = 8000, 384000
+_BLOCK = 1 << 18
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a file is: rate, channel count, length, container and sample format."""
+
+    path: str
+    sample_rate: int
+    channels: int
+    frames: int
+    format: str
+    subtype: str
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.sample_rate if self.sample_rate else 0.0
+
+    @property
+    def is_float(self) -> bool:
+        return self.subtype in ("FLOAT", "DOUBLE")
+
+
+def is_audio_path(path: str | os.PathLike) -> bool:
+    return Path(path).suffix.lower() in AUDIO_EXTENSIONS
+
+
+def probe(path: str | os.PathLike) -> AudioInfo:
+    """Read a file's header; raises AudioFormatError with a one-line reason."""
+    p = Path(path)
+    name = p.name
+    if not p.exists():
+        raise AudioFormatError(f"{name}: file not found.")
+    if p.is_dir():
+        raise AudioFormatError(f"{name}: is a folder, not an audio file.")
+    if not os.access(p, os.R_OK):
+        raise AudioFormatError(f"{name}: permission denied (the file is not readable).")
+    try:
+        info = sf.info(str(p))
+    except Exception as exc:  # libsndfile's errors are plain RuntimeErrors/LibsndfileError
+        reason = str(exc).split(":")[-1].strip() or "unknown format"
+        raise AudioFormatError(f"{name}: not a readable audio file ({reason}).", str(exc)) from None
+    if info.frames <= 0:
+        raise AudioFormatError(f"{name}: contains no audio frames.")
+    if not MIN_RATE <= info.samplerate <= MAX_RATE:
+        raise AudioFormatError(f"{name}: unsupported sample rate {info.samplerate} Hz.")
+    if info.channels < 1:
+        raise AudioFormatError(f"{name}: has no channels.")
+    if info.frames / info.samplerate < MIN_DURATION_S:
+        raise AudioFormatError(
+            f"{name}: too short to analyse ({info.frames} frames; at least {MIN_DURATION_S:g} s is needed)."
+        )
+    return AudioInfo(str(p), int(info.samplerate), int(info.channels), int(info.frames), info.format, info.subtype)
+
+
+def out_channels(channels: int) -> int:
+    """Mono stays mono, anything else becomes stereo."""
+    return 1 if channels == 1 else 2
+
+
+def fold_to_stereo(block: np.ndarray) -> np.ndarray:
+    """(frames, n>2) -> (frames, 2): even channels to the left, odd to the right, averaged."""
+    left = block[:, 0::2].mean(axis=1)
+    right = block[:, 1::2].mean(axis=1)
+    return np.stack([left, right], axis=1).astype(np.float32, copy=False)
+
+
+def read_into(info: AudioInfo, out: np.ndarray) -> None:
+    """Decode a probed file into ``out[:info.frames]`` (float32, frames x out_channels) block by block.
+
+    Raises AudioFormatError for truncated data or NaN/Inf samples.
+    """
+    name = Path(info.path).name
+    ch_out = out.shape[1]
+    pos = 0
+    try:
+        with sf.SoundFile(info.path) as f:
+            while pos < info.frames:
+                n = min(_BLOCK, info.frames - pos)
+                if info.channels <= 2:
+                    got = f.read(n, dtype="float32", always_2d=True, out=out[pos:pos + n])
+                    read = len(got)
+                else:
+                    block = f.read(n, dtype="float32", always_2d=True)
+                    read = len(block)
+                    out[pos:pos + read] = fold_to_stereo(block)
+                if read == 0:
+                    break
+                if not np.isfinite(out[pos:pos + read]).all():
+                    raise AudioFormatError(f"{name}: contains NaN or infinite samples.")
+                pos += read
+    except AudioFormatError:
+        raise
+    except Exception as exc:
+        raise AudioFormatError(f"{name}: could not be decoded ({str(exc).strip() or type(exc).__name__}).",
+                               str(exc)) from None
+    if pos == 0:
+        raise AudioFormatError(f"{name}: contains no decodable audio (truncated file?).")
+    if ch_out != out_channels(info.channels):
+        raise ValueError("output buffer has the wrong channel count")
+
+
+def load_audio(path: str | os.PathLike) -> tuple[np.ndarray, AudioInfo]:
+    """Decode one file into float32 (frames, 1 or 2)."""
+    info = probe(path)
+    out = np.zeros((info.frames, out_channels(info.channels)), dtype=np.float32)
+    read_into(info, out)
+    return out, info
+
+
+def db_to_linear(db: float) -> float:
+    return 10.0 ** (db / 20.0)
+
+
+def linear_to_db(x: float) -> float:
+    return 20.0 * math.log10(x) if x > 0 else float("-inf")
+
+
+def rms_dbfs(x: np.ndarray) -> float:
+    """Raw RMS level in dBFS (full scale 1.0, so a full-scale sine reads -3.01)."""
+    a = np.asarray(x, dtype=np.float32)
+    if a.size == 0:
+        return float("-inf")
+    ms = float(np.mean(np.square(a, dtype=np.float64)))
+    return 10.0 * math.log10(ms) if ms > 0 else float("-inf")
+
+
+def to_mono(x: np.ndarray) -> np.ndarray:
+    """(frames, channels) -> (frames,) by channel mean."""
+    a = np.asarray(x, dtype=np.float32)
+    return a if a.ndim == 1 else a.mean(axis=1, dtype=np.float32)
+
+
+def frame_rms_db(mono: np.ndarray, frame: int) -> np.ndarray:
+    """Raw RMS in dBFS of non-overlapping frames (the tail shorter than a frame is dropped)."""
+    n = len(mono) // frame
+    if n == 0:
+        return np.empty(0)
+    ms = np.mean(np.square(mono[: n * frame].reshape(n, frame), dtype=np.float64), axis=1)
+    with np.errstate(divide="ignore"):
+        return 10.0 * np.log10(ms)

@@ -1,0 +1,98 @@
+"""critique(): the one song-level pipeline used by the GUI worker, the CLI and evaluation."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Sequence
+
+from model.advice import Advice, RoleGain, WindowVerdict, advice_sentence
+from model.advisor import AdviceRequest, Advisor, CancelToken, Progress
+from model.errors import NoAnalysableAudio, RoleError
+from model.roles import ANCHOR_PREFERENCE, TARGET_ROLES
+from model.templates import CORRECTION_RANGE_DB
+from model.windows import Vote, vote
+
+
+def default_anchor(roles_present: Sequence[str]) -> str:
+    """vocals if present, else drums, else bass."""
+    for role in ANCHOR_PREFERENCE:
+        if role in roles_present:
+            return role
+    raise RoleError("No vocals, drums or bass track found to use as the anchor: name the files by role or set roles.")
+
+
+def check_anchor(request: AdviceRequest) -> None:
+    """The anchor must be a target role with at least one audible track."""
+    if request.anchor not in TARGET_ROLES:
+        raise RoleError(f"The anchor must be vocals, drums or bass, not '{request.anchor}'.")
+    tracks = [t for t in request.tracks.tracks if t.role.role == request.anchor and request.gains.audible(t)]
+    if not tracks:
+        raise RoleError(f"The anchor role '{request.anchor}' has no audible tracks.")
+
+
+def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | None = None,
+             progress: Progress | None = None) -> Advice:
+    """Doctor -> windows -> advisor.judge -> vote (or the advisor's song verdict) -> Advice."""
+    from model.doctor import check_session
+    from model.measure import measure_session
+
+    if not request.tracks.tracks:
+        raise NoAnalysableAudio("No tracks to judge.")
+    check_anchor(request)
+    findings = check_session(request.tracks, request.anchor, request.gains)
+    if progress:
+        progress(0.05, "Measuring loudness")
+    measurements = measure_session(request)
+    if cancel:
+        cancel.raise_if_cancelled()
+    max_windows = request.max_windows if request.max_windows is not None else advisor.info.max_windows
+    plan = measurements.window_plan(max_windows)
+    if not plan.windows:
+        raise NoAnalysableAudio("The selection contains no audio to judge.")
+    if progress:
+        progress(0.2, f"Judging {len(plan.windows)} window(s) with {advisor.info.id}")
+    verdicts = advisor.judge(request, plan.windows, cancel)
+    song_verdict = getattr(advisor, "song_verdict", None)
+    if song_verdict is not None:
+        primary, suggestions, confidence, abstained = song_verdict(request, measurements, verdicts)
+    else:
+        primary, suggestions, confidence, abstained = from_vote(vote(verdicts, request.min_agreement))
+    notes = tuple(findings) + tuple(measurements.findings(plan))
+    text = advice_sentence(primary, abstained)
+    status = f"{sum(1 for v in verdicts if _agrees(v, primary))} of {len(verdicts)} windows agree"
+    if progress:
+        progress(1.0, "Done")
+    return Advice(
+        anchor=request.anchor,
+        primary=primary,
+        suggestions=suggestions,
+        windows=tuple(verdicts),
+        confidence=confidence,
+        abstained=abstained,
+        text=text,
+        advisor_id=advisor.info.id,
+        findings=notes,
+        measurements=measurements.to_json(),
+        status=status,
+    )
+
+
+def _agrees(v: WindowVerdict, primary: RoleGain | None) -> bool:
+    if primary is None:
+        return v.direction == "none" and v.category != "unparsed"
+    return v.target == primary.role and v.direction == primary.direction
+
+
+def from_vote(result: Vote) -> tuple[RoleGain | None, tuple[RoleGain, ...], float, bool]:
+    """Voting outcome -> primary suggestion; delta is the signed midpoint of the category range."""
+    if result.abstained or result.target is None or result.direction == "none":
+        return None, (), result.confidence, result.abstained
+    low, high = CORRECTION_RANGE_DB[result.category]
+    sign = 1.0 if result.direction == "increase" else -1.0
+    primary = RoleGain(result.target, result.direction, result.category, float(low), float(high),  # type: ignore[arg-type]
+                       sign * (low + high) / 2.0, result.confidence)
+    return primary, (primary,), result.confidence, False
+
+
+def with_findings(advice: Advice, extra) -> Advice:
+    return replace(advice, findings=tuple(advice.findings) + tuple(extra))

@@ -1,0 +1,100 @@
+"""The four MUSDB roles and the file-name role guesser for DAW exports."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Literal
+
+Role = Literal["vocals", "drums", "bass", "other"]
+ROLES: tuple[Role, ...] = ("vocals", "drums", "bass", "other")
+#: Roles the advice may target or anchor on (the paper never targets "other").
+TARGET_ROLES: tuple[Role, ...] = ("vocals", "drums", "bass")
+#: Default anchor preference when the user names none.
+ANCHOR_PREFERENCE: tuple[Role, ...] = ("vocals", "drums", "bass")
+
+# Ordered alias table: the first role whose pattern matches wins. Drums come first
+# so that "bass drum" and "kick" never land in bass; vocals before bass so that
+# "bass vox" (a low harmony) stays a vocal. Patterns are matched against the
+# normalised name (lower case, separators to spaces, camelCase split).
+ALIASES: tuple[tuple[Role, tuple[str, ...]], ...] = (
+    ("drums", (
+        r"bass ?drum", r"kick", r"kik", r"bd", r"snare", r"snr", r"sn", r"hi ?hats?", r"hh", r"hats?",
+        r"toms?", r"floor ?tom", r"rack ?tom", r"overheads?", r"oh", r"ohs", r"cymbals?", r"crash",
+        r"ride", r"china", r"splash", r"perc\w*", r"clap", r"claps", r"shaker", r"tamb\w*", r"conga\w*",
+        r"bongo\w*", r"cajon", r"rim\w*", r"drums?", r"drm", r"kit", r"room ?mics?", r"rooms?",
+        r"breaks?", r"loop ?drums?", r"cowbell", r"timbale\w*", r"808 ?kick", r"trap ?kit", r"beats?",
+    )),
+    ("vocals", (
+        r"vocals?", r"vox", r"voc", r"vocal\w*", r"lead ?voc\w*", r"lead ?vox", r"ld ?vox", r"bgv\w*",
+        r"bv", r"bvs", r"backing", r"backups?", r"backup ?vocals?", r"choir", r"harmon\w*", r"adlibs?",
+        r"ad ?libs?", r"voice\w*", r"singer", r"rap", r"verse ?vox", r"chorus ?vox",
+        r"spoken", r"speech", r"narration", r"acapella", r"a ?cappella", r"lead ?vocal\w*",
+        r"leadvocal\w*", r"main ?vox", r"falsetto", r"whispers?",
+    )),
+    ("bass", (
+        r"bass", r"basses", r"bass ?di", r"bass ?amp", r"bass ?gtr", r"bass ?guitar", r"sub", r"sub ?bass",
+        r"808s?", r"synth ?bass", r"bassline", r"bass ?line", r"double ?bass", r"contrabass",
+        r"moog ?bass", r"reese", r"di ?bass", r"bs",
+    )),
+)
+
+_COMPILED = tuple(
+    (role, re.compile(r"(?<![a-z0-9])(?:" + "|".join(patterns) + r")(?![a-z0-9])"))
+    for role, patterns in ALIASES
+)
+
+_AUDIO_EXT = re.compile(r"\.(wav|wave|aif|aiff|aifc|flac|ogg|oga|opus|mp3|caf|w64|rf64|bwf)$", re.I)
+
+
+@dataclass(frozen=True)
+class RoleGuess:
+    """A track's role and where it came from: the file name, the user or the default."""
+
+    role: Role
+    source: Literal["name", "user", "default"] = "name"
+    matched: str | None = None
+
+
+def normalise_name(name: str) -> str:
+    """Lower-case a DAW file name and strip extension, track numbers and take suffixes."""
+    stem = PurePath(name).name
+    stem = _AUDIO_EXT.sub("", stem)
+    stem = re.sub(r"([a-z])([A-Z])", r"\1 \2", stem)  # LeadVocal -> Lead Vocal
+    stem = stem.lower()
+    stem = re.sub(r"[_\-\.\(\)\[\]\{\}+,;:#&]+", " ", stem)
+    stem = re.sub(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])", " ", stem)  # bgv2 -> bgv 2, but keep 808
+    stem = re.sub(r"\b(8 ?0 ?8)\b", "808", stem)
+    words = stem.split()
+    # Drop pure numbers (track numbers, take counters) except meaningful ones (808).
+    words = [w for w in words if not (w.isdigit() and w != "808")]
+    # Drop take / version / side words that carry no role information.
+    noise = {"take", "tk", "comp", "v", "ver", "version", "final", "mix", "stem", "stems", "track", "trk",
+             "audio", "export", "bounce", "print", "l", "r", "left", "right", "st", "stereo", "mono",
+             "dry", "wet", "fx", "print", "edit", "edited", "master", "mstr", "copy"}
+    kept = [w for w in words if w not in noise]
+    return " ".join(kept if kept else words)
+
+
+def guess_role(name: str) -> RoleGuess:
+    """Guess a track's role from its file name, the way DAW exports are named.
+
+    Unknown names give ``other`` with ``source="default"``.
+    """
+    norm = normalise_name(name)
+    for role, pattern in _COMPILED:
+        m = pattern.search(norm)
+        if m:
+            return RoleGuess(role, "name", m.group(0))
+    return RoleGuess("other", "default", None)
+
+
+def check_role(value: str) -> Role:
+    """Validate a role name given by a user; raises RoleError naming the choices."""
+    from model.errors import RoleError
+
+    v = value.strip().lower()
+    if v not in ROLES:
+        raise RoleError(f"Unknown role '{value}': choose one of {', '.join(ROLES)}.")
+    return v  # type: ignore[return-value]

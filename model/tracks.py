@@ -1,0 +1,296 @@
+"""Tracks, the frozen TrackSet, gains, role mixes and loading a whole DAW export."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from model.audio import AudioInfo, is_audio_path, out_channels, probe, read_into
+from model.errors import AudioFormatError, InputError, NoAnalysableAudio
+from model.roles import ROLES, RoleGuess, guess_role
+
+#: Refuse sessions whose decoded audio would not fit comfortably in memory.
+MAX_SESSION_BYTES = 6 * 1024**3
+
+
+@dataclass(frozen=True, eq=False)
+class Track:
+    """One file: float32 audio (frames, 1 or 2) at the session rate, and its role."""
+
+    id: str
+    path: str
+    name: str
+    role: RoleGuess
+    audio: np.ndarray
+    sample_rate: int
+    info: AudioInfo
+
+    @property
+    def frames(self) -> int:
+        return self.audio.shape[0]
+
+    def with_role(self, role: str) -> "Track":
+        return replace(self, role=RoleGuess(role, "user", None))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, eq=False)
+class TrackSet:
+    """An immutable set of tracks at one sample rate and one length (safe to share across threads)."""
+
+    tracks: tuple[Track, ...]
+    sample_rate: int
+
+    def __post_init__(self) -> None:
+        rates = {t.sample_rate for t in self.tracks}
+        if len(rates) > 1:
+            raise ValueError("all tracks of a TrackSet share one sample rate")
+
+    @property
+    def frames(self) -> int:
+        return max((t.frames for t in self.tracks), default=0)
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.sample_rate if self.sample_rate else 0.0
+
+    def by_role(self) -> dict[str, list[Track]]:
+        out: dict[str, list[Track]] = {r: [] for r in ROLES}
+        for t in self.tracks:
+            out[t.role.role].append(t)
+        return out
+
+    def roles_present(self) -> tuple[str, ...]:
+        present = {t.role.role for t in self.tracks}
+        return tuple(r for r in ROLES if r in present)
+
+    def get(self, track_id: str) -> Track:
+        for t in self.tracks:
+            if t.id == track_id:
+                return t
+        raise KeyError(track_id)
+
+    def replace(self, track: Track) -> "TrackSet":
+        return TrackSet(tuple(track if t.id == track.id else t for t in self.tracks), self.sample_rate)
+
+    def without(self, track_id: str) -> "TrackSet":
+        return TrackSet(tuple(t for t in self.tracks if t.id != track_id), self.sample_rate)
+
+    def with_roles(self, roles: Mapping[str, str]) -> "TrackSet":
+        """Override roles by track id (user choice)."""
+        return TrackSet(tuple(t.with_role(roles[t.id]) if t.id in roles else t for t in self.tracks),
+                        self.sample_rate)
+
+
+@dataclass(frozen=True)
+class Gains:
+    """Per-track and per-role gains in dB, mutes and solos. Effective gain = track + role."""
+
+    track_db: Mapping[str, float] = field(default_factory=dict)
+    role_db: Mapping[str, float] = field(default_factory=dict)
+    muted: frozenset[str] = frozenset()
+    soloed: frozenset[str] = frozenset()
+
+    def audible(self, track: Track) -> bool:
+        if track.id in self.muted:
+            return False
+        return not self.soloed or track.id in self.soloed
+
+    def linear(self, track: Track) -> float:
+        """The linear gain applied to a track (0 when muted or not soloed)."""
+        if not self.audible(track):
+            return 0.0
+        db = self.track_db.get(track.id, 0.0) + self.role_db.get(track.role.role, 0.0)
+        return float(10.0 ** (db / 20.0))
+
+    def with_role_db(self, role: str, db: float) -> "Gains":
+        new = dict(self.role_db)
+        new[role] = db
+        return replace(self, role_db=new)
+
+
+def role_mix(tracks: TrackSet, gains: Gains, role: str, start: int = 0, end: int | None = None) -> np.ndarray | None:
+    """Stereo float32 (frames, 2) sum of a role's audible tracks over [start, end); None if none is audible."""
+    end = tracks.frames if end is None else end
+    out: np.ndarray | None = None
+    for t in tracks.tracks:
+        if t.role.role != role:
+            continue
+        g = gains.linear(t)
+        if g == 0.0:
+            continue
+        if out is None:
+            out = np.zeros((end - start, 2), dtype=np.float32)
+        seg = t.audio[start:end]
+        out[: len(seg)] += seg * np.float32(g)  # mono (frames, 1) broadcasts to both channels
+    return out
+
+
+def mix(tracks: TrackSet, gains: Gains, start: int = 0, end: int | None = None) -> np.ndarray:
+    """The full stereo mix over [start, end)."""
+    end = tracks.frames if end is None else end
+    out = np.zeros((end - start, 2), dtype=np.float32)
+    for role in ROLES:
+        part = role_mix(tracks, gains, role, start, end)
+        if part is not None:
+            out += part
+    return out
+
+
+# --- loading -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Loaded tracks plus what happened on the way (notes) and what failed (path, reason)."""
+
+    tracks: TrackSet
+    notes: tuple[str, ...]
+    failed: tuple[tuple[str, str], ...]
+    original_rates: Mapping[str, int]
+    original_frames: Mapping[str, int]
+
+
+def expand_paths(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[str]]:
+    """Files and folders (non-recursive) -> audio files in a stable order, plus notes on what was skipped."""
+    files: list[Path] = []
+    notes: list[str] = []
+    for raw in paths:
+        p = Path(raw)
+        try:
+            is_dir = p.is_dir()
+            exists = p.exists()
+        except OSError as exc:  # symlink loops, permission problems
+            raise InputError(f"{p.name}: cannot be opened ({exc.strerror or exc}).") from None
+        if is_dir:
+            try:
+                entries = sorted(p.iterdir(), key=lambda q: q.name.lower())
+            except OSError as exc:
+                raise InputError(f"{p}: folder cannot be read ({exc.strerror or exc}).") from None
+            audio = []
+            skipped = 0
+            for q in entries:
+                try:
+                    if q.is_file() and is_audio_path(q):
+                        audio.append(q)
+                    elif not q.name.startswith("."):
+                        skipped += 1
+                except OSError:
+                    skipped += 1
+            if skipped:
+                notes.append(f"{p.name}: skipped {skipped} non-audio entr{'y' if skipped == 1 else 'ies'}.")
+            if not audio:
+                raise InputError(f"{p}: folder contains no audio files.")
+            files.extend(audio)
+        elif exists:
+            files.append(p)
+        else:
+            raise InputError(f"{p}: no such file or folder.")
+    if not files:
+        raise NoAnalysableAudio("No audio files given.")
+    return files, notes
+
+
+def _unique_ids(paths: Sequence[Path]) -> list[str]:
+    names = [p.name for p in paths]
+    counts = Counter(names)
+    seen: Counter[str] = Counter()
+    ids = []
+    for p, name in zip(paths, names):
+        if counts[name] == 1:
+            ids.append(name)
+        else:
+            seen[name] += 1
+            ids.append(f"{p.parent.name}/{name}" if p.parent.name else f"{name} ({seen[name]})")
+    # Parent folder names can still collide: fall back to numbering.
+    if len(set(ids)) != len(ids):
+        ids = [f"{i + 1:02d} {n}" for i, n in enumerate(names)]
+    return ids
+
+
+def load_tracks(paths: Iterable[str | os.PathLike], strict: bool = True,
+                max_bytes: int = MAX_SESSION_BYTES, roles: Mapping[str, str] | None = None) -> LoadResult:
+    """Load a DAW export: probe, pick the session rate, decode into preallocated buffers.
+
+    Files are aligned at their start and padded with silence to the longest one (a note
+    says so); rates differing from the most common one are resampled with torchaudio.
+    With ``strict`` the first bad file raises AudioFormatError; otherwise bad files are
+    returned in ``failed`` and the rest load.
+    """
+    files, notes = expand_paths(paths)
+    infos: list[AudioInfo] = []
+    good: list[Path] = []
+    failed: list[tuple[str, str]] = []
+    for f in files:
+        try:
+            infos.append(probe(f))
+            good.append(f)
+        except AudioFormatError as exc:
+            if strict:
+                raise
+            failed.append((str(f), str(exc)))
+    if not infos:
+        raise NoAnalysableAudio("None of the files could be read: " + "; ".join(r for _, r in failed))
+
+    rate = Counter(i.sample_rate for i in infos).most_common(1)[0][0]
+    target_frames = [round(i.frames * rate / i.sample_rate) for i in infos]
+    length = max(target_frames)
+    need = sum(length * out_channels(i.channels) * 4 for i in infos)
+    if need > max_bytes:
+        minutes = length / rate / 60
+        raise InputError(
+            f"Session too large to load: {len(infos)} files of up to {minutes:.0f} min need "
+            f"{need / 1024**3:.1f} GB of memory (limit {max_bytes / 1024**3:.1f} GB). Trim or split the export."
+        )
+    ids = _unique_ids(good)
+    tracks: list[Track] = []
+    rates = {}
+    frames = {}
+    for tid, path, info in zip(ids, good, infos):
+        try:
+            audio = _decode_at_rate(info, rate, length)
+        except AudioFormatError as exc:
+            if strict:
+                raise
+            failed.append((str(path), str(exc)))
+            continue
+        role = guess_role(path.name)
+        if roles and tid in roles:
+            role = RoleGuess(roles[tid], "user", None)  # type: ignore[arg-type]
+        tracks.append(Track(tid, str(path), path.name, role, audio, rate, info))
+        rates[tid] = info.sample_rate
+        frames[tid] = info.frames
+    if not tracks:
+        raise NoAnalysableAudio("None of the files could be decoded: " + "; ".join(r for _, r in failed))
+
+    resampled = [t.name for t in tracks if rates[t.id] != rate]
+    if resampled:
+        notes.append(f"Resampled to the session rate {rate} Hz: {', '.join(resampled)}.")
+    short = [t.name for t in tracks if round(frames[t.id] * rate / rates[t.id]) < length]
+    if short:
+        notes.append(f"Padded with silence at the end to the longest file ({length / rate:.2f} s): {', '.join(short)}.")
+    folded = [t.name for t in tracks if t.info.channels > 2]
+    if folded:
+        notes.append(f"Folded to stereo (more than 2 channels): {', '.join(folded)}.")
+    return LoadResult(TrackSet(tuple(tracks), rate), tuple(notes), tuple(failed), rates, frames)
+
+
+def _decode_at_rate(info: AudioInfo, rate: int, length: int) -> np.ndarray:
+    channels = out_channels(info.channels)
+    if info.sample_rate == rate:
+        out = np.zeros((length, channels), dtype=np.float32)
+        read_into(info, out)
+        return out
+    from model.dsp import resample
+
+    native = np.zeros((info.frames, channels), dtype=np.float32)
+    read_into(info, native)
+    converted = resample(native, info.sample_rate, rate)
+    del native
+    out = np.zeros((length, channels), dtype=np.float32)
+    n = min(length, len(converted))
+    out[:n] = converted[:n]
+    return out

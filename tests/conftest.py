@@ -1,0 +1,41 @@
+"""Test setup: offscreen Qt, offline hubs, no network, shared fixtures."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+os.environ.setdefault("MIXINGBUDDY_NO_AUDIO", "1")
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+FIXTURES = SHARED / "fixtures" / "upstream"
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self, address):  # pragma: no cover - only trips on a bug
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and (host.startswith("127.") or host in ("localhost", "::1") or host.startswith("/")):
+        return _real_connect(self, address)
+    if self.family == socket.AF_UNIX:
+        return _real_connect(self, address)
+    raise RuntimeError(f"tests must not open network connections (tried {address!r})")
+
+
+socket.socket.connect = _loopback_only  # type: ignore[assignment]
+
+
+@pytest.fixture(scope="session")
+def upstream_fixtures() -> Path:
+    """../shared/fixtures/upstream, or skip when the shared folder is absent."""
+    if not FIXTURES.is_dir():
+        pytest.skip(f"shared fixtures not found at {FIXTURES} (they live beside the repo, never in it)")
+    return FIXTURES

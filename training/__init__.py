@@ -1,0 +1,1 @@
+"""mixingbuddy-train: data synthesis, training, evaluation and scoring (headless)."""
