@@ -1,24 +1,71 @@
-"""mixingbuddy-train command line (subcommands are added as they land)."""
+"""mixingbuddy-train command line.
+
+Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
+``run(args) -> int``; modules are imported only when their command runs.
+Exit codes: 0 ok, 2 bad input (one line on stderr), 1 unexpected error.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
+import os
 import sys
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo-data": ("training.demo", "write a MUSDB18-HQ-layout corpus from the seeded generator"),
+    "synth": ("training.synth", "MUSDB18-HQ -> stem cache + manifest JSONL of flawed-mix samples"),
+    "train": ("training.train", "train the projector and LoRA adapters (HF Accelerate)"),
+    "eval": ("training.evaluate", "run an advisor over a split -> predictions.jsonl + scores"),
+    "score": ("training.scoring", "score a predictions file with the paper or strict scorer"),
+    "profile": ("training.profile", "refit the BalanceAdvisor profile from MUSDB18-HQ"),
+    "tiny-models": ("training.tiny_models", "write tiny random-weight MERT and Qwen2 folders for tests"),
+}
+
+
+def _available() -> dict[str, tuple[str, str]]:
+    out = {}
+    for name, (module, help_text) in COMMANDS.items():
+        if importlib.util.find_spec(module) is not None:
+            out[name] = (module, help_text)
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mixingbuddy-train", description="Reproduce the MixingBuddy model headless.")
-    parser.add_subparsers(dest="command", metavar="{demo-data,synth,train,eval,score,profile,tiny-models}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in _available().items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_module=module)
+        importlib.import_module(module).add_arguments(p)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from model.errors import CheckpointError, InputError, MixingBuddyError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
         return 0
-    return 0
+    try:
+        return int(importlib.import_module(args._module).run(args) or 0)
+    except (InputError, CheckpointError) as exc:
+        print(f"mixingbuddy-train {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except MixingBuddyError as exc:
+        print(f"mixingbuddy-train {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"mixingbuddy-train {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last-resort boundary
+        if os.environ.get("MIXINGBUDDY_DEBUG") == "1":
+            raise
+        print(f"mixingbuddy-train {args.command}: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
