@@ -51,7 +51,11 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
         raise NoAnalysableAudio("The selection contains no audio to judge.")
     if progress:
         progress(0.2, f"Judging {len(plan.windows)} window(s) with {advisor.info.id}")
-    verdicts = advisor.judge(request, plan.windows, cancel)
+    judge_measured = getattr(advisor, "judge_measured", None)
+    if judge_measured is not None:  # advisors that reuse the measurements (no second metering pass)
+        verdicts = judge_measured(request, measurements, plan.windows, cancel)
+    else:
+        verdicts = advisor.judge(request, plan.windows, cancel)
     song_verdict = getattr(advisor, "song_verdict", None)
     if song_verdict is not None:
         primary, suggestions, confidence, abstained = song_verdict(request, measurements, verdicts)

@@ -26,13 +26,16 @@ def _interleaved(audio: np.ndarray) -> tuple[np.ndarray, int, int]:
 class Meter:
     """A streaming BS.1770 meter for one signal: integrated loudness, sample and true peak."""
 
-    def __init__(self, channels: int, sample_rate: int, true_peak: bool = False) -> None:
+    def __init__(self, channels: int, sample_rate: int, true_peak: bool = False, dual_mono: bool = False) -> None:
         mode = _M.MODE_I | _M.MODE_SAMPLE_PEAK
         if true_peak:
             mode |= _M.MODE_TRUE_PEAK
         self.channels = channels
         self.true_peak_enabled = true_peak
         self._state = _ebu.R128State(channels, int(sample_rate), mode)
+        if dual_mono and channels == 1:
+            # A mono track played on both speakers: BS.1770 counts it twice (+3 LU).
+            self._state.set_channel(0, _ebu.ChannelType.DUAL_MONO)
         self._frames = 0
 
     def add(self, block: np.ndarray) -> None:

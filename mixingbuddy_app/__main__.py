@@ -1,0 +1,28 @@
+"""Entry point: `mixingbuddy critique ...` runs the CLI (no Qt); anything else opens the app."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "critique":
+        from mixingbuddy_app.cli import main as cli_main
+
+        return cli_main(args[1:])
+    if args and args[0] in ("-h", "--help"):
+        print("usage: mixingbuddy [PATH ...] [--smoke]\n       mixingbuddy critique PATH... [options]  "
+              "(see `mixingbuddy critique --help`)")
+        return 0
+    try:
+        from mixingbuddy_app.gui import main as gui_main
+    except ImportError as exc:
+        print(f"mixingbuddy: the desktop app is not available ({exc}); use `mixingbuddy critique PATH...`.",
+              file=sys.stderr)
+        return 1
+    return gui_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

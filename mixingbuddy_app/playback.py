@@ -1,0 +1,270 @@
+"""Preview playback: MixEngine (numpy, callback-safe), PortAudioOutput (lazy sounddevice), NullOutput.
+
+Real-time rules for ``MixEngine.render`` (it runs in the PortAudio callback): no allocation of
+sample buffers, no locks, no Qt, no logging. The tracks are preloaded as one float32 array
+(tracks, frames, 2); the GUI replaces the (buffer, gains) pair *by reference*, so the callback
+always sees a consistent pair. Seek and transport state are plain Python values.
+
+The preview bus has 6 dB of headroom and a soft limiter above -2 dBFS, so the output never
+clips. This processing is for listening only; the critique always judges the unprocessed mix.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Protocol
+
+import numpy as np
+
+PREVIEW_HEADROOM_DB = 6.0
+LIMITER_THRESHOLD = 0.8          # linear (about -1.9 dBFS); above it a tanh knee runs up to 1.0
+MAX_BLOCK = 8192                 # frames; larger callback blocks are split
+PREVIEW_BUS_NOTE = ("Preview bus: -6 dB headroom and a soft limiter above -2 dBFS (never clips). "
+                    "Listening only: the critique judges the unprocessed mix.")
+
+
+class MixEngine:
+    """Mixes preloaded tracks with a gains vector into an output buffer, in place."""
+
+    def __init__(self, sample_rate: int = 48000, max_block: int = MAX_BLOCK) -> None:
+        self.sample_rate = int(sample_rate)
+        self.max_block = int(max_block)
+        self._master = float(10.0 ** (-PREVIEW_HEADROOM_DB / 20.0))
+        empty = np.zeros((0, 0, 2), dtype=np.float32)
+        self._mix: tuple[np.ndarray, np.ndarray] = (empty, np.zeros(0, dtype=np.float32))
+        self._a = np.zeros(self.max_block * 2, dtype=np.float32)   # limiter scratch
+        self._b = np.zeros(self.max_block * 2, dtype=np.float32)
+        self._knee = np.float32(1.0 / (1.0 - LIMITER_THRESHOLD))
+        self._rest = np.float32(1.0 - LIMITER_THRESHOLD)
+        self.position = 0                 # next frame to play (plain int, written by the callback)
+        self.playing = False
+        self.loop: tuple[int, int] | None = None   # (start, end) frames, replaced by reference
+        self._seek: tuple[int, int] = (0, 0)       # (sequence, frame), replaced by reference
+        self._seek_seen = 0
+        self.frames_rendered = 0
+        self.underflows = 0
+        self.limited_blocks = 0
+
+    # --- GUI side -------------------------------------------------------------
+    @property
+    def frames(self) -> int:
+        return self._mix[0].shape[1]
+
+    @property
+    def n_tracks(self) -> int:
+        return self._mix[0].shape[0]
+
+    @property
+    def buffer(self) -> np.ndarray:
+        return self._mix[0]
+
+    @property
+    def gains(self) -> np.ndarray:
+        """The linear gains currently heard (without the bus headroom)."""
+        return self._mix[1] / np.float32(self._master) if self._mix[1].size else self._mix[1]
+
+    def set_buffer(self, buffer: np.ndarray, gains: np.ndarray, sample_rate: int | None = None) -> None:
+        """Swap in new tracks (float32, C-contiguous (tracks, frames, 2)) with their linear gains."""
+        if buffer.dtype != np.float32 or buffer.ndim != 3 or buffer.shape[2] != 2 or not buffer.flags.c_contiguous:
+            raise ValueError("buffer must be C-contiguous float32 (tracks, frames, 2)")
+        g = self._prepared_gains(gains, buffer.shape[0])
+        if sample_rate:
+            self.sample_rate = int(sample_rate)
+        self._mix = (buffer, g)
+
+    def set_gains(self, gains: np.ndarray) -> None:
+        """Replace the gains vector by reference (heard at the next callback)."""
+        buf = self._mix[0]
+        self._mix = (buf, self._prepared_gains(gains, buf.shape[0]))
+
+    def _prepared_gains(self, gains: np.ndarray, n: int) -> np.ndarray:
+        g = np.asarray(gains, dtype=np.float32).reshape(-1)
+        if g.shape[0] != n:
+            raise ValueError(f"expected {n} gains, got {g.shape[0]}")
+        return np.ascontiguousarray(g * np.float32(self._master))
+
+    def seek(self, frame: int) -> None:
+        seq = self._seek[0] + 1
+        self._seek = (seq, max(0, int(frame)))
+
+    def set_loop(self, start: int | None, end: int | None) -> None:
+        self.loop = None if start is None or end is None or end - start < 64 else (int(start), int(end))
+
+    # --- audio thread -----------------------------------------------------------
+    def render(self, outdata: np.ndarray, frames: int) -> None:
+        """Fill ``outdata`` ((frames, 2) float32, C-contiguous) with the next block. Callback-safe."""
+        buf, g = self._mix
+        seek = self._seek
+        if seek[0] != self._seek_seen:
+            self._seek_seen = seek[0]
+            self.position = seek[1]
+        total = buf.shape[1]
+        if not self.playing or total == 0 or buf.shape[0] == 0:
+            outdata.fill(0.0)
+            return
+        flat = outdata.reshape(-1)
+        n_tracks = buf.shape[0]
+        loop = self.loop
+        start, end = (loop[0], min(loop[1], total)) if loop is not None and loop[0] < total else (0, total)
+        pos = self.position
+        if pos >= end or pos < start and loop is not None:
+            pos = start
+        written = 0
+        while written < frames:
+            n = min(frames - written, end - pos, self.max_block)
+            if n <= 0:
+                if loop is None:
+                    break
+                pos = start
+                continue
+            dst = flat[written * 2:(written + n) * 2]
+            np.matmul(g, buf[:, pos:pos + n, :].reshape(n_tracks, n * 2), out=dst)
+            if dst.max() > LIMITER_THRESHOLD or dst.min() < -LIMITER_THRESHOLD:
+                self._limit(dst, n * 2)
+            written += n
+            pos += n
+            if pos >= end:
+                if loop is None:
+                    break
+                pos = start
+        if written < frames:  # reached the end without a loop: stop
+            flat[written * 2:].fill(0.0)
+            self.playing = False
+            pos = start
+        self.position = pos
+        self.frames_rendered += written
+
+    def _limit(self, dst: np.ndarray, n: int) -> None:
+        a = self._a[:n]
+        b = self._b[:n]
+        np.clip(dst, -LIMITER_THRESHOLD, LIMITER_THRESHOLD, out=a)
+        np.subtract(dst, a, out=b)
+        np.multiply(b, self._knee, out=b)
+        np.tanh(b, out=b)
+        np.multiply(b, self._rest, out=b)
+        np.add(a, b, out=dst)
+        self.limited_blocks += 1
+
+
+def stack_tracks(tracks) -> np.ndarray:
+    """A TrackSet -> C-contiguous float32 (tracks, frames, 2); mono tracks go to both channels."""
+    frames = tracks.frames
+    out = np.zeros((len(tracks.tracks), frames, 2), dtype=np.float32)
+    for i, t in enumerate(tracks.tracks):
+        a = t.audio
+        out[i, : a.shape[0], :] = a if a.shape[1] == 2 else a[:, :1]
+    return out
+
+
+# --- outputs --------------------------------------------------------------------
+
+class AudioOutput(Protocol):
+    available: bool
+    reason: str
+    name: str
+
+    def open(self, engine: MixEngine) -> None: ...
+
+    def close(self) -> None: ...
+
+    @property
+    def latency_s(self) -> float: ...
+
+
+class OutputError(Exception):
+    """The output device could not be opened."""
+
+
+class NullOutput:
+    """No audio device: everything works except hearing the preview."""
+
+    def __init__(self, reason: str = "no audio output") -> None:
+        self.available = False
+        self.reason = reason
+        self.name = "none"
+        self.engine: MixEngine | None = None
+
+    def open(self, engine: MixEngine) -> None:
+        self.engine = engine
+
+    def close(self) -> None:
+        self.engine = None
+
+    @property
+    def latency_s(self) -> float:
+        return 0.0
+
+
+class PortAudioOutput:
+    """A sounddevice OutputStream whose callback only calls MixEngine.render."""
+
+    def __init__(self, sd_module, device=None, blocksize: int = 512) -> None:
+        self._sd = sd_module
+        self.available = True
+        self.reason = ""
+        self.device = device
+        self.blocksize = blocksize
+        self.stream = None
+        self.engine: MixEngine | None = None
+        try:
+            info = sd_module.query_devices(device, kind="output")
+            self.name = str(info.get("name", "default output"))
+        except Exception as exc:  # no device at all
+            self.available = False
+            self.reason = f"no audio output device ({exc})"
+            self.name = "none"
+
+    def open(self, engine: MixEngine) -> None:
+        if not self.available:
+            raise OutputError(self.reason)
+        if self.stream is not None and self.engine is engine and int(self.stream.samplerate) == engine.sample_rate:
+            return
+        self.close()
+        render = engine.render
+
+        def callback(outdata, frames, time_info, status):  # audio thread: no Qt, no allocation, no logging
+            if status.output_underflow:
+                engine.underflows += 1
+            render(outdata, frames)
+
+        try:
+            self.stream = self._sd.OutputStream(samplerate=engine.sample_rate, channels=2, dtype="float32",
+                                                blocksize=self.blocksize, latency="low", device=self.device,
+                                                callback=callback)
+            self.stream.start()
+        except Exception as exc:
+            self.stream = None
+            raise OutputError(f"cannot open the audio output at {engine.sample_rate} Hz ({exc})") from None
+        self.engine = engine
+
+    def close(self) -> None:
+        if self.stream is not None:
+            try:
+                self.stream.stop()
+                self.stream.close()
+            except Exception:
+                pass
+        self.stream = None
+
+    @property
+    def latency_s(self) -> float:
+        try:
+            return float(self.stream.latency) if self.stream is not None else 0.0
+        except Exception:
+            return 0.0
+
+
+def make_output() -> AudioOutput:
+    """PortAudio when it works; otherwise a NullOutput whose reason the UI shows."""
+    if os.environ.get("MIXINGBUDDY_NO_AUDIO") == "1":
+        return NullOutput("audio disabled by MIXINGBUDDY_NO_AUDIO=1")
+    try:
+        import sounddevice as sd  # raises OSError without libportaudio2
+    except OSError:
+        return NullOutput("PortAudio library not found (install libportaudio2)")
+    except Exception as exc:  # pragma: no cover - broken installs
+        return NullOutput(f"sounddevice failed to load ({exc})")
+    out = PortAudioOutput(sd)
+    if not out.available:
+        return NullOutput(out.reason)
+    return out

@@ -1,0 +1,620 @@
+"""MixProject: the pure-Python state of one mixing session (no Qt).
+
+Holds the tracks, roles, anchor, gains (per track and per role), mutes and solos, the
+region, the last advice and its findings, a ``revision`` that changes whenever anything
+the critique depends on changes, undo/redo of gain changes, and session save/load
+(JSON, paths relative to the session file, atomic writes).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from model.advice import Advice, Finding, RoleGain, Window, WindowVerdict
+from model.advisor import AdviceRequest
+from model.errors import InputError
+from model.roles import ROLES, TARGET_ROLES, RoleGuess
+from model.tracks import Gains, TrackSet
+
+SESSION_SCHEMA = "mixingbuddy.session/1"
+GAIN_MIN_DB = -24.0
+GAIN_MAX_DB = 12.0
+
+
+def clamp_gain(db: float) -> float:
+    return max(GAIN_MIN_DB, min(GAIN_MAX_DB, float(db)))
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What Apply did: the role, the suggested delta, the delta actually applied, and whether it was clamped."""
+
+    role: str
+    requested_db: float
+    applied_db: float
+    before_db: float
+    after_db: float
+
+    @property
+    def clamped(self) -> bool:
+        return abs(self.requested_db - self.applied_db) > 1e-6
+
+    def describe(self) -> str:
+        s = f"{self.role} {self.applied_db:+.1f} dB (now {self.after_db:+.1f} dB)"
+        if self.clamped:
+            s += f"; suggestion {self.requested_db:+.1f} dB clamped at the fader range {GAIN_MIN_DB:+.0f}..{GAIN_MAX_DB:+.0f} dB"
+        return s
+
+
+@dataclass(frozen=True)
+class GainState:
+    """Everything undo/redo restores."""
+
+    track_db: tuple[tuple[str, float], ...]
+    role_db: tuple[tuple[str, float], ...]
+
+
+@dataclass
+class MissingTrack:
+    """A session entry whose audio file is not where the session says (kept so nothing is lost)."""
+
+    path: str
+    entry: dict
+
+
+@dataclass
+class PendingSession:
+    """A parsed session waiting for missing files to be located."""
+
+    path: Path
+    data: dict
+    entries: list[dict]
+    missing: list[str]          # absolute paths that do not exist
+    relocated: dict[str, str] = field(default_factory=dict)
+    skipped: set[str] = field(default_factory=set)
+
+    def unresolved(self) -> list[str]:
+        return [p for p in self.missing if p not in self.relocated and p not in self.skipped]
+
+    def resolved_paths(self) -> list[str]:
+        out = []
+        for e in self.entries:
+            p = e["abs_path"]
+            if p in self.relocated:
+                out.append(self.relocated[p])
+            elif p in self.skipped:
+                continue
+            else:
+                out.append(p)
+        return out
+
+
+class MixProject:
+    """Pure-Python session state. The controller is the only writer."""
+
+    def __init__(self) -> None:
+        self.tracks: TrackSet | None = None
+        self.lufs: dict[str, float] = {}          # integrated loudness of each track at unity gain
+        self.track_db: dict[str, float] = {}
+        self.role_db: dict[str, float] = {r: 0.0 for r in ROLES}
+        self.muted: set[str] = set()
+        self.soloed: set[str] = set()
+        self.anchor: str | None = None
+        self.region: tuple[float, float] | None = None
+        self.advice: Advice | None = None
+        self.advice_revision: int = -1
+        self.load_findings: tuple[Finding, ...] = ()
+        self.load_notes: tuple[str, ...] = ()
+        self.failed: tuple[tuple[str, str], ...] = ()
+        self.missing: list[MissingTrack] = []
+        self.revision: int = 0
+        self.session_path: Path | None = None
+        self.dirty = False
+        self.last_apply: ApplyResult | None = None
+        self.applied_advice: Advice | None = None   # the advice that Apply acted on (for Re-check)
+        self.ab_reference: GainState | None = None  # gains before the last Apply (the "A" of A/B)
+        self._undo: list[tuple[str, GainState]] = []
+        self._redo: list[tuple[str, GainState]] = []
+        self._coalesce_key: str | None = None
+
+    # --- basic queries -----------------------------------------------------
+    @property
+    def track_ids(self) -> list[str]:
+        return [t.id for t in self.tracks.tracks] if self.tracks else []
+
+    def roles_present(self) -> tuple[str, ...]:
+        return self.tracks.roles_present() if self.tracks else ()
+
+    def anchor_choices(self) -> tuple[str, ...]:
+        return tuple(r for r in TARGET_ROLES if r in self.roles_present())
+
+    def gains(self) -> Gains:
+        return Gains(dict(self.track_db), dict(self.role_db), frozenset(self.muted), frozenset(self.soloed))
+
+    def gain_state(self) -> GainState:
+        return GainState(tuple(sorted(self.track_db.items())), tuple(sorted(self.role_db.items())))
+
+    def _bump(self) -> None:
+        self.revision += 1
+        self.dirty = True
+
+    # --- tracks ------------------------------------------------------------
+    def set_tracks(self, tracks: TrackSet, lufs: Mapping[str, float] | None = None,
+                   findings: Iterable[Finding] = (), notes: Iterable[str] = (),
+                   failed: Iterable[tuple[str, str]] = ()) -> None:
+        """Replace the tracks, keeping gains, mutes and solos of tracks that stay (matched by id)."""
+        ids = {t.id for t in tracks.tracks}
+        self.tracks = tracks
+        self.lufs = dict(lufs or {})
+        self.track_db = {i: self.track_db.get(i, 0.0) for i in ids}
+        self.muted &= ids
+        self.soloed &= ids
+        self.load_findings = tuple(findings)
+        self.load_notes = tuple(notes)
+        self.failed = tuple(failed)
+        if self.anchor not in self.anchor_choices():
+            self.anchor = self.default_anchor()
+        if self.region and tracks.duration_s and self.region[0] >= tracks.duration_s:
+            self.region = None
+        self._bump()
+
+    def default_anchor(self) -> str | None:
+        choices = self.anchor_choices()
+        return choices[0] if choices else None
+
+    def set_role(self, track_id: str, role: str) -> None:
+        if role not in ROLES:
+            raise InputError(f"Unknown role '{role}'.")
+        assert self.tracks is not None
+        t = self.tracks.get(track_id)
+        if t.role.role == role and t.role.source == "user":
+            return
+        self.tracks = self.tracks.replace(t.with_role(role))
+        if self.anchor not in self.anchor_choices():
+            self.anchor = self.default_anchor()
+        self._bump()
+
+    def set_anchor(self, role: str) -> None:
+        if role not in TARGET_ROLES:
+            raise InputError(f"The anchor must be vocals, drums or bass, not '{role}'.")
+        if role == self.anchor:
+            return
+        self.anchor = role
+        self._bump()
+
+    def set_region(self, region: tuple[float, float] | None) -> None:
+        if region is not None:
+            a, b = sorted((float(region[0]), float(region[1])))
+            dur = self.tracks.duration_s if self.tracks else b
+            a, b = max(0.0, a), min(dur, b)
+            region = None if b - a < 0.5 or (a <= 0.0 and b >= dur - 1e-3) else (a, b)
+        if region == self.region:
+            return
+        self.region = region
+        self._bump()
+
+    # --- gains, mutes, solos (undoable) ------------------------------------
+    def _push_undo(self, label: str, key: str | None) -> None:
+        if key is not None and key == self._coalesce_key and self._undo:
+            return  # one continuous fader move is one undo step
+        self._undo.append((label, self.gain_state()))
+        del self._undo[:-200]
+        self._redo.clear()
+        self._coalesce_key = key
+
+    def end_gain_edit(self) -> None:
+        """Close the current coalesced edit (fader released)."""
+        self._coalesce_key = None
+
+    def set_track_gain(self, track_id: str, db: float, coalesce: bool = True) -> float:
+        db = clamp_gain(db)
+        if abs(self.track_db.get(track_id, 0.0) - db) < 1e-9:
+            return db
+        self._push_undo(f"gain of {track_id}", f"track:{track_id}" if coalesce else None)
+        self.track_db[track_id] = db
+        self._bump()
+        return db
+
+    def set_role_gain(self, role: str, db: float, coalesce: bool = True) -> float:
+        db = clamp_gain(db)
+        if abs(self.role_db.get(role, 0.0) - db) < 1e-9:
+            return db
+        self._push_undo(f"{role} gain", f"role:{role}" if coalesce else None)
+        self.role_db[role] = db
+        self._bump()
+        return db
+
+    def set_muted(self, track_id: str, on: bool) -> None:
+        if on == (track_id in self.muted):
+            return
+        (self.muted.add if on else self.muted.discard)(track_id)
+        self._bump()
+
+    def set_soloed(self, track_id: str, on: bool) -> None:
+        if on == (track_id in self.soloed):
+            return
+        (self.soloed.add if on else self.soloed.discard)(track_id)
+        self._bump()
+
+    def _restore(self, state: GainState) -> None:
+        self.track_db = dict(state.track_db)
+        self.role_db = {r: 0.0 for r in ROLES} | dict(state.role_db)
+        if self.tracks:
+            self.track_db = {i: self.track_db.get(i, 0.0) for i in self.track_ids}
+        self._bump()
+
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def undo(self) -> str | None:
+        if not self._undo:
+            return None
+        label, state = self._undo.pop()
+        self._redo.append((label, self.gain_state()))
+        self._coalesce_key = None
+        self._restore(state)
+        return label
+
+    def redo(self) -> str | None:
+        if not self._redo:
+            return None
+        label, state = self._redo.pop()
+        self._undo.append((label, self.gain_state()))
+        self._coalesce_key = None
+        self._restore(state)
+        return label
+
+    # --- advice -------------------------------------------------------------
+    def snapshot(self) -> AdviceRequest:
+        """The immutable request the worker judges."""
+        if self.tracks is None or not self.tracks.tracks:
+            raise InputError("Load some stems first.")
+        if self.anchor is None:
+            raise InputError("No vocals, drums or bass track to use as the anchor: set the roles first.")
+        return AdviceRequest(tracks=self.tracks, anchor=self.anchor, gains=self.gains(), span=self.region)
+
+    def set_advice(self, advice: Advice | None, revision: int | None = None) -> None:
+        self.advice = advice
+        self.advice_revision = self.revision if revision is None else revision
+        self.dirty = True
+
+    def apply_advice(self) -> ApplyResult:
+        """Move the suggested role's gain by primary.delta_db (clamped to the fader range)."""
+        adv = self.advice
+        if adv is None or adv.primary is None or adv.abstained:
+            raise InputError("There is no suggestion to apply.")
+        role = adv.primary.role
+        before = self.role_db.get(role, 0.0)
+        before_state = self.gain_state()
+        after = clamp_gain(before + adv.primary.delta_db)
+        self._coalesce_key = None
+        self.set_role_gain(role, after, coalesce=False)
+        self._coalesce_key = None
+        result = ApplyResult(role, float(adv.primary.delta_db), after - before, before, after)
+        self.last_apply = result
+        self.applied_advice = adv
+        self.ab_reference = before_state
+        return result
+
+    def ab_gains(self) -> Gains | None:
+        """The 'before' gains for A/B (the state before the last Apply)."""
+        if self.ab_reference is None:
+            return None
+        return Gains(dict(self.ab_reference.track_db), {r: 0.0 for r in ROLES} | dict(self.ab_reference.role_db),
+                     frozenset(self.muted), frozenset(self.soloed))
+
+    def mix_loudness(self, gains: Gains | None = None) -> float:
+        """Estimated integrated loudness of the mix from per-track loudness (power sum, uncorrelated tracks)."""
+        if not self.tracks:
+            return float("-inf")
+        gains = gains or self.gains()
+        power = 0.0
+        for t in self.tracks.tracks:
+            lufs = self.lufs.get(t.id)
+            g = gains.linear(t)
+            if lufs is None or not math.isfinite(lufs) or g == 0.0:
+                continue
+            power += (g * g) * 10.0 ** (lufs / 10.0)
+        return 10.0 * math.log10(power) if power > 0 else float("-inf")
+
+    def role_loudness(self, role: str, gains: Gains | None = None) -> float:
+        if not self.tracks:
+            return float("-inf")
+        gains = gains or self.gains()
+        power = 0.0
+        for t in self.tracks.tracks:
+            if t.role.role != role:
+                continue
+            lufs = self.lufs.get(t.id)
+            g = gains.linear(t)
+            if lufs is None or not math.isfinite(lufs) or g == 0.0:
+                continue
+            power += (g * g) * 10.0 ** (lufs / 10.0)
+        return 10.0 * math.log10(power) if power > 0 else float("-inf")
+
+    def track_loudness(self, track_id: str) -> float:
+        """The track's loudness with its track + role gain (ignores mute: a meter of the source)."""
+        assert self.tracks is not None
+        t = self.tracks.get(track_id)
+        lufs = self.lufs.get(track_id, float("-inf"))
+        if not math.isfinite(lufs):
+            return lufs
+        return lufs + self.track_db.get(track_id, 0.0) + self.role_db.get(t.role.role, 0.0)
+
+    def lu_vs_anchor(self, role: str) -> float | None:
+        if self.anchor is None:
+            return None
+        a = self.role_loudness(self.anchor)
+        r = self.role_loudness(role)
+        if not (math.isfinite(a) and math.isfinite(r)):
+            return None
+        return r - a
+
+    # --- session files -----------------------------------------------------
+    def to_session(self, session_path: Path) -> dict:
+        base = Path(session_path).resolve().parent
+        entries = []
+        if self.tracks:
+            for t in self.tracks.tracks:
+                entries.append({
+                    "id": t.id,
+                    "path": relative_path(t.path, base),
+                    "role": t.role.role,
+                    "role_source": t.role.source,
+                    "gain_db": round(self.track_db.get(t.id, 0.0), 3),
+                    "muted": t.id in self.muted,
+                    "soloed": t.id in self.soloed,
+                })
+        for m in self.missing:
+            e = dict(m.entry)
+            e["path"] = relative_path(m.path, base)
+            e["missing"] = True
+            entries.append(e)
+        return {
+            "schema": SESSION_SCHEMA,
+            "tracks": entries,
+            "role_gains": {r: round(v, 3) for r, v in self.role_db.items()},
+            "anchor": self.anchor,
+            "region": list(self.region) if self.region else None,
+            "advice": advice_to_dict(self.advice) if self.advice else None,
+            "ab_reference": ({"track_db": dict(self.ab_reference.track_db), "role_db": dict(self.ab_reference.role_db)}
+                             if self.ab_reference else None),
+        }
+
+    def save(self, path: str | os.PathLike) -> Path:
+        path = Path(path)
+        atomic_write_text(path, json.dumps(self.to_session(path), indent=2, sort_keys=False) + "\n")
+        self.session_path = path
+        self.dirty = False
+        return path
+
+    def apply_session(self, pending: PendingSession, tracks: TrackSet, lufs: Mapping[str, float],
+                      findings: Iterable[Finding] = (), notes: Iterable[str] = (),
+                      failed: Iterable[tuple[str, str]] = ()) -> None:
+        """Install a loaded session: tracks from disk, everything else from the JSON."""
+        data = pending.data
+        by_path: dict[str, dict] = {}
+        for e in pending.entries:
+            p = pending.relocated.get(e["abs_path"], e["abs_path"])
+            by_path[_norm(p)] = e
+        roles: dict[str, str] = {}
+        track_db: dict[str, float] = {}
+        muted, soloed = set(), set()
+        for t in tracks.tracks:
+            e = by_path.get(_norm(t.path))
+            if e is None:
+                continue
+            if e.get("role") in ROLES and e.get("role_source") == "user":
+                roles[t.id] = e["role"]
+            track_db[t.id] = clamp_gain(float(e.get("gain_db", 0.0)))
+            if e.get("muted"):
+                muted.add(t.id)
+            if e.get("soloed"):
+                soloed.add(t.id)
+        tracks = tracks.with_roles(roles) if roles else tracks
+        self.track_db = {}
+        self.muted, self.soloed = set(), set()
+        self.anchor = None
+        self.set_tracks(tracks, lufs, findings, notes, failed)
+        self.track_db.update({k: v for k, v in track_db.items() if k in self.track_db})
+        self.muted, self.soloed = muted, soloed
+        rg = data.get("role_gains") or {}
+        self.role_db = {r: clamp_gain(float(rg.get(r, 0.0))) for r in ROLES}
+        anchor = data.get("anchor")
+        if anchor in self.anchor_choices():
+            self.anchor = anchor
+        region = data.get("region")
+        self.region = None
+        if region and len(region) == 2:
+            self.set_region((float(region[0]), float(region[1])))
+        self.missing = [MissingTrack(p, {k: v for k, v in e.items() if k not in ("abs_path", "missing")})
+                        for e in pending.entries for p in [e["abs_path"]] if p in pending.skipped]
+        ab = data.get("ab_reference")
+        self.ab_reference = (GainState(tuple(sorted(ab.get("track_db", {}).items())),
+                                       tuple(sorted(ab.get("role_db", {}).items()))) if ab else None)
+        self._undo.clear()
+        self._redo.clear()
+        self.revision += 1
+        adv = data.get("advice")
+        self.advice = None
+        if adv:
+            try:
+                self.advice = advice_from_dict(adv)
+                self.advice_revision = self.revision  # the stored advice describes the stored mix
+            except (KeyError, TypeError, ValueError):
+                self.advice = None
+        self.session_path = pending.path
+        self.dirty = False
+
+
+# --- session parsing (no audio) ---------------------------------------------
+
+def read_session(path: str | os.PathLike) -> PendingSession:
+    """Parse a session file and resolve its paths; raises InputError with one line on bad files."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"{path.name}: cannot be read ({exc.strerror or exc}).") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path.name}: not a MixingBuddy session (invalid JSON: {exc}).") from None
+    if not isinstance(data, dict) or data.get("schema") != SESSION_SCHEMA:
+        raise InputError(f"{path.name}: not a MixingBuddy session (schema {data.get('schema') if isinstance(data, dict) else None!r}).")
+    tracks = data.get("tracks")
+    if not isinstance(tracks, list):
+        raise InputError(f"{path.name}: the session lists no tracks.")
+    base = path.resolve().parent
+    entries = []
+    missing = []
+    for e in tracks:
+        if not isinstance(e, dict) or not isinstance(e.get("path"), str):
+            raise InputError(f"{path.name}: a track entry has no path.")
+        abs_path = resolve_session_path(e["path"], base)
+        e = dict(e)
+        e["abs_path"] = abs_path
+        entries.append(e)
+        if not Path(abs_path).is_file():
+            missing.append(abs_path)
+    return PendingSession(path, data, entries, missing)
+
+
+def relative_path(p: str | os.PathLike, base: Path) -> str:
+    """A path relative to the session folder when the file lies inside it, else absolute (POSIX separators)."""
+    p = Path(p).resolve()
+    try:
+        return p.relative_to(base).as_posix()
+    except ValueError:
+        return p.as_posix()
+
+
+def resolve_session_path(stored: str, base: Path) -> str:
+    """Resolve a stored path. Relative paths are confined to the session folder: one that escapes
+    it (``../``) is not followed and is reported as missing under the session folder instead."""
+    p = Path(stored)
+    if p.is_absolute():
+        return str(p)
+    candidate = (base / p).resolve()
+    try:
+        candidate.relative_to(base)
+    except ValueError:
+        return str(base / p.name)  # confined: never leave the session folder through a relative path
+    return str(candidate)
+
+
+def _norm(p: str) -> str:
+    return os.path.normcase(os.path.abspath(p))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temporary file in the same folder, fsync, then os.replace (never a half-written file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+# --- advice (de)serialisation for sessions ----------------------------------
+
+def _num(x: Any) -> Any:
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def advice_to_dict(a: Advice) -> dict:
+    def rg(g: RoleGain) -> dict:
+        return {"role": g.role, "direction": g.direction, "category": g.category, "min_db": g.min_db,
+                "max_db": g.max_db, "delta_db": g.delta_db, "confidence": g.confidence}
+
+    def wv(v: WindowVerdict) -> dict:
+        return {"start_s": v.window.start_s, "end_s": v.window.end_s, "gated": v.window.gated, "target": v.target,
+                "direction": v.direction, "category": v.category, "low_db": v.low_db, "high_db": v.high_db,
+                "text": v.text, "exact": v.exact, "delta_db": _num(v.delta_db),
+                "measured_lu": ({k: _num(float(x)) for k, x in v.measured_lu.items()} if v.measured_lu else None)}
+
+    return {
+        "anchor": a.anchor, "primary": rg(a.primary) if a.primary else None,
+        "suggestions": [rg(s) for s in a.suggestions], "windows": [wv(v) for v in a.windows],
+        "confidence": a.confidence, "abstained": a.abstained, "text": a.text, "advisor_id": a.advisor_id,
+        "findings": [{"code": f.code, "severity": f.severity, "message": f.message, "track_ids": list(f.track_ids)}
+                     for f in a.findings],
+        "measurements": _jsonable(a.measurements), "status": a.status,
+    }
+
+
+def _jsonable(x: Any) -> Any:
+    try:
+        return json.loads(json.dumps(x, default=lambda o: None, allow_nan=False))
+    except (TypeError, ValueError):
+        try:
+            return json.loads(json.dumps(x, default=lambda o: None).replace("NaN", "null")
+                              .replace("-Infinity", "null").replace("Infinity", "null"))
+        except (TypeError, ValueError):
+            return {}
+
+
+def advice_from_dict(d: Mapping) -> Advice:
+    def rg(g: Mapping) -> RoleGain:
+        return RoleGain(g["role"], g["direction"], g["category"], float(g["min_db"]), float(g["max_db"]),
+                        float(g["delta_db"]), float(g["confidence"]))
+
+    def wv(v: Mapping) -> WindowVerdict:
+        lu = v.get("measured_lu")
+        return WindowVerdict(Window(float(v["start_s"]), float(v["end_s"]), bool(v.get("gated", True))),
+                             v.get("target"), v["direction"], v["category"], v.get("low_db"), v.get("high_db"),
+                             v.get("text", ""),
+                             {k: (float("nan") if x is None else float(x)) for k, x in lu.items()} if lu else None,
+                             bool(v.get("exact", True)), v.get("delta_db"))
+
+    return Advice(
+        anchor=d["anchor"], primary=rg(d["primary"]) if d.get("primary") else None,
+        suggestions=tuple(rg(s) for s in d.get("suggestions", ())), windows=tuple(wv(v) for v in d.get("windows", ())),
+        confidence=float(d.get("confidence", 0.0)), abstained=bool(d.get("abstained", False)), text=d.get("text", ""),
+        advisor_id=d.get("advisor_id", ""),
+        findings=tuple(Finding(f["code"], f["severity"], f["message"], tuple(f.get("track_ids", ())))
+                       for f in d.get("findings", ())),
+        measurements=d.get("measurements") or {}, status=d.get("status", ""),
+    )
+
+
+# --- re-check ---------------------------------------------------------------
+
+def recheck_verdict(applied: Advice, new: Advice) -> tuple[str, str]:
+    """Compare the advice that was applied with the advice on the corrected mix.
+
+    Returns (label, sentence) with label "resolved" | "over-corrected" | "still there" | "unclear".
+    """
+    p = applied.primary
+    if p is None:
+        return "unclear", "Nothing was applied to check."
+    q = new.primary
+    if new.abstained:
+        return "unclear", f"Re-check: no confident verdict on the {p.role} now ({new.status or 'windows disagree'})."
+    if q is None or q.role != p.role:
+        extra = f" The critique now points at the {q.role}." if q is not None else ""
+        return "resolved", f"Re-check: resolved. The {p.role} now sit within the typical balance.{extra}"
+    if q.direction == p.direction:
+        return "still there", (f"Re-check: still there. The {p.role} still need to go "
+                               f"{'up' if q.direction == 'increase' else 'down'} ({q.delta_db:+.1f} dB suggested).")
+    return "over-corrected", (f"Re-check: over-corrected. The {p.role} now need to go "
+                              f"{'up' if q.direction == 'increase' else 'down'} by about {abs(q.delta_db):.1f} dB.")

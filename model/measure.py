@@ -1,0 +1,219 @@
+"""Loudness measurements per track, per role and for the mix, over the song and per 10 s window.
+
+One streaming pass over the selection: each window's audio (with the request's
+gains, muted tracks excluded) feeds one BS.1770 meter per signal; whole-song
+values combine the window meters (libebur128's global_multiple), so no signal
+is metered twice.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from model.advice import Finding, Window
+from model.advisor import AdviceRequest
+from model.audio import frame_rms_db, to_mono
+from model.dsp import NEG_INF, Meter, combined_loudness
+from model.roles import ROLES
+from model.windows import WindowPlan, cut_windows, passes_gate, select_windows
+
+ACTIVITY_BLOCK_S = 0.4
+ACTIVITY_GATE_DBFS = -45.0
+
+
+@dataclass
+class Level:
+    """One signal's readings: LUFS, sample and true peak (dB), activity ratio, and meters behind them."""
+
+    lufs: float = NEG_INF
+    sample_peak_db: float = NEG_INF
+    true_peak_db: float | None = None
+    active_blocks: int = 0
+    blocks: int = 0
+
+    @property
+    def activity(self) -> float:
+        return self.active_blocks / self.blocks if self.blocks else 0.0
+
+
+@dataclass
+class WindowLevels:
+    """Readings for one window (``window.gated`` tells whether it passed the activity gate)."""
+
+    window: Window
+    full: bool  # a full-length window (the tail shorter than one is measured but never judged)
+    tracks: dict[str, Level] = field(default_factory=dict)
+    roles: dict[str, Level] = field(default_factory=dict)
+    mix: Level = field(default_factory=Level)
+    meters: dict[str, Meter] = field(default_factory=dict, repr=False)
+
+
+def _finite(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else round(float(x), 2)
+
+
+class Measurements:
+    """Everything measured for a request; ``windows`` cover the selection in order."""
+
+    def __init__(self, request: AdviceRequest, windows: list[WindowLevels], true_peak: bool) -> None:
+        self.request = request
+        self.anchor = request.anchor
+        self.windows = windows
+        self.true_peak = true_peak
+        self.track_ids = [t.id for t in request.tracks.tracks if request.gains.audible(t)]
+        self.roles_present = tuple(
+            r for r in ROLES if any(t.role.role == r for t in request.tracks.tracks if request.gains.audible(t))
+        )
+        self.tracks = {tid: self._whole(f"t:{tid}") for tid in self.track_ids}
+        self.roles = {r: self._whole(f"r:{r}") for r in self.roles_present}
+        self.mix = self._whole("mix")
+
+    def _whole(self, key: str, windows: Sequence[WindowLevels] | None = None) -> Level:
+        wins = [w for w in (windows if windows is not None else self.windows) if key in w.meters]
+        levels = [_level_of(w, key) for w in wins]
+        out = Level(lufs=combined_loudness([w.meters[key] for w in wins]))
+        out.sample_peak_db = max((lv.sample_peak_db for lv in levels), default=NEG_INF)
+        tps = [lv.true_peak_db for lv in levels if lv.true_peak_db is not None]
+        out.true_peak_db = max(tps) if tps else None
+        out.active_blocks = sum(lv.active_blocks for lv in levels)
+        out.blocks = sum(lv.blocks for lv in levels)
+        return out
+
+    # --- song-level views ---------------------------------------------------
+    def candidates(self) -> list[WindowLevels]:
+        """Windows that may be judged: the full-length ones, or the single short one of a short song."""
+        full = [w for w in self.windows if w.full]
+        return full if full else self.windows[:1]
+
+    def window_plan(self, max_windows: int | None) -> WindowPlan:
+        cands = self.candidates()
+        return select_windows([w.window for w in cands], [w.window.gated for w in cands],
+                              [w.mix.lufs for w in cands], max_windows)
+
+    def role_loudness(self, windows: Sequence[Window]) -> dict[str, float]:
+        """Each role's loudness combined over the given windows (LUFS)."""
+        starts = {round(w.start_s, 6) for w in windows}
+        chosen = [w for w in self.windows if round(w.window.start_s, 6) in starts]
+        return {r: self._whole(f"r:{r}", chosen).lufs for r in self.roles_present}
+
+    def levels_for(self, window: Window) -> WindowLevels:
+        for w in self.windows:
+            if abs(w.window.start_s - window.start_s) < 1e-6:
+                return w
+        raise KeyError(window)
+
+    def findings(self, plan: WindowPlan) -> list[Finding]:
+        out = []
+        if plan.note:
+            out.append(Finding("window_fallback", "warning", plan.note))
+        if self.windows and not any(w.full for w in self.windows):
+            out.append(Finding("short_selection", "warning",
+                               f"The selection is shorter than {self.request.window_s:g} s; it is judged as one window."))
+        return out
+
+    def to_json(self) -> dict:
+        tracks = {t.id: t for t in self.request.tracks.tracks}
+        anchor = self.roles.get(self.anchor, Level()).lufs
+        mix = self.mix.lufs
+
+        def rel(x: float, ref: float) -> float | None:
+            return _finite(x - ref) if math.isfinite(x) and math.isfinite(ref) else None
+
+        def level_json(lv: Level) -> dict:
+            return {"lufs": _finite(lv.lufs), "true_peak_db": _finite(lv.true_peak_db),
+                    "sample_peak_db": _finite(lv.sample_peak_db), "activity": round(lv.activity, 3),
+                    "rel_anchor_lu": rel(lv.lufs, anchor), "rel_mix_lu": rel(lv.lufs, mix)}
+
+        return {
+            "sample_rate": self.request.tracks.sample_rate,
+            "duration_s": round(self.request.tracks.duration_s, 3),
+            "anchor": self.anchor,
+            "tracks": [{"id": tid, "name": tracks[tid].name, "role": tracks[tid].role.role,
+                        "role_source": tracks[tid].role.source, **level_json(self.tracks[tid])}
+                       for tid in self.track_ids],
+            "roles": {r: {"tracks": sum(1 for t in self.track_ids if tracks[t].role.role == r),
+                          **level_json(self.roles[r])} for r in self.roles_present},
+            "mix": level_json(self.mix),
+            "windows": [{"start_s": round(w.window.start_s, 3), "end_s": round(w.window.end_s, 3),
+                         "gated": w.window.gated, "mix_lufs": _finite(w.mix.lufs),
+                         "roles_lufs": {r: _finite(lv.lufs) for r, lv in w.roles.items()}}
+                        for w in self.windows],
+        }
+
+
+def _level_of(w: WindowLevels, key: str) -> Level:
+    kind, _, name = key.partition(":")
+    if key == "mix":
+        return w.mix
+    return (w.tracks if kind == "t" else w.roles)[name]
+
+
+def _activity(mono: np.ndarray, sr: int) -> tuple[int, int]:
+    levels = frame_rms_db(mono, max(1, int(ACTIVITY_BLOCK_S * sr)))
+    return int(np.sum(levels > ACTIVITY_GATE_DBFS)), int(levels.size)
+
+
+def _read(meter: Meter, audio: np.ndarray, sr: int) -> Level:
+    meter.add(audio)
+    sp, tp = meter.last_peaks_db()
+    active, blocks = _activity(to_mono(audio), sr)
+    return Level(meter.loudness(), sp, tp, active, blocks)
+
+
+def measure_session(request: AdviceRequest, true_peak: bool = True) -> Measurements:
+    """Measure the request's selection (``request.span`` or the whole song) window by window."""
+    tset, gains = request.tracks, request.gains
+    sr = tset.sample_rate
+    audible = [t for t in tset.tracks if gains.audible(t)]
+    starts = cut_windows(tset.duration_s, request.window_s, request.span)
+    # Measure the tail after the last full window too, so whole-song values cover everything.
+    spans = [(w.start_s, w.end_s, True) for w in starts]
+    span_end = min(tset.duration_s, request.span[1]) if request.span else tset.duration_s
+    if starts and span_end - starts[-1].end_s > 1e-6 and starts[-1].duration_s >= request.window_s - 1e-9:
+        spans.append((starts[-1].end_s, span_end, False))
+    if len(starts) == 1 and starts[0].duration_s < request.window_s - 1e-9:
+        spans = [(starts[0].start_s, starts[0].end_s, False)]
+
+    windows: list[WindowLevels] = []
+    for start_s, end_s, full in spans:
+        a, b = int(round(start_s * sr)), int(round(end_s * sr))
+        wl = WindowLevels(Window(start_s, end_s, True), full)
+        role_sums: dict[str, np.ndarray] = {}
+        mix = np.zeros((b - a, 2), dtype=np.float32)
+        for t in audible:
+            seg = t.audio[a:b] * np.float32(gains.linear(t))
+            meter = Meter(seg.shape[1], sr, true_peak, dual_mono=True)
+            wl.meters[f"t:{t.id}"] = meter
+            wl.tracks[t.id] = _read(meter, seg, sr)
+            role = t.role.role
+            if role not in role_sums:
+                role_sums[role] = np.zeros((b - a, 2), dtype=np.float32)
+            role_sums[role] += seg
+        for role, audio in role_sums.items():
+            single = [t for t in audible if t.role.role == role]
+            meter = Meter(2, sr, true_peak and len(single) > 1)
+            wl.meters[f"r:{role}"] = meter
+            level = _read(meter, audio, sr)
+            if len(single) == 1:
+                level.true_peak_db = wl.tracks[single[0].id].true_peak_db
+            wl.roles[role] = level
+            mix += audio
+        meter = Meter(2, sr, true_peak)
+        wl.meters["mix"] = meter
+        wl.mix = _read(meter, mix, sr)
+        gated = passes_gate({r: to_mono(x) for r, x in role_sums.items()}, sr) if role_sums else False
+        wl.window = Window(start_s, end_s, gated)
+        windows.append(wl)
+    return Measurements(request, windows, true_peak)
+
+
+def relative_to(levels: Mapping[str, float], anchor: str) -> dict[str, float]:
+    """Role loudness minus the anchor's (LU); roles silent or missing are left out."""
+    ref = levels.get(anchor, NEG_INF)
+    if not math.isfinite(ref):
+        return {}
+    return {r: v - ref for r, v in levels.items() if r != anchor and math.isfinite(v)}
