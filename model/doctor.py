@@ -58,7 +58,8 @@ def check_session(tracks: TrackSet, anchor: str | None = None, gains: Gains | No
 
 def _normalised(tracks: TrackSet, peaks: dict[str, float]) -> list[Finding]:
     """>= 3 tracks whose sample peaks sit within 0.1 dB of each other or of 0 dBFS: normalised on export."""
-    audible = sorted((p, t) for t in tracks.tracks if math.isfinite(p := peaks[t.id]) and p > SILENT_PEAK_DB)
+    audible = sorted(((p, t) for t in tracks.tracks if math.isfinite(p := peaks[t.id]) and p > SILENT_PEAK_DB),
+                     key=lambda pt: pt[0])
     best: list[Track] = [t for p, t in audible if p >= -NORMALISED_TOLERANCE_DB]
     for i in range(len(audible)):
         group = [t for p, t in audible[i:] if p - audible[i][0] <= NORMALISED_TOLERANCE_DB]

@@ -91,12 +91,64 @@ def loudness_lufs(audio: np.ndarray, sample_rate: int) -> float:
     return meter.loudness()
 
 
-def true_peak_db(audio: np.ndarray, sample_rate: int) -> float:
-    """BS.1770 true peak (4x oversampled) in dBTP."""
+def true_peak_db_full(audio: np.ndarray, sample_rate: int) -> float:
+    """BS.1770 true peak (libebur128's oversampling interpolator over every sample) in dBTP."""
     a = np.asarray(audio)
     meter = Meter(1 if a.ndim == 1 else a.shape[1], sample_rate, true_peak=True)
     meter.add(a)
     return meter.peaks_db()[1]  # type: ignore[return-value]
+
+
+# libebur128's interpolator can raise a sample by at most this factor: the largest
+# reading over every +-1 pattern of its per-phase support is 1.864 (5.41 dB), measured
+# exhaustively; 2.0 leaves a margin.
+_INTERPOLATOR_GAIN_BOUND = 2.0
+_TP_BLOCK = 2048
+_TP_CONTEXT = 64  # more than the interpolator's 49 taps
+
+
+def true_peak_db(audio: np.ndarray, sample_rate: int) -> float:
+    """BS.1770 true peak in dBTP, measured by libebur128 only where it can matter.
+
+    Inter-sample peaks cannot exceed the interpolator's gain bound times the local
+    sample peak, so blocks whose neighbourhood peaks below (global sample peak /
+    bound) cannot raise the result; only the other blocks go through libebur128.
+    The reading equals ``true_peak_db_full`` (tested) at a fraction of the cost.
+    """
+    a = np.asarray(audio, dtype=np.float32)
+    if a.ndim == 1:
+        a = a[:, None]
+    n = a.shape[0]
+    if n == 0:
+        return NEG_INF
+    nb = -(-n // _TP_BLOCK)
+    mag = np.abs(a).max(axis=1)
+    padded = np.zeros(nb * _TP_BLOCK, dtype=np.float32)
+    padded[:n] = mag
+    block_peak = padded.reshape(nb, _TP_BLOCK).max(axis=1)
+    peak = float(block_peak.max())
+    if peak <= 0:
+        return NEG_INF
+    local = block_peak.copy()
+    local[1:] = np.maximum(local[1:], block_peak[:-1])
+    local[:-1] = np.maximum(local[:-1], block_peak[1:])
+    candidate = local * _INTERPOLATOR_GAIN_BOUND >= peak
+    best = peak
+    idx = np.flatnonzero(candidate)
+    if idx.size:
+        # Merge consecutive candidate blocks into runs.
+        breaks = np.flatnonzero(np.diff(idx) > 1)
+        starts = np.concatenate([[idx[0]], idx[breaks + 1]])
+        ends = np.concatenate([idx[breaks], [idx[-1]]]) + 1
+        for b0, b1 in zip(starts, ends):
+            lo = max(0, b0 * _TP_BLOCK - _TP_CONTEXT)
+            hi = min(n, b1 * _TP_BLOCK + _TP_CONTEXT)
+            meter = Meter(a.shape[1], sample_rate, true_peak=True)
+            meter.add(a[lo:hi])
+            tp = meter.peaks_db()[1]
+            if tp is not None and math.isfinite(tp):
+                best = max(best, 10 ** (tp / 20))
+    return _to_db(best)
 
 
 def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 from model.advice import Finding, Window
 from model.advisor import AdviceRequest
 from model.audio import frame_rms_db, to_mono
-from model.dsp import NEG_INF, Meter, combined_loudness
+from model.dsp import NEG_INF, Meter, combined_loudness, true_peak_db
 from model.roles import ROLES
 from model.windows import WindowPlan, cut_windows, passes_gate, select_windows
 
@@ -157,9 +157,10 @@ def _activity(mono: np.ndarray, sr: int) -> tuple[int, int]:
     return int(np.sum(levels > ACTIVITY_GATE_DBFS)), int(levels.size)
 
 
-def _read(meter: Meter, audio: np.ndarray, sr: int) -> Level:
+def _read(meter: Meter, audio: np.ndarray, sr: int, true_peak: bool) -> Level:
     meter.add(audio)
-    sp, tp = meter.last_peaks_db()
+    sp, _ = meter.last_peaks_db()
+    tp = true_peak_db(audio, sr) if true_peak else None
     active, blocks = _activity(to_mono(audio), sr)
     return Level(meter.loudness(), sp, tp, active, blocks)
 
@@ -186,25 +187,25 @@ def measure_session(request: AdviceRequest, true_peak: bool = True) -> Measureme
         mix = np.zeros((b - a, 2), dtype=np.float32)
         for t in audible:
             seg = t.audio[a:b] * np.float32(gains.linear(t))
-            meter = Meter(seg.shape[1], sr, true_peak, dual_mono=True)
+            meter = Meter(seg.shape[1], sr, dual_mono=True)
             wl.meters[f"t:{t.id}"] = meter
-            wl.tracks[t.id] = _read(meter, seg, sr)
+            wl.tracks[t.id] = _read(meter, seg, sr, true_peak)
             role = t.role.role
             if role not in role_sums:
                 role_sums[role] = np.zeros((b - a, 2), dtype=np.float32)
             role_sums[role] += seg
         for role, audio in role_sums.items():
             single = [t for t in audible if t.role.role == role]
-            meter = Meter(2, sr, true_peak and len(single) > 1)
+            meter = Meter(2, sr)
             wl.meters[f"r:{role}"] = meter
-            level = _read(meter, audio, sr)
+            level = _read(meter, audio, sr, true_peak and len(single) > 1)
             if len(single) == 1:
                 level.true_peak_db = wl.tracks[single[0].id].true_peak_db
             wl.roles[role] = level
             mix += audio
-        meter = Meter(2, sr, true_peak)
+        meter = Meter(2, sr)
         wl.meters["mix"] = meter
-        wl.mix = _read(meter, mix, sr)
+        wl.mix = _read(meter, mix, sr, true_peak)
         gated = passes_gate({r: to_mono(x) for r, x in role_sums.items()}, sr) if role_sums else False
         wl.window = Window(start_s, end_s, gated)
         windows.append(wl)

@@ -39,3 +39,29 @@ def upstream_fixtures() -> Path:
     if not FIXTURES.is_dir():
         pytest.skip(f"shared fixtures not found at {FIXTURES} (they live beside the repo, never in it)")
     return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def balanced_multitrack():
+    """A 30 s synthetic 7-track session balanced to the profile (name -> audio), generated once."""
+    from model.synthetic import synth_multitrack
+
+    return synth_multitrack(seed=3, seconds=30.0, sample_rate=44100)
+
+
+@pytest.fixture
+def write_session(tmp_path, balanced_multitrack):
+    """write_session(role_gain_db={...}, subtype=...) -> folder of WAVs with role gains applied."""
+    from model.synthetic import DEMO_TRACKS, write_multitrack
+
+    roles = {s.name: s.role for s in DEMO_TRACKS}
+
+    def make(role_gain_db=None, name="session", subtype="PCM_24"):
+        gains = role_gain_db or {}
+        tracks = {n: (a * 10 ** (gains.get(roles[n], 0.0) / 20)).astype("float32")
+                  for n, a in balanced_multitrack.items()}
+        folder = tmp_path / name
+        write_multitrack(folder, tracks, 44100, subtype=subtype)
+        return folder
+
+    return make

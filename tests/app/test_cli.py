@@ -1,0 +1,93 @@
+"""`mixingbuddy critique`: output, JSON contract and exit codes (run as a user would, in a subprocess)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from resources import DEMO_DIR
+
+
+def run(*args, cwd=None):
+    env = {**os.environ, "MIXINGBUDDY_DEBUG": "0"}
+    return subprocess.run([sys.executable, "-m", "mixingbuddy_app", "critique", *map(str, args)],
+                          capture_output=True, text=True, timeout=180, cwd=cwd, env=env)
+
+
+def test_demo_critique_names_the_deliberate_imbalance():
+    out = run(DEMO_DIR)
+    assert out.returncode == 0, out.stderr
+    assert "The drums are far too loud. Lower them by 6 to 12 dB." in out.stdout
+    assert "anchor: vocals" in out.stdout and "Timeline" in out.stdout
+
+
+def test_json_contract():
+    out = run(DEMO_DIR, "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["schema"] == "mixingbuddy.advice/1"
+    assert {"anchor", "advisor", "text", "suggestions", "confidence", "abstained", "measurements", "windows",
+            "warnings"} <= set(data)
+    first = data["suggestions"][0]
+    assert set(first) >= {"stem", "direction", "min_db", "max_db", "delta_db", "confidence"}
+    assert (first["stem"], first["direction"], first["min_db"], first["max_db"]) == ("drums", "decrease", 6, 12)
+    assert data["advisor"] == "balance" and data["anchor"] == "vocals"
+    assert len(data["windows"]) == 3 and data["measurements"]["roles"]["drums"]["tracks"] == 3
+
+
+def test_anchor_window_and_role_override(tmp_path):
+    out = run(DEMO_DIR, "--anchor", "drums", "--window", "0:20", "--json", "--role", "07 Keys Pad.flac=bass")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["anchor"] == "drums" and len(data["windows"]) == 2
+    keys = next(t for t in data["measurements"]["tracks"] if t["name"] == "07 Keys Pad.flac")
+    assert keys["role"] == "bass" and keys["role_source"] == "user"
+
+
+def write(path, seconds=2.0, value=None):
+    x = np.full(int(44100 * seconds), value, np.float32) if value is not None else \
+        (0.1 * np.random.default_rng(0).standard_normal(int(44100 * seconds))).astype(np.float32)
+    sf.write(path, x, 44100, subtype="FLOAT")
+
+
+BAD_CASES = {
+    "text file": lambda d: ((d / "Vox.wav").write_text("hello"), [d / "Vox.wav"])[1],
+    "missing path": lambda d: [d / "nope.wav"],
+    "empty folder": lambda d: [d],
+    "unknown anchor": lambda d: (write(d / "Vox.wav"), [d, "--anchor", "guitar"])[1],
+    "anchor other": lambda d: (write(d / "Vox.wav"), [d, "--anchor", "other"])[1],
+    "anchor without tracks": lambda d: (write(d / "Vox.wav"), [d, "--anchor", "bass"])[1],
+    "window outside": lambda d: (write(d / "Vox.wav"), [d, "--window", "50:60"])[1],
+    "window malformed": lambda d: (write(d / "Vox.wav"), [d, "--window", "abc"])[1],
+    "no anchor role at all": lambda d: (write(d / "Pad.wav"), [d])[1],
+    "nan samples": lambda d: (write(d / "Vox.wav", value=np.nan), [d])[1],
+    "bad option": lambda d: (write(d / "Vox.wav"), [d, "--advisor", "magic"])[1],
+    "llm without checkpoint": lambda d: (write(d / "Vox.wav"), [d, "--advisor", "llm"])[1],
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CASES))
+def test_bad_input_exits_2_with_one_line(tmp_path, case):
+    args = BAD_CASES[case](tmp_path)
+    env_cp = os.environ.pop("MIXINGBUDDY_CHECKPOINT", None)
+    try:
+        out = run(*args)
+    finally:
+        if env_cp is not None:
+            os.environ["MIXINGBUDDY_CHECKPOINT"] = env_cp
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mixingbuddy critique: error:"), out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_help_and_no_qt_import():
+    code = ("import sys; from mixingbuddy_app.__main__ import main; rc = main(['critique', '--help']); "
+            "assert 'PySide6' not in sys.modules and 'torch' not in sys.modules; sys.exit(rc)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "--anchor" in out.stdout

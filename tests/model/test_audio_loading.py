@@ -1,0 +1,158 @@
+"""Loading DAW exports: formats, rates, channels, alignment, bad files, memory."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from model.errors import AudioFormatError, InputError, NoAnalysableAudio
+from model.tracks import load_tracks
+
+SR = 44100
+
+
+def tone(seconds=1.0, sr=SR, channels=1, freq=220.0, amp=0.5):
+    t = np.arange(int(seconds * sr)) / sr
+    x = amp * np.sin(2 * np.pi * freq * t)
+    return np.repeat(x[:, None], channels, axis=1).astype(np.float32) if channels > 1 else x.astype(np.float32)
+
+
+FORMATS = [
+    ("a.wav", "WAV", "PCM_16"), ("b.wav", "WAV", "PCM_24"), ("c.wav", "WAV", "FLOAT"), ("d.aiff", "AIFF", "PCM_24"),
+    ("e.flac", "FLAC", "PCM_24"), ("f.ogg", "OGG", "VORBIS"), ("g.mp3", "MP3", "MPEG_LAYER_III"),
+]
+
+
+@pytest.mark.parametrize("name,fmt,subtype", FORMATS)
+def test_every_libsndfile_format_loads(tmp_path, name, fmt, subtype):
+    x = tone(1.0, channels=2)
+    sf.write(tmp_path / name, x, SR, format=fmt, subtype=subtype)
+    res = load_tracks([tmp_path / name])
+    (track,) = res.tracks.tracks
+    assert track.audio.dtype == np.float32 and track.audio.shape[1] == 2
+    assert abs(len(track.audio) - len(x)) < 3000  # lossy codecs add a little padding
+    assert np.max(np.abs(track.audio)) == pytest.approx(0.5, abs=0.05)
+
+
+@pytest.mark.parametrize("rate", [8000, 22050, 44100, 48000, 96000, 192000])
+def test_any_rate_loads(tmp_path, rate):
+    sf.write(tmp_path / "x.wav", tone(0.5, rate), rate, subtype="PCM_24")
+    assert load_tracks([tmp_path / "x.wav"]).tracks.sample_rate == rate
+
+
+def test_mixed_rates_resample_to_the_most_common(tmp_path):
+    sf.write(tmp_path / "a.wav", tone(2.0, 48000), 48000)
+    sf.write(tmp_path / "b.wav", tone(2.0, 48000), 48000)
+    sf.write(tmp_path / "c.wav", tone(2.0, 44100), 44100)
+    res = load_tracks([tmp_path])
+    assert res.tracks.sample_rate == 48000
+    assert all(t.frames == 96000 for t in res.tracks.tracks)
+    assert any("Resampled" in n and "c.wav" in n for n in res.notes)
+    c = res.tracks.get("c.wav").audio[:, 0]
+    assert np.sqrt(np.mean(c[1000:-1000] ** 2)) == pytest.approx(0.5 / np.sqrt(2), rel=0.01)
+
+
+def test_different_lengths_are_padded_not_truncated(tmp_path):
+    sf.write(tmp_path / "long.wav", tone(3.0), SR)
+    sf.write(tmp_path / "short.wav", tone(1.0), SR)
+    res = load_tracks([tmp_path])
+    short = res.tracks.get("short.wav")
+    assert short.frames == 3 * SR and not short.audio[SR + 10:].any()
+    assert any("Padded" in n and "short.wav" in n for n in res.notes)
+
+
+@pytest.mark.parametrize("channels", range(1, 9))
+def test_channel_counts(tmp_path, channels):
+    x = np.tile(tone(0.5)[:, None], (1, channels)) * np.linspace(0.2, 1.0, channels)
+    sf.write(tmp_path / "m.wav", x.astype(np.float32), SR, subtype="FLOAT")
+    res = load_tracks([tmp_path / "m.wav"])
+    track = res.tracks.tracks[0]
+    assert track.audio.shape[1] == (1 if channels == 1 else 2)
+    assert any("Folded to stereo" in n for n in res.notes) == (channels > 2)
+
+
+def test_float_file_above_full_scale_is_kept(tmp_path):
+    sf.write(tmp_path / "hot.wav", tone(1.0, amp=4.0), SR, subtype="FLOAT")
+    track = load_tracks([tmp_path / "hot.wav"]).tracks.tracks[0]
+    assert np.max(np.abs(track.audio)) == pytest.approx(4.0, rel=1e-3)
+
+
+BAD = {
+    "text.wav": lambda p: p.write_text("this is not audio"),
+    "truncated.wav": lambda p: p.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt "),
+    "empty.wav": lambda p: sf.write(p, np.zeros((0, 1), np.float32), SR),
+    "oneframe.wav": lambda p: sf.write(p, np.zeros((1, 1), np.float32), SR),
+    "nan.wav": lambda p: sf.write(p, np.full(SR, np.nan, np.float32), SR, subtype="FLOAT"),
+    "inf.wav": lambda p: sf.write(p, np.full(SR, np.inf, np.float32), SR, subtype="FLOAT"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_files_give_one_line_errors_naming_the_file(tmp_path, name):
+    BAD[name](tmp_path / name)
+    with pytest.raises(AudioFormatError) as err:
+        load_tracks([tmp_path / name])
+    message = str(err.value)
+    assert message.startswith(name) and "\n" not in message
+
+
+def test_non_strict_loading_keeps_the_good_files(tmp_path):
+    sf.write(tmp_path / "good.wav", tone(1.0), SR)
+    (tmp_path / "bad.wav").write_text("nope")
+    res = load_tracks([tmp_path], strict=False)
+    assert [t.name for t in res.tracks.tracks] == ["good.wav"]
+    assert res.failed[0][0].endswith("bad.wav")
+
+
+def test_folders_skip_non_audio_and_empty_folders_are_errors(tmp_path):
+    sf.write(tmp_path / "a.wav", tone(1.0), SR)
+    (tmp_path / "notes.txt").write_text("x")
+    res = load_tracks([tmp_path])
+    assert len(res.tracks.tracks) == 1 and any("skipped 1" in n for n in res.notes)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match="no audio"):
+        load_tracks([empty])
+    with pytest.raises(NoAnalysableAudio):
+        load_tracks([])
+
+
+def test_duplicate_names_in_different_folders_get_distinct_ids(tmp_path):
+    for folder in ("take1", "take2"):
+        (tmp_path / folder).mkdir()
+        sf.write(tmp_path / folder / "Kick.wav", tone(1.0), SR)
+    res = load_tracks([tmp_path / "take1", tmp_path / "take2"])
+    ids = [t.id for t in res.tracks.tracks]
+    assert len(set(ids)) == 2 and all("Kick.wav" in i for i in ids)
+
+
+def test_too_large_sessions_are_refused_before_decoding(tmp_path):
+    sf.write(tmp_path / "a.wav", tone(2.0), SR)
+    with pytest.raises(InputError, match="too large"):
+        load_tracks([tmp_path], max_bytes=1000)
+
+
+@pytest.mark.slow
+def test_loading_costs_about_one_copy_of_the_audio(tmp_path):
+    """Peak RSS grows by the float32 audio plus a small overhead, not by several copies."""
+    files, seconds, channels = 8, 60, 2
+    for i in range(files):
+        sf.write(tmp_path / f"t{i}.wav", (0.1 * np.random.default_rng(i).standard_normal((48000 * seconds, channels))).astype(np.float32),
+                 48000, subtype="PCM_16")
+    audio_bytes = files * 48000 * seconds * channels * 4
+    script = textwrap.dedent(f"""
+        import resource, numpy, soundfile, pyebur128
+        from model.tracks import load_tracks
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        r = load_tracks([{str(tmp_path)!r}])
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print((after - before) * 1024)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": os.getcwd()})
+    grown = int(out.stdout.strip())
+    assert grown < 1.15 * audio_bytes + 64 * 1024**2, (grown, audio_bytes)

@@ -1,0 +1,86 @@
+"""BalanceAdvisor end to end on synthetic sessions with known flaws."""
+
+import json
+
+import pytest
+
+from model.advisor import AdviceRequest, load_advisor
+from model.balance import BalanceProfile
+from model.critique import critique
+from model.errors import AdvisorUnavailable, RoleError
+from model.tracks import Gains, load_tracks
+
+
+def advise(folder, anchor="vocals", gains=None):
+    tracks = load_tracks([folder]).tracks
+    return critique(AdviceRequest(tracks, anchor, gains or Gains()), load_advisor("balance"))
+
+
+def test_untouched_session_gets_no_suggestion(write_session):
+    advice = advise(write_session())
+    assert advice.primary is None and advice.suggestions == () and not advice.abstained
+    assert all(v.direction == "none" for v in advice.windows)
+    assert "balance" in advice.text.lower()
+
+
+def test_drums_plus_9_db_are_very_loud(write_session):
+    advice = advise(write_session({"drums": 9.0}))
+    p = advice.primary
+    assert (p.role, p.direction, p.category, p.min_db, p.max_db) == ("drums", "decrease", "very_loud", 6, 12)
+    assert -12 <= p.delta_db <= -6
+    assert advice.text == "The drums are far too loud. Lower them by 6 to 12 dB."
+    assert advice.confidence >= 0.6
+
+
+def test_vocals_minus_4_db_are_quiet_against_the_drums(write_session):
+    advice = advise(write_session({"vocals": -4.0}), anchor="drums")
+    p = advice.primary
+    assert (p.role, p.direction, p.category, p.min_db, p.max_db) == ("vocals", "increase", "quiet", 3, 6)
+    assert 3 <= p.delta_db <= 6
+
+
+def test_applying_the_suggestion_resolves_it(write_session):
+    folder = write_session({"bass": -8.0})
+    first = advise(folder)
+    assert first.primary.role == "bass" and first.primary.direction == "increase"
+    fixed = Gains(role_db={"bass": first.primary.delta_db})
+    second = advise(folder, gains=fixed)
+    assert second.primary is None
+
+
+def test_muted_tracks_are_not_judged(write_session):
+    folder = write_session({"drums": 9.0})
+    tracks = load_tracks([folder]).tracks
+    drums = frozenset(t.id for t in tracks.tracks if t.role.role == "drums")
+    advice = critique(AdviceRequest(tracks, "vocals", Gains(muted=drums)), load_advisor("balance"))
+    assert "drums" not in advice.measurements["roles"]
+    assert advice.primary is None or advice.primary.role != "drums"
+
+
+def test_other_is_never_primary(write_session):
+    advice = advise(write_session({"other": 12.0}))
+    assert advice.primary is None
+
+
+def test_anchor_other_is_refused(write_session):
+    with pytest.raises(RoleError):
+        advise(write_session(), anchor="other")
+
+
+def test_profile_pairs_cover_every_role_and_anchor_with_provenance():
+    from resources import BALANCE_PROFILE
+
+    data = json.loads(BALANCE_PROFILE.read_text())
+    for anchor in ("vocals", "drums", "bass"):
+        for role in ("vocals", "drums", "bass", "other"):
+            if role != anchor:
+                pair = data["pairs"][f"{role}|{anchor}"]
+                assert pair["q25"] <= pair["median"] <= pair["q75"] and pair["source"]
+    assert data["provenance"]["method"]
+
+
+def test_broken_profile_is_a_clear_error(tmp_path):
+    bad = tmp_path / "p.json"
+    bad.write_text("{not json")
+    with pytest.raises(AdvisorUnavailable, match="p.json"):
+        BalanceProfile.load(bad)

@@ -1,0 +1,95 @@
+"""BS.1770 properties through pyebur128, and torchaudio resampling."""
+
+import numpy as np
+import pytest
+
+from model.dsp import Meter, combined_loudness, loudness_lufs, resample, true_peak_db
+
+SR = 48000
+
+
+def sine(freq=997.0, seconds=10.0, amp=1.0, sr=SR):
+    t = np.arange(int(seconds * sr)) / sr
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def test_full_scale_997hz_mono_sine_reads_minus_3_01():
+    assert loudness_lufs(sine(), SR) == pytest.approx(-3.01, abs=0.05)
+
+
+def test_doubling_amplitude_adds_6_02_lu():
+    rng = np.random.default_rng(0)
+    x = (0.1 * rng.standard_normal((SR * 10, 2))).astype(np.float32)
+    assert loudness_lufs(2 * x, SR) - loudness_lufs(x, SR) == pytest.approx(6.02, abs=0.05)
+
+
+def test_appended_silence_is_gated_out():
+    x = sine(440, 10.0, 0.3)
+    padded = np.concatenate([x, np.zeros(SR * 10, np.float32)])
+    assert abs(loudness_lufs(padded, SR) - loudness_lufs(x, SR)) < 0.2
+
+
+def test_measure_gain_measure_within_0_3_db():
+    rng = np.random.default_rng(1)
+    x = (0.05 * rng.standard_normal(SR * 5)).astype(np.float32)
+    before = loudness_lufs(x, SR)
+    after = loudness_lufs(x * np.float32(10 ** (-7.5 / 20)), SR)
+    assert before - after == pytest.approx(7.5, abs=0.3)
+
+
+def test_silence_is_minus_infinity():
+    assert loudness_lufs(np.zeros(SR, np.float32), SR) == float("-inf")
+
+
+def test_true_peak_sees_inter_sample_peaks():
+    # A sine at fs/4 with a 45 degree phase never hits its peak on a sample.
+    n = np.arange(SR)
+    x = (0.5 * np.sin(np.pi / 2 * n + np.pi / 4)).astype(np.float32)
+    sample_peak = 20 * np.log10(np.max(np.abs(x)))
+    assert true_peak_db(x, SR) > sample_peak + 2.5
+    assert true_peak_db(x, SR) == pytest.approx(20 * np.log10(0.5), abs=0.3)
+
+
+def test_dual_mono_meter_counts_a_mono_track_on_both_speakers():
+    x = sine(997, 5.0, 0.5)
+    mono = Meter(1, SR)
+    mono.add(x)
+    dual = Meter(1, SR, dual_mono=True)
+    dual.add(x)
+    stereo = Meter(2, SR)
+    stereo.add(np.stack([x, x], axis=1))
+    assert dual.loudness() == pytest.approx(stereo.loudness(), abs=0.01)
+    assert dual.loudness() - mono.loudness() == pytest.approx(3.01, abs=0.02)
+
+
+def test_window_meters_combine_to_the_whole():
+    rng = np.random.default_rng(2)
+    x = (0.1 * rng.standard_normal((SR * 30, 2)) * np.repeat([1.0, 0.3, 0.6], SR * 10)[:, None]).astype(np.float32)
+    meters = []
+    for i in range(3):
+        m = Meter(2, SR)
+        m.add(x[i * SR * 10:(i + 1) * SR * 10])
+        meters.append(m)
+    assert combined_loudness(meters) == pytest.approx(loudness_lufs(x, SR), abs=0.1)
+
+
+def test_resample_keeps_level_and_length():
+    x = sine(1000, 1.0, 0.5, 44100)
+    y = resample(x, 44100, 48000)
+    assert len(y) == 48000
+    assert loudness_lufs(y, 48000) == pytest.approx(loudness_lufs(x, 44100), abs=0.05)
+    stereo = resample(np.stack([x, x], 1), 44100, 24000)
+    assert stereo.shape == (24000, 2)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fast_true_peak_equals_the_full_measurement(seed):
+    from model.dsp import true_peak_db_full
+
+    rng = np.random.default_rng(seed)
+    n = SR * 6
+    env = np.repeat(rng.uniform(0.01, 1.0, 60), n // 60)
+    x = (rng.standard_normal((n, 2)) * env[:, None] * 0.3).astype(np.float32)
+    hits = rng.integers(0, n - 100, 5)
+    x[hits] = 0.9 * np.sign(rng.standard_normal((5, 2)))
+    assert true_peak_db(x, SR) == pytest.approx(true_peak_db_full(x, SR), abs=1e-4)

@@ -1,0 +1,56 @@
+"""Role guessing from real-world DAW export names (FIELD.md §5)."""
+
+import pytest
+
+from model.errors import RoleError
+from model.roles import check_role, guess_role
+
+NAMES = [
+    # drums
+    ("01 Kick.wav", "drums"), ("Kick In.wav", "drums"), ("Kick_Out_01.wav", "drums"), ("Snare Top", "drums"),
+    ("Snare Bottom.aif", "drums"), ("02 - snare_02.wav", "drums"), ("OH L", "drums"), ("OH R.wav", "drums"),
+    ("Overheads.wav", "drums"), ("HiHat.wav", "drums"), ("Hi-Hat Closed.wav", "drums"), ("HH.wav", "drums"),
+    ("Tom 1.wav", "drums"), ("Floor Tom.wav", "drums"), ("Room Mics.wav", "drums"), ("Percussion", "drums"),
+    ("9 Percussion.wav", "drums"), ("2 Drums.wav", "drums"), ("Drum Bus.wav", "drums"), ("Bass Drum.wav", "drums"),
+    ("Clap.wav", "drums"), ("Shaker_01.wav", "drums"), ("Tambourine.wav", "drums"), ("Cymbals.wav", "drums"),
+    ("Ride.flac", "drums"), ("808 Kick.wav", "drums"), ("Congas.wav", "drums"), ("DRUMS.WAV", "drums"),
+    # vocals
+    ("Lead Vox", "vocals"), ("Lead Vocal.wav", "vocals"), ("LeadVocal_Verse.wav", "vocals"), ("BGV 2", "vocals"),
+    ("BGV_1.wav", "vocals"), ("Backup Vocal 2.wav", "vocals"), ("Backing Vocals.wav", "vocals"), ("Vox Dbl.wav", "vocals"),
+    ("05 Lead Vox.flac", "vocals"), ("Harmony High.wav", "vocals"), ("Choir.wav", "vocals"), ("Adlibs.wav", "vocals"),
+    ("1 Vocals.wav", "vocals"), ("vocals.wav", "vocals"), ("Voice Memo Take 3.wav", "vocals"), ("Rap Verse.wav", "vocals"),
+    # bass
+    ("Bass DI", "bass"), ("Bass Amp.wav", "bass"), ("Synth Bass", "bass"), ("04 Bass DI.flac", "bass"),
+    ("01 - bass_01.wav", "bass"), ("Sub Bass.wav", "bass"), ("808.wav", "bass"), ("Bassline.wav", "bass"),
+    ("3 Bass.wav", "bass"), ("Double Bass.wav", "bass"), ("bass.wav", "bass"),
+    # other
+    ("Gtr L", "other"), ("Electric Gtr_01.wav", "other"), ("Rhythm Guitar.wav", "other"), ("Lead Guitar.wav", "other"),
+    ("Pad", "other"), ("Keys", "other"), ("FX", "other"), ("Synth 1.wav", "other"), ("Piano.wav", "other"),
+    ("Strings.wav", "other"), ("Organ.wav", "other"), ("Brass.wav", "other"), ("07 Keys Pad.flac", "other"),
+    ("Audio 12.wav", "other"), ("Tenor Sax.wav", "other"), ("Upright Piano.wav", "other"), ("other.wav", "other"),
+]
+
+
+def test_table_is_large_enough():
+    assert len(NAMES) >= 60
+
+
+@pytest.mark.parametrize("name,role", NAMES)
+def test_guess_role(name, role):
+    assert guess_role(name).role == role
+
+
+def test_unknown_names_are_other_by_default():
+    guess = guess_role("Track 07.wav")
+    assert (guess.role, guess.source) == ("other", "default")
+
+
+def test_known_names_say_what_matched():
+    guess = guess_role("02 Snare Top.wav")
+    assert guess.source == "name" and guess.matched == "snare"
+
+
+def test_check_role_rejects_unknown():
+    with pytest.raises(RoleError, match="choose one of"):
+        check_role("guitar")
+    assert check_role(" Drums ") == "drums"
