@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window", metavar="START:END", help="judge only this span, in seconds (e.g. 30:60)")
     p.add_argument("--role", action="append", default=[], metavar="FILE=ROLE",
                    help="override a file's guessed role, e.g. --role 'Synth 1.wav=bass' (repeatable)")
+    p.add_argument("--true-peak", action="store_true",
+                   help="also measure true peak (dBTP) of every track and the mix (slower)")
     p.add_argument("--json", action="store_true", help="print one JSON object (schema mixingbuddy.advice/1)")
     return p
 
@@ -174,7 +176,7 @@ def run(argv: Sequence[str]) -> int:
         options = {k: v for k, v in (("mert", args.mert), ("llm", args.llm)) if v}
     advisor = load_advisor(args.advisor, checkpoint=args.checkpoint,
                            device=None if args.device == "auto" else args.device, **options)
-    request = AdviceRequest(tracks, anchor, span=span)
+    request = AdviceRequest(tracks, anchor, span=span, true_peak=args.true_peak)
     advice = critique(request, advisor)
     if args.json:
         print(json.dumps(advice_to_json(advice), indent=2, allow_nan=False))

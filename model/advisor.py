@@ -36,6 +36,7 @@ class AdviceRequest:
     max_windows: int | None = None
     span: tuple[float, float] | None = None
     min_agreement: float = 0.6
+    true_peak: bool = False  # also measure true peak (4x oversampled; costs about 1.5 s per 4-min stereo signal)
 
 
 def _default_gains():

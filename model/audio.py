@@ -136,17 +136,36 @@ def linear_to_db(x: float) -> float:
 
 def rms_dbfs(x: np.ndarray) -> float:
     """Raw RMS level in dBFS (full scale 1.0, so a full-scale sine reads -3.01)."""
-    a = np.asarray(x, dtype=np.float32)
+    a = np.ascontiguousarray(x, dtype=np.float32).reshape(-1)
     if a.size == 0:
         return float("-inf")
-    ms = float(np.mean(np.square(a, dtype=np.float64)))
+    ms = float(np.dot(a, a)) / a.size  # BLAS: far faster than mean(square(.))
     return 10.0 * math.log10(ms) if ms > 0 else float("-inf")
 
 
 def to_mono(x: np.ndarray) -> np.ndarray:
     """(frames, channels) -> (frames,) by channel mean."""
     a = np.asarray(x, dtype=np.float32)
-    return a if a.ndim == 1 else a.mean(axis=1, dtype=np.float32)
+    if a.ndim == 1:
+        return a
+    if a.shape[1] == 1:
+        return a[:, 0]
+    if a.shape[1] == 2:  # column arithmetic beats a reduction over a length-2 axis
+        out = a[:, 0] + a[:, 1]
+        out *= np.float32(0.5)
+        return out
+    return a.mean(axis=1, dtype=np.float32)
+
+
+def abs_peak_per_frame(x: np.ndarray) -> np.ndarray:
+    """max |x| over channels for each frame, (frames,) float32."""
+    a = np.asarray(x, dtype=np.float32)
+    if a.ndim == 1:
+        return np.abs(a)
+    out = np.abs(a[:, 0])
+    for c in range(1, a.shape[1]):
+        np.maximum(out, np.abs(a[:, c]), out=out)
+    return out
 
 
 def frame_rms_db(mono: np.ndarray, frame: int) -> np.ndarray:
@@ -154,6 +173,7 @@ def frame_rms_db(mono: np.ndarray, frame: int) -> np.ndarray:
     n = len(mono) // frame
     if n == 0:
         return np.empty(0)
-    ms = np.mean(np.square(mono[: n * frame].reshape(n, frame), dtype=np.float64), axis=1)
+    blocks = np.ascontiguousarray(mono[: n * frame], dtype=np.float32).reshape(n, frame)
+    ms = np.einsum("ij,ij->i", blocks, blocks, dtype=np.float64) / frame
     with np.errstate(divide="ignore"):
         return 10.0 * np.log10(ms)

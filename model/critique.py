@@ -42,7 +42,7 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
     findings = check_session(request.tracks, request.anchor, request.gains)
     if progress:
         progress(0.05, "Measuring loudness")
-    measurements = measure_session(request)
+    measurements = measure_session(request, true_peak=request.true_peak)
     if cancel:
         cancel.raise_if_cancelled()
     max_windows = request.max_windows if request.max_windows is not None else advisor.info.max_windows

@@ -8,6 +8,7 @@ from typing import Sequence
 import numpy as np
 
 from model.advice import Finding
+from model.audio import abs_peak_per_frame
 from model.errors import RoleError
 from model.tracks import Gains, Track, TrackSet
 
@@ -26,7 +27,7 @@ _MAX_LAG_MS = 250.0
 
 
 def _peak_db(audio: np.ndarray) -> float:
-    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    peak = float(max(audio.max(), -audio.min())) if audio.size else 0.0
     return 20 * math.log10(peak) if peak > 0 else float("-inf")
 
 
@@ -93,7 +94,7 @@ def _rates_and_lengths(tracks: TrackSet) -> list[Finding]:
 
 
 def _clipping(t: Track) -> list[Finding]:
-    mag = np.max(np.abs(t.audio), axis=1)
+    mag = abs_peak_per_frame(t.audio)
     over = int(np.sum(mag > 1.0)) if t.info.is_float else 0
     hot = mag >= CLIP_LEVEL
     if not hot.any():
@@ -109,15 +110,14 @@ def _clipping(t: Track) -> list[Finding]:
 
 
 def _dc_offset(t: Track) -> list[Finding]:
-    means = np.mean(t.audio, axis=0, dtype=np.float64)
-    worst = float(np.max(np.abs(means)))
+    worst = max(abs(float(np.sum(t.audio[:, c], dtype=np.float64))) / max(1, t.frames) for c in range(t.audio.shape[1]))
     if worst > DC_LIMIT:
         return [Finding("dc_offset", "info", f"{t.name}: DC offset of {worst:.4f} (high-pass it before mixing).", (t.id,))]
     return []
 
 
 def _fake_stereo(t: Track) -> list[Finding]:
-    if t.audio.shape[1] == 2 and float(np.max(np.abs(t.audio[:, 0] - t.audio[:, 1]))) < FAKE_STEREO_LIMIT:
+    if t.audio.shape[1] == 2 and float(np.abs(t.audio[:, 0] - t.audio[:, 1]).max()) < FAKE_STEREO_LIMIT:
         return [Finding("fake_stereo", "info", f"{t.name}: both channels are identical (mono saved as stereo).", (t.id,))]
     return []
 
@@ -129,7 +129,7 @@ def _onset_envelope(audio: np.ndarray, sr: int) -> np.ndarray:
     frames = n // hop
     if frames < 2:
         return np.zeros(0)
-    env = np.max(np.abs(audio[: frames * hop]).max(axis=1).reshape(frames, hop), axis=1)
+    env = abs_peak_per_frame(audio[: frames * hop]).reshape(frames, hop).max(axis=1)
     env = np.log1p(1000 * env)
     return np.maximum(np.diff(env, prepend=env[0]), 0.0)
 

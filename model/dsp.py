@@ -6,9 +6,12 @@ torch is imported lazily, inside ``resample`` only.
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 import pyebur128 as _ebu
+
+from model.audio import abs_peak_per_frame
 
 _M = _ebu.MeasurementMode
 NEG_INF = float("-inf")
@@ -107,6 +110,18 @@ _TP_BLOCK = 2048
 _TP_CONTEXT = 64  # more than the interpolator's 49 taps
 
 
+_tp_cache: dict[int, float] = {}
+
+
+def cached_true_peak_db(audio: np.ndarray, sample_rate: int) -> float:
+    """true_peak_db of an array that is never modified (a loaded track), computed once per array."""
+    key = id(audio)
+    if key not in _tp_cache:
+        _tp_cache[key] = true_peak_db(audio, sample_rate)
+        weakref.finalize(audio, _tp_cache.pop, key, None)
+    return _tp_cache[key]
+
+
 def true_peak_db(audio: np.ndarray, sample_rate: int) -> float:
     """BS.1770 true peak in dBTP, measured by libebur128 only where it can matter.
 
@@ -122,7 +137,7 @@ def true_peak_db(audio: np.ndarray, sample_rate: int) -> float:
     if n == 0:
         return NEG_INF
     nb = -(-n // _TP_BLOCK)
-    mag = np.abs(a).max(axis=1)
+    mag = abs_peak_per_frame(a)
     padded = np.zeros(nb * _TP_BLOCK, dtype=np.float32)
     padded[:n] = mag
     block_peak = padded.reshape(nb, _TP_BLOCK).max(axis=1)

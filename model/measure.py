@@ -17,7 +17,7 @@ import numpy as np
 from model.advice import Finding, Window
 from model.advisor import AdviceRequest
 from model.audio import frame_rms_db, to_mono
-from model.dsp import NEG_INF, Meter, combined_loudness, true_peak_db
+from model.dsp import NEG_INF, Meter, cached_true_peak_db, combined_loudness, true_peak_db
 from model.roles import ROLES
 from model.windows import WindowPlan, cut_windows, passes_gate, select_windows
 
@@ -166,50 +166,72 @@ def _read(meter: Meter, audio: np.ndarray, sr: int, true_peak: bool) -> Level:
 
 
 def measure_session(request: AdviceRequest, true_peak: bool = True) -> Measurements:
-    """Measure the request's selection (``request.span`` or the whole song) window by window."""
+    """Measure the request's selection (``request.span`` or the whole song) window by window.
+
+    True peak (libebur128, 4x oversampled) is measured for the mix in every window and
+    for each track over the whole file (cached per loaded track); roles made of one
+    track share that track's readings instead of being metered again.
+    """
     tset, gains = request.tracks, request.gains
     sr = tset.sample_rate
     audible = [t for t in tset.tracks if gains.audible(t)]
-    starts = cut_windows(tset.duration_s, request.window_s, request.span)
-    # Measure the tail after the last full window too, so whole-song values cover everything.
-    spans = [(w.start_s, w.end_s, True) for w in starts]
-    span_end = min(tset.duration_s, request.span[1]) if request.span else tset.duration_s
-    if starts and span_end - starts[-1].end_s > 1e-6 and starts[-1].duration_s >= request.window_s - 1e-9:
-        spans.append((starts[-1].end_s, span_end, False))
-    if len(starts) == 1 and starts[0].duration_s < request.window_s - 1e-9:
-        spans = [(starts[0].start_s, starts[0].end_s, False)]
-
-    windows: list[WindowLevels] = []
-    for start_s, end_s, full in spans:
-        a, b = int(round(start_s * sr)), int(round(end_s * sr))
-        wl = WindowLevels(Window(start_s, end_s, True), full)
-        role_sums: dict[str, np.ndarray] = {}
-        mix = np.zeros((b - a, 2), dtype=np.float32)
+    by_role: dict[str, list] = {}
+    for t in audible:
+        by_role.setdefault(t.role.role, []).append(t)
+    windows = [_measure_window(tset, gains, by_role, start_s, end_s, full, true_peak)
+               for start_s, end_s, full in _spans(tset.duration_s, request)]
+    result = Measurements(request, windows, true_peak)
+    if true_peak:
         for t in audible:
+            gain_db = 20 * math.log10(gains.linear(t))
+            result.tracks[t.id].true_peak_db = cached_true_peak_db(t.audio, sr) + gain_db
+        for role, members in by_role.items():
+            if len(members) == 1:
+                result.roles[role].true_peak_db = result.tracks[members[0].id].true_peak_db
+    return result
+
+
+def _spans(duration_s: float, request: AdviceRequest) -> list[tuple[float, float, bool]]:
+    """The judged windows plus the tail after the last one (measured, never judged)."""
+    starts = cut_windows(duration_s, request.window_s, request.span)
+    if len(starts) == 1 and starts[0].duration_s < request.window_s - 1e-9:
+        return [(starts[0].start_s, starts[0].end_s, False)]
+    spans = [(w.start_s, w.end_s, True) for w in starts]
+    span_end = min(duration_s, request.span[1]) if request.span else duration_s
+    if starts and span_end - starts[-1].end_s > 1e-6:
+        spans.append((starts[-1].end_s, span_end, False))
+    return spans
+
+
+def _measure_window(tset, gains, by_role, start_s: float, end_s: float, full: bool, true_peak: bool) -> WindowLevels:
+    sr = tset.sample_rate
+    a, b = int(round(start_s * sr)), int(round(end_s * sr))
+    wl = WindowLevels(Window(start_s, end_s, True), full)
+    mix = np.zeros((b - a, 2), dtype=np.float32)
+    mono_roles: dict[str, np.ndarray] = {}
+    for role, members in by_role.items():
+        role_sum = np.zeros((b - a, 2), dtype=np.float32)
+        for t in members:
             seg = t.audio[a:b] * np.float32(gains.linear(t))
             meter = Meter(seg.shape[1], sr, dual_mono=True)
             wl.meters[f"t:{t.id}"] = meter
-            wl.tracks[t.id] = _read(meter, seg, sr, true_peak)
-            role = t.role.role
-            if role not in role_sums:
-                role_sums[role] = np.zeros((b - a, 2), dtype=np.float32)
-            role_sums[role] += seg
-        for role, audio in role_sums.items():
-            single = [t for t in audible if t.role.role == role]
+            wl.tracks[t.id] = _read(meter, seg, sr, False)
+            role_sum += seg  # mono (frames, 1) plays on both channels
+        if len(members) == 1:  # the role is its track: share its meter and readings
+            wl.meters[f"r:{role}"] = wl.meters[f"t:{members[0].id}"]
+            wl.roles[role] = wl.tracks[members[0].id]
+        else:
             meter = Meter(2, sr)
             wl.meters[f"r:{role}"] = meter
-            level = _read(meter, audio, sr, true_peak and len(single) > 1)
-            if len(single) == 1:
-                level.true_peak_db = wl.tracks[single[0].id].true_peak_db
-            wl.roles[role] = level
-            mix += audio
-        meter = Meter(2, sr)
-        wl.meters["mix"] = meter
-        wl.mix = _read(meter, mix, sr, true_peak)
-        gated = passes_gate({r: to_mono(x) for r, x in role_sums.items()}, sr) if role_sums else False
-        wl.window = Window(start_s, end_s, gated)
-        windows.append(wl)
-    return Measurements(request, windows, true_peak)
+            wl.roles[role] = _read(meter, role_sum, sr, False)
+        mono_roles[role] = to_mono(role_sum)
+        mix += role_sum
+    meter = Meter(2, sr)
+    wl.meters["mix"] = meter
+    wl.mix = _read(meter, mix, sr, true_peak)
+    gated = passes_gate(mono_roles, sr) if mono_roles else False
+    wl.window = Window(start_s, end_s, gated)
+    return wl
 
 
 def relative_to(levels: Mapping[str, float], anchor: str) -> dict[str, float]:

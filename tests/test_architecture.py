@@ -1,0 +1,53 @@
+"""Dependency rules (import-linter) and lazy imports checked at runtime."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_python(code: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "MIXINGBUDDY_NO_AUDIO": "1"}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env, cwd=REPO)
+
+
+def test_import_model_does_not_import_torch_or_qt():
+    out = run_python("import sys, model, model.critique, model.balance, model.tracks, model.doctor, model.measure; "
+                     "bad = [m for m in ('torch', 'PySide6', 'transformers') if m in sys.modules]; "
+                     "assert not bad, bad")
+    assert out.returncode == 0, out.stderr
+
+
+def test_critique_cli_does_not_import_qt():
+    out = run_python("import sys; import mixingbuddy_app.cli; assert 'PySide6' not in sys.modules")
+    assert out.returncode == 0, out.stderr
+
+
+def test_import_linter_contracts_hold():
+    lint = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
+    if lint is None:
+        pytest.skip("import-linter is not installed (pip install -e '.[test]')")
+    out = subprocess.run([lint, str(REPO / "pyproject.toml")], capture_output=True, text=True,
+                         cwd=REPO, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_no_remote_code_and_no_unsafe_pickle_in_the_source():
+    offenders = []
+    for path in list(REPO.glob("model/**/*.py")) + list(REPO.glob("training/**/*.py")) + \
+            list(REPO.glob("mixingbuddy_app/**/*.py")) + list(REPO.glob("benchmarks/**/*.py")):
+        text = path.read_text(encoding="utf-8")
+        if re.search(r"trust_remote_code\s*=\s*True", text):
+            offenders.append(f"{path}: trust_remote_code=True")
+        if re.search(r"\bimport pickle\b|pickle\.loads?\(", text):
+            offenders.append(f"{path}: pickle")
+        for m in re.finditer(r"torch\.load\(([^)]*)\)", text):
+            if "weights_only=True" not in m.group(1):
+                offenders.append(f"{path}: torch.load without weights_only=True")
+    assert not offenders, offenders
