@@ -1,0 +1,228 @@
+"""Issue 6 §1: a corpus of bad and odd inputs through `mixingbuddy critique`.
+
+Each case states the expected exit code: 2 with one clear line on stderr naming the
+problem for bad input, 0 (with the right note or warning) for odd but valid input.
+The corpus is generated here; nothing binary is committed.
+"""
+
+from __future__ import annotations
+
+import os
+import wave
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from mixingbuddy_app.cli import main as critique_main
+
+SR = 44100
+
+
+def music(seconds=12.0, sr=SR, seed=0, amp=0.1, channels=1):
+    rng = np.random.default_rng(seed)
+    env = np.repeat(rng.uniform(0.3, 1.0, int(seconds * 10) + 1), sr // 10)[: int(seconds * sr)]
+    x = rng.standard_normal((int(seconds * sr), channels)) * amp * env[:, None]
+    return x.astype(np.float32) if channels > 1 else x[:, 0].astype(np.float32)
+
+
+def base_session(d, sr=SR, seconds=12.0):
+    """A minimal valid session: vocals, drums, bass."""
+    for i, name in enumerate(("Lead Vox.wav", "Drums.wav", "Bass.wav")):
+        sf.write(d / name, music(seconds, sr, seed=i), sr)
+    return [d]
+
+
+def with_extra(d, name, writer):
+    args = base_session(d)
+    writer(d / name)
+    return args
+
+
+def truncated_header(p):
+    sf.write(p, music(2.0), SR)
+    p.write_bytes(p.read_bytes()[:30])
+
+
+def truncated_data(p):
+    with wave.open(str(p), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SR)
+        w.writeframes(b"\x00\x01" * 10)
+    data = bytearray(p.read_bytes())
+    data[40:44] = (10_000_000).to_bytes(4, "little")  # claims far more data than present
+    p.write_bytes(bytes(data))
+
+
+def folder_of_500(d):
+    base_session(d)
+    for i in range(497):
+        (d / f"notes_{i:03d}.txt").write_text("x")
+    return [d]
+
+
+def symlink_loop(d):
+    base_session(d)
+    (d / "loop_a.wav").symlink_to(d / "loop_b.wav")
+    (d / "loop_b.wav").symlink_to(d / "loop_a.wav")
+    return [d / "loop_a.wav", d]
+
+
+def odd_names(d):
+    for i, name in enumerate(("Lead Vox (final) ☆.wav", "Drüms $(rm -rf ~); `x` & 'y'.wav", "Bass \"DI\" | *.wav")):
+        sf.write(d / name, music(seed=i), SR)
+    return [d]
+
+
+def duplicate_names(d):
+    for sub in ("a", "b"):
+        (d / sub).mkdir()
+        base_session(d / sub)
+    return [d / "a", d / "b"]
+
+
+def different_lengths(d):
+    for i, (name, secs) in enumerate((("Lead Vox.wav", 30.0), ("Drums.wav", 12.0), ("Bass.wav", 3.0))):
+        sf.write(d / name, music(secs, seed=i), SR)
+    return [d]
+
+
+def channels(n):
+    def make(d):
+        base_session(d)
+        sf.write(d / f"Keys {n}ch.wav", music(12.0, channels=n, seed=9) if n > 1 else music(12.0, seed=9), SR)
+        return [d]
+    return make
+
+
+def rate(sr):
+    def make(d):
+        return base_session(d, sr=sr)
+    return make
+
+
+def mixed_rates(d):
+    base_session(d)
+    sf.write(d / "Keys.wav", music(12.0, 48000, seed=5), 48000)
+    return [d]
+
+
+def hot_float(d):
+    base_session(d)
+    sf.write(d / "Synth.wav", music(12.0, amp=4.0 / 3, seed=6), SR, subtype="FLOAT")  # peaks near +12 dBFS
+    return [d]
+
+
+def all_silent(d):
+    for name in ("Lead Vox.wav", "Drums.wav", "Bass.wav"):
+        sf.write(d / name, np.zeros(SR * 12, np.float32), SR)
+    return [d]
+
+
+def silent_anchor(d):
+    base_session(d)
+    sf.write(d / "Lead Vox.wav", np.zeros(SR * 12, np.float32), SR)
+    return [d]
+
+
+CASES = {
+    # bad input: exit 2
+    "text file named .wav": (2, "not a readable audio file", lambda d: with_extra(d, "Pad.wav", lambda p: p.write_text("hi"))),
+    "truncated WAV header": (2, "not a readable audio file", lambda d: with_extra(d, "Pad.wav", truncated_header)),
+    "WAV data shorter than its header says": (2, "Pad.wav", lambda d: with_extra(d, "Pad.wav", truncated_data)),
+    "zero frames": (2, "no audio frames", lambda d: with_extra(d, "Pad.wav", lambda p: sf.write(p, np.zeros((0, 1)), SR))),
+    "one frame": (2, "too short", lambda d: with_extra(d, "Pad.wav", lambda p: sf.write(p, np.zeros(1), SR))),
+    "NaN samples": (2, "NaN", lambda d: with_extra(d, "Pad.wav", lambda p: sf.write(p, np.full(SR, np.nan, np.float32), SR, subtype="FLOAT"))),
+    "Inf samples": (2, "infinite", lambda d: with_extra(d, "Pad.wav", lambda p: sf.write(p, np.full(SR, np.inf, np.float32), SR, subtype="FLOAT"))),
+    "all-silent stems": (2, "no audible track", all_silent),
+    "silent anchor": (2, "no audible track", silent_anchor),
+    "symlink loop": (2, "loop_a.wav", symlink_loop),
+    "missing file": (2, "no such file", lambda d: [d / "ghost.wav"]),
+    "empty folder": (2, "no audio files", lambda d: [d]),
+    "folder given as a .wav name": (2, "no audio files", lambda d: ((d / "Stems.wav").mkdir(), [d / "Stems.wav"])[1]),
+    "no vocals drums or bass": (2, "anchor", lambda d: (sf.write(d / "Pad.wav", music(), SR), [d])[1]),
+    "anchor other": (2, "anchor", lambda d: base_session(d) + ["--anchor", "other"]),
+    "unknown anchor": (2, "Unknown role", lambda d: base_session(d) + ["--anchor", "piano"]),
+    "anchor role absent": (2, "no audible tracks", lambda d: (sf.write(d / "Drums.wav", music(), SR), [d, "--anchor", "vocals"])[1]),
+    "window outside the song": (2, "outside the song", lambda d: base_session(d) + ["--window", "100:120"]),
+    "window reversed": (2, "END must be after START", lambda d: base_session(d) + ["--window", "8:2"]),
+    "bad role override": (2, "Unknown role", lambda d: base_session(d) + ["--role", "Bass.wav=guitar"]),
+    "role override for an unknown file": (2, "no loaded file", lambda d: base_session(d) + ["--role", "Nope.wav=bass"]),
+    "llm advisor without a checkpoint": (2, "checkpoint", lambda d: base_session(d) + ["--advisor", "llm"]),
+    "llm checkpoint folder missing": (2, "", lambda d: base_session(d) + ["--advisor", "llm", "--checkpoint", str(d / "none")]),
+    # odd but valid input: exit 0
+    "8 kHz": (0, "", rate(8000)),
+    "192 kHz": (0, "", rate(192000)),
+    "mixed rates": (0, "Resampled", mixed_rates),
+    "mono extra track": (0, "", channels(1)),
+    "stereo extra track": (0, "", channels(2)),
+    "6-channel extra track": (0, "Folded to stereo", channels(6)),
+    "8-channel extra track": (0, "Folded to stereo", channels(8)),
+    "float file peaking near +12 dBFS": (0, "clipped run", hot_float),
+    "very different lengths": (0, "Padded", different_lengths),
+    "duplicate names in different folders": (0, "", duplicate_names),
+    "spaces, unicode and shell metacharacters": (0, "", odd_names),
+    "500 files, 3 of them audio": (0, "skipped 497", folder_of_500),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_cli_corpus(case, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("MIXINGBUDDY_CHECKPOINT", raising=False)
+    code, needle, make = CASES[case]
+    work = tmp_path / "in"
+    work.mkdir()
+    args = [str(a) for a in make(work)]
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if not p.is_symlink())
+    rc = critique_main(args)
+    out, err = capsys.readouterr()
+    after = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if not p.is_symlink())
+    assert before == after, "the critique must not write anything"
+    assert rc == code, (out, err)
+    if code == 2:
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("mixingbuddy critique: error:"), err
+        assert needle.lower() in lines[0].lower(), lines[0]
+        assert "Traceback" not in err
+    else:
+        assert err == ""
+        assert needle in out
+
+
+def test_corpus_has_at_least_30_cases():
+    assert len(CASES) >= 30
+
+
+def test_unreadable_file_is_refused(tmp_path, capsys, monkeypatch):
+    """Permissions: as root nothing is unreadable, so the OS answer is simulated for one file."""
+    base_session(tmp_path)
+    import model.audio
+
+    real_access = os.access
+    monkeypatch.setattr(model.audio.os, "access",
+                        lambda p, mode: False if str(p).endswith("Bass.wav") else real_access(p, mode))
+    assert critique_main([str(tmp_path)]) == 2
+    assert "Bass.wav: permission denied" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file, so a real permission error cannot be made")
+def test_unreadable_file_for_real(tmp_path, capsys):
+    base_session(tmp_path)
+    (tmp_path / "Bass.wav").chmod(0)
+    assert critique_main([str(tmp_path)]) == 2
+    assert "permission denied" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_two_hour_file_loads_within_the_memory_bound(tmp_path, capsys):
+    """A 2-hour 8 kHz vocal beside short stems: loaded (230 MB as float32) and judged, or refused clearly."""
+    with sf.SoundFile(tmp_path / "Lead Vox.wav", "w", 8000, 1, subtype="PCM_16") as f:
+        block = music(60.0, 8000, seed=1)
+        for _ in range(120):
+            f.write(block)
+    sf.write(tmp_path / "Drums.wav", music(60.0, 8000, seed=2), 8000)
+    rc = critique_main([str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "2:00:00" in out or "120:00" in out
