@@ -41,14 +41,6 @@ class SynthConfig:
 
 
 @dataclass
-class ModelSection:
-    """What to build: passed through to ``model.config.ModelConfig`` (validated there)."""
-
-    preset: str = "tiny"  # "tiny" (random tiny MERT + Qwen2, CPU) | "paper" (MERT-v1-330M + Qwen2-7B NF4)
-    options: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
 class OptimConfig:
     """AdamW + cosine with warmup ratio (SPEC §4)."""
 
@@ -58,7 +50,6 @@ class OptimConfig:
     weight_decay: float = 0.05
     warmup_ratio: float = 0.01
     max_grad_norm: float = 1.0
-    aux_weight: float = 0.05
 
 
 @dataclass
@@ -80,14 +71,14 @@ class TrainSection:
     no_error_copies: bool = True
     num_workers: int = 0
     mixed_precision: str = "auto"  # auto: bf16 on CUDA, no on CPU
-    gradient_checkpointing: bool = True
+    tiny_models: bool = False  # write tiny random MERT + Qwen2 folders into the run and train those (CPU tests)
 
 
 @dataclass
 class TrainConfig:
-    """``train``: model + optimiser + loop."""
+    """``train``: model (``model.config.ModelConfig`` keys) + optimiser + loop."""
 
-    model: ModelSection = field(default_factory=ModelSection)
+    model: dict[str, Any] = field(default_factory=dict)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainSection = field(default_factory=TrainSection)
 
@@ -216,7 +207,17 @@ def resolve(kind: str, files: list[str | Path] | None = None, sets: list[str] | 
         data = _merge(data, raw)
     for item in sets or []:
         data = _merge(data, parse_set(item))
-    return _build(cls, data, "")
+    cfg = _build(cls, data, "")
+    if kind == "train":
+        model_config(cfg)  # validate the [model] table now (strict)
+    return cfg
+
+
+def model_config(cfg: "TrainConfig"):
+    """The ``[model]`` table as a validated ``model.config.ModelConfig``."""
+    from model.config import ModelConfig
+
+    return ModelConfig.from_dict(cfg.model)
 
 
 def load_file(path: str | Path) -> Any:
