@@ -135,10 +135,11 @@ class BalanceAdvisor:
                 cancel.raise_if_cancelled()
             levels = measurements.levels_for(window)
             lufs = {r: lv.lufs for r, lv in levels.roles.items()}
-            verdicts.append(self._verdict(window, lufs, request.anchor))
+            verdicts.append(self.verdict_for_levels(window, lufs, request.anchor))
         return verdicts
 
-    def _verdict(self, window: Window, role_lufs: Mapping[str, float], anchor: str) -> WindowVerdict:
+    def verdict_for_levels(self, window: Window, role_lufs: Mapping[str, float], anchor: str) -> WindowVerdict:
+        """One window's verdict from its role loudness (LUFS per role)."""
         devs = deviations(self.profile, role_lufs, anchor)
         measured = {r: role_lufs[r] - role_lufs[anchor] for r in devs}
         role = _primary_role(self.profile, devs)

@@ -47,7 +47,7 @@ SYSTEM_PROMPT = (
 )
 
 INSTRUCTIONS: tuple[str, ...] = (
-    "Listen to this {duration_sec}-second mix of {stems_present}. The {anchor_stem} are at the right level. "
+    "Listen to this {duration_sec}-second mix of {stems_present}. The level of the {anchor_stem} is right. "
     "Which stem needs a gain change, and by how much?",
     "Here is a {duration_sec}-second excerpt containing {stems_present}. Using the {anchor_stem} as the reference, "
     "tell me which stem to adjust and by how many dB.",
@@ -57,7 +57,7 @@ INSTRUCTIONS: tuple[str, ...] = (
     "Which stem, if any, should be turned up or down, and by how much?",
     "The stems in this {duration_sec}-second segment are {stems_present}. Keeping the {anchor_stem} fixed as the anchor, "
     "identify the stem whose gain is off and suggest a correction in dB.",
-    "Please review this {duration_sec}-second mix made of {stems_present}. Assume the {anchor_stem} sit where they should. "
+    "Please review this {duration_sec}-second mix made of {stems_present}. Assume the {anchor_stem} level is where it should be. "
     "Is any stem too quiet or too loud, and by how much?",
     "Mix check: {duration_sec} seconds with {stems_present}. Reference stem: {anchor_stem}. Which stem needs a fader move, "
     "and what range in dB would fix it?",

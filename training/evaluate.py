@@ -79,7 +79,7 @@ def balance_predictions(ds: MixDataset, profile: str | Path | None = None, progr
         g = 10.0 ** (meta["intended_gain_db"] / 20.0)
         lufs = {r: loudness_lufs(a * (g if r == meta["target_stem"] else 1.0), sr) for r, a in stems.items()}
         window = Window(meta["time_ref"]["start_sec"], meta["time_ref"]["end_sec"])
-        verdict = advisor._verdict(window, lufs, meta["anchor_stem"])
+        verdict = advisor.verdict_for_levels(window, lufs, meta["anchor_stem"])
         yield prediction_record(row, verdict.text, advisor.info.id, None, "measured")
 
 
