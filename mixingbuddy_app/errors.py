@@ -111,6 +111,7 @@ class BannerArea(QWidget):
             old.hide()
             old.deleteLater()
         self.setVisible(True)
+        banner.show()
         return banner
 
     def clear_kind(self, title: str) -> None:

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping
 from model.advice import Advice, Finding, RoleGain, Window, WindowVerdict
 from model.advisor import AdviceRequest
 from model.errors import InputError
-from model.roles import ROLES, TARGET_ROLES, RoleGuess
+from model.roles import ROLES, TARGET_ROLES
 from model.tracks import Gains, TrackSet
 
 SESSION_SCHEMA = "mixingbuddy.session/1"

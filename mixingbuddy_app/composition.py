@@ -1,0 +1,70 @@
+"""The single wiring point: advisor factory + audio output -> worker, controller, main window."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+
+from typing import Any, Callable  # noqa: E402
+
+from mixingbuddy_app.controller import ProjectController  # noqa: E402
+from mixingbuddy_app.playback import NullOutput, make_output  # noqa: E402
+from mixingbuddy_app.settings import AdvisorSettings, AppSettings  # noqa: E402
+from mixingbuddy_app.workers import AdvisorWorker  # noqa: E402
+
+
+def balance_factory() -> Any:
+    from model.advisor import load_advisor
+
+    return load_advisor("balance"), "measured advisor"
+
+
+def advisor_factory_for(settings: AppSettings | AdvisorSettings) -> Callable[[], Any]:
+    """The advisor the settings ask for; the LLM falls back to the measured advisor, saying why.
+
+    The settings are read now (GUI thread); the returned factory runs on the worker thread.
+    """
+    s = settings.advisor() if isinstance(settings, AppSettings) else settings
+
+    def factory():
+        from model.advisor import load_advisor
+        from model.errors import MixingBuddyError
+
+        if not s.wants_llm():
+            return load_advisor("balance"), "measured; no LLM checkpoint configured"
+        if not s.checkpoint:
+            return load_advisor("balance"), "fell back to the measured advisor: no LLM checkpoint folder is set"
+        device = None if s.device == "auto" else s.device
+        opts = {k: v for k, v in s.llm_options().items() if k not in ("checkpoint", "device")}
+        try:
+            try:
+                adv = load_advisor("llm", s.checkpoint, device, **opts)
+            except TypeError:
+                if not opts:
+                    raise
+                adv = load_advisor("llm", s.checkpoint, device)
+            return adv, f"LLM checkpoint {os.path.basename(s.checkpoint.rstrip('/'))}"
+        except MixingBuddyError as exc:
+            return load_advisor("balance"), f"fell back to the measured advisor: {exc.message}"
+        except Exception as exc:  # a broken LLM install must not take the app down
+            return load_advisor("balance"), f"fell back to the measured advisor: {type(exc).__name__}: {exc}"
+
+    return factory
+
+
+def build_main_window(advisor_factory: Callable[[], Any] | None = None, audio_output=None, *,
+                      settings: AppSettings | None = None, critique_fn: Callable[..., Any] | None = None):
+    """Build the worker (its own QThread), the controller and the main window. Imports no torch."""
+    from mixingbuddy_app.widgets.main_window import MainWindow
+
+    settings = settings or AppSettings()
+    factory = advisor_factory or advisor_factory_for(settings)
+    output = audio_output if audio_output is not None else make_output()
+    if output is None:
+        output = NullOutput()
+    worker = AdvisorWorker(factory, critique_fn)
+    controller = ProjectController(worker, output)
+    window = MainWindow(controller, settings, advisor_factory_for if advisor_factory is None else None)
+    controller.setParent(window)
+    return window

@@ -1,0 +1,375 @@
+"""The main window: menus, toolbar, drag and drop, banners, status bar; lays out the other widgets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QSplitter, QToolBar,
+                               QVBoxLayout, QWidget)
+
+from model.audio import AUDIO_EXTENSIONS
+
+from mixingbuddy_app.errors import BannerArea, ErrorReport
+from mixingbuddy_app.settings import AppSettings, SettingsDialog
+from mixingbuddy_app.widgets.advice_panel import AdvicePanel
+from mixingbuddy_app.widgets.gain_plot import GainPlot
+from mixingbuddy_app.widgets.overview import MixOverview
+from mixingbuddy_app.widgets.track_table import RolePanel, TrackTable
+from mixingbuddy_app.widgets.transport import Transport
+
+SESSION_FILTER = "MixingBuddy session (*.mbsession *.json)"
+AUDIO_FILTER = "Audio files (" + " ".join(f"*{e}" for e in sorted(AUDIO_EXTENSIONS)) + ");;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, controller, settings: AppSettings | None = None, advisor_factory_builder=None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.settings = settings or AppSettings()
+        self.advisor_factory_builder = advisor_factory_builder
+        self.setWindowTitle("MixingBuddy")
+        self.setAcceptDrops(True)
+        self.resize(1280, 820)
+        self._closing = False
+
+        central = QWidget()
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        self.banners = BannerArea()
+        outer.addWidget(self.banners)
+        self.overview = MixOverview(controller)
+        self.transport = Transport(controller, self.overview)
+        self.table = TrackTable(controller)
+        self.roles = RolePanel(controller)
+        self.gain_plot = GainPlot(controller)
+        self.advice = AdvicePanel(controller)
+
+        top = QWidget()
+        tv = QVBoxLayout(top)
+        tv.setContentsMargins(6, 4, 6, 0)
+        tv.setSpacing(2)
+        tv.addWidget(self.overview, 1)
+        tv.addWidget(self.transport)
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(6, 0, 0, 6)
+        lv.addWidget(self.table, 1)
+        lv.addWidget(self.roles)
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        rv.setContentsMargins(0, 0, 6, 6)
+        rv.addWidget(self.gain_plot, 1)
+        rv.addWidget(self.advice, 1)
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.addWidget(left)
+        bottom.addWidget(right)
+        bottom.setStretchFactor(0, 3)
+        bottom.setStretchFactor(1, 2)
+        vsplit = QSplitter(Qt.Orientation.Vertical)
+        vsplit.addWidget(top)
+        vsplit.addWidget(bottom)
+        vsplit.setStretchFactor(0, 2)
+        vsplit.setStretchFactor(1, 5)
+        vsplit.setSizes([300, 560])
+        bottom.setSizes([780, 500])
+        outer.addWidget(vsplit, 1)
+        self.setCentralWidget(central)
+
+        self._build_actions()
+        self._build_menus()
+        self._build_status()
+        self._connect()
+        self.update_actions()
+        if not controller.output.available:
+            self.banners.show_report(ErrorReport("Preview unavailable", controller.output.reason +
+                                                 ". Critique, Apply and sessions work; you just cannot listen here.",
+                                                 "", "warning"))
+        geometry = self.settings.geometry()
+        if geometry is not None:
+            try:
+                self.restoreGeometry(geometry)
+            except (TypeError, ValueError):
+                pass
+
+    # --- construction ----------------------------------------------------------------
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        a = QAction(text, self)
+        if shortcut:
+            a.setShortcuts(shortcut if isinstance(shortcut, list) else [shortcut])
+            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        if tip:
+            a.setToolTip(tip)
+            a.setStatusTip(tip)
+        a.triggered.connect(slot)
+        self.addAction(a)
+        return a
+
+    def _build_actions(self) -> None:
+        c = self.controller
+        K = QKeySequence
+        self.open_action = self._action("&Open files…", self.open_files, K(K.StandardKey.Open),
+                                        "Open audio files (replaces the current tracks)")
+        self.add_action = self._action("&Add files…", self.add_files, K("Ctrl+Shift+O"), "Add audio files")
+        self.add_folder_action = self._action("Add &folder…", self.add_folder, K("Ctrl+Shift+F"),
+                                              "Add every audio file of a folder (e.g. a DAW export folder)")
+        self.open_session_action = self._action("Open &session…", self.open_session_dialog, K("Ctrl+Alt+O"))
+        self.save_action = self._action("&Save session", self.save_session, K(K.StandardKey.Save))
+        self.save_as_action = self._action("Save session &as…", self.save_session_as, K("Ctrl+Shift+S"))
+        self.export_md_action = self._action("Export critique as &Markdown…", lambda: self.export("md"))
+        self.export_json_action = self._action("Export critique as &JSON…", lambda: self.export("json"))
+        self.export_csv_action = self._action("Export gain changes as &CSV…", lambda: self.export("csv"))
+        self.settings_action = self._action("Se&ttings…", self.open_settings, K("Ctrl+,"))
+        self.quit_action = self._action("&Quit", self.close, K(K.StandardKey.Quit))
+        self.critique_action = self._action("&Critique", lambda: c.critique(), [K("Ctrl+Return"), K("F5")],
+                                            "Critique the balance of the region (Ctrl+Return)")
+        self.cancel_action = self._action("Cancel", c.cancel, K("Esc"), "Cancel the running critique (Esc)")
+        self.apply_action = self._action("&Apply", lambda: c.apply(), K("Ctrl+Shift+A"),
+                                         "Move the suggested role's gain by the suggested change (Ctrl+Shift+A)")
+        self.ab_action = self._action("A/B", lambda: c.toggle_ab(), K("B"),
+                                      "Switch between before and after the change, at matched loudness (B)")
+        self.ab_action.setCheckable(True)
+        self.recheck_action = self._action("&Re-check", lambda: c.recheck(), K("Ctrl+Shift+Return"),
+                                           "Critique the corrected mix and say whether the issue is resolved")
+        self.undo_action = self._action("&Undo gain change", c.undo, K(K.StandardKey.Undo))
+        self.redo_action = self._action("&Redo gain change", c.redo, K(K.StandardKey.Redo))
+        self.play_action = self._action("Play / Pause", c.toggle_play, K("Space"), "Play / pause (Space)")
+        self.stop_action = self._action("Stop", c.stop, K("Ctrl+."))
+        self.space = self.play_action
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        for a in (self.open_action, self.add_action, self.add_folder_action):
+            f.addAction(a)
+        f.addSeparator()
+        f.addAction(self.open_session_action)
+        self.recent_menu = f.addMenu("Recent sessions")
+        f.addAction(self.save_action)
+        f.addAction(self.save_as_action)
+        f.addSeparator()
+        exp = f.addMenu("Export critique")
+        for a in (self.export_md_action, self.export_json_action, self.export_csv_action):
+            exp.addAction(a)
+        f.addSeparator()
+        f.addAction(self.settings_action)
+        f.addAction(self.quit_action)
+        e = mb.addMenu("&Edit")
+        e.addAction(self.undo_action)
+        e.addAction(self.redo_action)
+        m = mb.addMenu("&Mix")
+        for a in (self.critique_action, self.cancel_action, self.apply_action, self.ab_action, self.recheck_action):
+            m.addAction(a)
+        p = mb.addMenu("&Playback")
+        p.addAction(self.play_action)
+        p.addAction(self.stop_action)
+        tb = QToolBar("Main")
+        tb.setObjectName("mainToolbar")
+        tb.setMovable(False)
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        for a in (self.open_action, self.add_folder_action, None, self.critique_action, self.cancel_action,
+                  self.apply_action, self.ab_action, self.recheck_action, None, self.undo_action, self.redo_action,
+                  None, self.settings_action):
+            tb.addSeparator() if a is None else tb.addAction(a)
+        for w in tb.findChildren(QWidget):
+            w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.addToolBar(tb)
+        self.toolbar = tb
+        self._rebuild_recent()
+
+    def _build_status(self) -> None:
+        sb = self.statusBar()
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(180)
+        self.progress.setRange(0, 100)
+        self.progress.setVisible(False)
+        self.advisor_label = QLabel(self._advisor_hint())
+        self.advisor_label.setObjectName("advisorLabel")
+        sb.addPermanentWidget(self.progress)
+        sb.addPermanentWidget(self.advisor_label)
+
+    def _advisor_hint(self) -> str:
+        s = self.settings.advisor()
+        if s.wants_llm():
+            return f"Advisor: LLM from {Path(s.checkpoint).name or '?'} (loads at the first critique)"
+        return "Advisor: balance (measured; no LLM checkpoint configured)"
+
+    def _connect(self) -> None:
+        c = self.controller
+        c.error.connect(self.banners.show_report)
+        c.status.connect(lambda m: self.statusBar().showMessage(m, 15000))
+        c.busy_changed.connect(self._on_busy)
+        c.loading_changed.connect(self._on_loading)
+        c.progress.connect(lambda f, m: (self.progress.setValue(int(f * 100)), self.progress.setFormat(m[:40])))
+        c.advice_changed.connect(lambda _a: self.update_actions())
+        c.tracks_changed.connect(self.update_actions)
+        c.gains_changed.connect(self.update_actions)
+        c.undo_changed.connect(lambda _u, _r: self.update_actions())
+        c.ab_changed.connect(lambda s: (self.ab_action.setChecked(s == "before"), self.update_actions()))
+        c.apply_done.connect(lambda _r: self.update_actions())
+        c.advisor_changed.connect(self.advisor_label.setText)
+        c.files_missing.connect(self._locate_missing)
+        c.session_changed.connect(self._on_session_changed)
+
+    # --- state ---------------------------------------------------------------------------
+    def update_actions(self) -> None:
+        c = self.controller
+        p = c.project
+        has_tracks = bool(p.tracks and p.tracks.tracks)
+        busy = c.busy
+        self.critique_action.setEnabled(has_tracks and not busy and p.anchor is not None)
+        self.cancel_action.setEnabled(busy)
+        self.apply_action.setEnabled(c.can_apply() and c.advice_is_current())
+        self.ab_action.setEnabled(c.can_ab())
+        self.recheck_action.setEnabled(has_tracks and not busy and p.applied_advice is not None)
+        self.undo_action.setEnabled(p.can_undo())
+        self.redo_action.setEnabled(p.can_redo())
+        has_advice = p.advice is not None
+        for a in (self.export_md_action, self.export_json_action, self.export_csv_action):
+            a.setEnabled(has_advice)
+        self.save_action.setEnabled(has_tracks)
+        self.save_as_action.setEnabled(has_tracks)
+        self.play_action.setEnabled(has_tracks and c.output.available)
+
+    def _on_busy(self, busy: bool, what: str) -> None:
+        self.progress.setVisible(busy or self.controller.loading)
+        if busy:
+            self.progress.setValue(0)
+            self.progress.setFormat(what)
+        self.update_actions()
+
+    def _on_loading(self, loading: bool, what: str) -> None:
+        self.progress.setVisible(loading or self.controller.busy)
+        if loading:
+            self.progress.setValue(0)
+            self.progress.setFormat(what)
+            self.statusBar().showMessage(what)
+        self.update_actions()
+
+    def _on_session_changed(self, path: str) -> None:
+        self.setWindowTitle(f"MixingBuddy — {Path(path).name}")
+        self.settings.add_recent_session(path)
+        self._rebuild_recent()
+
+    def _rebuild_recent(self) -> None:
+        self.recent_menu.clear()
+        items = self.settings.recent_sessions()
+        for path in items:
+            a = self.recent_menu.addAction(Path(path).name)
+            a.setToolTip(path)
+            a.triggered.connect(lambda _=False, p=path: self.controller.open_session(p))
+        self.recent_menu.setEnabled(bool(items))
+
+    # --- files -----------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt)
+        md = event.mimeData()
+        if md.hasUrls() and any(u.isLocalFile() for u in md.urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    dragMoveEvent = dragEnterEvent
+
+    def dropEvent(self, event) -> None:  # noqa: N802 (Qt)
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        event.acceptProposedAction()
+        self.open_paths(paths)
+
+    def open_paths(self, paths: list[str], replace: bool = False) -> None:
+        """Files and folders: sessions are opened, audio is added."""
+        sessions = [p for p in paths if p.endswith(".mbsession")]
+        audio = [p for p in paths if not p.endswith(".mbsession")]
+        if sessions:
+            self.controller.open_session(sessions[0])
+        if audio:
+            self.controller.add_paths(audio, replace=replace)
+
+    def open_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Open audio files", self.settings.last_folder(), AUDIO_FILTER)
+        if files:
+            self.settings.set_last_folder(str(Path(files[0]).parent))
+            self.controller.add_paths(files, replace=True)
+
+    def add_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Add audio files", self.settings.last_folder(), AUDIO_FILTER)
+        if files:
+            self.settings.set_last_folder(str(Path(files[0]).parent))
+            self.controller.add_paths(files)
+
+    def add_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of stems", self.settings.last_folder())
+        if folder:
+            self.settings.set_last_folder(folder)
+            self.controller.add_paths([folder])
+
+    def open_session_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open session", self.settings.last_folder(), SESSION_FILTER)
+        if path:
+            self.controller.open_session(path)
+
+    def save_session(self) -> bool:
+        path = self.controller.project.session_path
+        if path is None:
+            return self.save_session_as()
+        return self.controller.save_session(str(path))
+
+    def save_session_as(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(self, "Save session", self.settings.last_folder(), SESSION_FILTER)
+        if not path:
+            return False
+        if not path.endswith((".mbsession", ".json")):
+            path += ".mbsession"
+        return self.controller.save_session(path)
+
+    def export(self, fmt: str) -> None:
+        ext = {"md": "Markdown (*.md)", "json": "JSON (*.json)", "csv": "CSV (*.csv)"}[fmt]
+        path, _ = QFileDialog.getSaveFileName(self, "Export critique", self.settings.last_folder(), ext)
+        if path:
+            if not path.endswith("." + fmt):
+                path += "." + fmt
+            self.controller.export(path, fmt)
+
+    def locate_file(self, missing: str) -> str | None:
+        """Ask the user where a moved file is (tests replace this)."""
+        box = QMessageBox(QMessageBox.Icon.Question, "File not found",
+                          f"The session's file\n{missing}\nis missing or was moved.", parent=self)
+        locate = box.addButton("Locate…", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Skip (keep it in the session)", QMessageBox.ButtonRole.RejectRole)
+        box.exec()
+        if box.clickedButton() is not locate:
+            return None
+        path, _ = QFileDialog.getOpenFileName(self, f"Locate {Path(missing).name}", str(Path(missing).parent),
+                                              AUDIO_FILTER)
+        return path or None
+
+    def _locate_missing(self, missing: list[str]) -> None:
+        for path in missing:
+            self.controller.relocate(path, self.locate_file(path))
+        self.controller.finish_relocation()
+
+    def open_settings(self) -> None:
+        dlg = SettingsDialog(self.settings, self.controller.worker, self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.accepted.connect(self._settings_changed)
+        dlg.open()
+
+    def _settings_changed(self) -> None:
+        self.advisor_label.setText(self._advisor_hint())
+        if self.advisor_factory_builder is not None:
+            self.controller.worker.set_factory(self.advisor_factory_builder(self.settings))
+
+    # --- shutdown ---------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt)
+        if not self._closing:
+            self._closing = True
+            try:
+                self.settings.set_geometry(self.saveGeometry())
+            except Exception:
+                pass
+            self.transport.timer.stop()
+            self.controller.shutdown()
+            self.controller.worker.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,183 @@
+"""Mix overview (min/max waveform per pixel column, selectable region, playhead) and the verdict timeline."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+
+import numpy as np  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtGui import QColor  # noqa: E402
+from PySide6.QtWidgets import QVBoxLayout, QWidget  # noqa: E402
+
+import pyqtgraph as pg  # noqa: E402
+
+DIRECTION_COLOURS = {"increase": "#4aa3ff", "decrease": "#ff8a4a", "none": "#6c8a7a", "unparsed": "#555555"}
+ARROWS = {"increase": "↑", "decrease": "↓", "none": "✓"}
+
+
+def adopt_menus(widget: pg.PlotWidget) -> None:
+    """pyqtgraph creates its context menus without a parent; give them one so they die with the window."""
+    pi = widget.getPlotItem()
+    roots = [getattr(pi, "ctrlMenu", None), getattr(pi.getViewBox(), "menu", None)]
+    seen: set[int] = set()
+    stack = [m for m in roots if m is not None]
+    while stack:
+        m = stack.pop()
+        if id(m) in seen:
+            continue
+        seen.add(id(m))
+        if m.parent() is None:
+            m.setParent(widget, m.windowFlags())
+        stack.extend(a.menu() for a in m.actions() if a.menu() is not None)
+    for m in getattr(pi, "subMenus", []) or []:
+        if m.parent() is None:
+            m.setParent(widget, m.windowFlags())
+
+
+def _plot(height: int | None = None) -> pg.PlotWidget:
+    w = pg.PlotWidget(background="#1b1e23")
+    adopt_menus(w)
+    w.setMenuEnabled(False)
+    w.hideButtons()
+    pi = w.getPlotItem()
+    pi.setMouseEnabled(x=False, y=False)
+    pi.hideAxis("left")
+    if height:
+        w.setFixedHeight(height)
+    return w
+
+
+class MixOverview(QWidget):
+    """Waveform of the mix with a draggable region (default: the whole song) and the playhead."""
+
+    def __init__(self, controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.duration = 0.0
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.plot = _plot()
+        self.plot.setMinimumHeight(120)
+        pi = self.plot.getPlotItem()
+        pi.getAxis("bottom").setPen("#888")
+        pi.getAxis("bottom").setTextPen("#aaa")
+        pi.setYRange(-1.0, 1.0, padding=0.02)
+        pi.getAxis("bottom").setLabel("time", units="s")
+        # one vertical segment per pixel column, from its min to its max (cheap to draw, exact envelope)
+        self.wave = pg.PlotCurveItem(pen=pg.mkPen("#6fa8d6", width=1), connect="pairs", antialias=False,
+                                     skipFiniteCheck=True)
+        pi.addItem(self.wave)
+        self.region = pg.LinearRegionItem(values=(0, 1), brush=pg.mkBrush(255, 255, 255, 22),
+                                          pen=pg.mkPen("#e0b341", width=2))
+        self.region.setZValue(5)
+        self.region.setToolTip("Region judged by Critique and looped by playback. Drag the edges or the body; "
+                               "double-click the overview for the whole song.")
+        pi.addItem(self.region)
+        self.playhead = pg.InfiniteLine(pos=0, angle=90, movable=False, pen=pg.mkPen("#ffffff", width=2))
+        self.playhead.setZValue(10)
+        pi.addItem(self.playhead)
+        self.timeline = VerdictStrip(self)
+        self.timeline.plot.setXLink(self.plot)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.timeline)
+        self.region.sigRegionChangeFinished.connect(self._region_moved)
+        self.plot.scene().sigMouseClicked.connect(self._clicked)
+        controller.overview_changed.connect(self.set_overview)
+        controller.region_changed.connect(self.show_region)
+        controller.tracks_changed.connect(self._tracks_changed)
+        controller.advice_changed.connect(self.timeline.show_advice)
+
+    def _tracks_changed(self) -> None:
+        p = self.controller.project
+        self.duration = p.tracks.duration_s if p.tracks else 0.0
+        self.plot.getPlotItem().setXRange(0, max(self.duration, 1.0), padding=0)
+        self.region.setBounds((0, max(self.duration, 1.0)))
+        self.show_region(p.region)
+
+    def set_overview(self, data) -> None:
+        mins, maxs, duration = data
+        self.duration = duration
+        x = np.linspace(0.0, duration, len(maxs))
+        peak = float(max(np.max(np.abs(maxs)) if len(maxs) else 0.0, np.max(np.abs(mins)) if len(mins) else 0.0, 1e-6))
+        scale = 1.0 / peak if peak > 1.0 else 1.0
+        xs = np.repeat(x, 2)
+        ys = np.empty(2 * len(maxs), dtype=np.float32)
+        ys[0::2] = mins * scale
+        ys[1::2] = maxs * scale
+        self.wave.setData(xs, ys)
+        self.columns = len(maxs)
+        self.plot.getPlotItem().setXRange(0, max(duration, 1.0), padding=0)
+
+    def show_region(self, region) -> None:
+        lo, hi = region if region else (0.0, max(self.duration, 1.0))
+        self.region.blockSignals(True)
+        self.region.setRegion((lo, hi))
+        self.region.blockSignals(False)
+
+    def _region_moved(self) -> None:
+        lo, hi = self.region.getRegion()
+        self.controller.set_region((float(lo), float(hi)))
+
+    def _clicked(self, ev) -> None:
+        if ev.button() != Qt.MouseButton.LeftButton or self.duration <= 0:
+            return
+        vb = self.plot.getPlotItem().getViewBox()
+        x = vb.mapSceneToView(ev.scenePos()).x()
+        if ev.double():
+            self.controller.set_region(None)
+            return
+        self.controller.seek(min(max(0.0, x), self.duration))
+
+    def set_playhead(self, seconds: float) -> None:
+        self.playhead.setValue(seconds)
+
+
+class VerdictStrip(QWidget):
+    """One block per judged window: colour by direction, opacity by confidence; the label names the verdict."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.plot = _plot(34)
+        pi = self.plot.getPlotItem()
+        pi.hideAxis("bottom")
+        pi.setYRange(0, 1, padding=0)
+        layout.addWidget(self.plot)
+        self.items: list = []
+        self.colours: list[QColor] = []   # per window, for tests and screenshots
+        self.setToolTip("Per-window verdicts: blue = raise, orange = lower, green = balanced; "
+                        "fainter = less confident or below the activity gate.")
+
+    def show_advice(self, advice) -> None:
+        pi = self.plot.getPlotItem()
+        for it in self.items:
+            pi.removeItem(it)
+        self.items.clear()
+        self.colours = []
+        if advice is None or not advice.windows:
+            return
+        primary = advice.primary
+        for v in advice.windows:
+            key = "unparsed" if v.category == "unparsed" else v.direction
+            agrees = (primary is None and v.direction == "none") or (
+                primary is not None and v.target == primary.role and v.direction == primary.direction)
+            alpha = 0.35 + 0.65 * advice.confidence if agrees else 0.3
+            if not v.window.gated:
+                alpha *= 0.5
+            c = QColor(DIRECTION_COLOURS.get(key, "#555555"))
+            c.setAlphaF(max(0.1, min(1.0, alpha)))
+            self.colours.append(c)
+            bar = pg.BarGraphItem(x0=[v.window.start_s], x1=[v.window.end_s - 0.05], y0=[0.05], height=[0.9],
+                                  brush=pg.mkBrush(c), pen=pg.mkPen(None))
+            pi.addItem(bar)
+            self.items.append(bar)
+            label = ("?" if key == "unparsed" else
+                     "ok" if v.direction == "none" else f"{v.target} {ARROWS[v.direction]}")
+            t = pg.TextItem(label, color="#f0f0f0", anchor=(0.5, 0.5))
+            t.setPos((v.window.start_s + v.window.end_s) / 2, 0.5)
+            pi.addItem(t)
+            self.items.append(t)

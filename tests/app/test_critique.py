@@ -1,0 +1,222 @@
+"""Critique through the worker: bars equal the advice, Apply, A/B, Re-check, Cancel, stale results, errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from model.errors import ModelRuntimeError
+
+from tests.app.conftest import FakeOutput, StubAdvisor, critique, load
+
+
+def _role_linear(c, role):
+    p = c.project
+    return {t.id: 10 ** ((p.track_db.get(t.id, 0) + p.role_db.get(role, 0)) / 20)
+            for t in p.tracks.tracks if t.role.role == role}
+
+
+def test_critique_bars_timeline_and_panel_equal_the_advice(qtbot, make_window, stems):
+    stub = StubAdvisor([("vocals", "quiet")])
+    w = make_window(stub)
+    c = load(qtbot, w, stems)
+    with qtbot.waitSignal(c.worker.advice_ready, timeout=15000) as blocker:
+        c.critique()
+    qtbot.waitUntil(lambda: not c.busy, timeout=5000)
+    advice = blocker.args[1]
+    assert c.project.advice is advice
+    assert stub.thread_names and stub.thread_names[0] != "MainThread"
+    assert advice.primary.role == "vocals" and advice.primary.direction == "increase"
+    expected = {r: 0.0 for r in ("vocals", "drums", "bass", "other")}
+    for s in advice.suggestions:
+        expected[s.role] = s.delta_db
+    assert w.gain_plot.bar_heights() == pytest.approx(expected)
+    assert w.gain_plot.bar_heights()["vocals"] == pytest.approx(4.5)
+    assert w.gain_plot.bar_ranges()["vocals"] == (3.0, 6.0)
+    assert len(w.overview.timeline.colours) == len(advice.windows) >= 1
+    assert w.advice.sentence.text() == advice.text
+    assert "Confidence 100%" in w.advice.confidence.text()
+    assert w.apply_action.isEnabled() and w.critique_action.isEnabled() and not w.cancel_action.isEnabled()
+    assert c.advisor_label.startswith("Advisor: stub")
+
+
+def test_apply_changes_the_engine_gains_and_undo_restores_them(qtbot, make_window, stems):
+    out = FakeOutput()
+    w = make_window(StubAdvisor([("vocals", "quiet")]), out)
+    c = load(qtbot, w, stems)
+    critique(qtbot, w)
+    ids = [t.id for t in c.project.tracks.tracks]
+    vox = ids.index("01 Lead Vox.wav")
+    before = c.engine.gains.copy()
+    result = c.apply()
+    assert result.applied_db == pytest.approx(4.5) and not result.clamped
+    after = c.engine.gains
+    assert after[vox] == pytest.approx(before[vox] * 10 ** (4.5 / 20), rel=1e-5)
+    others = [i for i in range(len(ids)) if i != vox]
+    assert np.allclose(after[others], before[others])
+    assert w.roles.faders["vocals"].label.text() == "+4.5 dB"
+    assert "Applied" in w.advice.applied.text()
+    assert not w.apply_action.isEnabled()      # the advice now describes the old mix
+    c.undo()
+    assert np.allclose(c.engine.gains, before)
+    c.redo()
+    assert c.engine.gains[vox] == pytest.approx(before[vox] * 10 ** (4.5 / 20), rel=1e-5)
+
+
+def test_apply_is_clamped_to_the_fader_range_and_says_so(qtbot, make_window, stems):
+    w = make_window(StubAdvisor([("vocals", "very_quiet")]))
+    c = load(qtbot, w, stems)
+    c.set_role_gain("vocals", 10.0)
+    critique(qtbot, w)
+    with qtbot.waitSignal(c.error) as blocker:
+        result = c.apply()
+    assert result.clamped and result.after_db == 12.0 and result.applied_db == pytest.approx(2.0)
+    assert blocker.args[0].severity == "warning" and "clamped" in blocker.args[0].message
+    assert c.project.role_db["vocals"] == 12.0
+
+
+def test_ab_switches_before_and_after_at_matched_loudness(qtbot, make_window, stems):
+    out = FakeOutput()
+    w = make_window(StubAdvisor([("drums", "loud")]), out)
+    c = load(qtbot, w, stems)
+    critique(qtbot, w)
+    assert not w.ab_action.isEnabled()
+    g0 = c.engine.gains.copy()
+    c.apply()
+    g_after = c.engine.gains.copy()
+    assert w.ab_action.isEnabled()
+    assert c.toggle_ab() == "before"
+    p = c.project
+    offset = p.mix_loudness() - p.mix_loudness(p.ab_gains())
+    assert math.isfinite(offset) and offset < 0     # lowering the drums makes the mix quieter
+    assert c.ab_offset_db == pytest.approx(offset)
+    assert np.allclose(c.engine.gains, g0 * 10 ** (offset / 20), rtol=1e-5)
+    assert "BEFORE" in w.transport.ab_label.text()
+    assert w.ab_action.isChecked()
+    assert c.toggle_ab() == "after"
+    assert np.allclose(c.engine.gains, g_after)
+    # a fader move while hearing "before" returns to "after" (edits always apply to the real mix)
+    c.toggle_ab()
+    c.set_track_gain("02 Kick.wav", -1.0)
+    assert c.ab_state == "after"
+
+
+@pytest.mark.parametrize("second, label", [
+    (("vocals", "no_error"), "resolved"),
+    (("vocals", "loud"), "over-corrected"),
+    (("vocals", "quiet"), "still there"),
+])
+def test_recheck_says_resolved_overcorrected_or_still_there(qtbot, make_window, stems, second, label):
+    stub = StubAdvisor([("vocals", "quiet"), second])
+    w = make_window(stub)
+    c = load(qtbot, w, stems)
+    critique(qtbot, w)
+    c.apply()
+    assert w.recheck_action.isEnabled()
+    with qtbot.waitSignal(c.recheck_done, timeout=15000) as blocker:
+        c.recheck()
+    assert blocker.args[0] == label
+    assert label.upper() in w.advice.recheck.text()
+    # the second critique judged the corrected mix
+    assert stub.requests[1].gains.role_db["vocals"] == pytest.approx(4.5)
+
+
+def test_cancel_stops_a_slow_critique_and_reenables_the_controls(qtbot, make_window, stems):
+    stub = StubAdvisor(delay=30.0)
+    w = make_window(stub)
+    c = load(qtbot, w, stems)
+    c.critique()
+    assert c.busy and w.cancel_action.isEnabled() and not w.critique_action.isEnabled()
+    assert stub.started.wait(10)
+    with qtbot.waitSignal(c.busy_changed, timeout=3000, check_params_cb=lambda busy, _m: not busy):
+        w.cancel_action.trigger()
+    assert c.project.advice is None
+    assert w.critique_action.isEnabled() and not w.cancel_action.isEnabled()
+    assert not [b for b in w.banners.banners if b.report.severity == "error"]   # a cancel is not an error
+
+
+def test_stale_result_is_dropped_when_the_mix_changed(qtbot, make_window, stems):
+    stub = StubAdvisor(delay=0.6)
+    w = make_window(stub)
+    c = load(qtbot, w, stems)
+    c.critique()
+    assert stub.started.wait(10)
+    c.set_track_gain("02 Kick.wav", -3.0)        # revision changes while the worker runs
+    qtbot.waitUntil(lambda: not c.busy, timeout=10000)
+    assert c.project.advice is None and c.dropped_results == 1
+    # a result for an unknown or superseded request id is ignored too
+    critique(qtbot, w)
+    advice = c.project.advice
+    c._on_advice_ready(12345, advice.__class__(**{**advice.__dict__, "text": "stale"}))
+    assert c.project.advice is advice and c.dropped_results == 2
+
+
+@pytest.mark.parametrize("exc, needle", [
+    (ModelRuntimeError("The model ran out of memory."), "ran out of memory"),
+    (RuntimeError("segfault-ish"), "The advisor crashed"),
+])
+def test_advisor_error_shows_a_banner_and_reenables_the_controls(qtbot, make_window, stems, exc, needle):
+    w = make_window(StubAdvisor(raises=exc))
+    c = load(qtbot, w, stems)
+    with qtbot.waitSignal(c.error, timeout=15000) as blocker:
+        c.critique()
+    assert needle in blocker.args[0].message
+    qtbot.waitUntil(lambda: not c.busy, timeout=5000)
+    assert any(needle in m for m in w.banners.messages())
+    banner = w.banners.banners[-1]
+    if blocker.args[0].detail:
+        assert banner.details_button.isVisible()
+        banner.details_button.setChecked(True)
+        assert banner.details.isVisible()
+    assert w.critique_action.isEnabled() and not w.cancel_action.isEnabled()
+    assert w.isVisible()
+
+
+def test_llm_settings_fall_back_to_the_measured_advisor(monkeypatch, tmp_path):
+    import model.advisor
+    from model.errors import CheckpointError
+
+    from mixingbuddy_app.composition import advisor_factory_for
+    from mixingbuddy_app.settings import AdvisorSettings
+
+    real = model.advisor.load_advisor
+
+    def fake(kind="balance", checkpoint=None, device=None, **options):
+        if kind == "llm":
+            raise CheckpointError(f"{checkpoint}: manifest.json is missing.")
+        return real(kind)
+
+    monkeypatch.setattr(model.advisor, "load_advisor", fake)
+    factory = advisor_factory_for(AdvisorSettings(advisor="auto", checkpoint=str(tmp_path / "ckpt")))
+    adv, note = factory()
+    assert adv.info.id == "balance"
+    assert note.startswith("fell back to the measured advisor") and "manifest.json" in note
+    adv, note = advisor_factory_for(AdvisorSettings())()
+    assert adv.info.id == "balance" and "no LLM checkpoint" in note
+
+
+def test_settings_dialog_test_load_reports_what_is_missing(qtbot, make_window, monkeypatch, tmp_path):
+    import model.advisor
+    from model.errors import CheckpointError
+
+    from mixingbuddy_app.settings import SettingsDialog
+
+    def fake(kind="balance", checkpoint=None, device=None, **options):
+        raise CheckpointError(f"{checkpoint}: manifest.json is missing.")
+
+    monkeypatch.setattr(model.advisor, "load_advisor", fake)
+    w = make_window()
+    dlg = SettingsDialog(w.settings, w.controller.worker, w)
+    qtbot.addWidget(dlg)
+    dlg.test_load()
+    assert "Missing: a checkpoint folder" in dlg.test_result.text()
+    dlg.checkpoint.setText(str(tmp_path / "ckpt"))
+    dlg.precision.setCurrentText("bf16")
+    dlg.test_load()
+    qtbot.waitUntil(lambda: not dlg.test_result.text().startswith("Loading"), timeout=10000)
+    assert dlg.test_result.text().startswith("Not usable:") and "manifest.json" in dlg.test_result.text()
+    dlg.accept()
+    s = w.settings.advisor()
+    assert s.checkpoint == str(tmp_path / "ckpt") and s.precision == "bf16" and s.wants_llm()

@@ -1,0 +1,111 @@
+"""Dropping files and folders, failures listed with reasons, role override, anchor choice."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+from tests.app.conftest import load
+
+
+def _mime(paths) -> QMimeData:
+    md = QMimeData()
+    md.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    return md
+
+
+def _drop(window, paths) -> None:
+    md = _mime(paths)
+    enter = QDragEnterEvent(QPoint(20, 20), Qt.DropAction.CopyAction, md, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    window.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, md, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(drop)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_drop_files_fills_the_table_with_guessed_roles(qtbot, make_window, stems):
+    w = make_window()
+    c = w.controller
+    with qtbot.waitSignal(c.loading_changed, timeout=15000, check_params_cb=lambda busy, _m: not busy):
+        _drop(w, stems[:2])
+    assert w.table.rowCount() == 2
+    roles = {t.name: t.role.role for t in c.project.tracks.tracks}
+    assert roles == {"01 Lead Vox.wav": "vocals", "02 Kick.wav": "drums"}
+    assert w.table.role_combos["01 Lead Vox.wav"].currentText() == "vocals"
+    assert c.project.anchor == "vocals"
+    # dropping more adds to the list
+    with qtbot.waitSignal(c.loading_changed, timeout=15000, check_params_cb=lambda busy, _m: not busy):
+        _drop(w, stems[2:])
+    assert w.table.rowCount() == 4
+    assert c.engine.n_tracks == 4
+    assert w.critique_action.isEnabled()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_drop_folder_lists_unreadable_files_and_loads_the_rest(qtbot, make_window, stems, broken_file):
+    w = make_window()
+    c = w.controller
+    with qtbot.waitSignal(c.files_failed, timeout=15000) as blocker:
+        _drop(w, [stems[0].parent])
+    failed = blocker.args[0]
+    assert [p for p, _ in failed] == [str(broken_file)]
+    assert "05 Broken Gtr.wav" in failed[0][1]
+    assert w.table.rowCount() == 4
+    items = [w.advice.findings.item(i).text() for i in range(w.advice.findings.count())]
+    assert any("Not loaded" in t and "Broken Gtr" in t for t in items)
+    assert any("Broken Gtr" in m for m in w.banners.messages())
+    other = [t for t in c.project.tracks.tracks if t.name == "04 Pad.wav"][0]
+    assert other.role.source == "default"
+    assert "(role?)" in w.table.item(3, 0).text()
+
+
+def test_nothing_readable_shows_a_banner_and_keeps_the_window(qtbot, make_window, broken_file):
+    w = make_window()
+    c = w.controller
+    with qtbot.waitSignal(c.error, timeout=15000) as blocker:
+        c.add_paths([str(broken_file)])
+    assert "could be read" in blocker.args[0].message or "Broken" in blocker.args[0].message
+    assert w.isVisible() and c.project.tracks is None
+    assert not w.critique_action.isEnabled()
+
+
+def test_role_override_changes_the_track_and_the_request(qtbot, make_window, stems):
+    w = make_window()
+    c = load(qtbot, w, stems)
+    combo = w.table.role_combos["04 Pad.wav"]
+    combo.setCurrentText("bass")
+    t = c.project.tracks.get("04 Pad.wav")
+    assert t.role.role == "bass" and t.role.source == "user"
+    assert "(role?)" not in w.table.item(3, 0).text()
+    req = c.project.snapshot()
+    assert req.tracks.get("04 Pad.wav").role.role == "bass"
+    # the override survives adding more files
+    load(qtbot, w, [stems[0]])
+    assert c.project.tracks.get("04 Pad.wav").role.role == "bass"
+
+
+def test_anchor_choice_from_the_role_panel(qtbot, make_window, stems):
+    w = make_window()
+    c = load(qtbot, w, stems)
+    assert c.project.anchor == "vocals"
+    assert w.roles.radios["vocals"].isChecked()
+    w.roles.radios["drums"].setChecked(True)
+    assert c.project.anchor == "drums"
+    assert c.project.snapshot().anchor == "drums"
+    assert w.table.item(1, 6).text() == "anchor"       # the kick row
+    assert "LU" in w.table.item(0, 6).text()            # vocals now measured against the drums
+    # a role with no tracks cannot be the anchor
+    load(qtbot, w, stems[:2], replace=True)
+    assert not w.roles.radios["bass"].isEnabled()
+
+
+def test_anchor_falls_back_when_its_role_disappears(qtbot, make_window, stems):
+    w = make_window()
+    c = load(qtbot, w, stems)
+    w.table.role_combos["01 Lead Vox.wav"].setCurrentText("other")
+    assert c.project.anchor == "drums"
+    assert w.roles.radios["drums"].isChecked()

@@ -1,0 +1,179 @@
+"""MixEngine.render as a pure, allocation-free function; outputs; the controller's transport."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from mixingbuddy_app.playback import LIMITER_THRESHOLD, PREVIEW_HEADROOM_DB, MixEngine, NullOutput, make_output
+
+from tests.app.conftest import FakeOutput, load
+
+BUS = 10 ** (-PREVIEW_HEADROOM_DB / 20)
+
+
+def _engine(n_tracks=3, frames=4800, rate=48000):
+    rng = np.random.default_rng(0)
+    buf = np.ascontiguousarray((rng.standard_normal((n_tracks, frames, 2)) * 0.05).astype(np.float32))
+    e = MixEngine(rate)
+    e.set_buffer(buf, np.ones(n_tracks, np.float32))
+    return e, buf
+
+
+def test_render_is_the_gain_weighted_sum_with_bus_headroom():
+    e, buf = _engine()
+    g = np.array([1.0, 0.5, 0.0], np.float32)
+    e.set_gains(g)
+    e.playing = True
+    out = np.zeros((256, 2), np.float32)
+    e.render(out, 256)
+    expected = np.tensordot(g, buf[:, :256], axes=(0, 0)) * BUS
+    assert np.allclose(out, expected, atol=1e-6)
+    assert e.position == 256
+    e.render(out, 256)
+    assert np.allclose(out, np.tensordot(g, buf[:, 256:512], axes=(0, 0)) * BUS, atol=1e-6)
+
+
+def test_mute_and_solo_through_the_gains_vector(qtbot, make_window, stems):
+    out = FakeOutput()
+    w = make_window(output=out)
+    c = load(qtbot, w, stems)
+    ids = [t.id for t in c.project.tracks.tracks]
+    c.set_muted(ids[1], True)
+    assert c.engine.gains[1] == 0 and c.engine.gains[0] == pytest.approx(1.0)
+    c.set_soloed(ids[2], True)
+    assert list(np.nonzero(c.engine.gains)[0]) == [2]
+    c.set_soloed(ids[2], False)
+    c.set_muted(ids[1], False)
+    assert np.allclose(c.engine.gains, 1.0)
+    c.play()
+    assert out.opened == 1 and c.engine.playing
+    block = out.pump(2)
+    mix = np.tensordot(c.engine.gains, c.engine.buffer[:, 512:1024], axes=(0, 0)) * BUS
+    assert np.allclose(block, mix, atol=1e-5)
+    c.set_muted(ids[0], True)                  # heard at the next block
+    block = out.pump(1)
+    g = np.array([0, 1, 1, 1], np.float32)
+    assert np.allclose(block, np.tensordot(g, c.engine.buffer[:, 1024:1536], axes=(0, 0)) * BUS, atol=1e-5)
+    c.toggle_play()
+    assert not c.engine.playing
+    c.seek(1.0)
+    assert c.playhead_s() == pytest.approx(1.0)
+
+
+def test_render_allocates_nothing_in_steady_state():
+    e, buf = _engine(16, 48000 * 3)
+    e.playing = True
+    out = np.zeros((4096, 2), np.float32)
+    out_id, ptr = id(out), out.ctypes.data
+    for _ in range(5):
+        e.render(out, 4096)   # warm up
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    base, _ = tracemalloc.get_traced_memory()
+    for _ in range(30):
+        e.render(out, 4096)
+    current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    # a block is 32 KiB; only small Python objects (views, ints) may come and go
+    assert peak - base < 4096, (base, current, peak)
+    assert current - base < 1024
+    assert id(out) == out_id and out.ctypes.data == ptr
+
+
+def test_loop_wraps_and_end_stops():
+    e, buf = _engine(2, 1000)
+    e.set_gains(np.array([1, 0], np.float32))
+    e.set_loop(100, 300)
+    e.seek(250)
+    e.playing = True
+    out = np.zeros((100, 2), np.float32)
+    e.render(out, 100)
+    expected = np.concatenate([buf[0, 250:300], buf[0, 100:150]]) * BUS
+    assert np.allclose(out, expected, atol=1e-6)
+    assert e.position == 150
+    e.set_loop(None, None)
+    e.seek(950)
+    e.render(out, 100)
+    assert np.allclose(out[:50], buf[0, 950:1000] * BUS, atol=1e-6)
+    assert not out[50:].any() and not e.playing and e.position == 0
+
+
+def test_soft_limiter_never_clips():
+    e = MixEngine(48000)
+    loud = np.full((4, 2048, 2), 0.9, np.float32)
+    loud[:, ::2] *= -1
+    e.set_buffer(loud, np.full(4, 4.0, np.float32))
+    e.playing = True
+    out = np.zeros((2048, 2), np.float32)
+    e.render(out, 2048)
+    assert np.abs(out).max() <= 1.0 and np.abs(out).max() > LIMITER_THRESHOLD
+    quiet = np.full((1, 64, 2), 0.1, np.float32)
+    e.set_buffer(quiet, np.ones(1, np.float32))
+    e.seek(0)
+    e.playing = True
+    out = np.zeros((64, 2), np.float32)
+    e.render(out, 64)
+    assert np.allclose(out, 0.1 * BUS)               # below the threshold the bus is linear
+
+
+def test_not_playing_renders_silence_and_bad_buffers_are_refused():
+    e, _ = _engine()
+    out = np.ones((64, 2), np.float32)
+    e.render(out, 64)
+    assert not out.any() and e.position == 0
+    with pytest.raises(ValueError):
+        e.set_buffer(np.zeros((2, 10, 2), np.float64), np.ones(2))
+    with pytest.raises(ValueError):
+        e.set_gains(np.ones(5))
+
+
+def test_no_portaudio_means_null_output(monkeypatch):
+    monkeypatch.setenv("MIXINGBUDDY_NO_AUDIO", "1")
+    out = make_output()
+    assert isinstance(out, NullOutput) and not out.available and "MIXINGBUDDY_NO_AUDIO" in out.reason
+    monkeypatch.delenv("MIXINGBUDDY_NO_AUDIO")
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *a, **k):
+        if name == "sounddevice":
+            raise OSError("PortAudio library not found")
+        return real_import(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    out = make_output()
+    assert isinstance(out, NullOutput) and "PortAudio" in out.reason
+
+
+def test_preview_unavailable_banner_and_app_still_works(qtbot, make_window, stems):
+    w = make_window(output=NullOutput("PortAudio library not found (install libportaudio2)"))
+    assert any("Preview unavailable" == b.report.title for b in w.banners.banners)
+    assert "Preview unavailable" in w.transport.note.text()
+    c = load(qtbot, w, stems)
+    assert not w.play_action.isEnabled() and not w.transport.play_button.isEnabled()
+    c.play()
+    assert not c.engine.playing
+    assert w.critique_action.isEnabled()
+
+
+def test_space_toggles_play_and_the_playhead_follows(qtbot, make_window, stems):
+    from PySide6.QtCore import Qt
+
+    out = FakeOutput()
+    w = make_window(output=out)
+    c = load(qtbot, w, stems)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=3000)
+    qtbot.keyClick(w, Qt.Key.Key_Space)
+    assert c.engine.playing
+    out.pump(32)                                   # 32 blocks of 512 frames at 16 kHz = 1.024 s
+    w.transport.tick()
+    assert c.playhead_s() == pytest.approx(1.024 - out.latency_s, abs=1e-3)
+    assert w.transport.time.text().startswith("0:01.0")
+    assert w.overview.playhead.value() == pytest.approx(c.playhead_s())
+    qtbot.keyClick(w, Qt.Key.Key_Space)
+    assert not c.engine.playing

@@ -1,0 +1,192 @@
+"""Session save/open round trip, missing-file relocation, atomic writes, exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+
+import pytest
+
+from mixingbuddy_app.project import MixProject, atomic_write_text, read_session, resolve_session_path
+
+from tests.app.conftest import StubAdvisor, critique, load
+
+
+def _open(qtbot, w, path):
+    c = w.controller
+    with qtbot.waitSignal(c.loading_changed, timeout=15000, check_params_cb=lambda busy, _m: not busy):
+        c.open_session(str(path))
+    return c
+
+
+def _prepare(qtbot, w, stems):
+    c = load(qtbot, w, stems)
+    w.table.role_combos["04 Pad.wav"].setCurrentText("bass")
+    c.set_anchor("drums")
+    c.set_track_gain("01 Lead Vox.wav", -2.5)
+    c.set_muted("03 Bass DI.wav", True)
+    c.set_region((1.0, 4.0))
+    critique(qtbot, w)
+    c.apply()
+    return c
+
+
+def test_session_round_trip(qtbot, make_window, stems, tmp_path):
+    w = make_window(StubAdvisor([("vocals", "quiet")]))
+    c = _prepare(qtbot, w, stems)
+    session = stems[0].parent / "song.mbsession"
+    assert c.save_session(str(session))
+    data = json.loads(session.read_text())
+    assert data["schema"] == "mixingbuddy.session/1"
+    assert [e["path"] for e in data["tracks"]] == [p.name for p in stems]   # relative to the session file
+    assert not list(session.parent.glob(".*.tmp"))                          # atomic write left nothing behind
+    p0 = c.project
+
+    w2 = make_window(StubAdvisor())
+    c2 = _open(qtbot, w2, session)
+    p = c2.project
+    assert [t.id for t in p.tracks.tracks] == [t.id for t in p0.tracks.tracks]
+    assert p.tracks.get("04 Pad.wav").role.role == "bass"
+    assert p.anchor == "drums" and w2.roles.radios["drums"].isChecked()
+    assert p.track_db["01 Lead Vox.wav"] == pytest.approx(-2.5)
+    assert p.role_db == pytest.approx(p0.role_db)
+    assert p.muted == {"03 Bass DI.wav"}
+    assert p.region == pytest.approx((1.0, 4.0))
+    assert p.advice is not None and p.advice.text == p0.advice.text
+    assert p.advice.primary == p0.advice.primary
+    assert w2.advice.sentence.text() == p0.advice.text
+    assert w2.gain_plot.bar_heights() == w.gain_plot.bar_heights()
+    assert c2.can_ab()
+    assert w2.settings.recent_sessions()[0] == str(session.resolve())
+
+
+def test_moved_file_is_located_and_nothing_else_is_lost(qtbot, make_window, stems, tmp_path):
+    w = make_window(StubAdvisor([("vocals", "quiet")]))
+    c = _prepare(qtbot, w, stems)
+    session = stems[0].parent / "song.mbsession"
+    c.save_session(str(session))
+    moved_dir = tmp_path / "moved"
+    moved_dir.mkdir()
+    moved = moved_dir / stems[0].name
+    shutil.move(str(stems[0]), str(moved))
+
+    w2 = make_window()
+    asked = []
+    w2.locate_file = lambda missing: asked.append(missing) or str(moved)
+    c2 = _open(qtbot, w2, session)
+    assert asked == [str(stems[0].resolve())]
+    p = c2.project
+    assert len(p.tracks.tracks) == 4 and not p.missing
+    assert p.track_db["01 Lead Vox.wav"] == pytest.approx(-2.5)
+    assert p.tracks.get("04 Pad.wav").role.role == "bass"
+    assert p.anchor == "drums" and p.region == pytest.approx((1.0, 4.0))
+
+
+def test_skipped_missing_file_is_kept_in_the_session(qtbot, make_window, stems, tmp_path):
+    w = make_window()
+    c = load(qtbot, w, stems)
+    c.set_track_gain("02 Kick.wav", 3.0)
+    session = tmp_path / "s.mbsession"
+    c.save_session(str(session))
+    stems[1].unlink()
+    w2 = make_window()
+    w2.locate_file = lambda missing: None
+    c2 = _open(qtbot, w2, session)
+    assert len(c2.project.tracks.tracks) == 3
+    assert [m.path for m in c2.project.missing] == [str(stems[1].resolve())]
+    items = [w2.advice.findings.item(i).text() for i in range(w2.advice.findings.count())]
+    assert any("Missing" in t for t in items)
+    again = tmp_path / "s2.mbsession"
+    c2.save_session(str(again))
+    entries = json.loads(again.read_text())["tracks"]
+    kick = [e for e in entries if e.get("missing")]
+    assert len(kick) == 1 and kick[0]["gain_db"] == 3.0
+
+
+def test_bad_session_file_gives_a_banner(qtbot, make_window, tmp_path):
+    w = make_window()
+    bad = tmp_path / "bad.mbsession"
+    bad.write_text("{not json")
+    with qtbot.waitSignal(w.controller.error) as blocker:
+        w.controller.open_session(str(bad))
+    assert "not a MixingBuddy session" in blocker.args[0].message
+
+
+def test_relative_paths_are_confined_to_the_session_folder(tmp_path):
+    base = tmp_path / "sessions"
+    base.mkdir()
+    assert resolve_session_path("stems/a.wav", base) == str(base / "stems" / "a.wav")
+    assert resolve_session_path("../../etc/passwd", base) == str(base / "passwd")
+    assert resolve_session_path("/abs/x.wav", base) == "/abs/x.wav"
+
+
+def test_atomic_write_keeps_the_old_file_on_failure(tmp_path, monkeypatch):
+    target = tmp_path / "a.mbsession"
+    atomic_write_text(target, "old")
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("os.replace", boom)
+    with pytest.raises(OSError):
+        atomic_write_text(target, "new")
+    assert target.read_text() == "old"
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_save_failure_is_a_banner_not_a_crash(qtbot, make_window, stems, tmp_path):
+    w = make_window()
+    c = load(qtbot, w, stems)
+    blocker_path = tmp_path / "file"
+    blocker_path.write_text("x")
+    with qtbot.waitSignal(c.error) as blocker:
+        assert not c.save_session(str(blocker_path / "sub" / "s.mbsession"))
+    assert blocker.args[0].title == "Save failed"
+
+
+def test_exports_markdown_json_csv(qtbot, make_window, stems, tmp_path):
+    w = make_window(StubAdvisor([("bass", "loud")]))
+    c = load(qtbot, w, stems)
+    advice = critique(qtbot, w)
+    assert c.export(str(tmp_path / "c.md"))
+    md = (tmp_path / "c.md").read_text()
+    assert advice.text in md and "| bass | decrease | -4.5 |" in md
+    assert c.export(str(tmp_path / "c.json"))
+    data = json.loads((tmp_path / "c.json").read_text())
+    assert {"schema", "anchor", "advisor", "text", "suggestions", "confidence", "abstained", "measurements",
+            "windows", "warnings"} <= set(data)
+    assert data["schema"] == "mixingbuddy.advice/1" and data["advisor"] == "stub"
+    s = data["suggestions"][0]
+    assert {"stem", "direction", "min_db", "max_db", "delta_db", "confidence"} <= set(s)
+    assert s["stem"] == "bass" and s["direction"] == "decrease" and s["delta_db"] == -4.5
+    assert c.export(str(tmp_path / "c.csv"))
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "c.csv").read_text())))
+    bass = [r for r in rows if r["role"] == "bass"][0]
+    assert float(bass["suggested_change_db"]) == -4.5 and bass["primary"] == "1"
+    assert [r["role"] for r in rows] == ["vocals", "drums", "bass", "other"]
+
+
+def test_undo_redo_in_the_project_coalesces_one_fader_move():
+    p = MixProject()
+    p.track_db = {"a": 0.0}
+    for v in (1.0, 2.0, 3.0):
+        p.set_track_gain("a", v)
+    p.end_gain_edit()
+    p.set_track_gain("a", 5.0)
+    assert p.undo() and p.track_db["a"] == 3.0
+    assert p.undo() and p.track_db["a"] == 0.0
+    assert p.undo() is None
+    p.redo()
+    assert p.track_db["a"] == 3.0
+    assert p.set_track_gain("a", 99) == 12.0 and p.set_track_gain("a", -99) == -24.0
+
+
+def test_read_session_rejects_other_schemas(tmp_path):
+    f = tmp_path / "x.json"
+    f.write_text(json.dumps({"schema": "other/1", "tracks": []}))
+    from model.errors import InputError
+
+    with pytest.raises(InputError):
+        read_session(f)
