@@ -68,6 +68,10 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "projector_hidden", tuple(int(h) for h in self.projector_hidden))
+        if isinstance(self.lora, Mapping):
+            object.__setattr__(self, "lora", _lora_from(self.lora))
+        elif not isinstance(self.lora, LoraSettings):
+            raise ModelConfigError("model config: lora must be a table")
         _choice("precision", self.precision, PRECISIONS)
         _choice("projector", self.projector, PROJECTORS)
         _choice("audio_pool_mode", self.audio_pool_mode, POOL_MODES)
@@ -94,19 +98,8 @@ class ModelConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ModelConfigError(f"model config: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
-        values = dict(data)
-        lora = values.get("lora")
-        if isinstance(lora, Mapping):
-            lora_known = {f.name for f in dataclasses.fields(LoraSettings)}
-            bad = sorted(set(lora) - lora_known)
-            if bad:
-                raise ModelConfigError(f"model config: unknown key(s) lora.{', lora.'.join(bad)} "
-                                       f"(known: {', '.join(sorted(lora_known))})")
-            values["lora"] = LoraSettings(**lora)
-        elif lora is not None and not isinstance(lora, LoraSettings):
-            raise ModelConfigError("model config: lora must be a table")
         try:
-            return cls(**values)
+            return cls(**data)
         except TypeError as exc:
             raise ModelConfigError(f"model config: {exc}") from None
 
@@ -122,6 +115,14 @@ class ModelConfig:
         if isinstance(changes.get("lora"), Mapping):
             changes["lora"] = dataclasses.replace(self.lora, **changes["lora"])
         return dataclasses.replace(self, **changes)
+
+
+def _lora_from(table: Mapping[str, Any]) -> LoraSettings:
+    known = {f.name for f in dataclasses.fields(LoraSettings)}
+    bad = sorted(set(table) - known)
+    if bad:
+        raise ModelConfigError(f"model config: unknown key(s) lora.{', lora.'.join(bad)} (known: {', '.join(sorted(known))})")
+    return LoraSettings(**table)
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:

@@ -50,7 +50,10 @@ def load_llm(folder: str | Path, precision: str, device: torch.device, training:
     folder = Path(folder)
     if not (folder / "config.json").is_file():
         raise CheckpointError(f"{folder}: no config.json; not a language-model folder.")
-    device_map = {"": device.index if device.type == "cuda" and device.index is not None else str(device)}
+    if device.type == "cuda":
+        device_map = {"": device.index if device.index is not None else torch.cuda.current_device()}
+    else:
+        device_map = {"": str(device)}
     kwargs: dict = {"local_files_only": True, "device_map": device_map}
     if precision == "nf4":
         kwargs.update(quantization_config=nf4_quantization(), dtype=torch.bfloat16)
@@ -130,19 +133,19 @@ class MixingBuddyOutput:
 class MixingBuddyModel(nn.Module):
     """The multimodal model; build it with :meth:`build` (or ``model.checkpoint.load_checkpoint``)."""
 
-    def __init__(self, config: ModelConfig, encoder: MertEncoder, projector: AudioProjector, llm, tokenizer,
-                 device: torch.device | None = None) -> None:
+    def __init__(self, config: ModelConfig, encoder: MertEncoder, projector: AudioProjector, llm, tokenizer) -> None:
         super().__init__()
         self.config = config
         self.encoder = encoder
         self.projector = projector
         self.llm = llm
         self.tokenizer = tokenizer
-        self.device_ = device or torch.device("cpu")
         rows = llm.get_input_embeddings().weight.shape[0]
         self.prompts = PromptBuilder(tokenizer, config.audio_position, embedding_rows=rows)
         self.audio_token_id = self.prompts.audio_token_id
         self.base_dirs: dict[str, Path] = {}
+        # Greedy only: Qwen2-Instruct's shipped sampling/repetition defaults must not leak into generate().
+        llm.generation_config = self.greedy_config(config.max_new_tokens)
 
     # --- construction --------------------------------------------------------------
 
@@ -164,7 +167,7 @@ class MixingBuddyModel(nn.Module):
             lm = attach_lora(lm, config.lora, adapter_dir, trainable=training)
         elif adapter_dir is not None:
             raise CheckpointError("The checkpoint has a LoRA adapter but its config disables LoRA.")
-        model = cls(config, enc, proj, lm, tok, dev)
+        model = cls(config, enc, proj, lm, tok)
         model.base_dirs = {"encoder": enc_dir, "llm": llm_dir}
         model.set_training(training)
         return model
@@ -175,11 +178,13 @@ class MixingBuddyModel(nn.Module):
             p.requires_grad_(training and "lora_" in name)
         self.projector.requires_grad_(training)
         self.encoder.layer_weights.requires_grad_(training)
+        self.llm.config.use_cache = not training
         self.train(training)
 
     @property
     def device(self) -> torch.device:
-        return self.device_
+        """Where inputs go (the projector's device; follows ``.to()`` and Accelerate)."""
+        return self.projector.network[0].weight.device
 
     # --- pieces --------------------------------------------------------------------
 
@@ -188,7 +193,7 @@ class MixingBuddyModel(nn.Module):
 
     def encode_audio(self, audio: torch.Tensor) -> torch.Tensor:
         """(B, samples) 24 kHz mono -> (B, N, llm hidden) projected audio tokens."""
-        return self.projector(self.encoder(audio.to(self.device_)))
+        return self.projector(self.encoder(audio.to(self.device)))
 
     def embed(self, input_ids: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
         """Token embeddings with the audio features scattered into the placeholder positions."""
@@ -218,12 +223,12 @@ class MixingBuddyModel(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, audio: torch.Tensor,
                 labels: torch.Tensor | None = None) -> MixingBuddyOutput:
-        input_ids = input_ids.to(self.device_)
-        attention_mask = attention_mask.to(self.device_)
+        input_ids = input_ids.to(self.device)
+        attention_mask = attention_mask.to(self.device)
         features = self.encode_audio(audio)
         embeds = self.embed(input_ids, features)
         out = self.llm(inputs_embeds=embeds, attention_mask=attention_mask,
-                       labels=labels.to(self.device_) if labels is not None else None, use_cache=False)
+                       labels=labels.to(self.device) if labels is not None else None, use_cache=False)
         ce = out.loss
         aux = None
         loss = ce
@@ -266,22 +271,29 @@ class MixingBuddyModel(nn.Module):
 
     # --- generation ----------------------------------------------------------------
 
+    def greedy_config(self, max_new_tokens: int):
+        """Plain greedy decoding that stops at <|im_end|> (or <|endoftext|>)."""
+        from transformers import GenerationConfig
+
+        return GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, repetition_penalty=1.0,
+                                temperature=1.0, top_p=1.0, top_k=50, eos_token_id=self.prompts.stop_ids,
+                                pad_token_id=self.prompts.pad_id)
+
     @torch.no_grad()
     def generate(self, audio: torch.Tensor, instructions: Sequence[str], max_new_tokens: int | None = None,
                  cancel=None) -> list[str]:
         """Greedy, batched answers for equal-length clips (B, samples); raises Cancelled when cancelled."""
-        from transformers import GenerationConfig, StoppingCriteriaList
+        from transformers import StoppingCriteriaList
 
         if audio.shape[0] != len(instructions):
             raise ValueError("one instruction per clip")
         n = self.n_audio_tokens(audio.shape[1])
         prompts = [self.prompts.prompt_ids(text, n) for text in instructions]
         batch = self.prompts.collate_prompts(prompts)
-        ids = batch["input_ids"].to(self.device_)
-        mask = batch["attention_mask"].to(self.device_)
+        ids = batch["input_ids"].to(self.device)
+        mask = batch["attention_mask"].to(self.device)
         embeds = self.embed(ids, self.encode_audio(audio))
-        gen = GenerationConfig(max_new_tokens=max_new_tokens or self.config.max_new_tokens, do_sample=False,
-                               num_beams=1, eos_token_id=self.prompts.stop_ids, pad_token_id=self.prompts.pad_id)
+        gen = self.greedy_config(max_new_tokens or self.config.max_new_tokens)
         stop = CancelCriteria(cancel)
         out = self.llm.generate(inputs_embeds=embeds, attention_mask=mask, generation_config=gen,
                                 stopping_criteria=StoppingCriteriaList([stop]))
