@@ -187,32 +187,13 @@ def run(argv: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI boundary: maps errors to exit codes with one line on stderr."""
-    from model.errors import CheckpointError, InputError, MixingBuddyError, AdvisorUnavailable
+    from model.errors import run_command
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if any(a in ("-h", "--help") for a in argv):
         build_parser().print_help()
         return 0
-    try:
-        return run(argv)
-    except CliInputError as exc:
-        print(f"mixingbuddy critique: error: {exc}", file=sys.stderr)
-        return 2
-    except (InputError, CheckpointError, AdvisorUnavailable) as exc:
-        print(f"mixingbuddy critique: error: {exc}", file=sys.stderr)
-        return 2
-    except MixingBuddyError as exc:
-        print(f"mixingbuddy critique: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("mixingbuddy critique: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # noqa: BLE001 - last-resort boundary
-        if os.environ.get("MIXINGBUDDY_DEBUG") == "1":
-            raise
-        print(f"mixingbuddy critique: internal error: {type(exc).__name__}: {exc} "
-              "(set MIXINGBUDDY_DEBUG=1 for the traceback)", file=sys.stderr)
-        return 1
+    return run_command("mixingbuddy critique", lambda: run(argv), bad_input=(CliInputError,))
 
 
 if __name__ == "__main__":

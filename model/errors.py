@@ -48,3 +48,31 @@ class Cancelled(MixingBuddyError):
 
     def __init__(self, message: str = "Cancelled.", detail: str = "") -> None:
         super().__init__(message, detail)
+
+
+def run_command(prog: str, action, bad_input: tuple[type[BaseException], ...] = ()) -> int:
+    """Run a CLI action and map failures to exit codes with one line on stderr.
+
+    2: bad input (InputError, CheckpointError, AdvisorUnavailable, or ``bad_input``);
+    1: any other error (traceback only with MIXINGBUDDY_DEBUG=1); 130: interrupted.
+    """
+    import os
+    import sys
+
+    try:
+        return int(action() or 0)
+    except (InputError, CheckpointError, AdvisorUnavailable, *bad_input) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except MixingBuddyError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last-resort boundary
+        if os.environ.get("MIXINGBUDDY_DEBUG") == "1":
+            raise
+        print(f"{prog}: internal error: {type(exc).__name__}: {exc} (set MIXINGBUDDY_DEBUG=1 for the traceback)",
+              file=sys.stderr)
+        return 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
-import os
 import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -43,29 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from model.errors import CheckpointError, InputError, MixingBuddyError
+    from model.errors import run_command
 
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
         return 0
-    try:
-        return int(importlib.import_module(args._module).run(args) or 0)
-    except (InputError, CheckpointError) as exc:
-        print(f"mixingbuddy-train {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except MixingBuddyError as exc:
-        print(f"mixingbuddy-train {args.command}: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"mixingbuddy-train {args.command}: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # noqa: BLE001 - last-resort boundary
-        if os.environ.get("MIXINGBUDDY_DEBUG") == "1":
-            raise
-        print(f"mixingbuddy-train {args.command}: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+    return run_command(f"mixingbuddy-train {args.command}", lambda: importlib.import_module(args._module).run(args))
 
 
 if __name__ == "__main__":
