@@ -38,6 +38,7 @@ class SynthConfig:
     no_error_copies: int = 3  # reference parity: 3 gain-shifted copies per train no_error record
     no_error_copy_db: float = 3.0
     render_wav: bool = False
+    cache_format: str = "flac"  # flac: 16-bit FLAC per stem (about 3x smaller) | npy: float16 memory-maps
 
 
 @dataclass

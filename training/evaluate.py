@@ -1,6 +1,9 @@
 """`mixingbuddy-train eval`: an advisor over a split -> predictions.jsonl (reference schema + extras) -> scores.
 
-``--checkpoint RUN``: batched greedy generation with the trained model.
+``--checkpoint RUN``: batched greedy generation with the trained model (ours), or
+``--decoding reference``: the reference's protocol (sampling T 0.7 / top_p 0.8 /
+top_k 20 / repetition 1.05, batch 1, max_new_tokens 1024) with a fixed seed per
+record, so a sampled evaluation is repeatable.
 ``--advisor balance``: the BalanceAdvisor on the same samples (loudness of the
 flawed stems themselves), so both advisors are compared on the same work.
 """
@@ -46,20 +49,72 @@ def _batches(n: int, size: int) -> Iterator[range]:
         yield range(start, min(n, start + size))
 
 
+#: The reference protocol (SPEC §5.1): Qwen2-Instruct's shipped sampling defaults, batch 1, a 1024-token cap.
+REFERENCE_SAMPLING = dict(do_sample=True, temperature=0.7, top_p=0.8, top_k=20, repetition_penalty=1.05)
+REFERENCE_MAX_NEW_TOKENS = 1024
+
+
+def sample_seed(seed: int, uid: str) -> int:
+    """The fixed sampling seed of one record: the same answer for the same (seed, uid) in any order or batch."""
+    from training.synth import _hash_int
+
+    return _hash_int("eval-sampling", int(seed), uid) % (2 ** 63)
+
+
+def generate_reference(model, audio, instruction: str, seed: int, max_new_tokens: int = REFERENCE_MAX_NEW_TOKENS):
+    """One answer with the reference's decoding (sampling, batch 1), seeded; returns (text, new tokens)."""
+    import torch
+    from transformers import GenerationConfig
+
+    if audio.ndim == 1:
+        audio = audio.unsqueeze(0)
+    if audio.shape[0] != 1:
+        raise ValueError("the reference protocol decodes one clip at a time")
+    prompt = model.prompts.prompt_ids(instruction, model.n_audio_tokens(audio.shape[1]))
+    batch = model.prompts.collate_prompts([prompt])
+    ids = batch["input_ids"].to(model.device)
+    mask = batch["attention_mask"].to(model.device)
+    gen = GenerationConfig(max_new_tokens=int(max_new_tokens), num_beams=1, eos_token_id=model.prompts.stop_ids,
+                           pad_token_id=model.prompts.pad_id, **REFERENCE_SAMPLING)
+    dev = model.device
+    cuda = [dev.index if dev.index is not None else torch.cuda.current_device()] if dev.type == "cuda" else []
+    with torch.no_grad(), torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(int(seed))
+        embeds = model.embed(ids, model.encode_audio(audio))
+        out = model.llm.generate(inputs_embeds=embeds, attention_mask=mask, generation_config=gen)
+    tokens = out[0]
+    n_new = int((~torch.isin(tokens, torch.tensor(model.prompts.stop_ids, device=tokens.device))).sum())
+    return model.tokenizer.decode(tokens, skip_special_tokens=True).strip(), n_new
+
+
 def llm_predictions(checkpoint: str | Path, ds: MixDataset, batch_size: int, max_new_tokens: int | None,
-                    device: str | None = None, progress: bool = True) -> Iterator[dict]:
+                    device: str | None = None, progress: bool = True, decoding: str = "greedy", seed: int = 0,
+                    model=None) -> Iterator[dict]:
+    """Predictions of a trained run: batched greedy (ours) or the reference's sampling, batch 1, seeded per record."""
     import torch
     from tqdm import tqdm
 
     from model.checkpoint import load_checkpoint
 
-    model = load_checkpoint(checkpoint, device)
+    if decoding not in ("greedy", "reference"):
+        raise InputError(f"eval: unknown decoding {decoding!r} (greedy or reference)")
+    if model is None:
+        model = load_checkpoint(checkpoint, device)
     model.eval()
+    advisor_id = f"llm:{Path(checkpoint).name}"
+    if decoding == "reference":
+        cap = max_new_tokens or REFERENCE_MAX_NEW_TOKENS
+        for i in tqdm(range(len(ds)), desc="eval (reference sampling)", unit="sample", disable=not progress):
+            row = ds.rows[i]
+            text, _ = generate_reference(model, torch.from_numpy(ds.mix(i)), row["instruction"],
+                                         sample_seed(seed, row["global_uid"]), cap)
+            yield prediction_record(row, text, advisor_id, str(checkpoint), "reference")
+        return
     for idx in tqdm(list(_batches(len(ds), batch_size)), desc="eval", unit="batch", disable=not progress):
         audio = torch.from_numpy(np.stack([ds.mix(i) for i in idx]))
         texts = model.generate(audio, [ds.rows[i]["instruction"] for i in idx], max_new_tokens=max_new_tokens)
         for i, text in zip(idx, texts):
-            yield prediction_record(ds.rows[i], text, f"llm:{Path(checkpoint).name}", str(checkpoint), "greedy")
+            yield prediction_record(ds.rows[i], text, advisor_id, str(checkpoint), "greedy")
 
 
 def balance_predictions(ds: MixDataset, profile: str | Path | None = None, progress: bool = True) -> Iterator[dict]:
@@ -91,6 +146,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", choices=("test", "val"), help="split to evaluate (default test)")
     parser.add_argument("--limit", type=int, help="first N records only")
     parser.add_argument("--batch-size", type=int, help="generation batch size")
+    parser.add_argument("--decoding", choices=("greedy", "reference"),
+                        help="greedy (default, batched) or reference: the reference's sampling (T 0.7, top_p 0.8, "
+                             "top_k 20, repetition 1.05), batch 1, max_new_tokens 1024, a fixed seed per record")
+    parser.add_argument("--seed", type=int, help="sampling seed for --decoding reference (default 0)")
+    parser.add_argument("--max-new-tokens", type=int, help="generation cap (default: greedy 48, reference 1024)")
     parser.add_argument("--device", help="cpu, cuda, auto (default auto)")
     parser.add_argument("--out", required=True, metavar="EVAL", help="output folder")
     parser.add_argument("--config", action="append", default=[], metavar="FILE.toml", help="eval config file(s)")
@@ -100,12 +160,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     sets = list(args.set)
-    for key, value in (("split", args.split), ("limit", args.limit), ("batch_size", args.batch_size)):
+    for key, value in (("split", args.split), ("limit", args.limit), ("batch_size", args.batch_size),
+                       ("decoding", args.decoding), ("seed", args.seed), ("max_new_tokens", args.max_new_tokens)):
         if value is not None:
             sets.append(f"{key}={json.dumps(value)}")
     cfg = config_mod.resolve("eval", args.config, sets)
-    if cfg.decoding != "greedy":
-        raise InputError(f"eval: decoding {cfg.decoding!r} is not implemented yet (use greedy)")
+    if cfg.decoding not in ("greedy", "reference"):
+        raise InputError(f"eval: unknown decoding {cfg.decoding!r} (greedy or reference)")
     if args.advisor == "llm" and not args.checkpoint:
         raise InputError("eval: --checkpoint RUN is needed for the LLM advisor (or use --advisor balance)")
     ds = MixDataset(args.data, cfg.split, include_copies=False, limit=cfg.limit or None)
@@ -116,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
         preds = balance_predictions(ds, args.profile, progress=not args.quiet)
     else:
         preds = llm_predictions(args.checkpoint, ds, cfg.batch_size, cfg.max_new_tokens or None, args.device,
-                                progress=not args.quiet)
+                                progress=not args.quiet, decoding=cfg.decoding, seed=cfg.seed)
     tmp = out / ".predictions.jsonl.tmp"
     records = []
     with open(tmp, "w", encoding="utf-8") as f:

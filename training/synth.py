@@ -20,6 +20,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from model.errors import InputError
 from model.templates import GAIN_RANGE_DB, INSTRUCTIONS, RESPONSES, TEMPLATE_VERSION, render_instruction, \
     render_response
 from model.windows import passes_gate
@@ -178,7 +179,9 @@ def synthesize(musdb_root: str | Path, out: str | Path, cfg: config_mod.SynthCon
 
     out = Path(out)
     tracks = walk(musdb_root, cfg.val_tracks, cfg.seed, cfg.val_share)
-    cache = StemCache(out / "stems", cfg.sample_rate)
+    if cfg.cache_format not in ("flac", "npy"):
+        raise InputError(f"synth: cache_format must be flac or npy (got {cfg.cache_format!r})")
+    cache = StemCache(out / "stems", cfg.sample_rate, cfg.cache_format)
     chunk_len = int(round(cfg.chunk_s * cfg.sample_rate))
     gates: dict[str, list[tuple[int, bool]]] = {}
     built = 0
@@ -196,7 +199,8 @@ def synthesize(musdb_root: str | Path, out: str | Path, cfg: config_mod.SynthCon
             "chunks": sum(len(gates[t.key]) for t in split_tracks),
             "gated_chunks": sum(ok for t in split_tracks for _, ok in gates[t.key]),
         }
-    summary["stem_cache"] = {"tracks": len(tracks), "built_now": built, "sample_rate": cfg.sample_rate}
+    summary["stem_cache"] = {"tracks": len(tracks), "built_now": built, "sample_rate": cfg.sample_rate,
+                             "format": cfg.cache_format}
     config_mod.dump_json(cfg, out / "synth_config.json", "synth")
     (out / "synth.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if cfg.render_wav:

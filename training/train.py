@@ -26,11 +26,17 @@ import signal
 import time
 from pathlib import Path
 
-from model.errors import InputError
+from model.errors import InputError, MixingBuddyError
 from training import config as config_mod
 
 STATE = "state"
 TRAINER_STATE = "trainer_state.json"
+STATE_TMP = f".{STATE}.tmp"
+STATE_OLD = f".{STATE}.old"
+
+
+class SaveError(MixingBuddyError):
+    """A checkpoint or training state could not be written (disk full, I/O error); the previous save is intact."""
 
 
 class EpochSampler:
@@ -65,8 +71,89 @@ def resolve_config(args: argparse.Namespace) -> config_mod.TrainConfig:
     return config_mod.resolve("train", files + list(args.config), args.set)
 
 
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush every file of a finished folder to disk before it is renamed into place."""
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            with open(p, "rb+") as f:
+                os.fsync(f.fileno())
+    _fsync_dir(folder)
+
+
+def save_state(accelerator, run: Path, trainer_state: dict) -> None:
+    """Accelerate's save_state into ``RUN/.state.tmp``, then an atomic swap with ``RUN/state``.
+
+    Order: ``state`` -> ``.state.old``, ``.state.tmp`` -> ``state``, remove ``.state.old``. A
+    crash between the two renames leaves ``.state.old``, which :func:`recover_state` puts back.
+    """
+    tmp, final, old = run / STATE_TMP, run / STATE, run / STATE_OLD
+    if accelerator.is_main_process:
+        shutil.rmtree(tmp, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(tmp))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        (tmp / TRAINER_STATE).write_text(json.dumps(trainer_state) + "\n")
+        _fsync_tree(tmp)
+        if final.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(final, old)
+        os.replace(tmp, final)
+        _fsync_dir(run)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def recover_state(run: Path) -> None:
+    """Before a resume: put back a state swapped out by an interrupted save; drop unfinished temp folders."""
+    final, old = run / STATE, run / STATE_OLD
+    if not (final / TRAINER_STATE).is_file() and (old / TRAINER_STATE).is_file():
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(old, final)
+    shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(run / STATE_TMP, ignore_errors=True)
+    ckpts = run / "checkpoints"
+    if ckpts.is_dir():
+        for p in ckpts.iterdir():
+            if p.name.startswith(".") and (".tmp-" in p.name or ".old-" in p.name):
+                shutil.rmtree(p, ignore_errors=True)
+    for p in run.glob(".*.publish"):
+        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+
+
+def save_failure_message(run: Path, step: int, exc: OSError) -> str:
+    import errno
+
+    reason = "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else (exc.strerror or str(exc))
+    last = None
+    try:
+        last = json.loads((run / STATE / TRAINER_STATE).read_text())["step"]
+    except (OSError, ValueError, KeyError):
+        pass
+    kept = f"the last complete save (step {last}) is intact; free space and continue with --resume" \
+        if last is not None else "no earlier save exists"
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+    return f"saving step {step} to {run} failed: {reason}{where}; {kept}."
+
+
 def publish(checkpoint: Path, run: Path) -> None:
-    """Make ``run`` itself the latest checkpoint: old manifest removed first, files replaced, manifest last."""
+    """Make ``run`` itself the latest checkpoint: old manifest removed first, files replaced, manifest last.
+
+    While this runs ``RUN`` has no manifest (so it never loads half-replaced); the step folder under
+    ``checkpoints/`` stays complete throughout, and a resume publishes again.
+    """
     (run / "manifest.json").unlink(missing_ok=True)
     for item in sorted(checkpoint.iterdir()):
         if item.name == "manifest.json":
@@ -81,6 +168,17 @@ def publish(checkpoint: Path, run: Path) -> None:
         os.replace(tmp, run / item.name)
     shutil.copy2(checkpoint / "manifest.json", run / ".manifest.publish")
     os.replace(run / ".manifest.publish", run / "manifest.json")
+
+
+def republish_if_needed(run: Path, step: int) -> None:
+    """On resume: if RUN's own manifest is missing or older than the state, publish that step's checkpoint."""
+    ckpt = run / "checkpoints" / f"step-{step:06d}"
+    try:
+        current = json.loads((run / "manifest.json").read_text()).get("step")
+    except (OSError, ValueError):
+        current = None
+    if current != step and (ckpt / "manifest.json").is_file():
+        publish(ckpt, run)
 
 
 def _param_groups(model, weight_decay: float):
@@ -145,14 +243,16 @@ def train(args: argparse.Namespace, stop_at_step: int | None = None) -> dict:
     if not (data / "manifest" / "train.jsonl").is_file():
         raise InputError(f"{data}: no manifest/train.jsonl (run `mixingbuddy-train synth` first)")
     resume = bool(args.resume)
-    if resume and not (run / STATE / TRAINER_STATE).is_file():
-        raise InputError(f"{run}: nothing to resume (no {STATE}/{TRAINER_STATE})")
-    if not resume and (run / STATE).exists():
-        raise InputError(f"{run}: already holds a run; use --resume or another --out")
-
     cpu = not torch.cuda.is_available()
     mp = tc.mixed_precision if tc.mixed_precision != "auto" else ("no" if cpu else "bf16")
     probe = Accelerator(cpu=cpu)
+    if resume and probe.is_main_process and run.is_dir():
+        recover_state(run)
+    probe.wait_for_everyone()
+    if resume and not (run / STATE / TRAINER_STATE).is_file():
+        raise InputError(f"{run}: nothing to resume (no {STATE}/{TRAINER_STATE})")
+    if not resume and ((run / STATE).exists() or (run / STATE_OLD).exists()):
+        raise InputError(f"{run}: already holds a run; use --resume or another --out")
     procs = probe.num_processes
     per = tc.per_device_batch
     if tc.effective_batch % (per * procs):
@@ -206,6 +306,9 @@ def train(args: argparse.Namespace, stop_at_step: int | None = None) -> dict:
     if resume:
         accelerator.load_state(str(run / STATE))
         state = json.loads((run / STATE / TRAINER_STATE).read_text())
+        if accelerator.is_main_process:
+            republish_if_needed(run, state["step"])
+        accelerator.wait_for_everyone()
 
     stop = {"signal": None}
 
@@ -222,16 +325,21 @@ def train(args: argparse.Namespace, stop_at_step: int | None = None) -> dict:
                 f.write(json.dumps(record) + "\n")
 
     def save(metrics: dict) -> None:
+        """Checkpoint (atomic folder) -> state (atomic swap) -> publish into RUN; any failure leaves the last save."""
+        step = state["step"]
         accelerator.wait_for_everyone()
-        accelerator.save_state(str(run / STATE))
-        if accelerator.is_main_process:
-            (run / STATE / TRAINER_STATE).write_text(json.dumps(state) + "\n")
-            ckpt = save_checkpoint(accelerator.unwrap_model(model), run / "checkpoints" / f"step-{state['step']:06d}",
-                                   step=state["step"], metrics=metrics,
-                                   training={"config": json.loads((run / "train_config.json").read_text()),
-                                             "data": str(data.resolve()), "data_manifest_sha256": data_hash,
-                                             "processes": procs, "accumulation": accum, "max_steps": max_steps})
-            publish(ckpt, run)
+        try:
+            if accelerator.is_main_process:
+                save_checkpoint(accelerator.unwrap_model(model), run / "checkpoints" / f"step-{step:06d}",
+                                step=step, metrics=metrics,
+                                training={"config": json.loads((run / "train_config.json").read_text()),
+                                          "data": str(data.resolve()), "data_manifest_sha256": data_hash,
+                                          "processes": procs, "accumulation": accum, "max_steps": max_steps})
+            save_state(accelerator, run, state)
+            if accelerator.is_main_process:
+                publish(run / "checkpoints" / f"step-{step:06d}", run)
+        except OSError as exc:
+            raise SaveError(save_failure_message(run, step, exc)) from exc
         accelerator.wait_for_everyone()
 
     from tqdm import tqdm

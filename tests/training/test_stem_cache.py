@@ -15,7 +15,7 @@ def test_build_once_and_memory_map(tmp_path, write_track, noise_stems):
     write_track(tmp_path / "musdb" / "train" / "A", stems)
     write_track(tmp_path / "musdb" / "test" / "B", noise_stems(1.0, seed=4))
     track = walk(tmp_path / "musdb")[0]
-    cache = StemCache(tmp_path / "stems")
+    cache = StemCache(tmp_path / "stems", fmt="npy")
     assert cache.build(track) is True
     assert cache.build(track) is False  # current: skipped (resumable)
     cached = cache.stems(track.key)
@@ -39,3 +39,26 @@ def test_changed_source_is_rebuilt(tmp_path, write_track, noise_stems):
     assert not cache.is_current(track)
     assert cache.build(track) is True
     assert len(cache.stems(track.key)["drums"]) == round(0.7 * 24000)
+
+
+def test_flac_cache_matches_the_signal_and_reads_chunks_exactly(tmp_path, write_track, noise_stems):
+    """16-bit FLAC: within one 16-bit step of the resampled signal; a seeked chunk equals the same slice."""
+    stems = noise_stems(1.5, seed=6)
+    stems["drums"] = stems["drums"] * 14.0  # peaks above full scale: stored scaled, never clipped
+    write_track(tmp_path / "musdb" / "train" / "A", stems)
+    write_track(tmp_path / "musdb" / "test" / "B", noise_stems(0.5, seed=7))
+    track = walk(tmp_path / "musdb")[0]
+    cache = StemCache(tmp_path / "stems")  # default format
+    assert cache.build(track) is True and cache.meta(track.key)["format"] == "flac"
+    assert (cache.folder(track.key) / "vocals.flac").is_file()
+    full = cache.stems(track.key)
+    for role in ("vocals", "drums"):
+        expected = resample(to_mono(stems[role]), 44100, 24000)
+        scale = max(1.0, float(np.abs(expected).max()) * 1.0001)
+        assert np.abs(full[role] - expected).max() <= scale * 2.0 ** -15 + 1e-7
+    assert np.abs(full["drums"]).max() > 1.0
+    chunk = cache.chunk(track.key, 12345, 6000)
+    for role, audio in chunk.items():
+        assert audio.dtype == np.float32 and audio.shape == (6000,)
+        np.testing.assert_array_equal(audio, full[role][12345:12345 + 6000])
+    assert StemCache(tmp_path / "stems", fmt="npy").is_current(track) is False  # format change -> rebuilt
