@@ -70,6 +70,12 @@ def run_command(prog: str, action, bad_input: tuple[type[BaseException], ...] = 
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`... | head`): stop quietly, and keep Python from
+        # complaining again while it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except Exception as exc:  # noqa: BLE001 - last-resort boundary
         if os.environ.get("MIXINGBUDDY_DEBUG") == "1":
             raise

@@ -91,3 +91,13 @@ def test_help_and_no_qt_import():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "--anchor" in out.stdout
+
+
+def test_closed_pipe_is_quiet():
+    proc = subprocess.Popen([sys.executable, "-m", "mixingbuddy_app", "critique", str(DEMO_DIR), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.read(10)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert "Traceback" not in err and "internal error" not in err
