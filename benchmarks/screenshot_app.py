@@ -37,6 +37,9 @@ def main(out: str) -> int:
     state = {"step": 0, "rc": 1}
 
     def shoot() -> None:
+        if not c.project.loudness_is_exact():   # show the measured meters, not the quick ≈ estimate
+            QTimer.singleShot(100, shoot)
+            return
         c.seek(14.2)
         window.transport.tick()
         app.processEvents()

@@ -11,13 +11,7 @@ from typing import Any, Callable  # noqa: E402
 from mixingbuddy_app.controller import ProjectController  # noqa: E402
 from mixingbuddy_app.playback import NullOutput, make_output  # noqa: E402
 from mixingbuddy_app.settings import AdvisorSettings, AppSettings  # noqa: E402
-from mixingbuddy_app.workers import AdvisorWorker  # noqa: E402
-
-
-def balance_factory() -> Any:
-    from model.advisor import load_advisor
-
-    return load_advisor("balance"), "measured advisor"
+from mixingbuddy_app.workers import AdvisorWorker, balance_factory  # noqa: E402,F401
 
 
 def advisor_factory_for(settings: AppSettings | AdvisorSettings) -> Callable[[], Any]:

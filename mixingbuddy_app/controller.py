@@ -23,9 +23,12 @@ from model.roles import ROLES
 
 from mixingbuddy_app.errors import ErrorReport
 from mixingbuddy_app.playback import MixEngine, NullOutput, OutputError
-from mixingbuddy_app.project import (GAIN_MAX_DB, GAIN_MIN_DB, ApplyResult, MixProject, PendingSession,
-                                     atomic_write_text, read_session, recheck_verdict)
-from mixingbuddy_app.workers import AdvisorWorker, LoadOutcome, LoadTracksJob, OverviewJob
+from mixingbuddy_app.project import (GAIN_MAX_DB, GAIN_MIN_DB, ApplyResult, ExactLoudness, MixProject,
+                                     PendingSession, atomic_write_text, read_session, recheck_verdict)
+from mixingbuddy_app.workers import (AdvisorWorker, LoadOutcome, LoadTracksJob, MeasureJob, OverviewJob,
+                                     balance_factory)
+
+MEASURE_DEBOUNCE_MS = 150
 
 
 class ProjectController(QObject):
@@ -49,6 +52,7 @@ class ProjectController(QObject):
     session_changed = Signal(str)
     advisor_changed = Signal(str)
     transport_changed = Signal(bool)         # playing
+    loudness_changed = Signal(bool)          # the meters' values changed; True when they are exact
 
     def __init__(self, worker: AdvisorWorker, output=None, project: MixProject | None = None,
                  pool: QThreadPool | None = None, parent: QObject | None = None) -> None:
@@ -72,6 +76,16 @@ class ProjectController(QObject):
         self._overview_timer.setSingleShot(True)
         self._overview_timer.setInterval(120)
         self._overview_timer.timeout.connect(self._start_overview)
+        self._engine_ids: list[str] = []     # the track id of each row of the engine's buffer
+        self._removed_paths: set[str] = set()
+        self._measure_id = 0
+        self._measure_running: int | None = None
+        self._measure_again = False
+        self.measure_failures = 0
+        self._measure_timer = QTimer(self)
+        self._measure_timer.setSingleShot(True)
+        self._measure_timer.setInterval(MEASURE_DEBOUNCE_MS)
+        self._measure_timer.timeout.connect(self._start_measure)
         worker.advice_ready.connect(self._on_advice_ready)
         worker.advice_failed.connect(self._on_advice_failed)
         worker.progress.connect(self._on_progress)
@@ -87,31 +101,98 @@ class ProjectController(QObject):
         return any(isinstance(j, LoadTracksJob) for j in self._jobs.values())
 
     def gains_vector(self, gains=None) -> np.ndarray:
+        """Linear gains per row of the engine's buffer (0 for rows whose track was removed since)."""
         p = self.project
-        if not p.tracks:
-            return np.zeros(0, dtype=np.float32)
+        if not p.tracks or not self._engine_ids:
+            return np.zeros(len(self._engine_ids), dtype=np.float32)
         gains = gains or p.gains()
-        return np.array([gains.linear(t) for t in p.tracks.tracks], dtype=np.float32)
+        by_id = {t.id: t for t in p.tracks.tracks}
+        return np.array([gains.linear(by_id[i]) if i in by_id else 0.0 for i in self._engine_ids],
+                        dtype=np.float32)
 
     def _push_gains(self) -> None:
         """Send the audible gains to the engine (swapped by reference), honouring A/B."""
         p = self.project
         if self.ab_state == "before" and p.ab_gains() is not None:
-            before = p.ab_gains()
-            la, lb = p.mix_loudness(), p.mix_loudness(before)
-            self.ab_offset_db = (la - lb) if math.isfinite(la) and math.isfinite(lb) else 0.0
-            g = self.gains_vector(before) * np.float32(10.0 ** (self.ab_offset_db / 20.0))
+            self.ab_offset_db, self.ab_offset_exact = p.ab_match_offset()
+            g = self.gains_vector(p.ab_gains()) * np.float32(10.0 ** (self.ab_offset_db / 20.0))
         else:
             g = self.gains_vector()
         if self.engine.n_tracks == len(g):
             self.engine.set_gains(g)
         self._overview_timer.start()
 
+    ab_offset_exact = False
+
+    # --- exact meters (model.measure.measure_session on the thread pool) -------------
+    def schedule_measure(self) -> None:
+        """Re-measure the role and mix loudness after a debounce (the latest request wins)."""
+        if self.project.loudness_key() is None:
+            self._measure_timer.stop()
+            return
+        self._measure_timer.start()
+
+    def _measure_requests(self) -> list:
+        p = self.project
+        out = []
+        for gains in (p.gains(), p.ab_gains()):
+            if gains is None:
+                continue
+            key = p.loudness_key(gains)
+            if key is not None and not p.loudness_is_exact(gains) and all(k != key for k, _ in out):
+                out.append((key, p.measure_request(gains)))
+        return out
+
+    def _start_measure(self) -> None:
+        if self._measure_running is not None:
+            self._measure_again = True       # one job at a time; the newest state is measured next
+            return
+        requests = self._measure_requests()
+        if not requests:
+            return
+        self._measure_id += 1
+        job = MeasureJob(self._measure_id, requests)
+        job.signals.finished.connect(self._on_measured)
+        job.signals.failed.connect(self._on_measure_failed)
+        self._jobs[self._measure_id + 2 * 10**9] = job
+        self._measure_running = self._measure_id
+        self.pool.start(job)
+
+    def _measure_done(self, job_id: int) -> None:
+        self._jobs.pop(job_id + 2 * 10**9, None)
+        if self._measure_running == job_id:
+            self._measure_running = None
+        if self._measure_again:
+            self._measure_again = False
+            self._measure_timer.start()
+
+    def _on_measured(self, job_id: int, results) -> None:
+        self._measure_done(job_id)
+        p = self.project
+        wanted = {p.loudness_key(), p.loudness_key(p.ab_gains()) if p.ab_gains() is not None else None}
+        used = False
+        for key, roles, mix in results:
+            if key in wanted:                # results for a mix that changed since are dropped
+                p.set_exact_loudness(key, ExactLoudness(roles, mix))
+                used = True
+        if not used:
+            return                           # the mix changed while measuring: a newer job follows
+        if self.ab_state == "before":
+            self._push_gains()
+            self.ab_changed.emit(self.ab_state)
+        self.loudness_changed.emit(p.loudness_is_exact())
+
+    def _on_measure_failed(self, job_id: int, report: ErrorReport) -> None:
+        self._measure_done(job_id)
+        self.measure_failures += 1
+        self.status.emit(f"Meters show the quick estimate (≈): {report.message}")
+
     def _gains_edited(self) -> None:
         if self.ab_state == "before":
             self.ab_state = "after"
             self.ab_changed.emit("after")
         self._push_gains()
+        self.schedule_measure()
         self.gains_changed.emit()
         self.undo_changed.emit(self.project.can_undo(), self.project.can_redo())
 
@@ -131,6 +212,9 @@ class ProjectController(QObject):
                 ordered.append(x)
         overrides = {} if replace or not p.tracks else {
             t.path: t.role.role for t in p.tracks.tracks if t.role.source == "user"}
+        if replace:
+            self._removed_paths.clear()
+        self._removed_paths -= {os.path.abspath(x) for x in new}
         self._start_load(ordered, overrides, None)
 
     def _start_load(self, paths: list[str], overrides: dict, context) -> None:
@@ -164,15 +248,38 @@ class ProjectController(QObject):
         if not self._finish_job(job_id):
             return  # a newer load superseded this one
         p = self.project
-        if isinstance(outcome.context, PendingSession):
-            p.apply_session(outcome.context, outcome.tracks, outcome.lufs, outcome.findings, outcome.notes,
-                            outcome.failed)
-            self.session_changed.emit(str(outcome.context.path))
-        else:
-            p.set_tracks(outcome.tracks, outcome.lufs, outcome.findings, outcome.notes, outcome.failed)
-            p.set_advice(None)
+        tracks = outcome.tracks
+        if not isinstance(outcome.context, PendingSession) and self._removed_paths:
+            # tracks removed while this load was running stay removed (their buffer rows get gain 0)
+            keep = tuple(t for t in tracks.tracks if os.path.abspath(t.path) not in self._removed_paths)
+            if len(keep) != len(tracks.tracks):
+                tracks = type(tracks)(keep, tracks.sample_rate)
+        if (not isinstance(outcome.context, PendingSession) and p.tracks and outcome.failed
+                and [(t.id, os.path.abspath(t.path)) for t in tracks.tracks]
+                == [(t.id, os.path.abspath(t.path)) for t in p.tracks.tracks]):
+            # nothing new could be loaded: the open session stays exactly as it was (advice, undo, revision)
+            p.failed = tuple(outcome.failed)
+            self.tracks_changed.emit()
+            self._report_failed(outcome.failed)
+            return
+        try:
+            if isinstance(outcome.context, PendingSession):
+                self._removed_paths.clear()
+                p.apply_session(outcome.context, tracks, outcome.lufs, outcome.findings, outcome.notes,
+                                outcome.failed)
+                self.session_changed.emit(str(outcome.context.path))
+            elif tracks.tracks:
+                p.set_tracks(tracks, outcome.lufs, outcome.findings, outcome.notes, outcome.failed)
+                p.set_advice(None)
+            else:
+                p.clear_tracks()
+        except Exception as exc:   # never let a bad session or load take the window down
+            self.error.emit(ErrorReport.from_exception(exc, "Loading failed"))
+            return
         was_playing = self.engine.playing
-        self.engine.set_buffer(outcome.buffer, self.gains_vector(), outcome.tracks.sample_rate)
+        self._engine_ids = [t.id for t in outcome.tracks.tracks] if p.tracks else []
+        self.engine.set_buffer(outcome.buffer if p.tracks else np.zeros((0, 0, 2), dtype=np.float32),
+                               self.gains_vector(), outcome.tracks.sample_rate)
         if self.engine.position >= self.engine.frames:
             self.engine.seek(0)
         self._apply_loop()
@@ -184,12 +291,10 @@ class ProjectController(QObject):
         self.advice_changed.emit(p.advice)
         self.undo_changed.emit(p.can_undo(), p.can_redo())
         self._overview_timer.start()
+        self.schedule_measure()
+        self.loudness_changed.emit(False)
         if outcome.failed:
-            self.files_failed.emit(list(outcome.failed))
-            lines = "\n".join(f"{Path(path).name}: {reason}" for path, reason in outcome.failed)
-            first = outcome.failed[0][1]
-            more = f" (and {len(outcome.failed) - 1} more)" if len(outcome.failed) > 1 else ""
-            self.error.emit(ErrorReport(f"{len(outcome.failed)} file(s) not loaded", first + more, lines, "warning"))
+            self._report_failed(outcome.failed)
         n = len(outcome.tracks.tracks)
         msg = f"Loaded {n} track(s) at {outcome.tracks.sample_rate} Hz, {outcome.tracks.duration_s:.1f} s"
         if outcome.notes:
@@ -197,6 +302,13 @@ class ProjectController(QObject):
         self.status.emit(msg)
         if was_playing and self.output.available:
             self.engine.playing = True
+
+    def _report_failed(self, failed) -> None:
+        self.files_failed.emit(list(failed))
+        lines = "\n".join(f"{Path(path).name}: {reason}" for path, reason in failed)
+        first = failed[0][1]
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        self.error.emit(ErrorReport(f"{len(failed)} file(s) not loaded", first + more, lines, "warning"))
 
     # --- roles, anchor, region -------------------------------------------------------
     def set_role(self, track_id: str, role: str) -> None:
@@ -207,10 +319,41 @@ class ProjectController(QObject):
             self.error.emit(ErrorReport("Role", str(exc)))
             return
         self._push_gains()  # role gains follow the track's new role
+        self.schedule_measure()
         self.tracks_changed.emit()
         self.gains_changed.emit()
         if self.project.anchor != old_anchor:
             self.anchor_changed.emit(self.project.anchor or "")
+
+    def remove_tracks(self, track_ids: Iterable[str]) -> list[str]:
+        """Remove tracks now: the engine keeps its buffer and plays the removed rows at gain 0."""
+        p = self.project
+        paths = {t.id: t.path for t in p.tracks.tracks} if p.tracks else {}
+        old_anchor = p.anchor
+        gone = p.remove_tracks(track_ids)
+        if not gone:
+            return []
+        self._removed_paths |= {os.path.abspath(paths[i]) for i in gone}
+        if p.tracks is None:
+            self._engine_ids = []
+            self.engine.playing = False
+            self.engine.set_buffer(np.zeros((0, 0, 2), dtype=np.float32), np.zeros(0, dtype=np.float32))
+            self.engine.seek(0)
+            self.transport_changed.emit(False)
+        if self.ab_state == "before":
+            self.ab_state = "after"
+            self.ab_changed.emit("after")
+        self._push_gains()
+        self.schedule_measure()
+        self.tracks_changed.emit()
+        self.gains_changed.emit()
+        self.advice_changed.emit(p.advice)
+        self.undo_changed.emit(p.can_undo(), p.can_redo())
+        if p.anchor != old_anchor:
+            self.anchor_changed.emit(p.anchor or "")
+        self.region_changed.emit(p.region)
+        self.status.emit(f"Removed {len(gone)} track(s)" + ("" if p.tracks else "; no tracks left"))
+        return gone
 
     def set_anchor(self, role: str) -> None:
         try:
@@ -311,7 +454,7 @@ class ProjectController(QObject):
         label = f"Advisor: {info.id}" + (f" ({note})" if note else "")
         self.advisor_label = label
         self.advisor_changed.emit(label)
-        if note and "fall" in note.lower():
+        if note and ("fell back" in note.lower() or "fall" in note.lower()):
             self.error.emit(ErrorReport("Advisor", note, "", "warning"))
 
     def _on_advice_ready(self, rid: int, advice: Advice) -> None:
@@ -344,8 +487,16 @@ class ProjectController(QObject):
         if report.severity == "info":
             self.status.emit("Critique cancelled.")
             return
+        if report.title == "Critique failed":
+            report = ErrorReport(report.title, report.message + " The app still works: critique again, or use "
+                                 "Mix → Use the measured advisor.", report.detail, report.severity)
         self.error.emit(report)
         self.status.emit(report.message)
+
+    def use_balance_advisor(self) -> None:
+        """Switch the worker to the measured BalanceAdvisor (always available; no model, no GPU)."""
+        self.worker.set_factory(balance_factory)
+        self.status.emit("The next critique uses the measured advisor (balance).")
 
     def typical_band(self, role: str):
         """The balance profile's typical (median, q25, q75) of ``role`` vs the anchor, or None."""
@@ -401,7 +552,8 @@ class ProjectController(QObject):
         self._push_gains()
         self.ab_changed.emit(self.ab_state)
         if self.ab_state == "before":
-            self.status.emit(f"A/B: hearing BEFORE the change, level-matched ({self.ab_offset_db:+.1f} dB).")
+            how = "measured" if self.ab_offset_exact else "estimated; refined when the meters finish"
+            self.status.emit(f"A/B: hearing BEFORE the change, level-matched ({self.ab_offset_db:+.1f} dB, {how}).")
         else:
             self.status.emit("A/B: hearing AFTER the change.")
         return self.ab_state
@@ -477,7 +629,11 @@ class ProjectController(QObject):
         try:
             saved = self.project.save(path)
         except OSError as exc:
-            self.error.emit(ErrorReport("Save failed", f"{Path(path).name}: {exc.strerror or exc}", str(exc)))
+            self.error.emit(ErrorReport("Save failed", f"{Path(path).name}: {exc.strerror or exc}; "
+                                        "the previous file (if any) is unchanged.", str(exc)))
+            return False
+        except Exception as exc:   # e.g. something in the state that JSON cannot hold
+            self.error.emit(ErrorReport.from_exception(exc, "Save failed"))
             return False
         self.session_changed.emit(str(saved))
         self.status.emit(f"Saved {saved.name}")
@@ -559,6 +715,7 @@ class ProjectController(QObject):
         except Exception:
             pass
         self._overview_timer.stop()
+        self._measure_timer.stop()
         self.worker.cancel()
 
 

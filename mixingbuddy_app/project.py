@@ -60,6 +60,14 @@ class GainState:
     role_db: tuple[tuple[str, float], ...]
 
 
+@dataclass(frozen=True)
+class ExactLoudness:
+    """Whole-song BS.1770 loudness of each audible role and of the mix (model.measure.measure_session)."""
+
+    roles: Mapping[str, float]
+    mix: float
+
+
 @dataclass
 class MissingTrack:
     """A session entry whose audio file is not where the session says (kept so nothing is lost)."""
@@ -122,6 +130,8 @@ class MixProject:
         self._undo: list[tuple[str, GainState]] = []
         self._redo: list[tuple[str, GainState]] = []
         self._coalesce_key: str | None = None
+        self._load_gen = 0                          # bumps whenever the audio itself changes
+        self._exact: dict[tuple, ExactLoudness] = {}  # measured loudness by loudness_key (a few entries)
 
     # --- basic queries -----------------------------------------------------
     @property
@@ -151,6 +161,8 @@ class MixProject:
         """Replace the tracks, keeping gains, mutes and solos of tracks that stay (matched by id)."""
         ids = {t.id for t in tracks.tracks}
         self.tracks = tracks
+        self._load_gen += 1
+        self._exact.clear()
         self.lufs = dict(lufs or {})
         self.track_db = {i: self.track_db.get(i, 0.0) for i in ids}
         self.muted &= ids
@@ -162,6 +174,54 @@ class MixProject:
             self.anchor = self.default_anchor()
         if self.region and tracks.duration_s and self.region[0] >= tracks.duration_s:
             self.region = None
+        self._bump()
+
+    def remove_tracks(self, track_ids: Iterable[str]) -> list[str]:
+        """Remove tracks by id (unknown ids are ignored); returns the ids removed. No tracks left: cleared."""
+        if not self.tracks:
+            return []
+        gone = [i for i in dict.fromkeys(track_ids) if i in set(self.track_ids)]
+        if not gone:
+            return []
+        tracks = self.tracks
+        for i in gone:
+            tracks = tracks.without(i)
+        if not tracks.tracks:
+            self.clear_tracks()
+            return gone
+        self.tracks = tracks
+        keep = set(self.track_ids)
+        self.track_db = {k: v for k, v in self.track_db.items() if k in keep}
+        self.muted &= keep
+        self.soloed &= keep
+        self.lufs = {k: v for k, v in self.lufs.items() if k in keep}
+        self.load_findings = tuple(f for f in self.load_findings
+                                   if not f.track_ids or any(t in keep for t in f.track_ids))
+        if self.anchor not in self.anchor_choices():
+            self.anchor = self.default_anchor()
+        if self.region and self.region[0] >= tracks.duration_s:
+            self.region = None
+        self._bump()
+        return gone
+
+    def clear_tracks(self) -> None:
+        """No tracks: the state of an empty window (role gains are kept; the gain history goes with the tracks)."""
+        self.tracks = None
+        self._load_gen += 1
+        self._exact.clear()
+        self.lufs = {}
+        self.track_db = {}
+        self.muted, self.soloed = set(), set()
+        self.anchor = None
+        self.region = None
+        self.advice = None
+        self.load_findings, self.load_notes, self.failed = (), (), ()
+        self.ab_reference = None
+        self.applied_advice = None
+        self.last_apply = None
+        self._undo.clear()
+        self._redo.clear()
+        self._coalesce_key = None
         self._bump()
 
     def default_anchor(self) -> str | None:
@@ -185,6 +245,8 @@ class MixProject:
             raise InputError(f"The anchor must be vocals, drums or bass, not '{role}'.")
         if role == self.anchor:
             return
+        if role not in self.anchor_choices():
+            raise InputError(f"The anchor role '{role}' has no tracks: set a track's role to {role} first.")
         self.anchor = role
         self._bump()
 
@@ -245,8 +307,8 @@ class MixProject:
     def _restore(self, state: GainState) -> None:
         self.track_db = dict(state.track_db)
         self.role_db = {r: 0.0 for r in ROLES} | dict(state.role_db)
-        if self.tracks:
-            self.track_db = {i: self.track_db.get(i, 0.0) for i in self.track_ids}
+        if self.tracks is not None:
+            self.track_db = {i: self.track_db.get(i, 0.0) for i in self.track_ids}  # only tracks still loaded
         self._bump()
 
     def can_undo(self) -> bool:
@@ -312,13 +374,26 @@ class MixProject:
         return Gains(dict(self.ab_reference.track_db), {r: 0.0 for r in ROLES} | dict(self.ab_reference.role_db),
                      frozenset(self.muted), frozenset(self.soloed))
 
-    def mix_loudness(self, gains: Gains | None = None) -> float:
-        """Estimated integrated loudness of the mix from per-track loudness (power sum, uncorrelated tracks)."""
+    # --- loudness: a quick estimate now, the exact measurement when the background job returns ----
+    def estimated_mix_loudness(self, gains: Gains | None = None) -> float:
+        """Quick estimate of the mix loudness: power sum of per-track integrated loudness.
+
+        It treats tracks as uncorrelated and always active, so it over-reads sparse material
+        (a kick or a hi-hat); the exact value comes from :meth:`exact_loudness`.
+        """
+        return self._power_sum(None, gains)
+
+    def estimated_role_loudness(self, role: str, gains: Gains | None = None) -> float:
+        return self._power_sum(role, gains)
+
+    def _power_sum(self, role: str | None, gains: Gains | None) -> float:
         if not self.tracks:
             return float("-inf")
         gains = gains or self.gains()
         power = 0.0
         for t in self.tracks.tracks:
+            if role is not None and t.role.role != role:
+                continue
             lufs = self.lufs.get(t.id)
             g = gains.linear(t)
             if lufs is None or not math.isfinite(lufs) or g == 0.0:
@@ -326,20 +401,60 @@ class MixProject:
             power += (g * g) * 10.0 ** (lufs / 10.0)
         return 10.0 * math.log10(power) if power > 0 else float("-inf")
 
-    def role_loudness(self, role: str, gains: Gains | None = None) -> float:
-        if not self.tracks:
-            return float("-inf")
+    def loudness_key(self, gains: Gains | None = None) -> tuple | None:
+        """Everything the role and mix loudness depend on: the loaded audio, each track's role and linear gain."""
+        if not self.tracks or not self.tracks.tracks:
+            return None
         gains = gains or self.gains()
-        power = 0.0
-        for t in self.tracks.tracks:
-            if t.role.role != role:
-                continue
-            lufs = self.lufs.get(t.id)
-            g = gains.linear(t)
-            if lufs is None or not math.isfinite(lufs) or g == 0.0:
-                continue
-            power += (g * g) * 10.0 ** (lufs / 10.0)
-        return 10.0 * math.log10(power) if power > 0 else float("-inf")
+        return (self._load_gen,
+                tuple((t.id, t.role.role, round(gains.linear(t), 9)) for t in self.tracks.tracks))
+
+    def measure_request(self, gains: Gains | None = None) -> AdviceRequest | None:
+        """The whole-song request that model.measure.measure_session measures for the meters."""
+        if not self.tracks or not self.tracks.tracks:
+            return None
+        return AdviceRequest(tracks=self.tracks, anchor=self.anchor or TARGET_ROLES[0], gains=gains or self.gains())
+
+    def set_exact_loudness(self, key: tuple, value: ExactLoudness) -> None:
+        if key is None or key[0] != self._load_gen:
+            return  # measured on audio that is no longer loaded
+        self._exact[key] = value
+        while len(self._exact) > 8:
+            self._exact.pop(next(iter(self._exact)))
+
+    def exact_loudness(self, gains: Gains | None = None) -> ExactLoudness | None:
+        key = self.loudness_key(gains)
+        return None if key is None else self._exact.get(key)
+
+    def loudness_is_exact(self, gains: Gains | None = None) -> bool:
+        return self.exact_loudness(gains) is not None
+
+    def mix_loudness(self, gains: Gains | None = None) -> float:
+        """The mix loudness (LUFS): measured when available, else the quick estimate."""
+        exact = self.exact_loudness(gains)
+        return exact.mix if exact is not None else self.estimated_mix_loudness(gains)
+
+    def role_loudness(self, role: str, gains: Gains | None = None) -> float:
+        """A role's loudness (LUFS; -inf when absent or silent): measured when available, else the estimate."""
+        exact = self.exact_loudness(gains)
+        if exact is not None:
+            return exact.roles.get(role, float("-inf"))
+        return self.estimated_role_loudness(role, gains)
+
+    def ab_match_offset(self) -> tuple[float, bool]:
+        """dB to add to the 'before' gains so A/B compares at matched loudness, and whether it is exact.
+
+        Both sides come from the same source: measured when both are measured, else both estimated.
+        """
+        before = self.ab_gains()
+        if before is None:
+            return 0.0, False
+        a, b = self.exact_loudness(), self.exact_loudness(before)
+        exact = a is not None and b is not None
+        la, lb = (a.mix, b.mix) if exact else (self.estimated_mix_loudness(), self.estimated_mix_loudness(before))
+        if not (math.isfinite(la) and math.isfinite(lb)):
+            return 0.0, exact
+        return la - lb, exact
 
     def track_loudness(self, track_id: str) -> float:
         """The track's loudness with its track + role gain (ignores mute: a meter of the source)."""
@@ -415,43 +530,52 @@ class MixProject:
                 continue
             if e.get("role") in ROLES and e.get("role_source") == "user":
                 roles[t.id] = e["role"]
-            track_db[t.id] = clamp_gain(float(e.get("gain_db", 0.0)))
+            track_db[t.id] = clamp_gain(float(e.get("gain_db") or 0.0))
             if e.get("muted"):
                 muted.add(t.id)
             if e.get("soloed"):
                 soloed.add(t.id)
         tracks = tracks.with_roles(roles) if roles else tracks
+        # everything is parsed before anything changes (read_session validated the types)
+        rg = data.get("role_gains") or {}
+        role_db = {r: clamp_gain(float(rg.get(r) or 0.0)) for r in ROLES}
+        region = data.get("region")
+        ab = data.get("ab_reference")
+        ab_reference = (GainState(tuple(sorted((ab.get("track_db") or {}).items())),
+                                  tuple(sorted((ab.get("role_db") or {}).items()))) if ab else None)
+        advice = None
+        if data.get("advice"):
+            try:
+                advice = advice_from_dict(data["advice"])
+            except Exception:  # an old or hand-edited critique is dropped, the session still opens
+                advice = None
+        missing = [MissingTrack(p, {k: v for k, v in e.items() if k not in ("abs_path", "missing")})
+                   for e in pending.entries for p in [e["abs_path"]] if p in pending.skipped]
+
         self.track_db = {}
         self.muted, self.soloed = set(), set()
         self.anchor = None
         self.set_tracks(tracks, lufs, findings, notes, failed)
         self.track_db.update({k: v for k, v in track_db.items() if k in self.track_db})
         self.muted, self.soloed = muted, soloed
-        rg = data.get("role_gains") or {}
-        self.role_db = {r: clamp_gain(float(rg.get(r, 0.0))) for r in ROLES}
+        self.role_db = role_db
         anchor = data.get("anchor")
         if anchor in self.anchor_choices():
             self.anchor = anchor
-        region = data.get("region")
         self.region = None
         if region and len(region) == 2:
             self.set_region((float(region[0]), float(region[1])))
-        self.missing = [MissingTrack(p, {k: v for k, v in e.items() if k not in ("abs_path", "missing")})
-                        for e in pending.entries for p in [e["abs_path"]] if p in pending.skipped]
-        ab = data.get("ab_reference")
-        self.ab_reference = (GainState(tuple(sorted(ab.get("track_db", {}).items())),
-                                       tuple(sorted(ab.get("role_db", {}).items()))) if ab else None)
+        self.missing = missing
+        self.ab_reference = ab_reference
+        self.last_apply = None
+        self.applied_advice = None
         self._undo.clear()
         self._redo.clear()
+        self._coalesce_key = None
         self.revision += 1
-        adv = data.get("advice")
-        self.advice = None
-        if adv:
-            try:
-                self.advice = advice_from_dict(adv)
-                self.advice_revision = self.revision  # the stored advice describes the stored mix
-            except (KeyError, TypeError, ValueError):
-                self.advice = None
+        self.advice = advice
+        if advice is not None:
+            self.advice_revision = self.revision  # the stored advice describes the stored mix
         self.session_path = pending.path
         self.dirty = False
 
@@ -459,32 +583,97 @@ class MixProject:
 # --- session parsing (no audio) ---------------------------------------------
 
 def read_session(path: str | os.PathLike) -> PendingSession:
-    """Parse a session file and resolve its paths; raises InputError with one line on bad files."""
+    """Parse and validate a session file and resolve its paths; raises InputError with one line on bad files.
+
+    Everything is checked here, before anything is loaded, so a bad file never changes the open session.
+    """
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise InputError(f"{path.name}: cannot be read ({exc.strerror or exc}).") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise InputError(f"{path.name}: not a MixingBuddy session (invalid JSON: {exc}).") from None
-    if not isinstance(data, dict) or data.get("schema") != SESSION_SCHEMA:
-        raise InputError(f"{path.name}: not a MixingBuddy session (schema {data.get('schema') if isinstance(data, dict) else None!r}).")
-    tracks = data.get("tracks")
-    if not isinstance(tracks, list):
-        raise InputError(f"{path.name}: the session lists no tracks.")
+    schema = data.get("schema") if isinstance(data, dict) else None
+    if isinstance(schema, str) and schema.startswith("mixingbuddy.session/") and schema != SESSION_SCHEMA:
+        raise InputError(f"{path.name}: saved by another MixingBuddy version (schema {schema!r}); "
+                         f"this version reads {SESSION_SCHEMA!r}.")
+    if not isinstance(data, dict) or schema != SESSION_SCHEMA:
+        raise InputError(f"{path.name}: not a MixingBuddy session (schema {schema!r}).")
+    validate_session(data, path.name)
     base = path.resolve().parent
     entries = []
     missing = []
-    for e in tracks:
-        if not isinstance(e, dict) or not isinstance(e.get("path"), str):
-            raise InputError(f"{path.name}: a track entry has no path.")
+    for e in data["tracks"]:
         abs_path = resolve_session_path(e["path"], base)
         e = dict(e)
         e["abs_path"] = abs_path
         entries.append(e)
-        if not Path(abs_path).is_file():
-            missing.append(abs_path)
+        # a relative path that leads outside the session folder (../, or a symlink inside it) is never
+        # followed: it counts as missing and the user is asked to locate the file
+        if escapes_session_folder(e["path"], base) or not Path(abs_path).is_file():
+            if abs_path not in missing:
+                missing.append(abs_path)
     return PendingSession(path, data, entries, missing)
+
+
+def _is_num(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def validate_session(data: Mapping, name: str) -> None:
+    """Check the types of every field the app reads; raises InputError naming the first bad one."""
+    def bad(where: str, what: str, value: Any) -> InputError:
+        shown = repr(value)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        return InputError(f"{name}: {where} must be {what}, not {shown}.")
+
+    tracks = data.get("tracks")
+    if "tracks" not in data:
+        raise InputError(f"{name}: the session lists no tracks (no 'tracks' key).")
+    if not isinstance(tracks, list):
+        raise bad("'tracks'", "a list", tracks)
+    for i, e in enumerate(tracks):
+        where = f"tracks[{i}]"
+        if not isinstance(e, dict):
+            raise bad(where, "an object", e)
+        if "path" not in e:
+            raise InputError(f"{name}: {where} has no path.")
+        if not isinstance(e["path"], str) or not e["path"].strip() or "\x00" in e["path"]:
+            raise bad(f"{where}.path", "a file path", e["path"])
+        for key, ok, what in (("id", lambda v: isinstance(v, str), "a string"),
+                              ("role", lambda v: v in ROLES, "one of " + ", ".join(ROLES)),
+                              ("role_source", lambda v: isinstance(v, str), "a string"),
+                              ("gain_db", _is_num, "a finite number"),
+                              ("muted", lambda v: isinstance(v, bool), "true or false"),
+                              ("soloed", lambda v: isinstance(v, bool), "true or false"),
+                              ("missing", lambda v: isinstance(v, bool), "true or false")):
+            if key in e and e[key] is not None and not ok(e[key]):
+                raise bad(f"{where}.{key}", what, e[key])
+    rg = data.get("role_gains")
+    if rg is not None:
+        if not isinstance(rg, dict):
+            raise bad("'role_gains'", "an object", rg)
+        for r, v in rg.items():
+            if r in ROLES and not _is_num(v):
+                raise bad(f"role_gains.{r}", "a finite number", v)
+    anchor = data.get("anchor")
+    if anchor is not None and not isinstance(anchor, str):
+        raise bad("'anchor'", "a role name", anchor)
+    region = data.get("region")
+    if region is not None and not (isinstance(region, list) and len(region) == 2 and all(_is_num(x) for x in region)):
+        raise bad("'region'", "[start_s, end_s]", region)
+    ab = data.get("ab_reference")
+    if ab is not None:
+        if not isinstance(ab, dict):
+            raise bad("'ab_reference'", "an object", ab)
+        for key in ("track_db", "role_db"):
+            d = ab.get(key, {})
+            if not isinstance(d, dict) or not all(isinstance(k, str) and _is_num(v) for k, v in d.items()):
+                raise bad(f"ab_reference.{key}", "an object of numbers", d)
+    adv = data.get("advice")
+    if adv is not None and not isinstance(adv, dict):
+        raise bad("'advice'", "an object", adv)
 
 
 def relative_path(p: str | os.PathLike, base: Path) -> str:
@@ -508,6 +697,18 @@ def resolve_session_path(stored: str, base: Path) -> str:
     except ValueError:
         return str(base / p.name)  # confined: never leave the session folder through a relative path
     return str(candidate)
+
+
+def escapes_session_folder(stored: str, base: Path) -> bool:
+    """True when a stored relative path resolves (following ``..`` and symlinks) outside ``base``."""
+    p = Path(stored)
+    if p.is_absolute():
+        return False
+    try:
+        (base / p).resolve().relative_to(base)
+    except ValueError:
+        return True
+    return False
 
 
 def _norm(p: str) -> str:

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QRunnable, QThread, Signal, Slot
 
 from model.advice import Finding
 from model.advisor import AdviceRequest, Advisor, CancelToken
-from model.errors import Cancelled, MixingBuddyError
+from model.errors import Cancelled, InputError, MixingBuddyError
 from model.tracks import TrackSet
 
 from mixingbuddy_app.errors import ErrorReport
@@ -25,6 +25,13 @@ from mixingbuddy_app.playback import stack_tracks
 
 AdvisorFactory = Callable[[], Any]   # -> Advisor, or (Advisor, note)
 OVERVIEW_COLUMNS = 2400
+
+
+def balance_factory() -> Any:
+    """The measured advisor: always available (no checkpoint, no GPU)."""
+    from model.advisor import load_advisor
+
+    return load_advisor("balance"), "measured advisor"
 
 
 def _report(exc: BaseException, title: str) -> ErrorReport:
@@ -128,6 +135,9 @@ class AdvisorWorker(QObject):
         except Cancelled:
             self.advice_failed.emit(rid, ErrorReport("Critique", "Cancelled.", "", "info"))
             return
+        except InputError as exc:      # something about the mix itself (e.g. a muted anchor): no fault
+            self.advice_failed.emit(rid, _report(exc, "Critique"))
+            return
         except MixingBuddyError as exc:
             self.advice_failed.emit(rid, _report(exc, "Critique failed"))
             return
@@ -220,10 +230,28 @@ class LoadTracksJob(QRunnable):
     def _load(self) -> LoadOutcome:
         from model.tracks import load_tracks
 
-        self.signals.progress.emit(self.job_id, 0.05, f"Reading {len(self.paths)} item(s)")
-        result = load_tracks(self.paths, strict=False)
-        tracks = result.tracks
         import os
+
+        from model.errors import InputError
+
+        self.signals.progress.emit(self.job_id, 0.05, f"Reading {len(self.paths)} item(s)")
+        paths = list(self.paths)
+        refused: list[tuple[str, str]] = []
+        while True:
+            # a path-level problem (missing file, symlink loop, folder without audio) refuses the whole
+            # call; set that path aside with its reason and load the others
+            try:
+                result = load_tracks(paths, strict=False)
+                break
+            except InputError as exc:
+                culprit = next((p for p in paths if str(p) in exc.message or os.path.abspath(p) in exc.message), None)
+                if culprit is None or len(paths) == 1:
+                    if refused:
+                        exc.detail = "\n".join(f"{p}: {r}" for p, r in refused + [(str(culprit), exc.message)])
+                    raise
+                refused.append((str(culprit), exc.message))
+                paths.remove(culprit)
+        tracks = result.tracks
 
         by_path = {os.path.abspath(p): r for p, r in self.role_overrides.items()}
         roles = {t.id: by_path[os.path.abspath(t.path)] for t in tracks.tracks if os.path.abspath(t.path) in by_path}
@@ -241,8 +269,8 @@ class LoadTracksJob(QRunnable):
         self.signals.progress.emit(self.job_id, 0.85, "Preparing preview")
         buffer = stack_tracks(tracks)
         findings = tuple(run_doctor(tracks))
-        return LoadOutcome(tracks, buffer, lufs, tuple(result.notes), tuple(result.failed), findings, self.context,
-                           roles)
+        return LoadOutcome(tracks, buffer, lufs, tuple(result.notes), tuple(refused) + tuple(result.failed), findings,
+                           self.context, roles)
 
 
 def track_loudness(audio: np.ndarray, sample_rate: int, block_s: float = 0.25) -> float:
@@ -278,6 +306,61 @@ def run_doctor(tracks: TrackSet, anchor: str | None = None, gains=None) -> list[
         return [Finding("doctor", "error", exc.message)]
     except Exception as exc:  # the doctor must never block loading
         return [Finding("doctor", "info", f"The export doctor failed: {type(exc).__name__}: {exc}")]
+
+
+class MeasureJob(QRunnable):
+    """Exact whole-song loudness of the roles and the mix for one or more gain settings.
+
+    Runs ``model.measure.measure_session`` (true_peak=False), the same measurement the critique
+    and the CLI's JSON use, so the meters agree with them. ``requests`` is [(key, AdviceRequest)].
+    """
+
+    def __init__(self, job_id: int, requests: list[tuple[tuple, AdviceRequest]]) -> None:
+        super().__init__()
+        self.job_id = job_id
+        self.requests = list(requests)
+        self.signals = JobSignals()
+
+    def run(self) -> None:
+        try:
+            from model.measure import measure_session
+
+            out = []
+            for key, request in self.requests:
+                m = measure_session(request, true_peak=False)
+                out.append((key, {r: float(lv.lufs) for r, lv in m.roles.items()}, float(m.mix.lufs)))
+        except MemoryError:
+            self.signals.failed.emit(self.job_id, ErrorReport("Meters", "Not enough memory to measure the mix.",
+                                                              "", "warning"))
+            return
+        except Exception as exc:
+            self.signals.failed.emit(self.job_id, _report(exc, "Meters"))
+            return
+        self.signals.finished.emit(self.job_id, out)
+
+
+class RemoveTracksJob(QRunnable):
+    """The preview buffer and doctor findings of a track set with some tracks removed (off the GUI thread)."""
+
+    def __init__(self, job_id: int, tracks: TrackSet, lufs: Mapping[str, float], notes=()) -> None:
+        super().__init__()
+        self.job_id = job_id
+        self.tracks = tracks
+        self.lufs = dict(lufs)
+        self.notes = tuple(notes)
+        self.signals = JobSignals()
+
+    def run(self) -> None:
+        try:
+            buffer = stack_tracks(self.tracks)
+            findings = tuple(run_doctor(self.tracks))
+        except Exception as exc:
+            self.signals.failed.emit(self.job_id, _report(exc, "Removing tracks"))
+            return
+        ids = {t.id for t in self.tracks.tracks}
+        self.signals.finished.emit(self.job_id, LoadOutcome(self.tracks, buffer,
+                                                            {k: v for k, v in self.lufs.items() if k in ids},
+                                                            self.notes, (), findings))
 
 
 class OverviewJob(QRunnable):

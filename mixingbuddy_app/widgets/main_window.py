@@ -134,6 +134,10 @@ class MainWindow(QMainWindow):
         self.ab_action.setCheckable(True)
         self.recheck_action = self._action("&Re-check", lambda: c.recheck(), K("Ctrl+Shift+Return"),
                                            "Critique the corrected mix and say whether the issue is resolved")
+        self.remove_action = self._action("Re&move selected tracks", self.remove_selected, K(K.StandardKey.Delete),
+                                          "Remove the selected tracks from the session (Del)")
+        self.balance_action = self._action("Use the &measured advisor", c.use_balance_advisor, None,
+                                           "Critique with the BalanceAdvisor (measured loudness; no model needed)")
         self.undo_action = self._action("&Undo gain change", c.undo, K(K.StandardKey.Undo))
         self.redo_action = self._action("&Redo gain change", c.redo, K(K.StandardKey.Redo))
         self.play_action = self._action("Play / Pause", c.toggle_play, K("Space"), "Play / pause (Space)")
@@ -160,9 +164,13 @@ class MainWindow(QMainWindow):
         e = mb.addMenu("&Edit")
         e.addAction(self.undo_action)
         e.addAction(self.redo_action)
+        e.addSeparator()
+        e.addAction(self.remove_action)
         m = mb.addMenu("&Mix")
         for a in (self.critique_action, self.cancel_action, self.apply_action, self.ab_action, self.recheck_action):
             m.addAction(a)
+        m.addSeparator()
+        m.addAction(self.balance_action)
         p = mb.addMenu("&Playback")
         p.addAction(self.play_action)
         p.addAction(self.stop_action)
@@ -230,6 +238,7 @@ class MainWindow(QMainWindow):
         has_advice = p.advice is not None
         for a in (self.export_md_action, self.export_json_action, self.export_csv_action):
             a.setEnabled(has_advice)
+        self.remove_action.setEnabled(has_tracks)
         self.save_action.setEnabled(has_tracks)
         self.save_as_action.setEnabled(has_tracks)
         self.play_action.setEnabled(has_tracks and c.output.available)
@@ -286,6 +295,13 @@ class MainWindow(QMainWindow):
             self.controller.open_session(sessions[0])
         if audio:
             self.controller.add_paths(audio, replace=replace)
+
+    def remove_selected(self) -> None:
+        ids = self.table.selected_track_ids()
+        if ids:
+            self.controller.remove_tracks(ids)
+        else:
+            self.statusBar().showMessage("Select the tracks to remove in the track list first.", 5000)
 
     def open_files(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Open audio files", self.settings.last_folder(), AUDIO_FILTER)

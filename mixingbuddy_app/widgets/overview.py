@@ -135,6 +135,28 @@ class MixOverview(QWidget):
         self.playhead.setValue(seconds)
 
 
+def window_agreement(v, advice) -> float:
+    """How well one window's verdict agrees with the song verdict, 0..1 (the strip's opacity).
+
+    Same role and direction: 1.0, or 0.8 when the severity category differs. A window that sees no
+    issue while the song has one: 0.3; one pointing at another role: 0.15; the opposite direction
+    on the same role, or an unparseable answer: 0. When the song verdict is "no issue" (or the
+    advice abstains), balanced windows agree (1.0) and the rest score 0.3.
+    """
+    if v.category == "unparsed":
+        return 0.0
+    p = None if advice.abstained else advice.primary
+    if p is None:
+        return 1.0 if v.direction == "none" else 0.3
+    if v.target == p.role and v.direction == p.direction:
+        return 1.0 if v.category == p.category else 0.8
+    if v.direction == "none":
+        return 0.3
+    if v.target == p.role:
+        return 0.0
+    return 0.15
+
+
 class VerdictStrip(QWidget):
     """One block per judged window: colour by direction, opacity by confidence; the label names the verdict."""
 
@@ -149,8 +171,9 @@ class VerdictStrip(QWidget):
         layout.addWidget(self.plot)
         self.items: list = []
         self.colours: list[QColor] = []   # per window, for tests and screenshots
-        self.setToolTip("Per-window verdicts: blue = raise, orange = lower, green = balanced; "
-                        "fainter = less confident or below the activity gate.")
+        self.alphas: list[float] = []
+        self.setToolTip("Per-window verdicts: blue = raise, orange = lower, green = balanced; opacity = how well "
+                        "the window agrees with the song's verdict (fainter: disagrees, or below the activity gate).")
 
     def show_advice(self, advice) -> None:
         pi = self.plot.getPlotItem()
@@ -158,16 +181,17 @@ class VerdictStrip(QWidget):
             pi.removeItem(it)
         self.items.clear()
         self.colours = []
+        self.alphas = []
         if advice is None or not advice.windows:
             return
-        primary = advice.primary
         for v in advice.windows:
             key = "unparsed" if v.category == "unparsed" else v.direction
-            agrees = (primary is None and v.direction == "none") or (
-                primary is not None and v.target == primary.role and v.direction == primary.direction)
-            alpha = 0.35 + 0.65 * advice.confidence if agrees else 0.3
+            alpha = 0.25 + 0.75 * window_agreement(v, advice)
             if not v.window.gated:
                 alpha *= 0.5
+            if not v.exact:
+                alpha *= 0.8      # the parser's keyword fallback, not a template match
+            self.alphas.append(alpha)
             c = QColor(DIRECTION_COLOURS.get(key, "#555555"))
             c.setAlphaF(max(0.1, min(1.0, alpha)))
             self.colours.append(c)

@@ -63,6 +63,18 @@ class _GainCell(QWidget):
         self.label.setText(f"{db:+.1f} dB")
 
 
+ESTIMATE_MARK = "≈"
+ESTIMATE_TIP = ("≈: quick estimate (power sum of the tracks' loudness; it over-reads sparse parts such as drums) "
+                "while the exact BS.1770 loudness of the summed role is measured in the background.")
+
+
+def rel_text(rel: float | None, exact: bool) -> str:
+    """'+6.4 LU' when measured, '≈+8.2 LU' while only the quick estimate is known, '—' when undefined."""
+    if rel is None:
+        return "—"
+    return f"{'' if exact else ESTIMATE_MARK}{rel:+.1f} LU"
+
+
 def band_state(rel: float | None, band) -> str:
     if rel is None or band is None:
         return "none"
@@ -104,6 +116,11 @@ class TrackTable(QTableWidget):
         controller.tracks_changed.connect(self.rebuild)
         controller.gains_changed.connect(self.refresh)
         controller.anchor_changed.connect(lambda _a: self.refresh())
+        controller.loudness_changed.connect(lambda _exact: self.refresh())
+
+    def selected_track_ids(self) -> list[str]:
+        rows = sorted({i.row() for i in self.selectionModel().selectedRows()})
+        return [self.row_ids[r] for r in rows if r < len(self.row_ids)]
 
     def rebuild(self) -> None:
         p = self.controller.project
@@ -153,7 +170,13 @@ class TrackTable(QTableWidget):
     def refresh(self) -> None:
         p = self.controller.project
         if not p.tracks:
+            if self.rowCount():
+                self.rebuild()
             return
+        if len(self.row_ids) != len(p.tracks.tracks):
+            self.rebuild()
+            return
+        exact = p.loudness_is_exact()
         for row, t in enumerate(p.tracks.tracks):
             if row >= len(self.row_ids) or self.row_ids[row] != t.id:
                 self.rebuild()
@@ -186,13 +209,15 @@ class TrackTable(QTableWidget):
             rel = p.lu_vs_anchor(role)
             band = self.controller.typical_band(role)
             state = band_state(rel, band)
-            text = "—" if rel is None else f"{rel:+.1f} LU"
+            text = rel_text(rel, exact)
             if band is not None and rel is not None:
                 text += f"  [{band.q25:+.0f}..{band.q75:+.0f}]"
             it.setText(text)
             it.setForeground(QBrush(QColor(BAND_COLOURS[state])))
-            it.setToolTip(f"{role} vs {p.anchor}: {text}. Typical band from the balance profile; "
-                          "green within 3 LU of the typical median, amber 3–6, red beyond.")
+            it.setToolTip(f"{role} vs {p.anchor}: {text}. Whole-song BS.1770 loudness of the summed role minus "
+                          "the anchor's, as the critique measures it. Typical band from the balance profile; "
+                          "green within 3 LU of the typical median, amber 3–6, red beyond."
+                          + ("" if exact else "\n" + ESTIMATE_TIP))
 
 
 class RolePanel(QGroupBox):
@@ -234,6 +259,7 @@ class RolePanel(QGroupBox):
         controller.tracks_changed.connect(self.refresh)
         controller.gains_changed.connect(self.refresh)
         controller.anchor_changed.connect(lambda _a: self.refresh())
+        controller.loudness_changed.connect(lambda _exact: self.refresh())
         self.refresh()
 
     def refresh(self) -> None:
@@ -261,8 +287,11 @@ class RolePanel(QGroupBox):
                 continue
             rel = p.lu_vs_anchor(role)
             band = self.controller.typical_band(role)
-            text = "—" if rel is None else f"{rel:+.1f} LU"
+            exact = p.loudness_is_exact()
+            text = rel_text(rel, exact)
             if band is not None:
                 text += f" (typ. {band.median:+.0f})"
             lab.setText(text)
+            lab.setToolTip("Whole-song BS.1770 loudness of the role minus the anchor's (what the critique measures)."
+                           + ("" if exact else "\n" + ESTIMATE_TIP))
             lab.setStyleSheet(f"color: {BAND_COLOURS[band_state(rel, band)]}")

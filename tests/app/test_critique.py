@@ -89,7 +89,7 @@ def test_ab_switches_before_and_after_at_matched_loudness(qtbot, make_window, st
     assert w.ab_action.isEnabled()
     assert c.toggle_ab() == "before"
     p = c.project
-    offset = p.mix_loudness() - p.mix_loudness(p.ab_gains())
+    offset, _exact = p.ab_match_offset()   # measured or estimated, both sides alike (test_meters checks exact)
     assert math.isfinite(offset) and offset < 0     # lowering the drums makes the mix quieter
     assert c.ab_offset_db == pytest.approx(offset)
     assert np.allclose(c.engine.gains, g0 * 10 ** (offset / 20), rtol=1e-5)
@@ -220,3 +220,39 @@ def test_settings_dialog_test_load_reports_what_is_missing(qtbot, make_window, m
     dlg.accept()
     s = w.settings.advisor()
     assert s.checkpoint == str(tmp_path / "ckpt") and s.precision == "bf16" and s.wants_llm()
+
+
+class WindowScriptAdvisor(StubAdvisor):
+    """One verdict per window, in order (for the per-window timeline)."""
+
+    def __init__(self, per_window):
+        super().__init__()
+        self.per_window = list(per_window)
+
+    def judge(self, request, windows, cancel=None):
+        from tests.app.conftest import verdict
+
+        self.requests.append(request)
+        return [verdict(w, *self.per_window[i % len(self.per_window)]) for i, w in enumerate(windows)]
+
+
+def test_verdict_strip_opacity_follows_each_windows_agreement(qtbot, make_window, tmp_path):
+    from mixingbuddy_app.widgets.overview import window_agreement
+
+    from tests.app.conftest import make_stems
+
+    stems = make_stems(tmp_path / "long", seconds=45.0)
+    w = make_window(WindowScriptAdvisor([("vocals", "quiet"), ("vocals", "quiet"), ("vocals", "very_quiet"),
+                                         (None, "no_error")]))
+    load(qtbot, w, stems)
+    advice = critique(qtbot, w)
+    assert len(advice.windows) == 4
+    assert advice.primary.role == "vocals" and advice.primary.category == "quiet"
+    agreement = [window_agreement(v, advice) for v in advice.windows]
+    assert agreement == [1.0, 1.0, 0.8, 0.3]
+    strip = w.overview.timeline
+    expected = [(0.25 + 0.75 * a) * (1.0 if v.window.gated else 0.5) for a, v in zip(agreement, advice.windows)]
+    assert strip.alphas == pytest.approx(expected)
+    assert [round(c.alphaF(), 2) for c in strip.colours] == [round(min(1.0, max(0.1, a)), 2) for a in expected]
+    # agreeing windows are more opaque than the dissenting one, whatever the song's overall confidence
+    assert strip.alphas[0] > strip.alphas[2] > strip.alphas[3]

@@ -1,4 +1,4 @@
-"""The GUI thread never blocks for more than 100 ms during load, critique or save (QTimer heartbeat)."""
+"""The GUI thread never blocks for more than 100 ms during load, meters, critique or save (QTimer heartbeat)."""
 
 from __future__ import annotations
 
@@ -66,6 +66,13 @@ def test_gui_thread_never_blocks_during_load_critique_and_save(qtbot, make_windo
     qtbot.wait(300)   # the overview job and table refresh land after the load
     gaps["load"] = hb.stop()
     assert len(c.project.tracks.tracks) == 8
+
+    hb.start()                 # the exact meters (measure_session on the thread pool) after a fader move
+    qtbot.waitUntil(lambda: c.project.loudness_is_exact(), timeout=60000)
+    c.set_track_gain(c.project.track_ids[0], -3.0)
+    assert not c.project.loudness_is_exact()
+    qtbot.waitUntil(lambda: c.project.loudness_is_exact(), timeout=60000)
+    gaps["meters"] = hb.stop()
 
     hb.start()
     with qtbot.waitSignal(c.busy_changed, timeout=60000, check_params_cb=lambda busy, _m: not busy):
