@@ -232,25 +232,8 @@ class LoadTracksJob(QRunnable):
 
         import os
 
-        from model.errors import InputError
-
         self.signals.progress.emit(self.job_id, 0.05, f"Reading {len(self.paths)} item(s)")
-        paths = list(self.paths)
-        refused: list[tuple[str, str]] = []
-        while True:
-            # a path-level problem (missing file, symlink loop, folder without audio) refuses the whole
-            # call; set that path aside with its reason and load the others
-            try:
-                result = load_tracks(paths, strict=False)
-                break
-            except InputError as exc:
-                culprit = next((p for p in paths if str(p) in exc.message or os.path.abspath(p) in exc.message), None)
-                if culprit is None or len(paths) == 1:
-                    if refused:
-                        exc.detail = "\n".join(f"{p}: {r}" for p, r in refused + [(str(culprit), exc.message)])
-                    raise
-                refused.append((str(culprit), exc.message))
-                paths.remove(culprit)
+        result = load_tracks(self.paths, strict=False)  # bad paths and files come back in result.failed
         tracks = result.tracks
 
         by_path = {os.path.abspath(p): r for p, r in self.role_overrides.items()}
@@ -269,7 +252,7 @@ class LoadTracksJob(QRunnable):
         self.signals.progress.emit(self.job_id, 0.85, "Preparing preview")
         buffer = stack_tracks(tracks)
         findings = tuple(run_doctor(tracks))
-        return LoadOutcome(tracks, buffer, lufs, tuple(result.notes), tuple(refused) + tuple(result.failed), findings,
+        return LoadOutcome(tracks, buffer, lufs, tuple(result.notes), tuple(result.failed), findings,
                            self.context, roles)
 
 

@@ -154,22 +154,36 @@ class LoadResult:
     original_frames: Mapping[str, int]
 
 
-def expand_paths(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[str]]:
-    """Files and folders (non-recursive) -> audio files in a stable order, plus notes on what was skipped."""
+def expand_paths(paths: Iterable[str | os.PathLike], strict: bool = True
+                 ) -> tuple[list[Path], list[str], list[tuple[str, str]]]:
+    """Files and folders (non-recursive) -> audio files in a stable order, notes, and refused paths.
+
+    A missing path, a symlink loop or a folder without audio raises InputError with
+    ``strict``; otherwise it is returned as (path, reason) and the rest go on.
+    """
     files: list[Path] = []
     notes: list[str] = []
+    refused: list[tuple[str, str]] = []
+
+    def refuse(p: Path, reason: str) -> None:
+        if strict:
+            raise InputError(reason)
+        refused.append((str(p), reason))
+
     for raw in paths:
         p = Path(raw)
         try:
             is_dir = p.is_dir()
             exists = p.exists()
         except OSError as exc:  # symlink loops, permission problems
-            raise InputError(f"{p.name}: cannot be opened ({exc.strerror or exc}).") from None
+            refuse(p, f"{p.name}: cannot be opened ({exc.strerror or exc}).")
+            continue
         if is_dir:
             try:
                 entries = sorted(p.iterdir(), key=lambda q: q.name.lower())
             except OSError as exc:
-                raise InputError(f"{p}: folder cannot be read ({exc.strerror or exc}).") from None
+                refuse(p, f"{p}: folder cannot be read ({exc.strerror or exc}).")
+                continue
             audio = []
             skipped = 0
             for q in entries:
@@ -183,15 +197,16 @@ def expand_paths(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[s
             if skipped:
                 notes.append(f"{p.name}: skipped {skipped} non-audio entr{'y' if skipped == 1 else 'ies'}.")
             if not audio:
-                raise InputError(f"{p}: folder contains no audio files.")
+                refuse(p, f"{p}: folder contains no audio files.")
             files.extend(audio)
         elif exists:
             files.append(p)
         else:
-            raise InputError(f"{p}: no such file or folder.")
+            refuse(p, f"{p}: no such file or folder.")
     if not files:
-        raise NoAnalysableAudio("No audio files given.")
-    return files, notes
+        reasons = "; ".join(r for _, r in refused)
+        raise NoAnalysableAudio(f"No audio files given{': ' + reasons if reasons else '.'}")
+    return files, notes, refused
 
 
 def _unique_ids(paths: Sequence[Path]) -> list[str]:
@@ -220,10 +235,9 @@ def load_tracks(paths: Iterable[str | os.PathLike], strict: bool = True,
     With ``strict`` the first bad file raises AudioFormatError; otherwise bad files are
     returned in ``failed`` and the rest load.
     """
-    files, notes = expand_paths(paths)
+    files, notes, failed = expand_paths(paths, strict)
     infos: list[AudioInfo] = []
     good: list[Path] = []
-    failed: list[tuple[str, str]] = []
     for f in files:
         try:
             infos.append(probe(f))

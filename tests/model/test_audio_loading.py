@@ -156,3 +156,17 @@ def test_loading_costs_about_one_copy_of_the_audio(tmp_path):
                          env={**os.environ, "PYTHONPATH": os.getcwd()})
     grown = int(out.stdout.strip())
     assert grown < 1.15 * audio_bytes + 64 * 1024**2, (grown, audio_bytes)
+
+
+def test_non_strict_loading_lists_bad_paths_and_loads_the_rest(tmp_path):
+    sf.write(tmp_path / "good.wav", tone(1.0), SR)
+    (tmp_path / "loop.wav").symlink_to(tmp_path / "loop.wav")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    res = load_tracks([tmp_path / "good.wav", tmp_path / "ghost.wav", tmp_path / "loop.wav", empty], strict=False)
+    assert [t.name for t in res.tracks.tracks] == ["good.wav"]
+    reasons = dict(res.failed)
+    assert set(reasons) == {str(tmp_path / "ghost.wav"), str(tmp_path / "loop.wav"), str(empty)}
+    assert "no audio files" in reasons[str(empty)]
+    with pytest.raises(InputError):
+        load_tracks([tmp_path / "good.wav", tmp_path / "ghost.wav"])
