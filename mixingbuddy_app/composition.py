@@ -32,12 +32,7 @@ def advisor_factory_for(settings: AppSettings | AdvisorSettings) -> Callable[[],
         device = None if s.device == "auto" else s.device
         opts = {k: v for k, v in s.llm_options().items() if k not in ("checkpoint", "device")}
         try:
-            try:
-                adv = load_advisor("llm", s.checkpoint, device, **opts)
-            except TypeError:
-                if not opts:
-                    raise
-                adv = load_advisor("llm", s.checkpoint, device)
+            adv = load_advisor("llm", s.checkpoint, device, **opts)
             return adv, f"LLM checkpoint {os.path.basename(s.checkpoint.rstrip('/'))}"
         except MixingBuddyError as exc:
             return load_advisor("balance"), f"fell back to the measured advisor: {exc.message}"

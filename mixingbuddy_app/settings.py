@@ -36,7 +36,7 @@ class AdvisorSettings:
         if self.llm_base:
             opts["llm"] = self.llm_base
         if self.encoder_base:
-            opts["encoder"] = self.encoder_base
+            opts["mert"] = self.encoder_base
         if self.precision and self.precision != "nf4":
             opts["precision"] = self.precision
         return opts

@@ -159,15 +159,7 @@ class AdvisorWorker(QObject):
             device = None
         extra = {k: v for k, v in options.items() if v not in (None, "")}
         try:
-            try:
-                adv = load_advisor("llm", checkpoint, device, **extra)
-            except TypeError as exc:
-                if not extra:
-                    raise
-                adv = load_advisor("llm", checkpoint, device)
-                self.test_load_done.emit({"ok": True, "message": f"Loaded {adv.info.id}; ignored options this build "
-                                          f"does not take ({', '.join(extra)}).", "detail": str(exc)})
-                return
+            adv = load_advisor("llm", checkpoint, device, **extra)
         except MixingBuddyError as exc:
             self.test_load_done.emit({"ok": False, "message": exc.message, "detail": exc.detail})
             return
