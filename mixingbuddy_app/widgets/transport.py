@@ -13,29 +13,30 @@ def clock(s: float) -> str:
 
 
 class Transport(QWidget):
+    @staticmethod
+    def _button(text: str, tip: str, slot) -> QToolButton:
+        """A transport button that never takes keyboard focus (Space must reach the window)."""
+        button = QToolButton(text=text)
+        button.setToolTip(tip)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        button.clicked.connect(slot)
+        return button
+
     def __init__(self, controller, overview=None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.overview = overview
         h = QHBoxLayout(self)
         h.setContentsMargins(6, 2, 6, 2)
-        self.play_button = QToolButton(text="▶ Play")
-        self.play_button.setToolTip("Play / pause (Space)")
-        self.play_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.play_button.clicked.connect(controller.toggle_play)
-        self.stop_button = QToolButton(text="■ Stop")
-        self.stop_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.stop_button.clicked.connect(controller.stop)
+        self.play_button = self._button("▶ Play", "Play / pause (Space)", controller.toggle_play)
+        self.stop_button = self._button("■ Stop", "Stop and return to the region start", controller.stop)
         self.loop_box = QCheckBox("Loop region")
         self.loop_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.loop_box.toggled.connect(controller.set_loop_enabled)
-        self.window_button = QToolButton(text="10 s window")
-        self.window_button.setToolTip("Set the region to 10 s from the playhead (drag it in the overview)")
-        self.window_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.window_button.clicked.connect(self._ten_seconds)
-        self.whole_button = QToolButton(text="Whole song")
-        self.whole_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.whole_button.clicked.connect(lambda: controller.set_region(None))
+        self.window_button = self._button("10 s window", "Set the region to 10 s from the playhead (drag it in the "
+                                          "overview)", self._ten_seconds)
+        self.whole_button = self._button("Whole song", "Set the region to the whole song",
+                                         lambda: controller.set_region(None))
         self.time = QLabel("0:00.0 / 0:00.0")
         self.time.setObjectName("clock")
         self.time.setMinimumWidth(120)
