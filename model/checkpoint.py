@@ -1,6 +1,7 @@
 """Run folders (SPEC §4): manifest.json + projector.safetensors + adapter/; base weights never copied.
 
-Writes are atomic (a temp folder renamed into place). Loading verifies the
+Writes are atomic (a temp folder whose files and folder are fsync'ed, then renamed
+into place, then the parent folder fsync'ed). Loading verifies the
 format version, the sha256 of every listed file and the tensor names and
 shapes, and names exactly what mismatched.
 """
@@ -38,6 +39,32 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def fsync_dir(folder: str | os.PathLike) -> None:
+    """Flush a folder's entries (new names, renames) to disk; a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - filesystems that refuse fsync on folders
+        pass
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(folder: str | os.PathLike) -> None:
+    """Flush every file of a finished folder, then its folders, to disk (before it is renamed into place)."""
+    folder = Path(folder)
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and not p.is_symlink():
+            with open(p, "rb+") as f:
+                os.fsync(f.fileno())
+    for d in sorted((p for p in folder.rglob("*") if p.is_dir()), reverse=True):
+        fsync_dir(d)
+    fsync_dir(folder)
+
+
 def _files(folder: Path) -> list[str]:
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
 
@@ -61,7 +88,9 @@ def save_checkpoint(model, out: str | os.PathLike, *, step: int = 0, metrics: Ma
         manifest = _manifest(model, tensors, step, metrics, training, extra)
         manifest["files"] = {name: sha256_file(tmp / name) for name in _files(tmp)}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+        fsync_tree(tmp)
         _replace_dir(tmp, out)
+        fsync_dir(out.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

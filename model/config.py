@@ -62,6 +62,10 @@ class ModelConfig:
     audio_position: str = "prefix"          # prefix (before the system turn) | user
     layer_norm_per_layer: bool = False      # non-affine LayerNorm per MERT layer before mixing (off for parity)
     lora: LoraSettings = field(default_factory=LoraSettings)
+    # Also train the LLM's input embeddings and output head (peft modules_to_save, saved in the adapter).
+    # Off for the paper (a full copy of 2 x 152k x 3584 weights); on in the tiny-cpu preset, whose random
+    # head otherwise cannot be steered towards the answer templates in a few hundred steps.
+    train_embeddings: bool = False
     aux_loss_weight: float = 0.05
     gradient_checkpointing: bool = True
     max_new_tokens: int = 48
@@ -86,6 +90,8 @@ class ModelConfig:
             raise ModelConfigError(f"model config: aux_loss_weight must be >= 0 (got {self.aux_loss_weight})")
         if self.max_new_tokens < 1:
             raise ModelConfigError(f"model config: max_new_tokens must be >= 1 (got {self.max_new_tokens})")
+        if self.train_embeddings and not self.lora.enabled:
+            raise ModelConfigError("model config: train_embeddings needs lora.enabled (they are saved with the adapter)")
         if not self.encoder or not self.llm:
             raise ModelConfigError("model config: encoder and llm must name a folder or a hub id")
 

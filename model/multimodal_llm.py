@@ -84,8 +84,17 @@ def load_llm(folder: str | Path, precision: str, device: torch.device, training:
     return llm, tokenizer
 
 
-def attach_lora(llm, settings: LoraSettings, adapter_dir: str | Path | None = None, trainable: bool = True):
-    """A fresh peft LoRA (r 16, alpha 32, dropout 0.1 on q,k,v,o,gate,up,down) or a saved adapter."""
+#: Modules trained in full (peft ``modules_to_save``) when ``ModelConfig.train_embeddings`` is on.
+EMBEDDING_MODULES = ("embed_tokens", "lm_head")
+
+
+def attach_lora(llm, settings: LoraSettings, adapter_dir: str | Path | None = None, trainable: bool = True,
+                train_embeddings: bool = False):
+    """A fresh peft LoRA (r 16, alpha 32, dropout 0.1 on q,k,v,o,gate,up,down) or a saved adapter.
+
+    ``train_embeddings`` also trains full copies of the input embeddings and the output head (peft
+    ``modules_to_save``); a saved adapter brings its own setting.
+    """
     from peft import LoraConfig, PeftModel, get_peft_model
 
     if adapter_dir is not None:
@@ -96,7 +105,8 @@ def attach_lora(llm, settings: LoraSettings, adapter_dir: str | Path | None = No
         except (OSError, ValueError) as exc:
             raise CheckpointError(f"{adapter_dir}: the LoRA adapter cannot be loaded ({_one_line(exc)}).") from None
     cfg = LoraConfig(r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout, bias="none",
-                     task_type="CAUSAL_LM", target_modules=list(settings.targets))
+                     task_type="CAUSAL_LM", target_modules=list(settings.targets),
+                     modules_to_save=list(EMBEDDING_MODULES) if train_embeddings else None)
     return get_peft_model(llm, cfg)
 
 
@@ -164,7 +174,8 @@ class MixingBuddyModel(nn.Module):
         proj = AudioProjector(enc.hidden_size, lm.config.hidden_size, config.projector, config.projector_hidden,
                               config.projector_dropout, config.audio_pool, config.audio_pool_mode).to(dev)
         if config.lora.enabled:
-            lm = attach_lora(lm, config.lora, adapter_dir, trainable=training)
+            lm = attach_lora(lm, config.lora, adapter_dir, trainable=training,
+                             train_embeddings=config.train_embeddings)
         elif adapter_dir is not None:
             raise CheckpointError("The checkpoint has a LoRA adapter but its config disables LoRA.")
         model = cls(config, enc, proj, lm, tok)
@@ -173,9 +184,10 @@ class MixingBuddyModel(nn.Module):
         return model
 
     def set_training(self, training: bool) -> None:
-        """Trainable = projector + layer weights (+ LoRA); the bases stay frozen."""
+        """Trainable = projector + layer weights (+ LoRA, + embedding/head copies); the bases stay frozen."""
         for name, p in self.llm.named_parameters():
-            p.requires_grad_(training and "lora_" in name)
+            p.requires_grad_(training and ("lora_" in name or
+                                           (self.config.train_embeddings and ".modules_to_save." in name)))
         self.projector.requires_grad_(training)
         self.encoder.layer_weights.requires_grad_(training)
         self.llm.config.use_cache = not training

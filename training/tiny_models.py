@@ -183,10 +183,15 @@ def write_qwen2_folder(out: str | Path, tokenizer=None, sizes: dict | None = Non
     return out
 
 
-def write_tiny_models(out: str | Path, seed: int = 0) -> TinyModels:
-    """OUT/mert and OUT/qwen2."""
+def write_tiny_models(out: str | Path, seed: int = 0, mert_safetensors: bool = False) -> TinyModels:
+    """OUT/mert and OUT/qwen2.
+
+    ``mert_safetensors=False`` writes MERT the hub's way (a legacy ``pytorch_model.bin``, to exercise the
+    production loader); training runs pass True so that nothing in a run folder is a pickle.
+    """
     out = Path(out)
-    return TinyModels(write_mert_folder(out / "mert", seed=seed), write_qwen2_folder(out / "qwen2", seed=seed))
+    return TinyModels(write_mert_folder(out / "mert", seed=seed, safetensors=mert_safetensors),
+                      write_qwen2_folder(out / "qwen2", seed=seed))
 
 
 # --- CLI -------------------------------------------------------------------------

@@ -5,13 +5,14 @@ give gloo ranks on CPU), accumulation derived from the effective batch, AdamW (n
 decay on biases and norms), cosine with warmup ratio, clipping, CLM + aux loss,
 an optional projector-only stage, periodic validation (loss, and strict-scored
 generations on a fixed subset), JSONL metrics, checkpoints through
-``model.checkpoint`` plus ``save_state``; SIGINT/SIGTERM save and exit; ``--resume``
-continues the same run exactly (seeded sampler, per-index augmentation seeds).
+``model.checkpoint`` plus our own resumable state (``training.state``: safetensors + JSON,
+no pickle); SIGINT/SIGTERM save and exit; ``--resume`` continues the same run exactly
+(seeded sampler, per-index augmentation seeds, per-rank RNG states).
 
 Run layout: ``RUN/manifest.json + projector.safetensors + adapter/`` (the latest
 checkpoint, loadable by ``mixingbuddy critique --checkpoint RUN``),
-``RUN/checkpoints/step-NNNNNN/``, ``RUN/state/`` (Accelerate), ``RUN/metrics.jsonl``,
-``RUN/train_config.json``.
+``RUN/checkpoints/step-NNNNNN/``, ``RUN/state/`` (``training.state``), ``RUN/metrics.jsonl``,
+``RUN/train_config.json``. Nothing in a run folder is a pickle.
 """
 
 from __future__ import annotations
@@ -29,10 +30,8 @@ from pathlib import Path
 from model.errors import InputError, MixingBuddyError
 from training import config as config_mod
 
-STATE = "state"
-TRAINER_STATE = "trainer_state.json"
-STATE_TMP = f".{STATE}.tmp"
-STATE_OLD = f".{STATE}.old"
+from training.state import (STATE, STATE_OLD, STATE_TMP, TRAINER_STATE, StateError, load_state,  # noqa: F401
+                            recover_state, save_state)
 
 
 class SaveError(MixingBuddyError):
@@ -71,68 +70,6 @@ def resolve_config(args: argparse.Namespace) -> config_mod.TrainConfig:
     return config_mod.resolve("train", files + list(args.config), args.set)
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
-def _fsync_tree(folder: Path) -> None:
-    """Flush every file of a finished folder to disk before it is renamed into place."""
-    for p in sorted(folder.rglob("*")):
-        if p.is_file():
-            with open(p, "rb+") as f:
-                os.fsync(f.fileno())
-    _fsync_dir(folder)
-
-
-def save_state(accelerator, run: Path, trainer_state: dict) -> None:
-    """Accelerate's save_state into ``RUN/.state.tmp``, then an atomic swap with ``RUN/state``.
-
-    Order: ``state`` -> ``.state.old``, ``.state.tmp`` -> ``state``, remove ``.state.old``. A
-    crash between the two renames leaves ``.state.old``, which :func:`recover_state` puts back.
-    """
-    tmp, final, old = run / STATE_TMP, run / STATE, run / STATE_OLD
-    if accelerator.is_main_process:
-        shutil.rmtree(tmp, ignore_errors=True)
-    accelerator.wait_for_everyone()
-    accelerator.save_state(str(tmp))
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        (tmp / TRAINER_STATE).write_text(json.dumps(trainer_state) + "\n")
-        _fsync_tree(tmp)
-        if final.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(final, old)
-        os.replace(tmp, final)
-        _fsync_dir(run)
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def recover_state(run: Path) -> None:
-    """Before a resume: put back a state swapped out by an interrupted save; drop unfinished temp folders."""
-    final, old = run / STATE, run / STATE_OLD
-    if not (final / TRAINER_STATE).is_file() and (old / TRAINER_STATE).is_file():
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(old, final)
-    shutil.rmtree(old, ignore_errors=True)
-    shutil.rmtree(run / STATE_TMP, ignore_errors=True)
-    ckpts = run / "checkpoints"
-    if ckpts.is_dir():
-        for p in ckpts.iterdir():
-            if p.name.startswith(".") and (".tmp-" in p.name or ".old-" in p.name):
-                shutil.rmtree(p, ignore_errors=True)
-    for p in run.glob(".*.publish"):
-        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
-
-
 def save_failure_message(run: Path, step: int, exc: OSError) -> str:
     import errno
 
@@ -154,7 +91,10 @@ def publish(checkpoint: Path, run: Path) -> None:
     While this runs ``RUN`` has no manifest (so it never loads half-replaced); the step folder under
     ``checkpoints/`` stays complete throughout, and a resume publishes again.
     """
+    from model.checkpoint import fsync_dir, fsync_tree
+
     (run / "manifest.json").unlink(missing_ok=True)
+    fsync_dir(run)
     for item in sorted(checkpoint.iterdir()):
         if item.name == "manifest.json":
             continue
@@ -162,12 +102,22 @@ def publish(checkpoint: Path, run: Path) -> None:
         if item.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
             shutil.copytree(item, tmp)
+            fsync_tree(tmp)
             shutil.rmtree(run / item.name, ignore_errors=True)
         else:
             shutil.copy2(item, tmp)
+            _fsync_file(tmp)
         os.replace(tmp, run / item.name)
     shutil.copy2(checkpoint / "manifest.json", run / ".manifest.publish")
+    _fsync_file(run / ".manifest.publish")
+    fsync_dir(run)
     os.replace(run / ".manifest.publish", run / "manifest.json")
+    fsync_dir(run)
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
 
 
 def republish_if_needed(run: Path, step: int) -> None:
@@ -179,6 +129,14 @@ def republish_if_needed(run: Path, step: int) -> None:
         current = None
     if current != step and (ckpt / "manifest.json").is_file():
         publish(ckpt, run)
+
+
+def _check_distributed(accelerator) -> None:
+    """The state format (training.state) covers one process and DDP; FSDP/DeepSpeed shard what it stores."""
+    kind = str(getattr(accelerator.distributed_type, "value", accelerator.distributed_type)).upper()
+    if "FSDP" in kind or "DEEPSPEED" in kind or "MEGATRON" in kind:
+        raise InputError(f"training with {kind} is not supported (the resumable state covers one process and DDP); "
+                         "use `accelerate launch --multi_gpu` (DDP)")
 
 
 def _param_groups(model, weight_decay: float):
@@ -249,6 +207,7 @@ def train(args: argparse.Namespace, stop_at_step: int | None = None) -> dict:
     if resume and probe.is_main_process and run.is_dir():
         recover_state(run)
     probe.wait_for_everyone()
+    _check_distributed(probe)
     if resume and not (run / STATE / TRAINER_STATE).is_file():
         raise InputError(f"{run}: nothing to resume (no {STATE}/{TRAINER_STATE})")
     if not resume and ((run / STATE).exists() or (run / STATE_OLD).exists()):
@@ -268,7 +227,7 @@ def train(args: argparse.Namespace, stop_at_step: int | None = None) -> dict:
 
         tiny = run / "tiny_models"
         if accelerator.is_main_process and not (tiny / "qwen2" / "config.json").is_file():
-            write_tiny_models(tiny, seed=tc.seed)
+            write_tiny_models(tiny, seed=tc.seed, mert_safetensors=True)
         accelerator.wait_for_everyone()
         mcfg = mcfg.replace(encoder=str((tiny / "mert").resolve()), llm=str((tiny / "qwen2").resolve()))
     run.mkdir(parents=True, exist_ok=True)
@@ -292,9 +251,12 @@ def train(args: argparse.Namespace, stop_at_step: int | None = None) -> dict:
                                                 max_steps * procs)
     collate = Collator(model.prompts, mcfg.audio_pool)
     sampler = EpochSampler(len(train_ds), tc.seed)
+    # Own generators: a DataLoader otherwise draws its worker base seed from the global torch RNG each time an
+    # iterator starts, and a resume (which starts one mid-epoch) would then shift dropout's random stream.
     loader = DataLoader(train_ds, batch_size=per, sampler=sampler, collate_fn=collate, num_workers=tc.num_workers,
-                        drop_last=False)
-    val_loader = DataLoader(val_ds, batch_size=per, collate_fn=collate) if len(val_ds) else []
+                        drop_last=False, generator=torch.Generator().manual_seed(tc.seed))
+    val_loader = DataLoader(val_ds, batch_size=per, collate_fn=collate,
+                            generator=torch.Generator().manual_seed(tc.seed)) if len(val_ds) else []
     if val_loader:
         model, optimizer, loader, val_loader, scheduler = accelerator.prepare(model, optimizer, loader, val_loader,
                                                                               scheduler)
@@ -304,8 +266,7 @@ def train(args: argparse.Namespace, stop_at_step: int | None = None) -> dict:
 
     state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "samples": 0}
     if resume:
-        accelerator.load_state(str(run / STATE))
-        state = json.loads((run / STATE / TRAINER_STATE).read_text())
+        state = load_state(accelerator, run, model, optimizer, scheduler)
         if accelerator.is_main_process:
             republish_if_needed(run, state["step"])
         accelerator.wait_for_everyone()
@@ -335,7 +296,7 @@ def train(args: argparse.Namespace, stop_at_step: int | None = None) -> dict:
                                 training={"config": json.loads((run / "train_config.json").read_text()),
                                           "data": str(data.resolve()), "data_manifest_sha256": data_hash,
                                           "processes": procs, "accumulation": accum, "max_steps": max_steps})
-            save_state(accelerator, run, state)
+            save_state(accelerator, run, state, model, optimizer, scheduler)
             if accelerator.is_main_process:
                 publish(run / "checkpoints" / f"step-{step:06d}", run)
         except OSError as exc:

@@ -127,3 +127,33 @@ def test_atomic_overwrite_keeps_old_checkpoint_on_failure(saved, tmp_path, monke
     assert json.loads((run / "manifest.json").read_text())["step"] == 9
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
     ckpt.verify_checkpoint(run)
+
+
+def test_train_embeddings_round_trip(tiny_model_config, tmp_path):
+    """model.train_embeddings (tiny preset): embed_tokens + lm_head train as peft copies and come back on load."""
+    cfg = tiny_model_config.replace(train_embeddings=True)
+    model = MixingBuddyModel.build(cfg, device="cpu", training=True)
+    trainable = [n for n, p in model.llm.named_parameters() if p.requires_grad]
+    copies = [n for n in trainable if ".modules_to_save." in n]
+    assert len(copies) == 2 and any("embed_tokens" in n for n in copies) and any("lm_head" in n for n in copies)
+    assert all("lora_" in n or ".modules_to_save." in n for n in trainable)
+    assert not any(p.requires_grad for n, p in model.llm.named_parameters() if "original_module" in n)
+    base_head = model.llm.get_output_embeddings().weight.detach().clone() if hasattr(
+        model.llm.get_output_embeddings(), "weight") else None
+    with torch.no_grad():
+        for n, p in model.llm.named_parameters():
+            if ".modules_to_save." in n:
+                p.add_(torch.randn_like(p) * 0.1)
+    ckpt.save_checkpoint(model, tmp_path / "run", step=1)
+    loaded = ckpt.load_checkpoint(tmp_path / "run", device="cpu")
+    assert loaded.config.train_embeddings
+    want = {n: p for n, p in model.llm.named_parameters() if ".modules_to_save." in n}
+    got = dict(loaded.llm.named_parameters())
+    for n, p in want.items():
+        assert torch.equal(got[n], p), n
+    if base_head is not None:
+        assert not torch.equal(loaded.llm.get_output_embeddings().weight, base_head)  # the trained copy is active
+    from model.config import ModelConfigError
+
+    with pytest.raises(ModelConfigError, match="train_embeddings needs lora"):
+        cfg.replace(lora={"enabled": False})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -71,3 +73,51 @@ def tiny_run(synth_data, tmp_path_factory) -> Path:
         args += ["--set", s]
     assert cli.main(args) == 0
     return run
+
+
+# --- issue 6 §3: no pickle in a run folder ---------------------------------------
+
+PICKLE_SUFFIXES = {".bin", ".pkl", ".pickle", ".pt", ".pth", ".ckpt"}
+
+
+def _is_safetensors(path: Path) -> bool:
+    """A well-formed safetensors header: u64 length, then that many bytes of a JSON object."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if len(head) < 8:
+            return False
+        (n,) = struct.unpack("<Q", head)
+        if n > path.stat().st_size - 8:
+            return False
+        try:
+            return isinstance(json.loads(f.read(n)), dict)
+        except ValueError:
+            return False
+
+
+def _pickle_problems(folder: Path) -> list[str]:
+    """Every file in ``folder`` that is, or may hold, a pickle."""
+    bad = []
+    for p in sorted(folder.rglob("*")):
+        if not p.is_file():
+            continue
+        rel = p.relative_to(folder).as_posix()
+        if p.suffix.lower() in PICKLE_SUFFIXES:
+            bad.append(f"{rel}: pickle-style suffix")
+            continue
+        with open(p, "rb") as f:
+            head = f.read(4)
+        if head.startswith(b"PK\x03\x04"):
+            bad.append(f"{rel}: a zip archive (torch.save's format)")
+        elif p.suffix == ".safetensors":
+            if not _is_safetensors(p):  # (a safetensors length prefix may begin with 0x80: check the header instead)
+                bad.append(f"{rel}: not a valid safetensors file")
+        elif head.startswith(b"\x80"):
+            bad.append(f"{rel}: starts with the pickle protocol header")
+    return bad
+
+
+@pytest.fixture
+def pickle_problems():
+    """pickle_problems(folder) -> list of files that are, or may hold, a pickle (empty when clean)."""
+    return _pickle_problems

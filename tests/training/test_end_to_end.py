@@ -1,10 +1,11 @@
 """Issue 4 "done when": the whole pipeline through the real command lines, in subprocesses, on the tiny preset.
 
-demo-data -> synth -> train (tiny-cpu, 24 steps) -> eval -> score, then the trained run
-behind `mixingbuddy critique --advisor llm --checkpoint RUN --json` on the demo session.
-A tiny model trained for seconds mostly answers outside the templates: those answers
-must come back as "unparsed" windows (never a crash, never a made-up suggestion), so
-the assertions are on structure and consistency, not on the words.
+demo-data -> synth -> train (tiny-cpu preset, 240 steps, ~1 min) -> eval -> score, then the
+trained run behind `mixingbuddy critique --advisor llm --checkpoint RUN --json` on the demo
+session. The tiny preset learns the answer templates (its random head and embeddings train
+too), so most answers must parse; accuracy is near chance with a random tiny encoder and is
+not asserted. Answers that do not parse must come back as "unparsed" windows (never a crash,
+never a made-up suggestion).
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ ADVICE_KEYS = {"schema", "anchor", "advisor", "text", "suggestions", "confidence
 CATEGORIES = {"no_error", "quiet", "very_quiet", "loud", "very_loud", "unparsed"}
 
 pytestmark = pytest.mark.slow
+
+N_EVAL = 16
+#: Measured: 16/16 parse on this corpus (and 60/60 on the 25 s demo corpus's whole test split at train
+#: seeds 1234, 7 and 99; docs/REPRODUCE.md §7). The floor leaves margin for other CPUs' float rounding.
+PARSE_FLOOR = 12
 
 
 def _run(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
@@ -60,17 +66,18 @@ def test_demo_synth_train_eval_score_critique(tmp_path):
     assert losses and all(x == x and x > 0 for x in losses)  # finite, positive
     assert (run / "train_config.json").is_file() and (run / "checkpoints" / f"step-{max_steps:06d}").is_dir()
 
-    _run("training.cli", "eval", "--checkpoint", str(run), "--data", str(data), "--split", "test", "--limit", "8",
-         "--batch-size", "4", "--out", str(ev), "--quiet")
+    _run("training.cli", "eval", "--checkpoint", str(run), "--data", str(data), "--split", "test", "--limit", str(N_EVAL),
+         "--batch-size", "8", "--out", str(ev), "--quiet")
     preds = load_predictions(ev / "predictions.jsonl")
-    assert len(preds) == 8 and all(isinstance(p["generated"], str) for p in preds)
+    assert len(preds) == N_EVAL and all(isinstance(p["generated"], str) for p in preds)
     assert {p["decoding"] for p in preds} == {"greedy"}
     parsed = sum(parse_response(p["generated"]).status != "unparsed" for p in preds)
-    print(f"tiny run after {max_steps} steps: {parsed}/8 test answers parse")  # shown with -s
+    print(f"tiny run after {max_steps} steps: {parsed}/{N_EVAL} test answers parse")  # shown with -s
+    assert parsed >= PARSE_FLOOR, [p["generated"] for p in preds]
 
     score = _run("training.cli", "score", str(ev / "predictions.jsonl"), "--scorer", "strict", "--json")
     results = json.loads(score.stdout)
-    assert results["overall_performance"]["total_predictions"] == 8
+    assert results["overall_performance"]["total_predictions"] == N_EVAL
     assert {"overall_performance", "false_positives_negatives", "by_error_category", "by_target_stem",
             "by_direction_type", "macro_accuracies"} <= set(results)
 
