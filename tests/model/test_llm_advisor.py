@@ -163,3 +163,56 @@ def test_clear_errors(trained, tmp_path, tiny_model, monkeypatch):
     monkeypatch.setattr(tiny_model, "generate", oom)
     with pytest.raises(ModelRuntimeError, match="nf4.*shorter selection"):
         advisor.judge(trained.request, [Window(0.0, 1.0)])
+
+
+def _tamper_missing(run: Path) -> None:
+    (run / "projector.safetensors").unlink()
+
+
+def _tamper_hash(run: Path) -> None:
+    data = bytearray((run / "projector.safetensors").read_bytes())
+    data[-1] ^= 0xFF
+    (run / "projector.safetensors").write_bytes(bytes(data))
+
+
+def _tamper_shapes(run: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    from model.checkpoint import sha256_file
+
+    tensors = load_file(str(run / "projector.safetensors"))
+    name = next(k for k, v in tensors.items() if v.ndim == 2)
+    tensors[name] = torch.zeros(tensors[name].shape[0] + 1, tensors[name].shape[1])
+    save_file(tensors, str(run / "projector.safetensors"), metadata={"format": "pt"})
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["files"]["projector.safetensors"] = sha256_file(run / "projector.safetensors")
+    (run / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _tamper_future(run: Path) -> None:
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["format_version"] = 99
+    (run / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _tamper_garbage_manifest(run: Path) -> None:
+    (run / "manifest.json").write_text("{ not json")
+
+
+@pytest.mark.parametrize("tamper,needle", [
+    (_tamper_missing, "projector.safetensors"), (_tamper_hash, "projector.safetensors"),
+    (_tamper_shapes, "[65, 32] vs manifest [64, 32]"), (_tamper_future, "format 99 is newer"),
+    (_tamper_garbage_manifest, "manifest"),
+])
+def test_cli_refuses_broken_checkpoints_with_one_line(trained, tmp_path, capsys, tamper, needle):
+    """Issue 6: a checkpoint with a missing file, a wrong hash, wrong shapes or a future format -> exit 2."""
+    import shutil
+
+    cli = pytest.importorskip("mixingbuddy_app.cli")
+    run = tmp_path / "run"
+    shutil.copytree(trained.run, run)
+    tamper(run)
+    code = cli.main([str(trained.song), "--advisor", "llm", "--checkpoint", str(run), "--device", "cpu"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert needle.lower() in err[0].lower() and "Traceback" not in err[0]
