@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-BATCH = 8
+BATCH = 16
 ROUNDS = 15
 SAMPLES = 240000  # 10 s at 24 kHz
 
