@@ -177,3 +177,16 @@ def test_space_toggles_play_and_the_playhead_follows(qtbot, make_window, stems):
     assert w.overview.playhead.value() == pytest.approx(c.playhead_s())
     qtbot.keyClick(w, Qt.Key.Key_Space)
     assert not c.engine.playing
+
+
+def test_real_sounddevice_either_opens_a_device_or_says_why(monkeypatch):
+    """With the real PortAudio stack of this machine: an output with a name, or a NullOutput with a reason."""
+    from mixingbuddy_app.playback import NullOutput, PortAudioOutput, make_output
+
+    monkeypatch.delenv("MIXINGBUDDY_NO_AUDIO", raising=False)
+    out = make_output()
+    if isinstance(out, PortAudioOutput):
+        assert out.available and out.name
+    else:
+        assert isinstance(out, NullOutput)
+        assert any(word in out.reason for word in ("PortAudio library not found", "no audio output device"))
