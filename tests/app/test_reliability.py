@@ -757,3 +757,29 @@ def test_gui_monkey_2000_random_actions(qtbot, make_window, tmp_path, monkeypatc
     print(happened, Counter(f"{r.title}: {r.message[:50]}" for r in reports).most_common(12))
     print(f"monkey: 2000 actions in {time.monotonic() - t0:.1f} s; {len(c.project.track_ids)} tracks at the end;",
           dict(sorted(counts.items())))
+
+
+ODD_BUT_VALID = [name for name, (code, _, _) in __import__("tests.test_bad_input", fromlist=["CASES"]).CASES.items()
+                 if code == 0]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("case", ODD_BUT_VALID)
+def test_odd_but_valid_exports_load_and_critique_in_the_gui(qtbot, make_window, tmp_path, case):
+    """The CLI corpus's exit-0 cases (rates, channel counts, lengths, names, big folders) through the GUI."""
+    from model.audio import is_audio_path
+    from model.advisor import load_advisor
+    from tests.test_bad_input import CASES
+
+    _, _, make = CASES[case]
+    work = tmp_path / "in"
+    work.mkdir()
+    paths = [p for p in make(work) if not str(p).startswith("--")]
+    expected = sum(1 for p in work.rglob("*") if p.is_file() and is_audio_path(p))
+    w = make_window(load_advisor("balance"))
+    c = load(qtbot, w, paths)
+    assert len(c.project.track_ids) == expected and w.table.rowCount() == expected
+    assert not [r for r in error_banners(w) if "not loaded" in r.title]
+    advice = critique(qtbot, w, timeout=60000)
+    assert advice is not None and advice.text
+    no_internal_errors(w)
