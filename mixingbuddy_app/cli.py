@@ -77,13 +77,12 @@ def _clock(s: float) -> str:
 
 def advice_to_json(advice) -> dict:
     """The public JSON contract (schema mixingbuddy.advice/1) for an Advice."""
-    suggestions = [s.to_json() for s in advice.suggestions] if advice.primary is not None else []
     return {
         "schema": SCHEMA,
         "anchor": advice.anchor,
         "advisor": advice.advisor_id,
         "text": advice.text,
-        "suggestions": suggestions,
+        "suggestions": [s.to_json() for s in advice.suggestions],  # empty when balanced or abstained
         "confidence": round(advice.confidence, 3),
         "abstained": advice.abstained,
         "measurements": advice.measurements,
@@ -107,12 +106,11 @@ def render_text(advice, anchor_reason: str, notes: Sequence[str], profile=None) 
              "", f"  {advice.text}"]
     agree = advice.status or ""
     lines.append(f"  Confidence: {agree} ({advice.confidence:.0%})" if agree else f"  Confidence: {advice.confidence:.0%}")
-    others = [s for s in advice.suggestions[1:]] if advice.primary is not None else []
-    for s in others:
+    for s in advice.suggestions[1:]:
         verb = "raise" if s.direction == "increase" else "lower"
         lines.append(f"  Also: {verb} {s.role} by {s.min_db:g} to {s.max_db:g} dB ({s.category.replace('_', ' ')}).")
     lines += ["", f"  {'role':<7} {'tracks':>6} {'LUFS':>7} {'LU vs anchor':>13} {'typical band':>14}  verdict"]
-    verdicts = {s.role: s for s in advice.suggestions} if advice.primary is not None else {}
+    verdicts = {s.role: s for s in advice.suggestions}
     for role, r in m["roles"].items():
         band = "—"
         if profile is not None and role != advice.anchor:
@@ -134,10 +132,10 @@ def render_text(advice, anchor_reason: str, notes: Sequence[str], profile=None) 
                 f"{v.target} {ARROWS[v.direction]} ({v.category.replace('_', ' ')})")
         gate = "" if v.window.gated else "  [below the activity gate]"
         lines.append(f"    {_clock(v.window.start_s)}–{_clock(v.window.end_s)}  {what}{gate}")
-    warnings = [f for f in advice.findings] + [type("N", (), {"severity": "note", "message": n})() for n in notes]
+    warnings = [(f.severity, f.message) for f in advice.findings] + [("note", n) for n in notes]
     if warnings:
         lines += ["", "  Warnings:"]
-        lines += [f"    - [{f.severity}] {f.message}" for f in warnings]
+        lines += [f"    - [{severity}] {message}" for severity, message in warnings]
     return "\n".join(lines)
 
 

@@ -92,7 +92,10 @@ class RoleGain:
 
 @dataclass(frozen=True)
 class Advice:
-    """The song-level advice: primary suggestion (or none), timeline, confidence and findings."""
+    """The song-level advice: primary suggestion (or none), timeline, confidence and findings.
+
+    ``suggestions`` starts with ``primary`` and is empty when there is none (balanced or abstained).
+    """
 
     anchor: str
     primary: RoleGain | None
@@ -105,10 +108,6 @@ class Advice:
     findings: tuple[Finding, ...] = ()
     measurements: Mapping = field(default_factory=dict)
     status: str = ""
-
-    @property
-    def balanced(self) -> bool:
-        return self.primary is None and not self.abstained
 
 
 # --- parsing -----------------------------------------------------------------

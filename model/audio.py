@@ -126,10 +126,6 @@ def load_audio(path: str | os.PathLike) -> tuple[np.ndarray, AudioInfo]:
     return out, info
 
 
-def db_to_linear(db: float) -> float:
-    return 10.0 ** (db / 20.0)
-
-
 def linear_to_db(x: float) -> float:
     return 20.0 * math.log10(x) if x > 0 else float("-inf")
 

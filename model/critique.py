@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Sequence
 
 from model.advice import Advice, RoleGain, WindowVerdict, advice_sentence
@@ -96,7 +95,3 @@ def from_vote(result: Vote) -> tuple[RoleGain | None, tuple[RoleGain, ...], floa
     primary = RoleGain(result.target, result.direction, result.category, float(low), float(high),  # type: ignore[arg-type]
                        sign * (low + high) / 2.0, result.confidence)
     return primary, (primary,), result.confidence, False
-
-
-def with_findings(advice: Advice, extra) -> Advice:
-    return replace(advice, findings=tuple(advice.findings) + tuple(extra))

@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 
 from model.advice import Finding
-from model.audio import abs_peak_per_frame
+from model.audio import abs_peak_per_frame, linear_to_db
 from model.errors import RoleError
 from model.tracks import Gains, Track, TrackSet
 
@@ -27,8 +27,7 @@ _MAX_LAG_MS = 250.0
 
 
 def _peak_db(audio: np.ndarray) -> float:
-    peak = float(max(audio.max(), -audio.min())) if audio.size else 0.0
-    return 20 * math.log10(peak) if peak > 0 else float("-inf")
+    return linear_to_db(float(max(audio.max(), -audio.min())) if audio.size else 0.0)
 
 
 def _names(tracks: Sequence[Track]) -> str:

@@ -11,7 +11,7 @@ import weakref
 import numpy as np
 import pyebur128 as _ebu
 
-from model.audio import abs_peak_per_frame
+from model.audio import abs_peak_per_frame, linear_to_db
 
 _M = _ebu.MeasurementMode
 NEG_INF = float("-inf")
@@ -34,7 +34,6 @@ class Meter:
         if true_peak:
             mode |= _M.MODE_TRUE_PEAK
         self.channels = channels
-        self.true_peak_enabled = true_peak
         self._state = _ebu.R128State(channels, int(sample_rate), mode)
         if dual_mono and channels == 1:
             # A mono track played on both speakers: BS.1770 counts it twice (+3 LU).
@@ -56,21 +55,13 @@ class Meter:
         value = _ebu.get_loudness_global(self._state)
         return value if math.isfinite(value) else NEG_INF
 
-    def last_peaks_db(self) -> tuple[float, float | None]:
-        """Sample and true peak (dBFS / dBTP) of the frames added by the last ``add`` call."""
-        sp = max(_ebu.get_previous_sample_peak(self._state, c) for c in range(self.channels))
-        tp = None
-        if self.true_peak_enabled:
-            tp = _to_db(max(_ebu.get_previous_true_peak(self._state, c) for c in range(self.channels)))
-        return _to_db(sp), tp
+    def last_sample_peak_db(self) -> float:
+        """Sample peak (dBFS) of the frames added by the last ``add`` call."""
+        return linear_to_db(max(_ebu.get_previous_sample_peak(self._state, c) for c in range(self.channels)))
 
-    def peaks_db(self) -> tuple[float, float | None]:
-        """Sample and true peak over everything added."""
-        sp = max(_ebu.get_sample_peak(self._state, c) for c in range(self.channels))
-        tp = None
-        if self.true_peak_enabled:
-            tp = _to_db(max(_ebu.get_true_peak(self._state, c) for c in range(self.channels)))
-        return _to_db(sp), tp
+    def true_peak_db(self) -> float:
+        """True peak (dBTP) over everything added; the meter must be built with ``true_peak=True``."""
+        return linear_to_db(max(_ebu.get_true_peak(self._state, c) for c in range(self.channels)))
 
 
 def combined_loudness(meters: list[Meter]) -> float:
@@ -80,10 +71,6 @@ def combined_loudness(meters: list[Meter]) -> float:
         return NEG_INF
     value = _ebu.get_loudness_global_multiple(states)
     return value if math.isfinite(value) else NEG_INF
-
-
-def _to_db(linear: float) -> float:
-    return 20.0 * math.log10(linear) if linear > 0 else NEG_INF
 
 
 def loudness_lufs(audio: np.ndarray, sample_rate: int) -> float:
@@ -99,7 +86,7 @@ def true_peak_db_full(audio: np.ndarray, sample_rate: int) -> float:
     a = np.asarray(audio)
     meter = Meter(1 if a.ndim == 1 else a.shape[1], sample_rate, true_peak=True)
     meter.add(a)
-    return meter.peaks_db()[1]  # type: ignore[return-value]
+    return meter.true_peak_db()
 
 
 # libebur128's interpolator can raise a sample by at most this factor: the largest
@@ -160,10 +147,10 @@ def true_peak_db(audio: np.ndarray, sample_rate: int) -> float:
             hi = min(n, b1 * _TP_BLOCK + _TP_CONTEXT)
             meter = Meter(a.shape[1], sample_rate, true_peak=True)
             meter.add(a[lo:hi])
-            tp = meter.peaks_db()[1]
-            if tp is not None and math.isfinite(tp):
+            tp = meter.true_peak_db()
+            if math.isfinite(tp):
                 best = max(best, 10 ** (tp / 20))
-    return _to_db(best)
+    return linear_to_db(best)
 
 
 def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:

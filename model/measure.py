@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -59,11 +59,10 @@ def _finite(x: float | None) -> float | None:
 class Measurements:
     """Everything measured for a request; ``windows`` cover the selection in order."""
 
-    def __init__(self, request: AdviceRequest, windows: list[WindowLevels], true_peak: bool) -> None:
+    def __init__(self, request: AdviceRequest, windows: list[WindowLevels]) -> None:
         self.request = request
         self.anchor = request.anchor
         self.windows = windows
-        self.true_peak = true_peak
         self.track_ids = [t.id for t in request.tracks.tracks if request.gains.audible(t)]
         self.roles_present = tuple(
             r for r in ROLES if any(t.role.role == r for t in request.tracks.tracks if request.gains.audible(t))
@@ -157,12 +156,11 @@ def _activity(mono: np.ndarray, sr: int) -> tuple[int, int]:
     return int(np.sum(levels > ACTIVITY_GATE_DBFS)), int(levels.size)
 
 
-def _read(meter: Meter, audio: np.ndarray, sr: int, true_peak: bool) -> Level:
+def _read(meter: Meter, audio: np.ndarray, sr: int, true_peak: bool, mono: np.ndarray | None = None) -> Level:
     meter.add(audio)
-    sp, _ = meter.last_peaks_db()
     tp = true_peak_db(audio, sr) if true_peak else None
-    active, blocks = _activity(to_mono(audio), sr)
-    return Level(meter.loudness(), sp, tp, active, blocks)
+    active, blocks = _activity(to_mono(audio) if mono is None else mono, sr)
+    return Level(meter.loudness(), meter.last_sample_peak_db(), tp, active, blocks)
 
 
 def measure_session(request: AdviceRequest, true_peak: bool = True) -> Measurements:
@@ -180,7 +178,7 @@ def measure_session(request: AdviceRequest, true_peak: bool = True) -> Measureme
         by_role.setdefault(t.role.role, []).append(t)
     windows = [_measure_window(tset, gains, by_role, start_s, end_s, full, true_peak)
                for start_s, end_s, full in _spans(tset.duration_s, request)]
-    result = Measurements(request, windows, true_peak)
+    result = Measurements(request, windows)
     if true_peak:
         for t in audible:
             gain_db = 20 * math.log10(gains.linear(t))
@@ -217,14 +215,14 @@ def _measure_window(tset, gains, by_role, start_s: float, end_s: float, full: bo
             wl.meters[f"t:{t.id}"] = meter
             wl.tracks[t.id] = _read(meter, seg, sr, False)
             role_sum += seg  # mono (frames, 1) plays on both channels
+        mono_roles[role] = to_mono(role_sum)
         if len(members) == 1:  # the role is its track: share its meter and readings
             wl.meters[f"r:{role}"] = wl.meters[f"t:{members[0].id}"]
             wl.roles[role] = wl.tracks[members[0].id]
         else:
             meter = Meter(2, sr)
             wl.meters[f"r:{role}"] = meter
-            wl.roles[role] = _read(meter, role_sum, sr, False)
-        mono_roles[role] = to_mono(role_sum)
+            wl.roles[role] = _read(meter, role_sum, sr, False, mono_roles[role])
         mix += role_sum
     meter = Meter(2, sr)
     wl.meters["mix"] = meter
@@ -232,11 +230,3 @@ def _measure_window(tset, gains, by_role, start_s: float, end_s: float, full: bo
     gated = passes_gate(mono_roles, sr) if mono_roles else False
     wl.window = Window(start_s, end_s, gated)
     return wl
-
-
-def relative_to(levels: Mapping[str, float], anchor: str) -> dict[str, float]:
-    """Role loudness minus the anchor's (LU); roles silent or missing are left out."""
-    ref = levels.get(anchor, NEG_INF)
-    if not math.isfinite(ref):
-        return {}
-    return {r: v - ref for r, v in levels.items() if r != anchor and math.isfinite(v)}

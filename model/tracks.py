@@ -107,11 +107,6 @@ class Gains:
         db = self.track_db.get(track.id, 0.0) + self.role_db.get(track.role.role, 0.0)
         return float(10.0 ** (db / 20.0))
 
-    def with_role_db(self, role: str, db: float) -> "Gains":
-        new = dict(self.role_db)
-        new[role] = db
-        return replace(self, role_db=new)
-
 
 def role_mix(tracks: TrackSet, gains: Gains, role: str, start: int = 0, end: int | None = None) -> np.ndarray | None:
     """Stereo float32 (frames, 2) sum of a role's audible tracks over [start, end); None if none is audible."""
