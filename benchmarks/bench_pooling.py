@@ -24,11 +24,8 @@ def _prefill_inputs(model, audio, instruction):
     import torch
 
     with torch.no_grad():
-        n = model.n_audio_tokens(audio.shape[1])
-        batch = model.prompts.collate_prompts([model.prompts.prompt_ids(instruction, n)] * audio.shape[0])
-        ids = batch["input_ids"].to(model.device)
-        embeds = model.embed(ids, model.encode_audio(audio))
-    return n, embeds, batch["attention_mask"].to(model.device)
+        embeds, mask = model.prompt_inputs(audio, [instruction] * audio.shape[0])
+    return model.n_audio_tokens(audio.shape[1]), embeds, mask
 
 
 def _prefill(model, embeds, mask) -> float:

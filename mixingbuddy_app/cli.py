@@ -71,7 +71,8 @@ def _fmt(x: float | None, signed: bool = False) -> str:
     return f"{x:+.1f}" if signed else f"{x:.1f}"
 
 
-def _clock(s: float) -> str:
+def clock(s: float) -> str:
+    """Seconds as m:ss.s."""
     return f"{int(s // 60)}:{s % 60:04.1f}"
 
 
@@ -102,7 +103,7 @@ def render_text(advice, anchor_reason: str, notes: Sequence[str], profile=None) 
     """Human-readable critique: sentence, confidence, role table, timeline, warnings."""
     m = advice.measurements
     lines = [f"MixingBuddy critique — {len(m['tracks'])} tracks, {m['sample_rate'] / 1000:g} kHz, "
-             f"{_clock(m['duration_s'])} — anchor: {advice.anchor} ({anchor_reason}) — advisor: {advice.advisor_id}",
+             f"{clock(m['duration_s'])} — anchor: {advice.anchor} ({anchor_reason}) — advisor: {advice.advisor_id}",
              "", f"  {advice.text}"]
     agree = advice.status or ""
     lines.append(f"  Confidence: {agree} ({advice.confidence:.0%})" if agree else f"  Confidence: {advice.confidence:.0%}")
@@ -131,7 +132,7 @@ def render_text(advice, anchor_reason: str, notes: Sequence[str], profile=None) 
                 "balanced" if v.direction == "none" else
                 f"{v.target} {ARROWS[v.direction]} ({v.category.replace('_', ' ')})")
         gate = "" if v.window.gated else "  [below the activity gate]"
-        lines.append(f"    {_clock(v.window.start_s)}–{_clock(v.window.end_s)}  {what}{gate}")
+        lines.append(f"    {clock(v.window.start_s)}–{clock(v.window.end_s)}  {what}{gate}")
     warnings = [(f.severity, f.message) for f in advice.findings] + [("note", n) for n in notes]
     if warnings:
         lines += ["", "  Warnings:"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import os
 from pathlib import Path
 from typing import Iterable
@@ -21,10 +20,12 @@ from model.advice import Advice
 from model.errors import InputError, MixingBuddyError
 from model.roles import ROLES
 
+from mixingbuddy_app.cli import advice_to_json
 from mixingbuddy_app.errors import ErrorReport
 from mixingbuddy_app.playback import MixEngine, NullOutput, OutputError
 from mixingbuddy_app.project import (GAIN_MAX_DB, GAIN_MIN_DB, ApplyResult, ExactLoudness, MixProject,
-                                     PendingSession, atomic_write_text, read_session, recheck_verdict)
+                                     PendingSession, atomic_write_text, finite_json, read_session,
+                                     recheck_verdict)
 from mixingbuddy_app.workers import (AdvisorWorker, LoadOutcome, LoadTracksJob, MeasureJob, OverviewJob,
                                      balance_factory)
 
@@ -81,7 +82,6 @@ class ProjectController(QObject):
         self._measure_id = 0
         self._measure_running: int | None = None
         self._measure_again = False
-        self.measure_failures = 0
         self._measure_timer = QTimer(self)
         self._measure_timer.setSingleShot(True)
         self._measure_timer.setInterval(MEASURE_DEBOUNCE_MS)
@@ -184,7 +184,6 @@ class ProjectController(QObject):
 
     def _on_measure_failed(self, job_id: int, report: ErrorReport) -> None:
         self._measure_done(job_id)
-        self.measure_failures += 1
         self.status.emit(f"Meters show the quick estimate (≈): {report.message}")
 
     def _gains_edited(self) -> None:
@@ -729,44 +728,9 @@ def _json_default(o):
     return str(o)
 
 
-def _finite(x):
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_finite(v) for v in x]
-    return x
-
-
 def advice_json(advice: Advice) -> dict:
-    """The CLI's --json schema ("mixingbuddy.advice/1"), from cli.advice_to_json when available."""
-    try:
-        from mixingbuddy_app.cli import advice_to_json
-    except ImportError:
-        advice_to_json = None
-    if advice_to_json is not None:
-        return _finite(advice_to_json(advice))
-    return _finite(_fallback_advice_json(advice))
-
-
-def _fallback_advice_json(a: Advice) -> dict:
-    suggestions = [] if a.abstained or a.primary is None else [s.to_json() for s in a.suggestions]
-    return {
-        "schema": "mixingbuddy.advice/1",
-        "anchor": a.anchor,
-        "advisor": a.advisor_id,
-        "text": a.text,
-        "suggestions": suggestions,
-        "confidence": round(a.confidence, 3),
-        "abstained": a.abstained,
-        "measurements": dict(a.measurements),
-        "windows": [{"start_s": v.window.start_s, "end_s": v.window.end_s, "gated": v.window.gated,
-                     "target": v.target, "direction": v.direction, "category": v.category, "min_db": v.low_db,
-                     "max_db": v.high_db, "text": v.text} for v in a.windows],
-        "warnings": [{"code": f.code, "severity": f.severity, "message": f.message, "tracks": list(f.track_ids)}
-                     for f in a.findings],
-    }
+    """The CLI's --json schema ("mixingbuddy.advice/1")."""
+    return finite_json(advice_to_json(advice))
 
 
 def advice_markdown(a: Advice, project: MixProject) -> str:

@@ -41,9 +41,7 @@ class MixEngine:
         self.loop: tuple[int, int] | None = None   # (start, end) frames, replaced by reference
         self._seek: tuple[int, int] = (0, 0)       # (sequence, frame), replaced by reference
         self._seek_seen = 0
-        self.frames_rendered = 0
         self.underflows = 0
-        self.limited_blocks = 0
 
     # --- GUI side -------------------------------------------------------------
     @property
@@ -132,7 +130,6 @@ class MixEngine:
             self.playing = False
             pos = start
         self.position = pos
-        self.frames_rendered += written
 
     def _limit(self, dst: np.ndarray, n: int) -> None:
         a = self._a[:n]
@@ -143,7 +140,6 @@ class MixEngine:
         np.tanh(b, out=b)
         np.multiply(b, self._rest, out=b)
         np.add(a, b, out=dst)
-        self.limited_blocks += 1
 
 
 def stack_tracks(tracks) -> np.ndarray:

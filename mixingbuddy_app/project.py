@@ -12,7 +12,7 @@ import json
 import math
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -521,21 +521,18 @@ class MixProject:
         for e in pending.entries:
             p = pending.relocated.get(e["abs_path"], e["abs_path"])
             by_path[_norm(p)] = e
-        roles: dict[str, str] = {}
         track_db: dict[str, float] = {}
         muted, soloed = set(), set()
         for t in tracks.tracks:
             e = by_path.get(_norm(t.path))
             if e is None:
                 continue
-            if e.get("role") in ROLES and e.get("role_source") == "user":
-                roles[t.id] = e["role"]
             track_db[t.id] = clamp_gain(float(e.get("gain_db") or 0.0))
             if e.get("muted"):
                 muted.add(t.id)
             if e.get("soloed"):
                 soloed.add(t.id)
-        tracks = tracks.with_roles(roles) if roles else tracks
+        # the user's roles arrived with the tracks (LoadTracksJob applies the session's role overrides)
         # everything is parsed before anything changes (read_session validated the types)
         rg = data.get("role_gains") or {}
         role_db = {r: clamp_gain(float(rg.get(r) or 0.0)) for r in ROLES}
@@ -736,42 +733,30 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 # --- advice (de)serialisation for sessions ----------------------------------
 
-def _num(x: Any) -> Any:
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
+def finite_json(x: Any) -> Any:
+    """JSON-ready copy: NaN/inf -> None, tuples -> lists, mappings -> dicts (strings are never touched)."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, Mapping):
+        return {k: finite_json(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [finite_json(v) for v in x]
     return x
 
 
 def advice_to_dict(a: Advice) -> dict:
-    def rg(g: RoleGain) -> dict:
-        return {"role": g.role, "direction": g.direction, "category": g.category, "min_db": g.min_db,
-                "max_db": g.max_db, "delta_db": g.delta_db, "confidence": g.confidence}
-
     def wv(v: WindowVerdict) -> dict:
         return {"start_s": v.window.start_s, "end_s": v.window.end_s, "gated": v.window.gated, "target": v.target,
                 "direction": v.direction, "category": v.category, "low_db": v.low_db, "high_db": v.high_db,
-                "text": v.text, "exact": v.exact, "delta_db": _num(v.delta_db),
-                "measured_lu": ({k: _num(float(x)) for k, x in v.measured_lu.items()} if v.measured_lu else None)}
+                "text": v.text, "exact": v.exact, "delta_db": v.delta_db,
+                "measured_lu": {k: float(x) for k, x in v.measured_lu.items()} if v.measured_lu else None}
 
-    return {
-        "anchor": a.anchor, "primary": rg(a.primary) if a.primary else None,
-        "suggestions": [rg(s) for s in a.suggestions], "windows": [wv(v) for v in a.windows],
+    return finite_json({
+        "anchor": a.anchor, "primary": asdict(a.primary) if a.primary else None,
+        "suggestions": [asdict(s) for s in a.suggestions], "windows": [wv(v) for v in a.windows],
         "confidence": a.confidence, "abstained": a.abstained, "text": a.text, "advisor_id": a.advisor_id,
-        "findings": [{"code": f.code, "severity": f.severity, "message": f.message, "track_ids": list(f.track_ids)}
-                     for f in a.findings],
-        "measurements": _jsonable(a.measurements), "status": a.status,
-    }
-
-
-def _jsonable(x: Any) -> Any:
-    try:
-        return json.loads(json.dumps(x, default=lambda o: None, allow_nan=False))
-    except (TypeError, ValueError):
-        try:
-            return json.loads(json.dumps(x, default=lambda o: None).replace("NaN", "null")
-                              .replace("-Infinity", "null").replace("Infinity", "null"))
-        except (TypeError, ValueError):
-            return {}
+        "findings": [asdict(f) for f in a.findings], "measurements": a.measurements, "status": a.status,
+    })
 
 
 def advice_from_dict(d: Mapping) -> Advice:

@@ -7,9 +7,8 @@ behind the running critique).
 
 from __future__ import annotations
 
-import math
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -34,8 +33,6 @@ def balance_factory() -> Any:
     return load_advisor("balance"), "measured advisor"
 
 
-def _report(exc: BaseException, title: str) -> ErrorReport:
-    return ErrorReport.from_exception(exc, title)
 
 
 # --- the advisor thread -------------------------------------------------------------
@@ -136,10 +133,10 @@ class AdvisorWorker(QObject):
             self.advice_failed.emit(rid, ErrorReport("Critique", "Cancelled.", "", "info"))
             return
         except InputError as exc:      # something about the mix itself (e.g. a muted anchor): no fault
-            self.advice_failed.emit(rid, _report(exc, "Critique"))
+            self.advice_failed.emit(rid, ErrorReport.from_exception(exc, "Critique"))
             return
         except MixingBuddyError as exc:
-            self.advice_failed.emit(rid, _report(exc, "Critique failed"))
+            self.advice_failed.emit(rid, ErrorReport.from_exception(exc, "Critique failed"))
             return
         except Exception as exc:  # a crashing advisor never takes the window down
             self.advice_failed.emit(rid, ErrorReport(
@@ -190,7 +187,6 @@ class LoadOutcome:
     failed: tuple[tuple[str, str], ...]
     findings: tuple[Finding, ...] = ()
     context: Any = None                   # e.g. the PendingSession being opened
-    role_overrides: dict[str, str] = field(default_factory=dict)
 
 
 class LoadTracksJob(QRunnable):
@@ -209,13 +205,13 @@ class LoadTracksJob(QRunnable):
         try:
             outcome = self._load()
         except MixingBuddyError as exc:
-            self.signals.failed.emit(self.job_id, _report(exc, "Loading failed"))
+            self.signals.failed.emit(self.job_id, ErrorReport.from_exception(exc, "Loading failed"))
             return
         except MemoryError:
             self.signals.failed.emit(self.job_id, ErrorReport("Loading failed", "Not enough memory for these files."))
             return
         except Exception as exc:
-            self.signals.failed.emit(self.job_id, _report(exc, "Loading failed"))
+            self.signals.failed.emit(self.job_id, ErrorReport.from_exception(exc, "Loading failed"))
             return
         self.signals.finished.emit(self.job_id, outcome)
 
@@ -236,16 +232,15 @@ class LoadTracksJob(QRunnable):
         n = len(tracks.tracks)
         for i, t in enumerate(tracks.tracks):
             self.signals.progress.emit(self.job_id, 0.3 + 0.5 * i / max(1, n), f"Measuring {t.name}")
-            try:
-                value = track_loudness(t.audio, t.sample_rate)
-            except Exception:
-                value = float("-inf")
-            lufs[t.id] = value if math.isfinite(value) else float("-inf")
+            lufs[t.id] = track_loudness(t.audio, t.sample_rate)  # -inf for silence
         self.signals.progress.emit(self.job_id, 0.85, "Preparing preview")
         buffer = stack_tracks(tracks)
+        # The tracks keep views of the preview buffer, so every sample is held once.
+        tracks = TrackSet(tuple(replace(t, audio=buffer[i] if t.audio.shape[1] == 2 else buffer[i, :, :1])
+                                for i, t in enumerate(tracks.tracks)), tracks.sample_rate)
         findings = tuple(run_doctor(tracks))
         return LoadOutcome(tracks, buffer, lufs, tuple(result.notes), tuple(result.failed), findings,
-                           self.context, roles)
+                           self.context)
 
 
 def track_loudness(audio: np.ndarray, sample_rate: int, block_s: float = 0.25) -> float:
@@ -264,10 +259,7 @@ def track_loudness(audio: np.ndarray, sample_rate: int, block_s: float = 0.25) -
 
 def run_doctor(tracks: TrackSet, anchor: str | None = None, gains=None) -> list[Finding]:
     """The export doctor when the core provides it (findings only; errors become findings here)."""
-    try:
-        from model.doctor import check_session
-    except ImportError:
-        return []
+    from model.doctor import check_session
     from model.critique import default_anchor
     from model.tracks import Gains
 
@@ -302,40 +294,16 @@ class MeasureJob(QRunnable):
 
             out = []
             for key, request in self.requests:
-                m = measure_session(request, true_peak=False)
+                m = measure_session(request, true_peak=False, per_track=False)
                 out.append((key, {r: float(lv.lufs) for r, lv in m.roles.items()}, float(m.mix.lufs)))
         except MemoryError:
             self.signals.failed.emit(self.job_id, ErrorReport("Meters", "Not enough memory to measure the mix.",
                                                               "", "warning"))
             return
         except Exception as exc:
-            self.signals.failed.emit(self.job_id, _report(exc, "Meters"))
+            self.signals.failed.emit(self.job_id, ErrorReport.from_exception(exc, "Meters"))
             return
         self.signals.finished.emit(self.job_id, out)
-
-
-class RemoveTracksJob(QRunnable):
-    """The preview buffer and doctor findings of a track set with some tracks removed (off the GUI thread)."""
-
-    def __init__(self, job_id: int, tracks: TrackSet, lufs: Mapping[str, float], notes=()) -> None:
-        super().__init__()
-        self.job_id = job_id
-        self.tracks = tracks
-        self.lufs = dict(lufs)
-        self.notes = tuple(notes)
-        self.signals = JobSignals()
-
-    def run(self) -> None:
-        try:
-            buffer = stack_tracks(self.tracks)
-            findings = tuple(run_doctor(self.tracks))
-        except Exception as exc:
-            self.signals.failed.emit(self.job_id, _report(exc, "Removing tracks"))
-            return
-        ids = {t.id for t in self.tracks.tracks}
-        self.signals.finished.emit(self.job_id, LoadOutcome(self.tracks, buffer,
-                                                            {k: v for k, v in self.lufs.items() if k in ids},
-                                                            self.notes, (), findings))
 
 
 class OverviewJob(QRunnable):
@@ -353,7 +321,7 @@ class OverviewJob(QRunnable):
         try:
             result = overview_minmax(self.buffer, self.gains, self.columns)
         except Exception as exc:
-            self.signals.failed.emit(self.job_id, _report(exc, "Overview"))
+            self.signals.failed.emit(self.job_id, ErrorReport.from_exception(exc, "Overview"))
             return
         self.signals.finished.emit(self.job_id, result)
 

@@ -53,13 +53,18 @@ def fsync_dir(folder: str | os.PathLike) -> None:
         os.close(fd)
 
 
+def fsync_file(path: str | os.PathLike) -> None:
+    """Flush one written file to disk."""
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
+
+
 def fsync_tree(folder: str | os.PathLike) -> None:
     """Flush every file of a finished folder, then its folders, to disk (before it is renamed into place)."""
     folder = Path(folder)
     for p in sorted(folder.rglob("*")):
         if p.is_file() and not p.is_symlink():
-            with open(p, "rb+") as f:
-                os.fsync(f.fileno())
+            fsync_file(p)
     for d in sorted((p for p in folder.rglob("*") if p.is_dir()), reverse=True):
         fsync_dir(d)
     fsync_dir(folder)
@@ -237,8 +242,7 @@ def load_checkpoint(path: str | os.PathLike, device=None, *, encoder=None, llm=N
     model = MixingBuddyModel.build(cfg, device=device, training=training,
                                    adapter_dir=adapter if cfg.lora.enabled else None,
                                    encoder=_base_ref(manifest, "encoder", encoder), llm=_base_ref(manifest, "llm", llm))
-    model.load_trainable_state_dict(tensors)
-    model.set_training(training)
+    model.load_trainable_state_dict(tensors)  # copies values in place: the training flags set by build() hold
     notes = []
     for role, entry in (manifest.get("base_models") or {}).items():
         recorded, actual = entry.get("config_sha256"), config_sha256(model.base_dirs[role])
@@ -246,5 +250,4 @@ def load_checkpoint(path: str | os.PathLike, device=None, *, encoder=None, llm=N
             notes.append(f"The {role} base model's config.json differs from the one used in training.")
     model.load_notes = notes
     model.manifest = manifest
-    model.checkpoint_dir = folder
     return model

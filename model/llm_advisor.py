@@ -17,7 +17,6 @@ from model.advice import Window, WindowVerdict, verdict_from_text
 from model.advisor import AdviceRequest, AdvisorInfo, CancelToken
 from model.audio import to_mono
 from model.errors import AdvisorUnavailable, CheckpointError, MixingBuddyError, ModelRuntimeError
-from model.roles import ROLES
 from model.templates import render_instruction
 
 SAMPLE_RATE = 24000
@@ -36,8 +35,9 @@ class LlmAdvisor:
         name = Path(checkpoint).name if checkpoint else "model"
         device = model.device
         slow = "; running on CPU, expect minutes per song" if device.type == "cpu" else ""
+        notes = "".join(f"; {note}" for note in getattr(model, "load_notes", ()))  # e.g. a changed base config
         self.info = AdvisorInfo(id=f"llm:{name}", kind="llm",
-                                description=f"MixingBuddy LLM ({name}, {model.config.precision}) on {device}{slow}",
+                                description=f"MixingBuddy LLM ({name}, {model.config.precision}) on {device}{slow}{notes}",
                                 needs_gpu=False, max_windows=8)
 
     @classmethod
@@ -79,9 +79,7 @@ class LlmAdvisor:
 
     def instruction(self, request: AdviceRequest, window: Window) -> str:
         """The user instruction: audible roles, the anchor and the window length."""
-        audible = {t.role.role for t in request.tracks.tracks if request.gains.audible(t)}
-        stems = [r for r in ROLES if r in audible]
-        return render_instruction(self.instruction_variant, stems, request.anchor,
+        return render_instruction(self.instruction_variant, request.tracks.roles_present(request.gains), request.anchor,
                                   duration_sec=round(window.duration_s, 1))
 
     # --- judging -------------------------------------------------------------------

@@ -18,7 +18,6 @@ from model.advice import Finding, Window
 from model.advisor import AdviceRequest
 from model.audio import frame_rms_db, to_mono
 from model.dsp import NEG_INF, Meter, cached_true_peak_db, combined_loudness, true_peak_db
-from model.roles import ROLES
 from model.windows import WindowPlan, cut_windows, passes_gate, select_windows
 
 ACTIVITY_BLOCK_S = 0.4
@@ -64,9 +63,7 @@ class Measurements:
         self.anchor = request.anchor
         self.windows = windows
         self.track_ids = [t.id for t in request.tracks.tracks if request.gains.audible(t)]
-        self.roles_present = tuple(
-            r for r in ROLES if any(t.role.role == r for t in request.tracks.tracks if request.gains.audible(t))
-        )
+        self.roles_present = request.tracks.roles_present(request.gains)
         self.tracks = {tid: self._whole(f"t:{tid}") for tid in self.track_ids}
         self.roles = {r: self._whole(f"r:{r}") for r in self.roles_present}
         self.mix = self._whole("mix")
@@ -163,12 +160,13 @@ def _read(meter: Meter, audio: np.ndarray, sr: int, true_peak: bool, mono: np.nd
     return Level(meter.loudness(), meter.last_sample_peak_db(), tp, active, blocks)
 
 
-def measure_session(request: AdviceRequest, true_peak: bool = True) -> Measurements:
+def measure_session(request: AdviceRequest, true_peak: bool = True, per_track: bool = True) -> Measurements:
     """Measure the request's selection (``request.span`` or the whole song) window by window.
 
     True peak (libebur128, 4x oversampled) is measured for the mix in every window and
     for each track over the whole file (cached per loaded track); roles made of one
-    track share that track's readings instead of being metered again.
+    track share that track's readings instead of being metered again. ``per_track=False``
+    skips the track meters of roles with several tracks (for callers that need roles and mix only).
     """
     tset, gains = request.tracks, request.gains
     sr = tset.sample_rate
@@ -176,7 +174,7 @@ def measure_session(request: AdviceRequest, true_peak: bool = True) -> Measureme
     by_role: dict[str, list] = {}
     for t in audible:
         by_role.setdefault(t.role.role, []).append(t)
-    windows = [_measure_window(tset, gains, by_role, start_s, end_s, full, true_peak)
+    windows = [_measure_window(tset, gains, by_role, start_s, end_s, full, true_peak, per_track)
                for start_s, end_s, full in _spans(tset.duration_s, request)]
     result = Measurements(request, windows)
     if true_peak:
@@ -201,7 +199,8 @@ def _spans(duration_s: float, request: AdviceRequest) -> list[tuple[float, float
     return spans
 
 
-def _measure_window(tset, gains, by_role, start_s: float, end_s: float, full: bool, true_peak: bool) -> WindowLevels:
+def _measure_window(tset, gains, by_role, start_s: float, end_s: float, full: bool, true_peak: bool,
+                    per_track: bool = True) -> WindowLevels:
     sr = tset.sample_rate
     a, b = int(round(start_s * sr)), int(round(end_s * sr))
     wl = WindowLevels(Window(start_s, end_s, True), full)
@@ -211,9 +210,10 @@ def _measure_window(tset, gains, by_role, start_s: float, end_s: float, full: bo
         role_sum = np.zeros((b - a, 2), dtype=np.float32)
         for t in members:
             seg = t.audio[a:b] * np.float32(gains.linear(t))
-            meter = Meter(seg.shape[1], sr, dual_mono=True)
-            wl.meters[f"t:{t.id}"] = meter
-            wl.tracks[t.id] = _read(meter, seg, sr, False)
+            if per_track or len(members) == 1:
+                meter = Meter(seg.shape[1], sr, dual_mono=True)
+                wl.meters[f"t:{t.id}"] = meter
+                wl.tracks[t.id] = _read(meter, seg, sr, False)
             role_sum += seg  # mono (frames, 1) plays on both channels
         mono_roles[role] = to_mono(role_sum)
         if len(members) == 1:  # the role is its track: share its meter and readings

@@ -66,21 +66,14 @@ def load_llm(folder: str | Path, precision: str, device: torch.device, training:
         raise CheckpointError(f"{folder}: the language model cannot be loaded ({_one_line(exc)}).") from None
     except torch.cuda.OutOfMemoryError:
         raise out_of_memory() from None
-    if training and gradient_checkpointing:
-        gc = {"use_reentrant": False}
-        if precision == "nf4":
-            from peft import prepare_model_for_kbit_training
-
-            llm = prepare_model_for_kbit_training(llm, use_gradient_checkpointing=True, gradient_checkpointing_kwargs=gc)
-        elif hasattr(llm, "activation_checkpointing_enable"):  # transformers >= 5 name
-            llm.activation_checkpointing_enable(activation_checkpointing_kwargs=gc)
-        else:  # pragma: no cover - older transformers
-            llm.gradient_checkpointing_enable(gradient_checkpointing_kwargs=gc)
-    elif training and precision == "nf4":
+    gc = {"use_reentrant": False}
+    if training and precision == "nf4":
         from peft import prepare_model_for_kbit_training
 
-        llm = prepare_model_for_kbit_training(llm, use_gradient_checkpointing=False)
-    llm.config.use_cache = not training
+        llm = prepare_model_for_kbit_training(llm, use_gradient_checkpointing=gradient_checkpointing,
+                                              gradient_checkpointing_kwargs=gc)
+    elif training and gradient_checkpointing:
+        llm.activation_checkpointing_enable(activation_checkpointing_kwargs=gc)
     return llm, tokenizer
 
 
@@ -203,6 +196,17 @@ class MixingBuddyModel(nn.Module):
     def n_audio_tokens(self, num_samples: int) -> int:
         return n_audio_tokens(num_samples, self.config.audio_pool)
 
+    def prompt_inputs(self, audio: torch.Tensor, instructions: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Left-padded generation inputs for equal-length clips: (inputs_embeds, attention_mask).
+
+        Each distinct instruction is tokenised once, however many clips share it.
+        """
+        n = self.n_audio_tokens(audio.shape[1])
+        ids_for = {text: self.prompts.prompt_ids(text, n) for text in dict.fromkeys(instructions)}
+        batch = self.prompts.collate_prompts([ids_for[text] for text in instructions])
+        mask = batch["attention_mask"].to(self.device)
+        return self.embed(batch["input_ids"].to(self.device), self.encode_audio(audio)), mask
+
     def encode_audio(self, audio: torch.Tensor) -> torch.Tensor:
         """(B, samples) 24 kHz mono -> (B, N, llm hidden) projected audio tokens."""
         return self.projector(self.encoder(audio.to(self.device)))
@@ -299,12 +303,7 @@ class MixingBuddyModel(nn.Module):
 
         if audio.shape[0] != len(instructions):
             raise ValueError("one instruction per clip")
-        n = self.n_audio_tokens(audio.shape[1])
-        prompts = [self.prompts.prompt_ids(text, n) for text in instructions]
-        batch = self.prompts.collate_prompts(prompts)
-        ids = batch["input_ids"].to(self.device)
-        mask = batch["attention_mask"].to(self.device)
-        embeds = self.embed(ids, self.encode_audio(audio))
+        embeds, mask = self.prompt_inputs(audio, instructions)
         gen = self.greedy_config(max_new_tokens or self.config.max_new_tokens)
         stop = CancelCriteria(cancel)
         out = self.llm.generate(inputs_embeds=embeds, attention_mask=mask, generation_config=gen,

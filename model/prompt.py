@@ -16,8 +16,7 @@ from model.errors import CheckpointError, InputError
 from model.templates import SYSTEM_PROMPT
 
 AUDIO_TOKEN = "<|AUDIO|>"
-QWEN_AUDIO_TOKEN_ID = 151646  # the first unused row of Qwen2's 152,064-row embedding
-IM_START, IM_END, ENDOFTEXT = "<|im_start|>", "<|im_end|>", "<|endoftext|>"
+IM_END, ENDOFTEXT = "<|im_end|>", "<|endoftext|>"
 IGNORE_INDEX = -100
 
 #: MERT-v1 feature-extractor convolutions (kernel, stride): 320x downsampling, 75 Hz at 24 kHz.

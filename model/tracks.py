@@ -64,8 +64,9 @@ class TrackSet:
             out[t.role.role].append(t)
         return out
 
-    def roles_present(self) -> tuple[str, ...]:
-        present = {t.role.role for t in self.tracks}
+    def roles_present(self, gains: "Gains | None" = None) -> tuple[str, ...]:
+        """Roles with at least one track (with ``gains``: one audible track), in ROLES order."""
+        present = {t.role.role for t in self.tracks if gains is None or gains.audible(t)}
         return tuple(r for r in ROLES if r in present)
 
     def get(self, track_id: str) -> Track:

@@ -13,9 +13,8 @@ from pathlib import Path
 import soundfile as sf
 
 from model.errors import InputError
+from model.synthetic import SR
 from training.musdb import STEMS
-
-SR = 44100
 
 
 def track_name(split: str, index: int, seed: int) -> str:

@@ -70,17 +70,13 @@ def generate_reference(model, audio, instruction: str, seed: int, max_new_tokens
         audio = audio.unsqueeze(0)
     if audio.shape[0] != 1:
         raise ValueError("the reference protocol decodes one clip at a time")
-    prompt = model.prompts.prompt_ids(instruction, model.n_audio_tokens(audio.shape[1]))
-    batch = model.prompts.collate_prompts([prompt])
-    ids = batch["input_ids"].to(model.device)
-    mask = batch["attention_mask"].to(model.device)
     gen = GenerationConfig(max_new_tokens=int(max_new_tokens), num_beams=1, eos_token_id=model.prompts.stop_ids,
                            pad_token_id=model.prompts.pad_id, **REFERENCE_SAMPLING)
     dev = model.device
     cuda = [dev.index if dev.index is not None else torch.cuda.current_device()] if dev.type == "cuda" else []
     with torch.no_grad(), torch.random.fork_rng(devices=cuda):
         torch.manual_seed(int(seed))
-        embeds = model.embed(ids, model.encode_audio(audio))
+        embeds, mask = model.prompt_inputs(audio, [instruction])
         out = model.llm.generate(inputs_embeds=embeds, attention_mask=mask, generation_config=gen)
     tokens = out[0]
     n_new = int((~torch.isin(tokens, torch.tensor(model.prompts.stop_ids, device=tokens.device))).sum())
@@ -187,8 +183,8 @@ def run(args: argparse.Namespace) -> int:
     os.replace(tmp, out / "predictions.jsonl")
     elapsed = time.perf_counter() - t0
     config_mod.dump_json(cfg, out / "eval_config.json", "eval")
-    results = write_report(records, out, "paper", source=f"{args.advisor} on {cfg.split}")
-    strict = json.loads((out / "evaluation_results_strict.json").read_text())["overall_performance"]
+    results, other = write_report(records, out, "paper", source=f"{args.advisor} on {cfg.split}")
+    strict = other["overall_performance"]
     o = results["overall_performance"]
     print(f"{len(records)} samples in {elapsed:.1f} s ({len(records) / max(elapsed, 1e-9):.1f}/s); paper: both "
           f"{o['both_correct_percentage']:.2f} % stem {o['stem_correct_percentage']:.2f} % dir "

@@ -16,8 +16,9 @@ from typing import Sequence
 import soundfile as sf
 
 from model.errors import InputError
+from model.roles import ROLES
 
-STEMS = ("vocals", "drums", "bass", "other")
+STEMS = ROLES  # the MUSDB18 stems are our four roles
 SPLITS = ("train", "val", "test")
 #: MUSDB18's official validation tracks (sigsep musdb ``configs/mus.yaml``), all from the train folder.
 OFFICIAL_VALIDATION = (

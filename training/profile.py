@@ -18,15 +18,15 @@ from pathlib import Path
 import numpy as np
 
 from model.audio import load_audio, to_mono
+from model.balance import PROFILE_FORMAT
 from model.dsp import loudness_lufs
 from model.errors import AudioFormatError, InputError
+from model.roles import ROLES, TARGET_ROLES
 from model.windows import passes_gate
 from training import config as config_mod
 from training.musdb import walk
 
-PROFILE_FORMAT = "mixingbuddy.balance_profile/1"
-ANCHORS = ("vocals", "drums", "bass")
-ROLES = ("vocals", "drums", "bass", "other")
+ANCHORS = TARGET_ROLES
 STATISTIC = ("role loudness minus anchor loudness in LU: BS.1770 integrated loudness (libebur128) of the stereo "
              "role mixes, per gated 10 s window; median and quartiles over windows")
 

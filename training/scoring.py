@@ -19,8 +19,7 @@ from model.keywords import read_keywords
 from model.templates import CATEGORIES, CORRECTION_RANGE_DB, DIRECTION
 
 SCORERS = ("paper", "strict")
-DIRECTION_GROUP = {"very_quiet": "increase", "quiet": "increase", "no_error": "no_error",
-                   "loud": "decrease", "very_loud": "decrease"}
+DIRECTION_GROUP = {c: "no_error" if d == "none" else d for c, d in DIRECTION.items()}
 REQUIRED_FIELDS = ("target_stem", "error_category")
 MAG_TOL = 1e-3
 N_ERROR_EXAMPLES = 20
@@ -414,8 +413,8 @@ def write_plots(results: dict, confusion: dict, out_dir: Path) -> list[Path]:
 
 
 def write_report(records: Sequence[dict], out_dir: str | Path, scorer: str = "paper", field: str = "generated",
-                 source: str = "predictions", plots: bool = True) -> dict:
-    """Write evaluation_results.json (+ the other scorer's), report.md and PNG plots; return the results."""
+                 source: str = "predictions", plots: bool = True) -> tuple[dict, dict]:
+    """Write evaluation_results.json (+ the other scorer's), report.md and PNG plots; return both results."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     results = score_records(records, scorer, field)
@@ -428,7 +427,7 @@ def write_report(records: Sequence[dict], out_dir: str | Path, scorer: str = "pa
     (out / "report.md").write_text(report_markdown(results, other, confusion, scorer, source), encoding="utf-8")
     if plots:
         write_plots(results, confusion, out)
-    return results
+    return results, other
 
 
 # --- CLI -------------------------------------------------------------------------
@@ -446,8 +445,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     records = load_predictions(args.predictions, args.field)
     if args.out:
-        results = write_report(records, args.out, args.scorer, args.field, Path(args.predictions).name,
-                               plots=not args.no_plots)
+        results, _ = write_report(records, args.out, args.scorer, args.field, Path(args.predictions).name,
+                                  plots=not args.no_plots)
     else:
         results = score_records(records, args.scorer, args.field)
     if args.json:

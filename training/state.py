@@ -55,12 +55,8 @@ class StateError(InputError):
 # --- writing helpers ---------------------------------------------------------------
 
 def write_json(path: Path, obj: Any) -> None:
-    """JSON (objects that are not JSON types are refused) written, flushed and fsync'ed."""
-    text = json.dumps(obj, indent=1, allow_nan=True) + "\n"
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
+    """JSON (objects that are not JSON types are refused); fsync'ed with the folder before the rename."""
+    path.write_text(json.dumps(obj, indent=1, allow_nan=True) + "\n", encoding="utf-8")
 
 
 def write_tensors(path: Path, tensors: dict, metadata: dict | None = None) -> None:

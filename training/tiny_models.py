@@ -121,7 +121,7 @@ def build_tokenizer(vocab_size: int = 1000, audio_token: bool = True):
     from transformers import Qwen2Tokenizer
     from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
 
-    from model.prompt import AUDIO_TOKEN, CHATML_TEMPLATE
+    from model.prompt import CHATML_TEMPLATE, ensure_audio_token
 
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.Sequence([
@@ -139,9 +139,7 @@ def build_tokenizer(vocab_size: int = 1000, audio_token: bool = True):
     tok.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
     tok.eos_token = "<|im_end|>"
     if audio_token:
-        from tokenizers import AddedToken
-
-        tok.add_tokens([AddedToken(AUDIO_TOKEN, special=True, normalized=False)], special_tokens=True)
+        ensure_audio_token(tok)
     tok.chat_template = CHATML_TEMPLATE
     tok.model_max_length = 32768
     return tok

@@ -91,7 +91,7 @@ def publish(checkpoint: Path, run: Path) -> None:
     While this runs ``RUN`` has no manifest (so it never loads half-replaced); the step folder under
     ``checkpoints/`` stays complete throughout, and a resume publishes again.
     """
-    from model.checkpoint import fsync_dir, fsync_tree
+    from model.checkpoint import fsync_dir, fsync_file, fsync_tree
 
     (run / "manifest.json").unlink(missing_ok=True)
     fsync_dir(run)
@@ -106,18 +106,13 @@ def publish(checkpoint: Path, run: Path) -> None:
             shutil.rmtree(run / item.name, ignore_errors=True)
         else:
             shutil.copy2(item, tmp)
-            _fsync_file(tmp)
+            fsync_file(tmp)
         os.replace(tmp, run / item.name)
     shutil.copy2(checkpoint / "manifest.json", run / ".manifest.publish")
-    _fsync_file(run / ".manifest.publish")
+    fsync_file(run / ".manifest.publish")
     fsync_dir(run)
     os.replace(run / ".manifest.publish", run / "manifest.json")
     fsync_dir(run)
-
-
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb+") as f:
-        os.fsync(f.fileno())
 
 
 def republish_if_needed(run: Path, step: int) -> None:
@@ -184,7 +179,7 @@ def validate(accelerator, model, val_loader, val_ds, cfg: config_mod.TrainConfig
 def train(args: argparse.Namespace, stop_at_step: int | None = None) -> dict:
     """Run (or resume) a training run; returns the final trainer state."""
     import torch
-    from accelerate import Accelerator
+    from accelerate import Accelerator, PartialState
     from accelerate.utils import set_seed
     from torch.utils.data import DataLoader
     from transformers import get_cosine_schedule_with_warmup
@@ -203,7 +198,8 @@ def train(args: argparse.Namespace, stop_at_step: int | None = None) -> dict:
     resume = bool(args.resume)
     cpu = not torch.cuda.is_available()
     mp = tc.mixed_precision if tc.mixed_precision != "auto" else ("no" if cpu else "bf16")
-    probe = Accelerator(cpu=cpu)
+    # The process group only: a second full Accelerator would refuse the mixed precision set below.
+    probe = PartialState(cpu=cpu)
     if resume and probe.is_main_process and run.is_dir():
         recover_state(run)
     probe.wait_for_everyone()

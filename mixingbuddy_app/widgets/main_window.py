@@ -142,7 +142,6 @@ class MainWindow(QMainWindow):
         self.redo_action = self._action("&Redo gain change", c.redo, K(K.StandardKey.Redo))
         self.play_action = self._action("Play / Pause", c.toggle_play, K("Space"), "Play / pause (Space)")
         self.stop_action = self._action("Stop", c.stop, K("Ctrl+."))
-        self.space = self.play_action
 
     def _build_menus(self) -> None:
         mb = self.menuBar()

@@ -108,7 +108,6 @@ class MixOverview(QWidget):
         ys[0::2] = mins * scale
         ys[1::2] = maxs * scale
         self.wave.setData(xs, ys)
-        self.columns = len(maxs)
         self.plot.getPlotItem().setXRange(0, max(duration, 1.0), padding=0)
 
     def show_region(self, region) -> None:
