@@ -48,7 +48,6 @@ class ProjectController(QObject):
     recheck_done = Signal(str, str)          # label, sentence
     apply_done = Signal(object)              # ApplyResult
     ab_changed = Signal(str)                 # "after" | "before"
-    undo_changed = Signal(bool, bool)
     overview_changed = Signal(object)        # (mins, maxs, duration_s)
     session_changed = Signal(str)
     advisor_changed = Signal(str)
@@ -193,7 +192,6 @@ class ProjectController(QObject):
         self._push_gains()
         self.schedule_measure()
         self.gains_changed.emit()
-        self.undo_changed.emit(self.project.can_undo(), self.project.can_redo())
 
     # --- loading -------------------------------------------------------------------
     def add_paths(self, paths: Iterable[str], replace: bool = False) -> None:
@@ -288,7 +286,6 @@ class ProjectController(QObject):
         self.region_changed.emit(p.region)
         self.gains_changed.emit()
         self.advice_changed.emit(p.advice)
-        self.undo_changed.emit(p.can_undo(), p.can_redo())
         self._overview_timer.start()
         self.schedule_measure()
         self.loudness_changed.emit(False)
@@ -347,7 +344,6 @@ class ProjectController(QObject):
         self.tracks_changed.emit()
         self.gains_changed.emit()
         self.advice_changed.emit(p.advice)
-        self.undo_changed.emit(p.can_undo(), p.can_redo())
         if p.anchor != old_anchor:
             self.anchor_changed.emit(p.anchor or "")
         self.region_changed.emit(p.region)

@@ -123,12 +123,19 @@ def balance_predictions(ds: MixDataset, profile: str | Path | None = None, progr
 
     advisor = BalanceAdvisor.from_resources(profile)
     sr = ds.cache.sample_rate
+    chunk_key, stems, untouched = None, {}, {}
     for i in tqdm(range(len(ds)), desc="eval balance", unit="sample", disable=not progress):
         row = ds.rows[i]
         meta = row["meta"]
-        stems = row_chunk(ds.cache, row)
+        key = (row["stem_cache_key"], meta["time_ref"]["start_sec"], meta["time_ref"]["end_sec"])
+        if key != chunk_key:  # rows come in blocks of 30 per chunk: decode and meter each chunk once
+            chunk_key, stems = key, row_chunk(ds.cache, row)
+            untouched = {r: loudness_lufs(a, sr) for r, a in stems.items()}
         g = 10.0 ** (meta["intended_gain_db"] / 20.0)
-        lufs = {r: loudness_lufs(a * (g if r == meta["target_stem"] else 1.0), sr) for r, a in stems.items()}
+        target = meta["target_stem"]
+        lufs = dict(untouched)
+        if g != 1.0:
+            lufs[target] = loudness_lufs(stems[target] * g, sr)
         window = Window(meta["time_ref"]["start_sec"], meta["time_ref"]["end_sec"])
         verdict = advisor.verdict_for_levels(window, lufs, meta["anchor_stem"])
         yield prediction_record(row, verdict.text, advisor.info.id, None, "measured")

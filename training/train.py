@@ -227,10 +227,9 @@ def train(args: argparse.Namespace, stop_at_step: int | None = None) -> dict:
         accelerator.wait_for_everyone()
         mcfg = mcfg.replace(encoder=str((tiny / "mert").resolve()), llm=str((tiny / "qwen2").resolve()))
     run.mkdir(parents=True, exist_ok=True)
+    run_config = {"kind": "train", **config_mod.to_dict(cfg), "model": mcfg.to_dict()}
     if accelerator.is_main_process:
-        resolved = config_mod.to_dict(cfg)
-        resolved["model"] = mcfg.to_dict()
-        (run / "train_config.json").write_text(json.dumps({"kind": "train", **resolved}, indent=2) + "\n")
+        (run / "train_config.json").write_text(json.dumps(run_config, indent=2) + "\n")
 
     model = MixingBuddyModel.build(mcfg, device=accelerator.device, training=True)
     lora_params = [p for n, p in model.named_parameters() if p.requires_grad and "lora_" in n]
@@ -289,7 +288,7 @@ def train(args: argparse.Namespace, stop_at_step: int | None = None) -> dict:
             if accelerator.is_main_process:
                 save_checkpoint(accelerator.unwrap_model(model), run / "checkpoints" / f"step-{step:06d}",
                                 step=step, metrics=metrics,
-                                training={"config": json.loads((run / "train_config.json").read_text()),
+                                training={"config": run_config,
                                           "data": str(data.resolve()), "data_manifest_sha256": data_hash,
                                           "processes": procs, "accumulation": accum, "max_steps": max_steps})
             save_state(accelerator, run, state, model, optimizer, scheduler)

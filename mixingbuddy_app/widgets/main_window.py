@@ -214,7 +214,6 @@ class MainWindow(QMainWindow):
         c.advice_changed.connect(lambda _a: self.update_actions())
         c.tracks_changed.connect(self.update_actions)
         c.gains_changed.connect(self.update_actions)
-        c.undo_changed.connect(lambda _u, _r: self.update_actions())
         c.ab_changed.connect(lambda s: (self.ab_action.setChecked(s == "before"), self.update_actions()))
         c.apply_done.connect(lambda _r: self.update_actions())
         c.advisor_changed.connect(self.advisor_label.setText)
