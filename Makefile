@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.mixingbuddy-installed
 DEMO := resources/demo
 
-.PHONY: run test bench install demo screenshot clean
+.PHONY: run test bench install demo screenshot gpu-wheels clean
 
 install: $(STAMP)
 
@@ -37,6 +37,13 @@ demo: $(STAMP)
 
 screenshot: $(STAMP)
 	bash benchmarks/screenshot.sh
+
+# Wheels the GPU machine's image lacks (Python 3.12, x86-64), for benchmarks/gpu_session.sh; .whl/ is git-ignored.
+GPU_WHEELS := bitsandbytes==0.50.2 soundfile==0.14.0 pyebur128==0.1.1 cffi==2.1.1 pycparser==3.12 peft==0.21.2
+gpu-wheels:
+	$(PYTHON) -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+		--platform manylinux_2_28_x86_64 --platform manylinux_2_24_x86_64 --platform manylinux_2_17_x86_64 \
+		--platform manylinux2014_x86_64 -d .whl $(GPU_WHEELS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
