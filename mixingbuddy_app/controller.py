@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 from model.advice import Advice
 from model.errors import InputError, MixingBuddyError
 from model.roles import ROLES
+from model.tracks import TrackSet
 
 from mixingbuddy_app.cli import advice_to_json
 from mixingbuddy_app.errors import ErrorReport
@@ -212,11 +213,13 @@ class ProjectController(QObject):
         if replace:
             self._removed_paths.clear()
         self._removed_paths -= {os.path.abspath(x) for x in new}
-        self._start_load(ordered, overrides, None)
+        keep = None if replace else p.tracks  # files already loaded and unchanged are not decoded again
+        self._start_load(ordered, overrides, None, keep)
 
-    def _start_load(self, paths: list[str], overrides: dict, context) -> None:
+    def _start_load(self, paths: list[str], overrides: dict, context, loaded: TrackSet | None = None) -> None:
         self._load_id += 1
-        job = LoadTracksJob(self._load_id, paths, overrides, context)
+        job = LoadTracksJob(self._load_id, paths, overrides, context, loaded,
+                            dict(self.project.lufs) if loaded is not None else None)
         job.signals.finished.connect(self._on_loaded)
         job.signals.failed.connect(self._on_load_failed)
         job.signals.progress.connect(self._on_load_progress)

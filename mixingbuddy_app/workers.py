@@ -7,6 +7,7 @@ behind the running critique).
 
 from __future__ import annotations
 
+import os
 import traceback
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
@@ -193,12 +194,16 @@ class LoadTracksJob(QRunnable):
     """Decode, probe, bring rates together, guess roles, measure loudness, run the doctor."""
 
     def __init__(self, job_id: int, paths: list[str], role_overrides: Mapping[str, str] | None = None,
-                 context: Any = None) -> None:
+                 context: Any = None, loaded: TrackSet | None = None, loaded_lufs: Mapping[str, float] | None = None
+                 ) -> None:
         super().__init__()
         self.job_id = job_id
         self.paths = list(paths)
         self.role_overrides = dict(role_overrides or {})   # by absolute path
         self.context = context
+        # Tracks already loaded (and their loudness by id): unchanged files are not decoded or measured again.
+        self.loaded = loaded
+        self.loaded_lufs = dict(loaded_lufs or {})
         self.signals = JobSignals()
 
     def run(self) -> None:
@@ -218,11 +223,15 @@ class LoadTracksJob(QRunnable):
     def _load(self) -> LoadOutcome:
         from model.tracks import load_tracks
 
-        import os
-
         self.signals.progress.emit(self.job_id, 0.05, f"Reading {len(self.paths)} item(s)")
-        result = load_tracks(self.paths, strict=False)  # bad paths and files come back in result.failed
+        before = {os.path.abspath(t.path): t for t in self.loaded.tracks} if self.loaded else {}
+        # bad paths and files come back in result.failed
+        result = load_tracks(self.paths, strict=False, reuse=before)
         tracks = result.tracks
+        # Padding a track with more silence can move its BS.1770 reading slightly (blocks straddling the end),
+        # so earlier readings are kept only while the session length is unchanged.
+        same_length = self.loaded is not None and self.loaded.frames == tracks.frames
+        old_lufs = {p: self.loaded_lufs[t.id] for p, t in before.items() if t.id in self.loaded_lufs}
 
         by_path = {os.path.abspath(p): r for p, r in self.role_overrides.items()}
         roles = {t.id: by_path[os.path.abspath(t.path)] for t in tracks.tracks if os.path.abspath(t.path) in by_path}
@@ -231,6 +240,10 @@ class LoadTracksJob(QRunnable):
         lufs: dict[str, float] = {}
         n = len(tracks.tracks)
         for i, t in enumerate(tracks.tracks):
+            known = old_lufs.get(os.path.abspath(t.path))
+            if same_length and t.id in result.reused and known is not None:
+                lufs[t.id] = known
+                continue
             self.signals.progress.emit(self.job_id, 0.3 + 0.5 * i / max(1, n), f"Measuring {t.name}")
             lufs[t.id] = track_loudness(t.audio, t.sample_rate)  # -inf for silence
         self.signals.progress.emit(self.job_id, 0.85, "Preparing preview")

@@ -29,6 +29,8 @@ class AudioInfo:
     frames: int
     format: str
     subtype: str
+    #: (size in bytes, modification time in ns) when probed: equal stamps mean the file was not rewritten since.
+    stamp: tuple[int, int] = (0, 0)
 
     @property
     def duration_s(self) -> float:
@@ -68,7 +70,9 @@ def probe(path: str | os.PathLike) -> AudioInfo:
         raise AudioFormatError(
             f"{name}: too short to analyse ({info.frames} frames; at least {MIN_DURATION_S:g} s is needed)."
         )
-    return AudioInfo(str(p), int(info.samplerate), int(info.channels), int(info.frames), info.format, info.subtype)
+    st = p.stat()
+    return AudioInfo(str(p), int(info.samplerate), int(info.channels), int(info.frames), info.format, info.subtype,
+                     (int(st.st_size), int(st.st_mtime_ns)))
 
 
 def out_channels(channels: int) -> int:

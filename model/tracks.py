@@ -148,6 +148,7 @@ class LoadResult:
     failed: tuple[tuple[str, str], ...]
     original_rates: Mapping[str, int]
     original_frames: Mapping[str, int]
+    reused: frozenset[str] = frozenset()   # ids of tracks taken from ``reuse`` instead of decoded again
 
 
 def expand_paths(paths: Iterable[str | os.PathLike], strict: bool = True
@@ -223,13 +224,17 @@ def _unique_ids(paths: Sequence[Path]) -> list[str]:
 
 
 def load_tracks(paths: Iterable[str | os.PathLike], strict: bool = True,
-                max_bytes: int = MAX_SESSION_BYTES, roles: Mapping[str, str] | None = None) -> LoadResult:
+                max_bytes: int = MAX_SESSION_BYTES, roles: Mapping[str, str] | None = None,
+                reuse: Mapping[str, Track] | None = None) -> LoadResult:
     """Load a DAW export: probe, pick the session rate, decode into preallocated buffers.
 
     Files are aligned at their start and padded with silence to the longest one (a note
     says so); rates differing from the most common one are resampled with torchaudio.
     With ``strict`` the first bad file raises AudioFormatError; otherwise bad files are
     returned in ``failed`` and the rest load.
+    ``reuse`` maps absolute paths to tracks loaded before: a file whose header and stamp
+    are unchanged, at an unchanged session rate, keeps that audio instead of being decoded
+    again (the result is the same as a fresh load).
     """
     files, notes, failed = expand_paths(paths, strict)
     infos: list[AudioInfo] = []
@@ -259,14 +264,20 @@ def load_tracks(paths: Iterable[str | os.PathLike], strict: bool = True,
     tracks: list[Track] = []
     rates = {}
     frames = {}
+    reused: set[str] = set()
     for tid, path, info in zip(ids, good, infos):
-        try:
-            audio = _decode_at_rate(info, rate, length)
-        except AudioFormatError as exc:
-            if strict:
-                raise
-            failed.append((str(path), str(exc)))
-            continue
+        before = (reuse or {}).get(os.path.abspath(path))
+        if before is not None and before.info == info and before.sample_rate == rate:
+            audio = _fit_length(before.audio, length)
+            reused.add(tid)
+        else:
+            try:
+                audio = _decode_at_rate(info, rate, length)
+            except AudioFormatError as exc:
+                if strict:
+                    raise
+                failed.append((str(path), str(exc)))
+                continue
         role = guess_role(path.name)
         if roles and tid in roles:
             role = RoleGuess(roles[tid], "user", None)  # type: ignore[arg-type]
@@ -285,7 +296,16 @@ def load_tracks(paths: Iterable[str | os.PathLike], strict: bool = True,
     folded = [t.name for t in tracks if t.info.channels > 2]
     if folded:
         notes.append(f"Folded to stereo (more than 2 channels): {', '.join(folded)}.")
-    return LoadResult(TrackSet(tuple(tracks), rate), tuple(notes), tuple(failed), rates, frames)
+    return LoadResult(TrackSet(tuple(tracks), rate), tuple(notes), tuple(failed), rates, frames, frozenset(reused))
+
+
+def _fit_length(audio: np.ndarray, length: int) -> np.ndarray:
+    """Audio loaded for another session length: cut (only padding lies past the content) or zero-padded."""
+    if audio.shape[0] >= length:
+        return audio[:length]
+    out = np.zeros((length, audio.shape[1]), dtype=np.float32)
+    out[: audio.shape[0]] = audio
+    return out
 
 
 def _decode_at_rate(info: AudioInfo, rate: int, length: int) -> np.ndarray:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import soundfile as sf
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
@@ -109,3 +111,33 @@ def test_anchor_falls_back_when_its_role_disappears(qtbot, make_window, stems):
     w.table.role_combos["01 Lead Vox.wav"].setCurrentText("other")
     assert c.project.anchor == "drums"
     assert w.roles.radios["drums"].isChecked()
+
+
+def test_adding_files_decodes_and_measures_only_the_new_ones(qtbot, make_window, stems, monkeypatch):
+    import mixingbuddy_app.workers as workers
+    import model.tracks as tracks_mod
+
+    w = make_window()
+    c = load(qtbot, w, stems[:3])
+    lufs_before = dict(c.project.lufs)
+    decoded, measured = [], []
+    real_decode, real_measure = tracks_mod._decode_at_rate, workers.track_loudness
+    monkeypatch.setattr(tracks_mod, "_decode_at_rate",
+                        lambda info, *a: decoded.append(info.path) or real_decode(info, *a))
+    monkeypatch.setattr(workers, "track_loudness", lambda audio, sr: measured.append(len(audio)) or real_measure(audio, sr))
+
+    load(qtbot, w, [stems[3]])  # the same length: nothing else is read or measured again
+    assert decoded == [str(stems[3])] and len(measured) == 1
+    assert w.table.rowCount() == 4
+    assert {k: c.project.lufs[k] for k in lufs_before} == lufs_before
+    fresh = tracks_mod.load_tracks(stems)
+    for a, b in zip(c.project.tracks.tracks, fresh.tracks.tracks):
+        assert a.id == b.id
+        np.testing.assert_array_equal(a.audio, b.audio)
+
+    longer = stems[0].parent / "05 Long Gtr.wav"
+    sf.write(longer, np.concatenate([sf.read(stems[3], dtype="float32")[0]] * 2), 16000)
+    decoded.clear()
+    measured.clear()
+    load(qtbot, w, [longer])  # the session grows: padding changes, so every track is measured again
+    assert decoded == [str(longer)] and len(measured) == 5

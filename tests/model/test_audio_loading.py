@@ -170,3 +170,70 @@ def test_non_strict_loading_lists_bad_paths_and_loads_the_rest(tmp_path):
     assert "no audio files" in reasons[str(empty)]
     with pytest.raises(InputError):
         load_tracks([tmp_path / "good.wav", tmp_path / "ghost.wav"])
+
+
+def _count_decodes(monkeypatch) -> list[str]:
+    import model.tracks as tracks_mod
+
+    decoded: list[str] = []
+    real = tracks_mod._decode_at_rate
+
+    def counting(info, rate, length):
+        decoded.append(os.path.basename(info.path))
+        return real(info, rate, length)
+
+    monkeypatch.setattr(tracks_mod, "_decode_at_rate", counting)
+    return decoded
+
+
+def _same_as_fresh(result, paths):
+    fresh = load_tracks(paths)
+    assert [t.id for t in result.tracks.tracks] == [t.id for t in fresh.tracks.tracks]
+    assert result.tracks.sample_rate == fresh.tracks.sample_rate
+    for a, b in zip(result.tracks.tracks, fresh.tracks.tracks):
+        assert a.info == b.info and a.role == b.role
+        np.testing.assert_array_equal(a.audio, b.audio)
+    assert result.notes == fresh.notes
+
+
+@pytest.mark.parametrize("new_seconds", [0.5, 3.0])  # shorter than the session, and longer (more padding)
+def test_adding_a_file_reuses_the_unchanged_ones(tmp_path, monkeypatch, new_seconds):
+    sf.write(tmp_path / "Kick.wav", tone(1.5, channels=1), SR)
+    sf.write(tmp_path / "Bass.wav", tone(1.0, channels=2, freq=55), SR)
+    sf.write(tmp_path / "Pad 48k.wav", tone(1.2, sr=48000, channels=2, freq=330), 48000)  # resampled
+    first = load_tracks([tmp_path])
+    (tmp_path / "more").mkdir()
+    new = tmp_path / "more" / "Vox.flac"
+    sf.write(new, tone(new_seconds, channels=2, freq=440), SR)
+    decoded = _count_decodes(monkeypatch)
+    paths = [t.path for t in first.tracks.tracks] + [str(new)]
+    again = load_tracks(paths, reuse={os.path.abspath(t.path): t for t in first.tracks.tracks})
+    assert decoded == ["Vox.flac"]
+    assert again.reused == {"Kick.wav", "Bass.wav", "Pad 48k.wav"}
+    _same_as_fresh(again, paths)
+
+
+def test_a_rewritten_file_or_a_new_session_rate_is_decoded_again(tmp_path, monkeypatch):
+    kick, bass = tmp_path / "Kick.wav", tmp_path / "Bass.wav"
+    sf.write(kick, tone(1.0), SR)
+    sf.write(bass, tone(1.0, freq=55), SR)
+    first = load_tracks([kick, bass])
+    before = {os.path.abspath(t.path): t for t in first.tracks.tracks}
+    stat = os.stat(kick)
+    sf.write(kick, tone(1.0, freq=880), SR)  # same header, other samples: a re-export
+    os.utime(kick, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    decoded = _count_decodes(monkeypatch)
+    again = load_tracks([kick, bass], reuse=before)
+    assert decoded == ["Kick.wav"] and again.reused == {"Bass.wav"}
+    _same_as_fresh(again, [kick, bass])
+
+    # two 48 kHz files outvote the 44.1 kHz ones: the session rate changes and nothing is reused
+    extra = [tmp_path / "A.wav", tmp_path / "B.wav", tmp_path / "C.wav"]
+    for p in extra:
+        sf.write(p, tone(1.0, sr=48000), 48000)
+    decoded.clear()
+    paths = [kick, bass, *extra]
+    third = load_tracks(paths, reuse={os.path.abspath(t.path): t for t in again.tracks.tracks})
+    assert third.tracks.sample_rate == 48000 and third.reused == frozenset()
+    assert sorted(decoded) == ["A.wav", "B.wav", "Bass.wav", "C.wav", "Kick.wav"]
+    _same_as_fresh(third, paths)
