@@ -73,7 +73,10 @@ def load_llm(folder: str | Path, precision: str, device: torch.device, training:
         llm = prepare_model_for_kbit_training(llm, use_gradient_checkpointing=gradient_checkpointing,
                                               gradient_checkpointing_kwargs=gc)
     elif training and gradient_checkpointing:
-        llm.activation_checkpointing_enable(activation_checkpointing_kwargs=gc)
+        if hasattr(llm, "activation_checkpointing_enable"):  # newer transformers 5.x (5.24 has it, 5.17 does not)
+            llm.activation_checkpointing_enable(activation_checkpointing_kwargs=gc)
+        else:
+            llm.gradient_checkpointing_enable(gradient_checkpointing_kwargs=gc)
     return llm, tokenizer
 
 

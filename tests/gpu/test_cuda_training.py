@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 pytest.importorskip("torch")
 
 pytestmark = pytest.mark.gpu
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -25,17 +30,24 @@ def synth_data(tmp_path_factory):
     return root / "data"
 
 
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    """One `mixingbuddy-train` command in its own process (Accelerate's state is per process)."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1")
+    proc = subprocess.run([sys.executable, "-m", "training.cli", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, f"{args[0]} exited {proc.returncode}:\n{proc.stderr[-3000:]}"
+    return proc
+
+
 def test_bf16_nf4_training_then_eval_on_cuda(synth_data, tmp_path):
     from model.advice import parse_response
-    from training import cli
     from training.scoring import load_predictions
-    from training.train import train
 
     run = tmp_path / "run"
     sets = ["train.max_steps=6", "train.val_every=3", "train.val_samples=4", "train.val_generate=2",
             "train.save_every=3", "train.log_every=1", "train.mixed_precision=\"bf16\"", "model.precision=\"nf4\""]
-    train(argparse.Namespace(preset="tiny-cpu", config=[], set=sets, data=str(synth_data), out=str(run),
-                             resume=False, quiet=True))
+    _cli("train", "--preset", "tiny-cpu", "--data", str(synth_data), "--out", str(run), "--quiet",
+         *[x for s in sets for x in ("--set", s)])
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["step"] == 6 and manifest["model"]["precision"] == "nf4"
     metrics = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
@@ -43,8 +55,8 @@ def test_bf16_nf4_training_then_eval_on_cuda(synth_data, tmp_path):
     assert len(losses) == 6 and all(math.isfinite(x) for x in losses)
 
     out = tmp_path / "eval"
-    assert cli.main(["eval", "--checkpoint", str(run), "--data", str(synth_data), "--limit", "8", "--batch-size", "4",
-                     "--device", "cuda", "--out", str(out), "--quiet"]) == 0
+    _cli("eval", "--checkpoint", str(run), "--data", str(synth_data), "--limit", "8", "--batch-size", "4",
+         "--device", "cuda", "--out", str(out), "--quiet")
     preds = load_predictions(out / "predictions.jsonl")
     assert len(preds) == 8 and all(isinstance(p["generated"], str) for p in preds)
     print(f"{sum(parse_response(p['generated']).status != 'unparsed' for p in preds)}/8 answers parse after 6 steps")
