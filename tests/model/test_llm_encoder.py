@@ -100,3 +100,21 @@ def test_batched_equals_single(tiny_mert_dir):
     assert torch.allclose(batched, single, atol=1e-5)
     with pytest.raises(ValueError, match="400 samples"):
         enc(torch.zeros(1, 399))
+
+
+def test_cpu_batches_are_encoded_in_chunks_with_the_same_result(tiny_mert_dir, monkeypatch):
+    import model.encoder_llm as encoder_llm
+
+    enc = MertEncoder.from_folder(tiny_mert_dir).eval()
+    audio = torch.randn(5, 24000) * 0.1
+    calls = []
+    enc.hubert.register_forward_hook(lambda _m, args, _out: calls.append(args[0].shape[0]))
+    with torch.no_grad():
+        whole = enc(audio)
+        assert calls == [5]  # 16 ch x 4,800 frames x 4 B per clip: all five fit the default budget
+        monkeypatch.setattr(encoder_llm, "CPU_CHUNK_BYTES", 2 * 16 * (24000 // 5) * 4)  # two clips per call
+        calls.clear()
+        chunked = enc(audio)
+    assert calls == [2, 2, 1]
+    assert chunked.shape == whole.shape == (5, 74, 32)
+    assert torch.allclose(chunked, whole, atol=1e-5)
