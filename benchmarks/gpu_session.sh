@@ -6,7 +6,7 @@
 # bitsandbytes, soundfile or pyebur128: `make gpu-wheels` downloads those (Python 3.12 x86-64
 # wheels) into .whl/ (git-ignored), and the run carries .whl. On the device tool:
 #     run(command="bash benchmarks/gpu_session.sh", carry=[".whl"], timeout_s=540)
-# Measured budget: the tests and bench_eval take a few minutes; gpu_check writes a random
+# Expected budget (not yet run on a GPU): the tests and bench_eval take a few minutes; gpu_check writes a random
 # Qwen2-7B (about 15 GB) and loads it in NF4, the longest part. Steps past the budget are skipped.
 set -uo pipefail
 cd "$(dirname "$0")/.."
