@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -51,8 +52,6 @@ def main() -> int:
 
 def add_one_file(folder: Path, block: np.ndarray) -> tuple[float, float]:
     """Seconds for the app's load job over the session, then for the same session plus one new file."""
-    import time
-
     sys.path.insert(0, str(REPO))
     from mixingbuddy_app.workers import LoadTracksJob
 

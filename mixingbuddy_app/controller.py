@@ -339,13 +339,8 @@ class ProjectController(QObject):
             self.engine.set_buffer(np.zeros((0, 0, 2), dtype=np.float32), np.zeros(0, dtype=np.float32))
             self.engine.seek(0)
             self.transport_changed.emit(False)
-        if self.ab_state == "before":
-            self.ab_state = "after"
-            self.ab_changed.emit("after")
-        self._push_gains()
-        self.schedule_measure()
         self.tracks_changed.emit()
-        self.gains_changed.emit()
+        self._gains_edited()
         self.advice_changed.emit(p.advice)
         if p.anchor != old_anchor:
             self.anchor_changed.emit(p.anchor or "")

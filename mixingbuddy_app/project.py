@@ -275,20 +275,19 @@ class MixProject:
         self._coalesce_key = None
 
     def set_track_gain(self, track_id: str, db: float, coalesce: bool = True) -> float:
-        db = clamp_gain(db)
-        if abs(self.track_db.get(track_id, 0.0) - db) < 1e-9:
-            return db
-        self._push_undo(f"gain of {track_id}", f"track:{track_id}" if coalesce else None)
-        self.track_db[track_id] = db
-        self._bump()
-        return db
+        return self._set_gain(self.track_db, track_id, db, f"gain of {track_id}", f"track:{track_id}", coalesce)
 
     def set_role_gain(self, role: str, db: float, coalesce: bool = True) -> float:
+        return self._set_gain(self.role_db, role, db, f"{role} gain", f"role:{role}", coalesce)
+
+    def _set_gain(self, table: dict[str, float], key: str, db: float, label: str, coalesce_key: str,
+                  coalesce: bool) -> float:
+        """Set one clamped gain (dB) with an undo step; consecutive edits of one fader coalesce."""
         db = clamp_gain(db)
-        if abs(self.role_db.get(role, 0.0) - db) < 1e-9:
+        if abs(table.get(key, 0.0) - db) < 1e-9:
             return db
-        self._push_undo(f"{role} gain", f"role:{role}" if coalesce else None)
-        self.role_db[role] = db
+        self._push_undo(label, coalesce_key if coalesce else None)
+        table[key] = db
         self._bump()
         return db
 
