@@ -3,7 +3,7 @@
 Each shipped file in ``training/configs`` names its kind (``kind = "train"`` ...) and
 holds tables matching the nested dataclasses below. ``resolve(kind, path, sets)``
 loads defaults < file < overrides and returns the dataclass; ``to_dict`` /
-``dump_toml`` write the resolved config into a run or data folder.
+``dump_json`` write the resolved config into a run or data folder.
 """
 
 from __future__ import annotations

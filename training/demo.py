@@ -10,11 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import soundfile as sf
-
 from model.errors import InputError
-from model.synthetic import SR
-from training.musdb import STEMS
+from model.synthetic import SR, write_multitrack
 
 
 def track_name(split: str, index: int, seed: int) -> str:
@@ -36,9 +33,7 @@ def write_corpus(out: str | Path, songs: int = 2, test_songs: int | None = None,
         song_seed = seed * 1000 + k
         stems = synth_stems(song_seed, seconds, SR, jitter_db=jitter_db)
         folder = Path(out) / split / track_name(split, i, song_seed)
-        folder.mkdir(parents=True, exist_ok=True)
-        for role in STEMS:
-            sf.write(str(folder / f"{role}.wav"), stems[role], SR, subtype="PCM_16")
+        write_multitrack(folder, stems, SR, subtype="PCM_16")
         folders.append(folder)
     return folders
 

@@ -85,8 +85,11 @@ def generate_reference(model, audio, instruction: str, seed: int, max_new_tokens
 
 def llm_predictions(checkpoint: str | Path, ds: MixDataset, batch_size: int, max_new_tokens: int | None,
                     device: str | None = None, progress: bool = True, decoding: str = "greedy", seed: int = 0,
-                    model=None) -> Iterator[dict]:
-    """Predictions of a trained run: batched greedy (ours) or the reference's sampling, batch 1, seeded per record."""
+                    model=None, limit: int | None = None) -> Iterator[dict]:
+    """Predictions of a trained run: batched greedy (ours) or the reference's sampling, batch 1, seeded per record.
+
+    ``model``: an already loaded model (else the checkpoint is loaded); ``limit``: the first N records only.
+    """
     import torch
     from tqdm import tqdm
 
@@ -97,16 +100,17 @@ def llm_predictions(checkpoint: str | Path, ds: MixDataset, batch_size: int, max
     if model is None:
         model = load_checkpoint(checkpoint, device)
     model.eval()
+    n = len(ds) if limit is None else min(limit, len(ds))
     advisor_id = f"llm:{Path(checkpoint).name}"
     if decoding == "reference":
         cap = max_new_tokens or REFERENCE_MAX_NEW_TOKENS
-        for i in tqdm(range(len(ds)), desc="eval (reference sampling)", unit="sample", disable=not progress):
+        for i in tqdm(range(n), desc="eval (reference sampling)", unit="sample", disable=not progress):
             row = ds.rows[i]
             text, _ = generate_reference(model, torch.from_numpy(ds.mix(i)), row["instruction"],
                                          sample_seed(seed, row["global_uid"]), cap)
             yield prediction_record(row, text, advisor_id, str(checkpoint), "reference")
         return
-    for idx in tqdm(list(_batches(len(ds), batch_size)), desc="eval", unit="batch", disable=not progress):
+    for idx in tqdm(list(_batches(n, batch_size)), desc="eval", unit="batch", disable=not progress):
         audio = torch.from_numpy(np.stack([ds.mix(i) for i in idx]))
         texts = model.generate(audio, [ds.rows[i]["instruction"] for i in idx], max_new_tokens=max_new_tokens)
         for i, text in zip(idx, texts):

@@ -55,10 +55,6 @@ class MusdbTrack:
         """Stem-cache key, stable across runs: '<split folder>/<track name>'."""
         return f"{self.folder.parent.name}/{self.name}"
 
-    @property
-    def duration_s(self) -> float:
-        return self.frames / self.sample_rate
-
 
 def _probe_track(folder: Path, split: str) -> MusdbTrack:
     stems: dict[str, Path] = {}

@@ -138,9 +138,7 @@ def rng_payload(device=None) -> tuple[dict, dict]:
 
     tensors = {"torch_cpu": torch.get_rng_state()}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
-        index = device.index if device is not None and getattr(device, "type", None) == "cuda" and \
-            device.index is not None else torch.cuda.current_device()
-        tensors["torch_cuda"] = torch.cuda.get_rng_state(index)
+        tensors["torch_cuda"] = torch.cuda.get_rng_state(_cuda_index(device))
     kind, keys, pos, has_gauss, cached = np.random.get_state()
     version, internal, gauss_next = random.getstate()
     meta = {"numpy": {"kind": kind, "keys": [int(k) for k in keys], "pos": int(pos), "has_gauss": int(has_gauss),
@@ -149,15 +147,22 @@ def rng_payload(device=None) -> tuple[dict, dict]:
     return tensors, meta
 
 
+def _cuda_index(device) -> int:
+    """The CUDA device whose RNG is saved: ``device``'s index, else the current one."""
+    import torch
+
+    if device is not None and getattr(device, "type", None) == "cuda" and device.index is not None:
+        return device.index
+    return torch.cuda.current_device()
+
+
 def set_rng(tensors: dict, meta: dict, device=None) -> None:
     import numpy as np
     import torch
 
     torch.set_rng_state(tensors["torch_cpu"].to(torch.uint8))
     if "torch_cuda" in tensors and torch.cuda.is_available():
-        index = device.index if device is not None and getattr(device, "type", None) == "cuda" and \
-            device.index is not None else torch.cuda.current_device()
-        torch.cuda.set_rng_state(tensors["torch_cuda"].to(torch.uint8), index)
+        torch.cuda.set_rng_state(tensors["torch_cuda"].to(torch.uint8), _cuda_index(device))
     n = meta["numpy"]
     np.random.set_state((n["kind"], np.asarray(n["keys"], dtype=np.uint32), n["pos"], n["has_gauss"],
                          n["cached_gaussian"]))

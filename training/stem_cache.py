@@ -63,12 +63,10 @@ class StemCache:
 
     def _read_meta(self, key: str) -> dict:
         """The meta of a finished track (cached for reads: the dataset reads it for every sample)."""
-        m = self._meta.get(key)
+        m = self.meta(key)
         if m is None:
-            m = self.meta(key)
-            if m is None:
-                raise InputError(f"{self.folder(key)}: not in the stem cache (run `mixingbuddy-train synth` first)")
-            self._meta[key] = m
+            raise InputError(f"{self.folder(key)}: not in the stem cache (run `mixingbuddy-train synth` first)")
+        self._meta[key] = m
         return m
 
     def is_current(self, track: MusdbTrack) -> bool:

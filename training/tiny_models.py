@@ -43,8 +43,6 @@ MERT_330M = dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24,
 QWEN2_7B = dict(hidden_size=3584, intermediate_size=18944, num_hidden_layers=28, num_attention_heads=28,
                 num_key_value_heads=4, vocab_size=152064, max_position_embeddings=32768)
 
-SPECIALS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
-
 
 @dataclass(frozen=True)
 class TinyModels:

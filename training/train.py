@@ -30,8 +30,7 @@ from pathlib import Path
 from model.errors import InputError, MixingBuddyError
 from training import config as config_mod
 
-from training.state import (STATE, STATE_OLD, STATE_TMP, TRAINER_STATE, StateError, load_state,  # noqa: F401
-                            recover_state, save_state)
+from training.state import STATE, STATE_OLD, TRAINER_STATE, load_state, recover_state, save_state
 
 
 class SaveError(MixingBuddyError):
@@ -61,7 +60,9 @@ def _manifest_hash(data: Path) -> str:
     for split in ("train", "val", "test"):
         p = data / "manifest" / f"{split}.jsonl"
         if p.is_file():
-            h.update(p.read_bytes())
+            with open(p, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
     return h.hexdigest()
 
 
@@ -147,6 +148,7 @@ def validate(accelerator, model, val_loader, val_ds, cfg: config_mod.TrainConfig
     """Validation loss (all processes) and strict-scored accuracy of greedy answers on a fixed subset (main)."""
     import torch
 
+    from training.evaluate import llm_predictions
     from training.scoring import score_records
 
     unwrapped = accelerator.unwrap_model(model)
@@ -159,16 +161,8 @@ def validate(accelerator, model, val_loader, val_ds, cfg: config_mod.TrainConfig
             losses.append(accelerator.gather_for_metrics(out.ce_loss.detach().reshape(1)))
     metrics = {"val_loss": float(torch.cat(losses).mean()) if losses else float("nan")}
     if accelerator.is_main_process and cfg.train.val_generate > 0:
-        n = min(cfg.train.val_generate, len(val_ds))
-        items = [val_ds[i] for i in range(n)]
-        records = []
-        bs = max(1, cfg.train.per_device_batch)
-        for start in range(0, n, bs):
-            chunk = items[start:start + bs]
-            audio = torch.from_numpy(__import__("numpy").stack([it["audio"] for it in chunk]))
-            texts = unwrapped.generate(audio, [it["instruction"] for it in chunk])
-            records += [{"generated": t, "target_stem": it["target_stem"], "error_category": it["error_category"]}
-                        for t, it in zip(texts, chunk)]
+        records = list(llm_predictions("validation", val_ds, max(1, cfg.train.per_device_batch), None,
+                                       progress=False, model=unwrapped, limit=cfg.train.val_generate))
         o = score_records(records, "strict")["overall_performance"]
         metrics.update(val_both=o["both_correct_percentage"], val_stem=o["stem_correct_percentage"],
                        val_dir=o["direction_correct_percentage"], val_mag=o["magnitude_correct_percentage"])
@@ -272,7 +266,7 @@ def train(args: argparse.Namespace, stop_at_step: int | None = None) -> dict:
         stop["signal"] = signal.Signals(signum).name
 
     handlers = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    data_hash = _manifest_hash(data)
+    data_hash = _manifest_hash(data) if accelerator.is_main_process else None  # only the main process saves
     metrics_path = run / "metrics.jsonl"
 
     def log(record: dict) -> None:

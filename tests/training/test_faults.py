@@ -225,7 +225,7 @@ def test_signal_saves_and_exits_cleanly(synth_data, tmp_path, sig):
 
 def test_recover_state_after_a_crash_between_the_two_renames(tmp_path):
     """Killed after `state -> .state.old` and before `.state.tmp -> state`: the old state comes back."""
-    from training.train import STATE_OLD, STATE_TMP, recover_state
+    from training.state import STATE_OLD, STATE_TMP, recover_state
 
     run = tmp_path / "run"
     (run / STATE_OLD).mkdir(parents=True)
