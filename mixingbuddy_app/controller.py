@@ -593,9 +593,9 @@ class ProjectController(QObject):
         e = self.engine
         if e.frames == 0:
             return 0.0
-        pending_seek = e._seek[0] != e._seek_seen
-        pos = e._seek[1] if pending_seek else e.position
-        if e.playing and not pending_seek:
+        pending = e.pending_seek
+        pos = e.position if pending is None else pending
+        if e.playing and pending is None:
             pos -= int(self.output.latency_s * e.sample_rate)
         return max(0.0, pos / e.sample_rate)
 

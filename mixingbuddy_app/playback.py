@@ -41,9 +41,14 @@ class MixEngine:
         self.loop: tuple[int, int] | None = None   # (start, end) frames, replaced by reference
         self._seek: tuple[int, int] = (0, 0)       # (sequence, frame), replaced by reference
         self._seek_seen = 0
-        self.underflows = 0
 
     # --- GUI side -------------------------------------------------------------
+    @property
+    def pending_seek(self) -> int | None:
+        """The frame of a seek the audio thread has not taken yet, else None."""
+        seq, frame = self._seek
+        return frame if seq != self._seek_seen else None
+
     @property
     def frames(self) -> int:
         return self._mix[0].shape[1]
@@ -178,13 +183,12 @@ class NullOutput:
         self.available = False
         self.reason = reason
         self.name = "none"
-        self.engine: MixEngine | None = None
 
     def open(self, engine: MixEngine) -> None:
-        self.engine = engine
+        pass
 
     def close(self) -> None:
-        self.engine = None
+        pass
 
     @property
     def latency_s(self) -> float:
@@ -219,8 +223,6 @@ class PortAudioOutput:
         render = engine.render
 
         def callback(outdata, frames, time_info, status):  # audio thread: no Qt, no allocation, no logging
-            if status.output_underflow:
-                engine.underflows += 1
             render(outdata, frames)
 
         try:

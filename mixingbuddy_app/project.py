@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping
 from model.advice import Advice, Finding, RoleGain, Window, WindowVerdict
 from model.advisor import AdviceRequest
 from model.errors import InputError
-from model.roles import ROLES, TARGET_ROLES
+from model.roles import ANCHOR_PREFERENCE, ROLES, TARGET_ROLES
 from model.tracks import Gains, TrackSet
 
 SESSION_SCHEMA = "mixingbuddy.session/1"
@@ -124,7 +124,6 @@ class MixProject:
         self.revision: int = 0
         self.session_path: Path | None = None
         self.dirty = False
-        self.last_apply: ApplyResult | None = None
         self.applied_advice: Advice | None = None   # the advice that Apply acted on (for Re-check)
         self.ab_reference: GainState | None = None  # gains before the last Apply (the "A" of A/B)
         self._undo: list[tuple[str, GainState]] = []
@@ -218,15 +217,15 @@ class MixProject:
         self.load_findings, self.load_notes, self.failed = (), (), ()
         self.ab_reference = None
         self.applied_advice = None
-        self.last_apply = None
         self._undo.clear()
         self._redo.clear()
         self._coalesce_key = None
         self._bump()
 
     def default_anchor(self) -> str | None:
-        choices = self.anchor_choices()
-        return choices[0] if choices else None
+        """The core's anchor rule (model.roles.ANCHOR_PREFERENCE), or None when no target role is present."""
+        present = self.roles_present()
+        return next((r for r in ANCHOR_PREFERENCE if r in present), None)
 
     def set_role(self, track_id: str, role: str) -> None:
         if role not in ROLES:
@@ -343,9 +342,9 @@ class MixProject:
             raise InputError("No vocals, drums or bass track to use as the anchor: set the roles first.")
         return AdviceRequest(tracks=self.tracks, anchor=self.anchor, gains=self.gains(), span=self.region)
 
-    def set_advice(self, advice: Advice | None, revision: int | None = None) -> None:
+    def set_advice(self, advice: Advice | None) -> None:
         self.advice = advice
-        self.advice_revision = self.revision if revision is None else revision
+        self.advice_revision = self.revision
         self.dirty = True
 
     def apply_advice(self) -> ApplyResult:
@@ -361,7 +360,6 @@ class MixProject:
         self.set_role_gain(role, after, coalesce=False)
         self._coalesce_key = None
         result = ApplyResult(role, float(adv.primary.delta_db), after - before, before, after)
-        self.last_apply = result
         self.applied_advice = adv
         self.ab_reference = before_state
         return result
@@ -381,9 +379,6 @@ class MixProject:
         (a kick or a hi-hat); the exact value comes from :meth:`exact_loudness`.
         """
         return self._power_sum(None, gains)
-
-    def estimated_role_loudness(self, role: str, gains: Gains | None = None) -> float:
-        return self._power_sum(role, gains)
 
     def _power_sum(self, role: str | None, gains: Gains | None) -> float:
         if not self.tracks:
@@ -428,17 +423,12 @@ class MixProject:
     def loudness_is_exact(self, gains: Gains | None = None) -> bool:
         return self.exact_loudness(gains) is not None
 
-    def mix_loudness(self, gains: Gains | None = None) -> float:
-        """The mix loudness (LUFS): measured when available, else the quick estimate."""
-        exact = self.exact_loudness(gains)
-        return exact.mix if exact is not None else self.estimated_mix_loudness(gains)
-
     def role_loudness(self, role: str, gains: Gains | None = None) -> float:
         """A role's loudness (LUFS; -inf when absent or silent): measured when available, else the estimate."""
         exact = self.exact_loudness(gains)
         if exact is not None:
             return exact.roles.get(role, float("-inf"))
-        return self.estimated_role_loudness(role, gains)
+        return self._power_sum(role, gains)
 
     def ab_match_offset(self) -> tuple[float, bool]:
         """dB to add to the 'before' gains so A/B compares at matched loudness, and whether it is exact.
@@ -563,7 +553,6 @@ class MixProject:
             self.set_region((float(region[0]), float(region[1])))
         self.missing = missing
         self.ab_reference = ab_reference
-        self.last_apply = None
         self.applied_advice = None
         self._undo.clear()
         self._redo.clear()

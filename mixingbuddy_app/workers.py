@@ -270,18 +270,17 @@ def track_loudness(audio: np.ndarray, sample_rate: int, block_s: float = 0.25) -
     return float(meter.loudness())
 
 
-def run_doctor(tracks: TrackSet, anchor: str | None = None, gains=None) -> list[Finding]:
-    """The export doctor when the core provides it (findings only; errors become findings here)."""
+def run_doctor(tracks: TrackSet) -> list[Finding]:
+    """The export doctor on freshly loaded tracks (findings only; errors become findings here)."""
     from model.doctor import check_session
     from model.critique import default_anchor
-    from model.tracks import Gains
 
     try:
-        anchor = anchor or default_anchor(tracks.roles_present())
+        anchor = default_anchor(tracks.roles_present())
     except MixingBuddyError as exc:
         return [Finding("no_anchor", "warning", exc.message)]
     try:
-        return list(check_session(tracks, anchor, gains or Gains()))
+        return list(check_session(tracks, anchor))
     except MixingBuddyError as exc:
         return [Finding("doctor", "error", exc.message)]
     except Exception as exc:  # the doctor must never block loading

@@ -177,6 +177,10 @@ class TrackTable(QTableWidget):
             self.rebuild()
             return
         exact = p.loudness_is_exact()
+        # per role, not per row: each reading sums the role's tracks
+        roles = {t.role.role for t in p.tracks.tracks} - {p.anchor}
+        rels = {r: p.lu_vs_anchor(r) for r in roles}
+        bands = {r: self.controller.typical_band(r) for r in roles}
         for row, t in enumerate(p.tracks.tracks):
             if row >= len(self.row_ids) or self.row_ids[row] != t.id:
                 self.rebuild()
@@ -206,8 +210,7 @@ class TrackTable(QTableWidget):
                 it.setForeground(QBrush(QColor(BAND_COLOURS["anchor"])))
                 it.setToolTip("This role is the reference the others are judged against.")
                 continue
-            rel = p.lu_vs_anchor(role)
-            band = self.controller.typical_band(role)
+            rel, band = rels[role], bands[role]
             state = band_state(rel, band)
             text = rel_text(rel, exact)
             if band is not None and rel is not None:
@@ -265,6 +268,7 @@ class RolePanel(QGroupBox):
     def refresh(self) -> None:
         p = self.controller.project
         present = set(p.roles_present())
+        exact = p.loudness_is_exact()
         for role, r in self.radios.items():
             r.setEnabled(role in present)
             if (p.anchor == role) != r.isChecked():
@@ -287,7 +291,6 @@ class RolePanel(QGroupBox):
                 continue
             rel = p.lu_vs_anchor(role)
             band = self.controller.typical_band(role)
-            exact = p.loudness_is_exact()
             text = rel_text(rel, exact)
             if band is not None:
                 text += f" (typ. {band.median:+.0f})"
