@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Literal, Mapping
 
 from model.keywords import read_keywords
+from model.roles import TARGET_ROLES
 from model.templates import CORRECTION_RANGE_DB, DIRECTION, RESPONSES, render_response
 
 Direction = Literal["increase", "decrease", "none"]
@@ -113,7 +114,7 @@ class Advice:
 # --- parsing -----------------------------------------------------------------
 
 _PLACEHOLDER_RE = {
-    "stem": r"(?P<stem>vocals|drums|bass)",
+    "stem": r"(?P<stem>" + "|".join(TARGET_ROLES) + ")",
     "be": r"(?:is|are)",
     "obj": r"(?:it|them)",
     "subj": r"(?:it|they)",
@@ -181,7 +182,7 @@ def parse_response(text: str) -> ParsedAnswer:
         return ParsedAnswer("unparsed")
     if reading.direction == "none":
         return ParsedAnswer("balanced", exact=False)
-    if reading.stem not in ("vocals", "drums", "bass"):
+    if reading.stem not in TARGET_ROLES:
         return ParsedAnswer("unparsed")
     low = high = None
     category = None

@@ -16,12 +16,11 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class AdvisorInfo:
-    """Who is advising: id (shown in outputs), kind ("balance" | "llm"), a description, GPU need."""
+    """Who is advising: id (shown in outputs), kind ("balance" | "llm"), a description, a window cap."""
 
     id: str
     kind: str
     description: str
-    needs_gpu: bool = False
     max_windows: int | None = None  # preferred cap on judged windows (None: all gated windows)
 
 

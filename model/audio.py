@@ -11,9 +11,7 @@ import numpy as np
 import soundfile as sf
 
 from model.errors import AudioFormatError
-
-AUDIO_EXTENSIONS = frozenset({".wav", ".wave", ".aif", ".aiff", ".aifc", ".flac", ".ogg", ".oga", ".opus",
-                              ".mp3", ".caf", ".w64", ".rf64", ".bwf"})
+from model.roles import AUDIO_EXTENSIONS
 MIN_DURATION_S = 0.4  # one BS.1770 block
 MIN_RATE, MAX_RATE = 8000, 384000
 _BLOCK = 1 << 18

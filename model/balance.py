@@ -109,7 +109,6 @@ class BalanceAdvisor:
             id="balance",
             kind="balance",
             description="measured BS.1770 loudness of each role vs the anchor, against a reference balance profile",
-            needs_gpu=False,
             max_windows=None,
         )
 

@@ -6,7 +6,6 @@ torch is imported lazily, inside ``resample`` only.
 from __future__ import annotations
 
 import math
-import weakref
 
 import numpy as np
 import pyebur128 as _ebu
@@ -95,18 +94,6 @@ def true_peak_db_full(audio: np.ndarray, sample_rate: int) -> float:
 _INTERPOLATOR_GAIN_BOUND = 2.0
 _TP_BLOCK = 2048
 _TP_CONTEXT = 64  # more than the interpolator's 49 taps
-
-
-_tp_cache: dict[int, float] = {}
-
-
-def cached_true_peak_db(audio: np.ndarray, sample_rate: int) -> float:
-    """true_peak_db of an array that is never modified (a loaded track), computed once per array."""
-    key = id(audio)
-    if key not in _tp_cache:
-        _tp_cache[key] = true_peak_db(audio, sample_rate)
-        weakref.finalize(audio, _tp_cache.pop, key, None)
-    return _tp_cache[key]
 
 
 def true_peak_db(audio: np.ndarray, sample_rate: int) -> float:

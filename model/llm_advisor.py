@@ -38,7 +38,7 @@ class LlmAdvisor:
         notes = "".join(f"; {note}" for note in getattr(model, "load_notes", ()))  # e.g. a changed base config
         self.info = AdvisorInfo(id=f"llm:{name}", kind="llm",
                                 description=f"MixingBuddy LLM ({name}, {model.config.precision}) on {device}{slow}{notes}",
-                                needs_gpu=False, max_windows=8)
+                                max_windows=8)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | None = None, mert: str | Path | None = None,

@@ -17,7 +17,7 @@ import numpy as np
 from model.advice import Finding, Window
 from model.advisor import AdviceRequest
 from model.audio import frame_rms_db, to_mono
-from model.dsp import NEG_INF, Meter, cached_true_peak_db, combined_loudness, true_peak_db
+from model.dsp import NEG_INF, Meter, combined_loudness, true_peak_db
 from model.windows import WindowPlan, cut_windows, passes_gate, select_windows
 
 ACTIVITY_BLOCK_S = 0.4
@@ -180,7 +180,7 @@ def measure_session(request: AdviceRequest, true_peak: bool = True, per_track: b
     if true_peak:
         for t in audible:
             gain_db = 20 * math.log10(gains.linear(t))
-            result.tracks[t.id].true_peak_db = cached_true_peak_db(t.audio, sr) + gain_db
+            result.tracks[t.id].true_peak_db = true_peak_db(t.audio, sr) + gain_db
         for role, members in by_role.items():
             if len(members) == 1:
                 result.roles[role].true_peak_db = result.tracks[members[0].id].true_peak_db

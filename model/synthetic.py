@@ -12,7 +12,6 @@ known flaw.
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -245,10 +244,11 @@ def _stereo(x: np.ndarray) -> np.ndarray:
 
 def typical_offsets() -> dict[str, float]:
     """Role loudness relative to the vocals (LU) the generator aims for: the profile's medians."""
+    from model.balance import BalanceProfile
     from resources import BALANCE_PROFILE
 
-    pairs = json.loads(Path(BALANCE_PROFILE).read_text())["pairs"]
-    return {"vocals": 0.0, **{r: float(pairs[f"{r}|vocals"]["median"]) for r in ("drums", "bass", "other")}}
+    profile = BalanceProfile.load(BALANCE_PROFILE)
+    return {"vocals": 0.0, **{r: float(profile.typical(r, "vocals").median) for r in ("drums", "bass", "other")}}
 
 
 def synth_multitrack(seed: int, seconds: float = 30.0, sample_rate: int = SR,

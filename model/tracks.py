@@ -58,12 +58,6 @@ class TrackSet:
     def duration_s(self) -> float:
         return self.frames / self.sample_rate if self.sample_rate else 0.0
 
-    def by_role(self) -> dict[str, list[Track]]:
-        out: dict[str, list[Track]] = {r: [] for r in ROLES}
-        for t in self.tracks:
-            out[t.role.role].append(t)
-        return out
-
     def roles_present(self, gains: "Gains | None" = None) -> tuple[str, ...]:
         """Roles with at least one track (with ``gains``: one audible track), in ROLES order."""
         present = {t.role.role for t in self.tracks if gains is None or gains.audible(t)}
@@ -146,8 +140,6 @@ class LoadResult:
     tracks: TrackSet
     notes: tuple[str, ...]
     failed: tuple[tuple[str, str], ...]
-    original_rates: Mapping[str, int]
-    original_frames: Mapping[str, int]
     reused: frozenset[str] = frozenset()   # ids of tracks taken from ``reuse`` instead of decoded again
 
 
@@ -262,8 +254,6 @@ def load_tracks(paths: Iterable[str | os.PathLike], strict: bool = True,
         )
     ids = _unique_ids(good)
     tracks: list[Track] = []
-    rates = {}
-    frames = {}
     reused: set[str] = set()
     for tid, path, info in zip(ids, good, infos):
         before = (reuse or {}).get(os.path.abspath(path))
@@ -282,21 +272,19 @@ def load_tracks(paths: Iterable[str | os.PathLike], strict: bool = True,
         if roles and tid in roles:
             role = RoleGuess(roles[tid], "user", None)  # type: ignore[arg-type]
         tracks.append(Track(tid, str(path), path.name, role, audio, rate, info))
-        rates[tid] = info.sample_rate
-        frames[tid] = info.frames
     if not tracks:
         raise NoAnalysableAudio("None of the files could be decoded: " + "; ".join(r for _, r in failed))
 
-    resampled = [t.name for t in tracks if rates[t.id] != rate]
+    resampled = [t.name for t in tracks if t.info.sample_rate != rate]
     if resampled:
         notes.append(f"Resampled to the session rate {rate} Hz: {', '.join(resampled)}.")
-    short = [t.name for t in tracks if round(frames[t.id] * rate / rates[t.id]) < length]
+    short = [t.name for t in tracks if round(t.info.frames * rate / t.info.sample_rate) < length]
     if short:
         notes.append(f"Padded with silence at the end to the longest file ({length / rate:.2f} s): {', '.join(short)}.")
     folded = [t.name for t in tracks if t.info.channels > 2]
     if folded:
         notes.append(f"Folded to stereo (more than 2 channels): {', '.join(folded)}.")
-    return LoadResult(TrackSet(tuple(tracks), rate), tuple(notes), tuple(failed), rates, frames, frozenset(reused))
+    return LoadResult(TrackSet(tuple(tracks), rate), tuple(notes), tuple(failed), frozenset(reused))
 
 
 def _fit_length(audio: np.ndarray, length: int) -> np.ndarray:

@@ -96,14 +96,12 @@ class Vote:
     category: str
     confidence: float
     abstained: bool
-    agreeing: int
-    total: int
 
 
 def vote(verdicts: Sequence[WindowVerdict], min_agreement: float = 0.6) -> Vote:
     """Most frequent (target, direction) wins; a tie, an "unparsed" winner or low agreement abstains."""
     if not verdicts:
-        return Vote(None, "none", "no_error", 0.0, True, 0, 0)
+        return Vote(None, "none", "no_error", 0.0, True)
     counts = Counter(verdict_key(v) for v in verdicts)
     ranked = counts.most_common()
     (target, direction), top = ranked[0]
@@ -113,9 +111,9 @@ def vote(verdicts: Sequence[WindowVerdict], min_agreement: float = 0.6) -> Vote:
     if any(not v.window.gated for v in verdicts):
         confidence = min(confidence, 0.5)
     if tie or direction == "unparsed":
-        return Vote(None, "none", "no_error", confidence, True, top, total)
+        return Vote(None, "none", "no_error", confidence, True)
     category = winning_category([v for v in verdicts if verdict_key(v) == (target, direction)])
-    return Vote(target, direction, category, confidence, confidence < min_agreement, top, total)
+    return Vote(target, direction, category, confidence, confidence < min_agreement)
 
 
 _SEVERITY = {"quiet": 1, "loud": 1, "very_quiet": 2, "very_loud": 2, "no_error": 0}
