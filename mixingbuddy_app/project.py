@@ -316,19 +316,17 @@ class MixProject:
         return bool(self._redo)
 
     def undo(self) -> str | None:
-        if not self._undo:
-            return None
-        label, state = self._undo.pop()
-        self._redo.append((label, self.gain_state()))
-        self._coalesce_key = None
-        self._restore(state)
-        return label
+        return self._step(self._undo, self._redo)
 
     def redo(self) -> str | None:
-        if not self._redo:
+        return self._step(self._redo, self._undo)
+
+    def _step(self, source: list, target: list) -> str | None:
+        """Restore the newest state of ``source``, keeping the current one on ``target``; returns its label."""
+        if not source:
             return None
-        label, state = self._redo.pop()
-        self._undo.append((label, self.gain_state()))
+        label, state = source.pop()
+        target.append((label, self.gain_state()))
         self._coalesce_key = None
         self._restore(state)
         return label
