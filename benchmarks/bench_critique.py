@@ -16,10 +16,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model.advisor import AdviceRequest, load_advisor  # noqa: E402
-from model.critique import critique  # noqa: E402
+from model.advice.advisor import AdviceRequest  # noqa: E402
+from model.advisors import load_advisor  # noqa: E402
+from model.advice.pipeline import critique  # noqa: E402
 from model.synthetic import synth_stems, write_multitrack  # noqa: E402
-from model.tracks import load_tracks  # noqa: E402
+from model.audio.tracks import load_tracks  # noqa: E402
 
 SECONDS = 240.0
 SR = 44100
@@ -49,7 +50,7 @@ def main() -> int:
 
     role = stems["drums"]
     t0 = time.perf_counter()
-    from model.dsp import loudness_lufs
+    from model.audio.dsp import loudness_lufs
     ours = loudness_lufs(role, SR)
     t1 = time.perf_counter()
     theirs = float(F.loudness(torch.from_numpy(np.ascontiguousarray(role.T)), SR))

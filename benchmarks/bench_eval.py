@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import torch
 
-    from model.checkpoint import load_checkpoint
+    from model.llm.checkpoint import load_checkpoint
     from training.dataset import MixDataset
     from training.evaluate import REFERENCE_MAX_NEW_TOKENS, generate_reference, sample_seed
 
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    from model.multimodal_llm import resolve_device
+    from model.llm.multimodal import resolve_device
 
     resolve_device(args.device)  # a missing CUDA device fails here, before the tiny run is trained
     with tempfile.TemporaryDirectory() as tmp:

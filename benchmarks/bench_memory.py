@@ -23,7 +23,7 @@ FILES, SECONDS, SR = 16, 300, 48000
 
 PROBE = """
 import resource, sys
-from model.tracks import load_tracks
+from model.audio.tracks import load_tracks
 r = load_tracks([sys.argv[1]])
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, r.tracks.frames)
 """

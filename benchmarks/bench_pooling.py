@@ -44,9 +44,9 @@ def _prefill(model, embeds, mask) -> float:
 def main() -> int:
     import torch
 
-    from model.config import ModelConfig
-    from model.multimodal_llm import MixingBuddyModel
-    from model.templates import render_instruction
+    from model.llm.config import ModelConfig
+    from model.llm.multimodal import MixingBuddyModel
+    from model.advice.templates import render_instruction
     from training.tiny_models import write_tiny_models
 
     instruction = render_instruction(0, ("vocals", "drums", "bass", "other"), "vocals")

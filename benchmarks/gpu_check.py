@@ -57,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     if not cuda and not args.tiny:
         print("gpu_check: skipped (no CUDA device on this machine)")
         return 0
-    from model.config import ModelConfig
-    from model.multimodal_llm import MixingBuddyModel
-    from model.templates import render_instruction, render_response
+    from model.llm.config import ModelConfig
+    from model.llm.multimodal import MixingBuddyModel
+    from model.advice.templates import render_instruction, render_response
 
     device = torch.device("cuda" if cuda else "cpu")
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:

@@ -141,10 +141,11 @@ def render_text(advice, anchor_reason: str, notes: Sequence[str], profile=None) 
 
 
 def run(argv: Sequence[str]) -> int:
-    from model.advisor import AdviceRequest, load_advisor
-    from model.critique import critique, default_anchor
-    from model.roles import check_role
-    from model.tracks import load_tracks
+    from model.advice.advisor import AdviceRequest
+    from model.advisors import load_advisor
+    from model.advice.pipeline import critique, default_anchor
+    from model.audio.roles import check_role
+    from model.audio.tracks import load_tracks
 
     args = build_parser().parse_args(list(argv))
     overrides = {}

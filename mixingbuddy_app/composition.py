@@ -22,7 +22,7 @@ def advisor_factory_for(settings: AppSettings | AdvisorSettings) -> Callable[[],
     s = settings.advisor() if isinstance(settings, AppSettings) else settings
 
     def factory():
-        from model.advisor import load_advisor
+        from model.advisors import load_advisor
         from model.errors import MixingBuddyError
 
         if not s.wants_llm():

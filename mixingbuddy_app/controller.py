@@ -16,10 +16,10 @@ from typing import Iterable
 import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
-from model.advice import Advice
+from model.advice.types import Advice
 from model.errors import InputError, MixingBuddyError
-from model.roles import ROLES
-from model.tracks import TrackSet
+from model.audio.roles import ROLES
+from model.audio.tracks import TrackSet
 
 from mixingbuddy_app.cli import advice_to_json
 from mixingbuddy_app.errors import ErrorReport
@@ -124,7 +124,7 @@ class ProjectController(QObject):
 
     ab_offset_exact = False
 
-    # --- exact meters (model.measure.measure_session on the thread pool) -------------
+    # --- exact meters (model.audio.measure.measure_session on the thread pool) -------------
     def schedule_measure(self) -> None:
         """Re-measure the role and mix loudness after a debounce (the latest request wins)."""
         if self.project.loudness_key() is None:
@@ -498,7 +498,7 @@ class ProjectController(QObject):
             return None
         if self._profile is None:
             try:
-                from model.balance import BalanceProfile
+                from model.advice.balance import BalanceProfile
                 from resources import BALANCE_PROFILE
 
                 self._profile = BalanceProfile.load(BALANCE_PROFILE)

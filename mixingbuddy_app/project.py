@@ -16,11 +16,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from model.advice import Advice, Finding, RoleGain, Window, WindowVerdict
-from model.advisor import AdviceRequest
+from model.advice.types import Advice, RoleGain, WindowVerdict
+from model.audio.findings import Finding
+from model.audio.segments import Window
+from model.advice.advisor import AdviceRequest
 from model.errors import InputError
-from model.roles import ANCHOR_PREFERENCE, ROLES, TARGET_ROLES
-from model.tracks import Gains, TrackSet
+from model.audio.roles import ANCHOR_PREFERENCE, ROLES, TARGET_ROLES
+from model.audio.tracks import Gains, TrackSet
 
 SESSION_SCHEMA = "mixingbuddy.session/1"
 GAIN_MIN_DB = -24.0
@@ -62,7 +64,7 @@ class GainState:
 
 @dataclass(frozen=True)
 class ExactLoudness:
-    """Whole-song BS.1770 loudness of each audible role and of the mix (model.measure.measure_session)."""
+    """Whole-song BS.1770 loudness of each audible role and of the mix (model.audio.measure.measure_session)."""
 
     roles: Mapping[str, float]
     mix: float
@@ -223,7 +225,7 @@ class MixProject:
         self._bump()
 
     def default_anchor(self) -> str | None:
-        """The core's anchor rule (model.roles.ANCHOR_PREFERENCE), or None when no target role is present."""
+        """The core's anchor rule (model.audio.roles.ANCHOR_PREFERENCE), or None when no target role is present."""
         present = self.roles_present()
         return next((r for r in ANCHOR_PREFERENCE if r in present), None)
 
@@ -402,7 +404,7 @@ class MixProject:
                 tuple((t.id, t.role.role, round(gains.linear(t), 9)) for t in self.tracks.tracks))
 
     def measure_request(self, gains: Gains | None = None) -> AdviceRequest | None:
-        """The whole-song request that model.measure.measure_session measures for the meters."""
+        """The whole-song request that model.audio.measure.measure_session measures for the meters."""
         if not self.tracks or not self.tracks.tracks:
             return None
         return AdviceRequest(tracks=self.tracks, anchor=self.anchor or TARGET_ROLES[0], gains=gains or self.gains())

@@ -15,10 +15,10 @@ from typing import Any, Callable, Mapping
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThread, Signal, Slot
 
-from model.advice import Finding
-from model.advisor import AdviceRequest, Advisor, CancelToken
+from model.audio.findings import Finding
+from model.advice.advisor import AdviceRequest, Advisor, CancelToken
 from model.errors import Cancelled, InputError, MixingBuddyError
-from model.tracks import TrackSet
+from model.audio.tracks import TrackSet
 
 from mixingbuddy_app.errors import ErrorReport
 from mixingbuddy_app.playback import stack_tracks
@@ -29,7 +29,7 @@ OVERVIEW_COLUMNS = 2400
 
 def balance_factory() -> Any:
     """The measured advisor: always available (no checkpoint, no GPU)."""
-    from model.advisor import load_advisor
+    from model.advisors import load_advisor
 
     return load_advisor("balance"), "measured advisor"
 
@@ -126,7 +126,7 @@ class AdvisorWorker(QObject):
             token.raise_if_cancelled()
             fn = self._critique_fn
             if fn is None:
-                from model.critique import critique as fn  # may import heavy modules on first use
+                from model.advice.pipeline import critique as fn  # may import heavy modules on first use
             advice = fn(request, advisor, token, lambda f, msg: self.progress.emit(rid, float(f), str(msg)))
             if token.cancelled:
                 raise Cancelled()
@@ -149,7 +149,7 @@ class AdvisorWorker(QObject):
     @Slot(object)
     def _run_test_load(self, options: dict) -> None:
         """Try to build the LLM advisor with the given settings and say what is missing."""
-        from model.advisor import load_advisor
+        from model.advisors import load_advisor
 
         checkpoint = options.pop("checkpoint", None) or None
         device = options.pop("device", None) or None
@@ -221,7 +221,7 @@ class LoadTracksJob(QRunnable):
         self.signals.finished.emit(self.job_id, outcome)
 
     def _load(self) -> LoadOutcome:
-        from model.tracks import load_tracks
+        from model.audio.tracks import load_tracks
 
         self.signals.progress.emit(self.job_id, 0.05, f"Reading {len(self.paths)} item(s)")
         before = {os.path.abspath(t.path): t for t in self.loaded.tracks} if self.loaded else {}
@@ -261,7 +261,7 @@ def track_loudness(audio: np.ndarray, sample_rate: int, block_s: float = 0.25) -
 
     libebur128 holds the GIL while it runs, so short blocks keep the GUI thread responsive.
     """
-    from model.dsp import Meter
+    from model.audio.dsp import Meter
 
     meter = Meter(audio.shape[1], sample_rate, dual_mono=True)
     step = max(1, int(block_s * sample_rate))
@@ -272,8 +272,8 @@ def track_loudness(audio: np.ndarray, sample_rate: int, block_s: float = 0.25) -
 
 def run_doctor(tracks: TrackSet) -> list[Finding]:
     """The export doctor on freshly loaded tracks (findings only; errors become findings here)."""
-    from model.doctor import check_session
-    from model.critique import default_anchor
+    from model.audio.doctor import check_session
+    from model.advice.pipeline import default_anchor
 
     try:
         anchor = default_anchor(tracks.roles_present())
@@ -290,7 +290,7 @@ def run_doctor(tracks: TrackSet) -> list[Finding]:
 class MeasureJob(QRunnable):
     """Exact whole-song loudness of the roles and the mix for one or more gain settings.
 
-    Runs ``model.measure.measure_session`` (true_peak=False), the same measurement the critique
+    Runs ``model.advice.pipeline.measure_request`` (true_peak=False), the same measurement the critique
     and the CLI's JSON use, so the meters agree with them. ``requests`` is [(key, AdviceRequest)].
     """
 
@@ -302,11 +302,11 @@ class MeasureJob(QRunnable):
 
     def run(self) -> None:
         try:
-            from model.measure import measure_session
+            from model.advice.pipeline import measure_request
 
             out = []
             for key, request in self.requests:
-                m = measure_session(request, true_peak=False, per_track=False)
+                m = measure_request(request, per_track=False)
                 out.append((key, {r: float(lv.lufs) for r, lv in m.roles.items()}, float(m.mix.lufs)))
         except MemoryError:
             self.signals.failed.emit(self.job_id, ErrorReport("Meters", "Not enough memory to measure the mix.",

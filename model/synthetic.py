@@ -244,7 +244,7 @@ def _stereo(x: np.ndarray) -> np.ndarray:
 
 def typical_offsets() -> dict[str, float]:
     """Role loudness relative to the vocals (LU) the generator aims for: the profile's medians."""
-    from model.balance import BalanceProfile
+    from model.advice.balance import BalanceProfile
     from resources import BALANCE_PROFILE
 
     profile = BalanceProfile.load(BALANCE_PROFILE)
@@ -260,7 +260,7 @@ def synth_multitrack(seed: int, seconds: float = 30.0, sample_rate: int = SR,
     ±``jitter_db``), then ``role_offsets_db`` (deliberate flaws, dB per role) is
     applied, then everything is scaled together so the mix peaks at ``peak_dbfs``.
     """
-    from model.dsp import loudness_lufs
+    from model.audio.dsp import loudness_lufs
 
     song = _Song(seed, seconds, sample_rate)
     raw = _render(song)

@@ -18,9 +18,16 @@ def run_python(code: str) -> subprocess.CompletedProcess:
 
 
 def test_import_model_does_not_import_torch_or_qt():
-    out = run_python("import sys, model, model.critique, model.balance, model.tracks, model.doctor, model.measure; "
+    out = run_python("import sys, model, model.advice.pipeline, model.advice.balance, model.audio.tracks, "
+                     "model.audio.doctor, model.audio.measure, model.advisors; "
                      "bad = [m for m in ('torch', 'PySide6', 'transformers') if m in sys.modules]; "
                      "assert not bad, bad")
+    assert out.returncode == 0, out.stderr
+
+
+def test_model_critique_stays_the_function_after_the_pipeline_is_imported():
+    out = run_python("import model, model.advice.pipeline; from model import critique; "
+                     "assert callable(critique) and not hasattr(critique, '__path__'), critique")
     assert out.returncode == 0, out.stderr
 
 

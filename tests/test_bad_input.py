@@ -197,10 +197,10 @@ def test_corpus_has_at_least_30_cases():
 def test_unreadable_file_is_refused(tmp_path, capsys, monkeypatch):
     """Permissions: as root nothing is unreadable, so the OS answer is simulated for one file."""
     base_session(tmp_path)
-    import model.audio
+    import model.audio.decode
 
     real_access = os.access
-    monkeypatch.setattr(model.audio.os, "access",
+    monkeypatch.setattr(model.audio.decode.os, "access",
                         lambda p, mode: False if str(p).endswith("Bass.wav") else real_access(p, mode))
     assert critique_main([str(tmp_path)]) == 2
     assert "Bass.wav: permission denied" in capsys.readouterr().err

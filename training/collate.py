@@ -19,7 +19,7 @@ class Collator:
         self.audio_pool = int(audio_pool)
 
     def n_audio(self, num_samples: int) -> int:
-        from model.prompt import n_audio_tokens
+        from model.llm.prompt import n_audio_tokens
 
         return n_audio_tokens(num_samples, self.audio_pool)
 

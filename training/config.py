@@ -77,7 +77,7 @@ class TrainSection:
 
 @dataclass
 class TrainConfig:
-    """``train``: model (``model.config.ModelConfig`` keys) + optimiser + loop."""
+    """``train``: model (``model.llm.config.ModelConfig`` keys) + optimiser + loop."""
 
     model: dict[str, Any] = field(default_factory=dict)
     optim: OptimConfig = field(default_factory=OptimConfig)
@@ -215,8 +215,8 @@ def resolve(kind: str, files: list[str | Path] | None = None, sets: list[str] | 
 
 
 def model_config(cfg: "TrainConfig"):
-    """The ``[model]`` table as a validated ``model.config.ModelConfig``."""
-    from model.config import ModelConfig
+    """The ``[model]`` table as a validated ``model.llm.config.ModelConfig``."""
+    from model.llm.config import ModelConfig
 
     return ModelConfig.from_dict(cfg.model)
 

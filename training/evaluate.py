@@ -20,7 +20,7 @@ from typing import Iterator
 import numpy as np
 
 from model.errors import InputError
-from model.templates import CORRECTION_RANGE_DB
+from model.advice.templates import CORRECTION_RANGE_DB
 from training import config as config_mod
 from training.dataset import MixDataset
 from training.scoring import write_report
@@ -93,7 +93,7 @@ def llm_predictions(checkpoint: str | Path, ds: MixDataset, batch_size: int, max
     import torch
     from tqdm import tqdm
 
-    from model.checkpoint import load_checkpoint
+    from model.llm.checkpoint import load_checkpoint
 
     if decoding not in ("greedy", "reference"):
         raise InputError(f"eval: unknown decoding {decoding!r} (greedy or reference)")
@@ -121,9 +121,9 @@ def balance_predictions(ds: MixDataset, profile: str | Path | None = None, progr
     """The BalanceAdvisor's verdict per record from BS.1770 loudness of the flawed (mono 24 kHz) stems."""
     from tqdm import tqdm
 
-    from model.advice import Window
-    from model.balance import BalanceAdvisor
-    from model.dsp import loudness_lufs
+    from model.audio.segments import Window
+    from model.advice.balance import BalanceAdvisor
+    from model.audio.dsp import loudness_lufs
 
     advisor = BalanceAdvisor.from_resources(profile)
     sr = ds.cache.sample_rate

@@ -16,7 +16,7 @@ from typing import Sequence
 import soundfile as sf
 
 from model.errors import InputError
-from model.roles import ROLES
+from model.audio.roles import ROLES
 
 STEMS = ROLES  # the MUSDB18 stems are our four roles
 SPLITS = ("train", "val", "test")

@@ -1,8 +1,8 @@
 """`mixingbuddy-train profile`: refit the BalanceAdvisor profile on gated MUSDB18-HQ train windows.
 
 Per (role, anchor) pair: median and quartiles of (role loudness - anchor loudness)
-in LU, BS.1770 integrated loudness (``model.dsp.loudness_lufs``) of the stereo
-stems, per gated 10 s window (``model.windows.passes_gate`` on the mono stems,
+in LU, BS.1770 integrated loudness (``model.audio.dsp.loudness_lufs``) of the stereo
+stems, per gated 10 s window (``model.audio.segments.passes_gate`` on the mono stems,
 the gate the synthesis uses). Written in ``resources/balance_profile.json``'s format.
 """
 
@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from model.audio import load_audio, to_mono
-from model.balance import PROFILE_FORMAT
-from model.dsp import loudness_lufs
+from model.audio.decode import load_audio, to_mono
+from model.advice.balance import PROFILE_FORMAT
+from model.audio.dsp import loudness_lufs
 from model.errors import AudioFormatError, InputError
-from model.roles import ROLES, TARGET_ROLES
-from model.windows import passes_gate
+from model.audio.roles import ROLES, TARGET_ROLES
+from model.audio.segments import passes_gate
 from training import config as config_mod
 from training.musdb import walk
 

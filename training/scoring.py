@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from model.errors import InputError
-from model.keywords import read_keywords
-from model.templates import CATEGORIES, CORRECTION_RANGE_DB, DIRECTION
+from model.advice.keywords import read_keywords
+from model.advice.templates import CATEGORIES, CORRECTION_RANGE_DB, DIRECTION
 
 SCORERS = ("paper", "strict")
 DIRECTION_GROUP = {c: "no_error" if d == "none" else d for c, d in DIRECTION.items()}
@@ -275,8 +275,8 @@ def load_predictions(path: str | Path, field: str = "generated") -> list[dict]:
 
 
 def category_confusion(records: Sequence[dict], field: str = "generated") -> dict:
-    """Predicted vs true category through our parser (model.advice.parse_response), plus its exact-match rate."""
-    from model.advice import parse_response
+    """Predicted vs true category through our parser (model.advice.types.parse_response), plus its exact-match rate."""
+    from model.advice.types import parse_response
 
     labels = list(CATEGORIES) + ["unparsed"]
     matrix = {t: {p: 0 for p in labels} for t in CATEGORIES}

@@ -32,7 +32,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from model.checkpoint import fsync_dir, fsync_tree, sha256_file
+from model.llm.checkpoint import fsync_dir, fsync_tree, sha256_file
 from model.errors import InputError
 
 FORMAT = "mixingbuddy.train_state"

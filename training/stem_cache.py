@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from model.audio import load_audio, to_mono
-from model.dsp import resample
+from model.audio.decode import load_audio, to_mono
+from model.audio.dsp import resample
 from model.errors import AudioFormatError, InputError
 from training.musdb import STEMS, MusdbTrack
 

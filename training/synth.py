@@ -20,9 +20,9 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from model.templates import GAIN_RANGE_DB, INSTRUCTIONS, RESPONSES, TEMPLATE_VERSION, render_instruction, \
+from model.advice.templates import GAIN_RANGE_DB, INSTRUCTIONS, RESPONSES, TEMPLATE_VERSION, render_instruction, \
     render_response
-from model.windows import passes_gate
+from model.audio.segments import passes_gate
 from training import config as config_mod
 from training.musdb import SPLITS, MusdbTrack, by_split, walk
 from training.stem_cache import StemCache

@@ -98,7 +98,7 @@ def write_mert_folder(out: str | Path, sizes: dict | None = None, seed: int = 0,
 
 def tokenizer_corpus() -> list[str]:
     """Every string the prompts and answers can contain (templates, ChatML roles, digits)."""
-    from model.templates import CATEGORIES, INSTRUCTIONS, RESPONSES, SYSTEM_PROMPT, render_instruction, render_response
+    from model.advice.templates import CATEGORIES, INSTRUCTIONS, RESPONSES, SYSTEM_PROMPT, render_instruction, render_response
 
     lines = [SYSTEM_PROMPT, "system", "user", "assistant", "You are a helpful assistant.", "0123456789 10.0 dB"]
     stems = ("vocals", "drums", "bass", "other")
@@ -119,7 +119,7 @@ def build_tokenizer(vocab_size: int = 1000, audio_token: bool = True):
     from transformers import Qwen2Tokenizer
     from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
 
-    from model.prompt import CHATML_TEMPLATE, ensure_audio_token
+    from model.llm.prompt import CHATML_TEMPLATE, ensure_audio_token
 
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.Sequence([

@@ -5,7 +5,7 @@ give gloo ranks on CPU), accumulation derived from the effective batch, AdamW (n
 decay on biases and norms), cosine with warmup ratio, clipping, CLM + aux loss,
 an optional projector-only stage, periodic validation (loss, and strict-scored
 generations on a fixed subset), JSONL metrics, checkpoints through
-``model.checkpoint`` plus our own resumable state (``training.state``: safetensors + JSON,
+``model.llm.checkpoint`` plus our own resumable state (``training.state``: safetensors + JSON,
 no pickle); SIGINT/SIGTERM save and exit; ``--resume`` continues the same run exactly
 (seeded sampler, per-index augmentation seeds, per-rank RNG states).
 
@@ -92,7 +92,7 @@ def publish(checkpoint: Path, run: Path) -> None:
     While this runs ``RUN`` has no manifest (so it never loads half-replaced); the step folder under
     ``checkpoints/`` stays complete throughout, and a resume publishes again.
     """
-    from model.checkpoint import fsync_dir, fsync_file, fsync_tree
+    from model.llm.checkpoint import fsync_dir, fsync_file, fsync_tree
 
     (run / "manifest.json").unlink(missing_ok=True)
     fsync_dir(run)
@@ -178,8 +178,8 @@ def train(args: argparse.Namespace, stop_at_step: int | None = None) -> dict:
     from torch.utils.data import DataLoader
     from transformers import get_cosine_schedule_with_warmup
 
-    from model.checkpoint import save_checkpoint
-    from model.multimodal_llm import MixingBuddyModel
+    from model.llm.checkpoint import save_checkpoint
+    from model.llm.multimodal import MixingBuddyModel
     from training.collate import Collator
     from training.dataset import MixDataset
 

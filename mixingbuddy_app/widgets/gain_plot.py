@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget  # noqa: E402
 
 import pyqtgraph as pg  # noqa: E402
 
-from model.roles import ROLES  # noqa: E402
+from model.audio.roles import ROLES  # noqa: E402
 
 from mixingbuddy_app.widgets.overview import DIRECTION_COLOURS, adopt_menus  # noqa: E402
 

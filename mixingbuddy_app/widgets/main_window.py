@@ -9,7 +9,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QSplitter, QToolBar,
                                QVBoxLayout, QWidget)
 
-from model.audio import AUDIO_EXTENSIONS
+from model.audio.decode import AUDIO_EXTENSIONS
 
 from mixingbuddy_app.errors import BannerArea, ErrorReport
 from mixingbuddy_app.settings import AppSettings, SettingsDialog

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QGrid
                                QHeaderView, QLabel, QRadioButton, QSlider, QTableWidget, QTableWidgetItem,
                                QToolButton, QWidget)
 
-from model.roles import ROLES, TARGET_ROLES
+from model.audio.roles import ROLES, TARGET_ROLES
 
 from mixingbuddy_app.project import GAIN_MAX_DB, GAIN_MIN_DB
 

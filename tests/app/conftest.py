@@ -16,10 +16,11 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import soundfile as sf  # noqa: E402
 
-from model.advice import Window, WindowVerdict  # noqa: E402
-from model.advisor import AdviceRequest, AdvisorInfo, CancelToken  # noqa: E402
+from model.audio.segments import Window
+from model.advice.types import WindowVerdict  # noqa: E402
+from model.advice.advisor import AdviceRequest, AdvisorInfo, CancelToken  # noqa: E402
 from model.errors import Cancelled  # noqa: E402
-from model.templates import CORRECTION_RANGE_DB, DIRECTION, render_response  # noqa: E402
+from model.advice.templates import CORRECTION_RANGE_DB, DIRECTION, render_response  # noqa: E402
 
 RATE = 16000
 

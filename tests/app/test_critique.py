@@ -175,20 +175,20 @@ def test_advisor_error_shows_a_banner_and_reenables_the_controls(qtbot, make_win
 
 
 def test_llm_settings_fall_back_to_the_measured_advisor(monkeypatch, tmp_path):
-    import model.advisor
+    import model.advisors
     from model.errors import CheckpointError
 
     from mixingbuddy_app.composition import advisor_factory_for
     from mixingbuddy_app.settings import AdvisorSettings
 
-    real = model.advisor.load_advisor
+    real = model.advisors.load_advisor
 
     def fake(kind="balance", checkpoint=None, device=None, **options):
         if kind == "llm":
             raise CheckpointError(f"{checkpoint}: manifest.json is missing.")
         return real(kind)
 
-    monkeypatch.setattr(model.advisor, "load_advisor", fake)
+    monkeypatch.setattr(model.advisors, "load_advisor", fake)
     factory = advisor_factory_for(AdvisorSettings(advisor="auto", checkpoint=str(tmp_path / "ckpt")))
     adv, note = factory()
     assert adv.info.id == "balance"
@@ -198,7 +198,7 @@ def test_llm_settings_fall_back_to_the_measured_advisor(monkeypatch, tmp_path):
 
 
 def test_settings_dialog_test_load_reports_what_is_missing(qtbot, make_window, monkeypatch, tmp_path):
-    import model.advisor
+    import model.advisors
     from model.errors import CheckpointError
 
     from mixingbuddy_app.settings import SettingsDialog
@@ -206,7 +206,7 @@ def test_settings_dialog_test_load_reports_what_is_missing(qtbot, make_window, m
     def fake(kind="balance", checkpoint=None, device=None, **options):
         raise CheckpointError(f"{checkpoint}: manifest.json is missing.")
 
-    monkeypatch.setattr(model.advisor, "load_advisor", fake)
+    monkeypatch.setattr(model.advisors, "load_advisor", fake)
     w = make_window()
     dlg = SettingsDialog(w.settings, w.controller.worker, w)
     qtbot.addWidget(dlg)

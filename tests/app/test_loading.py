@@ -115,7 +115,7 @@ def test_anchor_falls_back_when_its_role_disappears(qtbot, make_window, stems):
 
 def test_adding_files_decodes_and_measures_only_the_new_ones(qtbot, make_window, stems, monkeypatch):
     import mixingbuddy_app.workers as workers
-    import model.tracks as tracks_mod
+    import model.audio.tracks as tracks_mod
 
     w = make_window()
     c = load(qtbot, w, stems[:3])

@@ -1,4 +1,4 @@
-"""The meters agree with the critique: role LU vs anchor and the A/B match use model.measure.measure_session."""
+"""The meters agree with the critique: role LU vs anchor and the A/B match use model.audio.measure.measure_session."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from model.advisor import AdviceRequest, load_advisor
-from model.critique import critique as run_critique
-from model.measure import measure_session
+from model.advice.advisor import AdviceRequest
+from model.advisors import load_advisor
+from model.advice.pipeline import critique as run_critique
+from model.audio.measure import measure_session
 
 from mixingbuddy_app.cli import advice_to_json, main as cli_main
 
@@ -115,7 +116,7 @@ def test_measuring_is_debounced_and_stale_results_are_dropped(qtbot, make_window
     assert not p.loudness_is_exact()
     assert "≈" in w.roles.rel_labels["drums"].text()
     wait_exact(qtbot, c)
-    m = measure_session(AdviceRequest(p.tracks, p.anchor, p.gains()), true_peak=False)
+    m = measure_session(p.tracks, p.gains(), true_peak=False)
     value, exact = shown(w.roles.rel_labels["drums"].text())
     assert exact and value == pytest.approx(m.roles["drums"].lufs - m.roles["vocals"].lufs, abs=0.05)
 
@@ -131,8 +132,8 @@ def test_ab_match_uses_the_measured_mix_loudness(qtbot, make_window, tmp_path):
     assert p.loudness_is_exact(p.ab_gains())            # the "before" mix is measured too
     g0 = c.gains_vector(p.ab_gains())
     assert c.toggle_ab() == "before"
-    after = measure_session(AdviceRequest(p.tracks, p.anchor, p.gains()), true_peak=False).mix.lufs
-    before = measure_session(AdviceRequest(p.tracks, p.anchor, p.ab_gains()), true_peak=False).mix.lufs
+    after = measure_session(p.tracks, p.gains(), true_peak=False).mix.lufs
+    before = measure_session(p.tracks, p.ab_gains(), true_peak=False).mix.lufs
     assert c.ab_offset_exact and c.ab_offset_db == pytest.approx(after - before, abs=0.01)
     assert c.ab_offset_db < 0
     assert np.allclose(c.engine.gains, g0 * 10 ** (c.ab_offset_db / 20), rtol=1e-5)

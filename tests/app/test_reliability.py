@@ -22,7 +22,7 @@ import soundfile as sf
 from PySide6.QtWidgets import QApplication
 
 from model.errors import ModelRuntimeError
-from model.roles import ROLES
+from model.audio.roles import ROLES
 
 from mixingbuddy_app.widgets.track_table import rel_text
 
@@ -188,7 +188,7 @@ def test_nothing_new_loads_and_the_session_keeps_its_critique(qtbot, session_win
 
 def test_unreadable_file_is_listed_and_the_rest_loads(qtbot, session_window, tmp_path, monkeypatch):
     """Permissions: as root nothing is unreadable, so the OS answer is simulated for one file."""
-    import model.audio
+    import model.audio.decode
 
     w, c = session_window()
     old = track_state(c, c.project.track_ids)
@@ -197,7 +197,7 @@ def test_unreadable_file_is_listed_and_the_rest_loads(qtbot, session_window, tmp
     sf.write(d / "Keys 2.wav", noise(), SR)
     sf.write(d / "Locked.wav", noise(seed=1), SR)
     real_access = os.access
-    monkeypatch.setattr(model.audio.os, "access",
+    monkeypatch.setattr(model.audio.decode.os, "access",
                         lambda p, mode: False if str(p).endswith("Locked.wav") else real_access(p, mode))
     with qtbot.waitSignal(c.files_failed, timeout=15000) as blocker:
         c.add_paths([str(d)])
@@ -767,8 +767,8 @@ ODD_BUT_VALID = [name for name, (code, _, _) in __import__("tests.test_bad_input
 @pytest.mark.parametrize("case", ODD_BUT_VALID)
 def test_odd_but_valid_exports_load_and_critique_in_the_gui(qtbot, make_window, tmp_path, case):
     """The CLI corpus's exit-0 cases (rates, channel counts, lengths, names, big folders) through the GUI."""
-    from model.audio import is_audio_path
-    from model.advisor import load_advisor
+    from model.audio.decode import is_audio_path
+    from model.advisors import load_advisor
     from tests.test_bad_input import CASES
 
     _, _, make = CASES[case]

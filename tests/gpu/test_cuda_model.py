@@ -6,7 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from model.templates import render_instruction, render_response  # noqa: E402
+from model.advice.templates import render_instruction, render_response  # noqa: E402
 
 pytestmark = pytest.mark.gpu
 
@@ -16,8 +16,8 @@ ANSWER = render_response("very_loud", "bass", 0)
 
 @pytest.fixture(scope="module")
 def nf4_model(tiny_models):
-    from model.config import ModelConfig
-    from model.multimodal_llm import MixingBuddyModel
+    from model.llm.config import ModelConfig
+    from model.llm.multimodal import MixingBuddyModel
 
     cfg = ModelConfig(encoder=str(tiny_models.mert), llm=str(tiny_models.llm), precision="nf4",
                       projector_hidden=(64, 128), audio_pool=10, max_new_tokens=24)
@@ -57,7 +57,7 @@ def test_batched_greedy_on_cuda_returns_one_answer_per_clip(nf4_model):
 
 
 def test_checkpoint_saved_on_cuda_reloads_on_cuda_and_cpu(nf4_model, tmp_path):
-    from model.checkpoint import load_checkpoint, save_checkpoint
+    from model.llm.checkpoint import load_checkpoint, save_checkpoint
 
     run = save_checkpoint(nf4_model, tmp_path / "run", step=1, training={"note": "gpu test"})
     saved = {k: v.float().cpu() for k, v in nf4_model.trainable_state_dict().items()}

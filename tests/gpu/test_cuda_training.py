@@ -40,7 +40,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_bf16_nf4_training_then_eval_on_cuda(synth_data, tmp_path):
-    from model.advice import parse_response
+    from model.advice.types import parse_response
     from training.scoring import load_predictions
 
     run = tmp_path / "run"

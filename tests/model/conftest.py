@@ -34,7 +34,7 @@ def tiny_tokenizer(tiny_qwen2_dir):
 @pytest.fixture(scope="session")
 def tiny_model_config(tiny_models):
     """A ModelConfig over the tiny folders: fp32, small projector, pool 10 (74 audio tokens per 10 s)."""
-    from model.config import ModelConfig
+    from model.llm.config import ModelConfig
 
     return ModelConfig(encoder=str(tiny_models.mert), llm=str(tiny_models.llm), precision="fp32",
                        projector_hidden=(64, 128, 128, 64), audio_pool=10, max_new_tokens=24)
@@ -43,6 +43,6 @@ def tiny_model_config(tiny_models):
 @pytest.fixture(scope="session")
 def tiny_model(tiny_model_config):
     """An fp32 MixingBuddyModel in inference mode (shared: tests must not train it)."""
-    from model.multimodal_llm import MixingBuddyModel
+    from model.llm.multimodal import MixingBuddyModel
 
     return MixingBuddyModel.build(tiny_model_config, device="cpu", training=False)

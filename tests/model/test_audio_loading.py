@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from model.errors import AudioFormatError, InputError, NoAnalysableAudio
-from model.tracks import load_tracks
+from model.audio.tracks import load_tracks
 
 SR = 44100
 
@@ -146,7 +146,7 @@ def test_loading_costs_about_one_copy_of_the_audio(tmp_path):
     audio_bytes = files * 48000 * seconds * channels * 4
     script = textwrap.dedent(f"""
         import resource, numpy, soundfile, pyebur128
-        from model.tracks import load_tracks
+        from model.audio.tracks import load_tracks
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         r = load_tracks([{str(tmp_path)!r}])
         after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -173,7 +173,7 @@ def test_non_strict_loading_lists_bad_paths_and_loads_the_rest(tmp_path):
 
 
 def _count_decodes(monkeypatch) -> list[str]:
-    import model.tracks as tracks_mod
+    import model.audio.tracks as tracks_mod
 
     decoded: list[str] = []
     real = tracks_mod._decode_at_rate

@@ -4,11 +4,12 @@ import json
 
 import pytest
 
-from model.advisor import AdviceRequest, load_advisor
-from model.balance import BalanceProfile
-from model.critique import critique
+from model.advice.advisor import AdviceRequest
+from model.advisors import load_advisor
+from model.advice.balance import BalanceProfile
+from model.advice.pipeline import critique
 from model.errors import AdvisorUnavailable, RoleError
-from model.tracks import Gains, load_tracks
+from model.audio.tracks import Gains, load_tracks
 
 
 def advise(folder, anchor="vocals", gains=None):

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from model.doctor import check_session
+from model.audio.doctor import check_session
 from model.errors import RoleError
-from model.tracks import load_tracks
+from model.audio.tracks import load_tracks
 
 SR = 44100
 

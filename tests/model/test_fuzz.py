@@ -2,9 +2,9 @@
 
 from hypothesis import given, settings, strategies as st
 
-from model.advice import parse_response
-from model.roles import ROLES, guess_role
-from model.templates import CATEGORIES, render_response
+from model.advice.types import parse_response
+from model.audio.roles import ROLES, guess_role
+from model.advice.templates import CATEGORIES, render_response
 
 WORDS = st.sampled_from(["the", "vocals", "drums", "bass", "other", "too", "loud", "quiet", "louder", "quieter",
                          "raise", "lower", "by", "to", "between", "and", "dB", "3", "6", "12", "-4", "9.5", "balanced",

@@ -11,11 +11,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from model.advice import Window  # noqa: E402
-from model.advisor import AdviceRequest, CancelToken, load_advisor  # noqa: E402
+from model.audio.segments import Window  # noqa: E402
+from model.advice.advisor import AdviceRequest, CancelToken  # noqa: E402
+from model.advisors import load_advisor  # noqa: E402
 from model.errors import AdvisorUnavailable, Cancelled, CheckpointError, ModelRuntimeError  # noqa: E402
-from model.llm_advisor import LlmAdvisor  # noqa: E402
-from model.templates import render_response  # noqa: E402
+from model.llm.advisor import LlmAdvisor  # noqa: E402
+from model.advice.templates import render_response  # noqa: E402
 
 ANSWER = render_response("quiet", "vocals", 0)
 
@@ -65,9 +66,9 @@ def train_on_answer(model, request, window, answer: str, max_steps: int = 150) -
 
 @pytest.fixture(scope="module")
 def trained(tiny_model_config, tmp_path_factory):
-    from model.checkpoint import save_checkpoint
-    from model.multimodal_llm import MixingBuddyModel
-    from model.tracks import load_tracks
+    from model.llm.checkpoint import save_checkpoint
+    from model.llm.multimodal import MixingBuddyModel
+    from model.audio.tracks import load_tracks
 
     root = tmp_path_factory.mktemp("llm-advisor")
     song = write_song(root / "song")
@@ -82,7 +83,7 @@ def trained(tiny_model_config, tmp_path_factory):
 
 
 def test_critique_returns_advice_from_the_llm(trained):
-    from model.critique import critique
+    from model.advice.pipeline import critique
 
     advisor = load_advisor("llm", trained.run, device="cpu")
     assert advisor.info.kind == "llm" and advisor.info.max_windows == 8 and "CPU" in advisor.info.description
@@ -119,7 +120,7 @@ class CancelAfterReads(CancelToken):
 
 
 def test_cancel_stops_a_running_critique(trained):
-    from model.critique import critique
+    from model.advice.pipeline import critique
 
     advisor = load_advisor("llm", trained.run, device="cpu")
     token = CancelAfterReads(3)
@@ -178,7 +179,7 @@ def _tamper_hash(run: Path) -> None:
 def _tamper_shapes(run: Path) -> None:
     from safetensors.torch import load_file, save_file
 
-    from model.checkpoint import sha256_file
+    from model.llm.checkpoint import sha256_file
 
     tensors = load_file(str(run / "projector.safetensors"))
     name = next(k for k, v in tensors.items() if v.ndim == 2)

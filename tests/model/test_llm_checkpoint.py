@@ -9,11 +9,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from model import checkpoint as ckpt  # noqa: E402
+from model.llm import checkpoint as ckpt  # noqa: E402
 from model.errors import CheckpointError  # noqa: E402
-from model.multimodal_llm import MixingBuddyModel  # noqa: E402
-from model.templates import TEMPLATE_VERSION  # noqa: E402
-from model.weights import config_sha256  # noqa: E402
+from model.llm.multimodal import MixingBuddyModel  # noqa: E402
+from model.advice.templates import TEMPLATE_VERSION  # noqa: E402
+from model.llm.weights import config_sha256  # noqa: E402
 
 
 def _lora_state(model):
@@ -153,7 +153,7 @@ def test_train_embeddings_round_trip(tiny_model_config, tmp_path):
         assert torch.equal(got[n], p), n
     if base_head is not None:
         assert not torch.equal(loaded.llm.get_output_embeddings().weight, base_head)  # the trained copy is active
-    from model.config import ModelConfigError
+    from model.llm.config import ModelConfigError
 
     with pytest.raises(ModelConfigError, match="train_embeddings needs lora"):
         cfg.replace(lora={"enabled": False})

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from model.config import LORA_TARGETS, ModelConfig, ModelConfigError
+from model.llm.config import LORA_TARGETS, ModelConfig, ModelConfigError
 from model.errors import CheckpointError, InputError
-from model.prompt import encoder_frames, n_audio_tokens
-from model.weights import config_sha256, looks_like_hub_id, resolve_weights
+from model.llm.prompt import encoder_frames, n_audio_tokens
+from model.llm.weights import config_sha256, looks_like_hub_id, resolve_weights
 
 
 def test_defaults_are_the_paper_model():

@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from model.encoder_llm import MertEncoder, load_hubert  # noqa: E402
+from model.llm.encoder import MertEncoder, load_hubert  # noqa: E402
 from model.errors import CheckpointError  # noqa: E402
 from training.tiny_models import TINY_MERT, write_mert_folder  # noqa: E402
 
@@ -103,7 +103,7 @@ def test_batched_equals_single(tiny_mert_dir):
 
 
 def test_cpu_batches_are_encoded_in_chunks_with_the_same_result(tiny_mert_dir, monkeypatch):
-    import model.encoder_llm as encoder_llm
+    import model.llm.encoder as encoder_llm
 
     enc = MertEncoder.from_folder(tiny_mert_dir).eval()
     audio = torch.randn(5, 24000) * 0.1

@@ -7,8 +7,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from model.errors import ModelRuntimeError  # noqa: E402
-from model.multimodal_llm import MixingBuddyModel  # noqa: E402
-from model.templates import render_instruction, render_response  # noqa: E402
+from model.llm.multimodal import MixingBuddyModel  # noqa: E402
+from model.advice.templates import render_instruction, render_response  # noqa: E402
 
 INSTRUCTION = render_instruction(0, ("vocals", "drums", "bass", "other"), "drums")
 ANSWER = render_response("loud", "bass", 1)
@@ -126,10 +126,10 @@ def test_paper_sizes_on_meta_device():
     """Qwen2-7B + LoRA r16 on q,k,v,o,gate,up,down + paper projector + 25 layer weights = 83,402,265 (SPEC §3.6)."""
     from transformers import HubertConfig, HubertModel, Qwen2ForCausalLM
 
-    from model.config import ModelConfig
-    from model.encoder_llm import hubert_config
-    from model.multimodal_llm import attach_lora
-    from model.projector_llm import AudioProjector
+    from model.llm.config import ModelConfig
+    from model.llm.encoder import hubert_config
+    from model.llm.multimodal import attach_lora
+    from model.llm.projector import AudioProjector
     from training import tiny_models as tm
 
     with torch.device("meta"):

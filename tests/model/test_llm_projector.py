@@ -6,7 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from model.projector_llm import AudioProjector, pool_frames  # noqa: E402
+from model.llm.projector import AudioProjector, pool_frames  # noqa: E402
 
 
 def test_paper_mlp_keys_and_param_count():

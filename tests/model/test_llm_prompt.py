@@ -7,8 +7,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from model.errors import CheckpointError, InputError  # noqa: E402
-from model.prompt import AUDIO_TOKEN, IGNORE_INDEX, PromptBuilder, ensure_audio_token  # noqa: E402
-from model.templates import SYSTEM_PROMPT, render_instruction, render_response  # noqa: E402
+from model.llm.prompt import AUDIO_TOKEN, IGNORE_INDEX, PromptBuilder, ensure_audio_token  # noqa: E402
+from model.advice.templates import SYSTEM_PROMPT, render_instruction, render_response  # noqa: E402
 
 INSTRUCTION = render_instruction(0, ("vocals", "drums", "bass", "other"), "drums")
 ANSWER = render_response("quiet", "vocals", 0)

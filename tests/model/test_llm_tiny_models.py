@@ -38,7 +38,7 @@ def test_tiny_models_command(tmp_path, capsys):
 
 
 def test_import_model_does_not_import_torch():
-    code = "import sys, model, model.config, model.weights; print('torch' in sys.modules)"
+    code = "import sys, model, model.llm.config, model.llm.weights; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from model.dsp import Meter, combined_loudness, loudness_lufs, resample, true_peak_db
+from model.audio.dsp import Meter, combined_loudness, loudness_lufs, resample, true_peak_db
 
 SR = 48000
 
@@ -84,7 +84,7 @@ def test_resample_keeps_level_and_length():
 
 @pytest.mark.parametrize("seed", range(4))
 def test_fast_true_peak_equals_the_full_measurement(seed):
-    from model.dsp import true_peak_db_full
+    from model.audio.dsp import true_peak_db_full
 
     rng = np.random.default_rng(seed)
     n = SR * 6

@@ -3,7 +3,7 @@
 import pytest
 
 from model.errors import RoleError
-from model.roles import check_role, guess_role
+from model.audio.roles import check_role, guess_role
 
 NAMES = [
     # drums

@@ -5,9 +5,10 @@ import re
 
 import pytest
 
-from model.advice import parse_response, verdict_from_text, Window
-from model.keywords import DECREASE_KEYWORDS, INCREASE_KEYWORDS, read_keywords
-from model.templates import (CATEGORIES, CORRECTION_RANGE_DB, DIRECTION, ERROR_CATEGORIES, INSTRUCTIONS, RESPONSES,
+from model.advice.types import parse_response, verdict_from_text
+from model.audio.segments import Window
+from model.advice.keywords import DECREASE_KEYWORDS, INCREASE_KEYWORDS, read_keywords
+from model.advice.templates import (CATEGORIES, CORRECTION_RANGE_DB, DIRECTION, ERROR_CATEGORIES, INSTRUCTIONS, RESPONSES,
                              render_instruction, render_response)
 
 TARGETS = ("vocals", "drums", "bass")

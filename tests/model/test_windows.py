@@ -3,9 +3,11 @@
 import numpy as np
 import pytest
 
-from model.advice import Window, WindowVerdict
-from model.critique import from_vote
-from model.windows import cut_windows, passes_gate, select_windows, vote
+from model.audio.segments import Window
+from model.advice.types import WindowVerdict
+from model.advice.pipeline import from_vote
+from model.audio.segments import cut_windows, passes_gate, select_windows
+from model.advice.voting import vote
 
 SR = 24000
 

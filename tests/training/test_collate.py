@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from model.prompt import IGNORE_INDEX
+from model.llm.prompt import IGNORE_INDEX
 from training.dataset import MixDataset
 
 
 def test_labels_mask_everything_but_the_answer(tiny_run, synth_data):
-    from model.checkpoint import load_checkpoint
+    from model.llm.checkpoint import load_checkpoint
     from training.collate import Collator
 
     model = load_checkpoint(tiny_run, "cpu")

@@ -44,7 +44,7 @@ def _run(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
 
 
 def test_demo_synth_train_eval_score_critique(tmp_path):
-    from model.advice import parse_response
+    from model.advice.types import parse_response
     from training.scoring import load_predictions
 
     musdb, data, run, ev = tmp_path / "musdb", tmp_path / "data", tmp_path / "run", tmp_path / "eval"

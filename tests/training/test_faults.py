@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
-from model.checkpoint import load_checkpoint, verify_checkpoint
+from model.llm.checkpoint import load_checkpoint, verify_checkpoint
 from training import cli
 from training.train import STATE, TRAINER_STATE, train
 

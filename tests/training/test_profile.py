@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from model.balance import BalanceProfile
+from model.advice.balance import BalanceProfile
 from resources import BALANCE_PROFILE
 from training import cli
 

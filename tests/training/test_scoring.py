@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from model.templates import CATEGORIES, CORRECTION_RANGE_DB, RESPONSES, render_response
+from model.advice.templates import CATEGORIES, CORRECTION_RANGE_DB, RESPONSES, render_response
 from training import cli, scoring
 
 PRED = "predictions.jsonl"

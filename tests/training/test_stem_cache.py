@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.audio import to_mono
-from model.dsp import resample
+from model.audio.decode import to_mono
+from model.audio.dsp import resample
 from training.musdb import walk
 from training.stem_cache import StemCache
 

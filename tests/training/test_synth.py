@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from model.templates import GAIN_RANGE_DB, render_instruction, render_response
+from model.advice.templates import GAIN_RANGE_DB, render_instruction, render_response
 from training import cli, config
 from training.stem_cache import StemCache
 from training.synth import read_manifest, render_mix, row_chunk, synthesize

@@ -7,10 +7,10 @@ from typing import Sequence
 
 import numpy as np
 
-from model.advice import Finding
-from model.audio import abs_peak_per_frame, linear_to_db
+from model.audio.findings import Finding
+from model.audio.decode import abs_peak_per_frame, linear_to_db
 from model.errors import RoleError
-from model.tracks import Gains, Track, TrackSet
+from model.audio.tracks import Gains, Track, TrackSet
 
 SILENT_PEAK_DB = -90.0
 NORMALISED_TOLERANCE_DB = 0.1

@@ -16,10 +16,10 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from model.config import ModelConfig, ModelConfigError
+from model.llm.config import ModelConfig, ModelConfigError
 from model.errors import CheckpointError
-from model.templates import TEMPLATE_VERSION
-from model.weights import config_sha256
+from model.advice.templates import TEMPLATE_VERSION
+from model.llm.weights import config_sha256
 
 FORMAT = "mixingbuddy.checkpoint"
 FORMAT_VERSION = 1
@@ -228,7 +228,7 @@ def load_checkpoint(path: str | os.PathLike, device=None, *, encoder=None, llm=N
 
     ``model.load_notes`` lists warnings (for example a base config that changed since training).
     """
-    from model.multimodal_llm import MixingBuddyModel
+    from model.llm.multimodal import MixingBuddyModel
 
     folder = Path(path)
     manifest = verify_checkpoint(folder)

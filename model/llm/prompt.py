@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from model.errors import CheckpointError, InputError
-from model.templates import SYSTEM_PROMPT
+from model.advice.templates import SYSTEM_PROMPT
 
 AUDIO_TOKEN = "<|AUDIO|>"
 IM_END, ENDOFTEXT = "<|im_end|>", "<|endoftext|>"

@@ -1,15 +1,27 @@
-"""The activity gate (shared with data synthesis), window selection and voting."""
+"""Stretches of a song: the Window type, the activity gate (shared with data synthesis), window selection."""
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
 
-from model.advice import Window, WindowVerdict
-from model.audio import frame_rms_db, rms_dbfs
+from model.audio.decode import frame_rms_db, rms_dbfs
+
+
+@dataclass(frozen=True)
+class Window:
+    """A stretch of the song judged on its own; ``gated`` is False when it failed the gate."""
+
+    start_s: float
+    end_s: float
+    gated: bool = True
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
 
 MIX_GATE_DBFS = -35.0
 STEM_GATE_DBFS = -45.0
@@ -40,6 +52,18 @@ def passes_gate(stems: Mapping[str, np.ndarray], sample_rate: int) -> bool:
     if levels.size == 0:
         return False
     return float(np.mean(levels > FRAME_ACTIVE_DBFS)) >= MIN_ACTIVE_SHARE
+
+
+def stem_active(mono: np.ndarray, sample_rate: int) -> bool:
+    """One stem's share of the gate: RMS >= -45 dBFS and >= 20 % of its 50 ms frames above -45 dBFS.
+
+    The per-role test behind judging a (role, anchor) pair wherever both play, not only where every role does.
+    """
+    a = np.asarray(mono, dtype=np.float32)
+    if a.size == 0 or rms_dbfs(a) < STEM_GATE_DBFS:
+        return False
+    levels = frame_rms_db(a, max(1, int(round(FRAME_S * sample_rate))))
+    return levels.size > 0 and float(np.mean(levels > FRAME_ACTIVE_DBFS)) >= MIN_ACTIVE_SHARE
 
 
 @dataclass(frozen=True)
@@ -79,47 +103,3 @@ def select_windows(candidates: Sequence[Window], gated: Sequence[bool], loudness
         idx = np.linspace(0, len(kept) - 1, max_windows).round().astype(int)
         kept = [kept[i] for i in sorted(set(idx.tolist()))]
     return WindowPlan(tuple(kept))
-
-
-def verdict_key(v: WindowVerdict) -> tuple[str | None, str]:
-    if v.category == "unparsed":
-        return (None, "unparsed")
-    return (v.target, v.direction)
-
-
-@dataclass(frozen=True)
-class Vote:
-    """The winning (target, direction), its share of the windows and whether the advice abstains."""
-
-    target: str | None
-    direction: str
-    category: str
-    confidence: float
-    abstained: bool
-
-
-def vote(verdicts: Sequence[WindowVerdict], min_agreement: float = 0.6) -> Vote:
-    """Most frequent (target, direction) wins; a tie, an "unparsed" winner or low agreement abstains."""
-    if not verdicts:
-        return Vote(None, "none", "no_error", 0.0, True)
-    counts = Counter(verdict_key(v) for v in verdicts)
-    ranked = counts.most_common()
-    (target, direction), top = ranked[0]
-    tie = len(ranked) > 1 and ranked[1][1] == top
-    total = len(verdicts)
-    confidence = top / total
-    if any(not v.window.gated for v in verdicts):
-        confidence = min(confidence, 0.5)
-    if tie or direction == "unparsed":
-        return Vote(None, "none", "no_error", confidence, True)
-    category = winning_category([v for v in verdicts if verdict_key(v) == (target, direction)])
-    return Vote(target, direction, category, confidence, confidence < min_agreement)
-
-
-_SEVERITY = {"quiet": 1, "loud": 1, "very_quiet": 2, "very_loud": 2, "no_error": 0}
-
-
-def winning_category(verdicts: Sequence[WindowVerdict]) -> str:
-    """The most frequent category; on a tie the milder one."""
-    counts = Counter(v.category for v in verdicts)
-    return sorted(counts.items(), key=lambda kv: (-kv[1], _SEVERITY.get(kv[0], 9)))[0][0]

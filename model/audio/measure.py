@@ -1,6 +1,6 @@
 """Loudness measurements per track, per role and for the mix, over the song and per 10 s window.
 
-One streaming pass over the selection: each window's audio (with the request's
+One streaming pass over the selection: each window's audio (with the given
 gains, muted tracks excluded) feeds one BS.1770 meter per signal; whole-song
 values combine the window meters (libebur128's global_multiple), so no signal
 is metered twice.
@@ -14,11 +14,11 @@ from typing import Sequence
 
 import numpy as np
 
-from model.advice import Finding, Window
-from model.advisor import AdviceRequest
-from model.audio import frame_rms_db, to_mono
-from model.dsp import NEG_INF, Meter, combined_loudness, true_peak_db
-from model.windows import WindowPlan, cut_windows, passes_gate, select_windows
+from model.audio.findings import Finding
+from model.audio.decode import frame_rms_db, to_mono
+from model.audio.dsp import NEG_INF, Meter, combined_loudness, true_peak_db
+from model.audio.segments import Window, WindowPlan, cut_windows, passes_gate, select_windows, stem_active
+from model.audio.tracks import Gains, TrackSet
 
 ACTIVITY_BLOCK_S = 0.4
 ACTIVITY_GATE_DBFS = -45.0
@@ -48,6 +48,7 @@ class WindowLevels:
     tracks: dict[str, Level] = field(default_factory=dict)
     roles: dict[str, Level] = field(default_factory=dict)
     mix: Level = field(default_factory=Level)
+    role_active: dict[str, bool] = field(default_factory=dict)  # each role's own share of the gate (stem_active)
     meters: dict[str, Meter] = field(default_factory=dict, repr=False)
 
 
@@ -56,14 +57,14 @@ def _finite(x: float | None) -> float | None:
 
 
 class Measurements:
-    """Everything measured for a request; ``windows`` cover the selection in order."""
+    """Everything measured over a span of a track set; ``windows`` cover the selection in order."""
 
-    def __init__(self, request: AdviceRequest, windows: list[WindowLevels]) -> None:
-        self.request = request
-        self.anchor = request.anchor
+    def __init__(self, tracks: TrackSet, gains: Gains, window_s: float, windows: list[WindowLevels]) -> None:
+        self.track_set = tracks
+        self.window_s = window_s
         self.windows = windows
-        self.track_ids = [t.id for t in request.tracks.tracks if request.gains.audible(t)]
-        self.roles_present = request.tracks.roles_present(request.gains)
+        self.track_ids = [t.id for t in tracks.tracks if gains.audible(t)]
+        self.roles_present = tracks.roles_present(gains)
         self.tracks = {tid: self._whole(f"t:{tid}") for tid in self.track_ids}
         self.roles = {r: self._whole(f"r:{r}") for r in self.roles_present}
         self.mix = self._whole("mix")
@@ -108,12 +109,12 @@ class Measurements:
             out.append(Finding("window_fallback", "warning", plan.note))
         if self.windows and not any(w.full for w in self.windows):
             out.append(Finding("short_selection", "warning",
-                               f"The selection is shorter than {self.request.window_s:g} s; it is judged as one window."))
+                               f"The selection is shorter than {self.window_s:g} s; it is judged as one window."))
         return out
 
-    def to_json(self) -> dict:
-        tracks = {t.id: t for t in self.request.tracks.tracks}
-        anchor = self.roles.get(self.anchor, Level()).lufs
+    def to_json(self, anchor_role: str) -> dict:
+        tracks = {t.id: t for t in self.track_set.tracks}
+        anchor = self.roles.get(anchor_role, Level()).lufs
         mix = self.mix.lufs
 
         def rel(x: float, ref: float) -> float | None:
@@ -125,9 +126,9 @@ class Measurements:
                     "rel_anchor_lu": rel(lv.lufs, anchor), "rel_mix_lu": rel(lv.lufs, mix)}
 
         return {
-            "sample_rate": self.request.tracks.sample_rate,
-            "duration_s": round(self.request.tracks.duration_s, 3),
-            "anchor": self.anchor,
+            "sample_rate": self.track_set.sample_rate,
+            "duration_s": round(self.track_set.duration_s, 3),
+            "anchor": anchor_role,
             "tracks": [{"id": tid, "name": tracks[tid].name, "role": tracks[tid].role.role,
                         "role_source": tracks[tid].role.source, **level_json(self.tracks[tid])}
                        for tid in self.track_ids],
@@ -160,23 +161,23 @@ def _read(meter: Meter, audio: np.ndarray, sr: int, true_peak: bool, mono: np.nd
     return Level(meter.loudness(), meter.last_sample_peak_db(), tp, active, blocks)
 
 
-def measure_session(request: AdviceRequest, true_peak: bool = True, per_track: bool = True) -> Measurements:
-    """Measure the request's selection (``request.span`` or the whole song) window by window.
+def measure_session(tset: TrackSet, gains: Gains, window_s: float = 10.0, span: tuple[float, float] | None = None,
+                    true_peak: bool = True, per_track: bool = True) -> Measurements:
+    """Measure the span (default: the whole song) window by window.
 
     True peak (libebur128, 4x oversampled) is measured for the mix in every window and
     for each track over the whole file (cached per loaded track); roles made of one
     track share that track's readings instead of being metered again. ``per_track=False``
     skips the track meters of roles with several tracks (for callers that need roles and mix only).
     """
-    tset, gains = request.tracks, request.gains
     sr = tset.sample_rate
     audible = [t for t in tset.tracks if gains.audible(t)]
     by_role: dict[str, list] = {}
     for t in audible:
         by_role.setdefault(t.role.role, []).append(t)
     windows = [_measure_window(tset, gains, by_role, start_s, end_s, full, true_peak, per_track)
-               for start_s, end_s, full in _spans(tset.duration_s, request)]
-    result = Measurements(request, windows)
+               for start_s, end_s, full in _spans(tset.duration_s, window_s, span)]
+    result = Measurements(tset, gains, window_s, windows)
     if true_peak:
         for t in audible:
             gain_db = 20 * math.log10(gains.linear(t))
@@ -187,13 +188,13 @@ def measure_session(request: AdviceRequest, true_peak: bool = True, per_track: b
     return result
 
 
-def _spans(duration_s: float, request: AdviceRequest) -> list[tuple[float, float, bool]]:
+def _spans(duration_s: float, window_s: float, span: tuple[float, float] | None) -> list[tuple[float, float, bool]]:
     """The judged windows plus the tail after the last one (measured, never judged)."""
-    starts = cut_windows(duration_s, request.window_s, request.span)
-    if len(starts) == 1 and starts[0].duration_s < request.window_s - 1e-9:
+    starts = cut_windows(duration_s, window_s, span)
+    if len(starts) == 1 and starts[0].duration_s < window_s - 1e-9:
         return [(starts[0].start_s, starts[0].end_s, False)]
     spans = [(w.start_s, w.end_s, True) for w in starts]
-    span_end = min(duration_s, request.span[1]) if request.span else duration_s
+    span_end = min(duration_s, span[1]) if span else duration_s
     if starts and span_end - starts[-1].end_s > 1e-6:
         spans.append((starts[-1].end_s, span_end, False))
     return spans
@@ -228,5 +229,6 @@ def _measure_window(tset, gains, by_role, start_s: float, end_s: float, full: bo
     wl.meters["mix"] = meter
     wl.mix = _read(meter, mix, sr, true_peak)
     gated = passes_gate(mono_roles, sr) if mono_roles else False
+    wl.role_active = {role: stem_active(mono, sr) for role, mono in mono_roles.items()}
     wl.window = Window(start_s, end_s, gated)
     return wl

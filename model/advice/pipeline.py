@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from model.advice import Advice, RoleGain, WindowVerdict, advice_sentence
-from model.advisor import AdviceRequest, Advisor, CancelToken, Progress
+from model.advice.types import Advice, RoleGain, WindowVerdict, advice_sentence
+from model.advice.advisor import AdviceRequest, Advisor, CancelToken, MeasuringAdvisor, Progress, SongVerdict
 from model.errors import NoAnalysableAudio, RoleError
-from model.roles import ANCHOR_PREFERENCE, TARGET_ROLES
-from model.templates import CORRECTION_RANGE_DB
-from model.windows import Vote, vote
+from model.audio.roles import ANCHOR_PREFERENCE, TARGET_ROLES
+from model.advice.templates import CORRECTION_RANGE_DB
+from model.advice.voting import Vote, vote
 
 
 def default_anchor(roles_present: Sequence[str]) -> str:
@@ -32,8 +32,7 @@ def check_anchor(request: AdviceRequest) -> None:
 def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | None = None,
              progress: Progress | None = None) -> Advice:
     """Doctor -> windows -> advisor.judge -> vote (or the advisor's song verdict) -> Advice."""
-    from model.doctor import check_session
-    from model.measure import measure_session
+    from model.audio.doctor import check_session
 
     if not request.tracks.tracks:
         raise NoAnalysableAudio("No tracks to judge.")
@@ -41,7 +40,7 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
     findings = check_session(request.tracks, request.anchor, request.gains)
     if progress:
         progress(0.05, "Measuring loudness")
-    measurements = measure_session(request, true_peak=request.true_peak)
+    measurements = measure_request(request, true_peak=request.true_peak)
     if cancel:
         cancel.raise_if_cancelled()
     max_windows = request.max_windows if request.max_windows is not None else advisor.info.max_windows
@@ -50,16 +49,13 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
         raise NoAnalysableAudio("The selection contains no audio to judge.")
     if progress:
         progress(0.2, f"Judging {len(plan.windows)} window(s) with {advisor.info.id}")
-    judge_measured = getattr(advisor, "judge_measured", None)
-    if judge_measured is not None:  # advisors that reuse the measurements (no second metering pass)
-        verdicts = judge_measured(request, measurements, plan.windows, cancel)
+    if isinstance(advisor, MeasuringAdvisor):  # reuses the measurements (no second metering pass)
+        verdicts = advisor.judge_measured(request, measurements, plan.windows, cancel)
+        song = advisor.song_verdict(request, measurements, verdicts)
     else:
         verdicts = advisor.judge(request, plan.windows, cancel)
-    song_verdict = getattr(advisor, "song_verdict", None)
-    if song_verdict is not None:
-        primary, suggestions, confidence, abstained = song_verdict(request, measurements, verdicts)
-    else:
-        primary, suggestions, confidence, abstained = from_vote(vote(verdicts, request.min_agreement))
+        song = from_vote(vote(verdicts, request.min_agreement))
+    primary, suggestions, confidence, abstained = song.primary, song.suggestions, song.confidence, song.abstained
     notes = tuple(findings) + tuple(measurements.findings(plan))
     text = advice_sentence(primary, abstained)
     status = f"{sum(1 for v in verdicts if _agrees(v, primary))} of {len(verdicts)} windows agree"
@@ -75,7 +71,7 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
         text=text,
         advisor_id=advisor.info.id,
         findings=notes,
-        measurements=measurements.to_json(),
+        measurements=measurements.to_json(request.anchor),
         status=status,
     )
 
@@ -86,12 +82,20 @@ def _agrees(v: WindowVerdict, primary: RoleGain | None) -> bool:
     return v.target == primary.role and v.direction == primary.direction
 
 
-def from_vote(result: Vote) -> tuple[RoleGain | None, tuple[RoleGain, ...], float, bool]:
+def measure_request(request: AdviceRequest, true_peak: bool = False, per_track: bool = True):
+    """The measurements a request asks for: its tracks and gains over its span, in its window length."""
+    from model.audio.measure import measure_session
+
+    return measure_session(request.tracks, request.gains, request.window_s, request.span,
+                           true_peak=true_peak, per_track=per_track)
+
+
+def from_vote(result: Vote) -> SongVerdict:
     """Voting outcome -> primary suggestion; delta is the signed midpoint of the category range."""
     if result.abstained or result.target is None or result.direction == "none":
-        return None, (), result.confidence, result.abstained
+        return SongVerdict(None, (), result.confidence, result.abstained)
     low, high = CORRECTION_RANGE_DB[result.category]
     sign = 1.0 if result.direction == "increase" else -1.0
     primary = RoleGain(result.target, result.direction, result.category, float(low), float(high),  # type: ignore[arg-type]
                        sign * (low + high) / 2.0, result.confidence)
-    return primary, (primary,), result.confidence, False
+    return SongVerdict(primary, (primary,), result.confidence, False)

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pyebur128 as _ebu
 
-from model.audio import abs_peak_per_frame, linear_to_db
+from model.audio.decode import abs_peak_per_frame, linear_to_db
 
 _M = _ebu.MeasurementMode
 NEG_INF = float("-inf")

@@ -13,11 +13,12 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from model.advice import Window, WindowVerdict, verdict_from_text
-from model.advisor import AdviceRequest, AdvisorInfo, CancelToken
-from model.audio import to_mono
+from model.audio.segments import Window
+from model.advice.types import WindowVerdict, verdict_from_text
+from model.advice.advisor import AdviceRequest, AdvisorInfo, CancelToken
+from model.audio.decode import to_mono
 from model.errors import AdvisorUnavailable, CheckpointError, MixingBuddyError, ModelRuntimeError
-from model.templates import render_instruction
+from model.advice.templates import render_instruction
 
 SAMPLE_RATE = 24000
 MIN_SAMPLES = 400  # MERT's conv stack needs at least this many samples
@@ -44,8 +45,8 @@ class LlmAdvisor:
     def from_checkpoint(cls, path: str | Path, device: str | None = None, mert: str | Path | None = None,
                         llm: str | Path | None = None, **options) -> "LlmAdvisor":
         """Load a run folder; ``mert``/``llm`` override the base models the manifest records."""
-        from model.checkpoint import load_checkpoint
-        from model.multimodal_llm import out_of_memory
+        from model.llm.checkpoint import load_checkpoint
+        from model.llm.multimodal import out_of_memory
 
         known = {"batch_size", "max_new_tokens", "instruction_variant", "precision"}
         unknown = sorted(set(options) - known)
@@ -66,8 +67,8 @@ class LlmAdvisor:
 
     def window_audio(self, request: AdviceRequest, window: Window) -> np.ndarray:
         """The window's mix with the request's gains: mono float32 at 24 kHz (>= 400 samples)."""
-        from model.dsp import resample
-        from model.tracks import mix
+        from model.audio.dsp import resample
+        from model.audio.tracks import mix
 
         rate = request.tracks.sample_rate
         start, end = int(round(window.start_s * rate)), int(round(window.end_s * rate))
@@ -106,7 +107,7 @@ class LlmAdvisor:
         return [verdict_from_text(w, texts[i]) for i, w in enumerate(windows)]
 
     def _generate(self, audio: np.ndarray, instructions: list[str], cancel: CancelToken | None) -> list[str]:
-        from model.multimodal_llm import out_of_memory
+        from model.llm.multimodal import out_of_memory
 
         try:
             return self.model.generate(torch.from_numpy(audio), instructions, self.max_new_tokens, cancel=cancel)

@@ -1,7 +1,7 @@
 """The paper scorer's keyword lists and its first-hit rules (SPEC §5.2).
 
 Shared by the scorers in ``training.scoring`` and by the fallback of
-``model.advice.parse_response``. ``whole_word=False`` reproduces the paper's
+``model.advice.types.parse_response``. ``whole_word=False`` reproduces the paper's
 plain-substring matching; ``whole_word=True`` is the strict variant.
 """
 

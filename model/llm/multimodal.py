@@ -16,12 +16,12 @@ import torch
 from torch import nn
 from transformers import StoppingCriteria
 
-from model.config import LoraSettings, ModelConfig
-from model.encoder_llm import MertEncoder
+from model.llm.config import LoraSettings, ModelConfig
+from model.llm.encoder import MertEncoder
 from model.errors import AdvisorUnavailable, Cancelled, CheckpointError, ModelRuntimeError
-from model.projector_llm import AudioProjector
-from model.prompt import Example, PromptBuilder, n_audio_tokens
-from model.weights import LLM_FILES, MERT_FILES, resolve_weights
+from model.llm.projector import AudioProjector
+from model.llm.prompt import Example, PromptBuilder, n_audio_tokens
+from model.llm.weights import LLM_FILES, MERT_FILES, resolve_weights
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
@@ -137,7 +137,7 @@ class MixingBuddyOutput:
 
 
 class MixingBuddyModel(nn.Module):
-    """The multimodal model; build it with :meth:`build` (or ``model.checkpoint.load_checkpoint``)."""
+    """The multimodal model; build it with :meth:`build` (or ``model.llm.checkpoint.load_checkpoint``)."""
 
     def __init__(self, config: ModelConfig, encoder: MertEncoder, projector: AudioProjector, llm, tokenizer) -> None:
         super().__init__()

@@ -45,7 +45,7 @@ _COMPILED = tuple(
     for role, patterns in ALIASES
 )
 
-#: File extensions treated as audio (model.audio reads them; here they are stripped from names).
+#: File extensions treated as audio (model.audio.decode reads them; here they are stripped from names).
 AUDIO_EXTENSIONS = frozenset({".wav", ".wave", ".aif", ".aiff", ".aifc", ".flac", ".ogg", ".oga", ".opus",
                               ".mp3", ".caf", ".w64", ".rf64", ".bwf"})
 _AUDIO_EXT = re.compile(r"\.(" + "|".join(sorted(e[1:] for e in AUDIO_EXTENSIONS)) + r")$", re.I)

@@ -11,7 +11,7 @@ import numpy as np
 import soundfile as sf
 
 from model.errors import AudioFormatError
-from model.roles import AUDIO_EXTENSIONS
+from model.audio.roles import AUDIO_EXTENSIONS
 MIN_DURATION_S = 0.4  # one BS.1770 block
 MIN_RATE, MAX_RATE = 8000, 384000
 _BLOCK = 1 << 18

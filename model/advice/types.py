@@ -7,34 +7,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal, Mapping
 
-from model.keywords import read_keywords
-from model.roles import TARGET_ROLES
-from model.templates import CORRECTION_RANGE_DB, DIRECTION, RESPONSES, render_response
+from model.advice.keywords import read_keywords
+from model.audio.findings import Finding
+from model.audio.segments import Window
+from model.audio.roles import TARGET_ROLES
+from model.advice.templates import CORRECTION_RANGE_DB, DIRECTION, RESPONSES, render_response
 
 Direction = Literal["increase", "decrease", "none"]
-
-
-@dataclass(frozen=True)
-class Window:
-    """A stretch of the song judged on its own; ``gated`` is False when it failed the gate."""
-
-    start_s: float
-    end_s: float
-    gated: bool = True
-
-    @property
-    def duration_s(self) -> float:
-        return self.end_s - self.start_s
-
-
-@dataclass(frozen=True)
-class Finding:
-    """An export-doctor finding."""
-
-    code: str
-    severity: Literal["error", "warning", "info"]
-    message: str
-    track_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,18 @@
-"""The Advisor protocol shared by the measured and the LLM advisors, cancel tokens, and load_advisor()."""
+"""The advisor contract: AdviceRequest in, window verdicts (and optionally a song verdict) out; cancel tokens."""
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Protocol, Sequence, runtime_checkable
 
-from model.errors import AdvisorUnavailable, Cancelled
+from model.errors import Cancelled
 
 if TYPE_CHECKING:
-    from model.advice import Window, WindowVerdict
-    from model.tracks import Gains, TrackSet
+    from model.advice.types import RoleGain, WindowVerdict
+    from model.audio.measure import Measurements
+    from model.audio.segments import Window
+    from model.audio.tracks import Gains, TrackSet
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class AdviceRequest:
 
 
 def _default_gains():
-    from model.tracks import Gains
+    from model.audio.tracks import Gains
 
     return Gains()
 
@@ -76,19 +77,24 @@ class Advisor(Protocol):
         ...
 
 
-def load_advisor(kind: str = "balance", checkpoint: str | Path | None = None, device: str | None = None,
-                 **options) -> Advisor:
-    """Build an advisor. ``balance`` needs nothing; ``llm`` needs a checkpoint and imports torch lazily."""
-    if kind == "balance":
-        from model.balance import BalanceAdvisor
+@dataclass(frozen=True)
+class SongVerdict:
+    """A song-level verdict: the headline suggestion (or None), every suggestion, confidence, abstention."""
 
-        return BalanceAdvisor.from_resources(**options)
-    if kind == "llm":
-        if checkpoint is None:
-            raise AdvisorUnavailable("The LLM advisor needs a checkpoint folder (--checkpoint or MIXINGBUDDY_CHECKPOINT).")
-        try:
-            from model.llm_advisor import LlmAdvisor
-        except ImportError as exc:
-            raise AdvisorUnavailable(f"The LLM advisor is not available in this build ({exc}).") from None
-        return LlmAdvisor.from_checkpoint(Path(checkpoint), device=device, **options)
-    raise AdvisorUnavailable(f"Unknown advisor '{kind}': choose balance or llm.")
+    primary: "RoleGain | None"
+    suggestions: tuple["RoleGain", ...]
+    confidence: float
+    abstained: bool
+
+
+@runtime_checkable
+class MeasuringAdvisor(Advisor, Protocol):
+    """An advisor that judges from the pipeline's measurements and gives its own song verdict (no voting)."""
+
+    def judge_measured(self, request: AdviceRequest, measurements: "Measurements", windows: Sequence["Window"],
+                       cancel: CancelToken | None = None) -> list["WindowVerdict"]:
+        ...
+
+    def song_verdict(self, request: AdviceRequest, measurements: "Measurements",
+                     verdicts: Sequence["WindowVerdict"]) -> SongVerdict:
+        ...

@@ -10,9 +10,9 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from model.audio import AudioInfo, is_audio_path, out_channels, probe, read_into
+from model.audio.decode import AudioInfo, is_audio_path, out_channels, probe, read_into
 from model.errors import AudioFormatError, InputError, NoAnalysableAudio
-from model.roles import ROLES, RoleGuess, guess_role
+from model.audio.roles import ROLES, RoleGuess, guess_role
 
 #: Refuse sessions whose decoded audio would not fit comfortably in memory.
 MAX_SESSION_BYTES = 6 * 1024**3
@@ -302,7 +302,7 @@ def _decode_at_rate(info: AudioInfo, rate: int, length: int) -> np.ndarray:
         out = np.zeros((length, channels), dtype=np.float32)
         read_into(info, out)
         return out
-    from model.dsp import resample
+    from model.audio.dsp import resample
 
     native = np.zeros((info.frames, channels), dtype=np.float32)
     read_into(info, native)

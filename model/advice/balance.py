@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from model.advice import RoleGain, Window, WindowVerdict
-from model.advisor import AdviceRequest, AdvisorInfo, CancelToken
+from model.advice.types import RoleGain, WindowVerdict
+from model.audio.segments import Window
+from model.advice.advisor import AdviceRequest, AdvisorInfo, CancelToken, SongVerdict
 from model.errors import AdvisorUnavailable
-from model.templates import CORRECTION_RANGE_DB, DIRECTION, render_response
+from model.advice.templates import CORRECTION_RANGE_DB, DIRECTION, render_response
 
 PROFILE_FORMAT = "mixingbuddy.balance_profile/1"
 
@@ -121,9 +122,9 @@ class BalanceAdvisor:
     # --- Advisor protocol -----------------------------------------------------
     def judge(self, request: AdviceRequest, windows: Sequence[Window],
               cancel: CancelToken | None = None) -> list[WindowVerdict]:
-        from model.measure import measure_session
+        from model.advice.pipeline import measure_request
 
-        return self.judge_measured(request, measure_session(request, true_peak=False), windows, cancel)
+        return self.judge_measured(request, measure_request(request), windows, cancel)
 
     def judge_measured(self, request: AdviceRequest, measurements, windows: Sequence[Window],
                        cancel: CancelToken | None = None) -> list[WindowVerdict]:
@@ -151,7 +152,7 @@ class BalanceAdvisor:
                              render_response(s.category, role), measured, True, s.delta_db)
 
     def song_verdict(self, request: AdviceRequest, measurements,
-                     verdicts: Sequence[WindowVerdict]) -> tuple[RoleGain | None, tuple[RoleGain, ...], float, bool]:
+                     verdicts: Sequence[WindowVerdict]) -> SongVerdict:
         """Song-level advice from role loudness combined over the judged windows."""
         lufs = measurements.role_loudness([v.window for v in verdicts])
         devs = deviations(self.profile, lufs, request.anchor)
@@ -159,14 +160,15 @@ class BalanceAdvisor:
         total = len(verdicts) or 1
         if role is None:
             agree = sum(1 for v in verdicts if v.direction == "none")
-            return None, (), agree / total, False
+            return SongVerdict(None, (), agree / total, False)
         direction = "decrease" if devs[role] > 0 else "increase"
         agree = sum(1 for v in verdicts if v.target == role and v.direction == direction)
         confidence = agree / total
         if any(not v.window.gated for v in verdicts):
             confidence = min(confidence, 0.5)
         primary = _suggestion(self.profile, role, devs[role], confidence)
-        return primary, (primary,) + self._others(devs, role, request.anchor, verdicts), confidence, False  # type: ignore[operator]
+        others = self._others(devs, role, request.anchor, verdicts)
+        return SongVerdict(primary, (primary,) + others, confidence, False)  # type: ignore[operator]
 
     def _others(self, devs: Mapping[str, float], primary: str | None, anchor: str,
                 verdicts: Sequence[WindowVerdict]) -> tuple[RoleGain, ...]:
