@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-LLM_MODULES = ("config", "weights", "prompt", "encoder_llm", "projector_llm", "multimodal_llm", "checkpoint",
-               "llm_advisor")
+LLM_MODULES = ("config", "weights", "prompt", "encoder", "projector", "multimodal", "checkpoint", "advisor")
 
 
 def test_tiny_models_command(tmp_path, capsys):
@@ -45,7 +44,7 @@ def test_import_model_does_not_import_torch():
 
 def test_no_remote_code_no_pickle_no_qt():
     for name in LLM_MODULES:
-        text = (REPO / "model" / f"{name}.py").read_text()
+        text = (REPO / "model" / "llm" / f"{name}.py").read_text()
         assert not re.search(r"trust_remote_code\s*=\s*True", text), name
         assert "import pickle" not in text and "PySide6" not in text and "resize_token_embeddings(" not in text, name
         for call in re.findall(r"torch\.load\([^)]*\)", text):
