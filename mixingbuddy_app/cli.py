@@ -13,9 +13,6 @@ import os
 import sys
 from typing import Sequence
 
-SCHEMA = "mixingbuddy.advice/1"
-ARROWS = {"increase": "up", "decrease": "down", "none": "ok"}
-
 
 class CliInputError(Exception):
     """Bad command-line arguments (exit 2)."""
@@ -65,85 +62,11 @@ def parse_span(text: str | None, duration: float) -> tuple[float, float] | None:
     return start_s, end_s
 
 
-def _fmt(x: float | None, signed: bool = False) -> str:
-    if x is None or not math.isfinite(x):
-        return "-inf" if x is not None else "—"
-    return f"{x:+.1f}" if signed else f"{x:.1f}"
-
-
-def clock(s: float) -> str:
-    """Seconds as m:ss.s."""
-    return f"{int(s // 60)}:{s % 60:04.1f}"
-
-
-def advice_to_json(advice) -> dict:
-    """The public JSON contract (schema mixingbuddy.advice/1) for an Advice."""
-    return {
-        "schema": SCHEMA,
-        "anchor": advice.anchor,
-        "advisor": advice.advisor_id,
-        "text": advice.text,
-        "suggestions": [s.to_json() for s in advice.suggestions],  # empty when balanced or abstained
-        "confidence": round(advice.confidence, 3),
-        "abstained": advice.abstained,
-        "measurements": advice.measurements,
-        "windows": [
-            {"start_s": round(v.window.start_s, 3), "end_s": round(v.window.end_s, 3), "gated": v.window.gated,
-             "target": v.target, "direction": v.direction, "category": v.category,
-             "min_db": v.low_db, "max_db": v.high_db, "text": v.text,
-             "measured_lu": {k: round(x, 2) for k, x in (v.measured_lu or {}).items()}}
-            for v in advice.windows
-        ],
-        "warnings": [{"code": f.code, "severity": f.severity, "message": f.message, "tracks": list(f.track_ids)}
-                     for f in advice.findings],
-    }
-
-
-def render_text(advice, anchor_reason: str, notes: Sequence[str], profile=None) -> str:
-    """Human-readable critique: sentence, confidence, role table, timeline, warnings."""
-    m = advice.measurements
-    lines = [f"MixingBuddy critique — {len(m['tracks'])} tracks, {m['sample_rate'] / 1000:g} kHz, "
-             f"{clock(m['duration_s'])} — anchor: {advice.anchor} ({anchor_reason}) — advisor: {advice.advisor_id}",
-             "", f"  {advice.text}"]
-    agree = advice.status or ""
-    lines.append(f"  Confidence: {agree} ({advice.confidence:.0%})" if agree else f"  Confidence: {advice.confidence:.0%}")
-    for s in advice.suggestions[1:]:
-        verb = "raise" if s.direction == "increase" else "lower"
-        lines.append(f"  Also: {verb} {s.role} by {s.min_db:g} to {s.max_db:g} dB ({s.category.replace('_', ' ')}).")
-    lines += ["", f"  {'role':<7} {'tracks':>6} {'LUFS':>7} {'LU vs anchor':>13} {'typical band':>14}  verdict"]
-    verdicts = {s.role: s for s in advice.suggestions}
-    for role, r in m["roles"].items():
-        band = "—"
-        if profile is not None and role != advice.anchor:
-            st = profile.typical(role, advice.anchor)
-            if st:
-                band = f"{st.q25:+.1f}..{st.q75:+.1f}"
-        if role == advice.anchor:
-            verdict, rel = "anchor", "anchor"
-        else:
-            s = verdicts.get(role)
-            verdict = (f"{'raise' if s.direction == 'increase' else 'lower'} {s.min_db:g}–{s.max_db:g} dB"
-                       if s else "in band")
-            rel = _fmt(r["rel_anchor_lu"], signed=True)
-        lines.append(f"  {role:<7} {r['tracks']:>6} {_fmt(r['lufs']):>7} {rel:>13} {band:>14}  {verdict}")
-    lines += ["", f"  Timeline ({len(advice.windows)} window(s)):"]
-    for v in advice.windows:
-        what = ("unparsed answer" if v.category == "unparsed" else
-                "balanced" if v.direction == "none" else
-                f"{v.target} {ARROWS[v.direction]} ({v.category.replace('_', ' ')})")
-        gate = "" if v.window.gated else "  [below the activity gate]"
-        lines.append(f"    {clock(v.window.start_s)}–{clock(v.window.end_s)}  {what}{gate}")
-    warnings = [(f.severity, f.message) for f in advice.findings] + [("note", n) for n in notes]
-    if warnings:
-        lines += ["", "  Warnings:"]
-        lines += [f"    - [{severity}] {message}" for severity, message in warnings]
-    return "\n".join(lines)
-
-
 def run(argv: Sequence[str]) -> int:
     from model.advice.advisor import AdviceRequest
-    from model.advisors import load_advisor
     from model.advice.pipeline import critique, default_anchor
+    from model.advice.report import advice_to_json, render_text
+    from model.advisors import load_advisor
     from model.audio.roles import check_role
     from model.audio.tracks import load_tracks
 

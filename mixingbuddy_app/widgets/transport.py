@@ -5,7 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QToolButton, QWidget
 
-from mixingbuddy_app.cli import clock
+from model.advice.report import clock
+
 from mixingbuddy_app.playback import PREVIEW_BUS_NOTE
 
 
