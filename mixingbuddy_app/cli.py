@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mert", metavar="ID|DIR", help="MERT base model (default: what the checkpoint records)")
     p.add_argument("--llm", metavar="ID|DIR", help="Qwen2 base model (default: what the checkpoint records)")
     p.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
-    p.add_argument("--window", metavar="START:END", help="judge only this span, in seconds (e.g. 30:60)")
+    p.add_argument("--span", metavar="START:END", help="judge only this span, in seconds (e.g. 30:60)")
+    p.add_argument("--window", metavar="START:END", help=argparse.SUPPRESS)  # the old name of --span
     p.add_argument("--role", action="append", default=[], metavar="FILE=ROLE",
                    help="override a file's guessed role, e.g. --role 'Synth 1.wav=bass' (repeatable)")
     p.add_argument("--true-peak", action="store_true",
@@ -45,8 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def parse_span(text: str | None, duration: float) -> tuple[float, float] | None:
-    """'START:END' in seconds -> (start, end) inside the song, else CliInputError."""
+def parse_span(text: str | None, duration: float, option: str = "--span") -> tuple[float, float] | None:
+    """'START:END' in seconds -> (start, end) inside the song, else InputError naming ``option``."""
     from model.errors import InputError
 
     if not text:
@@ -54,11 +55,11 @@ def parse_span(text: str | None, duration: float) -> tuple[float, float] | None:
     try:
         start_s, end_s = (float(x) for x in text.split(":"))
     except ValueError:
-        raise InputError(f"--window expects START:END in seconds, got '{text}'.") from None
+        raise InputError(f"{option} expects START:END in seconds, got '{text}'.") from None
     if not (math.isfinite(start_s) and math.isfinite(end_s)) or start_s < 0 or end_s <= start_s:
-        raise InputError(f"--window {text}: END must be after START, both >= 0.")
+        raise InputError(f"{option} {text}: END must be after START, both >= 0.")
     if start_s >= duration or end_s > duration + 1e-6:
-        raise InputError(f"--window {text} is outside the song (0 to {duration:.1f} s).")
+        raise InputError(f"{option} {text} is outside the song (0 to {duration:.1f} s).")
     return start_s, end_s
 
 
@@ -93,7 +94,10 @@ def run(argv: Sequence[str]) -> int:
     else:
         anchor = default_anchor(tracks.roles_present())
         reason = f"default: {anchor} present" if anchor == "vocals" else f"default: no vocals, using {anchor}"
-    span = parse_span(args.window, tracks.duration_s)
+    if args.span and args.window:
+        raise CliInputError("--window is the old name of --span: give only --span")
+    span = (parse_span(args.window, tracks.duration_s, "--window") if args.window else
+            parse_span(args.span, tracks.duration_s))
     options = {}
     if args.advisor == "llm":
         options = {k: v for k, v in (("mert", args.mert), ("llm", args.llm)) if v}

@@ -81,7 +81,7 @@ class CritiqueMixin:
             return
         self.project.set_advice(advice)
         self.advice_changed.emit(advice)
-        self.status.emit(f"{advice.text} ({advice.status or f'confidence {advice.confidence:.0%}'})")
+        self.status.emit(f"{advice.text} ({advice.agreement or f'confidence {advice.confidence:.0%}'})")
         if kind == "recheck" and self.project.applied_advice is not None:
             label, sentence = recheck_verdict(self.project.applied_advice, advice)
             self.recheck_done.emit(label, sentence)

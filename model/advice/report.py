@@ -65,7 +65,7 @@ def advice_to_json(advice: Advice) -> dict:
         "windows": [
             {"start_s": round(v.window.start_s, 3), "end_s": round(v.window.end_s, 3), "gated": v.window.gated,
              "target": v.target, "direction": v.direction, "category": v.category,
-             "min_db": v.low_db, "max_db": v.high_db, "text": v.text,
+             "min_db": v.min_db, "max_db": v.max_db, "text": v.text,
              "measured_lu": {k: round(x, 2) for k, x in (v.measured_lu or {}).items()}}
             for v in advice.windows
         ],
@@ -95,7 +95,7 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
     lines = [f"MixingBuddy critique — {len(m['tracks'])} tracks, {m['sample_rate'] / 1000:g} kHz, "
              f"{clock(m['duration_s'])} — anchor: {advice.anchor} ({anchor_reason}) — advisor: {advice.advisor_id}",
              "", f"  {advice.text}"]
-    agree = advice.status or ""
+    agree = advice.agreement or ""
     lines.append(f"  Confidence: {agree} ({advice.confidence:.0%})" if agree else f"  Confidence: {advice.confidence:.0%}")
     for s in advice.suggestions[1:]:
         verb = "raise" if s.direction == "increase" else "lower"
@@ -138,11 +138,11 @@ def advice_markdown(a: Advice, span: tuple[float, float] | None,
     lines = ["# MixingBuddy critique", "", f"**{a.text}**", ""]
     lines.append(f"- Anchor: {a.anchor}")
     lines.append(f"- Advisor: {a.advisor_id}")
-    lines.append(f"- Confidence: {a.confidence:.0%}" + (f" ({a.status})" if a.status else ""))
+    lines.append(f"- Confidence: {a.confidence:.0%}" + (f" ({a.agreement})" if a.agreement else ""))
     if a.abstained:
         lines.append("- The advice abstains: no confident issue.")
     if span:
-        lines.append(f"- Region: {span[0]:.1f}–{span[1]:.1f} s")
+        lines.append(f"- Span: {span[0]:.1f}–{span[1]:.1f} s")
     lines += ["", "## Suggested gain changes", "", "| role | direction | change (dB) | range (dB) | confidence |",
               "|---|---|---|---|---|"]
     for s in a.suggestions:
@@ -185,10 +185,13 @@ def advice_csv(a: Advice, role_db: Mapping[str, float]) -> str:
 # --- the session dict (the "advice" of a saved session) ------------------------------------
 
 def advice_to_dict(a: Advice) -> dict:
-    """Everything of an Advice, for a session file (read back by advice_from_dict)."""
+    """Everything of an Advice, for a session file (read back by advice_from_dict).
+
+    The keys are those of saved sessions: a window's range is "low_db"/"high_db" and the agreement is "status".
+    """
     def wv(v: WindowVerdict) -> dict:
         return {"start_s": v.window.start_s, "end_s": v.window.end_s, "gated": v.window.gated, "target": v.target,
-                "direction": v.direction, "category": v.category, "low_db": v.low_db, "high_db": v.high_db,
+                "direction": v.direction, "category": v.category, "low_db": v.min_db, "high_db": v.max_db,
                 "text": v.text, "exact": v.exact, "delta_db": v.delta_db,
                 "measured_lu": {k: float(x) for k, x in v.measured_lu.items()} if v.measured_lu else None}
 
@@ -196,7 +199,7 @@ def advice_to_dict(a: Advice) -> dict:
         "anchor": a.anchor, "primary": asdict(a.primary) if a.primary else None,
         "suggestions": [asdict(s) for s in a.suggestions], "windows": [wv(v) for v in a.windows],
         "confidence": a.confidence, "abstained": a.abstained, "text": a.text, "advisor_id": a.advisor_id,
-        "findings": [asdict(f) for f in a.findings], "measurements": a.measurements, "status": a.status,
+        "findings": [asdict(f) for f in a.findings], "measurements": a.measurements, "status": a.agreement,
     })
 
 
@@ -221,7 +224,7 @@ def advice_from_dict(d: Mapping) -> Advice:
         advisor_id=d.get("advisor_id", ""),
         findings=tuple(Finding(f["code"], f["severity"], f["message"], tuple(f.get("track_ids", ())))
                        for f in d.get("findings", ())),
-        measurements=d.get("measurements") or {}, status=d.get("status", ""),
+        measurements=d.get("measurements") or {}, agreement=d.get("status", ""),
     )
 
 
@@ -237,7 +240,7 @@ def recheck_verdict(applied: Advice, new: Advice) -> tuple[str, str]:
         return "unclear", "Nothing was applied to check."
     q = new.primary
     if new.abstained:
-        return "unclear", f"Re-check: no confident verdict on the {p.role} now ({new.status or 'windows disagree'})."
+        return "unclear", f"Re-check: no confident verdict on the {p.role} now ({new.agreement or 'windows disagree'})."
     if q is None or q.role != p.role:
         extra = f" The critique now points at the {q.role}." if q is not None else ""
         return "resolved", f"Re-check: resolved. The {p.role} now sit within the typical balance.{extra}"
