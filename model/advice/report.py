@@ -58,7 +58,7 @@ def advice_to_json(advice: Advice) -> dict:
         "anchor": advice.anchor,
         "advisor": advice.advisor_id,
         "text": advice.text,
-        "suggestions": [s.to_json() for s in advice.suggestions],  # empty when balanced or abstained
+        "suggestions": [suggestion_to_json(s) for s in advice.suggestions],  # empty when balanced or abstained
         "confidence": round(advice.confidence, 3),
         "abstained": advice.abstained,
         "measurements": advice.measurements,
@@ -71,6 +71,19 @@ def advice_to_json(advice: Advice) -> dict:
         ],
         "warnings": [{"code": f.code, "severity": f.severity, "message": f.message, "tracks": list(f.track_ids)}
                      for f in advice.findings],
+    }
+
+
+def suggestion_to_json(s: RoleGain) -> dict:
+    """One suggested gain change in the public JSON (the role is called "stem" there)."""
+    return {
+        "stem": s.role,
+        "direction": s.direction,
+        "category": s.category,
+        "min_db": s.min_db,
+        "max_db": s.max_db,
+        "delta_db": round(s.delta_db, 2),
+        "confidence": round(s.confidence, 3),
     }
 
 

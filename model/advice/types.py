@@ -58,17 +58,6 @@ class RoleGain:
     delta_db: float
     confidence: float
 
-    def to_json(self) -> dict:
-        return {
-            "stem": self.role,
-            "direction": self.direction,
-            "category": self.category,
-            "min_db": self.min_db,
-            "max_db": self.max_db,
-            "delta_db": round(self.delta_db, 2),
-            "confidence": round(self.confidence, 3),
-        }
-
 
 @dataclass(frozen=True)
 class Advice:
