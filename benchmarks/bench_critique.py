@@ -41,7 +41,7 @@ def main() -> int:
     print(f"critique of a {SECONDS / 60:.0f}-min 4-stem {SR / 1000:g} kHz stereo session: "
           f"load {t1 - t0:.2f} s + critique {t2 - t1:.2f} s = {total:.2f} s wall "
           f"({SECONDS / total:.0f}x real time; target < 5 s, >= 50x) -> {'PASS' if total < 5 else 'MISS'}")
-    print(f"  advice: {advice.text} ({advice.status})")
+    print(f"  advice: {advice.text} ({advice.agreement})")
     print(f"  with --true-peak (every track and the mix, 4x oversampled): critique {t3 - t2:.2f} s "
           f"({(t3 - t2) / (t2 - t1):.1f}x the default)")
 

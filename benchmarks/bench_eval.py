@@ -1,6 +1,6 @@
 """Evaluation speed: batched greedy (our protocol) vs the reference protocol, side by side on one tiny checkpoint.
 
-Reference protocol (SPEC §5.1): batch 1, sampling (T 0.7, top_p 0.8, top_k 20, repetition 1.05),
+Reference protocol: batch 1, sampling (T 0.7, top_p 0.8, top_k 20, repetition 1.05),
 max_new_tokens 1024, here with a fixed seed per record (`eval --decoding reference`). Ours:
 batched greedy, left padding, cap 48 tokens. Both run on the same records of the same checkpoint,
 in this process, one after the other; the ratio of samples/s is the result (target >= 10x).

@@ -1,4 +1,4 @@
-"""Audio-token pooling (SPEC §3.8): tokens per 10 s and LLM prefill time, k = 1 vs k = 10 (target >= 5x faster).
+"""Audio-token pooling: tokens per 10 s and LLM prefill time, k = 1 vs k = 10 (target >= 5x faster).
 
 Both poolings run on the same tiny random-weight MERT + Qwen2 (fp32, CPU or CUDA),
 the same batch of 10 s clips and the same prompt, timed interleaved (best of

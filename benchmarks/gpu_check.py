@@ -1,4 +1,4 @@
-"""Real-size GPU check: random-weight MERT-330M + Qwen2-7B (SPEC configs) in NF4 with LoRA.
+"""Real-size GPU check: random-weight MERT-330M + Qwen2-7B (the paper's configs) in NF4 with LoRA.
 
 On CUDA it writes both as local folders (MERT in the hub's format, Qwen2 as
 bf16 safetensors), loads them through the production loaders, runs one
@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-PAPER_TRAINABLE = 83_402_265  # LoRA 40,370,176 + projector 43,032,064 + 25 layer weights (SPEC §3.6)
+PAPER_TRAINABLE = 83_402_265  # LoRA 40,370,176 + projector 43,032,064 + 25 layer weights (the paper's count)
 
 
 def write_bases(root: Path, tiny: bool, device) -> tuple[Path, Path]:
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"loaded (NF4 + LoRA, production loaders) in {time.perf_counter() - t0:.0f} s")
 
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    verdict = "" if args.tiny else (" (SPEC: 83,402,265 -> " + ("PASS" if trainable == PAPER_TRAINABLE else "MISS") + ")")
+    verdict = "" if args.tiny else (" (paper: 83,402,265 -> " + ("PASS" if trainable == PAPER_TRAINABLE else "MISS") + ")")
     print(f"trainable parameters: {trainable:,}{verdict}")
     instruction = render_instruction(0, ("vocals", "drums", "bass", "other"), "vocals")
     answer = render_response("very_loud", "bass", 0)

@@ -13,9 +13,6 @@ import os
 import sys
 from typing import Sequence
 
-SCHEMA = "mixingbuddy.advice/1"
-ARROWS = {"increase": "up", "decrease": "down", "none": "ok"}
-
 
 class CliInputError(Exception):
     """Bad command-line arguments (exit 2)."""
@@ -39,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mert", metavar="ID|DIR", help="MERT base model (default: what the checkpoint records)")
     p.add_argument("--llm", metavar="ID|DIR", help="Qwen2 base model (default: what the checkpoint records)")
     p.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
-    p.add_argument("--window", metavar="START:END", help="judge only this span, in seconds (e.g. 30:60)")
+    p.add_argument("--span", metavar="START:END", help="judge only this span, in seconds (e.g. 30:60)")
+    p.add_argument("--window", metavar="START:END", help=argparse.SUPPRESS)  # the old name of --span
     p.add_argument("--role", action="append", default=[], metavar="FILE=ROLE",
                    help="override a file's guessed role, e.g. --role 'Synth 1.wav=bass' (repeatable)")
     p.add_argument("--true-peak", action="store_true",
@@ -48,8 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def parse_span(text: str | None, duration: float) -> tuple[float, float] | None:
-    """'START:END' in seconds -> (start, end) inside the song, else CliInputError."""
+def parse_span(text: str | None, duration: float, option: str = "--span") -> tuple[float, float] | None:
+    """'START:END' in seconds -> (start, end) inside the song, else InputError naming ``option``."""
     from model.errors import InputError
 
     if not text:
@@ -57,93 +55,19 @@ def parse_span(text: str | None, duration: float) -> tuple[float, float] | None:
     try:
         start_s, end_s = (float(x) for x in text.split(":"))
     except ValueError:
-        raise InputError(f"--window expects START:END in seconds, got '{text}'.") from None
+        raise InputError(f"{option} expects START:END in seconds, got '{text}'.") from None
     if not (math.isfinite(start_s) and math.isfinite(end_s)) or start_s < 0 or end_s <= start_s:
-        raise InputError(f"--window {text}: END must be after START, both >= 0.")
+        raise InputError(f"{option} {text}: END must be after START, both >= 0.")
     if start_s >= duration or end_s > duration + 1e-6:
-        raise InputError(f"--window {text} is outside the song (0 to {duration:.1f} s).")
+        raise InputError(f"{option} {text} is outside the song (0 to {duration:.1f} s).")
     return start_s, end_s
-
-
-def _fmt(x: float | None, signed: bool = False) -> str:
-    if x is None or not math.isfinite(x):
-        return "-inf" if x is not None else "—"
-    return f"{x:+.1f}" if signed else f"{x:.1f}"
-
-
-def clock(s: float) -> str:
-    """Seconds as m:ss.s."""
-    return f"{int(s // 60)}:{s % 60:04.1f}"
-
-
-def advice_to_json(advice) -> dict:
-    """The public JSON contract (schema mixingbuddy.advice/1) for an Advice."""
-    return {
-        "schema": SCHEMA,
-        "anchor": advice.anchor,
-        "advisor": advice.advisor_id,
-        "text": advice.text,
-        "suggestions": [s.to_json() for s in advice.suggestions],  # empty when balanced or abstained
-        "confidence": round(advice.confidence, 3),
-        "abstained": advice.abstained,
-        "measurements": advice.measurements,
-        "windows": [
-            {"start_s": round(v.window.start_s, 3), "end_s": round(v.window.end_s, 3), "gated": v.window.gated,
-             "target": v.target, "direction": v.direction, "category": v.category,
-             "min_db": v.low_db, "max_db": v.high_db, "text": v.text,
-             "measured_lu": {k: round(x, 2) for k, x in (v.measured_lu or {}).items()}}
-            for v in advice.windows
-        ],
-        "warnings": [{"code": f.code, "severity": f.severity, "message": f.message, "tracks": list(f.track_ids)}
-                     for f in advice.findings],
-    }
-
-
-def render_text(advice, anchor_reason: str, notes: Sequence[str], profile=None) -> str:
-    """Human-readable critique: sentence, confidence, role table, timeline, warnings."""
-    m = advice.measurements
-    lines = [f"MixingBuddy critique — {len(m['tracks'])} tracks, {m['sample_rate'] / 1000:g} kHz, "
-             f"{clock(m['duration_s'])} — anchor: {advice.anchor} ({anchor_reason}) — advisor: {advice.advisor_id}",
-             "", f"  {advice.text}"]
-    agree = advice.status or ""
-    lines.append(f"  Confidence: {agree} ({advice.confidence:.0%})" if agree else f"  Confidence: {advice.confidence:.0%}")
-    for s in advice.suggestions[1:]:
-        verb = "raise" if s.direction == "increase" else "lower"
-        lines.append(f"  Also: {verb} {s.role} by {s.min_db:g} to {s.max_db:g} dB ({s.category.replace('_', ' ')}).")
-    lines += ["", f"  {'role':<7} {'tracks':>6} {'LUFS':>7} {'LU vs anchor':>13} {'typical band':>14}  verdict"]
-    verdicts = {s.role: s for s in advice.suggestions}
-    for role, r in m["roles"].items():
-        band = "—"
-        if profile is not None and role != advice.anchor:
-            st = profile.typical(role, advice.anchor)
-            if st:
-                band = f"{st.q25:+.1f}..{st.q75:+.1f}"
-        if role == advice.anchor:
-            verdict, rel = "anchor", "anchor"
-        else:
-            s = verdicts.get(role)
-            verdict = (f"{'raise' if s.direction == 'increase' else 'lower'} {s.min_db:g}–{s.max_db:g} dB"
-                       if s else "in band")
-            rel = _fmt(r["rel_anchor_lu"], signed=True)
-        lines.append(f"  {role:<7} {r['tracks']:>6} {_fmt(r['lufs']):>7} {rel:>13} {band:>14}  {verdict}")
-    lines += ["", f"  Timeline ({len(advice.windows)} window(s)):"]
-    for v in advice.windows:
-        what = ("unparsed answer" if v.category == "unparsed" else
-                "balanced" if v.direction == "none" else
-                f"{v.target} {ARROWS[v.direction]} ({v.category.replace('_', ' ')})")
-        gate = "" if v.window.gated else "  [below the activity gate]"
-        lines.append(f"    {clock(v.window.start_s)}–{clock(v.window.end_s)}  {what}{gate}")
-    warnings = [(f.severity, f.message) for f in advice.findings] + [("note", n) for n in notes]
-    if warnings:
-        lines += ["", "  Warnings:"]
-        lines += [f"    - [{severity}] {message}" for severity, message in warnings]
-    return "\n".join(lines)
 
 
 def run(argv: Sequence[str]) -> int:
     from model.advice.advisor import AdviceRequest
-    from model.advisors import load_advisor
     from model.advice.pipeline import critique, default_anchor
+    from model.advice.report import advice_to_json, render_text
+    from model.advisors import load_advisor
     from model.audio.roles import check_role
     from model.audio.tracks import load_tracks
 
@@ -170,7 +94,10 @@ def run(argv: Sequence[str]) -> int:
     else:
         anchor = default_anchor(tracks.roles_present())
         reason = f"default: {anchor} present" if anchor == "vocals" else f"default: no vocals, using {anchor}"
-    span = parse_span(args.window, tracks.duration_s)
+    if args.span and args.window:
+        raise CliInputError("--window is the old name of --span: give only --span")
+    span = (parse_span(args.window, tracks.duration_s, "--window") if args.window else
+            parse_span(args.span, tracks.duration_s))
     options = {}
     if args.advisor == "llm":
         options = {k: v for k, v in (("mert", args.mert), ("llm", args.llm)) if v}

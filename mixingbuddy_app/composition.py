@@ -11,7 +11,7 @@ from typing import Any, Callable  # noqa: E402
 from mixingbuddy_app.controller import ProjectController  # noqa: E402
 from mixingbuddy_app.playback import NullOutput, make_output  # noqa: E402
 from mixingbuddy_app.settings import AdvisorSettings, AppSettings  # noqa: E402
-from mixingbuddy_app.workers import AdvisorWorker, balance_factory  # noqa: E402,F401
+from mixingbuddy_app.workers import AdvisorChoice, AdvisorWorker, balance_factory  # noqa: E402,F401
 
 
 def advisor_factory_for(settings: AppSettings | AdvisorSettings) -> Callable[[], Any]:
@@ -25,19 +25,22 @@ def advisor_factory_for(settings: AppSettings | AdvisorSettings) -> Callable[[],
         from model.advisors import load_advisor
         from model.errors import MixingBuddyError
 
+        def fall_back(why: str) -> AdvisorChoice:
+            return AdvisorChoice(load_advisor("balance"), f"fell back to the measured advisor: {why}", True)
+
         if not s.wants_llm():
-            return load_advisor("balance"), "measured; no LLM checkpoint configured"
+            return AdvisorChoice(load_advisor("balance"), "measured; no LLM checkpoint configured")
         if not s.checkpoint:
-            return load_advisor("balance"), "fell back to the measured advisor: no LLM checkpoint folder is set"
+            return fall_back("no LLM checkpoint folder is set")
         device = None if s.device == "auto" else s.device
         opts = {k: v for k, v in s.llm_options().items() if k not in ("checkpoint", "device")}
         try:
             adv = load_advisor("llm", s.checkpoint, device, **opts)
-            return adv, f"LLM checkpoint {os.path.basename(s.checkpoint.rstrip('/'))}"
+            return AdvisorChoice(adv, f"LLM checkpoint {os.path.basename(s.checkpoint.rstrip('/'))}")
         except MixingBuddyError as exc:
-            return load_advisor("balance"), f"fell back to the measured advisor: {exc.message}"
+            return fall_back(exc.message)
         except Exception as exc:  # a broken LLM install must not take the app down
-            return load_advisor("balance"), f"fell back to the measured advisor: {type(exc).__name__}: {exc}"
+            return fall_back(f"{type(exc).__name__}: {exc}")
 
     return factory
 

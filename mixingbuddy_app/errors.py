@@ -8,6 +8,7 @@ import sys
 import threading
 import traceback
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QStandardPaths, Qt, Signal
@@ -19,6 +20,14 @@ from model.errors import MixingBuddyError
 log = logging.getLogger("mixingbuddy")
 
 
+class ErrorKind(Enum):
+    """What went wrong, for the code that reacts to a report (the title and message are for the user)."""
+
+    GENERAL = "general"
+    CANCELLED = "cancelled"            # the user cancelled; nothing failed
+    ADVISOR_FAILED = "advisor_failed"  # the advisor raised or crashed (not a problem of the mix)
+
+
 @dataclass(frozen=True)
 class ErrorReport:
     """What the user sees: a title, a one-line message and a technical detail (for the expander)."""
@@ -27,6 +36,7 @@ class ErrorReport:
     message: str
     detail: str = ""
     severity: str = "error"   # "error" | "warning" | "info"
+    kind: ErrorKind = ErrorKind.GENERAL
 
     @classmethod
     def from_exception(cls, exc: BaseException, title: str = "Error") -> "ErrorReport":

@@ -2,29 +2,27 @@
 
 Holds the tracks, roles, anchor, gains (per track and per role), mutes and solos, the
 region, the last advice and its findings, a ``revision`` that changes whenever anything
-the critique depends on changes, undo/redo of gain changes, and session save/load
-(JSON, paths relative to the session file, atomic writes).
+the critique depends on changes, undo/redo of gain changes, and the loudness cache of the
+meters. Saving and opening go through session_file.py (the file format).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Iterable, Mapping
 
-from model.advice.types import Advice, RoleGain, WindowVerdict
-from model.audio.findings import Finding
-from model.audio.segments import Window
 from model.advice.advisor import AdviceRequest
-from model.errors import InputError
+from model.advice.types import Advice
+from model.audio.findings import Finding
 from model.audio.roles import ANCHOR_PREFERENCE, ROLES, TARGET_ROLES
 from model.audio.tracks import Gains, TrackSet
+from model.errors import InputError
 
-SESSION_SCHEMA = "mixingbuddy.session/1"
+from mixingbuddy_app.session_file import MissingTrack, PendingSession, session_state, write_session
+
 GAIN_MIN_DB = -24.0
 GAIN_MAX_DB = 12.0
 
@@ -68,41 +66,6 @@ class ExactLoudness:
 
     roles: Mapping[str, float]
     mix: float
-
-
-@dataclass
-class MissingTrack:
-    """A session entry whose audio file is not where the session says (kept so nothing is lost)."""
-
-    path: str
-    entry: dict
-
-
-@dataclass
-class PendingSession:
-    """A parsed session waiting for missing files to be located."""
-
-    path: Path
-    data: dict
-    entries: list[dict]
-    missing: list[str]          # absolute paths that do not exist
-    relocated: dict[str, str] = field(default_factory=dict)
-    skipped: set[str] = field(default_factory=set)
-
-    def unresolved(self) -> list[str]:
-        return [p for p in self.missing if p not in self.relocated and p not in self.skipped]
-
-    def resolved_paths(self) -> list[str]:
-        out = []
-        for e in self.entries:
-            p = e["abs_path"]
-            if p in self.relocated:
-                out.append(self.relocated[p])
-            elif p in self.skipped:
-                continue
-            else:
-                out.append(p)
-        return out
 
 
 class MixProject:
@@ -454,6 +417,13 @@ class MixProject:
             return lufs
         return lufs + self.track_db.get(track_id, 0.0) + self.role_db.get(t.role.role, 0.0)
 
+    def track_gains(self) -> list[tuple[str, str, float]]:
+        """(file name, role, track + role gain in dB) of every loaded track."""
+        if not self.tracks:
+            return []
+        return [(t.name, t.role.role, self.track_db.get(t.id, 0.0) + self.role_db.get(t.role.role, 0.0))
+                for t in self.tracks.tracks]
+
     def lu_vs_anchor(self, role: str) -> float | None:
         if self.anchor is None:
             return None
@@ -463,40 +433,10 @@ class MixProject:
             return None
         return r - a
 
-    # --- session files -----------------------------------------------------
-    def to_session(self, session_path: Path) -> dict:
-        base = Path(session_path).resolve().parent
-        entries = []
-        if self.tracks:
-            for t in self.tracks.tracks:
-                entries.append({
-                    "id": t.id,
-                    "path": relative_path(t.path, base),
-                    "role": t.role.role,
-                    "role_source": t.role.source,
-                    "gain_db": round(self.track_db.get(t.id, 0.0), 3),
-                    "muted": t.id in self.muted,
-                    "soloed": t.id in self.soloed,
-                })
-        for m in self.missing:
-            e = dict(m.entry)
-            e["path"] = relative_path(m.path, base)
-            e["missing"] = True
-            entries.append(e)
-        return {
-            "schema": SESSION_SCHEMA,
-            "tracks": entries,
-            "role_gains": {r: round(v, 3) for r, v in self.role_db.items()},
-            "anchor": self.anchor,
-            "region": list(self.region) if self.region else None,
-            "advice": advice_to_dict(self.advice) if self.advice else None,
-            "ab_reference": ({"track_db": dict(self.ab_reference.track_db), "role_db": dict(self.ab_reference.role_db)}
-                             if self.ab_reference else None),
-        }
-
+    # --- session files (the format lives in session_file.py) ------------------
     def save(self, path: str | os.PathLike) -> Path:
         path = Path(path)
-        atomic_write_text(path, json.dumps(self.to_session(path), indent=2, sort_keys=False) + "\n")
+        write_session(self, path)
         self.session_path = path
         self.dirty = False
         return path
@@ -505,290 +445,34 @@ class MixProject:
                       findings: Iterable[Finding] = (), notes: Iterable[str] = (),
                       failed: Iterable[tuple[str, str]] = ()) -> None:
         """Install a loaded session: tracks from disk, everything else from the JSON."""
-        data = pending.data
-        by_path: dict[str, dict] = {}
-        for e in pending.entries:
-            p = pending.relocated.get(e["abs_path"], e["abs_path"])
-            by_path[_norm(p)] = e
-        track_db: dict[str, float] = {}
-        muted, soloed = set(), set()
-        for t in tracks.tracks:
-            e = by_path.get(_norm(t.path))
-            if e is None:
-                continue
-            track_db[t.id] = clamp_gain(float(e.get("gain_db") or 0.0))
-            if e.get("muted"):
-                muted.add(t.id)
-            if e.get("soloed"):
-                soloed.add(t.id)
-        # the user's roles arrived with the tracks (LoadTracksJob applies the session's role overrides)
         # everything is parsed before anything changes (read_session validated the types)
-        rg = data.get("role_gains") or {}
-        role_db = {r: clamp_gain(float(rg.get(r) or 0.0)) for r in ROLES}
-        region = data.get("region")
-        ab = data.get("ab_reference")
-        ab_reference = (GainState(tuple(sorted((ab.get("track_db") or {}).items())),
-                                  tuple(sorted((ab.get("role_db") or {}).items()))) if ab else None)
-        advice = None
-        if data.get("advice"):
-            try:
-                advice = advice_from_dict(data["advice"])
-            except Exception:  # an old or hand-edited critique is dropped, the session still opens
-                advice = None
-        missing = [MissingTrack(p, {k: v for k, v in e.items() if k not in ("abs_path", "missing")})
-                   for e in pending.entries for p in [e["abs_path"]] if p in pending.skipped]
+        state = session_state(pending, tracks)
+        track_db = {k: clamp_gain(v) for k, v in state.track_db.items()}
+        role_db = {r: clamp_gain(v) for r, v in state.role_db.items()}
+        ab_reference = (GainState(tuple(sorted(state.ab_reference[0].items())),
+                                  tuple(sorted(state.ab_reference[1].items()))) if state.ab_reference else None)
 
         self.track_db = {}
         self.muted, self.soloed = set(), set()
         self.anchor = None
         self.set_tracks(tracks, lufs, findings, notes, failed)
         self.track_db.update({k: v for k, v in track_db.items() if k in self.track_db})
-        self.muted, self.soloed = muted, soloed
+        self.muted, self.soloed = state.muted, state.soloed
         self.role_db = role_db
-        anchor = data.get("anchor")
-        if anchor in self.anchor_choices():
-            self.anchor = anchor
+        if state.anchor in self.anchor_choices():
+            self.anchor = state.anchor
         self.region = None
-        if region and len(region) == 2:
-            self.set_region((float(region[0]), float(region[1])))
-        self.missing = missing
+        if state.region:
+            self.set_region(state.region)
+        self.missing = state.missing
         self.ab_reference = ab_reference
         self.applied_advice = None
         self._undo.clear()
         self._redo.clear()
         self._coalesce_key = None
         self.revision += 1
-        self.advice = advice
-        if advice is not None:
+        self.advice = state.advice
+        if state.advice is not None:
             self.advice_revision = self.revision  # the stored advice describes the stored mix
         self.session_path = pending.path
         self.dirty = False
-
-
-# --- session parsing (no audio) ---------------------------------------------
-
-def read_session(path: str | os.PathLike) -> PendingSession:
-    """Parse and validate a session file and resolve its paths; raises InputError with one line on bad files.
-
-    Everything is checked here, before anything is loaded, so a bad file never changes the open session.
-    """
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{path.name}: cannot be read ({exc.strerror or exc}).") from None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise InputError(f"{path.name}: not a MixingBuddy session (invalid JSON: {exc}).") from None
-    schema = data.get("schema") if isinstance(data, dict) else None
-    if isinstance(schema, str) and schema.startswith("mixingbuddy.session/") and schema != SESSION_SCHEMA:
-        raise InputError(f"{path.name}: saved by another MixingBuddy version (schema {schema!r}); "
-                         f"this version reads {SESSION_SCHEMA!r}.")
-    if not isinstance(data, dict) or schema != SESSION_SCHEMA:
-        raise InputError(f"{path.name}: not a MixingBuddy session (schema {schema!r}).")
-    validate_session(data, path.name)
-    base = path.resolve().parent
-    entries = []
-    missing = []
-    for e in data["tracks"]:
-        abs_path = resolve_session_path(e["path"], base)
-        e = dict(e)
-        e["abs_path"] = abs_path
-        entries.append(e)
-        # a relative path that leads outside the session folder (../, or a symlink inside it) is never
-        # followed: it counts as missing and the user is asked to locate the file
-        if escapes_session_folder(e["path"], base) or not Path(abs_path).is_file():
-            if abs_path not in missing:
-                missing.append(abs_path)
-    return PendingSession(path, data, entries, missing)
-
-
-def _is_num(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def validate_session(data: Mapping, name: str) -> None:
-    """Check the types of every field the app reads; raises InputError naming the first bad one."""
-    def bad(where: str, what: str, value: Any) -> InputError:
-        shown = repr(value)
-        shown = shown if len(shown) <= 40 else shown[:37] + "..."
-        return InputError(f"{name}: {where} must be {what}, not {shown}.")
-
-    tracks = data.get("tracks")
-    if "tracks" not in data:
-        raise InputError(f"{name}: the session lists no tracks (no 'tracks' key).")
-    if not isinstance(tracks, list):
-        raise bad("'tracks'", "a list", tracks)
-    for i, e in enumerate(tracks):
-        where = f"tracks[{i}]"
-        if not isinstance(e, dict):
-            raise bad(where, "an object", e)
-        if "path" not in e:
-            raise InputError(f"{name}: {where} has no path.")
-        if not isinstance(e["path"], str) or not e["path"].strip() or "\x00" in e["path"]:
-            raise bad(f"{where}.path", "a file path", e["path"])
-        for key, ok, what in (("id", lambda v: isinstance(v, str), "a string"),
-                              ("role", lambda v: v in ROLES, "one of " + ", ".join(ROLES)),
-                              ("role_source", lambda v: isinstance(v, str), "a string"),
-                              ("gain_db", _is_num, "a finite number"),
-                              ("muted", lambda v: isinstance(v, bool), "true or false"),
-                              ("soloed", lambda v: isinstance(v, bool), "true or false"),
-                              ("missing", lambda v: isinstance(v, bool), "true or false")):
-            if key in e and e[key] is not None and not ok(e[key]):
-                raise bad(f"{where}.{key}", what, e[key])
-    rg = data.get("role_gains")
-    if rg is not None:
-        if not isinstance(rg, dict):
-            raise bad("'role_gains'", "an object", rg)
-        for r, v in rg.items():
-            if r in ROLES and not _is_num(v):
-                raise bad(f"role_gains.{r}", "a finite number", v)
-    anchor = data.get("anchor")
-    if anchor is not None and not isinstance(anchor, str):
-        raise bad("'anchor'", "a role name", anchor)
-    region = data.get("region")
-    if region is not None and not (isinstance(region, list) and len(region) == 2 and all(_is_num(x) for x in region)):
-        raise bad("'region'", "[start_s, end_s]", region)
-    ab = data.get("ab_reference")
-    if ab is not None:
-        if not isinstance(ab, dict):
-            raise bad("'ab_reference'", "an object", ab)
-        for key in ("track_db", "role_db"):
-            d = ab.get(key, {})
-            if not isinstance(d, dict) or not all(isinstance(k, str) and _is_num(v) for k, v in d.items()):
-                raise bad(f"ab_reference.{key}", "an object of numbers", d)
-    adv = data.get("advice")
-    if adv is not None and not isinstance(adv, dict):
-        raise bad("'advice'", "an object", adv)
-
-
-def relative_path(p: str | os.PathLike, base: Path) -> str:
-    """A path relative to the session folder when the file lies inside it, else absolute (POSIX separators)."""
-    p = Path(p).resolve()
-    try:
-        return p.relative_to(base).as_posix()
-    except ValueError:
-        return p.as_posix()
-
-
-def resolve_session_path(stored: str, base: Path) -> str:
-    """Resolve a stored path. Relative paths are confined to the session folder: one that escapes
-    it (``../``) is not followed and is reported as missing under the session folder instead."""
-    p = Path(stored)
-    if p.is_absolute():
-        return str(p)
-    candidate = (base / p).resolve()
-    try:
-        candidate.relative_to(base)
-    except ValueError:
-        return str(base / p.name)  # confined: never leave the session folder through a relative path
-    return str(candidate)
-
-
-def escapes_session_folder(stored: str, base: Path) -> bool:
-    """True when a stored relative path resolves (following ``..`` and symlinks) outside ``base``."""
-    p = Path(stored)
-    if p.is_absolute():
-        return False
-    try:
-        (base / p).resolve().relative_to(base)
-    except ValueError:
-        return True
-    return False
-
-
-def _norm(p: str) -> str:
-    return os.path.normcase(os.path.abspath(p))
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder, fsync, then os.replace (never a half-written file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-# --- advice (de)serialisation for sessions ----------------------------------
-
-def finite_json(x: Any) -> Any:
-    """JSON-ready copy: NaN/inf -> None, tuples -> lists, mappings -> dicts (strings are never touched)."""
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, Mapping):
-        return {k: finite_json(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [finite_json(v) for v in x]
-    return x
-
-
-def advice_to_dict(a: Advice) -> dict:
-    def wv(v: WindowVerdict) -> dict:
-        return {"start_s": v.window.start_s, "end_s": v.window.end_s, "gated": v.window.gated, "target": v.target,
-                "direction": v.direction, "category": v.category, "low_db": v.low_db, "high_db": v.high_db,
-                "text": v.text, "exact": v.exact, "delta_db": v.delta_db,
-                "measured_lu": {k: float(x) for k, x in v.measured_lu.items()} if v.measured_lu else None}
-
-    return finite_json({
-        "anchor": a.anchor, "primary": asdict(a.primary) if a.primary else None,
-        "suggestions": [asdict(s) for s in a.suggestions], "windows": [wv(v) for v in a.windows],
-        "confidence": a.confidence, "abstained": a.abstained, "text": a.text, "advisor_id": a.advisor_id,
-        "findings": [asdict(f) for f in a.findings], "measurements": a.measurements, "status": a.status,
-    })
-
-
-def advice_from_dict(d: Mapping) -> Advice:
-    def rg(g: Mapping) -> RoleGain:
-        return RoleGain(g["role"], g["direction"], g["category"], float(g["min_db"]), float(g["max_db"]),
-                        float(g["delta_db"]), float(g["confidence"]))
-
-    def wv(v: Mapping) -> WindowVerdict:
-        lu = v.get("measured_lu")
-        return WindowVerdict(Window(float(v["start_s"]), float(v["end_s"]), bool(v.get("gated", True))),
-                             v.get("target"), v["direction"], v["category"], v.get("low_db"), v.get("high_db"),
-                             v.get("text", ""),
-                             {k: (float("nan") if x is None else float(x)) for k, x in lu.items()} if lu else None,
-                             bool(v.get("exact", True)), v.get("delta_db"))
-
-    return Advice(
-        anchor=d["anchor"], primary=rg(d["primary"]) if d.get("primary") else None,
-        suggestions=tuple(rg(s) for s in d.get("suggestions", ())), windows=tuple(wv(v) for v in d.get("windows", ())),
-        confidence=float(d.get("confidence", 0.0)), abstained=bool(d.get("abstained", False)), text=d.get("text", ""),
-        advisor_id=d.get("advisor_id", ""),
-        findings=tuple(Finding(f["code"], f["severity"], f["message"], tuple(f.get("track_ids", ())))
-                       for f in d.get("findings", ())),
-        measurements=d.get("measurements") or {}, status=d.get("status", ""),
-    )
-
-
-# --- re-check ---------------------------------------------------------------
-
-def recheck_verdict(applied: Advice, new: Advice) -> tuple[str, str]:
-    """Compare the advice that was applied with the advice on the corrected mix.
-
-    Returns (label, sentence) with label "resolved" | "over-corrected" | "still there" | "unclear".
-    """
-    p = applied.primary
-    if p is None:
-        return "unclear", "Nothing was applied to check."
-    q = new.primary
-    if new.abstained:
-        return "unclear", f"Re-check: no confident verdict on the {p.role} now ({new.status or 'windows disagree'})."
-    if q is None or q.role != p.role:
-        extra = f" The critique now points at the {q.role}." if q is not None else ""
-        return "resolved", f"Re-check: resolved. The {p.role} now sit within the typical balance.{extra}"
-    if q.direction == p.direction:
-        return "still there", (f"Re-check: still there. The {p.role} still need to go "
-                               f"{'up' if q.direction == 'increase' else 'down'} ({q.delta_db:+.1f} dB suggested).")
-    return "over-corrected", (f"Re-check: over-corrected. The {p.role} now need to go "
-                              f"{'up' if q.direction == 'increase' else 'down'} by about {abs(q.delta_db):.1f} dB.")

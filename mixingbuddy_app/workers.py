@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import traceback
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NamedTuple
 
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThread, Signal, Slot
@@ -20,20 +20,28 @@ from model.advice.advisor import AdviceRequest, Advisor, CancelToken
 from model.errors import Cancelled, InputError, MixingBuddyError
 from model.audio.tracks import TrackSet
 
-from mixingbuddy_app.errors import ErrorReport
+from mixingbuddy_app.errors import ErrorKind, ErrorReport
 from mixingbuddy_app.playback import stack_tracks
 
-AdvisorFactory = Callable[[], Any]   # -> Advisor, or (Advisor, note)
 OVERVIEW_COLUMNS = 2400
 
 
-def balance_factory() -> Any:
+class AdvisorChoice(NamedTuple):
+    """The advisor a factory built, why (shown beside its name), and whether it stands in for the one asked for."""
+
+    advisor: Advisor
+    note: str = ""
+    fell_back: bool = False
+
+
+AdvisorFactory = Callable[[], Any]   # -> Advisor or AdvisorChoice
+
+
+def balance_factory() -> AdvisorChoice:
     """The measured advisor: always available (no checkpoint, no GPU)."""
     from model.advisors import load_advisor
 
-    return load_advisor("balance"), "measured advisor"
-
-
+    return AdvisorChoice(load_advisor("balance"), "measured advisor")
 
 
 # --- the advisor thread -------------------------------------------------------------
@@ -44,7 +52,7 @@ class AdvisorWorker(QObject):
     advice_ready = Signal(int, object)        # request id, Advice
     advice_failed = Signal(int, object)       # request id, ErrorReport (Cancelled -> severity "info")
     progress = Signal(int, float, str)        # request id, fraction, message
-    advisor_changed = Signal(object, str)     # AdvisorInfo, why this advisor
+    advisor_changed = Signal(object, str, bool)   # AdvisorInfo, why this advisor, fell back
     test_load_done = Signal(object)           # dict(ok, message, detail)
     _advise = Signal(int, object, object)
     _test_load = Signal(object)
@@ -110,11 +118,9 @@ class AdvisorWorker(QObject):
     def _ensure_advisor(self) -> Advisor:
         if self._advisor is None:
             made = self._factory()
-            note = ""
-            if isinstance(made, tuple):
-                made, note = made
-            self._advisor = made
-            self.advisor_changed.emit(made.info, note)
+            choice = AdvisorChoice(*made) if isinstance(made, tuple) else AdvisorChoice(made)
+            self._advisor = choice.advisor
+            self.advisor_changed.emit(choice.advisor.info, choice.note, choice.fell_back)
         return self._advisor
 
     @Slot(int, object, object)
@@ -131,18 +137,20 @@ class AdvisorWorker(QObject):
             if token.cancelled:
                 raise Cancelled()
         except Cancelled:
-            self.advice_failed.emit(rid, ErrorReport("Critique", "Cancelled.", "", "info"))
+            self.advice_failed.emit(rid, ErrorReport("Critique", "Cancelled.", "", "info", ErrorKind.CANCELLED))
             return
         except InputError as exc:      # something about the mix itself (e.g. a muted anchor): no fault
             self.advice_failed.emit(rid, ErrorReport.from_exception(exc, "Critique"))
             return
         except MixingBuddyError as exc:
-            self.advice_failed.emit(rid, ErrorReport.from_exception(exc, "Critique failed"))
+            self.advice_failed.emit(rid, replace(ErrorReport.from_exception(exc, "Critique failed"),
+                                                 kind=ErrorKind.ADVISOR_FAILED))
             return
         except Exception as exc:  # a crashing advisor never takes the window down
             self.advice_failed.emit(rid, ErrorReport(
                 "Critique failed", f"The advisor crashed: {type(exc).__name__}: {exc}",
-                "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))))
+                "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)), "error",
+                ErrorKind.ADVISOR_FAILED))
             return
         self.advice_ready.emit(rid, advice)
 

@@ -58,3 +58,16 @@ def test_no_remote_code_and_no_unsafe_pickle_in_the_source():
             if "weights_only=True" not in m.group(1):
                 offenders.append(f"{path}: torch.load without weights_only=True")
     assert not offenders, offenders
+
+
+def test_the_source_cites_no_documents_outside_the_repository():
+    """Docstrings and data state their facts; SPEC/ARCHITECTURE/FIELD documents are not part of this repository."""
+    offenders = []
+    paths = [p for d in ("model", "training", "mixingbuddy_app", "benchmarks")
+             for p in REPO.glob(f"{d}/**/*") if p.suffix in (".py", ".toml")]
+    paths += list(REPO.glob("resources/*.json"))
+    for path in paths:
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if re.search(r"\b(SPEC|ARCHITECTURE|FIELD)(\.md)?\b", line):
+                offenders.append(f"{path.relative_to(REPO)}:{i}: {line.strip()[:80]}")
+    assert not offenders, offenders

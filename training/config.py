@@ -24,7 +24,7 @@ CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 @dataclass
 class SynthConfig:
-    """Data synthesis (SPEC §2): gate, 30 combinations per gated chunk, gains, templates."""
+    """Data synthesis (the paper's recipe): gate, 30 combinations per gated chunk, gains, templates."""
 
     seed: int = 42
     sample_rate: int = 24000
@@ -43,7 +43,7 @@ class SynthConfig:
 
 @dataclass
 class OptimConfig:
-    """AdamW + cosine with warmup ratio (SPEC §4)."""
+    """AdamW + cosine with warmup ratio (the paper's schedule)."""
 
     lr: float = 1e-4
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])

@@ -1,6 +1,6 @@
 """MixDataset: map-style, one manifest row -> the flawed mix rendered on the fly from the stem cache.
 
-Training-time augmentation (SPEC §4, the reference's chain, in order): gain
+Training-time augmentation (the reference implementation's chain, in order): gain
 U(-3, +3) dB -> white noise at SNR U(40, 60) dB relative to the post-gain RMS ->
 DC U(-0.005, +0.005) -> clamp to [-1, 1]; seeded by (seed, epoch, index), so a
 sample is the same in any worker and after a resume.

@@ -49,7 +49,7 @@ def _batches(n: int, size: int) -> Iterator[range]:
         yield range(start, min(n, start + size))
 
 
-#: The reference protocol (SPEC §5.1): Qwen2-Instruct's shipped sampling defaults, batch 1, a 1024-token cap.
+#: The reference protocol: Qwen2-Instruct's shipped sampling defaults, batch 1, a 1024-token cap.
 REFERENCE_SAMPLING = dict(do_sample=True, temperature=0.7, top_p=0.8, top_k=20, repetition_penalty=1.05)
 REFERENCE_MAX_NEW_TOKENS = 1024
 

@@ -1,4 +1,4 @@
-"""`mixingbuddy-train score`: the paper scorer (bit-compatible, SPEC §5.2/§5.3) and the strict scorer (§5.4).
+"""`mixingbuddy-train score`: the paper scorer (bit-compatible with the reference's detailed_evaluation.py) and the strict scorer.
 
 ``score_records`` returns a dict with exactly the keys of the reference's
 ``evaluation_results.json``; ``write_report`` adds Tables I–IV (markdown) and PNG plots.
@@ -20,7 +20,7 @@ from model.advice.templates import CATEGORIES, CORRECTION_RANGE_DB, DIRECTION
 
 SCORERS = ("paper", "strict")
 DIRECTION_GROUP = {c: "no_error" if d == "none" else d for c, d in DIRECTION.items()}
-REQUIRED_FIELDS = ("target_stem", "error_category")
+REQUIRED_KEYS = ("target_stem", "error_category")
 MAG_TOL = 1e-3
 N_ERROR_EXAMPLES = 20
 
@@ -62,7 +62,7 @@ def _expected_range(record: dict) -> tuple[float | None, float | None]:
 
 
 def score_record(record: dict, scorer: str = "paper", field: str = "generated") -> RecordScore:
-    """Apply the paper or strict per-record rules (SPEC §5.2 steps 1–4, §5.4)."""
+    """Apply the paper or strict per-record rules (the paper scorer's four steps, or the strict ones)."""
     if scorer not in SCORERS:
         raise ValueError(f"unknown scorer {scorer!r}")
     strict = scorer == "strict"
@@ -263,7 +263,7 @@ def load_predictions(path: str | Path, field: str = "generated") -> list[dict]:
                 raise InputError(f"{p}:{n}: not valid JSON ({exc.msg}).") from None
             if not isinstance(rec, dict):
                 raise InputError(f"{p}:{n}: each line must be a JSON object.")
-            missing = [k for k in (*REQUIRED_FIELDS, field) if k not in rec]
+            missing = [k for k in (*REQUIRED_KEYS, field) if k not in rec]
             if missing:
                 raise InputError(f"{p}:{n}: missing field(s) {', '.join(missing)}.")
             if rec["error_category"] not in DIRECTION:

@@ -1,9 +1,9 @@
-"""`mixingbuddy-train synth`: MUSDB18-HQ -> stem cache + manifest JSONL of flawed-mix samples (SPEC §2).
+"""`mixingbuddy-train synth`: MUSDB18-HQ -> stem cache + manifest JSONL of flawed-mix samples (the paper's recipe).
 
 Per gated 10 s chunk: 3 anchors x 2 targets x 5 categories = 30 records, a gain
 drawn uniformly in the category range from a generator seeded by (seed, split,
 track, chunk, anchor, target, category), and template variants assigned
-round-robin over one seeded shuffle per split (SPEC §2.1.7). Mixes are not
+round-robin over one seeded shuffle per split. Mixes are not
 written: ``render_mix`` builds them from the cache on demand (``--render-wav``
 writes them for inspection). Same seed and tree -> byte-identical manifests.
 """

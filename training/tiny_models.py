@@ -1,4 +1,4 @@
-"""Tiny random-weight base models for tests and demos (SPEC §3.10).
+"""Tiny random-weight base models for tests and demos (the whole stack runs on CPU).
 
 * a MERT-style folder (``model_type: mert_model`` + ``auto_map``, legacy
   ``weight_g``/``weight_v`` names in ``pytorch_model.bin``, 24 kHz
@@ -27,7 +27,7 @@ TINY_MERT = dict(
 TINY_QWEN2 = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
                   num_key_value_heads=2, initializer_range=0.2)
 
-#: MERT-v1 flags (SPEC §3.1); sizes come from TINY_MERT or the real 330M sizes.
+#: MERT-v1 flags; sizes come from TINY_MERT or the real 330M sizes.
 MERT_FLAGS = dict(
     activation_dropout=0.0, apply_spec_augment=True, attention_dropout=0.0, attention_relax=32.0,
     conv_bias=False, deepnorm=False, do_stable_layer_norm=True, feat_extract_activation="gelu",

@@ -1,4 +1,4 @@
-"""`mixingbuddy-train train`: the training loop on HF Accelerate (ARCHITECTURE §9, SPEC §4).
+"""`mixingbuddy-train train`: the training loop on HF Accelerate (the paper's optimiser and schedule).
 
 ``Accelerator(cpu=True)`` when CUDA is absent (so ``accelerate launch`` / ``torchrun``
 give gloo ranks on CPU), accumulation derived from the effective batch, AdamW (no

@@ -60,8 +60,8 @@ class AdvicePanel(QFrame):
     @staticmethod
     def _confidence_text(adv) -> str:
         conf = f"Confidence {adv.confidence:.0%}"
-        if adv.status:
-            conf += f" ({adv.status})"
+        if adv.agreement:
+            conf += f" ({adv.agreement})"
         return f"{conf}  ·  advisor: {adv.advisor_id}  ·  anchor: {adv.anchor}"
 
     def show_advice(self, adv) -> None:

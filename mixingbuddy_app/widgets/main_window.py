@@ -125,7 +125,7 @@ class MainWindow(QMainWindow):
         self.settings_action = self._action("Se&ttings…", self.open_settings, K("Ctrl+,"))
         self.quit_action = self._action("&Quit", self.close, K(K.StandardKey.Quit))
         self.critique_action = self._action("&Critique", lambda: c.critique(), [K("Ctrl+Return"), K("F5")],
-                                            "Critique the balance of the region (Ctrl+Return)")
+                                            "Critique the balance of the span (Ctrl+Return)")
         self.cancel_action = self._action("Cancel", c.cancel, K("Esc"), "Cancel the running critique (Esc)")
         self.apply_action = self._action("&Apply", lambda: c.apply(), K("Ctrl+Shift+A"),
                                          "Move the suggested role's gain by the suggested change (Ctrl+Shift+A)")

@@ -1,4 +1,4 @@
-"""Mix overview (min/max waveform per pixel column, selectable region, playhead) and the verdict timeline."""
+"""Mix overview (min/max waveform per pixel column, selectable span, playhead) and the verdict timeline."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def _plot(height: int | None = None) -> pg.PlotWidget:
 
 
 class MixOverview(QWidget):
-    """Waveform of the mix with a draggable region (default: the whole song) and the playhead."""
+    """Waveform of the mix with a draggable span (default: the whole song) and the playhead."""
 
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -73,7 +73,7 @@ class MixOverview(QWidget):
         self.region = pg.LinearRegionItem(values=(0, 1), brush=pg.mkBrush(255, 255, 255, 22),
                                           pen=pg.mkPen("#e0b341", width=2))
         self.region.setZValue(5)
-        self.region.setToolTip("Region judged by Critique and looped by playback. Drag the edges or the body; "
+        self.region.setToolTip("Span judged by Critique and looped by playback. Drag the edges or the body; "
                                "double-click the overview for the whole song.")
         pi.addItem(self.region)
         self.playhead = pg.InfiniteLine(pos=0, angle=90, movable=False, pen=pg.mkPen("#ffffff", width=2))

@@ -1,11 +1,12 @@
-"""Transport: play/pause, stop, loop the region, 10 s window, time display; a 30 Hz playhead timer."""
+"""Transport: play/pause, stop, loop the span, a 10 s span, time display; a 30 Hz playhead timer."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QToolButton, QWidget
 
-from mixingbuddy_app.cli import clock
+from model.advice.report import clock
+
 from mixingbuddy_app.playback import PREVIEW_BUS_NOTE
 
 
@@ -26,13 +27,13 @@ class Transport(QWidget):
         h = QHBoxLayout(self)
         h.setContentsMargins(6, 2, 6, 2)
         self.play_button = self._button("▶ Play", "Play / pause (Space)", controller.toggle_play)
-        self.stop_button = self._button("■ Stop", "Stop and return to the region start", controller.stop)
-        self.loop_box = QCheckBox("Loop region")
+        self.stop_button = self._button("■ Stop", "Stop and return to the span start", controller.stop)
+        self.loop_box = QCheckBox("Loop span")
         self.loop_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.loop_box.toggled.connect(controller.set_loop_enabled)
-        self.window_button = self._button("10 s window", "Set the region to 10 s from the playhead (drag it in the "
+        self.window_button = self._button("10 s span", "Set the span to 10 s from the playhead (drag it in the "
                                           "overview)", self._ten_seconds)
-        self.whole_button = self._button("Whole song", "Set the region to the whole song",
+        self.whole_button = self._button("Whole song", "Set the span to the whole song",
                                          lambda: controller.set_region(None))
         self.time = QLabel("0:00.0 / 0:00.0")
         self.time.setObjectName("clock")

@@ -1,4 +1,4 @@
-"""The paper scorer's keyword lists and its first-hit rules (SPEC §5.2).
+"""The paper scorer's keyword lists and its first-hit rules (the reference's detailed_evaluation.py).
 
 Shared by the scorers in ``training.scoring`` and by the fallback of
 ``model.advice.types.parse_response``. ``whole_word=False`` reproduces the paper's

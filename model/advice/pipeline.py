@@ -58,7 +58,7 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
     primary, suggestions, confidence, abstained = song.primary, song.suggestions, song.confidence, song.abstained
     notes = tuple(findings) + tuple(measurements.findings(plan))
     text = advice_sentence(primary, abstained)
-    status = f"{sum(1 for v in verdicts if _agrees(v, primary))} of {len(verdicts)} windows agree"
+    agreement = f"{sum(1 for v in verdicts if _agrees(v, primary))} of {len(verdicts)} windows agree"
     if progress:
         progress(1.0, "Done")
     return Advice(
@@ -72,7 +72,7 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
         advisor_id=advisor.info.id,
         findings=notes,
         measurements=measurements.to_json(request.anchor),
-        status=status,
+        agreement=agreement,
     )
 
 

@@ -1,6 +1,6 @@
 """Our own prompt and answer pools (the text contract), versioned by TEMPLATE_VERSION.
 
-Rules (SPEC §2.2, tested for every category x target x variant): an error answer
+Rules (tested for every category x target x variant): an error answer
 names only the target, holds one integer range with the low bound first, puts the
 target and a direction keyword in the same sentence, never uses "louder" in an
 increase answer or "quieter" in a decrease answer, and balanced answers name no

@@ -24,8 +24,8 @@ class ParsedAnswer:
     target: str | None = None
     direction: Direction = "none"
     category: str | None = None
-    low_db: float | None = None
-    high_db: float | None = None
+    min_db: float | None = None
+    max_db: float | None = None
     template_id: str | None = None
     exact: bool = False
 
@@ -38,8 +38,8 @@ class WindowVerdict:
     target: str | None
     direction: Direction
     category: str
-    low_db: float | None
-    high_db: float | None
+    min_db: float | None
+    max_db: float | None
     text: str
     measured_lu: Mapping[str, float] | None = None
     exact: bool = True
@@ -57,17 +57,6 @@ class RoleGain:
     max_db: float
     delta_db: float
     confidence: float
-
-    def to_json(self) -> dict:
-        return {
-            "stem": self.role,
-            "direction": self.direction,
-            "category": self.category,
-            "min_db": self.min_db,
-            "max_db": self.max_db,
-            "delta_db": round(self.delta_db, 2),
-            "confidence": round(self.confidence, 3),
-        }
 
 
 @dataclass(frozen=True)
@@ -87,7 +76,7 @@ class Advice:
     advisor_id: str
     findings: tuple[Finding, ...] = ()
     measurements: Mapping = field(default_factory=dict)
-    status: str = ""
+    agreement: str = ""    # how many windows agree with the verdict, e.g. "5 of 6 windows agree"
 
 
 # --- parsing -----------------------------------------------------------------
@@ -180,7 +169,7 @@ def verdict_from_text(window: Window, text: str) -> WindowVerdict:
         return WindowVerdict(window, None, "none", "unparsed", None, None, text, exact=False)
     # Direction and stem known but no paper range: the milder category of that direction.
     category = parsed.category or ("quiet" if parsed.direction == "increase" else "loud")
-    return WindowVerdict(window, parsed.target, parsed.direction, category, parsed.low_db, parsed.high_db, text,
+    return WindowVerdict(window, parsed.target, parsed.direction, category, parsed.min_db, parsed.max_db, text,
                          exact=parsed.exact)
 
 

@@ -1,4 +1,4 @@
-"""LlmAdvisor: the trained MixingBuddy model behind the Advisor protocol (ARCHITECTURE §6.2).
+"""LlmAdvisor: the trained MixingBuddy model behind the Advisor protocol.
 
 Each window's mix (current gains, mono by channel mean, 24 kHz) goes into
 batched greedy generation; each answer is read by the shared parser and

@@ -1,4 +1,4 @@
-"""Run folders (SPEC §4): manifest.json + projector.safetensors + adapter/; base weights never copied.
+"""Run folders: manifest.json + projector.safetensors + adapter/; base weights never copied.
 
 Writes are atomic (a temp folder whose files and folder are fsync'ed, then renamed
 into place, then the parent folder fsync'ed). Loading verifies the

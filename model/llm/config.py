@@ -27,7 +27,7 @@ class ModelConfigError(InputError, ValueError):
 
 @dataclass(frozen=True)
 class LoraSettings:
-    """peft LoRA on the LLM (SPEC §3.6). ``enabled=False`` trains the projector only."""
+    """peft LoRA on the LLM (the paper: r 16 on every attention and MLP projection). ``enabled=False`` trains the projector only."""
 
     enabled: bool = True
     r: int = 16

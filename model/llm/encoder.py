@@ -1,4 +1,4 @@
-"""MERT loaded as a stock transformers.HubertModel, without remote code (SPEC §3.2).
+"""MERT loaded as a stock transformers.HubertModel, without remote code.
 
 The encoder is frozen and locked in eval (SpecAugment never runs, even when a
 parent module trains). Its 25 hidden states are mixed by learnable softmax

@@ -1,9 +1,9 @@
-"""MixingBuddyModel: MERT -> layer mix -> pooling -> projector -> Qwen2 (+LoRA) (SPEC §3).
+"""MixingBuddyModel: MERT -> layer mix -> pooling -> projector -> Qwen2 (+LoRA).
 
 Audio is scattered into the ``<|AUDIO|>`` positions of the prompt after a
 count check (the Qwen2-Audio pattern). Qwen2 loads through
 ``AutoModelForCausalLM`` from a local folder (no remote code) in nf4, bf16 or
-fp32; LoRA comes from peft; the auxiliary loss is the reference's (SPEC §3.7).
+fp32; LoRA comes from peft; the auxiliary loss is the reference implementation's.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
 
 
 def nf4_quantization():
-    """4-bit NF4, double quantisation, bf16 compute (SPEC §3.6)."""
+    """4-bit NF4, double quantisation, bf16 compute (the paper's quantisation)."""
     from transformers import BitsAndBytesConfig
 
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,

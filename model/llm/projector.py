@@ -1,4 +1,4 @@
-"""Audio projector (SPEC §3.3) and optional temporal pooling (SPEC §3.8).
+"""Audio projector (MERT features -> LLM embeddings) and optional temporal pooling of audio tokens.
 
 Reference key names are kept: the paper MLP is ``network.{0,4,8,12,16}``
 (Linear) and ``network.{2,6,10,14}`` (LayerNorm). Xavier-uniform weights, zero

@@ -1,4 +1,4 @@
-"""ChatML prompts with audio placeholders (SPEC §3.4), shared by training and inference.
+"""ChatML prompts with audio placeholders, shared by training and inference.
 
 One ``<|AUDIO|>`` placeholder is expanded into exactly ``n_audio_tokens()``
 positions *before* tokenising; the model later scatters the projected audio

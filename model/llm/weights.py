@@ -1,4 +1,4 @@
-"""Base weights: a local folder or a hub id, resolved offline-aware (ARCHITECTURE §6.3).
+"""Base weights: a local folder or a hub id, resolved offline-aware.
 
 A folder is used as is. A hub id (``owner/name``) is looked up under
 ``MIXINGBUDDY_MODELS_DIR`` first, then in the huggingface_hub cache, and

@@ -39,8 +39,8 @@ def test_json_contract():
     assert len(data["windows"]) == 3 and data["measurements"]["roles"]["drums"]["tracks"] == 3
 
 
-def test_anchor_window_and_role_override(tmp_path):
-    out = run(DEMO_DIR, "--anchor", "drums", "--window", "0:20", "--json", "--role", "07 Keys Pad.flac=bass")
+def test_anchor_span_and_role_override(tmp_path):
+    out = run(DEMO_DIR, "--anchor", "drums", "--span", "0:20", "--json", "--role", "07 Keys Pad.flac=bass")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["anchor"] == "drums" and len(data["windows"]) == 2
@@ -61,8 +61,10 @@ BAD_CASES = {
     "unknown anchor": lambda d: (write(d / "Vox.wav"), [d, "--anchor", "guitar"])[1],
     "anchor other": lambda d: (write(d / "Vox.wav"), [d, "--anchor", "other"])[1],
     "anchor without tracks": lambda d: (write(d / "Vox.wav"), [d, "--anchor", "bass"])[1],
-    "window outside": lambda d: (write(d / "Vox.wav"), [d, "--window", "50:60"])[1],
-    "window malformed": lambda d: (write(d / "Vox.wav"), [d, "--window", "abc"])[1],
+    "span outside": lambda d: (write(d / "Vox.wav"), [d, "--span", "50:60"])[1],
+    "span malformed": lambda d: (write(d / "Vox.wav"), [d, "--span", "abc"])[1],
+    "old --window outside": lambda d: (write(d / "Vox.wav"), [d, "--window", "50:60"])[1],
+    "both --span and --window": lambda d: (write(d / "Vox.wav"), [d, "--span", "0:1", "--window", "0:1"])[1],
     "no anchor role at all": lambda d: (write(d / "Pad.wav"), [d])[1],
     "nan samples": lambda d: (write(d / "Vox.wav", value=np.nan), [d])[1],
     "bad option": lambda d: (write(d / "Vox.wav"), [d, "--advisor", "magic"])[1],
@@ -101,3 +103,10 @@ def test_closed_pipe_is_quiet():
     err = proc.stderr.read().decode()
     proc.wait(timeout=120)
     assert "Traceback" not in err and "internal error" not in err
+
+
+def test_window_is_the_hidden_old_name_of_span():
+    span, window = run(DEMO_DIR, "--span", "0:20", "--json"), run(DEMO_DIR, "--window", "0:20", "--json")
+    assert span.returncode == window.returncode == 0, span.stderr + window.stderr
+    assert json.loads(span.stdout) == json.loads(window.stdout)
+    assert "--window" not in run("--help").stdout

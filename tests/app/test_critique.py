@@ -190,11 +190,11 @@ def test_llm_settings_fall_back_to_the_measured_advisor(monkeypatch, tmp_path):
 
     monkeypatch.setattr(model.advisors, "load_advisor", fake)
     factory = advisor_factory_for(AdvisorSettings(advisor="auto", checkpoint=str(tmp_path / "ckpt")))
-    adv, note = factory()
-    assert adv.info.id == "balance"
+    adv, note, fell_back = factory()
+    assert adv.info.id == "balance" and fell_back
     assert note.startswith("fell back to the measured advisor") and "manifest.json" in note
-    adv, note = advisor_factory_for(AdvisorSettings())()
-    assert adv.info.id == "balance" and "no LLM checkpoint" in note
+    adv, note, fell_back = advisor_factory_for(AdvisorSettings())()
+    assert adv.info.id == "balance" and "no LLM checkpoint" in note and not fell_back
 
 
 def test_settings_dialog_test_load_reports_what_is_missing(qtbot, make_window, monkeypatch, tmp_path):

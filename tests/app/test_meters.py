@@ -12,9 +12,11 @@ import soundfile as sf
 from model.advice.advisor import AdviceRequest
 from model.advisors import load_advisor
 from model.advice.pipeline import critique as run_critique
+from model.advice.report import advice_to_json
 from model.audio.measure import measure_session
 
-from mixingbuddy_app.cli import advice_to_json, main as cli_main
+from mixingbuddy_app.cli import main as cli_main
+from mixingbuddy_app.jobs import JobKind
 
 from tests.app.conftest import RATE, StubAdvisor, critique, load
 
@@ -52,7 +54,7 @@ def shown(label_text: str) -> tuple[float, bool]:
 
 
 def wait_exact(qtbot, c, timeout: int = 20000) -> None:
-    qtbot.waitUntil(lambda: c.project.loudness_is_exact() and c._measure_running is None, timeout=timeout)
+    qtbot.waitUntil(lambda: c.project.loudness_is_exact() and c.jobs.running(JobKind.MEASURE) is None, timeout=timeout)
 
 
 def test_role_lu_vs_anchor_equals_the_cli_json(qtbot, make_window, tmp_path, capsys):
@@ -103,15 +105,15 @@ def test_measuring_is_debounced_and_stale_results_are_dropped(qtbot, make_window
     w = make_window()
     c = load(qtbot, w, [folder])
     wait_exact(qtbot, c)
-    first = c._measure_id
+    first = c.jobs.latest(JobKind.MEASURE)
     for i in range(20):                     # one fader move: many values, one measurement
         c.set_track_gain("Kick.wav", -0.5 * i)
     wait_exact(qtbot, c)
-    assert c._measure_id - first == 1
+    assert c.jobs.latest(JobKind.MEASURE) - first == 1
     p = c.project
     key = p.loudness_key()
     c.set_track_gain("Kick.wav", -12.0)
-    stale_job = c._measure_id
+    stale_job = c.jobs.latest(JobKind.MEASURE)
     c._on_measured(stale_job, [(key, {"vocals": 0.0, "drums": 99.0}, 0.0)])   # a result for the old mix
     assert not p.loudness_is_exact()
     assert "≈" in w.roles.rel_labels["drums"].text()

@@ -390,7 +390,7 @@ def test_session_paths_cannot_escape_the_session_folder(qtbot, session_window, t
 
 
 def test_interrupted_session_save_keeps_the_old_file(qtbot, session_window, tmp_path, monkeypatch):
-    import mixingbuddy_app.project as project_mod
+    import mixingbuddy_app.session_file as session_file
 
     w, c = session_window()
     target = tmp_path / "song.mbsession"
@@ -417,7 +417,7 @@ def test_interrupted_session_save_keeps_the_old_file(qtbot, session_window, tmp_
             self.f.flush()
             raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(project_mod.os, "fdopen", lambda *a, **k: HalfWriter(real_fdopen(*a, **k)))
+    monkeypatch.setattr(session_file.os, "fdopen", lambda *a, **k: HalfWriter(real_fdopen(*a, **k)))
     with qtbot.waitSignal(c.error) as blocker:
         assert not c.save_session(str(target))
     assert blocker.args[0].title == "Save failed" and "No space left" in blocker.args[0].message
@@ -425,12 +425,12 @@ def test_interrupted_session_save_keeps_the_old_file(qtbot, session_window, tmp_
     assert c.project.dirty and w.isVisible()
 
     # killed between the write and the rename (simulated with KeyboardInterrupt at fsync)
-    monkeypatch.setattr(project_mod.os, "fdopen", real_fdopen)
+    monkeypatch.setattr(session_file.os, "fdopen", real_fdopen)
 
     def interrupted(fd):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(project_mod.os, "fsync", interrupted)
+    monkeypatch.setattr(session_file.os, "fsync", interrupted)
     with pytest.raises(KeyboardInterrupt):
         c.project.save(target)
     assert target.read_bytes() == old and sorted(p.name for p in tmp_path.glob(".*")) == []

@@ -9,7 +9,8 @@ import shutil
 
 import pytest
 
-from mixingbuddy_app.project import MixProject, atomic_write_text, read_session, resolve_session_path
+from mixingbuddy_app.project import MixProject
+from mixingbuddy_app.session_file import atomic_write_text, read_session, resolve_session_path
 
 from tests.app.conftest import StubAdvisor, critique, load
 

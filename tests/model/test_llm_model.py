@@ -123,7 +123,7 @@ def test_greedy_ignores_the_checkpoints_sampling_defaults(tiny_model, monkeypatc
 
 
 def test_paper_sizes_on_meta_device():
-    """Qwen2-7B + LoRA r16 on q,k,v,o,gate,up,down + paper projector + 25 layer weights = 83,402,265 (SPEC §3.6)."""
+    """Qwen2-7B + LoRA r16 on q,k,v,o,gate,up,down + paper projector + 25 layer weights = 83,402,265 (the paper's count)."""
     from transformers import HubertConfig, HubertModel, Qwen2ForCausalLM
 
     from model.llm.config import ModelConfig

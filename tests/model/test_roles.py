@@ -1,4 +1,4 @@
-"""Role guessing from real-world DAW export names (FIELD.md §5)."""
+"""Role guessing from real-world DAW export names."""
 
 import pytest
 

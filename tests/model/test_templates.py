@@ -27,7 +27,7 @@ def test_round_trip_is_exact(category, target, variant):
     parsed = parse_response(text)
     lo, hi = CORRECTION_RANGE_DB[category]
     assert (parsed.status, parsed.target, parsed.direction, parsed.category) == ("error", target, DIRECTION[category], category)
-    assert (parsed.low_db, parsed.high_db, parsed.exact) == (lo, hi, True)
+    assert (parsed.min_db, parsed.max_db, parsed.exact) == (lo, hi, True)
     assert parsed.template_id == f"{category}/{variant}"
 
 

@@ -7,7 +7,7 @@ import json
 from training import cli
 from training.scoring import load_predictions
 
-REFERENCE_FIELDS = {"global_uid", "instruction", "ground_truth", "generated", "target_stem", "error_category",
+REFERENCE_KEYS = {"global_uid", "instruction", "ground_truth", "generated", "target_stem", "error_category",
                     "intended_gain_db", "start_sec", "end_sec", "expected_magnitude_min_db",
                     "expected_magnitude_max_db"}
 
@@ -17,7 +17,7 @@ def test_llm_eval_then_score(tiny_run, synth_data, tmp_path):
     assert cli.main(["eval", "--checkpoint", str(tiny_run), "--data", str(synth_data), "--split", "test",
                      "--limit", "4", "--batch-size", "2", "--out", str(out), "--quiet"]) == 0
     recs = load_predictions(out / "predictions.jsonl")
-    assert len(recs) == 4 and all(REFERENCE_FIELDS <= set(r) for r in recs)
+    assert len(recs) == 4 and all(REFERENCE_KEYS <= set(r) for r in recs)
     assert {r["checkpoint"] for r in recs} == {str(tiny_run)} and {r["decoding"] for r in recs} == {"greedy"}
     results = json.loads((out / "evaluation_results.json").read_text())
     assert results["overall_performance"]["total_predictions"] == 4

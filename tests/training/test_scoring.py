@@ -1,4 +1,4 @@
-"""Paper and strict scorers against the published fixtures (SPEC §5.5) and our templates."""
+"""Paper and strict scorers against the published fixtures and our templates."""
 
 from __future__ import annotations
 

@@ -1,0 +1,47 @@
+"""JobRegistry: the controller's thread-pool jobs by kind and id, so stale results can be told apart."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Callable, TypeVar
+
+Job = TypeVar("Job")
+
+
+class JobKind(Enum):
+    LOAD = "load"            # decoding and measuring files (LoadTracksJob)
+    OVERVIEW = "overview"    # the overview waveform (OverviewJob)
+    MEASURE = "measure"      # the exact meters (MeasureJob)
+
+
+class JobRegistry:
+    """Running jobs keyed by (kind, id). Ids count up per kind: a result is current when its id is the
+    kind's newest. The registry also holds each job (and so its signals) until it finishes."""
+
+    def __init__(self) -> None:
+        self._running: dict[tuple[JobKind, int], object] = {}
+        self._latest: dict[JobKind, int] = {}
+
+    def start(self, kind: JobKind, make: Callable[[int], Job]) -> Job:
+        """Build a job with the kind's next id (``make(job_id)``) and hold it until finish()."""
+        job_id = self._latest.get(kind, 0) + 1
+        self._latest[kind] = job_id
+        job = make(job_id)
+        self._running[(kind, job_id)] = job
+        return job
+
+    def finish(self, kind: JobKind, job_id: int) -> bool:
+        """Forget a finished job; True when it is the newest of its kind."""
+        self._running.pop((kind, job_id), None)
+        return self.is_latest(kind, job_id)
+
+    def latest(self, kind: JobKind) -> int:
+        """The id of the newest job of ``kind`` (0 before the first)."""
+        return self._latest.get(kind, 0)
+
+    def is_latest(self, kind: JobKind, job_id: int) -> bool:
+        return job_id == self._latest.get(kind, 0)
+
+    def running(self, kind: JobKind) -> int | None:
+        """The id of a running job of ``kind`` (the oldest), or None."""
+        return next((i for k, i in self._running if k == kind), None)

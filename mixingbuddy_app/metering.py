@@ -1,0 +1,82 @@
+"""The exact meters for the controller: model.advice.pipeline.measure_request on the thread pool, debounced.
+
+MeteringMixin is mixed into ProjectController and uses its project, jobs, pool and signals. One measurement
+runs at a time; edits made meanwhile are measured next, and results for a mix that changed since are dropped.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer
+
+from mixingbuddy_app.errors import ErrorReport
+from mixingbuddy_app.jobs import JobKind
+from mixingbuddy_app.project import ExactLoudness
+from mixingbuddy_app.workers import MeasureJob
+
+MEASURE_DEBOUNCE_MS = 150
+
+
+class MeteringMixin:
+    def _init_metering(self) -> None:
+        self._measure_again = False
+        self._measure_timer = QTimer(self)
+        self._measure_timer.setSingleShot(True)
+        self._measure_timer.setInterval(MEASURE_DEBOUNCE_MS)
+        self._measure_timer.timeout.connect(self._start_measure)
+
+    def schedule_measure(self) -> None:
+        """Re-measure the role and mix loudness after a debounce (the latest request wins)."""
+        if self.project.loudness_key() is None:
+            self._measure_timer.stop()
+            return
+        self._measure_timer.start()
+
+    def _measure_requests(self) -> list:
+        p = self.project
+        out = []
+        for gains in (p.gains(), p.ab_gains()):
+            if gains is None:
+                continue
+            key = p.loudness_key(gains)
+            if key is not None and not p.loudness_is_exact(gains) and all(k != key for k, _ in out):
+                out.append((key, p.measure_request(gains)))
+        return out
+
+    def _start_measure(self) -> None:
+        if self.jobs.running(JobKind.MEASURE) is not None:
+            self._measure_again = True       # one job at a time; the newest state is measured next
+            return
+        requests = self._measure_requests()
+        if not requests:
+            return
+        job = self.jobs.start(JobKind.MEASURE, lambda job_id: MeasureJob(job_id, requests))
+        job.signals.finished.connect(self._on_measured)
+        job.signals.failed.connect(self._on_measure_failed)
+        self.pool.start(job)
+
+    def _measure_done(self, job_id: int) -> None:
+        self.jobs.finish(JobKind.MEASURE, job_id)
+        if self._measure_again:
+            self._measure_again = False
+            self._measure_timer.start()
+
+    def _on_measured(self, job_id: int, results) -> None:
+        self._measure_done(job_id)
+        p = self.project
+        wanted = {p.loudness_key(), p.loudness_key(p.ab_gains()) if p.ab_gains() is not None else None}
+        used = False
+        for key, roles, mix in results:
+            if key in wanted:                # results for a mix that changed since are dropped
+                p.set_exact_loudness(key, ExactLoudness(roles, mix))
+                used = True
+        if not used:
+            return                           # the mix changed while measuring: a newer job follows
+        if self.ab_state == "before":
+            self._push_gains()
+            self.ab_changed.emit(self.ab_state)
+        self.loudness_changed.emit(p.loudness_is_exact())
+
+    def _on_measure_failed(self, job_id: int, report: ErrorReport) -> None:
+        self._measure_done(job_id)
+        self.status.emit(f"Meters show the quick estimate (≈): {report.message}")
+

@@ -1,0 +1,105 @@
+"""Files for the controller: save and open sessions (locating missing files), and export the critique.
+
+SessionFilesMixin is mixed into ProjectController and uses its project, loading and signals. The session
+format is session_file.py; the export formats are model.advice.report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from model.advice.report import advice_csv, advice_json_text, advice_markdown
+from model.audio.roles import ROLES
+from model.errors import InputError, MixingBuddyError
+
+from mixingbuddy_app.errors import ErrorReport
+from mixingbuddy_app.session_file import PendingSession, atomic_write_text, read_session
+
+
+class SessionFilesMixin:
+    def _init_session_files(self) -> None:
+        self._pending_session: PendingSession | None = None   # a session waiting for its missing files
+
+    # --- sessions ------------------------------------------------------------------------------
+    def save_session(self, path: str) -> bool:
+        try:
+            saved = self.project.save(path)
+        except OSError as exc:
+            self.error.emit(ErrorReport("Save failed", f"{Path(path).name}: {exc.strerror or exc}; "
+                                        "the previous file (if any) is unchanged.", str(exc)))
+            return False
+        except Exception as exc:   # e.g. something in the state that JSON cannot hold
+            self.error.emit(ErrorReport.from_exception(exc, "Save failed"))
+            return False
+        self.session_changed.emit(str(saved))
+        self.status.emit(f"Saved {saved.name}")
+        return True
+
+    def open_session(self, path: str) -> None:
+        try:
+            pending = read_session(path)
+        except MixingBuddyError as exc:
+            self.error.emit(ErrorReport("Open session", exc.message, exc.detail))
+            return
+        if pending.unresolved():
+            self._pending_session = pending
+            self.files_missing.emit(pending.unresolved())
+            return
+        self._load_session(pending)
+
+    def relocate(self, missing_path: str, new_path: str | None) -> None:
+        """Point a missing file of the session being opened at a new location (None: skip it)."""
+        pending = self._pending_session
+        if pending is None:
+            return
+        if new_path:
+            pending.relocated[missing_path] = str(new_path)
+        else:
+            pending.skipped.add(missing_path)
+
+    def finish_relocation(self) -> None:
+        """Load the session being opened; files still unresolved are skipped (and kept in the session)."""
+        pending, self._pending_session = self._pending_session, None
+        if pending is None:
+            return
+        for p in pending.unresolved():
+            pending.skipped.add(p)
+        self._load_session(pending)
+
+    def _load_session(self, pending: PendingSession) -> None:
+        paths = pending.resolved_paths()
+        if not paths:
+            self.error.emit(ErrorReport("Open session", "None of the session's audio files could be found."))
+            return
+        overrides = {}
+        for e in pending.entries:
+            if e.get("role_source") == "user" and e.get("role") in ROLES:
+                overrides[pending.relocated.get(e["abs_path"], e["abs_path"])] = e["role"]
+        self._start_load(paths, overrides, pending)
+
+    # --- exports -------------------------------------------------------------------------------
+    def export(self, path: str, fmt: str | None = None) -> bool:
+        adv = self.project.advice
+        if adv is None:
+            self.error.emit(ErrorReport("Export", "There is no critique to export yet."))
+            return False
+        fmt = (fmt or Path(path).suffix.lstrip(".")).lower()
+        try:
+            if fmt in ("md", "markdown"):
+                text = advice_markdown(adv, self.project.region, self.project.track_gains())
+            elif fmt == "json":
+                text = advice_json_text(adv)
+            elif fmt == "csv":
+                text = advice_csv(adv, self.project.role_db)
+            else:
+                raise InputError(f"Unknown export format '{fmt}': use .md, .json or .csv.")
+            atomic_write_text(Path(path), text)
+        except MixingBuddyError as exc:
+            self.error.emit(ErrorReport("Export", exc.message))
+            return False
+        except (OSError, ValueError) as exc:
+            self.error.emit(ErrorReport("Export failed", f"{Path(path).name}: {exc}", str(exc)))
+            return False
+        self.status.emit(f"Exported {Path(path).name}")
+        return True
+

@@ -1,0 +1,264 @@
+"""Every serialisation of advice, Qt-free: the public JSON, the CLI's text, Markdown and CSV exports,
+the session dict (advice <-> dict) and the re-check verdict, plus the clock and dB formatting they share.
+
+The JSON field names (schema ``mixingbuddy.advice/1``) are a contract users read: they never change here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import asdict
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from model.advice.types import Advice, RoleGain, WindowVerdict
+from model.audio.findings import Finding
+from model.audio.roles import ROLES
+from model.audio.segments import Window
+
+SCHEMA = "mixingbuddy.advice/1"
+ARROWS = {"increase": "up", "decrease": "down", "none": "ok"}
+
+
+# --- formatting shared by the CLI and the app ------------------------------------------
+
+def clock(s: float) -> str:
+    """Seconds as m:ss.s."""
+    return f"{int(s // 60)}:{s % 60:04.1f}"
+
+
+def fmt_db(x: float | None, signed: bool = False) -> str:
+    """A level in dB/LU/LUFS with one decimal; '-inf' for silence, '—' when unknown."""
+    if x is None or not math.isfinite(x):
+        return "-inf" if x is not None else "—"
+    return f"{x:+.1f}" if signed else f"{x:.1f}"
+
+
+def finite_json(x: Any) -> Any:
+    """JSON-ready copy: NaN/inf -> None, tuples -> lists, mappings -> dicts (strings are never touched)."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, Mapping):
+        return {k: finite_json(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [finite_json(v) for v in x]
+    return x
+
+
+# --- the public JSON (CLI --json and the app's JSON export) -----------------------------
+
+def advice_to_json(advice: Advice) -> dict:
+    """The public JSON contract (schema mixingbuddy.advice/1) for an Advice."""
+    return {
+        "schema": SCHEMA,
+        "anchor": advice.anchor,
+        "advisor": advice.advisor_id,
+        "text": advice.text,
+        "suggestions": [suggestion_to_json(s) for s in advice.suggestions],  # empty when balanced or abstained
+        "confidence": round(advice.confidence, 3),
+        "abstained": advice.abstained,
+        "measurements": advice.measurements,
+        "windows": [
+            {"start_s": round(v.window.start_s, 3), "end_s": round(v.window.end_s, 3), "gated": v.window.gated,
+             "target": v.target, "direction": v.direction, "category": v.category,
+             "min_db": v.min_db, "max_db": v.max_db, "text": v.text,
+             "measured_lu": {k: round(x, 2) for k, x in (v.measured_lu or {}).items()}}
+            for v in advice.windows
+        ],
+        "warnings": [{"code": f.code, "severity": f.severity, "message": f.message, "tracks": list(f.track_ids)}
+                     for f in advice.findings],
+    }
+
+
+def suggestion_to_json(s: RoleGain) -> dict:
+    """One suggested gain change in the public JSON (the role is called "stem" there)."""
+    return {
+        "stem": s.role,
+        "direction": s.direction,
+        "category": s.category,
+        "min_db": s.min_db,
+        "max_db": s.max_db,
+        "delta_db": round(s.delta_db, 2),
+        "confidence": round(s.confidence, 3),
+    }
+
+
+def _json_default(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, (set, frozenset, tuple)):
+        return list(o)
+    return str(o)
+
+
+def advice_json_text(advice: Advice) -> str:
+    """The JSON export file: the public JSON with NaN/inf as null."""
+    return json.dumps(finite_json(advice_to_json(advice)), indent=2, allow_nan=False, default=_json_default) + "\n"
+
+
+# --- human text (the CLI) -----------------------------------------------------------------
+
+def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profile=None) -> str:
+    """Human-readable critique: sentence, confidence, role table, timeline, warnings."""
+    m = advice.measurements
+    lines = [f"MixingBuddy critique — {len(m['tracks'])} tracks, {m['sample_rate'] / 1000:g} kHz, "
+             f"{clock(m['duration_s'])} — anchor: {advice.anchor} ({anchor_reason}) — advisor: {advice.advisor_id}",
+             "", f"  {advice.text}"]
+    agree = advice.agreement or ""
+    lines.append(f"  Confidence: {agree} ({advice.confidence:.0%})" if agree else f"  Confidence: {advice.confidence:.0%}")
+    for s in advice.suggestions[1:]:
+        verb = "raise" if s.direction == "increase" else "lower"
+        lines.append(f"  Also: {verb} {s.role} by {s.min_db:g} to {s.max_db:g} dB ({s.category.replace('_', ' ')}).")
+    lines += ["", f"  {'role':<7} {'tracks':>6} {'LUFS':>7} {'LU vs anchor':>13} {'typical band':>14}  verdict"]
+    verdicts = {s.role: s for s in advice.suggestions}
+    for role, r in m["roles"].items():
+        band = "—"
+        if profile is not None and role != advice.anchor:
+            st = profile.typical(role, advice.anchor)
+            if st:
+                band = f"{st.q25:+.1f}..{st.q75:+.1f}"
+        if role == advice.anchor:
+            verdict, rel = "anchor", "anchor"
+        else:
+            s = verdicts.get(role)
+            verdict = (f"{'raise' if s.direction == 'increase' else 'lower'} {s.min_db:g}–{s.max_db:g} dB"
+                       if s else "in band")
+            rel = fmt_db(r["rel_anchor_lu"], signed=True)
+        lines.append(f"  {role:<7} {r['tracks']:>6} {fmt_db(r['lufs']):>7} {rel:>13} {band:>14}  {verdict}")
+    lines += ["", f"  Timeline ({len(advice.windows)} window(s)):"]
+    for v in advice.windows:
+        what = ("unparsed answer" if v.category == "unparsed" else
+                "balanced" if v.direction == "none" else
+                f"{v.target} {ARROWS[v.direction]} ({v.category.replace('_', ' ')})")
+        gate = "" if v.window.gated else "  [below the activity gate]"
+        lines.append(f"    {clock(v.window.start_s)}–{clock(v.window.end_s)}  {what}{gate}")
+    warnings = [(f.severity, f.message) for f in advice.findings] + [("note", n) for n in notes]
+    if warnings:
+        lines += ["", "  Warnings:"]
+        lines += [f"    - [{severity}] {message}" for severity, message in warnings]
+    return "\n".join(lines)
+
+
+# --- exports (the app's Export menu) -----------------------------------------------------------
+
+def advice_markdown(a: Advice, span: tuple[float, float] | None,
+                    track_gains: Iterable[tuple[str, str, float]] = ()) -> str:
+    """Markdown report. ``track_gains``: (file name, role, track + role gain in dB) per loaded track."""
+    lines = ["# MixingBuddy critique", "", f"**{a.text}**", ""]
+    lines.append(f"- Anchor: {a.anchor}")
+    lines.append(f"- Advisor: {a.advisor_id}")
+    lines.append(f"- Confidence: {a.confidence:.0%}" + (f" ({a.agreement})" if a.agreement else ""))
+    if a.abstained:
+        lines.append("- The advice abstains: no confident issue.")
+    if span:
+        lines.append(f"- Span: {span[0]:.1f}–{span[1]:.1f} s")
+    lines += ["", "## Suggested gain changes", "", "| role | direction | change (dB) | range (dB) | confidence |",
+              "|---|---|---|---|---|"]
+    for s in a.suggestions:
+        lines.append(f"| {s.role} | {s.direction} | {s.delta_db:+.1f} | {s.min_db:g}–{s.max_db:g} | {s.confidence:.0%} |")
+    if not a.suggestions:
+        lines.append("| – | none | 0 | – | – |")
+    lines += ["", "## Timeline", "", "| window | verdict |", "|---|---|"]
+    for v in a.windows:
+        gate = "" if v.window.gated else " (ungated)"
+        lines.append(f"| {v.window.start_s:.0f}–{v.window.end_s:.0f} s{gate} | {v.text or v.category} |")
+    lines += ["", "## Export doctor", ""]
+    if a.findings:
+        lines += [f"- **{f.severity}** `{f.code}`: {f.message}" for f in a.findings]
+    else:
+        lines.append("- No findings.")
+    track_gains = list(track_gains)
+    if track_gains:
+        lines += ["", "## Tracks", "", "| file | role | gain (dB) |", "|---|---|---|"]
+        lines += [f"| {name} | {role} | {g:+.1f} |" for name, role, g in track_gains]
+    lines += ["", "_Loudness: ITU-R BS.1770 (libebur128); less reliable on narrow-band material such as bass and hi-hats._", ""]
+    return "\n".join(lines)
+
+
+def advice_csv(a: Advice, role_db: Mapping[str, float]) -> str:
+    """One CSV row per role: its current role gain and the suggested change (empty cells when none)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["role", "is_anchor", "current_role_gain_db", "suggested_change_db", "min_db", "max_db", "direction",
+                "confidence", "primary"])
+    by_role = {s.role: s for s in a.suggestions}
+    for role in ROLES:
+        s = by_role.get(role)
+        w.writerow([role, int(role == a.anchor), f"{role_db.get(role, 0.0):.2f}",
+                    f"{s.delta_db:.2f}" if s else "0.00", f"{s.min_db:g}" if s else "", f"{s.max_db:g}" if s else "",
+                    s.direction if s else "none", f"{s.confidence:.3f}" if s else "",
+                    int(a.primary is not None and a.primary.role == role)])
+    return buf.getvalue()
+
+
+# --- the session dict (the "advice" of a saved session) ------------------------------------
+
+def advice_to_dict(a: Advice) -> dict:
+    """Everything of an Advice, for a session file (read back by advice_from_dict).
+
+    The keys are those of saved sessions: a window's range is "low_db"/"high_db" and the agreement is "status".
+    """
+    def wv(v: WindowVerdict) -> dict:
+        return {"start_s": v.window.start_s, "end_s": v.window.end_s, "gated": v.window.gated, "target": v.target,
+                "direction": v.direction, "category": v.category, "low_db": v.min_db, "high_db": v.max_db,
+                "text": v.text, "exact": v.exact, "delta_db": v.delta_db,
+                "measured_lu": {k: float(x) for k, x in v.measured_lu.items()} if v.measured_lu else None}
+
+    return finite_json({
+        "anchor": a.anchor, "primary": asdict(a.primary) if a.primary else None,
+        "suggestions": [asdict(s) for s in a.suggestions], "windows": [wv(v) for v in a.windows],
+        "confidence": a.confidence, "abstained": a.abstained, "text": a.text, "advisor_id": a.advisor_id,
+        "findings": [asdict(f) for f in a.findings], "measurements": a.measurements, "status": a.agreement,
+    })
+
+
+def advice_from_dict(d: Mapping) -> Advice:
+    """An Advice back from advice_to_dict's dict (raises on a malformed one)."""
+    def rg(g: Mapping) -> RoleGain:
+        return RoleGain(g["role"], g["direction"], g["category"], float(g["min_db"]), float(g["max_db"]),
+                        float(g["delta_db"]), float(g["confidence"]))
+
+    def wv(v: Mapping) -> WindowVerdict:
+        lu = v.get("measured_lu")
+        return WindowVerdict(Window(float(v["start_s"]), float(v["end_s"]), bool(v.get("gated", True))),
+                             v.get("target"), v["direction"], v["category"], v.get("low_db"), v.get("high_db"),
+                             v.get("text", ""),
+                             {k: (float("nan") if x is None else float(x)) for k, x in lu.items()} if lu else None,
+                             bool(v.get("exact", True)), v.get("delta_db"))
+
+    return Advice(
+        anchor=d["anchor"], primary=rg(d["primary"]) if d.get("primary") else None,
+        suggestions=tuple(rg(s) for s in d.get("suggestions", ())), windows=tuple(wv(v) for v in d.get("windows", ())),
+        confidence=float(d.get("confidence", 0.0)), abstained=bool(d.get("abstained", False)), text=d.get("text", ""),
+        advisor_id=d.get("advisor_id", ""),
+        findings=tuple(Finding(f["code"], f["severity"], f["message"], tuple(f.get("track_ids", ())))
+                       for f in d.get("findings", ())),
+        measurements=d.get("measurements") or {}, agreement=d.get("status", ""),
+    )
+
+
+# --- re-check ---------------------------------------------------------------------------------
+
+def recheck_verdict(applied: Advice, new: Advice) -> tuple[str, str]:
+    """Compare the advice that was applied with the advice on the corrected mix.
+
+    Returns (label, sentence) with label "resolved" | "over-corrected" | "still there" | "unclear".
+    """
+    p = applied.primary
+    if p is None:
+        return "unclear", "Nothing was applied to check."
+    q = new.primary
+    if new.abstained:
+        return "unclear", f"Re-check: no confident verdict on the {p.role} now ({new.agreement or 'windows disagree'})."
+    if q is None or q.role != p.role:
+        extra = f" The critique now points at the {q.role}." if q is not None else ""
+        return "resolved", f"Re-check: resolved. The {p.role} now sit within the typical balance.{extra}"
+    if q.direction == p.direction:
+        return "still there", (f"Re-check: still there. The {p.role} still need to go "
+                               f"{'up' if q.direction == 'increase' else 'down'} ({q.delta_db:+.1f} dB suggested).")
+    return "over-corrected", (f"Re-check: over-corrected. The {p.role} now need to go "
+                              f"{'up' if q.direction == 'increase' else 'down'} by about {abs(q.delta_db):.1f} dB.")

@@ -1,0 +1,59 @@
+"""model.advice.report: the session dict round trip, the re-check verdict and the shared formatting."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from model.advice.report import (advice_csv, advice_from_dict, advice_to_dict, advice_to_json, clock, fmt_db,
+                                 recheck_verdict)
+from model.advice.types import Advice, RoleGain
+from resources import DEMO_DIR
+
+
+@pytest.fixture(scope="module")
+def demo_advice() -> Advice:
+    from model.advice.advisor import AdviceRequest
+    from model.advice.pipeline import critique
+    from model.advisors import load_advisor
+    from model.audio.tracks import load_tracks
+
+    tracks = load_tracks([str(DEMO_DIR)], strict=True).tracks
+    return critique(AdviceRequest(tracks, "vocals"), load_advisor("balance"))
+
+
+def test_session_dict_round_trip_keeps_everything(demo_advice):
+    back = advice_from_dict(advice_to_dict(demo_advice))
+    assert advice_to_json(back) == advice_to_json(demo_advice)
+    assert back.agreement == demo_advice.agreement and back.primary == demo_advice.primary
+    assert [w.min_db for w in back.windows] == [w.min_db for w in demo_advice.windows]
+
+
+def test_csv_has_one_row_per_role_and_marks_the_primary(demo_advice):
+    rows = advice_csv(demo_advice, {"drums": -3.0}).splitlines()
+    assert rows[0].startswith("role,is_anchor,current_role_gain_db") and len(rows) == 5
+    drums = next(r for r in rows if r.startswith("drums,"))
+    assert drums.split(",")[2] == "-3.00" and drums.endswith(",1")
+
+
+def _advice(primary: RoleGain | None, abstained: bool = False) -> Advice:
+    return Advice("vocals", primary, (primary,) if primary else (), (), 0.8, abstained, "", "balance",
+                  agreement="2 of 3 windows agree")
+
+
+def test_recheck_verdict_labels():
+    down = RoleGain("drums", "decrease", "loud", 3.0, 6.0, -4.5, 0.9)
+    up = RoleGain("drums", "increase", "quiet", 3.0, 6.0, 4.5, 0.9)
+    applied = _advice(down)
+    assert recheck_verdict(applied, _advice(None))[0] == "resolved"
+    assert recheck_verdict(applied, _advice(down))[0] == "still there"
+    assert recheck_verdict(applied, _advice(up))[0] == "over-corrected"
+    label, sentence = recheck_verdict(applied, _advice(None, abstained=True))
+    assert label == "unclear" and "2 of 3 windows agree" in sentence
+
+
+def test_formatting():
+    assert clock(75.25) == "1:15.2" and clock(0) == "0:00.0"
+    assert fmt_db(-3.04, signed=True) == "-3.0" and fmt_db(2.0, signed=True) == "+2.0"
+    assert fmt_db(-math.inf) == "-inf" and fmt_db(None) == "—"
