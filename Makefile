@@ -4,19 +4,27 @@
 # `make test` also checks the core-only install in build/core-venv (`pip install .`, no llm/train extras);
 # `make bundle` freezes that install into dist/mixingbuddy/ with PyInstaller.
 
+ifeq ($(OS),Windows_NT)   # (untested) make from Git Bash or MSYS2: venvs keep their programs in Scripts/
+PYTHON ?= python
+VENV_BIN := Scripts
+EXE := .exe
+else
 PYTHON ?= python3
+VENV_BIN := bin
+EXE :=
+endif
 VENV := .venv
-BIN := $(VENV)/bin
+BIN := $(VENV)/$(VENV_BIN)
 STAMP := $(VENV)/.mixingbuddy-installed
 DEMO := resources/demo
 
 CORE_VENV := build/core-venv
-CORE_BIN := $(CORE_VENV)/bin
+CORE_BIN := $(CORE_VENV)/$(VENV_BIN)
 CORE_STAMP := $(CORE_VENV)/.mixingbuddy-deps-installed
 # What the core install must pass: everything but the LLM's and the trainer's tests.
 WEIGHTS_FREE_TESTS := tests/app tests/model tests/test_architecture.py tests/test_bad_input.py tests/test_install.py \
 	--ignore-glob='tests/model/test_llm_*'
-BUNDLE := dist/mixingbuddy/mixingbuddy
+BUNDLE := dist/mixingbuddy/mixingbuddy$(EXE)
 DESKTOP_DIR ?= $(HOME)/.local/share
 
 .PHONY: run test bench install demo screenshot gpu-wheels clean core-venv core-check bundle install-desktop
