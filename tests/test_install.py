@@ -160,3 +160,16 @@ def test_app_with_the_llm_chosen_but_no_llm_extra_falls_back_and_says_how_to_get
     assert LLM_HINT in result["label"]
     assert result["test_load"].startswith("Not usable: ") and LLM_HINT in result["test_load"]
     assert result["torch"] is False
+
+
+def test_the_linux_desktop_entry_starts_the_app_with_its_icon():
+    import configparser
+
+    entry = configparser.ConfigParser(interpolation=None, strict=True)
+    entry.optionxform = str  # keys are case-sensitive
+    entry.read(REPO / "packaging" / "linux" / "mixingbuddy.desktop", encoding="utf-8")
+    d = entry["Desktop Entry"]
+    assert d["Type"] == "Application" and d["Name"] == "MixingBuddy" and d["Terminal"] == "false"
+    assert d["Exec"].split()[0] == "mixingbuddy" and d["Exec"].split()[1] in ("%F", "%U")
+    assert (REPO / "resources" / "icons" / f"{d['Icon']}.svg").is_file()
+    assert d["Categories"].endswith(";") and "Audio" in d["Categories"].split(";")
