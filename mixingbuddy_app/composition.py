@@ -24,17 +24,19 @@ def advisor_factory_for(settings: AppSettings | AdvisorSettings) -> Callable[[],
     def factory():
         from model.advisors import load_advisor
         from model.errors import MixingBuddyError
+        from model.extras import require_extra
 
         def fall_back(why: str) -> AdvisorChoice:
             return AdvisorChoice(load_advisor("balance"), f"fell back to the measured advisor: {why}", True)
 
         if not s.wants_llm():
             return AdvisorChoice(load_advisor("balance"), "measured; no LLM checkpoint configured")
-        if not s.checkpoint:
-            return fall_back("no LLM checkpoint folder is set")
         device = None if s.device == "auto" else s.device
         opts = {k: v for k, v in s.llm_options().items() if k not in ("checkpoint", "device")}
         try:
+            require_extra("llm", "The LLM advisor")  # says how to install it before asking for a checkpoint
+            if not s.checkpoint:
+                return fall_back("no LLM checkpoint folder is set")
             adv = load_advisor("llm", s.checkpoint, device, **opts)
             return AdvisorChoice(adv, f"LLM checkpoint {os.path.basename(s.checkpoint.rstrip('/'))}")
         except MixingBuddyError as exc:

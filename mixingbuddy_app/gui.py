@@ -20,6 +20,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--smoke", action="store_true",
                    help="offscreen self-test: load the demo, critique it once, print a 'ready' line, exit")
     p.add_argument("--no-audio", action="store_true", help="do not open an audio device (preview unavailable)")
+    p.add_argument("--quit-when-shown", action="store_true",
+                   help="open the window, print 'shown' at the first event-loop turn and exit (start-up benchmark)")
     return p
 
 
@@ -58,6 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     install_excepthooks()
     window = build_main_window()
     window.show()
+    if args.quit_when_shown:
+        from PySide6.QtCore import QTimer
+
+        def shown() -> None:
+            print("shown", flush=True)
+            window.close()
+
+        QTimer.singleShot(0, shown)
     if args.paths:
         window.open_paths([str(Path(p)) for p in args.paths], replace=True)
     return int(app.exec())

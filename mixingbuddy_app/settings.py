@@ -177,7 +177,15 @@ class SettingsDialog(QDialog):
                                self.precision.currentText())
 
     def test_load(self) -> None:
+        from model.errors import MissingExtra
+        from model.extras import require_extra
+
         v = self.values()
+        try:
+            require_extra("llm", "The LLM advisor")
+        except MissingExtra as exc:
+            self.test_result.setText(f"Not usable: {exc}")
+            return
         if not v.checkpoint:
             self.test_result.setText("Missing: a checkpoint folder (manifest.json, projector.safetensors, adapter/).")
             return

@@ -39,6 +39,10 @@ class AdvisorUnavailable(MixingBuddyError):
     """The requested advisor cannot be built here (missing weights, no device)."""
 
 
+class MissingExtra(MixingBuddyError):
+    """A part of the install (a pip extra such as ``mixingbuddy[llm]``) that is not installed here (CLI exit 2)."""
+
+
 class ModelRuntimeError(MixingBuddyError):
     """The model failed while running (out of memory, shape mismatch)."""
 
@@ -53,7 +57,7 @@ class Cancelled(MixingBuddyError):
 def run_command(prog: str, action, bad_input: tuple[type[BaseException], ...] = ()) -> int:
     """Run a CLI action and map failures to exit codes with one line on stderr.
 
-    2: bad input (InputError, CheckpointError, AdvisorUnavailable, or ``bad_input``);
+    2: bad input (InputError, CheckpointError, AdvisorUnavailable, MissingExtra, or ``bad_input``);
     1: any other error (traceback only with MIXINGBUDDY_DEBUG=1); 130: interrupted.
     """
     import os
@@ -61,7 +65,7 @@ def run_command(prog: str, action, bad_input: tuple[type[BaseException], ...] = 
 
     try:
         return int(action() or 0)
-    except (InputError, CheckpointError, AdvisorUnavailable, *bad_input) as exc:
+    except (InputError, CheckpointError, AdvisorUnavailable, MissingExtra, *bad_input) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except MixingBuddyError as exc:

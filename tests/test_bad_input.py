@@ -15,6 +15,7 @@ import pytest
 import soundfile as sf
 
 from mixingbuddy_app.cli import main as critique_main
+from model.extras import missing_modules
 
 SR = 44100
 
@@ -149,7 +150,8 @@ CASES = {
     "window reversed": (2, "END must be after START", lambda d: base_session(d) + ["--window", "8:2"]),
     "bad role override": (2, "Unknown role", lambda d: base_session(d) + ["--role", "Bass.wav=guitar"]),
     "role override for an unknown file": (2, "no loaded file", lambda d: base_session(d) + ["--role", "Nope.wav=bass"]),
-    "llm advisor without a checkpoint": (2, "checkpoint", lambda d: base_session(d) + ["--advisor", "llm"]),
+    "llm advisor without a checkpoint": (2, "mixingbuddy[llm]" if missing_modules("llm") else "checkpoint",
+                                         lambda d: base_session(d) + ["--advisor", "llm"]),
     "llm checkpoint folder missing": (2, "", lambda d: base_session(d) + ["--advisor", "llm", "--checkpoint", str(d / "none")]),
     # odd but valid input: exit 0
     "8 kHz": (0, "", rate(8000)),

@@ -2,7 +2,7 @@
 
 Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
 ``run(args) -> int``; modules are imported only when their command runs.
-Exit codes: 0 ok, 2 bad input (one line on stderr), 1 unexpected error.
+Exit codes: 0 ok, 2 bad input or the 'train' extra not installed (one line on stderr), 1 unexpected error.
 """
 
 from __future__ import annotations
@@ -43,7 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from model.errors import run_command
+    from model.extras import require_extra
 
+    rc = run_command("mixingbuddy-train", lambda: require_extra("train", "mixingbuddy-train"))
+    if rc:
+        return rc
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:

@@ -8,6 +8,11 @@ import numpy as np
 import pytest
 
 from model.errors import ModelRuntimeError
+from model.extras import missing_modules
+
+needs_llm_extra = pytest.mark.skipif(
+    bool(missing_modules("llm")), reason="the llm extra is not installed, so the app falls back before it reads a "
+    "checkpoint (tests/test_install.py checks that fallback)")
 
 from tests.app.conftest import FakeOutput, StubAdvisor, critique, load
 
@@ -174,6 +179,7 @@ def test_advisor_error_shows_a_banner_and_reenables_the_controls(qtbot, make_win
     assert w.isVisible()
 
 
+@needs_llm_extra
 def test_llm_settings_fall_back_to_the_measured_advisor(monkeypatch, tmp_path):
     import model.advisors
     from model.errors import CheckpointError
@@ -197,6 +203,7 @@ def test_llm_settings_fall_back_to_the_measured_advisor(monkeypatch, tmp_path):
     assert adv.info.id == "balance" and "no LLM checkpoint" in note and not fell_back
 
 
+@needs_llm_extra
 def test_settings_dialog_test_load_reports_what_is_missing(qtbot, make_window, monkeypatch, tmp_path):
     import model.advisors
     from model.errors import CheckpointError
