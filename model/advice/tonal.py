@@ -3,7 +3,8 @@
 A role's shape is its long-term third-octave band levels relative to its K-weighted level
 (model.audio.spectral.tonal_shape). A profile holds, per role, the median shape over reference
 songs and its spread; a finding is a run of at least MIN_BANDS adjacent bands where the role sits
-more than ``margin_db`` outside median +- spread, all on the same side.
+more than ``margin_db`` outside median +- spread, all on the same side, in bands where the role
+(typically or in this song) carries something within RELEVANT_DB of its level.
 
 Profiles are plain dicts with an optional "tonal" key, so the balance profile can carry them:
 ``{"tonal": {role: {"bands_hz": [...], "median_db": [...], "spread_db": [...], "songs": n}}}``.
@@ -21,17 +22,19 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from model.advice.wording import Party, hz, nominal_hz
+from model.advice.wording import Party, band_phrase, hz, nominal_hz
 from model.audio.spectral import BandFrames, tonal_shape
 from model.errors import InputError
 
 TONAL_FORMAT = "mixingbuddy.tonal_profile/1"
 #: A spread fitted from a handful of songs understates the real one: never trust less than this.
-MIN_SPREAD_DB = 2.0
-#: Bands this far under a role's level carry nothing audible worth comparing.
+MIN_SPREAD_DB = 3.0
+#: Shapes are floored here: a band this far under the role's level holds nothing.
 SHAPE_FLOOR_DB = -60.0
+#: A band is compared when the role (typically, or in this song) carries something within this of its level.
+RELEVANT_DB = -30.0
 MARGIN_DB = 3.0
-MIN_BANDS = 2
+MIN_BANDS = 3  # an octave: tonal balance is about broad shapes, not single resonances
 
 
 @dataclass(frozen=True)
@@ -91,19 +94,32 @@ def fit_tonal_shapes(per_song_role_shapes: Sequence[Mapping[str, np.ndarray]],
                      bands_hz: Sequence[float]) -> dict[str, RoleTone]:
     """Per-role median shape and spread over songs (each song: role -> dB per band of ``bands_hz``).
 
-    The spread is the interquartile range scaled to a standard deviation (IQR / 1.349), at least
-    MIN_SPREAD_DB; a role found in fewer than two songs is left out.
+    NaN marks a band a song lacks (a lower sample rate). The spread is the interquartile range
+    scaled to a standard deviation (IQR / 1.349), at least MIN_SPREAD_DB. A band is kept for a role
+    when at least two songs have it; a role found in fewer than two songs is left out.
     """
     out = {}
     roles = sorted({role for song in per_song_role_shapes for role in song})
+    hz_all = np.asarray(bands_hz, dtype=float)
     for role in roles:
         shapes = np.array([song[role] for song in per_song_role_shapes if role in song], dtype=float)
-        if len(shapes) < 2:
+        keep = np.sum(~np.isnan(shapes), axis=0) >= 2
+        if len(shapes) < 2 or not keep.any():
             continue
-        q25, median, q75 = np.percentile(shapes, [25, 50, 75], axis=0)
+        q25, median, q75 = np.nanpercentile(shapes[:, keep], [25, 50, 75], axis=0)
         spread = np.maximum((q75 - q25) / 1.349, MIN_SPREAD_DB)
-        out[role] = RoleTone(tuple(map(float, bands_hz)), tuple(map(float, median)), tuple(map(float, spread)),
-                             len(shapes))
+        out[role] = RoleTone(tuple(map(float, hz_all[keep])), tuple(map(float, median)),
+                             tuple(map(float, spread)), len(shapes))
+    return out
+
+
+def aligned(shape: np.ndarray, shape_hz: Sequence[float], bands_hz: Sequence[float]) -> np.ndarray:
+    """A shape over ``shape_hz`` placed on ``bands_hz`` (same centres), NaN where it has no band."""
+    out = np.full(len(bands_hz), np.nan)
+    for value, f in zip(shape, shape_hz):
+        i = int(np.argmin(np.abs(np.log(np.asarray(bands_hz) / f))))
+        if abs(np.log(bands_hz[i] / f)) < 0.05:
+            out[i] = value
     return out
 
 
@@ -126,8 +142,8 @@ def compare_tonal(shapes: Mapping[str, np.ndarray], bands_hz: Sequence[float], p
                   margin_db: float = MARGIN_DB, min_bands: int = MIN_BANDS) -> list[TonalFinding]:
     """Findings for each role whose shape leaves the profile's band by ``margin_db`` over ``min_bands`` bands.
 
-    Only bands the profile knows and where the typical role has content (median above the floor)
-    are compared; the largest deviations come first.
+    Only bands the profile knows and where the role carries something (typically or here) are
+    compared; the largest deviations (dB x octaves) come first.
     """
     session_hz = np.asarray(bands_hz, dtype=float)
     found = []
@@ -138,7 +154,7 @@ def compare_tonal(shapes: Mapping[str, np.ndarray], bands_hz: Sequence[float], p
         ref_hz = np.asarray(tone.bands_hz)
         idx = [int(np.argmin(np.abs(np.log(ref_hz / f)))) for f in session_hz]
         usable = [i for i, j in enumerate(idx) if abs(np.log(ref_hz[j] / session_hz[i])) < 0.05
-                  and tone.median_db[j] > SHAPE_FLOOR_DB + 1]
+                  and max(tone.median_db[j], shape[i]) >= RELEVANT_DB]
         if not usable:
             continue
         pos = np.array(usable)
@@ -171,16 +187,15 @@ def _sign_runs(outside: np.ndarray, pos: np.ndarray) -> list[tuple[int, int]]:
 
 def _finding(role: str, bands_hz: np.ndarray, low: int, high: int, first: int, last: int,
              deviation: float, genre: str) -> TonalFinding:
+    """``low``..``high``: the run's bands; ``first``..``last``: the compared range, for 'below'/'above'."""
     edge = 2 ** (1 / 6)
     low_hz, high_hz = float(bands_hz[low]) / edge, float(bands_hz[high]) * edge
-    if low == first:
-        where = f"below {hz(nominal_hz(float(bands_hz[high + 1])) if high + 1 < len(bands_hz) else high_hz)}"
-    elif high == last:
+    if low == first and high < len(bands_hz) - 1:
+        where = f"below {hz(nominal_hz(float(bands_hz[high + 1])))}"
+    elif high == last and low > 0:
         where = f"above {hz(nominal_hz(float(bands_hz[low - 1])))}"
-    elif low == high:
-        where = f"around {hz(nominal_hz(float(bands_hz[low])))}"
     else:
-        where = f"between {hz(nominal_hz(float(bands_hz[low])))} and {hz(nominal_hz(float(bands_hz[high])))}"
+        where = band_phrase(float(bands_hz[low]), float(bands_hz[high]))
     party = Party.role(role)
     amount = f"{abs(deviation):.0f} dB {'more' if deviation > 0 else 'less'}"
     text = (f"{party.words.capitalize()} {party.verb('carries', 'carry')} {amount} {where} than typical "
@@ -201,14 +216,15 @@ def fit_main(argv: Sequence[str] | None = None) -> int:
     fit.add_argument("--genre", default="electronic")
     fit.add_argument("--source", default="", help="where the songs come from and their licence (provenance)")
     args = parser.parse_args(argv)
-    shapes, songs, bands_hz = [], [], None
+    from model.audio.spectral import third_octave_bands
+
+    bands_hz = [float(f) for f in third_octave_bands(48000).centres_hz]  # songs at lower rates lack the top
+    shapes, songs = [], []
     for folder in args.songs:
         tracks = load_tracks([folder]).tracks
         frames = role_band_frames(tracks, Gains())
-        if bands_hz is not None and len(frames.bands) != len(bands_hz):
-            raise SystemExit(f"{folder}: its sample rate gives other bands than the first song's")
-        bands_hz = [float(f) for f in frames.bands.centres_hz]
-        shapes.append(role_shapes(frames))
+        shapes.append({role: aligned(shape, frames.bands.centres_hz, bands_hz)
+                       for role, shape in role_shapes(frames).items()})
         songs.append({"song": Path(folder).name, "sample_rate": tracks.sample_rate,
                       "roles": {r: sorted(t.name for t in tracks.tracks if t.role.role == r) for r in frames.power}})
         print(f"{Path(folder).name}: {', '.join(sorted(frames.power))}", flush=True)
@@ -216,7 +232,7 @@ def fit_main(argv: Sequence[str] | None = None) -> int:
                   "roles": "guessed from file names (model.audio.roles.guess_role)",
                   "shape": "third-octave band level minus the role's K-weighted level, whole song, unity gains",
                   "spread": f"IQR / 1.349 over songs, at least {MIN_SPREAD_DB} dB"}
-    profile = TonalProfile(args.genre, fit_tonal_shapes(shapes, bands_hz or []), provenance)
+    profile = TonalProfile(args.genre, fit_tonal_shapes(shapes, bands_hz), provenance)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(args.out).with_suffix(".tmp")
     tmp.write_text(json.dumps(profile.to_dict(), indent=1) + "\n", encoding="utf-8")
