@@ -74,7 +74,8 @@ def role_masking(frames: BandFrames, anchor: str, settings: MaskingSettings = Ma
                  limit: int | None = MAX_FINDINGS) -> list[MaskingFinding]:
     """Masking findings between the roles in ``frames`` (from ``role_band_frames``), anchor pairs first."""
     roles = [r for r in ROLE_WORDS if r in frames.power] + [r for r in frames.power if r not in ROLE_WORDS]
-    pairs = [[(Party.role(a), Party.role(b)) for a, b in group] for group in role_pairs(roles, anchor)]
+    parties = {r: Party.role(r, anchor=r == anchor) for r in roles}
+    pairs = [[(parties[a], parties[b]) for a, b in group] for group in role_pairs(roles, anchor)]
     return find_masking(frames, pairs, settings, limit)
 
 
@@ -85,7 +86,7 @@ def _finding(frames: BandFrames, masker: Party, maskee: Party, region: MaskedReg
     low, high = float(bands.low_hz[region.low_band]), float(bands.high_hz[region.high_band])
     focus = nominal_hz(float(bands.centres_hz[region.peak_band]))
     where = band_phrase(float(bands.centres_hz[region.low_band]), float(bands.centres_hz[region.high_band]))
-    text = (f"{masker.words.capitalize()} {masker.verb('covers', 'cover')} {maskee.words} {where} from "
+    text = (f"{masker.subject} {masker.verb('covers', 'cover')} {maskee.words} {where} from "
             f"{clock(start_s)} to {clock(end_s)} ({maskee.words} {maskee.verb('sits', 'sit')} "
             f"{region.depth_db:.0f} dB under {masker.them} there).")
     return MaskingFinding(masker.key, maskee.key, start_s, end_s, low, high, region.depth_db, focus, region.score,
@@ -93,10 +94,17 @@ def _finding(frames: BandFrames, masker: Party, maskee: Party, region: MaskedReg
 
 
 def suggestion(masker: Party, maskee: Party, depth_db: float, focus_hz: float) -> str:
-    """The move: cut the masker around the focus by about the depth (2 to 12 dB), or separate the two."""
+    """The move, sized by the depth (2 to 12 dB) around the focus band.
+
+    Cut the masker, or separate the two (pan apart; in the low end, where panning cannot help,
+    duck the masker). When the masker is the anchor, whose level is right, lift the maskee instead.
+    """
     high = int(round(min(max(depth_db, 3.0), 12.0)))
     low = max(2, int(round(high / 2)))
+    if masker.anchor:
+        return (f"If {maskee.words} should come through there, lift {maskee.them} {low}–{high} dB around "
+                f"{hz(focus_hz)} or pan {maskee.them} away from {masker.words}.")
     them = masker.them
-    other = ("duck " + them + f" under {maskee.words} (sidechain)" if focus_hz < PAN_USELESS_BELOW_HZ
+    apart = (f"duck {them} under {maskee.words} (sidechain)" if focus_hz < PAN_USELESS_BELOW_HZ
              else f"pan {them} away from {maskee.words}")
-    return f"Cut {masker.words} {low}–{high} dB around {hz(focus_hz)} there, or {other}."
+    return f"Cut {masker.words} {low}–{high} dB around {hz(focus_hz)} there, or {apart}."

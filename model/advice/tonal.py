@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -198,9 +199,15 @@ def _finding(role: str, bands_hz: np.ndarray, low: int, high: int, first: int, l
         where = band_phrase(float(bands_hz[low]), float(bands_hz[high]))
     party = Party.role(role)
     amount = f"{abs(deviation):.0f} dB {'more' if deviation > 0 else 'less'}"
-    text = (f"{party.words.capitalize()} {party.verb('carries', 'carry')} {amount} {where} than typical "
+    text = (f"{party.subject} {party.verb('carries', 'carry')} {amount} {where} than typical "
             f"{genre} mixes.")
     return TonalFinding(role, low_hz, high_hz, deviation, text)
+
+
+def profile_json(profile: TonalProfile) -> str:
+    """The profile as JSON text, each list of numbers on one line."""
+    text = json.dumps(profile.to_dict(), indent=1)
+    return re.sub(r"\[\s+([-0-9.,\s]+?)\s+\]", lambda m: "[" + re.sub(r"\s+", " ", m.group(1)) + "]", text) + "\n"
 
 
 def fit_main(argv: Sequence[str] | None = None) -> int:
@@ -235,7 +242,7 @@ def fit_main(argv: Sequence[str] | None = None) -> int:
     profile = TonalProfile(args.genre, fit_tonal_shapes(shapes, bands_hz), provenance)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(args.out).with_suffix(".tmp")
-    tmp.write_text(json.dumps(profile.to_dict(), indent=1) + "\n", encoding="utf-8")
+    tmp.write_text(profile_json(profile), encoding="utf-8")
     tmp.replace(args.out)
     print(args.out)
     return 0

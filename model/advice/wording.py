@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import PurePath
 from dataclasses import dataclass
 
 #: How a role is named in a sentence, and whether the verb takes the plural.
@@ -12,20 +13,31 @@ ROLE_WORDS = {"vocals": ("the vocals", True), "drums": ("the drums", True), "bas
 
 @dataclass(frozen=True)
 class Party:
-    """One side of a masking pair: its key in the band frames and how a sentence names it."""
+    """A role or track named in a finding: its key in the band frames and how a sentence names it."""
 
     key: str
     words: str
     plural: bool = False
+    anchor: bool = False  # the reference whose level is right: advice moves the other side
+
+    @property
+    def subject(self) -> str:
+        """The words opening a sentence (only the first letter raised: track names keep their case)."""
+        return self.words[:1].upper() + self.words[1:]
 
     @property
     def them(self) -> str:
         return "them" if self.plural else "it"
 
     @classmethod
-    def role(cls, role: str) -> "Party":
+    def role(cls, role: str, anchor: bool = False) -> "Party":
         words, plural = ROLE_WORDS.get(role, (f"the {role}", False))
-        return cls(role, words, plural)
+        return cls(role, words, plural, anchor)
+
+    @classmethod
+    def track(cls, key: str, name: str) -> "Party":
+        """A chosen track, named by its file name without the extension, in quotes."""
+        return cls(key, f"“{PurePath(name).stem}”")
 
     def verb(self, singular: str, plural: str) -> str:
         return plural if self.plural else singular
