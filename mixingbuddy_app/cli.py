@@ -216,13 +216,18 @@ def render_review(review, masking: bool, tonal: bool) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI boundary: maps errors to exit codes with one line on stderr."""
+    return _boundary("mixingbuddy critique", build_parser, run, argv)
+
+
+def _boundary(prog: str, build, action, argv: Sequence[str] | None) -> int:
+    """Help, or the action with errors mapped to exit codes (one line on stderr)."""
     from model.errors import run_command
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if any(a in ("-h", "--help") for a in argv):
-        build_parser().print_help()
+        build().print_help()
         return 0
-    return run_command("mixingbuddy critique", lambda: run(argv), bad_input=(CliInputError,))
+    return run_command(prog, lambda: action(argv), bad_input=(CliInputError,))
 
 
 MASKING_SCHEMA = "mixingbuddy.masking/1"
@@ -260,13 +265,7 @@ def run_masking(argv: Sequence[str]) -> int:
 
 def masking_main(argv: Sequence[str] | None = None) -> int:
     """`mixingbuddy masking A B PATH...`: the CLI boundary, as for critique."""
-    from model.errors import run_command
-
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if any(a in ("-h", "--help") for a in argv):
-        build_masking_parser().print_help()
-        return 0
-    return run_command("mixingbuddy masking", lambda: run_masking(argv), bad_input=(CliInputError,))
+    return _boundary("mixingbuddy masking", build_masking_parser, run_masking, argv)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Pairs are judged in this order: each role covering the anchor, the anchor covering each role,
 then the other roles among themselves; within each group the strongest finding comes first.
-One finding per pair and stretch (a connected region of strong, lasting masking).
+One finding per pair and stretch (lasting masking; runs a few seconds apart form one stretch).
 """
 
 from __future__ import annotations

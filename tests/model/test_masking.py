@@ -96,3 +96,18 @@ def test_masking_map_marks_the_boosted_cells(voice_and_pad):
     inside = (times > STRETCH[0] + 1) & (times < STRETCH[1] - 1)
     band = (centres > BAND_HZ[0] * 1.2) & (centres < BAND_HZ[1] / 1.2)
     assert np.nanmedian(depth[inside][:, band]) > np.nanmedian(depth[~inside][:, band]) + 10
+
+
+def test_wording_names_bands_by_their_nominal_centres_and_moves_the_right_side():
+    from model.advice.masking import suggestion
+    from model.advice.wording import Party, band_phrase, clock, hz
+
+    assert band_phrase(1000.0, 3999.9) == "between 1 and 4 kHz"
+    assert band_phrase(396.9, 1587.4) == "between 400 Hz and 1.6 kHz" and band_phrase(62.5, 62.5) == "around 63 Hz"
+    assert hz(3174.8) == "3.17 kHz" and hz(3150.0) == "3.15 kHz" and clock(70.4) == "1:10"
+    keys, vocals = Party("keys", "the keys", True), Party.role("vocals", anchor=True)
+    assert suggestion(keys, vocals, 6.0, 2500.0) == "Cut the keys 3–6 dB around 2.5 kHz there, or pan them away from the vocals."
+    assert "duck them under the vocals (sidechain)" in suggestion(keys, vocals, 20.0, 125.0)
+    assert suggestion(keys, vocals, 20.0, 125.0).startswith("Cut the keys 6–12 dB")
+    assert suggestion(vocals, keys, 8.0, 1000.0).startswith("If the keys should come through there, lift them 4–8 dB")
+    assert Party.track("t", "07 keys pad.wav").subject == "“07 keys pad”"
