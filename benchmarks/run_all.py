@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["bench_critique.py", "bench_memory.py", "bench_app.py", "bench_pooling.py", "bench_synth.py",
-         "bench_eval.py", "bench_install.py", "gpu_check.py"]
+ORDER = ["bench_critique.py", "bench_masking.py", "bench_memory.py", "bench_app.py", "bench_pooling.py",
+         "bench_synth.py", "bench_eval.py", "bench_install.py", "gpu_check.py"]
 
 
 def main(argv: list[str]) -> int:

@@ -1,4 +1,4 @@
-"""Entry point: `mixingbuddy critique ...` runs the CLI (no Qt); anything else opens the app."""
+"""Entry point: `mixingbuddy critique|masking ...` run the CLI (no Qt); anything else opens the app."""
 
 from __future__ import annotations
 
@@ -11,9 +11,14 @@ def main(argv: list[str] | None = None) -> int:
         from mixingbuddy_app.cli import main as cli_main
 
         return cli_main(args[1:])
+    if args and args[0] == "masking":
+        from mixingbuddy_app.cli import masking_main
+
+        return masking_main(args[1:])
     if args and args[0] in ("-h", "--help"):
         print("usage: mixingbuddy [PATH ...] [--smoke]\n       mixingbuddy critique PATH... [options]  "
-              "(see `mixingbuddy critique --help`)")
+              "(see `mixingbuddy critique --help`)\n       mixingbuddy masking A B PATH... [options]  "
+              "(where track A covers track B and back)")
         return 0
     try:
         from mixingbuddy_app.gui import main as gui_main

@@ -1,4 +1,4 @@
-"""`mixingbuddy critique`: advice for a folder of DAW stems on the command line. Imports no Qt.
+"""`mixingbuddy critique` (advice for a folder of DAW stems) and `mixingbuddy masking` on the command line. No Qt.
 
 Exit codes: 0 ok (an abstention is ok), 2 bad input (one line on stderr),
 1 unexpected error (traceback only with MIXINGBUDDY_DEBUG=1).
@@ -42,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a file's guessed role, e.g. --role 'Synth 1.wav=bass' (repeatable)")
     p.add_argument("--true-peak", action="store_true",
                    help="also measure true peak (dBTP) of every track and the mix (slower)")
+    p.add_argument("--masking", action="store_true",
+                   help="also report where one role covers another (band, stretch, depth) and what to do")
+    p.add_argument("--tonal", action="store_true",
+                   help="also compare each role's spectral shape with typical electronic mixes")
     p.add_argument("--json", action="store_true", help="print one JSON object (schema mixingbuddy.advice/1)")
     return p
 
@@ -105,22 +109,90 @@ def run(argv: Sequence[str]) -> int:
                            device=None if args.device == "auto" else args.device, **options)
     request = AdviceRequest(tracks, anchor, span=span, true_peak=args.true_peak)
     advice = critique(request, advisor)
+    review = None
+    if args.masking or args.tonal:
+        from model.advice.spectrum import review_spectrum
+        from model.advice.tonal import TonalProfile
+        from resources import TONAL_PROFILE
+
+        review = review_spectrum(request, args.masking, TonalProfile.load(TONAL_PROFILE) if args.tonal else None)
     if args.json:
-        print(json.dumps(advice_to_json(advice), indent=2, allow_nan=False))
+        data = advice_to_json(advice)
+        if args.masking:
+            data["masking"] = [f.to_json() for f in review.masking]
+        if args.tonal:
+            data["tonal"] = [f.to_json() for f in review.tonal]
+        print(json.dumps(data, indent=2, allow_nan=False))
     else:
-        print(render_text(advice, reason, loaded.notes, getattr(advisor, "profile", None)))
+        text = render_text(advice, reason, loaded.notes, getattr(advisor, "profile", None))
+        print(text + "\n" + render_review(review, args.masking, args.tonal) if review else text)
     return 0
+
+
+def render_review(review, masking: bool, tonal: bool) -> str:
+    """The masking and tonal sections of the human output (empty sections say so)."""
+    lines = []
+    if masking:
+        lines += ["", f"  Masking ({len(review.masking)} finding(s)):"]
+        lines += [f"    - {f.text}\n      {f.suggestion}" for f in review.masking] or ["    none strong and lasting."]
+    if tonal:
+        lines += ["", f"  Tonal balance ({len(review.tonal)} finding(s)):"]
+        lines += [f"    - {f.text}" for f in review.tonal] or ["    every role within its typical band."]
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI boundary: maps errors to exit codes with one line on stderr."""
+    return _boundary("mixingbuddy critique", build_parser, run, argv)
+
+
+def _boundary(prog: str, build, action, argv: Sequence[str] | None) -> int:
+    """Help, or the action with errors mapped to exit codes (one line on stderr)."""
     from model.errors import run_command
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if any(a in ("-h", "--help") for a in argv):
-        build_parser().print_help()
+        build().print_help()
         return 0
-    return run_command("mixingbuddy critique", lambda: run(argv), bad_input=(CliInputError,))
+    return run_command(prog, lambda: action(argv), bad_input=(CliInputError,))
+
+
+MASKING_SCHEMA = "mixingbuddy.masking/1"
+
+
+def build_masking_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="mixingbuddy masking",
+                description="Where track A covers track B and B covers A: band, stretch, depth and what to do.")
+    p.add_argument("first", metavar="A", help="a track (file name, with or without extension) or a role")
+    p.add_argument("second", metavar="B", help="another track or role")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="audio files and/or folders of stems (non-recursive)")
+    p.add_argument("--window", metavar="START:END", help="look only at this span, in seconds (e.g. 30:60)")
+    p.add_argument("--json", action="store_true", help=f"print one JSON object (schema {MASKING_SCHEMA})")
+    return p
+
+
+def run_masking(argv: Sequence[str]) -> int:
+    from model.advice.spectrum import pair_masking
+    from model.audio.tracks import load_tracks
+
+    args = build_masking_parser().parse_args(list(argv))
+    loaded = load_tracks(args.paths, strict=True)
+    span = parse_span(args.window, loaded.tracks.duration_s)
+    findings, a, b = pair_masking(loaded.tracks, args.first, args.second, span=span)
+    if args.json:
+        print(json.dumps({"schema": MASKING_SCHEMA, "a": a.key, "b": b.key,
+                          "masking": [f.to_json() for f in findings]}, indent=2, allow_nan=False))
+        return 0
+    lines = [f"MixingBuddy masking — {a.words} and {b.words} — {clock(loaded.tracks.duration_s)}", ""]
+    lines += [f"  - {f.text}\n    {f.suggestion}" for f in findings] or [
+        "  Neither covers the other strongly and lastingly."]
+    print("\n".join(lines))
+    return 0
+
+
+def masking_main(argv: Sequence[str] | None = None) -> int:
+    """`mixingbuddy masking A B PATH...`: the CLI boundary, as for critique."""
+    return _boundary("mixingbuddy masking", build_masking_parser, run_masking, argv)
 
 
 if __name__ == "__main__":

@@ -251,14 +251,27 @@ def typical_offsets() -> dict[str, float]:
     return {"vocals": 0.0, **{r: float(profile.typical(r, "vocals").median) for r in ("drums", "bass", "other")}}
 
 
+@dataclass(frozen=True)
+class MaskingCase:
+    """A quiet verse under a bright synth: over a stretch the vocals drop ``vocal_drop_db`` and the
+    keys gain a bright layer ``over_db`` above the (lowered) vocals in each third-octave band of ``band_hz``."""
+
+    start_s: float
+    end_s: float
+    band_hz: tuple[float, float] = (1000.0, 4000.0)
+    over_db: float = 10.0
+    vocal_drop_db: float = 8.0
+
+
 def synth_multitrack(seed: int, seconds: float = 30.0, sample_rate: int = SR,
                      role_offsets_db: dict[str, float] | None = None, jitter_db: float = 0.0,
-                     peak_dbfs: float = -3.0) -> dict[str, np.ndarray]:
+                     peak_dbfs: float = -3.0, masking: MaskingCase | None = None) -> dict[str, np.ndarray]:
     """A DAW-style multitrack: file name -> float32 (frames,) mono or (frames, 2) stereo.
 
     Roles are balanced to the profile medians (plus a seeded uniform jitter of
     ±``jitter_db``), then ``role_offsets_db`` (deliberate flaws, dB per role) is
-    applied, then everything is scaled together so the mix peaks at ``peak_dbfs``.
+    applied, then ``masking`` (a deliberate masking case) is added to the keys,
+    then everything is scaled together so the mix peaks at ``peak_dbfs``.
     """
     from model.audio.dsp import loudness_lufs
 
@@ -275,9 +288,62 @@ def synth_multitrack(seed: int, seconds: float = 30.0, sample_rate: int = SR,
         jitter = song.rng.uniform(-jitter_db, jitter_db) if jitter_db and r != "vocals" else 0.0
         gain_db = (loud["vocals"] + target[r] + jitter) - loud[r] + flaws.get(r, 0.0)
         tracks[name] = tracks[name] * 10 ** (gain_db / 20)
+    if masking is not None:
+        for name in tracks:
+            if roles[name] == "vocals":
+                tracks[name] = _dipped(tracks[name], sample_rate, masking)
+        vocals = sum(_stereo(x) for name, x in tracks.items() if roles[name] == "vocals")
+        tracks["07 Keys Pad"] = _with_bright_layer(song, tracks["07 Keys Pad"], vocals, masking)
     mix = sum(_stereo(x) for x in tracks.values())
     scale = 10 ** (peak_dbfs / 20) / max(1e-9, float(np.max(np.abs(mix))))
     return {name: (x * scale).astype(np.float32) for name, x in tracks.items()}
+
+
+def _stretch_envelope(n: int, sr: int, case: MaskingCase) -> np.ndarray:
+    """1 inside the case's stretch, 0 outside, with 50 ms ramps."""
+    t = np.arange(n) / sr
+    inside = np.minimum(t - case.start_s, case.end_s - t)
+    return np.clip(inside / 0.05 + 0.5, 0.0, 1.0)
+
+
+def _dipped(vocal: np.ndarray, sr: int, case: MaskingCase) -> np.ndarray:
+    """A vocal track ``vocal_drop_db`` lower over the case's stretch."""
+    env = 1.0 + (10 ** (-case.vocal_drop_db / 20) - 1.0) * _stretch_envelope(len(vocal), sr, case)
+    return vocal * (env if vocal.ndim == 1 else env[:, None])
+
+
+def _with_bright_layer(song: _Song, keys: np.ndarray, vocals: np.ndarray, case: MaskingCase) -> np.ndarray:
+    """The keys plus a bright layer over the case's stretch: a detuned saw chord an octave up with a breath
+    of noise, shaped so that each third-octave band of ``case.band_hz`` sits ``over_db`` above the
+    vocals' power in that band over the stretch (nothing outside the band)."""
+    from model.audio.spectral import third_octave_bands
+
+    sr = song.sr
+    a, b = int(case.start_s * sr), int(case.end_s * sr)
+    t = np.arange(b - a) / sr
+    layer = 0.3 * song.rng.normal(0, 1, (b - a, 2))
+    bar = int(case.start_s / (4 * song.beat))
+    for semis in song.chord(bar):
+        f0 = float(_midi_hz(72 + song.key % 12 + semis))
+        for ch in (0, 1):
+            for cents in (-12, -4, 4, 12):
+                f = f0 * 2 ** ((cents + 3 * ch) / 1200)
+                for k in range(1, int(case.band_hz[1] * 1.2 / f) + 1):
+                    layer[:, ch] += np.sin(2 * np.pi * k * f * t + song.rng.uniform(0, 2 * np.pi)) / k
+    freqs = np.fft.rfftfreq(b - a, 1 / sr)
+    spectrum = np.fft.rfft(layer, axis=0)
+    voice_power = np.abs(np.fft.rfft(_stereo(vocals)[a:b], axis=0)) ** 2
+    gain = np.zeros(len(freqs))
+    bands = third_octave_bands(sr)
+    for lo, hi in zip(bands.low_hz, bands.high_hz):
+        inside = (freqs >= max(lo, case.band_hz[0])) & (freqs < min(hi, case.band_hz[1]))
+        if inside.any():
+            ratio = voice_power[inside].mean() / max((np.abs(spectrum[inside]) ** 2).mean(), 1e-30)
+            gain[inside] = np.sqrt(ratio * 10 ** (case.over_db / 10))
+    layer = np.fft.irfft(spectrum * gain[:, None], b - a, axis=0)
+    out = _stereo(keys).copy()
+    out[a:b] += layer * _stretch_envelope(len(out), sr, case)[a:b, None]
+    return out
 
 
 def synth_stems(seed: int, seconds: float = 30.0, sample_rate: int = SR, **kwargs) -> dict[str, np.ndarray]:
@@ -308,18 +374,29 @@ def write_multitrack(folder: str | Path, tracks: dict[str, np.ndarray], sample_r
 DEMO_SEED = 7
 DEMO_SECONDS = 30.0
 DEMO_FLAW = {"drums": 8.0}  # the deliberate imbalance the demo critique should find
+DEMO_MASKING = MaskingCase(12.0, 22.0)  # the deliberate masking case: bright keys over the vocals
 
 
 def write_demo(folder: str | Path) -> list[Path]:
     """Regenerate the bundled demo session (FLAC, 16-bit, 44.1 kHz)."""
-    tracks = synth_multitrack(DEMO_SEED, DEMO_SECONDS, SR, role_offsets_db=DEMO_FLAW, jitter_db=1.0)
+    tracks = synth_multitrack(DEMO_SEED, DEMO_SECONDS, SR, role_offsets_db=DEMO_FLAW, jitter_db=1.0,
+                              masking=DEMO_MASKING)
     paths = write_multitrack(folder, tracks, SR, fmt="FLAC", subtype="PCM_16", ext=".flac")
     (Path(folder).parent / "demo.md").write_text(
         "# Demo session\n\n"
         f"Generated by `python -m model.synthetic demo resources/demo` (seed {DEMO_SEED}, {DEMO_SECONDS:g} s, "
         "procedural additive synthesis; no samples, no third-party material).\n\n"
         f"Deliberate imbalance: the drums (kick, snare, hi-hat) are {DEMO_FLAW['drums']:+g} dB above their typical "
-        "level relative to the vocals, so the critique should ask to lower the drums by 6 to 12 dB.\n"
+        "level relative to the vocals, so the critique should ask to lower the drums by 6 to 12 dB.\n\n"
+        f"Deliberate masking: from {DEMO_MASKING.start_s:g} s to {DEMO_MASKING.end_s:g} s the vocals drop "
+        f"{DEMO_MASKING.vocal_drop_db:g} dB (a quiet verse) while the keys pad (`07 Keys Pad`) gains a bright layer "
+        "(a detuned saw chord an octave up with a breath of noise) confined to "
+        f"{DEMO_MASKING.band_hz[0] / 1000:g}-{DEMO_MASKING.band_hz[1] / 1000:g} kHz, each third-octave band of it "
+        f"{DEMO_MASKING.over_db:g} dB above the vocals' power in that band over the stretch. "
+        "`mixingbuddy critique resources/demo --masking` reports the other instruments (the keys) covering the "
+        "vocals in about that band and stretch (measured: between 800 Hz and 3.15 kHz from 0:12 to 0:21, the "
+        "vocals 10 dB under), and `mixingbuddy masking \"07 Keys Pad\" \"05 Lead Vox\" resources/demo` the keys "
+        "covering the lead vocal. The role balance stays inside its typical band apart from the drums.\n"
     )
     return paths
 

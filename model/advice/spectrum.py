@@ -1,0 +1,68 @@
+"""Beyond gain: masking and tonal-balance findings for a request, and masking between two chosen tracks.
+
+One band analysis (model.audio.spectral.role_band_frames) feeds both reviews, so asking for
+both costs one pass over the audio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from model.advice.advisor import AdviceRequest
+from model.advice.masking import MaskingFinding, find_masking, role_masking
+from model.advice.tonal import TonalFinding, TonalProfile, compare_tonal, role_shapes
+from model.advice.wording import Party
+from model.audio.roles import ROLES
+from model.audio.spectral import band_frames, role_band_frames
+from model.audio.tracks import Gains, TrackSet
+from model.errors import InputError
+
+
+@dataclass(frozen=True)
+class SpectralReview:
+    """Masking findings (anchor pairs first, strongest first) and tonal findings (largest first)."""
+
+    masking: tuple[MaskingFinding, ...] = ()
+    tonal: tuple[TonalFinding, ...] = ()
+
+
+def review_spectrum(request: AdviceRequest, masking: bool = True,
+                    tonal: TonalProfile | None = None) -> SpectralReview:
+    """Masking between the request's roles and/or each role's tonal shape against ``tonal``."""
+    if not masking and tonal is None:
+        return SpectralReview()
+    frames = role_band_frames(request.tracks, request.gains, request.span)
+    return SpectralReview(
+        tuple(role_masking(frames, request.anchor)) if masking else (),
+        tuple(compare_tonal(role_shapes(frames), frames.bands.centres_hz, tonal)) if tonal is not None else ())
+
+
+def pair_masking(tracks: TrackSet, first: str, second: str, gains: Gains = Gains(),
+                 span: tuple[float, float] | None = None) -> tuple[list[MaskingFinding], Party, Party]:
+    """Masking both ways between two chosen tracks (file name, with or without extension) or roles.
+
+    Returns every finding (first covering second, then second covering first) and the two parties.
+    """
+    a, a_sources = _select(tracks, gains, first)
+    b, b_sources = _select(tracks, gains, second)
+    if a.key == b.key:
+        raise InputError(f"'{first}' and '{second}' are the same signal: choose two different tracks.")
+    frames = band_frames({a.key: a_sources, b.key: b_sources}, tracks.sample_rate, span)
+    return find_masking(frames, [[(a, b)], [(b, a)]], limit=None), a, b
+
+
+def _select(tracks: TrackSet, gains: Gains, text: str):
+    """A track by id, file name or name without extension, else a role: (party, [(audio, gain)])."""
+    wanted = text.strip()
+    for t in tracks.tracks:
+        if wanted in (t.id, t.name, PurePath(t.name).stem):
+            return Party.track(t.id, t.name), [(t.audio, gains.linear(t))]
+    if wanted.lower() in ROLES:
+        role = wanted.lower()
+        members = [(t.audio, gains.linear(t)) for t in tracks.tracks if t.role.role == role and gains.audible(t)]
+        if members:
+            return Party.role(role), members
+        raise InputError(f"No audible track has the role '{role}'.")
+    names = ", ".join(PurePath(t.name).stem for t in tracks.tracks[:6]) + (", …" if len(tracks.tracks) > 6 else "")
+    raise InputError(f"No track or role named '{text}' (tracks: {names}).")

@@ -1,0 +1,252 @@
+"""Tonal balance per role: each role's spectral shape against a genre profile's median shape and spread.
+
+A role's shape is its long-term third-octave band levels relative to its K-weighted level
+(model.audio.spectral.tonal_shape). A profile holds, per role, the median shape over reference
+songs and its spread; a finding is a run of at least MIN_BANDS adjacent bands where the role sits
+more than ``margin_db`` outside median +- spread, all on the same side, in bands where the role
+(typically or in this song) carries something within RELEVANT_DB of its level.
+
+Profiles are plain dicts with an optional "tonal" key, so the balance profile can carry them:
+``{"tonal": {role: {"bands_hz": [...], "median_db": [...], "spread_db": [...], "songs": n}}}``.
+
+    python -m model.advice.tonal fit SONG_FOLDER... -o resources/profiles/electronic.tonal.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from model.advice.wording import Party, band_phrase, hz, nominal_hz
+from model.audio.spectral import BandFrames, tonal_shape
+from model.errors import InputError
+
+TONAL_FORMAT = "mixingbuddy.tonal_profile/1"
+#: A spread fitted from a handful of songs understates the real one: never trust less than this.
+MIN_SPREAD_DB = 3.0
+#: Shapes are floored here: a band this far under the role's level holds nothing.
+SHAPE_FLOOR_DB = -60.0
+#: A band is compared when the role (typically, or in this song) carries something within this of its level.
+RELEVANT_DB = -30.0
+MARGIN_DB = 3.0
+MIN_BANDS = 3  # an octave: tonal balance is about broad shapes, not single resonances
+
+
+@dataclass(frozen=True)
+class RoleTone:
+    """A role's typical shape: band centres (Hz), median level and spread (dB) per band, songs fitted."""
+
+    bands_hz: tuple[float, ...]
+    median_db: tuple[float, ...]
+    spread_db: tuple[float, ...]
+    songs: int
+
+    def to_json(self) -> dict:
+        return {"bands_hz": [round(f, 2) for f in self.bands_hz], "median_db": [round(x, 2) for x in self.median_db],
+                "spread_db": [round(x, 2) for x in self.spread_db], "songs": self.songs}
+
+
+@dataclass(frozen=True)
+class TonalProfile:
+    """Per-role typical shapes of one genre."""
+
+    genre: str
+    roles: Mapping[str, RoleTone]
+    provenance: Mapping | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> "TonalProfile":
+        """Read the "tonal" key of a profile dict (a tonal profile file or a balance profile carrying one)."""
+        tonal = data["tonal"]
+        roles = {role: RoleTone(tuple(map(float, v["bands_hz"])), tuple(map(float, v["median_db"])),
+                                tuple(map(float, v["spread_db"])), int(v.get("songs", 0)))
+                 for role, v in tonal.items()}
+        for role, tone in roles.items():
+            if not len(tone.bands_hz) == len(tone.median_db) == len(tone.spread_db):
+                raise ValueError(f"tonal.{role}: bands_hz, median_db and spread_db differ in length")
+        return cls(str(data.get("genre", "reference")), roles, data.get("provenance"))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TonalProfile":
+        """Read a profile file; raises InputError naming what is wrong."""
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"Tonal profile {Path(path).name} is unreadable: {exc}") from None
+
+    def to_dict(self) -> dict:
+        return {"format": TONAL_FORMAT, "genre": self.genre,
+                "tonal": {role: tone.to_json() for role, tone in self.roles.items()},
+                "provenance": dict(self.provenance or {})}
+
+
+def role_shapes(frames: BandFrames) -> dict[str, np.ndarray]:
+    """Each signal's tonal shape (dB per band) from its band frames, floored at SHAPE_FLOOR_DB."""
+    return {name: np.maximum(tonal_shape(power, frames.bands), SHAPE_FLOOR_DB) for name, power in frames.power.items()}
+
+
+def fit_tonal_shapes(per_song_role_shapes: Sequence[Mapping[str, np.ndarray]],
+                     bands_hz: Sequence[float]) -> dict[str, RoleTone]:
+    """Per-role median shape and spread over songs (each song: role -> dB per band of ``bands_hz``).
+
+    NaN marks a band a song lacks (a lower sample rate). The spread is the interquartile range
+    scaled to a standard deviation (IQR / 1.349), at least MIN_SPREAD_DB. A band is kept for a role
+    when at least two songs have it; a role found in fewer than two songs is left out.
+    """
+    out = {}
+    roles = sorted({role for song in per_song_role_shapes for role in song})
+    hz_all = np.asarray(bands_hz, dtype=float)
+    for role in roles:
+        shapes = np.array([song[role] for song in per_song_role_shapes if role in song], dtype=float)
+        keep = np.sum(~np.isnan(shapes), axis=0) >= 2
+        if len(shapes) < 2 or not keep.any():
+            continue
+        q25, median, q75 = np.nanpercentile(shapes[:, keep], [25, 50, 75], axis=0)
+        spread = np.maximum((q75 - q25) / 1.349, MIN_SPREAD_DB)
+        out[role] = RoleTone(tuple(map(float, hz_all[keep])), tuple(map(float, median)),
+                             tuple(map(float, spread)), len(shapes))
+    return out
+
+
+def aligned(shape: np.ndarray, shape_hz: Sequence[float], bands_hz: Sequence[float]) -> np.ndarray:
+    """A shape over ``shape_hz`` placed on ``bands_hz`` (same centres), NaN where it has no band."""
+    out = np.full(len(bands_hz), np.nan)
+    for value, f in zip(shape, shape_hz):
+        i = int(np.argmin(np.abs(np.log(np.asarray(bands_hz) / f))))
+        if abs(np.log(bands_hz[i] / f)) < 0.05:
+            out[i] = value
+    return out
+
+
+@dataclass(frozen=True)
+class TonalFinding:
+    """A role carries ``deviation_db`` more (or less, when negative) than typical in [low_hz, high_hz]."""
+
+    role: str
+    low_hz: float
+    high_hz: float
+    deviation_db: float
+    text: str
+
+    def to_json(self) -> dict:
+        return {"role": self.role, "low_hz": round(self.low_hz), "high_hz": round(self.high_hz),
+                "deviation_db": round(self.deviation_db, 1), "text": self.text}
+
+
+def compare_tonal(shapes: Mapping[str, np.ndarray], bands_hz: Sequence[float], profile: TonalProfile,
+                  margin_db: float = MARGIN_DB, min_bands: int = MIN_BANDS) -> list[TonalFinding]:
+    """Findings for each role whose shape leaves the profile's band by ``margin_db`` over ``min_bands`` bands.
+
+    Only bands the profile knows and where the role carries something (typically or here) are
+    compared; the largest deviations (dB x octaves) come first.
+    """
+    session_hz = np.asarray(bands_hz, dtype=float)
+    found = []
+    for role, shape in shapes.items():
+        tone = profile.roles.get(role)
+        if tone is None:
+            continue
+        ref_hz = np.asarray(tone.bands_hz)
+        idx = [int(np.argmin(np.abs(np.log(ref_hz / f)))) for f in session_hz]
+        usable = [i for i, j in enumerate(idx) if abs(np.log(ref_hz[j] / session_hz[i])) < 0.05
+                  and max(tone.median_db[j], shape[i]) >= RELEVANT_DB]
+        if not usable:
+            continue
+        pos = np.array(usable)
+        median = np.array([tone.median_db[idx[i]] for i in usable])
+        spread = np.array([tone.spread_db[idx[i]] for i in usable])
+        deviation = np.asarray(shape, dtype=float)[pos] - median
+        outside = np.where(np.abs(deviation) > spread + margin_db, np.sign(deviation), 0.0)
+        for s, e in _sign_runs(outside, pos):
+            if e - s < min_bands:
+                continue
+            d = float(np.mean(deviation[s:e]))
+            found.append(_finding(role, session_hz, pos[s], pos[e - 1], pos[0], pos[-1], d, profile.genre))
+    return sorted(found, key=lambda f: -abs(f.deviation_db) * np.log2(f.high_hz / f.low_hz))
+
+
+def _sign_runs(outside: np.ndarray, pos: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) runs of equal non-zero sign over bands adjacent in the session."""
+    runs = []
+    start = None
+    for i in range(len(outside) + 1):
+        same = (i < len(outside) and start is not None and outside[i] == outside[start]
+                and pos[i] == pos[i - 1] + 1)
+        if start is not None and not same:
+            runs.append((start, i))
+            start = None
+        if i < len(outside) and start is None and outside[i] != 0:
+            start = i
+    return runs
+
+
+def _finding(role: str, bands_hz: np.ndarray, low: int, high: int, first: int, last: int,
+             deviation: float, genre: str) -> TonalFinding:
+    """``low``..``high``: the run's bands; ``first``..``last``: the compared range, for 'below'/'above'."""
+    edge = 2 ** (1 / 6)
+    low_hz, high_hz = float(bands_hz[low]) / edge, float(bands_hz[high]) * edge
+    if low == first and high < len(bands_hz) - 1:
+        where = f"below {hz(nominal_hz(float(bands_hz[high + 1])))}"
+    elif high == last and low > 0:
+        where = f"above {hz(nominal_hz(float(bands_hz[low - 1])))}"
+    else:
+        where = band_phrase(float(bands_hz[low]), float(bands_hz[high]))
+    party = Party.role(role)
+    amount = f"{abs(deviation):.0f} dB {'more' if deviation > 0 else 'less'}"
+    text = (f"{party.subject} {party.verb('carries', 'carry')} {amount} {where} than typical "
+            f"{genre} mixes.")
+    return TonalFinding(role, low_hz, high_hz, deviation, text)
+
+
+def profile_json(profile: TonalProfile) -> str:
+    """The profile as JSON text, each list of numbers on one line."""
+    text = json.dumps(profile.to_dict(), indent=1)
+    return re.sub(r"\[\s+([-0-9.,\s]+?)\s+\]", lambda m: "[" + re.sub(r"\s+", " ", m.group(1)) + "]", text) + "\n"
+
+
+def fit_main(argv: Sequence[str] | None = None) -> int:
+    """`python -m model.advice.tonal fit SONG_FOLDER... -o FILE`: fit a tonal profile from folders of stems."""
+    from model.audio.spectral import role_band_frames
+    from model.audio.tracks import Gains, load_tracks
+
+    parser = argparse.ArgumentParser(prog="python -m model.advice.tonal", description=fit_main.__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    fit = sub.add_parser("fit", help="fit per-role tonal shapes from song folders (roles guessed from file names)")
+    fit.add_argument("songs", nargs="+", metavar="SONG_FOLDER")
+    fit.add_argument("-o", "--out", required=True)
+    fit.add_argument("--genre", default="electronic")
+    fit.add_argument("--source", default="", help="where the songs come from and their licence (provenance)")
+    args = parser.parse_args(argv)
+    from model.audio.spectral import third_octave_bands
+
+    bands_hz = [float(f) for f in third_octave_bands(48000).centres_hz]  # songs at lower rates lack the top
+    shapes, songs = [], []
+    for folder in args.songs:
+        tracks = load_tracks([folder]).tracks
+        frames = role_band_frames(tracks, Gains())
+        shapes.append({role: aligned(shape, frames.bands.centres_hz, bands_hz)
+                       for role, shape in role_shapes(frames).items()})
+        songs.append({"song": Path(folder).name, "sample_rate": tracks.sample_rate,
+                      "roles": {r: sorted(t.name for t in tracks.tracks if t.role.role == r) for r in frames.power}})
+        print(f"{Path(folder).name}: {', '.join(sorted(frames.power))}", flush=True)
+    provenance = {"fitted_by": "python -m model.advice.tonal fit", "source": args.source, "songs": songs,
+                  "roles": "guessed from file names (model.audio.roles.guess_role)",
+                  "shape": "third-octave band level minus the role's K-weighted level, whole song, unity gains",
+                  "spread": f"IQR / 1.349 over songs, at least {MIN_SPREAD_DB} dB"}
+    profile = TonalProfile(args.genre, fit_tonal_shapes(shapes, bands_hz), provenance)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(args.out).with_suffix(".tmp")
+    tmp.write_text(profile_json(profile), encoding="utf-8")
+    tmp.replace(args.out)
+    print(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(fit_main())

@@ -1,0 +1,65 @@
+"""`mixingbuddy critique --masking --tonal` and `mixingbuddy masking A B`: the demo's deliberate masking case."""
+
+import json
+import os
+import subprocess
+import sys
+
+from model.synthetic import DEMO_MASKING
+from resources import DEMO_DIR
+
+
+def run(*args):
+    env = {**os.environ, "MIXINGBUDDY_DEBUG": "0"}
+    return subprocess.run([sys.executable, "-m", "mixingbuddy_app", *map(str, args)],
+                          capture_output=True, text=True, timeout=180, env=env)
+
+
+def covers_the_demo_case(f: dict) -> bool:
+    """A finding within one third-octave band of the injected 1-4 kHz and within a beat or two of 12-22 s
+    (the stretch ends where the vocal phrase does, which can be a rest before the layer stops)."""
+    third, sixth = 2 ** (1 / 3), 2 ** (1 / 6)
+    low_centre, high_centre = f["low_hz"] * sixth, f["high_hz"] / sixth
+    return (low_centre >= DEMO_MASKING.band_hz[0] / third * 0.99 and high_centre <= DEMO_MASKING.band_hz[1] * 1.01
+            and abs(f["start_s"] - DEMO_MASKING.start_s) <= 1.5 and abs(f["end_s"] - DEMO_MASKING.end_s) <= 1.5)
+
+
+def test_critique_json_reports_the_keys_covering_the_vocals_and_keeps_the_balance_verdict():
+    out = run("critique", DEMO_DIR, "--json", "--masking", "--tonal")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["suggestions"][0]["stem"] == "drums" and len(data["suggestions"]) == 1
+    first = data["masking"][0]
+    assert set(first) >= {"masker", "maskee", "start_s", "end_s", "low_hz", "high_hz", "depth_db", "suggestion"}
+    assert (first["masker"], first["maskee"]) == ("other", "vocals")
+    assert covers_the_demo_case(first), first
+    assert first["depth_db"] >= 6 and first["suggestion"].startswith("Cut the other instruments")
+    assert all({"role", "low_hz", "high_hz", "deviation_db", "text"} <= set(t) for t in data["tonal"])
+
+
+def test_critique_text_lists_the_finding_and_plain_critique_json_has_no_new_keys():
+    out = run("critique", DEMO_DIR, "--masking")
+    assert out.returncode == 0, out.stderr
+    assert "Masking (1 finding(s)):" in out.stdout and "The other instruments cover the vocals" in out.stdout
+    plain = json.loads(run("critique", DEMO_DIR, "--json").stdout)
+    assert "masking" not in plain and "tonal" not in plain
+
+
+def test_masking_between_two_chosen_tracks():
+    out = run("masking", "07 Keys Pad", "05 Lead Vox.flac", DEMO_DIR, "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["schema"] == "mixingbuddy.masking/1"
+    covering = [f for f in data["masking"] if f["masker"] == "07 Keys Pad.flac"]
+    assert covering and all(f["maskee"] == "05 Lead Vox.flac" for f in covering)
+    assert DEMO_MASKING.start_s - 1 <= covering[0]["start_s"] < covering[0]["end_s"] <= DEMO_MASKING.end_s + 1
+    text = run("masking", "07 Keys Pad", "05 Lead Vox", DEMO_DIR)
+    assert text.returncode == 0 and "“07 Keys Pad” covers “05 Lead Vox”" in text.stdout
+
+
+def test_masking_with_an_unknown_track_is_one_line_exit_2():
+    out = run("masking", "Tuba", "05 Lead Vox", DEMO_DIR)
+    assert out.returncode == 2
+    assert out.stderr.strip().count("\n") == 0 and "No track or role named 'Tuba'" in out.stderr
+    same = run("masking", "vocals", "vocals", DEMO_DIR)
+    assert same.returncode == 2 and "same signal" in same.stderr
