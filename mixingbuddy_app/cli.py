@@ -166,7 +166,7 @@ def build_masking_parser() -> argparse.ArgumentParser:
     p.add_argument("first", metavar="A", help="a track (file name, with or without extension) or a role")
     p.add_argument("second", metavar="B", help="another track or role")
     p.add_argument("paths", nargs="+", metavar="PATH", help="audio files and/or folders of stems (non-recursive)")
-    p.add_argument("--window", metavar="START:END", help="look only at this span, in seconds (e.g. 30:60)")
+    p.add_argument("--span", metavar="START:END", help="look only at this span, in seconds (e.g. 30:60)")
     p.add_argument("--json", action="store_true", help=f"print one JSON object (schema {MASKING_SCHEMA})")
     return p
 
@@ -177,7 +177,7 @@ def run_masking(argv: Sequence[str]) -> int:
 
     args = build_masking_parser().parse_args(list(argv))
     loaded = load_tracks(args.paths, strict=True)
-    span = parse_span(args.window, loaded.tracks.duration_s)
+    span = parse_span(args.span, loaded.tracks.duration_s)
     findings, a, b = pair_masking(loaded.tracks, args.first, args.second, span=span)
     if args.json:
         print(json.dumps({"schema": MASKING_SCHEMA, "a": a.key, "b": b.key,
