@@ -11,9 +11,14 @@ def main(argv: list[str] | None = None) -> int:
         from mixingbuddy_app.cli import main as cli_main
 
         return cli_main(args[1:])
+    if args and args[0] == "profile":
+        from mixingbuddy_app.profile_cli import main as profile_main
+
+        return profile_main(args[1:])
     if args and args[0] in ("-h", "--help"):
         print("usage: mixingbuddy [PATH ...] [--smoke]\n       mixingbuddy critique PATH... [options]  "
-              "(see `mixingbuddy critique --help`)")
+              "(see `mixingbuddy critique --help`)\n"
+              "       mixingbuddy profile fit|list|show ...  (balance profiles; see `mixingbuddy profile --help`)")
         return 0
     try:
         from mixingbuddy_app.gui import main as gui_main

@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the role whose level is right: vocals, drums or bass (default: vocals, else drums, else bass)")
     p.add_argument("--advisor", choices=("balance", "llm"), default="balance",
                    help="balance: measured loudness vs a reference profile (default); llm: the MixingBuddy model")
+    p.add_argument("--profile", metavar="NAME|FILE",
+                   help="balance profile: a name from `mixingbuddy profile list` or a profile .json (default pop-rock)")
     p.add_argument("--checkpoint", metavar="RUN", default=os.environ.get("MIXINGBUDDY_CHECKPOINT"),
                    help="trained run folder for --advisor llm (or MIXINGBUDDY_CHECKPOINT)")
     p.add_argument("--mert", metavar="ID|DIR", help="MERT base model (default: what the checkpoint records)")
@@ -46,6 +48,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also measure true peak (dBTP) of every track and the mix (slower)")
     p.add_argument("--json", action="store_true", help="print one JSON object (schema mixingbuddy.advice/1)")
     return p
+
+
+def parse_role_overrides(items: Sequence[str]) -> dict[str, str]:
+    """--role FILE=ROLE items -> {file name: role}; CliInputError or RoleError on a bad item."""
+    from model.audio.roles import check_role
+
+    overrides = {}
+    for item in items:
+        name, sep, role = item.rpartition("=")
+        if not sep or not name:
+            raise CliInputError(f"--role expects FILE=ROLE, got '{item}'")
+        overrides[name] = check_role(role)
+    return overrides
 
 
 def parse_span(text: str | None, duration: float) -> tuple[float, float] | None:
@@ -81,7 +96,9 @@ def advice_to_json(advice) -> dict:
     return {
         "schema": SCHEMA,
         "anchor": advice.anchor,
+        "anchor_reason": advice.anchor_reason,
         "advisor": advice.advisor_id,
+        "profile": advice.profile,
         "text": advice.text,
         "suggestions": [s.to_json() for s in advice.suggestions],  # empty when balanced or abstained
         "confidence": round(advice.confidence, 3),
@@ -94,6 +111,7 @@ def advice_to_json(advice) -> dict:
              "measured_lu": {k: round(x, 2) for k, x in (v.measured_lu or {}).items()}}
             for v in advice.windows
         ],
+        "pairs": [p.to_json() for p in advice.pairs],
         "warnings": [{"code": f.code, "severity": f.severity, "message": f.message, "tracks": list(f.track_ids)}
                      for f in advice.findings],
     }
@@ -102,8 +120,10 @@ def advice_to_json(advice) -> dict:
 def render_text(advice, anchor_reason: str, notes: Sequence[str], profile=None) -> str:
     """Human-readable critique: sentence, confidence, role table, timeline, warnings."""
     m = advice.measurements
+    used = f" — profile: {advice.profile}" if advice.profile else ""
     lines = [f"MixingBuddy critique — {len(m['tracks'])} tracks, {m['sample_rate'] / 1000:g} kHz, "
-             f"{clock(m['duration_s'])} — anchor: {advice.anchor} ({anchor_reason}) — advisor: {advice.advisor_id}",
+             f"{clock(m['duration_s'])} — anchor: {advice.anchor} ({anchor_reason}) — advisor: {advice.advisor_id}"
+             f"{used}",
              "", f"  {advice.text}"]
     agree = advice.status or ""
     lines.append(f"  Confidence: {agree} ({advice.confidence:.0%})" if agree else f"  Confidence: {advice.confidence:.0%}")
@@ -112,6 +132,7 @@ def render_text(advice, anchor_reason: str, notes: Sequence[str], profile=None) 
         lines.append(f"  Also: {verb} {s.role} by {s.min_db:g} to {s.max_db:g} dB ({s.category.replace('_', ' ')}).")
     lines += ["", f"  {'role':<7} {'tracks':>6} {'LUFS':>7} {'LU vs anchor':>13} {'typical band':>14}  verdict"]
     verdicts = {s.role: s for s in advice.suggestions}
+    pairs = {p.role: p for p in advice.pairs}
     for role, r in m["roles"].items():
         band = "—"
         if profile is not None and role != advice.anchor:
@@ -122,8 +143,16 @@ def render_text(advice, anchor_reason: str, notes: Sequence[str], profile=None) 
             verdict, rel = "anchor", "anchor"
         else:
             s = verdicts.get(role)
-            verdict = (f"{'raise' if s.direction == 'increase' else 'lower'} {s.min_db:g}–{s.max_db:g} dB"
-                       if s else "in band")
+            pair = pairs.get(role)
+            if s:
+                verdict = f"{'raise' if s.direction == 'increase' else 'lower'} {s.min_db:g}–{s.max_db:g} dB"
+                verdict += f" ({s.confidence:.0%}{', tentative' if s.confidence < 0.5 else ''})"
+            elif advice.pairs and (pair is None or pair.reason):
+                verdict = "not judged"
+            else:
+                verdict = "in band"
+            if pair is not None and not pair.reason:
+                verdict += f" [{pair.windows} window(s)]"
             rel = _fmt(r["rel_anchor_lu"], signed=True)
         lines.append(f"  {role:<7} {r['tracks']:>6} {_fmt(r['lufs']):>7} {rel:>13} {band:>14}  {verdict}")
     lines += ["", f"  Timeline ({len(advice.windows)} window(s)):"]
@@ -143,17 +172,12 @@ def render_text(advice, anchor_reason: str, notes: Sequence[str], profile=None) 
 def run(argv: Sequence[str]) -> int:
     from model.advice.advisor import AdviceRequest
     from model.advisors import load_advisor
-    from model.advice.pipeline import critique, default_anchor
+    from model.advice.pipeline import critique
     from model.audio.roles import check_role
     from model.audio.tracks import load_tracks
 
     args = build_parser().parse_args(list(argv))
-    overrides = {}
-    for item in args.role:
-        name, sep, role = item.rpartition("=")
-        if not sep or not name:
-            raise CliInputError(f"--role expects FILE=ROLE, got '{item}'")
-        overrides[name] = check_role(role)
+    overrides = parse_role_overrides(args.role)
     loaded = load_tracks(args.paths, strict=True)
     tracks = loaded.tracks
     if overrides:
@@ -162,18 +186,19 @@ def run(argv: Sequence[str]) -> int:
         if unknown:
             raise CliInputError(f"--role: no loaded file is named {unknown[0]!r}")
         tracks = tracks.with_roles({by_name[n]: r for n, r in overrides.items()})
+    anchor = None  # the pipeline picks the first of vocals, drums, bass that plays in the span
     if args.anchor:
         anchor = check_role(args.anchor)
-        reason = "chosen"
         if anchor == "other":
             raise CliInputError("--anchor other is not allowed: the anchor must be vocals, drums or bass")
-    else:
-        anchor = default_anchor(tracks.roles_present())
-        reason = f"default: {anchor} present" if anchor == "vocals" else f"default: no vocals, using {anchor}"
     span = parse_span(args.window, tracks.duration_s)
     options = {}
     if args.advisor == "llm":
         options = {k: v for k, v in (("mert", args.mert), ("llm", args.llm)) if v}
+        if args.profile:
+            raise CliInputError("--profile applies to --advisor balance only")
+    elif args.profile:
+        options = {"profile": args.profile}
     advisor = load_advisor(args.advisor, checkpoint=args.checkpoint,
                            device=None if args.device == "auto" else args.device, **options)
     request = AdviceRequest(tracks, anchor, span=span, true_peak=args.true_peak)
@@ -181,7 +206,7 @@ def run(argv: Sequence[str]) -> int:
     if args.json:
         print(json.dumps(advice_to_json(advice), indent=2, allow_nan=False))
     else:
-        print(render_text(advice, reason, loaded.notes, getattr(advisor, "profile", None)))
+        print(render_text(advice, advice.anchor_reason, loaded.notes, getattr(advisor, "profile", None)))
     return 0
 
 

@@ -498,7 +498,7 @@ class ProjectController(QObject):
             return None
         if self._profile is None:
             try:
-                from model.advice.balance import BalanceProfile
+                from model.advice.profiles import BalanceProfile
                 from resources import BALANCE_PROFILE
 
                 self._profile = BalanceProfile.load(BALANCE_PROFILE)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -21,6 +20,7 @@ from model.audio.findings import Finding
 from model.audio.segments import Window
 from model.advice.advisor import AdviceRequest
 from model.errors import InputError
+from model.files import atomic_write_text
 from model.audio.roles import ANCHOR_PREFERENCE, ROLES, TARGET_ROLES
 from model.audio.tracks import Gains, TrackSet
 
@@ -698,25 +698,6 @@ def escapes_session_folder(stored: str, base: Path) -> bool:
 
 def _norm(p: str) -> str:
     return os.path.normcase(os.path.abspath(p))
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder, fsync, then os.replace (never a half-written file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 # --- advice (de)serialisation for sessions ----------------------------------

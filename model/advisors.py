@@ -10,11 +10,12 @@ from model.errors import AdvisorUnavailable
 
 def load_advisor(kind: str = "balance", checkpoint: str | Path | None = None, device: str | None = None,
                  **options) -> Advisor:
-    """Build an advisor. ``balance`` needs nothing; ``llm`` needs a checkpoint and imports torch lazily."""
+    """Build an advisor. ``balance`` needs nothing (``profile=`` a profile name or file, default pop-rock);
+    ``llm`` needs a checkpoint and imports torch lazily."""
     if kind == "balance":
         from model.advice.balance import BalanceAdvisor
 
-        return BalanceAdvisor.from_resources(**options)
+        return BalanceAdvisor.from_resources(options.get("profile"))
     if kind == "llm":
         if checkpoint is None:
             raise AdvisorUnavailable("The LLM advisor needs a checkpoint folder (--checkpoint or MIXINGBUDDY_CHECKPOINT).")

@@ -1,7 +1,9 @@
-"""Bundled data: the balance profile, the demo session, icons and the style sheet."""
+"""Bundled data: the balance profiles, the demo session, icons and the style sheet."""
 
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 DEMO_DIR = ROOT / "demo"
-BALANCE_PROFILE = ROOT / "balance_profile.json"
+PROFILES_DIR = ROOT / "profiles"
+#: The default balance profile (pop-rock, a cited prior).
+BALANCE_PROFILE = PROFILES_DIR / "pop-rock.json"
