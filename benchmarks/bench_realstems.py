@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -25,7 +26,7 @@ from model.advice.balance import BalanceAdvisor  # noqa: E402
 from model.advice.pipeline import critique  # noqa: E402
 from model.advice.profiles import BalanceProfile, combine, load_profile, song_offsets  # noqa: E402
 from model.audio.measure import measure_session  # noqa: E402
-from model.audio.tracks import Gains, load_tracks  # noqa: E402
+from model.audio.tracks import Gains, TrackSet, load_tracks  # noqa: E402
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "evr"
 EXCERPT_S = 60.0
@@ -48,6 +49,12 @@ def choose_excerpt(measurements) -> tuple[float, float]:
             best = ((together, active), chunk[0].window.start_s)
     start = best[1] if best else 0.0
     return start, min(start + EXCERPT_S, measurements.track_set.duration_s)
+
+
+def excerpt(tracks, span: tuple[float, float]):
+    """The tracks cut to the span (so that only the excerpt stays in memory)."""
+    a, b = (int(round(x * tracks.sample_rate)) for x in span)
+    return TrackSet(tuple(replace(t, audio=t.audio[a:b].copy()) for t in tracks.tracks), tracks.sample_rate)
 
 
 def cases(tracks, span) -> list[tuple[str | None, float, str]]:
@@ -113,10 +120,11 @@ def main() -> int:
     for folder in songs:
         tracks = load_tracks([folder]).tracks
         whole = measure_session(tracks, Gains(), 10.0, None, true_peak=False, per_track=False)
-        loaded[folder.name] = (tracks, choose_excerpt(whole))
+        span = choose_excerpt(whole)
         offsets[folder.name] = song_offsets(folder.name, whole)
-        print(f"  {folder.name}: {len(tracks.tracks)} stems, excerpt {loaded[folder.name][1][0]:.0f}-"
-              f"{loaded[folder.name][1][1]:.0f} s", flush=True)
+        loaded[folder.name] = (excerpt(tracks, span), None)  # keep only the excerpt in memory
+        print(f"  {folder.name}: {len(tracks.tracks)} stems, excerpt {span[0]:.0f}-{span[1]:.0f} s", flush=True)
+        del tracks, whole
     pop = BalanceAdvisor(load_profile("pop-rock"))
     rows = []
     for name, (tracks, span) in loaded.items():
