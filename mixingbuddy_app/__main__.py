@@ -15,10 +15,15 @@ def main(argv: list[str] | None = None) -> int:
         from mixingbuddy_app.cli import masking_main
 
         return masking_main(args[1:])
+    if args and args[0] == "profile":
+        from mixingbuddy_app.profile_cli import main as profile_main
+
+        return profile_main(args[1:])
     if args and args[0] in ("-h", "--help"):
         print("usage: mixingbuddy [PATH ...] [--smoke]\n       mixingbuddy critique PATH... [options]  "
-              "(see `mixingbuddy critique --help`)\n       mixingbuddy masking A B PATH... [options]  "
-              "(where track A covers track B and back)")
+              "(see `mixingbuddy critique --help`)\n"
+              "       mixingbuddy masking A B PATH... [options]  (where track A covers track B and back)\n"
+              "       mixingbuddy profile fit|list|show ...  (balance profiles; see `mixingbuddy profile --help`)")
         return 0
     try:
         from mixingbuddy_app.gui import main as gui_main

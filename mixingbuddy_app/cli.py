@@ -11,6 +11,7 @@ import json
 import math
 import os
 import sys
+from dataclasses import replace
 from typing import Sequence
 
 
@@ -31,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the role whose level is right: vocals, drums or bass (default: vocals, else drums, else bass)")
     p.add_argument("--advisor", choices=("balance", "llm"), default="balance",
                    help="balance: measured loudness vs a reference profile (default); llm: the MixingBuddy model")
+    p.add_argument("--profile", metavar="NAME|FILE",
+                   help="balance profile: a name from `mixingbuddy profile list` or a profile .json (default pop-rock)")
     p.add_argument("--checkpoint", metavar="RUN", default=os.environ.get("MIXINGBUDDY_CHECKPOINT"),
                    help="trained run folder for --advisor llm (or MIXINGBUDDY_CHECKPOINT)")
     p.add_argument("--mert", metavar="ID|DIR", help="MERT base model (default: what the checkpoint records)")
@@ -48,6 +51,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also compare each role's spectral shape with typical electronic mixes")
     p.add_argument("--json", action="store_true", help="print one JSON object (schema mixingbuddy.advice/1)")
     return p
+
+
+def parse_role_overrides(items: Sequence[str]) -> dict[str, str]:
+    """--role FILE=ROLE items -> {file name: role}; CliInputError or RoleError on a bad item."""
+    from model.audio.roles import check_role
+
+    overrides = {}
+    for item in items:
+        name, sep, role = item.rpartition("=")
+        if not sep or not name:
+            raise CliInputError(f"--role expects FILE=ROLE, got '{item}'")
+        overrides[name] = check_role(role)
+    return overrides
 
 
 def parse_span(text: str | None, duration: float, option: str = "--span") -> tuple[float, float] | None:
@@ -69,19 +85,14 @@ def parse_span(text: str | None, duration: float, option: str = "--span") -> tup
 
 def run(argv: Sequence[str]) -> int:
     from model.advice.advisor import AdviceRequest
-    from model.advice.pipeline import critique, default_anchor
+    from model.advice.pipeline import critique
     from model.advice.report import advice_to_json, render_text
     from model.advisors import load_advisor
     from model.audio.roles import check_role
     from model.audio.tracks import load_tracks
 
     args = build_parser().parse_args(list(argv))
-    overrides = {}
-    for item in args.role:
-        name, sep, role = item.rpartition("=")
-        if not sep or not name:
-            raise CliInputError(f"--role expects FILE=ROLE, got '{item}'")
-        overrides[name] = check_role(role)
+    overrides = parse_role_overrides(args.role)
     loaded = load_tracks(args.paths, strict=True)
     tracks = loaded.tracks
     if overrides:
@@ -90,14 +101,11 @@ def run(argv: Sequence[str]) -> int:
         if unknown:
             raise CliInputError(f"--role: no loaded file is named {unknown[0]!r}")
         tracks = tracks.with_roles({by_name[n]: r for n, r in overrides.items()})
+    anchor = None  # the pipeline picks the first of vocals, drums, bass that plays in the span
     if args.anchor:
         anchor = check_role(args.anchor)
-        reason = "chosen"
         if anchor == "other":
             raise CliInputError("--anchor other is not allowed: the anchor must be vocals, drums or bass")
-    else:
-        anchor = default_anchor(tracks.roles_present())
-        reason = f"default: {anchor} present" if anchor == "vocals" else f"default: no vocals, using {anchor}"
     if args.span and args.window:
         raise CliInputError("--window is the old name of --span: give only --span")
     span = (parse_span(args.window, tracks.duration_s, "--window") if args.window else
@@ -105,6 +113,10 @@ def run(argv: Sequence[str]) -> int:
     options = {}
     if args.advisor == "llm":
         options = {k: v for k, v in (("mert", args.mert), ("llm", args.llm)) if v}
+        if args.profile:
+            raise CliInputError("--profile applies to --advisor balance only")
+    elif args.profile:
+        options = {"profile": args.profile}
     advisor = load_advisor(args.advisor, checkpoint=args.checkpoint,
                            device=None if args.device == "auto" else args.device, **options)
     request = AdviceRequest(tracks, anchor, span=span, true_peak=args.true_peak)
@@ -115,7 +127,8 @@ def run(argv: Sequence[str]) -> int:
         from model.advice.tonal import TonalProfile
         from resources import TONAL_PROFILE
 
-        review = review_spectrum(request, args.masking, TonalProfile.load(TONAL_PROFILE) if args.tonal else None)
+        judged = replace(request, anchor=advice.anchor)  # the anchor the critique used
+        review = review_spectrum(judged, args.masking, TonalProfile.load(TONAL_PROFILE) if args.tonal else None)
     if args.json:
         data = advice_to_json(advice)
         if args.masking:
@@ -124,7 +137,7 @@ def run(argv: Sequence[str]) -> int:
             data["tonal"] = [f.to_json() for f in review.tonal]
         print(json.dumps(data, indent=2, allow_nan=False))
     else:
-        text = render_text(advice, reason, loaded.notes, getattr(advisor, "profile", None))
+        text = render_text(advice, advice.anchor_reason, loaded.notes, getattr(advisor, "profile", None))
         print(text + "\n" + render_review(review, args.masking, args.tonal) if review else text)
     return 0
 
@@ -172,6 +185,7 @@ def build_masking_parser() -> argparse.ArgumentParser:
 
 
 def run_masking(argv: Sequence[str]) -> int:
+    from model.advice.report import clock
     from model.advice.spectrum import pair_masking
     from model.audio.tracks import load_tracks
 

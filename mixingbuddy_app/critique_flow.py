@@ -115,7 +115,7 @@ class CritiqueMixin:
             return None
         if self._profile is None:
             try:
-                from model.advice.balance import BalanceProfile
+                from model.advice.profiles import BalanceProfile
                 from resources import BALANCE_PROFILE
 
                 self._profile = BalanceProfile.load(BALANCE_PROFILE)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
@@ -20,6 +19,7 @@ from model.advice.types import Advice
 from model.audio.roles import ROLES
 from model.audio.tracks import TrackSet
 from model.errors import InputError
+from model.files import atomic_write_text
 
 if TYPE_CHECKING:
     from mixingbuddy_app.project import MixProject
@@ -289,20 +289,3 @@ def _norm(p: str) -> str:
     return os.path.normcase(os.path.abspath(p))
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder, fsync, then os.replace (never a half-written file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

@@ -13,7 +13,8 @@ from model.audio.roles import ROLES
 from model.errors import InputError, MixingBuddyError
 
 from mixingbuddy_app.errors import ErrorReport
-from mixingbuddy_app.session_file import PendingSession, atomic_write_text, read_session
+from mixingbuddy_app.session_file import PendingSession, read_session
+from model.files import atomic_write_text
 
 
 class SessionFilesMixin:

@@ -11,11 +11,12 @@ from model.extras import install_hint, require_extra
 
 def load_advisor(kind: str = "balance", checkpoint: str | Path | None = None, device: str | None = None,
                  **options) -> Advisor:
-    """Build an advisor. ``balance`` needs nothing; ``llm`` needs the llm extra and a checkpoint (torch is lazy)."""
+    """Build an advisor. ``balance`` needs nothing (``profile=`` a profile name or file, default pop-rock);
+    ``llm`` needs a checkpoint and imports torch lazily."""
     if kind == "balance":
         from model.advice.balance import BalanceAdvisor
 
-        return BalanceAdvisor.from_resources(**options)
+        return BalanceAdvisor.from_resources(options.get("profile"))
     if kind == "llm":
         require_extra("llm", "The LLM advisor")
         if checkpoint is None:

@@ -244,7 +244,7 @@ def _stereo(x: np.ndarray) -> np.ndarray:
 
 def typical_offsets() -> dict[str, float]:
     """Role loudness relative to the vocals (LU) the generator aims for: the profile's medians."""
-    from model.advice.balance import BalanceProfile
+    from model.advice.profiles import BalanceProfile
     from resources import BALANCE_PROFILE
 
     profile = BalanceProfile.load(BALANCE_PROFILE)

@@ -4,5 +4,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 DEMO_DIR = ROOT / "demo"
-BALANCE_PROFILE = ROOT / "balance_profile.json"
-TONAL_PROFILE = ROOT / "profiles" / "electronic.tonal.json"
+PROFILES_DIR = ROOT / "profiles"
+#: The default balance profile (pop-rock, a cited prior).
+BALANCE_PROFILE = PROFILES_DIR / "pop-rock.json"
+TONAL_PROFILE = PROFILES_DIR / "electronic.tonal.json"

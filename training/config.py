@@ -102,7 +102,6 @@ class ProfileConfig:
 
     splits: list[str] = field(default_factory=lambda: ["train"])
     window_s: float = 10.0
-    decimals: int = 2
 
 
 KINDS: dict[str, type] = {"synth": SynthConfig, "train": TrainConfig, "eval": EvalConfig, "profile": ProfileConfig}

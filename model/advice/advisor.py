@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Callable, Protocol, Sequence, runtime_checkabl
 from model.errors import Cancelled
 
 if TYPE_CHECKING:
+    from model.audio.findings import Finding
     from model.advice.types import RoleGain, WindowVerdict
     from model.audio.measure import Measurements
     from model.audio.segments import Window
@@ -30,7 +31,7 @@ class AdviceRequest:
     """An immutable snapshot of what to judge: tracks, anchor role, gains and an optional span (s)."""
 
     tracks: "TrackSet"
-    anchor: str
+    anchor: str | None  # None: the first of vocals, drums, bass that plays in the judged span
     gains: "Gains" = field(default_factory=lambda: _default_gains())
     window_s: float = 10.0
     max_windows: int | None = None
@@ -79,12 +80,19 @@ class Advisor(Protocol):
 
 @dataclass(frozen=True)
 class SongVerdict:
-    """A song-level verdict: the headline suggestion (or None), every suggestion, confidence, abstention."""
+    """A song-level verdict: the headline suggestion (or None), every suggestion, confidence, abstention.
+
+    A measuring advisor may add what each (role, anchor) pair was judged on (``pairs``, objects with
+    ``to_json()``), notes for the user and the name of the profile it judged against.
+    """
 
     primary: "RoleGain | None"
     suggestions: tuple["RoleGain", ...]
     confidence: float
     abstained: bool
+    pairs: tuple = ()
+    notes: tuple["Finding", ...] = ()
+    profile: str | None = None
 
 
 @runtime_checkable

@@ -1,193 +1,251 @@
-"""BalanceAdvisor: weights-free advice from BS.1770 loudness relative to the anchor.
+"""BalanceAdvisor: weights-free advice from BS.1770 loudness relative to the anchor, judged pair by pair.
 
-For each role: d = (role LU - anchor LU) - typical offset for that (role, anchor)
-pair from resources/balance_profile.json. |d| < 3 is fine, 3..6 quiet/loud,
->= 6 very quiet/very loud (the paper's categories); d > 0 means too loud. The
-song-level verdict uses role loudness combined over all judged windows; each
-window's own verdict feeds the timeline and the confidence.
+Each (role, anchor) pair is judged over the windows where both roles are active. Its deviation
+d = (role LU - anchor LU) - the profile's median; d > 0 means too loud. A role is flagged when |d| reaches
+the ok threshold (3 dB); |d| >= 6 dB names the larger correction (6-12 dB) only when the advice is confident.
+Confidence is measured: the probability that the role is really off, given how far finished songs of
+the profile disagree (``flaw_probability``), no higher than the share of the pair's windows that agree.
+The same rule judges every window and the song, so the timeline, the table and the headline share one basis.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
-from model.advice.types import RoleGain, WindowVerdict
-from model.audio.segments import Window
 from model.advice.advisor import AdviceRequest, AdvisorInfo, CancelToken, SongVerdict
-from model.errors import AdvisorUnavailable
-from model.advice.templates import CORRECTION_RANGE_DB, DIRECTION, render_response
+from model.advice.profiles import BalanceProfile, PairStats, load_profile, pair_offset, pair_windows
+from model.advice.templates import CORRECTION_RANGE_DB, DIRECTION, GAIN_RANGE_DB, render_response
+from model.advice.types import RoleGain, WindowVerdict
+from model.audio.findings import Finding
+from model.audio.segments import Window, WindowPlan, select_windows
 
-PROFILE_FORMAT = "mixingbuddy.balance_profile/1"
+if TYPE_CHECKING:
+    from model.audio.measure import Measurements, WindowLevels
+
+#: The size of a fader error the probability weighs against a balanced mix (the synthetic protocol's range).
+FLAW_RANGE_DB = (GAIN_RANGE_DB["loud"][0], GAIN_RANGE_DB["very_loud"][1])
+#: Prior odds: half of the mixes judged are balanced for a role; the rest are off one way or the other.
+PRIOR_BALANCED = 0.5
+#: Suggestions below this confidence are worded as tentative and never name the 6-12 dB correction.
+CONFIDENT = 0.5
+#: A role guessed from a name this uncertain (``RoleGuess.confidence``) cannot back a confident suggestion.
+UNCERTAIN_GUESS = 0.5
+UNGATED_CAP = 0.5
+
+
+def _normal_cdf(x: float) -> float:
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+def flaw_probability(deviation: float, spread: float, ok_db: float = 3.0) -> float:
+    """P(the role is off in the direction of ``deviation``), weighing two explanations of the measurement.
+
+    Balanced: a finished song of the profile sits at d ~ Normal(0, spread). Off: the same song moved by a
+    fader error of FLAW_RANGE_DB (uniform, ok_db up to 12 dB) either way. A wide profile (songs disagree)
+    makes both explanations alike, so the probability stays near the prior instead of near 1.
+    """
+    s = max(spread, 0.25)
+    high = FLAW_RANGE_DB[1]
+    balanced = math.exp(-0.5 * (deviation / s) ** 2) / (s * math.sqrt(2 * math.pi))
+
+    def moved(x: float) -> float:  # density of d when the role is too loud by U(ok_db, high)
+        return max(0.0, _normal_cdf((x - ok_db) / s) - _normal_cdf((x - high) / s)) / (high - ok_db)
+
+    same, opposite = moved(abs(deviation)), moved(-abs(deviation))
+    half_flaw = (1 - PRIOR_BALANCED) / 2
+    total = PRIOR_BALANCED * balanced + half_flaw * (same + opposite)
+    if total <= 0.0:  # far beyond every explanation: only a flaw that way is left
+        return 1.0 if abs(deviation) >= ok_db else 0.0
+    return half_flaw * same / total
 
 
 @dataclass(frozen=True)
-class PairStats:
-    """Typical loudness of a role relative to an anchor: median and quartiles (LU)."""
+class PairJudgement:
+    """One (role, anchor) pair over the song: windows used and skipped, offset, deviation and verdict."""
 
-    median: float
-    q25: float
-    q75: float
+    role: str
+    anchor: str
+    windows: int
+    skipped: int
+    offset_lu: float | None
+    deviation_lu: float | None
+    probability: float | None
+    agreement: float | None
+    suggestion: RoleGain | None
+    reason: str  # why it was not judged, or "" when it was
 
+    def to_json(self) -> dict:
+        def r(x):
+            return None if x is None else round(x, 3)
 
-@dataclass(frozen=True)
-class BalanceProfile:
-    """Per (role, anchor) typical offsets, plus the category thresholds."""
-
-    pairs: Mapping[tuple[str, str], PairStats]
-    ok_db: float = 3.0
-    very_db: float = 6.0
-    provenance: Mapping = None  # type: ignore[assignment]
-
-    @classmethod
-    def load(cls, path: str | Path) -> "BalanceProfile":
-        """Read a profile JSON file; raises AdvisorUnavailable naming what is wrong."""
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-            if data.get("format") != PROFILE_FORMAT:
-                raise ValueError(f"format is {data.get('format')!r}, expected {PROFILE_FORMAT!r}")
-            pairs = {}
-            for key, v in data["pairs"].items():
-                role, anchor = key.split("|")
-                pairs[(role, anchor)] = PairStats(float(v["median"]), float(v["q25"]), float(v["q75"]))
-            th = data.get("thresholds_db", {})
-            return cls(pairs, float(th.get("ok", 3.0)), float(th.get("very", 6.0)), data.get("provenance", {}))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise AdvisorUnavailable(f"Balance profile {Path(path).name} is unreadable: {exc}") from None
-
-    def typical(self, role: str, anchor: str) -> PairStats | None:
-        return self.pairs.get((role, anchor))
-
-    def category(self, deviation: float) -> str:
-        """Paper category for a deviation d in LU (d > 0: too loud)."""
-        size = abs(deviation)
-        if size < self.ok_db:
-            return "no_error"
-        if deviation > 0:
-            return "very_loud" if size >= self.very_db else "loud"
-        return "very_quiet" if size >= self.very_db else "quiet"
-
-
-def deviations(profile: BalanceProfile, role_lufs: Mapping[str, float], anchor: str) -> dict[str, float]:
-    """d per non-anchor role: (role - anchor) minus the typical offset; silent roles are left out."""
-    ref = role_lufs.get(anchor, float("-inf"))
-    out = {}
-    if not math.isfinite(ref):
-        return out
-    for role, value in role_lufs.items():
-        stats = profile.typical(role, anchor)
-        if role == anchor or stats is None or not math.isfinite(value):
-            continue
-        out[role] = (value - ref) - stats.median
-    return out
-
-
-def _suggestion(profile: BalanceProfile, role: str, d: float, confidence: float) -> RoleGain | None:
-    category = profile.category(d)
-    if category == "no_error":
-        return None
-    low, high = CORRECTION_RANGE_DB[category]
-    sign = -1.0 if d > 0 else 1.0
-    delta = sign * min(max(abs(d), low), high)
-    return RoleGain(role, DIRECTION[category], category, float(low), float(high), delta, confidence)  # type: ignore[arg-type]
-
-
-def _primary_role(profile: BalanceProfile, devs: Mapping[str, float]) -> str | None:
-    """The vocals/drums/bass role furthest outside its band (|d| >= ok threshold); "other" is never primary."""
-    candidates = [(abs(d), r) for r, d in devs.items() if r != "other" and abs(d) >= profile.ok_db]
-    return max(candidates)[1] if candidates else None
+        return {"role": self.role, "anchor": self.anchor, "windows": self.windows, "skipped": self.skipped,
+                "offset_lu": r(self.offset_lu), "deviation_lu": r(self.deviation_lu),
+                "probability": r(self.probability), "agreement": r(self.agreement),
+                "judged": not self.reason, "reason": self.reason or None}
 
 
 class BalanceAdvisor:
-    """The embedded default advisor: measured loudness against a reference balance profile."""
+    """The embedded default advisor: measured loudness against a balance profile."""
 
     def __init__(self, profile: BalanceProfile) -> None:
         self.profile = profile
         self.info = AdvisorInfo(
             id="balance",
             kind="balance",
-            description="measured BS.1770 loudness of each role vs the anchor, against a reference balance profile",
+            description=f"measured BS.1770 loudness of each role vs the anchor, against the "
+                        f"'{profile.name or 'custom'}' balance profile",
             max_windows=None,
         )
 
     @classmethod
-    def from_resources(cls, profile_path: str | Path | None = None) -> "BalanceAdvisor":
-        from resources import BALANCE_PROFILE
+    def from_resources(cls, profile: str | Path | None = None) -> "BalanceAdvisor":
+        """The advisor for a profile name or file (default: pop-rock)."""
+        return cls(load_profile(profile))
 
-        return cls(BalanceProfile.load(profile_path or BALANCE_PROFILE))
+    # --- judging one set of offsets (a window or the song) -------------------------------
+    def _judge(self, role: str, deviation: float, stats: PairStats, confidence_cap: float = 1.0
+               ) -> tuple[RoleGain | None, float]:
+        """The suggestion for one deviation (None inside the band) and the flaw probability."""
+        p = flaw_probability(deviation, stats.spread, self.profile.ok_db)
+        category = self.profile.category(deviation)
+        if category == "no_error":
+            return None, p
+        confidence = min(p, confidence_cap)
+        if confidence < CONFIDENT:  # the size is as uncertain as the direction: name the smaller correction
+            category = {"very_loud": "loud", "very_quiet": "quiet"}.get(category, category)
+        low, high = CORRECTION_RANGE_DB[category]
+        sign = -1.0 if deviation > 0 else 1.0
+        delta = sign * min(max(abs(deviation), low), high)
+        return RoleGain(role, DIRECTION[category], category, float(low), float(high), delta, confidence), p  # type: ignore[arg-type]
 
-    # --- Advisor protocol -----------------------------------------------------
+    def _pairs(self, roles: Sequence[str], anchor: str) -> list[tuple[str, PairStats]]:
+        return [(r, st) for r in roles if r != anchor
+                for st in [self.profile.typical(r, anchor)] if st is not None and st.judged]
+
+    def verdict_for_levels(self, window: Window, role_lufs: Mapping[str, float], anchor: str) -> WindowVerdict:
+        """One window's verdict from its role loudness (LUFS per role; only the roles to judge)."""
+        ref = role_lufs.get(anchor, -math.inf)
+        measured, flagged = {}, []
+        for role, stats in self._pairs(list(role_lufs), anchor):
+            x = role_lufs[role] - ref
+            if not math.isfinite(x):
+                continue
+            measured[role] = x
+            s, _ = self._judge(role, x - stats.median, stats)
+            if s is not None and role != "other":
+                flagged.append(s)
+        if not flagged:
+            return WindowVerdict(window, None, "none", "no_error", None, None, render_response("no_error"), measured)
+        s = max(flagged, key=lambda g: (g.confidence, abs(g.delta_db)))
+        return WindowVerdict(window, s.role, s.direction, s.category, s.min_db, s.max_db,
+                             render_response(s.category, s.role), measured, True, s.delta_db)
+
+    # --- MeasuringAdvisor ---------------------------------------------------------------
+    def plan_windows(self, request: AdviceRequest, measurements: "Measurements") -> WindowPlan:
+        """The windows where the anchor and at least one other role play (the per-pair gate)."""
+        cands = measurements.candidates()
+        anchor = request.anchor
+        active = [any(r != anchor and w.role_active.get(r) for r in w.roles) and bool(w.role_active.get(anchor))
+                  for w in cands]
+        plan = select_windows([Window(w.window.start_s, w.window.end_s, ok) for w, ok in zip(cands, active)],
+                              active, [w.mix.lufs for w in cands], request.max_windows)
+        return plan
+
     def judge(self, request: AdviceRequest, windows: Sequence[Window],
               cancel: CancelToken | None = None) -> list[WindowVerdict]:
         from model.advice.pipeline import measure_request
 
         return self.judge_measured(request, measure_request(request), windows, cancel)
 
-    def judge_measured(self, request: AdviceRequest, measurements, windows: Sequence[Window],
+    def judge_measured(self, request: AdviceRequest, measurements: "Measurements", windows: Sequence[Window],
                        cancel: CancelToken | None = None) -> list[WindowVerdict]:
-        """Per-window verdicts from already-measured window loudness."""
+        """Per-window verdicts: each window judges the pairs active in it (every role in a fallback window)."""
         verdicts = []
         for window in windows:
             if cancel:
                 cancel.raise_if_cancelled()
             levels = measurements.levels_for(window)
-            lufs = {r: lv.lufs for r, lv in levels.roles.items()}
+            roles = [r for r in levels.roles if not window.gated or r == request.anchor
+                     or (levels.role_active.get(r) and levels.role_active.get(request.anchor))]
+            lufs = {r: levels.roles[r].lufs for r in roles}
             verdicts.append(self.verdict_for_levels(window, lufs, request.anchor))
         return verdicts
 
-    def verdict_for_levels(self, window: Window, role_lufs: Mapping[str, float], anchor: str) -> WindowVerdict:
-        """One window's verdict from its role loudness (LUFS per role)."""
-        devs = deviations(self.profile, role_lufs, anchor)
-        measured = {r: role_lufs[r] - role_lufs[anchor] for r in devs}
-        role = _primary_role(self.profile, devs)
-        if role is None:
-            return WindowVerdict(window, None, "none", "no_error", None, None,
-                                 render_response("no_error"), measured)
-        s = _suggestion(self.profile, role, devs[role], 1.0)
-        assert s is not None
-        return WindowVerdict(window, role, s.direction, s.category, s.min_db, s.max_db,
-                             render_response(s.category, role), measured, True, s.delta_db)
-
-    def song_verdict(self, request: AdviceRequest, measurements,
+    def song_verdict(self, request: AdviceRequest, measurements: "Measurements",
                      verdicts: Sequence[WindowVerdict]) -> SongVerdict:
-        """Song-level advice from role loudness combined over the judged windows."""
-        lufs = measurements.role_loudness([v.window for v in verdicts])
-        devs = deviations(self.profile, lufs, request.anchor)
-        role = _primary_role(self.profile, devs)
-        total = len(verdicts) or 1
-        if role is None:
-            agree = sum(1 for v in verdicts if v.direction == "none")
-            return SongVerdict(None, (), agree / total, False)
-        direction = "decrease" if devs[role] > 0 else "increase"
-        agree = sum(1 for v in verdicts if v.target == role and v.direction == direction)
-        confidence = agree / total
-        if any(not v.window.gated for v in verdicts):
-            confidence = min(confidence, 0.5)
-        primary = _suggestion(self.profile, role, devs[role], confidence)
-        others = self._others(devs, role, request.anchor, verdicts)
-        return SongVerdict(primary, (primary,) + others, confidence, False)  # type: ignore[operator]
+        """Song-level advice: each pair over its own co-active windows, on the same rule as the windows."""
+        anchor = request.anchor
+        judged = [measurements.levels_for(v.window) for v in verdicts]
+        fallback = any(not v.window.gated for v in verdicts)
+        cap = UNGATED_CAP if fallback else 1.0
+        pairs = [self._judge_pair(request, measurements, judged, verdicts, role, fallback, cap)
+                 for role in measurements.roles_present if role != anchor]
+        suggestions = sorted((p.suggestion for p in pairs if p.suggestion is not None),
+                             key=lambda s: (s.role == "other", -s.confidence, -abs(s.delta_db)))
+        primary = suggestions[0] if suggestions and suggestions[0].role != "other" else None
+        notes = tuple(self._notes(pairs, primary, verdicts, fallback))
+        if primary is None:
+            total = len(verdicts) or 1
+            confidence = min(cap, sum(1 for v in verdicts if v.direction == "none") / total)
+            return SongVerdict(None, tuple(suggestions), confidence, False, tuple(pairs), notes, self.profile.name)
+        return SongVerdict(primary, tuple(suggestions), primary.confidence, False, tuple(pairs), notes,
+                           self.profile.name)
 
-    def _others(self, devs: Mapping[str, float], primary: str | None, anchor: str,
-                verdicts: Sequence[WindowVerdict]) -> tuple[RoleGain, ...]:
-        """Secondary suggestions (other roles outside their band), largest first.
+    def _judge_pair(self, request, measurements, judged: Sequence["WindowLevels"], verdicts, role: str,
+                    fallback: bool, cap: float) -> PairJudgement:
+        anchor = request.anchor
+        stats = self.profile.typical(role, anchor)
+        used = judged if fallback else pair_windows(judged, role, anchor)
+        skipped = len(measurements.candidates()) - len(used)
+        if stats is None:
+            return PairJudgement(role, anchor, len(used), skipped, None, None, None, None, None,
+                                 f"the profile has no {role}-vs-{anchor} statistics")
+        if not stats.judged:
+            return PairJudgement(role, anchor, len(used), skipped, None, None, None, None, None,
+                                 f"the profile measured {role} vs {anchor} on {stats.songs} song(s) only")
+        offset = pair_offset(measurements, used, role, anchor)
+        if offset is None:
+            return PairJudgement(role, anchor, 0, len(measurements.candidates()), None, None, None, None, None,
+                                 f"{role} and {anchor} never play together in the judged span")
+        d = offset - stats.median
+        direction = "decrease" if d > 0 else "increase"
+        starts = {round(w.window.start_s, 6) for w in used}
+        mine = [v for v in verdicts if round(v.window.start_s, 6) in starts and v.measured_lu and role in v.measured_lu]
+        agree = sum(1 for v in mine if abs(v.measured_lu[role] - stats.median) >= self.profile.ok_db
+                    and ((v.measured_lu[role] - stats.median > 0) == (direction == "decrease")))
+        agreement = agree / len(mine) if mine else 0.0
+        guess_cap = 1.0
+        if any(t.role.role in (role, anchor) and t.role.confidence < UNCERTAIN_GUESS and t.role.source != "user"
+               and request.gains.audible(t) for t in request.tracks.tracks):
+            guess_cap = UNCERTAIN_GUESS - 0.01
+        suggestion, p = self._judge(role, d, stats, min(cap, agreement, guess_cap))
+        return PairJudgement(role, anchor, len(used), skipped, offset, d, p, agreement, suggestion, "")
 
-        Each one's confidence is the share of windows whose own deviation points the same way.
-        """
+    def _notes(self, pairs: Sequence[PairJudgement], primary: RoleGain | None,
+               verdicts: Sequence[WindowVerdict], fallback: bool) -> list[Finding]:
         out = []
-        total = len(verdicts) or 1
-        for role, d in sorted(devs.items(), key=lambda kv: -abs(kv[1])):
-            stats = self.profile.typical(role, anchor)
-            if role == primary or stats is None:
-                continue
-            agree = 0
-            for v in verdicts:
-                if v.measured_lu and role in v.measured_lu:
-                    wd = v.measured_lu[role] - stats.median
-                    agree += abs(wd) >= self.profile.ok_db and (wd > 0) == (d > 0)
-            s = _suggestion(self.profile, role, d, agree / total)
-            if s is not None:
-                out.append(s)
-        return tuple(out)
+        for p in pairs:
+            if p.reason:
+                out.append(Finding("pair_not_judged", "info", f"{p.role} not judged: {p.reason}."))
+            elif p.skipped and not fallback:
+                out.append(Finding("pair_windows", "info",
+                                   f"{p.role} vs {p.anchor}: judged over {p.windows} window(s) where both play; "
+                                   f"{p.skipped} skipped (one of them silent)."))
+            if p.suggestion is not None and p.suggestion.confidence < CONFIDENT:
+                why = "songs of this profile disagree this much" if (p.probability or 0) < CONFIDENT else (
+                    "its windows disagree" if (p.agreement or 0) < CONFIDENT else "a role was guessed from an "
+                    "ambiguous file name; set the roles to make it firm")
+                out.append(Finding("tentative", "info",
+                                   f"{p.role}: tentative ({p.suggestion.confidence:.0%}): {why}."))
+        if primary is not None:
+            louder = [v for v in verdicts if v.target == primary.role and v.category != primary.category]
+            if louder:
+                out.append(Finding(
+                    "window_size_differs", "info",
+                    f"{len(louder)} window(s) judged alone name a different correction for the {primary.role} than "
+                    f"the song ({primary.min_db:g}-{primary.max_db:g} dB): the song combines all its windows where "
+                    f"{primary.role} and the anchor play, and names 6-12 dB only when the advice is confident."))
+        return out

@@ -2,26 +2,67 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+import dataclasses
+from typing import TYPE_CHECKING, Sequence
 
 from model.advice.types import Advice, RoleGain, WindowVerdict, advice_sentence
 from model.advice.advisor import AdviceRequest, Advisor, CancelToken, MeasuringAdvisor, Progress, SongVerdict
 from model.errors import NoAnalysableAudio, RoleError
 from model.audio.roles import ANCHOR_PREFERENCE, TARGET_ROLES
+
+if TYPE_CHECKING:
+    from model.audio.measure import Measurements
+
+#: The shortest span that holds one BS.1770 loudness block.
+MIN_SPAN_S = 0.4
 from model.advice.templates import CORRECTION_RANGE_DB
 from model.advice.voting import Vote, vote
 
 
 def default_anchor(roles_present: Sequence[str]) -> str:
-    """vocals if present, else drums, else bass."""
+    """vocals if present, else drums, else bass (before measuring; ``choose_anchor`` asks who plays)."""
     for role in ANCHOR_PREFERENCE:
         if role in roles_present:
             return role
     raise RoleError("No vocals, drums or bass track found to use as the anchor: name the files by role or set roles.")
 
 
+def choose_anchor(measurements: "Measurements") -> tuple[str, str]:
+    """The default anchor: the first of vocals, drums, bass active in the judged span, and why."""
+    present = measurements.roles_present
+    for role in ANCHOR_PREFERENCE:
+        if any(w.role_active.get(role) for w in measurements.candidates()):
+            passed = [r for r in ANCHOR_PREFERENCE[:ANCHOR_PREFERENCE.index(role)]]
+            if not passed:
+                return role, f"default: {role} play in the judged span"
+            why = "; ".join(f"{r} {'silent in the judged span' if r in present else 'absent'}" for r in passed)
+            return role, f"default: {why}, so {role}"
+    raise NoAnalysableAudio("None of vocals, drums or bass plays in the judged span: there is nothing to anchor "
+                            "the balance on. Select a longer span or set the roles.")
+
+
+def check_anchor_plays(anchor: str, measurements: "Measurements") -> None:
+    """A chosen anchor must play somewhere in the judged span (else there is nothing to compare against)."""
+    if not any(w.role_active.get(anchor) for w in measurements.candidates()):
+        span = measurements.windows
+        where = f" ({span[0].window.start_s:.1f}-{span[-1].window.end_s:.1f} s)" if span else ""
+        raise RoleError(f"The anchor role '{anchor}' is silent in the judged span{where}: choose another anchor "
+                        "or span.")
+
+
+def check_span(request: AdviceRequest) -> None:
+    """The judged span must hold at least one 400 ms loudness block."""
+    start, end = request.span if request.span else (0.0, request.tracks.duration_s)
+    end = min(end, request.tracks.duration_s)
+    if end - start < MIN_SPAN_S:
+        raise NoAnalysableAudio(f"The judged span is {max(0.0, end - start) * 1000:.0f} ms long; select at least "
+                                f"{MIN_SPAN_S * 1000:.0f} ms (one loudness block).")
+
+
 def check_anchor(request: AdviceRequest) -> None:
-    """The anchor must be a target role with at least one audible track."""
+    """The anchor must be a target role with at least one audible track (None: chosen after measuring)."""
+    if request.anchor is None:
+        return
     if request.anchor not in TARGET_ROLES:
         raise RoleError(f"The anchor must be vocals, drums or bass, not '{request.anchor}'.")
     tracks = [t for t in request.tracks.tracks if t.role.role == request.anchor and request.gains.audible(t)]
@@ -37,14 +78,24 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
     if not request.tracks.tracks:
         raise NoAnalysableAudio("No tracks to judge.")
     check_anchor(request)
-    findings = check_session(request.tracks, request.anchor, request.gains)
+    check_span(request)
     if progress:
         progress(0.05, "Measuring loudness")
     measurements = measure_request(request, true_peak=request.true_peak)
     if cancel:
         cancel.raise_if_cancelled()
+    if request.anchor is None:
+        anchor, anchor_reason = choose_anchor(measurements)
+        request = dataclasses.replace(request, anchor=anchor)
+    else:
+        check_anchor_plays(request.anchor, measurements)
+        anchor_reason = "chosen"
+    findings = check_session(request.tracks, request.anchor, request.gains)
     max_windows = request.max_windows if request.max_windows is not None else advisor.info.max_windows
-    plan = measurements.window_plan(max_windows)
+    if hasattr(advisor, "plan_windows"):  # the advisor picks its windows (the balance advisor: per-pair gate)
+        plan = advisor.plan_windows(dataclasses.replace(request, max_windows=max_windows), measurements)
+    else:
+        plan = measurements.window_plan(max_windows)
     if not plan.windows:
         raise NoAnalysableAudio("The selection contains no audio to judge.")
     if progress:
@@ -56,7 +107,7 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
         verdicts = advisor.judge(request, plan.windows, cancel)
         song = from_vote(vote(verdicts, request.min_agreement))
     primary, suggestions, confidence, abstained = song.primary, song.suggestions, song.confidence, song.abstained
-    notes = tuple(findings) + tuple(measurements.findings(plan))
+    notes = tuple(findings) + tuple(measurements.findings(plan)) + tuple(song.notes)
     text = advice_sentence(primary, abstained)
     agreement = f"{sum(1 for v in verdicts if _agrees(v, primary))} of {len(verdicts)} windows agree"
     if progress:
@@ -73,6 +124,9 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
         findings=notes,
         measurements=measurements.to_json(request.anchor),
         agreement=agreement,
+        anchor_reason=anchor_reason,
+        profile=song.profile,
+        pairs=tuple(song.pairs),
     )
 
 

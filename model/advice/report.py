@@ -56,7 +56,9 @@ def advice_to_json(advice: Advice) -> dict:
     return {
         "schema": SCHEMA,
         "anchor": advice.anchor,
+        "anchor_reason": advice.anchor_reason,
         "advisor": advice.advisor_id,
+        "profile": advice.profile,
         "text": advice.text,
         "suggestions": [suggestion_to_json(s) for s in advice.suggestions],  # empty when balanced or abstained
         "confidence": round(advice.confidence, 3),
@@ -69,6 +71,7 @@ def advice_to_json(advice: Advice) -> dict:
              "measured_lu": {k: round(x, 2) for k, x in (v.measured_lu or {}).items()}}
             for v in advice.windows
         ],
+        "pairs": [p.to_json() for p in advice.pairs],
         "warnings": [{"code": f.code, "severity": f.severity, "message": f.message, "tracks": list(f.track_ids)}
                      for f in advice.findings],
     }
@@ -105,8 +108,10 @@ def advice_json_text(advice: Advice) -> str:
 def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profile=None) -> str:
     """Human-readable critique: sentence, confidence, role table, timeline, warnings."""
     m = advice.measurements
+    used = f" — profile: {advice.profile}" if advice.profile else ""
     lines = [f"MixingBuddy critique — {len(m['tracks'])} tracks, {m['sample_rate'] / 1000:g} kHz, "
-             f"{clock(m['duration_s'])} — anchor: {advice.anchor} ({anchor_reason}) — advisor: {advice.advisor_id}",
+             f"{clock(m['duration_s'])} — anchor: {advice.anchor} ({anchor_reason}) — advisor: {advice.advisor_id}"
+             f"{used}",
              "", f"  {advice.text}"]
     agree = advice.agreement or ""
     lines.append(f"  Confidence: {agree} ({advice.confidence:.0%})" if agree else f"  Confidence: {advice.confidence:.0%}")
@@ -115,6 +120,7 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
         lines.append(f"  Also: {verb} {s.role} by {s.min_db:g} to {s.max_db:g} dB ({s.category.replace('_', ' ')}).")
     lines += ["", f"  {'role':<7} {'tracks':>6} {'LUFS':>7} {'LU vs anchor':>13} {'typical band':>14}  verdict"]
     verdicts = {s.role: s for s in advice.suggestions}
+    pairs = {p.role: p for p in advice.pairs}
     for role, r in m["roles"].items():
         band = "—"
         if profile is not None and role != advice.anchor:
@@ -125,8 +131,16 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
             verdict, rel = "anchor", "anchor"
         else:
             s = verdicts.get(role)
-            verdict = (f"{'raise' if s.direction == 'increase' else 'lower'} {s.min_db:g}–{s.max_db:g} dB"
-                       if s else "in band")
+            pair = pairs.get(role)
+            if s:
+                verdict = f"{'raise' if s.direction == 'increase' else 'lower'} {s.min_db:g}–{s.max_db:g} dB"
+                verdict += f" ({s.confidence:.0%}{', tentative' if s.confidence < 0.5 else ''})"
+            elif advice.pairs and (pair is None or pair.reason):
+                verdict = "not judged"
+            else:
+                verdict = "in band"
+            if pair is not None and not pair.reason:
+                verdict += f" [{pair.windows} window(s)]"
             rel = fmt_db(r["rel_anchor_lu"], signed=True)
         lines.append(f"  {role:<7} {r['tracks']:>6} {fmt_db(r['lufs']):>7} {rel:>13} {band:>14}  {verdict}")
     lines += ["", f"  Timeline ({len(advice.windows)} window(s)):"]

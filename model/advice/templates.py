@@ -168,3 +168,14 @@ def render_response(category: str, target: str | None = None, variant: int = 0) 
         raise ValueError("an error answer needs a target stem")
     lo, hi = CORRECTION_RANGE_DB[category]
     return template.format(stem=target, lo=lo, hi=hi, **_GRAMMAR[target])
+
+
+def render_tentative(category: str, target: str) -> str:
+    """A hedged answer for advice below 50 % confidence: "may be", "probably", never "far too"."""
+    lo, hi = CORRECTION_RANGE_DB[category]
+    g = _GRAMMAR[target]
+    if DIRECTION[category] == "decrease":
+        return (f"The {target} may be a little too loud. If so, lower {g['obj']} by {lo} to {hi} dB "
+                f"and listen again; the measurement alone is not conclusive.")
+    return (f"The {target} may be a little too quiet. If so, raise {g['obj']} by {lo} to {hi} dB "
+            f"and listen again; the measurement alone is not conclusive.")

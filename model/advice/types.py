@@ -11,7 +11,7 @@ from model.advice.keywords import read_keywords
 from model.audio.findings import Finding
 from model.audio.segments import Window
 from model.audio.roles import TARGET_ROLES
-from model.advice.templates import CORRECTION_RANGE_DB, DIRECTION, RESPONSES, render_response
+from model.advice.templates import CORRECTION_RANGE_DB, DIRECTION, RESPONSES, render_response, render_tentative
 
 Direction = Literal["increase", "decrease", "none"]
 
@@ -77,6 +77,9 @@ class Advice:
     findings: tuple[Finding, ...] = ()
     measurements: Mapping = field(default_factory=dict)
     agreement: str = ""    # how many windows agree with the verdict, e.g. "5 of 6 windows agree"
+    anchor_reason: str = ""       # why this anchor ("chosen", or which role the default fell back to)
+    profile: str | None = None    # the balance profile judged against (None for advisors without one)
+    pairs: tuple = ()             # per (role, anchor) pair: windows used and skipped, offset, verdict
 
 
 # --- parsing -----------------------------------------------------------------
@@ -174,9 +177,11 @@ def verdict_from_text(window: Window, text: str) -> WindowVerdict:
 
 
 def advice_sentence(primary: RoleGain | None, abstained: bool = False, variant: int = 0) -> str:
-    """The sentence shown to the user for a song-level verdict."""
+    """The sentence shown to the user for a song-level verdict; below 50 % confidence it is tentative."""
     if abstained:
         return "No confident issue: the windows disagree, so no change is suggested."
     if primary is None:
         return render_response("no_error", None, variant)
+    if primary.confidence < 0.5:
+        return render_tentative(primary.category, primary.role)
     return render_response(primary.category, primary.role, variant)

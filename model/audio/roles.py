@@ -23,12 +23,13 @@ ALIASES: tuple[tuple[Role, tuple[str, ...]], ...] = (
         r"bass ?drum", r"kick", r"kik", r"bd", r"snare", r"snr", r"sn", r"hi ?hats?", r"hh", r"hats?",
         r"toms?", r"floor ?tom", r"rack ?tom", r"overheads?", r"oh", r"ohs", r"cymbals?", r"crash",
         r"ride", r"china", r"splash", r"perc\w*", r"clap", r"claps", r"shaker", r"tamb\w*", r"conga\w*",
-        r"bongo\w*", r"cajon", r"rim\w*", r"drums?", r"drm", r"kit", r"room ?mics?", r"rooms?",
-        r"breaks?", r"loop ?drums?", r"cowbell", r"timbale\w*", r"808 ?kick", r"trap ?kit", r"beats?",
+        r"bongo\w*", r"cajon", r"rim\w*", r"drums?", r"drm", r"kit", r"room ?mics?", r"drum ?rooms?",
+        r"break ?beats?", r"drum ?breaks?", r"loop ?drums?", r"cowbell", r"timbale\w*", r"808 ?kick",
+        r"trap ?kit",
     )),
     ("vocals", (
         r"vocals?", r"vox", r"voc", r"vocal\w*", r"lead ?voc\w*", r"lead ?vox", r"ld ?vox", r"bgv\w*",
-        r"bv", r"bvs", r"backing", r"backups?", r"backup ?vocals?", r"choir", r"harmon\w*", r"adlibs?",
+        r"bv", r"bvs", r"backing", r"backups?", r"backup ?vocals?", r"choir", r"harmon(?:y|ies)", r"adlibs?",
         r"ad ?libs?", r"voice\w*", r"singer", r"rap", r"verse ?vox", r"chorus ?vox",
         r"spoken", r"speech", r"narration", r"acapella", r"a ?cappella", r"lead ?vocal\w*",
         r"leadvocal\w*", r"main ?vox", r"falsetto", r"whispers?",
@@ -40,10 +41,27 @@ ALIASES: tuple[tuple[Role, tuple[str, ...]], ...] = (
     )),
 )
 
+# Words that say "drums" only when nothing else in the name names a role: "Gtr Room", "Vocal Room" and
+# "Melody Break" are a guitar, a vocal and a melody; a bare "Room", "Break" or "Beat" is a drum track.
+WEAK_DRUM_WORDS = (r"rooms?", r"breaks?", r"beats?", r"tops?")
+# Instrument words that name neither vocals, drums nor bass: they make a guess "other", or mark a name
+# that also names a role ("PAD + BASS") as ambiguous.
+OTHER_WORDS = (
+    r"melody", r"melodies", r"synths?", r"pads?", r"keys?", r"piano", r"organ", r"gtrs?", r"guitars?",
+    r"harmonicas?", r"strings?", r"brass", r"horns?", r"sax\w*", r"flutes?", r"arps?", r"plucks?",
+    r"sweeps?", r"fx", r"effects?", r"risers?", r"bells?", r"mallets?",
+)
+
+#: How sure a name-based guess is: one role named and nothing else, a weak drum word only, a name that
+#: names a role and another instrument, no role word at all; a role set by the user counts as certain.
+GUESS_CONFIDENCE = {"clear": 0.9, "weak": 0.6, "ambiguous": 0.4, "none": 0.3, "user": 1.0}
+
 _COMPILED = tuple(
     (role, re.compile(r"(?<![a-z0-9])(?:" + "|".join(patterns) + r")(?![a-z0-9])"))
     for role, patterns in ALIASES
 )
+_WEAK_DRUMS = re.compile(r"(?<![a-z0-9])(?:" + "|".join(WEAK_DRUM_WORDS) + r")(?![a-z0-9])")
+_OTHER = re.compile(r"(?<![a-z0-9])(?:" + "|".join(OTHER_WORDS) + r")(?![a-z0-9])")
 
 #: File extensions treated as audio (model.audio.decode reads them; here they are stripped from names).
 AUDIO_EXTENSIONS = frozenset({".wav", ".wave", ".aif", ".aiff", ".aifc", ".flac", ".ogg", ".oga", ".opus",
@@ -58,6 +76,7 @@ class RoleGuess:
     role: Role
     source: Literal["name", "user", "default"] = "name"
     matched: str | None = None
+    confidence: float = 1.0  # GUESS_CONFIDENCE: only low values need the user's eye
 
 
 def normalise_name(name: str) -> str:
@@ -83,14 +102,28 @@ def normalise_name(name: str) -> str:
 def guess_role(name: str) -> RoleGuess:
     """Guess a track's role from its file name, the way DAW exports are named.
 
-    Unknown names give ``other`` with ``source="default"``.
+    Unknown names give ``other`` with ``source="default"``. The guess carries a confidence:
+    high when the name names one role only, lower for a bare drum word ("Room", "Break") or a name
+    that also names another instrument ("PAD + BASS").
     """
     norm = normalise_name(name)
     for role, pattern in _COMPILED:
         m = pattern.search(norm)
         if m:
-            return RoleGuess(role, "name", m.group(0))
-    return RoleGuess("other", "default", None)
+            rest = norm[:m.start()] + " " + norm[m.end():]  # "synth bass" is bass, "pad bass" is two things
+            kind = "ambiguous" if _OTHER.search(rest) or _names_two_roles(rest, role) else "clear"
+            return RoleGuess(role, "name", m.group(0), GUESS_CONFIDENCE[kind])
+    other = _OTHER.search(norm)
+    if other:
+        return RoleGuess("other", "name", other.group(0), GUESS_CONFIDENCE["clear"])
+    m = _WEAK_DRUMS.search(norm)
+    if m:
+        return RoleGuess("drums", "name", m.group(0), GUESS_CONFIDENCE["weak"])
+    return RoleGuess("other", "default", None, GUESS_CONFIDENCE["none"])
+
+
+def _names_two_roles(norm: str, role: str) -> bool:
+    return any(r != role and p.search(norm) for r, p in _COMPILED)
 
 
 def check_role(value: str) -> Role:

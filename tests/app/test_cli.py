@@ -110,3 +110,52 @@ def test_window_is_the_hidden_old_name_of_span():
     assert span.returncode == window.returncode == 0, span.stderr + window.stderr
     assert json.loads(span.stdout) == json.loads(window.stdout)
     assert "--window" not in run("--help").stdout
+def run_profile(*args, env_extra=None):
+    env = {**os.environ, "MIXINGBUDDY_DEBUG": "0", **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "mixingbuddy_app", "profile", *map(str, args)],
+                          capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_critique_names_the_profile_and_unjudged_roles():
+    out = run(DEMO_DIR, "--profile", "electronic", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["profile"] == "electronic" and data["anchor_reason"].startswith("default")
+    assert {p["role"] for p in data["pairs"]} == {"drums", "bass", "other"}
+    assert all(p["windows"] >= 1 for p in data["pairs"])
+    text = run(DEMO_DIR, "--profile", "pop-rock")
+    assert "profile: pop-rock" in text.stdout and "[3 window(s)]" in text.stdout
+    bad = run(DEMO_DIR, "--profile", "nope")
+    assert bad.returncode == 2 and "Unknown profile 'nope'" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_short_span_and_silent_anchor_exit_2(tmp_path):
+    out = run(DEMO_DIR, "--span", "1:1.2")
+    assert out.returncode == 2 and "400 ms" in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    sr = 22050
+    noise = (0.05 * np.random.default_rng(0).standard_normal(sr * 25)).astype(np.float32)
+    vox = noise.copy()
+    vox[: sr * 20] = 0.0  # the vocals only come in at 20 s
+    sf.write(tmp_path / "Lead Vox.wav", vox, sr)
+    sf.write(tmp_path / "Drums.wav", noise, sr)
+    silent = run(tmp_path, "--anchor", "vocals", "--span", "0:15")
+    assert silent.returncode == 2 and "silent in the judged span" in silent.stderr
+    fallback = run(tmp_path, "--span", "0:15")
+    assert fallback.returncode == 0 and "anchor: drums (default: vocals silent in the judged span" in fallback.stdout
+
+
+def test_profile_fit_list_show(tmp_path, write_session):
+    songs = [write_session({"drums": d}, name=f"song{i}") for i, d in enumerate((0.0, 2.0, 4.0))]
+    env = {"MIXINGBUDDY_PROFILE_DIR": str(tmp_path / "profiles")}
+    out = run_profile("fit", *songs, "--name", "mine", env_extra=env)
+    assert out.returncode == 0, out.stderr
+    assert "3 song(s): song0, song1, song2" in out.stdout and "drums|vocals" in out.stdout
+    saved = json.loads((tmp_path / "profiles" / "mine.json").read_text())
+    assert saved["pairs"]["drums|vocals"]["songs"] == 3
+    listed = run_profile("list", env_extra=env)
+    assert "mine" in listed.stdout and "user" in listed.stdout and "electronic" in listed.stdout
+    shown = run_profile("show", "mine", env_extra=env)
+    assert shown.returncode == 0 and "drums|vocals" in shown.stdout
+    used = run(songs[0], "--profile", tmp_path / "profiles" / "mine.json", "--json")
+    assert used.returncode == 0, used.stderr
+    assert json.loads(used.stdout)["profile"] == "mine"

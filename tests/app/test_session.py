@@ -10,7 +10,8 @@ import shutil
 import pytest
 
 from mixingbuddy_app.project import MixProject
-from mixingbuddy_app.session_file import atomic_write_text, read_session, resolve_session_path
+from mixingbuddy_app.session_file import read_session, resolve_session_path
+from model.files import atomic_write_text
 
 from tests.app.conftest import StubAdvisor, critique, load
 

@@ -6,7 +6,7 @@ import pytest
 
 from model.advice.advisor import AdviceRequest
 from model.advisors import load_advisor
-from model.advice.balance import BalanceProfile
+from model.advice.profiles import BalanceProfile
 from model.advice.pipeline import critique
 from model.errors import AdvisorUnavailable, RoleError
 from model.audio.tracks import Gains, load_tracks

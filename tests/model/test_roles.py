@@ -54,3 +54,19 @@ def test_check_role_rejects_unknown():
     with pytest.raises(RoleError, match="choose one of"):
         check_role("guitar")
     assert check_role(" Drums ") == "drums"
+
+
+@pytest.mark.parametrize("name, role", [
+    ("MELODY BREAK.wav", "other"), ("Harmonica.wav", "other"), ("Vocal Room.wav", "vocals"),
+    ("Gtr Room.wav", "other"), ("Room.wav", "drums"), ("BREAKBEAT.ogg", "drums"), ("DRUMS BREAK 1.ogg", "drums"),
+])
+def test_weak_drum_words_yield_to_other_role_words(name, role):
+    assert guess_role(name).role == role
+
+
+def test_guess_confidence_marks_only_uncertain_guesses():
+    assert guess_role("Lead Vox.wav").confidence >= 0.9
+    assert guess_role("Synth Bass.wav").confidence >= 0.9  # one instrument, named in full
+    assert guess_role("PAD + BASS.ogg").confidence < 0.5   # two instruments in one file
+    assert guess_role("Room.wav").confidence < 0.9         # a bare drum word
+    assert guess_role("EDM BUILD.ogg").confidence < 0.5    # no role word at all

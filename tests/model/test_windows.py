@@ -61,7 +61,7 @@ def test_vote_majority_and_category():
     assert (result.target, result.direction, result.category) == ("drums", "decrease", "loud")
     assert result.confidence == pytest.approx(0.75) and not result.abstained
     song = from_vote(result)
-    assert song.primary.delta_db == -4.5 and song.suggestions == (song.primary,)
+    assert song.primary.delta_db == -4.5 and song.suggestions == (song.primary,) and not song.abstained
 
 
 def test_vote_tie_abstains_and_mild_category_wins_ties():

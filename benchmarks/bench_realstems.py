@@ -1,0 +1,163 @@
+"""Advice on real stems: the injection protocol on released songs, pop-rock vs electronic (leave-one-song-out).
+
+Per song of ../shared/realdata/evr, one 60 s excerpt: the 10 s-aligned span with the most windows where
+vocals, drums and bass (those the song has) all play, earliest on ties. Cases: the untouched excerpt
+(expect no suggestion) and target in {vocals, drums, bass} x gain in {-9, -4.5, +4.5, +9} dB (anchor
+vocals; drums when the vocals are the target). A case counts as right when the headline names the
+target and the direction that undoes the gain. The electronic profile is refitted for each song on the
+other songs only (the song under test is never in its own profile). Both profiles run side by side.
+
+Targets (electronic, leave-one-song-out): joint >= 90 % at +-9 dB and >= 50 % at +-4.5 dB; no untouched
+original gets a confident (>= 50 %) or a 6-12 dB suggestion; suggestions at confidence >= 80 % are right
+>= 90 % of the time. Skips with a reason where ../shared/realdata is absent.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from model.advice.advisor import AdviceRequest  # noqa: E402
+from model.advice.balance import BalanceAdvisor  # noqa: E402
+from model.advice.pipeline import critique  # noqa: E402
+from model.advice.profiles import BalanceProfile, combine, load_profile, song_offsets  # noqa: E402
+from model.audio.measure import measure_session  # noqa: E402
+from model.audio.tracks import Gains, TrackSet, load_tracks  # noqa: E402
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "evr"
+EXCERPT_S = 60.0
+GAINS_DB = (-9.0, -4.5, 4.5, 9.0)
+TARGETS = ("vocals", "drums", "bass")
+BINS = ((0.0, 0.5), (0.5, 0.8), (0.8, 1.01))
+
+
+def choose_excerpt(measurements) -> tuple[float, float]:
+    """The 60 s span (on the 10 s grid) where vocals, drums and bass play together most."""
+    full = [w for w in measurements.windows if w.full]
+    roles = [r for r in TARGETS if r in measurements.roles_present]
+    n = int(EXCERPT_S // measurements.window_s)
+    best = None
+    for i in range(max(1, len(full) - n + 1)):
+        chunk = full[i:i + n]
+        together = sum(all(w.role_active.get(r) for r in roles) for w in chunk)
+        active = sum(bool(w.role_active.get(r)) for w in chunk for r in roles)
+        if best is None or (together, active) > best[0]:
+            best = ((together, active), chunk[0].window.start_s)
+    start = best[1] if best else 0.0
+    return start, min(start + EXCERPT_S, measurements.track_set.duration_s)
+
+
+def excerpt(tracks, span: tuple[float, float]):
+    """The tracks cut to the span (so that only the excerpt stays in memory)."""
+    a, b = (int(round(x * tracks.sample_rate)) for x in span)
+    return TrackSet(tuple(replace(t, audio=t.audio[a:b].copy()) for t in tracks.tracks), tracks.sample_rate)
+
+
+def cases(tracks, span) -> list[tuple[str | None, float, str]]:
+    """(target, gain dB, anchor): the untouched excerpt, then each target present in the excerpt."""
+    m = measure_session(tracks, Gains(), 10.0, span, true_peak=False, per_track=False)
+    plays = {r for r in TARGETS if any(w.role_active.get(r) for w in m.candidates())}
+    out: list[tuple[str | None, float, str]] = [(None, 0.0, "vocals" if "vocals" in plays else "drums")]
+    for target in TARGETS:
+        anchor = "drums" if target == "vocals" else "vocals"
+        if target in plays and anchor in plays:
+            out += [(target, g, anchor) for g in GAINS_DB]
+    return out
+
+
+def run_song(tracks, span, advisors: dict) -> list[dict]:
+    rows = []
+    for target, gain, anchor in cases(tracks, span):
+        gains = Gains(role_db={target: gain}) if target else Gains()
+        for name, advisor in advisors.items():
+            advice = critique(AdviceRequest(tracks, anchor, gains, span=span), advisor)
+            p = advice.primary
+            want = None if target is None else ("decrease" if gain > 0 else "increase")
+            right = (p is None) if target is None else (p is not None and p.role == target and p.direction == want)
+            rows.append({"profile": name, "target": target, "gain": gain, "anchor": anchor, "right": right,
+                         "said": None if p is None else f"{p.role} {p.direction} {p.category}",
+                         "confidence": None if p is None else p.confidence,
+                         "far": p is not None and p.category.startswith("very")})
+    return rows
+
+
+def pct(k: int, n: int) -> str:
+    return f"{k}/{n} = {100 * k / n:.0f} %" if n else "—"
+
+
+def report(rows: list[dict], name: str) -> dict:
+    mine = [r for r in rows if r["profile"] == name]
+    inj = [r for r in mine if r["target"]]
+    orig = [r for r in mine if not r["target"]]
+    out = {"joint": pct(sum(r["right"] for r in inj), len(inj))}
+    for g in (9.0, 4.5):
+        sel = [r for r in inj if abs(r["gain"]) == g]
+        out[f"joint ±{g:g}"] = pct(sum(r["right"] for r in sel), len(sel))
+        out[f"_{g}"] = (sum(r["right"] for r in sel), len(sel))
+    out["originals balanced"] = pct(sum(r["right"] for r in orig), len(orig))
+    bad = [r for r in orig if r["said"] and ((r["confidence"] or 0) >= 0.5 or r["far"])]
+    out["originals confident/far"] = f"{len(bad)} of {len(orig)}"
+    out["_bad"] = len(bad)
+    said = [r for r in mine if r["said"]]
+    for lo, hi in BINS:
+        sel = [r for r in said if lo <= r["confidence"] < hi]
+        out[f"right at conf {lo:.0%}-{min(hi, 1):.0%}"] = pct(sum(r["right"] for r in sel), len(sel))
+        out[f"_bin{lo}"] = (sum(r["right"] for r in sel), len(sel))
+    return out
+
+
+def main() -> int:
+    if not REAL.is_dir():
+        print(f"skipped: real stems not found at {REAL} (../shared/realdata lives beside the repo, never in it)")
+        return 0
+    t0 = time.perf_counter()
+    songs = sorted(p for p in REAL.iterdir() if p.is_dir())
+    loaded, offsets = {}, {}
+    for folder in songs:
+        tracks = load_tracks([folder]).tracks
+        whole = measure_session(tracks, Gains(), 10.0, None, true_peak=False, per_track=False)
+        span = choose_excerpt(whole)
+        offsets[folder.name] = song_offsets(folder.name, whole)
+        loaded[folder.name] = (excerpt(tracks, span), None)  # keep only the excerpt in memory
+        print(f"  {folder.name}: {len(tracks.tracks)} stems, excerpt {span[0]:.0f}-{span[1]:.0f} s", flush=True)
+        del tracks, whole
+    pop = BalanceAdvisor(load_profile("pop-rock"))
+    rows = []
+    for name, (tracks, span) in loaded.items():
+        others = [offsets[s] for s in loaded if s != name]
+        loo = BalanceProfile.from_json(combine(others, f"electronic-without-{name}", "leave-one-song-out"))
+        song_rows = run_song(tracks, span, {"pop-rock": pop, "electronic (LOO)": BalanceAdvisor(loo)})
+        for r in song_rows:
+            r["song"] = name
+            if not r["right"]:
+                conf = "" if r["confidence"] is None else f" ({r['confidence']:.0%})"
+                print(f"    miss {name:<10} {r['profile']:<17} {r['target'] or 'untouched':<9} {r['gain']:+5.1f} dB "
+                      f"anchor {r['anchor']:<6} -> {r['said'] or 'balanced'}{conf}")
+        rows += song_rows
+    names = ("pop-rock", "electronic (LOO)")
+    results = {n: report(rows, n) for n in names}
+    print(f"\n  {'measure':<26}" + "".join(f"{n:>22}" for n in names))
+    for key in results[names[0]]:
+        if not key.startswith("_"):
+            print(f"  {key:<26}" + "".join(f"{results[n][key]:>22}" for n in names))
+    e = results["electronic (LOO)"]
+    checks = [
+        ("joint >= 90 % at ±9 dB", e["_9.0"][1] and e["_9.0"][0] / e["_9.0"][1] >= 0.9),
+        ("joint >= 50 % at ±4.5 dB", e["_4.5"][1] and e["_4.5"][0] / e["_4.5"][1] >= 0.5),
+        ("no original gets a confident or 6-12 dB suggestion", e["_bad"] == 0),
+        ("suggestions at confidence >= 80 % right >= 90 %",
+         e["_bin0.8"][1] == 0 or e["_bin0.8"][0] / e["_bin0.8"][1] >= 0.9),
+    ]
+    print()
+    for label, ok in checks:
+        print(f"  {'PASS' if ok else 'MISS'} electronic (LOO): {label}")
+    print(f"  ({time.perf_counter() - t0:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

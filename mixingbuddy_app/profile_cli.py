@@ -1,0 +1,108 @@
+"""`mixingbuddy profile fit|list|show`: learn a balance profile from finished songs, list and show profiles.
+
+Exit codes as `mixingbuddy critique`: 0 ok, 2 bad input (one line on stderr), 1 unexpected error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from mixingbuddy_app.cli import CliInputError, _Parser, parse_role_overrides
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="mixingbuddy profile", description="Balance profiles: learn one from your finished mixes, "
+                                                        "list them, show one.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    fit = sub.add_parser("fit", help="fit a profile from finished songs (one folder or .mbsession per song)")
+    fit.add_argument("paths", nargs="+", metavar="PATH", help="one folder of stems, or one .mbsession, per song")
+    fit.add_argument("--name", required=True, help="the profile's name")
+    fit.add_argument("--out", metavar="FILE",
+                     help="profile JSON to write (default: your profile folder, listed by `mixingbuddy profile list`)")
+    fit.add_argument("--description", default="", help="one line saying what kind of music the songs are")
+    fit.add_argument("--role", action="append", default=[], metavar="FILE=ROLE",
+                     help="override a file's guessed role in every song, e.g. --role 'SY BASS.ogg=bass' (repeatable)")
+    fit.add_argument("--json", action="store_true", help="print the profile JSON instead of the summary")
+    sub.add_parser("list", help="list shipped and user profiles")
+    show = sub.add_parser("show", help="show a profile's pairs and provenance")
+    show.add_argument("name", metavar="NAME|FILE")
+    return p
+
+
+def song_source(path: str, overrides: dict[str, str]):
+    """A folder of stems or a .mbsession (its files, user roles and track gains) -> SongSource."""
+    from model.advice.profiles import SongSource
+
+    p = Path(path)
+    if p.suffix == ".mbsession":
+        from mixingbuddy_app.project import read_session
+
+        pending = read_session(p)
+        if pending.missing:
+            raise CliInputError(f"{p.name}: {len(pending.missing)} audio file(s) are missing, "
+                                f"e.g. {pending.missing[0]}")
+        names = {e["abs_path"]: Path(e["abs_path"]).name for e in pending.entries}
+        roles = {names[e["abs_path"]]: e["role"] for e in pending.entries if e.get("role_source") == "user"}
+        track_db = {names[e["abs_path"]]: float(e.get("gain_db") or 0.0) for e in pending.entries}
+        muted = frozenset(names[e["abs_path"]] for e in pending.entries if e.get("muted"))
+        return SongSource(p.stem, tuple(pending.resolved_paths()), roles | overrides, track_db, muted)
+    if not p.is_dir():
+        raise CliInputError(f"{path}: give one folder of stems or one .mbsession per song")
+    return SongSource(p.name, (str(p),), overrides)
+
+
+def summary(profile: dict, out: Path | None) -> str:
+    """n songs, then per pair: songs, windows, median and spread."""
+    prov = profile["provenance"]
+    songs = prov.get("songs") or []
+    lines = [f"Profile '{profile.get('name')}': {len(songs)} song(s): {', '.join(songs)}" if songs else
+             f"Profile '{profile.get('name')}': {prov.get('method')}", "",
+             f"  {'pair':<14} {'songs':>5} {'windows':>7} {'median':>7} {'window IQR':>13} {'spread':>7}  judged"]
+    for key, v in profile["pairs"].items():
+        n = v.get("songs")
+        judged = "yes" if n is None or n >= prov.get("min_songs_to_judge", 2) else "no (too few songs)"
+        lines.append(f"  {key:<14} {n if n is not None else '—':>5} {v.get('windows') or '—':>7} "
+                     f"{v['median']:>+7.1f} {v['q25']:>+6.1f}..{v['q75']:<+6.1f} {v['spread_lu']:>7.1f}  {judged}")
+    if out is not None:
+        lines += ["", f"  written to {out}"]
+    return "\n".join(lines)
+
+
+def run(argv: Sequence[str]) -> int:
+    from model.advice.profiles import (BalanceProfile, fit_profile, list_profiles, resolve_profile, user_profile_path,
+                                       write_profile)
+
+    args = build_parser().parse_args(list(argv))
+    if args.command == "list":
+        for e in list_profiles():
+            print(f"{e.name:<16} {e.source:<8} {e.description}  ({e.path})")
+        return 0
+    if args.command == "show":
+        path = resolve_profile(args.name)
+        BalanceProfile.load(path)  # refuse an unreadable file with one line
+        print(summary(json.loads(path.read_text(encoding="utf-8")), None))
+        return 0
+    if args.command != "fit":
+        raise CliInputError("choose a command: fit, list or show")
+    out = Path(args.out) if args.out else user_profile_path(args.name)
+    overrides = parse_role_overrides(args.role)
+    songs = [song_source(p, overrides) for p in args.paths]
+    progress = (lambda f, msg: print(f"  {msg}", file=sys.stderr)) if not args.json else None
+    profile, _ = fit_profile(songs, args.name, "mixingbuddy profile fit", args.description, progress=progress)
+    write_profile(profile, out)
+    print(json.dumps(profile, indent=2) if args.json else summary(profile, out))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from model.errors import run_command
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        build_parser().print_help()
+        return 0
+    return run_command("mixingbuddy profile", lambda: run(argv), bad_input=(CliInputError,))

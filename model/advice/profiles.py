@@ -1,0 +1,347 @@
+"""Balance profiles: the typical loudness of each role against each anchor, how far songs disagree, and
+how a profile is fitted (one function for every way of fitting), stored and found.
+
+A pair's offset for one song is (role loudness - anchor loudness) in LU, BS.1770 loudness combined over
+every window of the song where both roles are active (``pair_windows``). A profile keeps, per pair, the
+median over songs, the quartiles over all those windows, the between-song spread and the decision spread
+(``PairStats.spread``): how far a finished song of this kind may sit from the median.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from model.audio.roles import ROLES, TARGET_ROLES
+from model.errors import AdvisorUnavailable, InputError
+
+if TYPE_CHECKING:
+    from model.advice.advisor import CancelToken, Progress
+    from model.audio.measure import Measurements, WindowLevels
+
+PROFILE_FORMAT = "mixingbuddy.balance_profile/2"
+PROFILE_FORMAT_V1 = "mixingbuddy.balance_profile/1"
+DEFAULT_PROFILE = "pop-rock"
+STATISTIC = ("role loudness minus anchor loudness in LU: BS.1770 integrated loudness (libebur128) of the stereo "
+             "role mixes, combined over the 10 s windows where both roles are active (each role's own gate)")
+#: A pair fitted on fewer songs has no measured between-song spread: it is kept but not judged.
+MIN_SONGS = 2
+#: Weight, in songs, of the fit's pooled between-song spread when a pair's own spread rests on few songs.
+PRIOR_SONGS = 2
+#: Interquartile range of a normal distribution in standard deviations.
+IQR_PER_SD = 1.349
+USER_DIR_ENV = "MIXINGBUDDY_PROFILE_DIR"
+
+
+@dataclass(frozen=True)
+class PairStats:
+    """One (role, anchor) pair: median offset, window quartiles, decision spread (LU) and how it was fitted.
+
+    ``songs`` is None for a cited prior (no songs measured); such a pair is judged with its quartile band.
+    """
+
+    median: float
+    q25: float
+    q75: float
+    spread: float
+    songs: int | None = None
+    windows: int | None = None
+
+    @property
+    def judged(self) -> bool:
+        return self.songs is None or self.songs >= MIN_SONGS
+
+
+@dataclass(frozen=True)
+class BalanceProfile:
+    """Per (role, anchor) typical offsets with their spread, the category thresholds, name and provenance."""
+
+    pairs: Mapping[tuple[str, str], PairStats]
+    ok_db: float = 3.0
+    very_db: float = 6.0
+    provenance: Mapping = field(default_factory=dict)
+    name: str = ""
+    description: str = ""
+
+    @classmethod
+    def load(cls, path: str | Path) -> "BalanceProfile":
+        """Read a profile JSON file (format /2, or /1 whose spread comes from its quartiles).
+
+        Raises AdvisorUnavailable naming what is wrong.
+        """
+        path = Path(path)
+        try:
+            return cls.from_json(json.loads(path.read_text(encoding="utf-8")), path.stem)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise AdvisorUnavailable(f"Balance profile {path.name} is unreadable: {exc}") from None
+
+    @classmethod
+    def from_json(cls, data: Mapping, default_name: str = "") -> "BalanceProfile":
+        fmt = data.get("format")
+        if fmt not in (PROFILE_FORMAT, PROFILE_FORMAT_V1):
+            raise ValueError(f"format is {fmt!r}, expected {PROFILE_FORMAT!r}")
+        pairs = {}
+        for key, v in data["pairs"].items():
+            role, anchor = key.split("|")
+            q25, q75 = float(v["q25"]), float(v["q75"])
+            spread = float(v["spread_lu"]) if v.get("spread_lu") is not None else (q75 - q25) / IQR_PER_SD
+            songs = v.get("songs") if fmt == PROFILE_FORMAT else None
+            pairs[(role, anchor)] = PairStats(float(v["median"]), q25, q75, spread,
+                                              None if songs is None else int(songs), v.get("n") or v.get("windows"))
+        th = data.get("thresholds_db", {})
+        return cls(pairs, float(th.get("ok", 3.0)), float(th.get("very", 6.0)), data.get("provenance") or {},
+                   str(data.get("name") or default_name), str(data.get("description") or ""))
+
+    def typical(self, role: str, anchor: str) -> PairStats | None:
+        return self.pairs.get((role, anchor))
+
+    def category(self, deviation: float) -> str:
+        """Paper category for a deviation d in LU (d > 0: too loud)."""
+        size = abs(deviation)
+        if size < self.ok_db:
+            return "no_error"
+        if deviation > 0:
+            return "very_loud" if size >= self.very_db else "loud"
+        return "very_quiet" if size >= self.very_db else "quiet"
+
+
+# --- per-pair gate -------------------------------------------------------------
+
+def pair_windows(windows: Iterable["WindowLevels"], role: str, anchor: str) -> list["WindowLevels"]:
+    """The windows where both roles are active (each role's own activity gate)."""
+    return [w for w in windows if w.role_active.get(role) and w.role_active.get(anchor)]
+
+
+def pair_offset(measurements: "Measurements", windows: Sequence["WindowLevels"], role: str,
+                anchor: str) -> float | None:
+    """Role loudness minus anchor loudness (LU) combined over ``windows``; None when either is silent."""
+    if not windows:
+        return None
+    lufs = measurements.role_loudness([w.window for w in windows])
+    d = lufs.get(role, -math.inf) - lufs.get(anchor, -math.inf)
+    return d if math.isfinite(d) else None
+
+
+# --- fitting ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SongSource:
+    """One finished song to learn from: its audio files, optional role overrides (file name -> role), a label."""
+
+    label: str
+    paths: tuple[str, ...]
+    roles: Mapping[str, str] = field(default_factory=dict)
+    track_db: Mapping[str, float] = field(default_factory=dict)  # file name -> gain the song was mixed with
+    muted: frozenset[str] = frozenset()                            # file names left out of the mix
+
+
+@dataclass(frozen=True)
+class SongOffsets:
+    """One song's measured pair offsets (LU) and the per-window offsets behind each."""
+
+    label: str
+    offsets: Mapping[tuple[str, str], float]
+    window_offsets: Mapping[tuple[str, str], tuple[float, ...]]
+    windows: int
+
+
+def song_offsets(label: str, measurements: "Measurements") -> SongOffsets:
+    """Every (role, anchor) pair's offset over the song's co-active windows."""
+    candidates = measurements.candidates()
+    offsets, per_window = {}, {}
+    for anchor in TARGET_ROLES:
+        for role in ROLES:
+            if role == anchor:
+                continue
+            co = pair_windows(candidates, role, anchor)
+            d = pair_offset(measurements, co, role, anchor)
+            if d is None:
+                continue
+            offsets[(role, anchor)] = d
+            per_window[(role, anchor)] = tuple(
+                w.roles[role].lufs - w.roles[anchor].lufs for w in co
+                if math.isfinite(w.roles[role].lufs - w.roles[anchor].lufs))
+    return SongOffsets(label, offsets, per_window, len(candidates))
+
+
+def combine(songs: Sequence[SongOffsets], name: str, method: str, description: str = "",
+            window_s: float = 10.0, ok_db: float = 3.0, very_db: float = 6.0) -> dict:
+    """A profile (format /2) from measured songs: the one place where offsets become a profile.
+
+    Per pair: median over songs; quartiles over all co-active windows; the between-song standard
+    deviation; and the decision spread, the larger of the windows' spread (IQR / 1.349) and the
+    between-song spread expected for a new song (pooled with the fit's other pairs when a pair has few
+    songs, times sqrt(1 + 1/n) for the median's own uncertainty).
+    """
+    keys = [(r, a) for a in TARGET_ROLES for r in ROLES if r != a]
+    by_pair = {k: [s.offsets[k] for s in songs if k in s.offsets] for k in keys}
+    between = {k: statistics.stdev(v) for k, v in by_pair.items() if len(v) >= 2}
+    pooled = math.sqrt(sum(x * x for x in between.values()) / len(between)) if between else None
+    pairs = {}
+    for key in keys:
+        values = by_pair[key]
+        if not values:
+            continue
+        windows = [x for s in songs for x in s.window_offsets.get(key, ())]
+        q25, q75 = (float(x) for x in np.percentile(windows or values, [25, 75]))
+        n = len(values)
+        sd = between.get(key)
+        prior = pooled if pooled is not None else sd
+        spread_song = None
+        if prior is not None:
+            own = (n - 1) * (sd or 0.0) ** 2
+            spread_song = math.sqrt((PRIOR_SONGS * prior ** 2 + own) / (PRIOR_SONGS + n - 1)) * math.sqrt(1 + 1 / n)
+        spread = max((q75 - q25) / IQR_PER_SD, spread_song or 0.0)
+        pairs["|".join(key)] = {
+            "median": round(float(np.median(values)), 2), "q25": round(q25, 2), "q75": round(q75, 2),
+            "spread_lu": round(spread, 2), "between_song_sd_lu": None if sd is None else round(sd, 2),
+            "songs": n, "windows": len(windows),
+            "song_offsets": {s.label: round(s.offsets[key], 2) for s in songs if key in s.offsets},
+        }
+    if not pairs:
+        raise InputError("No song had two roles playing together (vocals, drums or bass with another role): "
+                         "nothing to fit. Check the files' roles.")
+    return {
+        "format": PROFILE_FORMAT,
+        "name": name,
+        "description": description,
+        "statistic": STATISTIC,
+        "thresholds_db": {"ok": ok_db, "very": very_db},
+        "provenance": {
+            "method": method,
+            "fitted_on": _dt.date.today().isoformat(),
+            "songs": [s.label for s in songs],
+            "window_s": window_s,
+            "windows_per_pair": {k: v["windows"] for k, v in pairs.items()},
+            "pooled_between_song_sd_lu": None if pooled is None else round(pooled, 2),
+            "min_songs_to_judge": MIN_SONGS,
+        },
+        "pairs": pairs,
+    }
+
+
+def measure_song(song: SongSource, window_s: float = 10.0) -> "Measurements":
+    """Load a song's files (roles guessed, or as given) and measure it whole."""
+    from model.audio.measure import measure_session
+    from model.audio.tracks import Gains, load_tracks
+
+    tracks = load_tracks(song.paths, strict=True).tracks
+    if song.roles:
+        by_name = {t.name: t.id for t in tracks.tracks} | {t.id: t.id for t in tracks.tracks}
+        tracks = tracks.with_roles({by_name[n]: r for n, r in song.roles.items() if n in by_name})
+    ids = {t.name: t.id for t in tracks.tracks}
+    gains = Gains(track_db={ids[n]: db for n, db in song.track_db.items() if n in ids},
+                  muted=frozenset(ids[n] for n in song.muted if n in ids))
+    return measure_session(tracks, gains, window_s, None, true_peak=False, per_track=False)
+
+
+def fit_profile(songs: Sequence[SongSource | str | os.PathLike], name: str, method: str = "mixingbuddy profile fit",
+                description: str = "", progress: "Progress | None" = None, cancel: "CancelToken | None" = None,
+                window_s: float = 10.0) -> tuple[dict, list[SongOffsets]]:
+    """Measure each finished song and fit a profile; a song is a folder of stems or a SongSource.
+
+    Returns the profile (format /2, ready for ``write_profile``) and the per-song offsets behind it.
+    """
+    sources = [s if isinstance(s, SongSource) else SongSource(Path(s).name, (str(s),)) for s in songs]
+    if not sources:
+        raise InputError("No songs given to fit a profile from.")
+    measured = []
+    for i, song in enumerate(sources):
+        if cancel:
+            cancel.raise_if_cancelled()
+        if progress:
+            progress(i / len(sources), f"Measuring {song.label} ({i + 1} of {len(sources)})")
+        measured.append(song_offsets(song.label, measure_song(song, window_s)))
+    if progress:
+        progress(1.0, "Fitted")
+    return combine(measured, name, method, description, window_s), measured
+
+
+# --- where profiles live -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class ProfileEntry:
+    """A profile found on disk: its name, file, "shipped" or "user", and description."""
+
+    name: str
+    path: Path
+    source: str
+    description: str
+
+
+def shipped_profile_dir() -> Path:
+    from resources import PROFILES_DIR
+
+    return PROFILES_DIR
+
+
+def user_profile_dir() -> Path:
+    """$MIXINGBUDDY_PROFILE_DIR, else $XDG_CONFIG_HOME/mixingbuddy/profiles (default ~/.config)."""
+    if os.environ.get(USER_DIR_ENV):
+        return Path(os.environ[USER_DIR_ENV])
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "mixingbuddy" / "profiles"
+
+
+def list_profiles() -> list[ProfileEntry]:
+    """Shipped profiles, then the user's (a user file named like a shipped profile is left out)."""
+    out: list[ProfileEntry] = []
+    for source, folder in (("shipped", shipped_profile_dir()), ("user", user_profile_dir())):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.json")):
+            if any(e.name == path.stem for e in out):
+                continue
+            try:
+                description = str(json.loads(path.read_text(encoding="utf-8")).get("description") or "")
+            except (OSError, ValueError, AttributeError):
+                description = "(unreadable)"
+            out.append(ProfileEntry(path.stem, path, source, description))
+    return out
+
+
+def resolve_profile(name_or_path: str | os.PathLike | None = None) -> Path:
+    """A profile name (shipped or user) or a JSON file path -> the file; InputError when there is none."""
+    text = str(name_or_path or DEFAULT_PROFILE)
+    path = Path(text)
+    if path.suffix == ".json" or path.is_file():
+        if not path.is_file():
+            raise InputError(f"Profile file {text} does not exist.")
+        return path
+    for entry in list_profiles():
+        if entry.name == text:
+            return entry.path
+    names = ", ".join(e.name for e in list_profiles())
+    raise InputError(f"Unknown profile '{text}': choose one of {names}, or give a profile .json file.")
+
+
+def load_profile(name_or_path: str | os.PathLike | None = None) -> BalanceProfile:
+    """Load a profile by name or path (default: pop-rock)."""
+    return BalanceProfile.load(resolve_profile(name_or_path))
+
+
+def write_profile(profile: Mapping, path: str | os.PathLike) -> Path:
+    """Write a profile JSON atomically (never a half-written file)."""
+    from model.files import atomic_write_text
+
+    path = Path(path)
+    atomic_write_text(path, json.dumps(profile, indent=2) + "\n")
+    return path
+
+
+def user_profile_path(name: str) -> Path:
+    """Where a user profile called ``name`` is saved; shipped names and odd characters are refused."""
+    clean = name.strip()
+    if not clean or any(c in clean for c in '/\\:*?"<>|') or clean.startswith("."):
+        raise InputError(f"Profile name {name!r} cannot be a file name: use letters, digits, '-' or '_'.")
+    if (shipped_profile_dir() / f"{clean}.json").is_file():
+        raise InputError(f"'{clean}' is a shipped profile: choose another name.")
+    return user_profile_dir() / f"{clean}.json"

@@ -1,0 +1,173 @@
+"""Balance profiles (fitting, storage) and the per-pair, calibrated BalanceAdvisor."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from model.advice.advisor import AdviceRequest
+from model.advice.balance import BalanceAdvisor, flaw_probability
+from model.advice.pipeline import critique
+from model.advice.profiles import (BalanceProfile, PairStats, fit_profile, list_profiles, load_profile,
+                                   resolve_profile, user_profile_path)
+from model.advisors import load_advisor
+from model.audio.tracks import Gains, load_tracks
+from model.errors import InputError, NoAnalysableAudio, RoleError
+
+SR = 22050
+REAL = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "evr"
+
+
+def noise_song(folder: Path, seconds: float = 30.0, db: dict | None = None, seed: int = 0,
+               plays: dict | None = None) -> Path:
+    """Four stems cut from one noise signal, so role offsets are exactly the dB given; ``plays`` mutes stretches."""
+    rng = np.random.default_rng(seed)
+    base = (0.05 * rng.standard_normal((int(seconds * SR), 2))).astype(np.float32)
+    names = {"vocals": "Lead Vox.wav", "drums": "Drums.wav", "bass": "Bass.wav", "other": "Keys.wav"}
+    folder.mkdir(parents=True, exist_ok=True)
+    for role, name in names.items():
+        audio = base * np.float32(10 ** ((db or {}).get(role, 0.0) / 20))
+        if plays and role in plays:
+            start, end = plays[role]
+            keep = np.zeros(len(audio), dtype=bool)
+            keep[int(start * SR):int(end * SR)] = True
+            audio[~keep] = 0.0
+        sf.write(folder / name, audio, SR, subtype="FLOAT")
+    return folder
+
+
+def test_fitting_recovers_known_offsets(tmp_path):
+    songs = [noise_song(tmp_path / f"s{i}", db={"drums": d, "bass": -4.0}, seed=i)
+             for i, d in enumerate((6.0, 2.0, -1.0))]
+    profile, per_song = fit_profile(songs, "test")
+    pair = profile["pairs"]["drums|vocals"]
+    assert abs(pair["median"] - 2.0) < 0.2
+    assert [round(s.offsets[("drums", "vocals")], 1) for s in per_song] == [6.0, 2.0, -1.0]
+    assert abs(profile["pairs"]["bass|vocals"]["median"] + 4.0) < 0.2
+    assert pair["songs"] == 3 and pair["windows"] == 9 and abs(pair["between_song_sd_lu"] - 3.51) < 0.2
+    assert profile["provenance"]["songs"] == ["s0", "s1", "s2"]
+    loaded = BalanceProfile.from_json(profile)
+    assert loaded.typical("drums", "vocals").judged and loaded.typical("drums", "vocals").spread >= 3.5
+
+
+def test_pair_on_one_song_is_kept_but_not_judged(tmp_path):
+    profile, _ = fit_profile([noise_song(tmp_path / "a")], "one")
+    stats = BalanceProfile.from_json(profile).typical("drums", "vocals")
+    assert stats.songs == 1 and not stats.judged
+
+
+def test_per_pair_gate_uses_windows_where_both_play(tmp_path):
+    # vocals throughout, drums only in the last 20 s, bass only in the first 20 s, keys throughout
+    folder = noise_song(tmp_path / "s", seconds=40.0, db={"drums": 9.0},
+                        plays={"drums": (20.0, 40.0), "bass": (0.0, 20.0)})
+    tracks = load_tracks([folder]).tracks
+    advice = critique(AdviceRequest(tracks, "vocals"), load_advisor("balance"))
+    pairs = {p.role: p for p in advice.pairs}
+    assert (pairs["drums"].windows, pairs["drums"].skipped) == (2, 2)
+    assert (pairs["bass"].windows, pairs["bass"].skipped) == (2, 2)
+    assert pairs["other"].windows == 4
+    # the old all-roles gate judged no window here; each pair now measures only where it plays
+    assert abs(pairs["drums"].offset_lu - 9.0) < 0.2 and abs(pairs["bass"].offset_lu) < 0.2
+    assert advice.primary.role == "drums" and advice.primary.direction == "decrease"
+    assert any("skipped" in f.message for f in advice.findings)
+
+
+def test_default_anchor_falls_back_when_vocals_rest(tmp_path):
+    folder = noise_song(tmp_path / "s", seconds=40.0, plays={"vocals": (30.0, 40.0)})
+    tracks = load_tracks([folder]).tracks
+    advice = critique(AdviceRequest(tracks, None, span=(0.0, 30.0)), load_advisor("balance"))
+    assert advice.anchor == "drums" and "vocals silent" in advice.anchor_reason
+    with pytest.raises(RoleError, match="silent in the judged span"):
+        critique(AdviceRequest(tracks, "vocals", span=(0.0, 30.0)), load_advisor("balance"))
+
+
+def test_span_shorter_than_one_block_is_refused(tmp_path):
+    tracks = load_tracks([noise_song(tmp_path / "s", seconds=12.0)]).tracks
+    with pytest.raises(NoAnalysableAudio, match="400 ms"):
+        critique(AdviceRequest(tracks, "vocals", span=(1.0, 1.2)), load_advisor("balance"))
+
+
+def test_balanced_fallback_window_is_capped_at_half(tmp_path):
+    # vocals and the other roles never play together: no pair window, the loudest window is judged alone
+    folder = noise_song(tmp_path / "s", seconds=20.0,
+                        plays={"vocals": (0.0, 10.0), "drums": (10.0, 20.0), "bass": (10.0, 20.0),
+                               "other": (10.0, 20.0)})
+    advice = critique(AdviceRequest(load_tracks([folder]).tracks, "vocals"), load_advisor("balance"))
+    assert advice.confidence <= 0.5
+    assert all(not v.window.gated for v in advice.windows)
+
+
+def test_flaw_probability_is_calibrated_by_the_profile_spread():
+    assert flaw_probability(9.0, 1.0) > 0.95
+    assert flaw_probability(5.0, 1.0) > flaw_probability(5.0, 6.0)
+    assert flaw_probability(5.0, 6.0) < 0.5          # songs disagree this much: tentative
+    assert flaw_probability(0.0, 3.0) < 0.1 < flaw_probability(4.0, 3.0)
+    assert flaw_probability(-9.0, 2.0) == pytest.approx(flaw_probability(9.0, 2.0))
+    assert 0.0 <= flaw_probability(80.0, 0.3) <= 1.0
+
+
+def wide(median: float, spread: float, songs: int = 4) -> BalanceProfile:
+    pairs = {(r, a): PairStats(median if (r, a) == ("drums", "vocals") else 0.0, -spread, spread, spread, songs, 40)
+             for a in ("vocals", "drums", "bass") for r in ("vocals", "drums", "bass", "other") if r != a}
+    return BalanceProfile(pairs, name="wide")
+
+
+def test_wide_profile_gives_tentative_never_far_too(tmp_path):
+    folder = noise_song(tmp_path / "s", db={"drums": 7.0})
+    tracks = load_tracks([folder]).tracks
+    narrow = critique(AdviceRequest(tracks, "vocals"), BalanceAdvisor(wide(0.0, 1.0)))
+    assert narrow.primary.category == "very_loud" and narrow.primary.confidence >= 0.8
+    tentative = critique(AdviceRequest(tracks, "vocals"), BalanceAdvisor(wide(0.0, 7.0)))
+    p = tentative.primary
+    assert p.role == "drums" and p.confidence < 0.5 and p.category == "loud"
+    assert "may be" in tentative.text and "far too" not in tentative.text
+    assert all(v.category != "very_loud" for v in tentative.windows)  # windows judge on the same basis
+    assert tentative.profile == "wide"
+
+
+def test_other_out_of_band_is_a_secondary_suggestion(write_session):
+    advice = critique(AdviceRequest(load_tracks([write_session({"other": 12.0})]).tracks, "vocals"),
+                      load_advisor("balance"))
+    assert advice.primary is None
+    assert [s.role for s in advice.suggestions] == ["other"] and advice.suggestions[0].direction == "decrease"
+
+
+def test_shipped_and_user_profiles_are_listed_and_loaded(tmp_path, monkeypatch):
+    monkeypatch.setenv("MIXINGBUDDY_PROFILE_DIR", str(tmp_path))
+    assert load_advisor("balance").profile.name == "pop-rock"
+    assert load_advisor("balance", profile="electronic").profile.name == "electronic"
+    (tmp_path / "mine.json").write_text((resolve_profile("electronic")).read_text())
+    listed = {(e.name, e.source) for e in list_profiles()}
+    assert {("pop-rock", "shipped"), ("electronic", "shipped"), ("mine", "user")} <= listed
+    with pytest.raises(InputError, match="Unknown profile"):
+        load_profile("nope")
+    with pytest.raises(InputError, match="shipped"):
+        user_profile_path("pop-rock")
+
+
+def test_format_1_profiles_still_load(tmp_path):
+    old = {"format": "mixingbuddy.balance_profile/1", "thresholds_db": {"ok": 3, "very": 6},
+           "pairs": {"drums|vocals": {"median": -2.0, "q25": -5.0, "q75": 1.0, "n": None}}}
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old))
+    stats = BalanceProfile.load(path).typical("drums", "vocals")
+    assert stats.judged and abs(stats.spread - 6.0 / 1.349) < 1e-6
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason=f"real stems not found at {REAL} (../shared is absent)")
+def test_shipped_electronic_profile_was_fitted_on_the_four_real_songs():
+    data = json.loads(resolve_profile("electronic").read_text())
+    assert sorted(data["provenance"]["songs"]) == sorted(p.name for p in REAL.iterdir() if p.is_dir())
+    assert data["pairs"]["drums|vocals"]["songs"] == 4
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason=f"real stems not found at {REAL} (../shared is absent)")
+def test_real_song_where_vocals_rest_falls_back_to_drums():
+    tracks = load_tracks([REAL / "Sodium"]).tracks
+    advice = critique(AdviceRequest(tracks, None, span=(90.0, 150.0)), load_advisor("balance", profile="electronic"))
+    assert advice.anchor == "drums" and "vocals" in advice.anchor_reason
+    assert not (advice.primary and advice.primary.confidence >= 0.5 and advice.primary.category.startswith("very"))
