@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from model.advice.balance import PairJudgement
 from model.advice.types import Advice, RoleGain, WindowVerdict
 from model.audio.findings import Finding
 from model.audio.roles import ROLES
@@ -227,6 +228,7 @@ def advice_to_dict(a: Advice) -> dict:
         "suggestions": [asdict(s) for s in a.suggestions], "windows": [wv(v) for v in a.windows],
         "confidence": a.confidence, "abstained": a.abstained, "text": a.text, "advisor_id": a.advisor_id,
         "findings": [asdict(f) for f in a.findings], "measurements": a.measurements, "status": a.agreement,
+        "anchor_reason": a.anchor_reason, "profile": a.profile, "pairs": [asdict(p) for p in a.pairs],
     })
 
 
@@ -252,6 +254,9 @@ def advice_from_dict(d: Mapping) -> Advice:
         findings=tuple(Finding(f["code"], f["severity"], f["message"], tuple(f.get("track_ids", ())))
                        for f in d.get("findings", ())),
         measurements=d.get("measurements") or {}, agreement=d.get("status", ""),
+        anchor_reason=d.get("anchor_reason", ""), profile=d.get("profile"),
+        pairs=tuple(PairJudgement(**{**p, "suggestion": rg(p["suggestion"]) if p.get("suggestion") else None})
+                    for p in d.get("pairs", ())),
     )
 
 
