@@ -163,7 +163,7 @@ def test_bad_file_dropped_into_a_loaded_session(qtbot, session_window, tmp_path,
     assert track_state(c, old_ids) == old_tracks
     assert p.role_db == before["role_db"] and p.anchor == before["anchor"] and p.region == before["region"]
     assert all(np.array_equal(p.tracks.get(i).audio, old_audio[i]) for i in old_ids)
-    assert w.table.rowCount() == 5 and w.isVisible() and w.critique_action.isEnabled()
+    assert w.table.track_count() == 5 and w.isVisible() and w.critique_action.isEnabled()
     items = [w.advice.findings.item(i).text() for i in range(w.advice.findings.count())]
     assert any("Not loaded" in t for t in items)
     no_internal_errors(w)
@@ -607,7 +607,7 @@ def test_gui_monkey_2000_random_actions(qtbot, make_window, tmp_path, monkeypatc
         if rng.random() < 0.5:
             rows = rng.sample(range(len(ids)), rng.randint(1, min(2, len(ids))))
             w.table.clearSelection()
-            for r in rows:
+            for r in (w.table.track_row(ids[i]) for i in rows):
                 w.table.selectRow(r) if len(rows) == 1 else w.table.selectionModel().select(
                     w.table.model().index(r, 0),
                     w.table.selectionModel().SelectionFlag.Select | w.table.selectionModel().SelectionFlag.Rows)
@@ -778,7 +778,7 @@ def test_odd_but_valid_exports_load_and_critique_in_the_gui(qtbot, make_window, 
     expected = sum(1 for p in work.rglob("*") if p.is_file() and is_audio_path(p))
     w = make_window(load_advisor("balance"))
     c = load(qtbot, w, paths)
-    assert len(c.project.track_ids) == expected and w.table.rowCount() == expected
+    assert len(c.project.track_ids) == expected and w.table.track_count() == expected
     assert not [r for r in error_banners(w) if "not loaded" in r.title]
     advice = critique(qtbot, w, timeout=60000)
     assert advice is not None and advice.text
