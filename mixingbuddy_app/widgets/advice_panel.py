@@ -6,9 +6,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar,
-                               QPushButton, QVBoxLayout, QWidget)
+                               QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
-from model.advice.report import TENTATIVE_BELOW, suggestion_sentence
+from model.advice.report import CATEGORY_WORDS, TENTATIVE_BELOW, suggestion_action, suggestion_sentence
 
 SEVERITY_COLOURS = {"error": "#ff8a80", "warning": "#ffd479", "info": "#a9d1ff", "failed": "#ff8a80"}
 RECHECK_COLOURS = {"resolved": "#5fbf77", "over-corrected": "#e0b341", "still there": "#ff8a4a", "unclear": "#aaaaaa"}
@@ -41,9 +41,15 @@ class AdvicePanel(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.setSpacing(4)
+        # the verdict and its suggestions scroll inside the panel when the window is small
+        inner = QWidget()
+        inner.setObjectName("adviceBody")
+        body = QVBoxLayout(inner)
+        body.setContentsMargins(0, 0, 0, 0)
+        body.setSpacing(4)
         self.sentence = _label("adviceSentence")
         self.sentence.setText("Drop stems (files or a folder) here, pick the anchor, then Critique.")
-        layout.addWidget(self.sentence)
+        body.addWidget(self.sentence)
         row = QHBoxLayout()
         self.confidence_bar = QProgressBar()
         self.confidence_bar.setObjectName("confidenceBar")
@@ -54,32 +60,39 @@ class AdvicePanel(QFrame):
         self.confidence = _label("adviceConfidence")
         row.addWidget(self.confidence_bar, 0, Qt.AlignmentFlag.AlignVCenter)
         row.addWidget(self.confidence, 1)
-        layout.addLayout(row)
+        body.addLayout(row)
         self.context = _label("adviceContext")
-        layout.addWidget(self.context)
+        body.addWidget(self.context)
         self.suggestion_box = QWidget()
         self.suggestion_grid = QGridLayout(self.suggestion_box)
         self.suggestion_grid.setContentsMargins(0, 0, 0, 0)
         self.suggestion_grid.setHorizontalSpacing(6)
         self.suggestion_grid.setVerticalSpacing(2)
         self.suggestion_grid.setColumnStretch(0, 1)
-        layout.addWidget(self.suggestion_box)
+        body.addWidget(self.suggestion_box)
         self.suggestion_labels: dict[str, QLabel] = {}
         self.apply_buttons: dict[str, QPushButton] = {}
         self.apply_all_button = QPushButton("Apply all")
         self.apply_all_button.setToolTip("Apply every suggestion above as one undoable step")
         self.apply_all_button.clicked.connect(lambda: self.controller.apply_all())
         self.apply_all_button.setVisible(False)
-        layout.addWidget(self.apply_all_button, 0, Qt.AlignmentFlag.AlignRight)
+        body.addWidget(self.apply_all_button, 0, Qt.AlignmentFlag.AlignRight)
         self.second_opinion = _label("secondOpinion")
         self.second_opinion.setVisible(False)
-        layout.addWidget(self.second_opinion)
+        body.addWidget(self.second_opinion)
         self.applied = _label("applied")
         self.applied.setVisible(False)
-        layout.addWidget(self.applied)
+        body.addWidget(self.applied)
         self.recheck = _label("recheck")
         self.recheck.setVisible(False)
-        layout.addWidget(self.recheck)
+        body.addWidget(self.recheck)
+        body.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(inner)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        layout.addWidget(self.scroll, 3)
         self._applied_lines: list[str] = []
         self.findings = QListWidget()
         self.findings.setObjectName("findings")
@@ -87,7 +100,7 @@ class AdvicePanel(QFrame):
         self.findings.setMinimumHeight(60)
         self.findings.setToolTip("Export doctor: problems in the exported files that can distort the critique")
         layout.addWidget(QLabel("<b>Export doctor</b>"))
-        layout.addWidget(self.findings, 1)
+        layout.addWidget(self.findings, 2)
         controller.advice_changed.connect(self.show_advice)
         controller.tracks_changed.connect(self._show_findings)
         controller.apply_done.connect(self._on_apply)
@@ -160,8 +173,9 @@ class AdvicePanel(QFrame):
         suggestions = [] if adv is None or adv.abstained else list(adv.suggestions)
         for i, s in enumerate(suggestions):
             level, colour = confidence_level(s.confidence)
-            text = (f"{i + 1}. {suggestion_sentence(s, tentative=level == 'tentative')} "
-                    f"<span style='color:{colour}'>({s.delta_db:+.1f} dB · {s.confidence:.0%})</span>")
+            what = CATEGORY_WORDS.get(s.category, s.category.replace("_", " "))
+            text = (f"{i + 1}. {suggestion_action(s, tentative=level == 'tentative')} ({what}) "
+                    f"<span style='color:{colour}'>{s.delta_db:+.1f} dB · {s.confidence:.0%}</span>")
             lab = _label()
             lab.setText(text)
             lab.setToolTip(f"{s.role}: {s.direction} by {s.min_db:g}–{s.max_db:g} dB ({s.category.replace('_', ' ')}); "

@@ -30,7 +30,7 @@ class GainPlot(QWidget):
         adopt_menus(self.plot)
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
-        self.plot.setMinimumHeight(150)
+        self.plot.setMinimumHeight(120)
         layout.addWidget(self.plot)
         pi = self.plot.getPlotItem()
         pi.setMouseEnabled(x=False, y=False)
@@ -40,8 +40,9 @@ class GainPlot(QWidget):
         pi.getAxis("left").setTextPen("#aaa")
         pi.getAxis("bottom").setTextPen("#ddd")
         pi.showGrid(y=True, alpha=0.15)
-        pi.setTitle("<span style='color:#b9c3ce; font-size:9pt'>Suggested change · whisker: range · "
-                    "◆: role gain now · ⚓: anchor</span>")
+        pi.setTitle("<span style='color:#b9c3ce; font-size:9pt'>Suggested change per role</span>")
+        self.plot.setToolTip("Bar: the suggested change in dB (fainter: not the headline) · whisker: its range · "
+                             "◆: the role gain now · ⚓: the anchor")
         self.zero = pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#bbbbbb", width=1))
         pi.addItem(self.zero)
         self.bars = pg.BarGraphItem(x=np.arange(len(ROLES)), height=np.zeros(len(ROLES)), width=0.55,
@@ -107,9 +108,13 @@ class GainPlot(QWidget):
                 primary = advice.primary is not None and advice.primary.role == s.role
                 c.setAlphaF(1.0 if primary else 0.55)
                 brushes[i] = pg.mkBrush(c)
-                self.value_texts[i].setText(f"{s.delta_db:+.1f} dB")
-                self.value_texts[i].setAnchor((0.0, 0.5))
-                self.value_texts[i].setPos(i + 0.3, s.delta_db / 2.0)
+                # inside the bar when it is tall enough, else just beyond its end; never beside it (the next
+                # bar's label would collide) and never past the plot's edge
+                self.value_texts[i].setText(f"{s.delta_db:+.1f}")
+                self.value_texts[i].setAnchor((0.5, 0.5))
+                inside = abs(s.delta_db) >= 2.5
+                y_text = s.delta_db / 2.0 if inside else s.delta_db + (1.5 if s.delta_db >= 0 else -1.5)
+                self.value_texts[i].setPos(i, max(-Y_LIMIT + 1.0, min(Y_LIMIT - 1.0, y_text)))
         self._heights = {r: float(heights[i]) for i, r in enumerate(ROLES)}
         self.bars.setOpts(height=heights, brushes=brushes)
         self.errors.setData(x=np.arange(len(ROLES)), y=y, top=top, bottom=bottom)

@@ -30,7 +30,7 @@ class GainFader(QSlider):
         self.setPageStep(STEP * 3)
         self.setValue(0)
         self.setToolTip("Gain in dB (−24 to +12). Double-click resets to 0 dB.")
-        self.setMinimumWidth(120)
+        self.setMinimumWidth(60)
 
     def db(self) -> float:
         return self.value() / STEP
@@ -53,7 +53,7 @@ class _GainCell(QWidget):
         h.setContentsMargins(4, 0, 4, 0)
         self.fader = GainFader(self)
         self.label = QLabel("+0.0 dB")
-        self.label.setMinimumWidth(58)
+        self.label.setMinimumWidth(54)
         self.label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         h.addWidget(self.fader, 1)
         h.addWidget(self.label)
@@ -114,7 +114,7 @@ class TrackTable(QTableWidget):
     file, role, gain, M, S and LUFS. Column widths are fixed so nothing jumps when values change."""
 
     COLUMNS = ("Track", "Role", "Gain", "M", "S", "LUFS", "LU vs anchor")
-    WIDTHS = {1: 84, 2: 168, 3: 28, 4: 28, 5: 54, 6: 128}   # the name column takes the rest
+    WIDTHS = {1: 80, 2: 150, 3: 28, 4: 28, 5: 50, 6: 124}   # the name column takes the rest
     ROW_HEIGHT = 24
     MIN_NAME_WIDTH = 110
 
@@ -391,7 +391,8 @@ class RolePanel(QGroupBox):
         super().__init__("Roles: anchor and role gain", parent)
         self.controller = controller
         grid = QGridLayout(self)
-        grid.setContentsMargins(8, 6, 8, 6)
+        grid.setContentsMargins(8, 2, 8, 2)
+        grid.setVerticalSpacing(0)
         grid.addWidget(QLabel("<b>Role</b>"), 0, 0)
         grid.addWidget(QLabel("<b>Anchor</b>"), 0, 1)
         grid.addWidget(QLabel("<b>Role gain</b>"), 0, 2)

@@ -45,6 +45,13 @@ CATEGORY_WORDS = {"quiet": "a little too quiet", "very_quiet": "much too quiet",
 TENTATIVE_BELOW = 0.5
 
 
+def suggestion_action(s: RoleGain, tentative: bool = False) -> str:
+    """What to do about one suggestion: "Lower the drums by 3 to 6 dB" ("Probably lower …" when tentative)."""
+    verb = "raise" if s.direction == "increase" else "lower"
+    text = f"{'probably ' if tentative else ''}{verb} the {s.role} by {s.min_db:g} to {s.max_db:g} dB"
+    return text[0].upper() + text[1:]
+
+
 def suggestion_sentence(s: RoleGain, tentative: bool = False) -> str:
     """One suggestion in words: "The drums are a little too loud: lower them by 3 to 6 dB.".
 

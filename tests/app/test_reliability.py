@@ -546,9 +546,12 @@ def check_view_matches_model(w) -> None:
     tracks = p.tracks.tracks if p.tracks else ()
     ids = [t.id for t in tracks]
     t = w.table
-    assert t.row_ids == ids and t.rowCount() == len(ids)
-    for row, tr in enumerate(tracks):
-        assert t.item(row, 0).text().startswith(tr.name)
+    # grouped by role: a row per role present, then its tracks in load order
+    expected_rows = [row for role in ("vocals", "drums", "bass", "other") if any(x.role.role == role for x in tracks)
+                     for row in [("role", role)] + [("track", x.id) for x in tracks if x.role.role == role]]
+    assert t.rows == expected_rows and t.rowCount() == len(expected_rows) and sorted(t.row_ids) == sorted(ids)
+    for tr in tracks:
+        assert t.name_item(tr.id).text().endswith(tr.name)
         assert t.role_combos[tr.id].currentText() == tr.role.role
         assert t.gain_cells[tr.id].fader.value() == int(round(p.track_db.get(tr.id, 0.0) * 10))
         assert t.mute_buttons[tr.id].isChecked() == (tr.id in p.muted)
