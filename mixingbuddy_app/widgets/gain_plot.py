@@ -108,13 +108,13 @@ class GainPlot(QWidget):
                 primary = advice.primary is not None and advice.primary.role == s.role
                 c.setAlphaF(1.0 if primary else 0.55)
                 brushes[i] = pg.mkBrush(c)
-                # inside the bar when it is tall enough, else just beyond its end; never beside it (the next
-                # bar's label would collide) and never past the plot's edge
-                self.value_texts[i].setText(f"{s.delta_db:+.1f}")
-                self.value_texts[i].setAnchor((0.5, 0.5))
-                inside = abs(s.delta_db) >= 2.5
-                y_text = s.delta_db / 2.0 if inside else s.delta_db + (1.5 if s.delta_db >= 0 else -1.5)
-                self.value_texts[i].setPos(i, max(-Y_LIMIT + 1.0, min(Y_LIMIT - 1.0, y_text)))
+                # beyond the whisker's end, centred on the bar: never beside it (the next bar's label would
+                # collide), never on the whisker, and never past the plot's edge
+                self.value_texts[i].setText(f"{s.delta_db:+.1f} dB")
+                up = s.delta_db >= 0
+                self.value_texts[i].setAnchor((0.5, 1.0) if up else (0.5, 0.0))
+                y_text = hi + 0.4 if up else lo - 0.4
+                self.value_texts[i].setPos(i, max(-Y_LIMIT + 2.5, min(Y_LIMIT - 2.5, y_text)))
         self._heights = {r: float(heights[i]) for i, r in enumerate(ROLES)}
         self.bars.setOpts(height=heights, brushes=brushes)
         self.errors.setData(x=np.arange(len(ROLES)), y=y, top=top, bottom=bottom)

@@ -177,7 +177,7 @@ class TrackTable(QTableWidget):
         return self.item(self.track_row(track_id), 0)
 
     def role_lu_item(self, role: str) -> QTableWidgetItem:
-        return self.item(self.role_row(role), 6)
+        return self.item(self.role_row(role), 3)
 
     def selected_track_ids(self) -> list[str]:
         """Selected tracks in table order; a selected role row stands for all its tracks."""
@@ -264,12 +264,13 @@ class TrackTable(QTableWidget):
         title.setFont(font)
         title.setBackground(QBrush(QColor("#2a3038")))
         self.setItem(row, 0, title)
-        self.setSpan(row, 0, 1, 6)
+        self.setSpan(row, 0, 1, 3)
         lu = QTableWidgetItem("")
         lu.setFont(font)
         lu.setBackground(QBrush(QColor("#2a3038")))
         lu.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.setItem(row, 6, lu)
+        self.setItem(row, 3, lu)
+        self.setSpan(row, 3, 1, 4)     # the role's LU vs anchor and its band get the M..LU columns
         self._show_role_title(role)
 
     def _build_track_row(self, row: int, t) -> None:
