@@ -88,9 +88,8 @@ def band_state(rel: float | None, band) -> str:
 
 
 #: Patterns of the name guesser that often match by accident ("MELODY BREAK", "SUB PAD", "BEAT SYNTH").
-WEAK_MATCHES = frozenset({"break", "breaks", "beat", "beats", "sub", "bs", "rap", "kit", "room", "rooms", "hat",
-                          "hats", "oh", "ohs", "sn", "bd", "bv", "hh", "ride", "crash", "splash", "china", "backing",
-                          "reese", "loop drums", "spoken", "speech", "choir", "harmony", "voice", "rim", "rimshot"})
+WEAK_MATCHES = frozenset({"break", "breaks", "beat", "beats", "sub", "bs", "rap", "kit", "room", "rooms", "oh",
+                          "ohs", "sn", "bd", "bv", "backing", "reese", "spoken", "speech"})
 UNCERTAIN_BELOW = 0.6
 UNCERTAIN_MARK = "?"
 
