@@ -137,6 +137,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         if not self._finish_load(job_id):
             return  # a newer load superseded this one
         p = self.project
+        fresh = p.tracks is None            # nothing was open: a plain load leaves nothing unsaved
         tracks = outcome.tracks
         if not isinstance(outcome.context, PendingSession) and self._removed_paths:
             # tracks removed while this load was running stay removed (their buffer rows get gain 0)
@@ -160,6 +161,8 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
             elif tracks.tracks:
                 p.set_tracks(tracks, outcome.lufs, outcome.findings, outcome.notes, outcome.failed)
                 p.set_advice(None)
+                if fresh:
+                    p.dirty = False
             else:
                 p.clear_tracks()
         except Exception as exc:   # never let a bad session or load take the window down
@@ -200,9 +203,14 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
 
     # --- roles, anchor, region -------------------------------------------------------
     def set_role(self, track_id: str, role: str) -> None:
+        self.set_roles([track_id], role)
+
+    def set_roles(self, track_ids: Iterable[str], role: str) -> None:
+        """Give every one of ``track_ids`` the role ``role`` (a user choice), with one refresh."""
         old_anchor = self.project.anchor
         try:
-            self.project.set_role(track_id, role)
+            for track_id in track_ids:
+                self.project.set_role(track_id, role)
         except (InputError, KeyError) as exc:
             self.error.emit(ErrorReport("Role", str(exc)))
             return
@@ -250,6 +258,16 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         self.project.set_region(region)
         self._apply_loop()
         self.region_changed.emit(self.project.region)
+
+    def new_session(self) -> None:
+        """Close the tracks and the session file: an empty window."""
+        p = self.project
+        if p.tracks:
+            self.remove_tracks(p.track_ids)
+        p.session_path = None
+        p.dirty = False
+        self.advice_changed.emit(None)
+        self.session_changed.emit("")
 
     # --- gains ------------------------------------------------------------------------
     def set_track_gain(self, track_id: str, db: float) -> None:

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from model.advice.balance import BalanceAdvisor
+from model.advice.profiles import BalanceProfile
 from model.advice.report import recheck_verdict
 from model.advice.types import Advice
+from model.audio.segments import Window
 from model.errors import InputError, MixingBuddyError
 
 from mixingbuddy_app.errors import ErrorKind, ErrorReport
 from mixingbuddy_app.project import GAIN_MAX_DB, GAIN_MIN_DB, ApplyResult
 from mixingbuddy_app.workers import balance_factory
+
+
+BALANCE_ID = "balance"    # the measured advisor's id (model.advice.balance.BalanceAdvisor)
 
 
 class CritiqueMixin:
@@ -108,46 +114,88 @@ class CritiqueMixin:
         self.worker.set_factory(balance_factory)
         self.status.emit("The next critique uses the measured advisor (balance).")
 
-    def typical_band(self, role: str):
-        """The balance profile's typical (median, q25, q75) of ``role`` vs the anchor, or None."""
-        anchor = self.project.anchor
-        if anchor is None or role == anchor:
-            return None
+    def balance_profile(self):
+        """The balance profile (typical bands), read once; None when it cannot be read."""
         if self._profile is None:
             try:
-                from model.advice.profiles import BalanceProfile
                 from resources import BALANCE_PROFILE
 
                 self._profile = BalanceProfile.load(BALANCE_PROFILE)
             except Exception:
                 self._profile = False
-        return self._profile.typical(role, anchor) if self._profile else None
+        return self._profile or None
+
+    def typical_band(self, role: str):
+        """The balance profile's typical (median, q25, q75) of ``role`` vs the anchor, or None."""
+        anchor = self.project.anchor
+        profile = self.balance_profile()
+        if anchor is None or role == anchor or profile is None:
+            return None
+        return profile.typical(role, anchor)
+
+    def measured_opinion(self, advice: Advice | None) -> str | None:
+        """The measured advisor's verdict on the same measurements, when it disagrees with another advisor's.
+
+        The BalanceAdvisor judges the role loudness the critique measured over its span; None when the advice
+        is the measured advisor's own, when they agree, or when there is nothing to judge.
+        """
+        profile = self.balance_profile()
+        if advice is None or advice.advisor_id == BALANCE_ID or profile is None:
+            return None
+        roles = (advice.measurements or {}).get("roles") or {}
+        lufs = {r: float(v["lufs"]) for r, v in roles.items() if isinstance(v, dict) and v.get("lufs") is not None}
+        if advice.anchor not in lufs:
+            return None
+        span = Window(0.0, float((advice.measurements or {}).get("duration_s") or 0.0))
+        measured = BalanceAdvisor(profile).verdict_for_levels(span, lufs, advice.anchor)
+        said = None if advice.abstained or advice.primary is None else (advice.primary.role,
+                                                                         advice.primary.direction)
+        found = None if measured.direction == "none" else (measured.target, measured.direction)
+        if said == found:
+            return None
+        if found is None:
+            return "the roles sit within their typical bands (no change needed)."
+        lu = (measured.measured_lu or {}).get(measured.target)
+        return (f"{measured.text}" + (f" (measured {lu:+.1f} LU vs the {advice.anchor})" if lu is not None else ""))
 
     def advice_is_current(self) -> bool:
         p = self.project
         return p.advice is not None and p.advice_revision == p.revision
 
     # --- apply, A/B -------------------------------------------------------------------------
-    def can_apply(self) -> bool:
+    def can_apply(self, role: str | None = None) -> bool:
+        """Whether Apply can act now: on the headline suggestion (or on ``role``'s) of the current advice."""
         a = self.project.advice
-        return a is not None and a.primary is not None and not a.abstained and not self.busy
+        if a is None or a.primary is None or a.abstained or self.busy:
+            return False
+        return (role or a.primary.role) in self.project.applicable_roles()
 
-    def apply(self) -> ApplyResult | None:
+    def apply(self, role: str | None = None) -> ApplyResult | None:
+        """Apply one suggestion (the headline one when ``role`` is None)."""
+        results = self._apply(None if role is None else [role])
+        return results[0] if results else None
+
+    def apply_all(self) -> list[ApplyResult]:
+        """Apply every suggestion of the advice that is not applied yet, as one undo step."""
+        return self._apply(list(self.project.applicable_roles()))
+
+    def _apply(self, roles: list[str] | None) -> list[ApplyResult]:
         if self.busy:
-            return None
+            return []
         try:
-            result = self.project.apply_advice()
+            results = self.project.apply_advice(roles)
         except InputError as exc:
             self.status.emit(exc.message)
-            return None
+            return []
         self.ab_state = "after"
         self._gains_edited()
         self.ab_changed.emit("after")
-        self.apply_done.emit(result)
-        self.status.emit(f"Applied: {result.describe()}. A/B compares before and after; Re-check verifies it.")
-        if result.clamped:
+        for result in results:
+            self.apply_done.emit(result)
+        self.status.emit("Applied: " + "; ".join(r.describe() for r in results)
+                         + ". A/B compares before and after; Re-check verifies it.")
+        for result in (r for r in results if r.clamped):
             self.error.emit(ErrorReport("Apply", f"The suggested {result.requested_db:+.1f} dB on {result.role} was "
                                         f"clamped to {result.applied_db:+.1f} dB (fader range "
                                         f"{GAIN_MIN_DB:+.0f}..{GAIN_MAX_DB:+.0f} dB).", "", "warning"))
-        return result
-
+        return results

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -91,6 +91,9 @@ class MixProject:
         self.dirty = False
         self.applied_advice: Advice | None = None   # the advice that Apply acted on (for Re-check)
         self.ab_reference: GainState | None = None  # gains before the last Apply (the "A" of A/B)
+        self._applied_roles: set[str] = set()       # roles of the current advice applied so far
+        self._applied_revision = -1                 # the revision right after the last Apply
+        self._applied_source: Advice | None = None  # the advice those roles came from
         self._undo: list[tuple[str, GainState]] = []
         self._redo: list[tuple[str, GainState]] = []
         self._coalesce_key: str | None = None
@@ -182,6 +185,7 @@ class MixProject:
         self.load_findings, self.load_notes, self.failed = (), (), ()
         self.ab_reference = None
         self.applied_advice = None
+        self._applied_source, self._applied_roles = None, set()
         self._undo.clear()
         self._redo.clear()
         self._coalesce_key = None
@@ -306,26 +310,67 @@ class MixProject:
         return AdviceRequest(tracks=self.tracks, anchor=self.anchor, gains=self.gains(), span=self.region)
 
     def set_advice(self, advice: Advice | None) -> None:
+        """Keep a critique's result. It does not make the session dirty: Critique can always run again, and the
+        unsaved-changes prompt guards what the user did by hand."""
         self.advice = advice
         self.advice_revision = self.revision
-        self.dirty = True
 
-    def apply_advice(self) -> ApplyResult:
-        """Move the suggested role's gain by primary.delta_db (clamped to the fader range)."""
+    def applicable_roles(self) -> tuple[str, ...]:
+        """Roles of the current advice whose suggestion can still be applied.
+
+        All of them while the advice describes the mix; after an Apply of this advice (and nothing else since),
+        the ones not applied yet.
+        """
         adv = self.advice
-        if adv is None or adv.primary is None or adv.abstained:
+        if adv is None or adv.abstained or not adv.suggestions:
+            return ()
+        roles = tuple(s.role for s in adv.suggestions)
+        if self.advice_revision == self.revision:
+            return roles
+        if self._applied_revision == self.revision:
+            return tuple(r for r in roles if r not in self._applied_roles)
+        return ()
+
+    def applied_roles(self) -> frozenset[str]:
+        """Roles of the current advice that Apply has moved."""
+        return frozenset(self._applied_roles) if self._applied_source is self.advice else frozenset()
+
+    def apply_advice(self, roles: Iterable[str] | None = None) -> list[ApplyResult]:
+        """Move each chosen role's gain by its suggested delta_db (clamped to the fader range); one undo step.
+
+        ``roles``: the suggestions to apply (None: the primary one). Returns one ApplyResult per role moved.
+        """
+        adv = self.advice
+        allowed = self.applicable_roles()
+        if adv is None or adv.primary is None or not allowed:
             raise InputError("There is no suggestion to apply.")
-        role = adv.primary.role
-        before = self.role_db.get(role, 0.0)
+        wanted = [adv.primary.role] if roles is None else list(dict.fromkeys(roles))
+        by_role = {s.role: s for s in adv.suggestions}
+        chosen = [by_role[r] for r in wanted if r in by_role and r in allowed]
+        if not chosen:
+            raise InputError("That suggestion was already applied or no longer describes the mix.")
+        continuing = self._applied_revision == self.revision and self._applied_source is adv
         before_state = self.gain_state()
-        after = clamp_gain(before + adv.primary.delta_db)
         self._coalesce_key = None
-        self.set_role_gain(role, after, coalesce=False)
+        self._push_undo("Apply " + ", ".join(s.role for s in chosen), None)
+        results = []
+        for s in chosen:
+            before = self.role_db.get(s.role, 0.0)
+            after = clamp_gain(before + s.delta_db)
+            self.role_db[s.role] = after
+            results.append(ApplyResult(s.role, float(s.delta_db), after - before, before, after))
         self._coalesce_key = None
-        result = ApplyResult(role, float(adv.primary.delta_db), after - before, before, after)
-        self.applied_advice = adv
-        self.ab_reference = before_state
-        return result
+        self._bump()
+        if not continuing:
+            self._applied_roles = set()
+            self.ab_reference = before_state    # A/B compares with the mix before this advice was first applied
+        self._applied_roles |= {s.role for s in chosen}
+        self._applied_revision = self.revision
+        # Re-check judges the headline of what was applied
+        primary = adv.primary if adv.primary.role in self._applied_roles else chosen[0]
+        self.applied_advice = adv if primary is adv.primary else replace(adv, primary=primary)
+        self._applied_source = adv
+        return results
 
     def ab_gains(self) -> Gains | None:
         """The 'before' gains for A/B (the state before the last Apply)."""
@@ -467,6 +512,7 @@ class MixProject:
         self.missing = state.missing
         self.ab_reference = ab_reference
         self.applied_advice = None
+        self._applied_source, self._applied_roles = None, set()
         self._undo.clear()
         self._redo.clear()
         self._coalesce_key = None

@@ -6,6 +6,7 @@ format is session_file.py; the export formats are model.advice.report.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from model.advice.report import advice_csv, advice_json_text, advice_markdown
@@ -17,9 +18,49 @@ from mixingbuddy_app.session_file import PendingSession, read_session
 from model.files import atomic_write_text
 
 
+#: Folder names DAWs and users give export folders; the song is then named after the folder above.
+GENERIC_FOLDERS = frozenset({"stems", "stem", "export", "exports", "bounce", "bounces", "audio", "audio files",
+                             "multitracks", "tracks", "mixdown", "renders", "render"})
+
+
+def audio_folder(paths) -> Path | None:
+    """The folder holding all of ``paths`` (their deepest common folder), or None when there are none."""
+    parents = [os.path.dirname(os.path.abspath(p)) for p in paths]
+    if not parents:
+        return None
+    try:
+        return Path(os.path.commonpath(parents))
+    except ValueError:          # different drives
+        return Path(parents[0])
+
+
+def song_name(folder: Path) -> str:
+    """The song's name from its stems' folder ("Lithium"), skipping generic names such as "stems"."""
+    if folder.name.lower() in GENERIC_FOLDERS and folder.parent.name:
+        return folder.parent.name
+    return folder.name or "mix"
+
+
 class SessionFilesMixin:
     def _init_session_files(self) -> None:
         self._pending_session: PendingSession | None = None   # a session waiting for its missing files
+
+    def session_name(self) -> str:
+        """What the window title calls the session: the session file's name, else the song's; "" when empty."""
+        p = self.project
+        if p.session_path is not None:
+            return Path(p.session_path).stem
+        folder = audio_folder(t.path for t in p.tracks.tracks) if p.tracks else None
+        return song_name(folder) if folder is not None else ""
+
+    def suggested_path(self, suffix: str) -> Path | None:
+        """Where a save or export dialog starts: beside the session file, else beside the stems, named after
+        the song ("Lithium" + suffix). None when nothing is open."""
+        p = self.project
+        if p.session_path is not None:
+            return Path(p.session_path).with_name(Path(p.session_path).stem + suffix)
+        folder = audio_folder(t.path for t in p.tracks.tracks) if p.tracks else None
+        return None if folder is None else folder / (song_name(folder) + suffix)
 
     # --- sessions ------------------------------------------------------------------------------
     def save_session(self, path: str) -> bool:

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QVBoxLayout, QWidget)
 
@@ -19,6 +19,13 @@ APP = "mixingbuddy"
 DEVICES = ("auto", "cuda", "cpu")
 PRECISIONS = ("nf4", "bf16", "fp32")
 ADVISORS = ("auto", "balance", "llm")
+ADVISOR_HELP = {
+    "auto": "The LLM advisor when a checkpoint is set and loads; otherwise the measured advisor.",
+    "balance": "The measured advisor: BS.1770 loudness of each role against a reference balance profile. "
+               "Needs no model and no GPU; a critique takes seconds.",
+    "llm": "A trained checkpoint listens to the mix (needs its weights; a GPU is much faster). If it cannot "
+           "load, the measured advisor stands in and a banner says why.",
+}
 MAX_RECENT = 8
 
 
@@ -114,12 +121,22 @@ class SettingsDialog(QDialog):
         self.worker = worker
         s = settings.advisor()
         form = QFormLayout()
+        self.setMinimumWidth(760)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.advisor = QComboBox()
-        self.advisor.addItems(ADVISORS)
+        for i, name in enumerate(ADVISORS):
+            self.advisor.addItem(name)
+            self.advisor.setItemData(i, ADVISOR_HELP[name], Qt.ItemDataRole.ToolTipRole)
         self.advisor.setCurrentText(s.advisor)
-        self.advisor.setToolTip("auto: the LLM advisor when a checkpoint is set and loads, else the measured advisor")
+        self.advisor.setToolTip("\n".join(f"{k}: {v}" for k, v in ADVISOR_HELP.items()))
         form.addRow("Advisor", self.advisor)
+        self.advisor_help = QLabel(ADVISOR_HELP.get(s.advisor, ""))
+        self.advisor_help.setObjectName("advisorHelp")
+        self.advisor_help.setWordWrap(True)
+        self.advisor.currentTextChanged.connect(lambda name: self.advisor_help.setText(ADVISOR_HELP.get(name, "")))
+        form.addRow("", self.advisor_help)
         self.checkpoint = QLineEdit(s.checkpoint)
+        self.checkpoint.setPlaceholderText("a trained checkpoint folder (only for the LLM advisor)")
         form.addRow("Checkpoint folder", self._with_browse(self.checkpoint))
         self.llm_base = QLineEdit(s.llm_base)
         self.llm_base.setPlaceholderText("Qwen/Qwen2-7B-Instruct or a local folder (default: from the manifest)")
@@ -130,10 +147,12 @@ class SettingsDialog(QDialog):
         self.device = QComboBox()
         self.device.addItems(DEVICES)
         self.device.setCurrentText(s.device)
+        self.device.setToolTip("Where the LLM advisor runs: auto picks the GPU (CUDA) when there is one")
         form.addRow("Device", self.device)
         self.precision = QComboBox()
         self.precision.addItems(PRECISIONS)
         self.precision.setCurrentText(s.precision)
+        self.precision.setToolTip("LLM weights precision: nf4 (4-bit, least GPU memory), bf16 (GPU), fp32 (CPU)")
         form.addRow("Precision", self.precision)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -156,6 +175,8 @@ class SettingsDialog(QDialog):
             self.test_button.setEnabled(False)
 
     def _with_browse(self, edit: QLineEdit) -> QWidget:
+        edit.setMinimumWidth(460)    # the placeholders and paths stay readable
+        edit.setToolTip(edit.placeholderText())
         w = QWidget()
         h = QHBoxLayout(w)
         h.setContentsMargins(0, 0, 0, 0)

@@ -1,13 +1,36 @@
-"""The advice: sentence, confidence, re-check result, export-doctor findings and files that did not load."""
+"""The advice: the headline, every suggestion with its own Apply, Apply all, the confidence, a measured second
+opinion, what was applied, the re-check result, export-doctor findings and files that did not load."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QBrush
-from PySide6.QtWidgets import QFrame, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar,
+                               QPushButton, QScrollArea, QVBoxLayout, QWidget)
+
+from model.advice.report import CATEGORY_WORDS, TENTATIVE_BELOW, suggestion_action, suggestion_sentence
 
 SEVERITY_COLOURS = {"error": "#ff8a80", "warning": "#ffd479", "info": "#a9d1ff", "failed": "#ff8a80"}
 RECHECK_COLOURS = {"resolved": "#5fbf77", "over-corrected": "#e0b341", "still there": "#ff8a4a", "unclear": "#aaaaaa"}
+#: How sure a verdict looks: (lowest confidence, level, colour). A tentative verdict is amber and in italics.
+CONFIDENCE_LEVELS = ((0.75, "firm", "#5fbf77"), (TENTATIVE_BELOW, "fair", "#9fb3c8"), (0.0, "tentative", "#e0b341"))
+
+
+def confidence_level(confidence: float) -> tuple[str, str]:
+    """("firm" | "fair" | "tentative", its colour) for a confidence 0..1."""
+    for lowest, level, colour in CONFIDENCE_LEVELS:
+        if confidence >= lowest:
+            return level, colour
+    return CONFIDENCE_LEVELS[-1][1:]
+
+
+def _label(name: str = "", wrap: bool = True) -> QLabel:
+    lab = QLabel("")
+    if name:
+        lab.setObjectName(name)
+    lab.setWordWrap(wrap)   # wrapped labels never widen the panel (and never squeeze the track table)
+    lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return lab
 
 
 class AdvicePanel(QFrame):
@@ -17,67 +40,201 @@ class AdvicePanel(QFrame):
         self.setObjectName("advicePanel")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
-        self.sentence = QLabel("Drop stems (files or a folder) here, pick the anchor, then Critique.")
-        self.sentence.setObjectName("adviceSentence")
-        self.sentence.setWordWrap(True)
-        self.sentence.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.sentence)
-        self.confidence = QLabel("")
-        self.confidence.setObjectName("adviceConfidence")
-        layout.addWidget(self.confidence)
-        self.applied = QLabel("")
-        self.applied.setWordWrap(True)
+        layout.setSpacing(4)
+        # the verdict and its suggestions scroll inside the panel when the window is small
+        inner = QWidget()
+        inner.setObjectName("adviceBody")
+        body = QVBoxLayout(inner)
+        body.setContentsMargins(0, 0, 0, 0)
+        body.setSpacing(4)
+        self.sentence = _label("adviceSentence")
+        self.sentence.setText("Drop stems (files or a folder) here, pick the anchor, then Critique.")
+        body.addWidget(self.sentence)
+        row = QHBoxLayout()
+        self.confidence_bar = QProgressBar()
+        self.confidence_bar.setObjectName("confidenceBar")
+        self.confidence_bar.setRange(0, 100)
+        self.confidence_bar.setTextVisible(False)
+        self.confidence_bar.setFixedSize(70, 8)
+        self.confidence_bar.setVisible(False)
+        self.confidence = _label("adviceConfidence")
+        row.addWidget(self.confidence_bar, 0, Qt.AlignmentFlag.AlignVCenter)
+        row.addWidget(self.confidence, 1)
+        body.addLayout(row)
+        self.context = _label("adviceContext")
+        body.addWidget(self.context)
+        self.suggestion_box = QWidget()
+        self.suggestion_grid = QGridLayout(self.suggestion_box)
+        self.suggestion_grid.setContentsMargins(0, 0, 0, 0)
+        self.suggestion_grid.setHorizontalSpacing(6)
+        self.suggestion_grid.setVerticalSpacing(2)
+        self.suggestion_grid.setColumnStretch(0, 1)
+        body.addWidget(self.suggestion_box)
+        self.suggestion_labels: dict[str, QLabel] = {}
+        self.apply_buttons: dict[str, QPushButton] = {}
+        self.apply_all_button = QPushButton("Apply all")
+        self.apply_all_button.setToolTip("Apply every suggestion above as one undoable step")
+        self.apply_all_button.clicked.connect(lambda: self.controller.apply_all())
+        self.apply_all_button.setVisible(False)
+        body.addWidget(self.apply_all_button, 0, Qt.AlignmentFlag.AlignRight)
+        self.second_opinion = _label("secondOpinion")
+        self.second_opinion.setVisible(False)
+        body.addWidget(self.second_opinion)
+        self.applied = _label("applied")
         self.applied.setVisible(False)
-        layout.addWidget(self.applied)
-        self.recheck = QLabel("")
-        self.recheck.setObjectName("recheck")
-        self.recheck.setWordWrap(True)
+        body.addWidget(self.applied)
+        self.recheck = _label("recheck")
         self.recheck.setVisible(False)
-        layout.addWidget(self.recheck)
+        body.addWidget(self.recheck)
+        body.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(inner)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        layout.addWidget(self.scroll, 3)
+        self._applied_lines: list[str] = []
         self.findings = QListWidget()
         self.findings.setObjectName("findings")
         self.findings.setWordWrap(True)
-        self.findings.setMaximumHeight(130)
+        self.findings.setMinimumHeight(60)
         self.findings.setToolTip("Export doctor: problems in the exported files that can distort the critique")
         layout.addWidget(QLabel("<b>Export doctor</b>"))
-        layout.addWidget(self.findings, 1)
+        layout.addWidget(self.findings, 2)
         controller.advice_changed.connect(self.show_advice)
         controller.tracks_changed.connect(self._show_findings)
         controller.apply_done.connect(self._on_apply)
         controller.recheck_done.connect(self._on_recheck)
         controller.busy_changed.connect(self._on_busy)
-        controller.gains_changed.connect(self._stale_check)
+        controller.gains_changed.connect(self._refresh_state)
+        controller.anchor_changed.connect(self._on_anchor_changed)
 
+    # --- what the panel shows -------------------------------------------------------------
     def _on_busy(self, busy: bool, what: str) -> None:
         if busy:
             self.confidence.setText(what)
+        else:
+            self._refresh_state()
 
-    def _stale_check(self) -> None:
-        adv = self.controller.project.advice
-        if adv is not None and not self.controller.advice_is_current():
-            self.confidence.setText(self._confidence_text(adv) + "  ·  the mix changed since: Critique again")
+    def _on_anchor_changed(self, _anchor: str) -> None:
+        self._clear_results()          # what was applied and re-checked belonged to the old anchor
+        self._refresh_state()
 
-    @staticmethod
-    def _confidence_text(adv) -> str:
-        conf = f"Confidence {adv.confidence:.0%}"
-        if adv.agreement:
-            conf += f" ({adv.agreement})"
-        return f"{conf}  ·  advisor: {adv.advisor_id}  ·  anchor: {adv.anchor}"
+    def _clear_results(self) -> None:
+        self._applied_lines = []
+        self.applied.setText("")
+        self.applied.setVisible(False)
+        self.recheck.setText("")
+        self.recheck.setVisible(False)
 
     def show_advice(self, adv) -> None:
+        self._clear_results()
+        self._show_suggestions(adv)
         if adv is None:
             self.sentence.setText("Pick the anchor, then Critique (Ctrl+Return)." if self.controller.project.tracks
                                   else "Drop stems (files or a folder) here, pick the anchor, then Critique.")
+            self.sentence.setProperty("level", "")
+            self._restyle(self.sentence)
             self.confidence.setText("")
-            self.recheck.setText("")
-            self.recheck.setVisible(False)
-            self.applied.setVisible(False)
+            self.confidence_bar.setVisible(False)
+            self.context.setText("")
+            self.second_opinion.setVisible(False)
             self._show_findings()
             return
-        self.sentence.setText(adv.text)
+        level, colour = confidence_level(adv.confidence)
+        tentative = level == "tentative"
+        primary = None if adv.abstained else adv.primary
+        self.sentence.setText(suggestion_sentence(primary, tentative=True) if primary is not None and tentative
+                              else adv.text)
         self.sentence.setProperty("abstained", adv.abstained)
-        self.confidence.setText(self._confidence_text(adv))
+        self.sentence.setProperty("level", level)
+        self._restyle(self.sentence)
+        self.confidence_bar.setValue(int(round(adv.confidence * 100)))
+        self.confidence_bar.setStyleSheet(f"QProgressBar::chunk {{ background: {colour}; }}")
+        self.confidence_bar.setVisible(True)
+        self._show_second_opinion(adv)
+        self._refresh_state()
         self._show_findings()
+
+    @staticmethod
+    def _restyle(widget: QWidget) -> None:
+        widget.style().unpolish(widget)
+        widget.style().polish(widget)
+
+    def _show_suggestions(self, adv) -> None:
+        """One line per suggestion, largest first after the headline, each with its own Apply."""
+        grid = self.suggestion_grid
+        while grid.count():
+            item = grid.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.suggestion_labels.clear()
+        self.apply_buttons.clear()
+        suggestions = [] if adv is None or adv.abstained else list(adv.suggestions)
+        for i, s in enumerate(suggestions):
+            level, colour = confidence_level(s.confidence)
+            what = CATEGORY_WORDS.get(s.category, s.category.replace("_", " "))
+            text = (f"{i + 1}. {suggestion_action(s, tentative=level == 'tentative')} ({what}) "
+                    f"<span style='color:{colour}'>{s.delta_db:+.1f} dB · {s.confidence:.0%}</span>")
+            lab = _label()
+            lab.setText(text)
+            lab.setToolTip(f"{s.role}: {s.direction} by {s.min_db:g}–{s.max_db:g} dB ({s.category.replace('_', ' ')}); "
+                           f"Apply moves the {s.role} role gain by {s.delta_db:+.1f} dB. "
+                           f"{s.confidence:.0%} of the windows point the same way.")
+            button = QPushButton("Apply")
+            button.setToolTip(f"Move the {s.role} role gain by {s.delta_db:+.1f} dB")
+            button.clicked.connect(lambda _=False, role=s.role: self.controller.apply(role))
+            grid.addWidget(lab, i, 0)
+            grid.addWidget(button, i, 1, Qt.AlignmentFlag.AlignTop)
+            self.suggestion_labels[s.role] = lab
+            self.apply_buttons[s.role] = button
+        self.suggestion_box.setVisible(bool(suggestions))
+        self.apply_all_button.setText(f"Apply all ({len(suggestions)})")
+        self.apply_all_button.setVisible(len(suggestions) > 1)
+
+    def suggestion_texts(self) -> list[str]:
+        """The suggestion lines as plain text, in order (tests and screen readers)."""
+        from PySide6.QtGui import QTextDocumentFragment
+
+        return [QTextDocumentFragment.fromHtml(lab.text()).toPlainText() for lab in self.suggestion_labels.values()]
+
+    def _show_second_opinion(self, adv) -> None:
+        """When another advisor's verdict and the measurements disagree, say so and show the measured verdict."""
+        opinion = self.controller.measured_opinion(adv)
+        if opinion is None:
+            self.second_opinion.setVisible(False)
+            return
+        self.second_opinion.setText(
+            "<span style='color:#ffd479'><b>The measurements disagree.</b></span> Second opinion from the measured "
+            f"advisor: {opinion}")
+        self.second_opinion.setVisible(True)
+
+    def _refresh_state(self) -> None:
+        """The confidence line, the anchor as it is now, and which Apply buttons can act."""
+        c = self.controller
+        adv = c.project.advice
+        if adv is None:
+            return
+        level, colour = confidence_level(adv.confidence)
+        conf = f"<span style='color:{colour}'>Confidence {adv.confidence:.0%} · {level}</span>"
+        if adv.agreement:
+            conf += f" ({adv.agreement})"
+        current = c.advice_is_current()
+        if not current and not c.project.applicable_roles():
+            conf += "  ·  the mix changed since: Critique again"
+        self.confidence.setText(conf)
+        anchor = c.project.anchor
+        context = f"advisor: {adv.advisor_id}  ·  anchor: {anchor or '—'}"
+        if anchor != adv.anchor:
+            context += f"  ·  <span style='color:#ffd479'>this critique used {adv.anchor} as the anchor</span>"
+        self.context.setText(context)
+        applicable = set(c.project.applicable_roles()) if not c.busy else set()
+        for role, button in self.apply_buttons.items():
+            button.setEnabled(role in applicable)
+            if role not in applicable:
+                button.setToolTip("Applied" if role in c.project.applied_roles() else
+                                  "The mix changed since this critique: Critique again")
+        self.apply_all_button.setEnabled(len(applicable & set(self.apply_buttons)) > 0)
 
     def _show_findings(self) -> None:
         p = self.controller.project
@@ -101,14 +258,17 @@ class AdvicePanel(QFrame):
         it.setData(Qt.ItemDataRole.UserRole, severity)
         self.findings.addItem(it)
 
+    # --- results of Apply and Re-check --------------------------------------------------------
     def _on_apply(self, result) -> None:
         text = f"Applied: {result.describe()}."
         if result.clamped:
             text = f"<span style='color:#e0b341'>{text}</span>"
-        self.applied.setText(text + "  Press B for A/B, Re-check to verify.")
+        self._applied_lines.append(text)
+        self.applied.setText("<br>".join(self._applied_lines) + "<br>Press B for A/B, Re-check to verify.")
         self.applied.setVisible(True)
         self.recheck.setText("")
         self.recheck.setVisible(False)
+        self._refresh_state()
 
     def _on_recheck(self, label: str, sentence: str) -> None:
         colour = RECHECK_COLOURS.get(label, "#dddddd")

@@ -30,7 +30,7 @@ class GainPlot(QWidget):
         adopt_menus(self.plot)
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
-        self.plot.setMinimumHeight(150)
+        self.plot.setMinimumHeight(120)
         layout.addWidget(self.plot)
         pi = self.plot.getPlotItem()
         pi.setMouseEnabled(x=False, y=False)
@@ -40,8 +40,9 @@ class GainPlot(QWidget):
         pi.getAxis("left").setTextPen("#aaa")
         pi.getAxis("bottom").setTextPen("#ddd")
         pi.showGrid(y=True, alpha=0.15)
-        pi.setTitle("<span style='color:#b9c3ce; font-size:9pt'>Suggested change · whisker: range · "
-                    "◆: role gain now · ⚓: anchor</span>")
+        pi.setTitle("<span style='color:#b9c3ce; font-size:9pt'>Suggested change per role</span>")
+        self.plot.setToolTip("Bar: the suggested change in dB (fainter: not the headline) · whisker: its range · "
+                             "◆: the role gain now · ⚓: the anchor")
         self.zero = pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#bbbbbb", width=1))
         pi.addItem(self.zero)
         self.bars = pg.BarGraphItem(x=np.arange(len(ROLES)), height=np.zeros(len(ROLES)), width=0.55,
@@ -107,9 +108,13 @@ class GainPlot(QWidget):
                 primary = advice.primary is not None and advice.primary.role == s.role
                 c.setAlphaF(1.0 if primary else 0.55)
                 brushes[i] = pg.mkBrush(c)
+                # beyond the whisker's end, centred on the bar: never beside it (the next bar's label would
+                # collide), never on the whisker, and never past the plot's edge
                 self.value_texts[i].setText(f"{s.delta_db:+.1f} dB")
-                self.value_texts[i].setAnchor((0.0, 0.5))
-                self.value_texts[i].setPos(i + 0.3, s.delta_db / 2.0)
+                up = s.delta_db >= 0
+                self.value_texts[i].setAnchor((0.5, 1.0) if up else (0.5, 0.0))
+                y_text = hi + 0.4 if up else lo - 0.4
+                self.value_texts[i].setPos(i, max(-Y_LIMIT + 2.5, min(Y_LIMIT - 2.5, y_text)))
         self._heights = {r: float(heights[i]) for i, r in enumerate(ROLES)}
         self.bars.setOpts(height=heights, brushes=brushes)
         self.errors.setData(x=np.arange(len(ROLES)), y=y, top=top, bottom=bottom)

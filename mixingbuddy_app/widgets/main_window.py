@@ -31,6 +31,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or AppSettings()
         self.advisor_factory_builder = advisor_factory_builder
         self.setWindowTitle("MixingBuddy")
+        self.setMinimumSize(900, 600)
         self.setAcceptDrops(True)
         self.resize(1280, 820)
         self._closing = False
@@ -59,23 +60,29 @@ class MainWindow(QMainWindow):
         lv.setContentsMargins(6, 0, 0, 6)
         lv.addWidget(self.table, 1)
         lv.addWidget(self.roles)
-        right = QWidget()
-        rv = QVBoxLayout(right)
-        rv.setContentsMargins(0, 0, 6, 6)
-        rv.addWidget(self.gain_plot, 1)
-        rv.addWidget(self.advice, 1)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.setContentsMargins(0, 0, 6, 6)
+        right.setChildrenCollapsible(False)
+        right.addWidget(self.gain_plot)
+        right.addWidget(self.advice)
+        right.setStretchFactor(0, 2)
+        right.setStretchFactor(1, 3)
         bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.setChildrenCollapsible(False)
         bottom.addWidget(left)
         bottom.addWidget(right)
         bottom.setStretchFactor(0, 3)
         bottom.setStretchFactor(1, 2)
         vsplit = QSplitter(Qt.Orientation.Vertical)
+        vsplit.setChildrenCollapsible(False)
         vsplit.addWidget(top)
         vsplit.addWidget(bottom)
-        vsplit.setStretchFactor(0, 2)
-        vsplit.setStretchFactor(1, 5)
-        vsplit.setSizes([300, 560])
-        bottom.setSizes([780, 500])
+        vsplit.setStretchFactor(0, 1)
+        vsplit.setStretchFactor(1, 3)
+        vsplit.setSizes([220, 600])
+        bottom.setSizes([760, 520])
+        right.setSizes([200, 360])
+        self.splitters = (vsplit, bottom, right)
         outer.addWidget(vsplit, 1)
         self.setCentralWidget(central)
 
@@ -111,24 +118,32 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         c = self.controller
         K = QKeySequence
+        self.new_action = self._action("&New session", self.new_session, K(K.StandardKey.New),
+                                       "Close the tracks and start an empty session")
         self.open_action = self._action("&Open files…", self.open_files, K(K.StandardKey.Open),
                                         "Open audio files (replaces the current tracks)")
+        self.open_action.setIconText("Open")
         self.add_action = self._action("&Add files…", self.add_files, K("Ctrl+Shift+O"), "Add audio files")
         self.add_folder_action = self._action("Add &folder…", self.add_folder, K("Ctrl+Shift+F"),
                                               "Add every audio file of a folder (e.g. a DAW export folder)")
+        self.add_folder_action.setIconText("Add folder")
         self.open_session_action = self._action("Open &session…", self.open_session_dialog, K("Ctrl+Alt+O"))
         self.save_action = self._action("&Save session", self.save_session, K(K.StandardKey.Save))
         self.save_as_action = self._action("Save session &as…", self.save_session_as, K("Ctrl+Shift+S"))
         self.export_md_action = self._action("Export critique as &Markdown…", lambda: self.export("md"))
         self.export_json_action = self._action("Export critique as &JSON…", lambda: self.export("json"))
         self.export_csv_action = self._action("Export gain changes as &CSV…", lambda: self.export("csv"))
-        self.settings_action = self._action("Se&ttings…", self.open_settings, K("Ctrl+,"))
+        self.settings_action = self._action("Se&ttings…", self.open_settings, K("Ctrl+,"),
+                                            "Advisor (measured or LLM), checkpoint, device")
+        self.settings_action.setIconText("Settings")
         self.quit_action = self._action("&Quit", self.close, K(K.StandardKey.Quit))
         self.critique_action = self._action("&Critique", lambda: c.critique(), [K("Ctrl+Return"), K("F5")],
                                             "Critique the balance of the span (Ctrl+Return)")
         self.cancel_action = self._action("Cancel", c.cancel, K("Esc"), "Cancel the running critique (Esc)")
         self.apply_action = self._action("&Apply", lambda: c.apply(), K("Ctrl+Shift+A"),
                                          "Move the suggested role's gain by the suggested change (Ctrl+Shift+A)")
+        self.apply_all_action = self._action("Apply a&ll suggestions", lambda: c.apply_all(), None,
+                                             "Apply every suggestion of the critique as one undoable step")
         self.ab_action = self._action("A/B", lambda: c.toggle_ab(), K("B"),
                                       "Switch between before and after the change, at matched loudness (B)")
         self.ab_action.setCheckable(True)
@@ -139,14 +154,16 @@ class MainWindow(QMainWindow):
         self.balance_action = self._action("Use the &measured advisor", c.use_balance_advisor, None,
                                            "Critique with the BalanceAdvisor (measured loudness; no model needed)")
         self.undo_action = self._action("&Undo gain change", c.undo, K(K.StandardKey.Undo))
+        self.undo_action.setIconText("Undo")
         self.redo_action = self._action("&Redo gain change", c.redo, K(K.StandardKey.Redo))
+        self.redo_action.setIconText("Redo")
         self.play_action = self._action("Play / Pause", c.toggle_play, K("Space"), "Play / pause (Space)")
         self.stop_action = self._action("Stop", c.stop, K("Ctrl+."))
 
     def _build_menus(self) -> None:
         mb = self.menuBar()
         f = mb.addMenu("&File")
-        for a in (self.open_action, self.add_action, self.add_folder_action):
+        for a in (self.new_action, self.open_action, self.add_action, self.add_folder_action):
             f.addAction(a)
         f.addSeparator()
         f.addAction(self.open_session_action)
@@ -166,7 +183,8 @@ class MainWindow(QMainWindow):
         e.addSeparator()
         e.addAction(self.remove_action)
         m = mb.addMenu("&Mix")
-        for a in (self.critique_action, self.cancel_action, self.apply_action, self.ab_action, self.recheck_action):
+        for a in (self.critique_action, self.cancel_action, self.apply_action, self.apply_all_action, self.ab_action,
+                  self.recheck_action):
             m.addAction(a)
         m.addSeparator()
         m.addAction(self.balance_action)
@@ -221,25 +239,50 @@ class MainWindow(QMainWindow):
         c.session_changed.connect(self._on_session_changed)
 
     # --- state ---------------------------------------------------------------------------
+    @staticmethod
+    def _enable(action: QAction, why_not: str) -> None:
+        """Enable ``action`` when ``why_not`` is empty; otherwise disable it and say why in its tooltip."""
+        base = action.property("base_tip")
+        if base is None:
+            base = action.toolTip()
+            action.setProperty("base_tip", base)
+        action.setEnabled(not why_not)
+        action.setToolTip(base if not why_not else f"{base}\nUnavailable: {why_not}")
+
     def update_actions(self) -> None:
         c = self.controller
         p = c.project
         has_tracks = bool(p.tracks and p.tracks.tracks)
         busy = c.busy
-        self.critique_action.setEnabled(has_tracks and not busy and p.anchor is not None)
-        self.cancel_action.setEnabled(busy)
-        self.apply_action.setEnabled(c.can_apply() and c.advice_is_current())
-        self.ab_action.setEnabled(c.can_ab())
-        self.recheck_action.setEnabled(has_tracks and not busy and p.applied_advice is not None)
-        self.undo_action.setEnabled(p.can_undo())
-        self.redo_action.setEnabled(p.can_redo())
-        has_advice = p.advice is not None
+        no_tracks = "" if has_tracks else "load stems first"
+        self._enable(self.critique_action, no_tracks or ("a critique is running" if busy else "") or
+                     ("" if p.anchor is not None else "no vocals, drums or bass track to use as the anchor"))
+        self._enable(self.cancel_action, "" if busy else "no critique is running")
+        no_advice = "" if p.advice is not None else "critique first"
+        self._enable(self.apply_action, no_advice or ("" if c.can_apply() else
+                                                      "applied, or the mix changed since the critique"))
+        self._enable(self.apply_all_action, no_advice or ("" if p.applicable_roles() and not busy else
+                                                          "applied, or the mix changed since the critique"))
+        self._enable(self.ab_action, "" if c.can_ab() else "apply a suggestion first")
+        self._enable(self.recheck_action, no_tracks or ("a critique is running" if busy else "") or
+                     ("" if p.applied_advice is not None else "apply a suggestion first"))
+        self._enable(self.undo_action, "" if p.can_undo() else "nothing to undo")
+        self._enable(self.redo_action, "" if p.can_redo() else "nothing to redo")
         for a in (self.export_md_action, self.export_json_action, self.export_csv_action):
-            a.setEnabled(has_advice)
-        self.remove_action.setEnabled(has_tracks)
-        self.save_action.setEnabled(has_tracks)
-        self.save_as_action.setEnabled(has_tracks)
-        self.play_action.setEnabled(has_tracks and c.output.available)
+            self._enable(a, no_advice)
+        self._enable(self.remove_action, no_tracks)
+        self._enable(self.save_action, no_tracks)
+        self._enable(self.save_as_action, no_tracks)
+        no_output = "" if c.output.available else f"no audio output ({c.output.reason})"
+        self._enable(self.play_action, no_output or no_tracks)
+        self._enable(self.stop_action, no_output or no_tracks)
+        self._update_title()
+
+    def _update_title(self) -> None:
+        """The session's name once; the platform adds " — MixingBuddy" (the application's display name)."""
+        name = self.controller.session_name()
+        self.setWindowTitle(f"{name}[*]" if name else "MixingBuddy")
+        self.setWindowModified(bool(name) and self.controller.project.dirty)
 
     def _on_busy(self, busy: bool, what: str) -> None:
         self.progress.setVisible(busy or self.controller.loading)
@@ -257,9 +300,10 @@ class MainWindow(QMainWindow):
         self.update_actions()
 
     def _on_session_changed(self, path: str) -> None:
-        self.setWindowTitle(f"MixingBuddy — {Path(path).name}")
-        self.settings.add_recent_session(path)
-        self._rebuild_recent()
+        self._update_title()
+        if path:
+            self.settings.add_recent_session(path)
+            self._rebuild_recent()
 
     def _rebuild_recent(self) -> None:
         self.recent_menu.clear()
@@ -267,7 +311,8 @@ class MainWindow(QMainWindow):
         for path in items:
             a = self.recent_menu.addAction(Path(path).name)
             a.setToolTip(path)
-            a.triggered.connect(lambda _=False, p=path: self.controller.open_session(p))
+            a.triggered.connect(lambda _=False, p=path: self.confirm_discard("open another session")
+                                and self.controller.open_session(p))
         self.recent_menu.setEnabled(bool(items))
 
     # --- files -----------------------------------------------------------------------------
@@ -289,6 +334,8 @@ class MainWindow(QMainWindow):
         """Files and folders: sessions are opened, audio is added."""
         sessions = [p for p in paths if p.endswith(".mbsession")]
         audio = [p for p in paths if not p.endswith(".mbsession")]
+        if (sessions or replace) and not self.confirm_discard("open other files"):
+            return
         if sessions:
             self.controller.open_session(sessions[0])
         if audio:
@@ -302,6 +349,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Select the tracks to remove in the track list first.", 5000)
 
     def open_files(self) -> None:
+        if not self.confirm_discard("open other files"):
+            return
         files, _ = QFileDialog.getOpenFileNames(self, "Open audio files", self.settings.last_folder(), AUDIO_FILTER)
         if files:
             self.settings.set_last_folder(str(Path(files[0]).parent))
@@ -319,7 +368,13 @@ class MainWindow(QMainWindow):
             self.settings.set_last_folder(folder)
             self.controller.add_paths([folder])
 
+    def new_session(self) -> None:
+        if self.confirm_discard("start a new session"):
+            self.controller.new_session()
+
     def open_session_dialog(self) -> None:
+        if not self.confirm_discard("open another session"):
+            return
         path, _ = QFileDialog.getOpenFileName(self, "Open session", self.settings.last_folder(), SESSION_FILTER)
         if path:
             self.controller.open_session(path)
@@ -331,7 +386,7 @@ class MainWindow(QMainWindow):
         return self.controller.save_session(str(path))
 
     def save_session_as(self) -> bool:
-        path, _ = QFileDialog.getSaveFileName(self, "Save session", self.settings.last_folder(), SESSION_FILTER)
+        path, _ = QFileDialog.getSaveFileName(self, "Save session", self.start_path(".mbsession"), SESSION_FILTER)
         if not path:
             return False
         if not path.endswith((".mbsession", ".json")):
@@ -340,11 +395,39 @@ class MainWindow(QMainWindow):
 
     def export(self, fmt: str) -> None:
         ext = {"md": "Markdown (*.md)", "json": "JSON (*.json)", "csv": "CSV (*.csv)"}[fmt]
-        path, _ = QFileDialog.getSaveFileName(self, "Export critique", self.settings.last_folder(), ext)
+        suffix = " gain changes.csv" if fmt == "csv" else f" critique.{fmt}"
+        path, _ = QFileDialog.getSaveFileName(self, "Export critique", self.start_path(suffix), ext)
         if path:
             if not path.endswith("." + fmt):
                 path += "." + fmt
             self.controller.export(path, fmt)
+
+    def start_path(self, suffix: str) -> str:
+        """Where a save or export dialog starts: beside the session's audio, named after the song."""
+        path = self.controller.suggested_path(suffix)
+        return str(path) if path is not None else self.settings.last_folder()
+
+    def ask_unsaved(self, what: str) -> str:
+        """Ask what to do with unsaved changes before ``what``: "save", "discard" or "cancel" (tests replace this)."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved changes",
+                          f"The session has changes that are not saved. Save them before you {what}?", parent=self)
+        save = box.addButton(QMessageBox.StandardButton.Save)
+        discard = box.addButton(QMessageBox.StandardButton.Discard)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(save)
+        box.exec()
+        clicked = box.clickedButton()
+        return "save" if clicked is save else "discard" if clicked is discard else "cancel"
+
+    def confirm_discard(self, what: str) -> bool:
+        """True when the current session may be replaced or closed: nothing unsaved, saved now, or discarded."""
+        p = self.controller.project
+        if not (p.tracks and p.dirty):
+            return True
+        answer = self.ask_unsaved(what)
+        if answer == "save":
+            return self.save_session()
+        return answer == "discard"
 
     def locate_file(self, missing: str) -> str | None:
         """Ask the user where a moved file is (tests replace this)."""
@@ -377,6 +460,9 @@ class MainWindow(QMainWindow):
 
     # --- shutdown ---------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt)
+        if not self._closing and not self.confirm_discard("quit"):
+            event.ignore()
+            return
         if not self._closing:
             self._closing = True
             try:

@@ -8,7 +8,7 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
 import numpy as np  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtGui import QColor  # noqa: E402
+from PySide6.QtGui import QColor, QFontMetrics  # noqa: E402
 from PySide6.QtWidgets import QVBoxLayout, QWidget  # noqa: E402
 
 import pyqtgraph as pg  # noqa: E402
@@ -60,7 +60,7 @@ class MixOverview(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         self.plot = _plot()
-        self.plot.setMinimumHeight(120)
+        self.plot.setMinimumHeight(90)
         pi = self.plot.getPlotItem()
         pi.getAxis("bottom").setPen("#888")
         pi.getAxis("bottom").setTextPen("#aaa")
@@ -171,6 +171,10 @@ class VerdictStrip(QWidget):
         self.items: list = []
         self.colours: list[QColor] = []   # per window, for tests and screenshots
         self.alphas: list[float] = []
+        self.labels: list[tuple[float, str, pg.TextItem]] = []   # (centre in s, text, item), left to right
+        vb = pi.getViewBox()
+        vb.sigResized.connect(self.thin_labels)
+        vb.sigXRangeChanged.connect(self.thin_labels)
         self.setToolTip("Per-window verdicts: blue = raise, orange = lower, green = balanced; opacity = how well "
                         "the window agrees with the song's verdict (fainter: disagrees, or below the activity gate).")
 
@@ -181,8 +185,10 @@ class VerdictStrip(QWidget):
         self.items.clear()
         self.colours = []
         self.alphas = []
+        self.labels = []
         if advice is None or not advice.windows:
             return
+        runs: list = []
         for v in advice.windows:
             key = "unparsed" if v.category == "unparsed" else v.direction
             alpha = 0.25 + 0.75 * window_agreement(v, advice)
@@ -200,7 +206,51 @@ class VerdictStrip(QWidget):
             self.items.append(bar)
             label = ("?" if key == "unparsed" else
                      "ok" if v.direction == "none" else f"{v.target} {ARROWS[v.direction]}")
+            runs.append([v.window.start_s, v.window.end_s, label])
+        for start, end, label in self._merge_runs(runs):
             t = pg.TextItem(label, color="#f0f0f0", anchor=(0.5, 0.5))
-            t.setPos((v.window.start_s + v.window.end_s) / 2, 0.5)
+            t.setPos((start + end) / 2, 0.5)
             pi.addItem(t)
             self.items.append(t)
+            self.labels.append(((start + end) / 2, label, t))
+        self.thin_labels()
+
+    @staticmethod
+    def _merge_runs(runs: list) -> list:
+        """Neighbouring windows with the same verdict share one label (centred on the run)."""
+        merged: list = []
+        for start, end, label in runs:
+            if merged and merged[-1][2] == label and start - merged[-1][1] < 1.0:
+                merged[-1][1] = end
+            else:
+                merged.append([start, end, label])
+        return merged
+
+    def thin_labels(self, *_args) -> None:
+        """Show a label only where it does not overlap the one shown before it (left to right)."""
+        if not self.labels:
+            return
+        vb = self.plot.getPlotItem().getViewBox()
+        (x0, x1), _ = vb.viewRange()
+        px_per_s = vb.width() / max(x1 - x0, 1e-9)
+        fm = QFontMetrics(self.labels[0][2].textItem.font())
+        right_edge = float("-inf")
+        for x, text, item in self.labels:
+            half = (fm.horizontalAdvance(text) + 8) / 2
+            centre = (x - x0) * px_per_s
+            show = centre - half >= right_edge
+            item.setVisible(show)
+            if show:
+                right_edge = centre + half
+
+    def label_extents(self) -> list[tuple[float, float, str]]:
+        """(left px, right px, text) of every label shown (tests: they never overlap)."""
+        vb = self.plot.getPlotItem().getViewBox()
+        (x0, x1), _ = vb.viewRange()
+        px_per_s = vb.width() / max(x1 - x0, 1e-9)
+        out = []
+        for x, text, item in self.labels:
+            if item.isVisible():
+                half = QFontMetrics(item.textItem.font()).horizontalAdvance(text) / 2
+                out.append(((x - x0) * px_per_s - half, (x - x0) * px_per_s + half, text))
+        return out

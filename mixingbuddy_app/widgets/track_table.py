@@ -7,7 +7,7 @@ import math
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QBrush
 from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QGridLayout, QGroupBox, QHBoxLayout,
-                               QHeaderView, QLabel, QRadioButton, QSlider, QTableWidget, QTableWidgetItem,
+                               QHeaderView, QLabel, QMenu, QRadioButton, QSlider, QTableWidget, QTableWidgetItem,
                                QToolButton, QWidget)
 
 from model.audio.roles import ROLES, TARGET_ROLES
@@ -30,7 +30,7 @@ class GainFader(QSlider):
         self.setPageStep(STEP * 3)
         self.setValue(0)
         self.setToolTip("Gain in dB (−24 to +12). Double-click resets to 0 dB.")
-        self.setMinimumWidth(120)
+        self.setMinimumWidth(60)
 
     def db(self) -> float:
         return self.value() / STEP
@@ -53,7 +53,7 @@ class _GainCell(QWidget):
         h.setContentsMargins(4, 0, 4, 0)
         self.fader = GainFader(self)
         self.label = QLabel("+0.0 dB")
-        self.label.setMinimumWidth(58)
+        self.label.setMinimumWidth(54)
         self.label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         h.addWidget(self.fader, 1)
         h.addWidget(self.label)
@@ -75,6 +75,11 @@ def rel_text(rel: float | None, exact: bool) -> str:
     return f"{'' if exact else ESTIMATE_MARK}{rel:+.1f} LU"
 
 
+def whole_db(x: float) -> str:
+    """A signed whole number of dB/LU with no negative zero: -0.4 -> "+0", -2.6 -> "-3"."""
+    return f"{int(round(x)):+d}"
+
+
 def band_state(rel: float | None, band) -> str:
     if rel is None or band is None:
         return "none"
@@ -82,118 +87,269 @@ def band_state(rel: float | None, band) -> str:
     return "ok" if d < 3.0 else ("off" if d < 6.0 else "far")
 
 
+#: Patterns of the name guesser that often match by accident ("MELODY BREAK", "SUB PAD", "BEAT SYNTH").
+WEAK_MATCHES = frozenset({"break", "breaks", "beat", "beats", "sub", "bs", "rap", "kit", "room", "rooms", "oh",
+                          "ohs", "sn", "bd", "bv", "backing", "reese", "spoken", "speech"})
+UNCERTAIN_BELOW = 0.6
+UNCERTAIN_MARK = "?"
+
+
+def role_is_uncertain(guess) -> bool:
+    """Whether a guessed role deserves a mark: the guesser's confidence when it gives one, else a weak pattern.
+
+    A track that no pattern matched is simply "other" (not marked: most such stems are synths, pads, FX);
+    the user's own choice is never marked.
+    """
+    if guess.source == "user":
+        return False
+    confidence = getattr(guess, "confidence", None)
+    if confidence is not None:
+        return confidence < UNCERTAIN_BELOW
+    return guess.source == "name" and (guess.matched or "").strip() in WEAK_MATCHES
+
+
 class TrackTable(QTableWidget):
-    """One row per track. Columns: file, role, gain, M, S, LUFS, LU vs anchor (with the typical band)."""
+    """Tracks grouped under their role. A role's row (collapsible) carries its LU vs anchor once; each track row has
+    file, role, gain, M, S and LUFS. Column widths are fixed so nothing jumps when values change."""
 
     COLUMNS = ("Track", "Role", "Gain", "M", "S", "LUFS", "LU vs anchor")
+    WIDTHS = {1: 80, 2: 150, 3: 28, 4: 28, 5: 50, 6: 124}   # the name column takes the rest
+    ROW_HEIGHT = 24
+    MIN_NAME_WIDTH = 110
 
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(0, len(self.COLUMNS), parent)
         self.controller = controller
         self.setHorizontalHeaderLabels(self.COLUMNS)
         self.verticalHeader().setVisible(False)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.verticalHeader().setDefaultSectionSize(self.ROW_HEIGHT)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setWordWrap(False)
         self.setAlternatingRowColors(True)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         hh = self.horizontalHeader()
+        hh.setStretchLastSection(False)
         hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        hh.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
-        self.setColumnWidth(1, 90)
-        self.setColumnWidth(2, 200)
-        self.setColumnWidth(3, 34)
-        self.setColumnWidth(4, 34)
-        self.setColumnWidth(5, 70)
-        self.setColumnWidth(6, 140)
+        for col, width in self.WIDTHS.items():
+            hh.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
+            self.setColumnWidth(col, width)
+        self.setMinimumWidth(self.MIN_NAME_WIDTH + sum(self.WIDTHS.values()) + 24)
         self.horizontalHeaderItem(5).setToolTip("Integrated loudness (ITU-R BS.1770) of the track with its gains")
         self.horizontalHeaderItem(6).setToolTip(
-            "Loudness of the track's role minus the anchor role, in LU, with the typical band (quartiles) from the "
-            "balance profile. BS.1770 is less reliable on narrow-band material (bass, hi-hats).")
-        self.row_ids: list[str] = []
+            "Loudness of the role minus the anchor role, in LU, with the typical band (quartiles) from the "
+            "balance profile; shown once on each role's row. BS.1770 is less reliable on narrow-band material "
+            "(bass, hi-hats).")
+        self.rows: list[tuple[str, str]] = []          # ("role", role) or ("track", track id), one per table row
+        self.collapsed: set[str] = set()
         self.role_combos: dict[str, QComboBox] = {}
         self.gain_cells: dict[str, _GainCell] = {}
         self.mute_buttons: dict[str, QToolButton] = {}
         self.solo_buttons: dict[str, QToolButton] = {}
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._context_menu)
+        self.cellClicked.connect(self._cell_clicked)
         controller.tracks_changed.connect(self.rebuild)
         controller.gains_changed.connect(self.refresh)
         controller.anchor_changed.connect(lambda _a: self.refresh())
         controller.loudness_changed.connect(lambda _exact: self.refresh())
 
-    def selected_track_ids(self) -> list[str]:
-        rows = sorted({i.row() for i in self.selectionModel().selectedRows()})
-        return [self.row_ids[r] for r in rows if r < len(self.row_ids)]
+    # --- rows --------------------------------------------------------------------------
+    @property
+    def row_ids(self) -> list[str]:
+        """Track ids in the order they appear."""
+        return [key for kind, key in self.rows if kind == "track"]
 
+    def track_count(self) -> int:
+        return sum(1 for kind, _ in self.rows if kind == "track")
+
+    def track_row(self, track_id: str) -> int:
+        return self.rows.index(("track", track_id))
+
+    def role_row(self, role: str) -> int:
+        return self.rows.index(("role", role))
+
+    def name_item(self, track_id: str) -> QTableWidgetItem:
+        return self.item(self.track_row(track_id), 0)
+
+    def role_lu_item(self, role: str) -> QTableWidgetItem:
+        return self.item(self.role_row(role), 3)
+
+    def selected_track_ids(self) -> list[str]:
+        """Selected tracks in table order; a selected role row stands for all its tracks."""
+        rows = sorted({i.row() for i in self.selectionModel().selectedRows()})
+        picked: list[str] = []
+        for r in rows:
+            if r >= len(self.rows):
+                continue
+            kind, key = self.rows[r]
+            if kind == "track":
+                picked.append(key)
+            else:
+                picked += [tid for tid in self._tracks_of(key)]
+        return list(dict.fromkeys(picked))
+
+    def _tracks_of(self, role: str) -> list[str]:
+        p = self.controller.project
+        return [t.id for t in p.tracks.tracks if t.role.role == role] if p.tracks else []
+
+    def set_collapsed(self, role: str, collapsed: bool) -> None:
+        (self.collapsed.add if collapsed else self.collapsed.discard)(role)
+        if ("role", role) not in self.rows:
+            return
+        for r, (kind, key) in enumerate(self.rows):
+            if kind == "track" and self.controller.project.tracks.get(key).role.role == role:
+                self.setRowHidden(r, collapsed)
+        self._show_role_title(role)
+
+    def _cell_clicked(self, row: int, col: int) -> None:
+        if col == 0 and row < len(self.rows) and self.rows[row][0] == "role":
+            role = self.rows[row][1]
+            self.set_collapsed(role, role not in self.collapsed)
+
+    def _show_role_title(self, role: str) -> None:
+        n = len(self._tracks_of(role))
+        arrow = "▸" if role in self.collapsed else "▾"
+        item = self.item(self.role_row(role), 0)
+        item.setText(f"{arrow} {role}  ·  {n} track{'s' if n != 1 else ''}")
+        item.setToolTip(f"Click to {'show' if role in self.collapsed else 'hide'} the {role} tracks; select the "
+                        f"row to select them all (right-click: set their role)")
+
+    # --- building ----------------------------------------------------------------------------
     def rebuild(self) -> None:
         p = self.controller.project
         tracks = p.tracks.tracks if p.tracks else ()
-        self.setRowCount(0)
-        self.row_ids = [t.id for t in tracks]
-        self.role_combos.clear()
-        self.gain_cells.clear()
-        self.mute_buttons.clear()
-        self.solo_buttons.clear()
-        self.setRowCount(len(tracks))
-        for row, t in enumerate(tracks):
-            item = QTableWidgetItem(t.name)
-            rate = f"{t.info.sample_rate / 1000:g} kHz" if t.info else ""
-            item.setToolTip(f"{t.path}\n{t.info.channels} ch, {rate}, {t.info.subtype}" if t.info else t.path)
-            self.setItem(row, 0, item)
-            combo = QComboBox()
-            combo.addItems(ROLES)
-            combo.setCurrentText(t.role.role)
-            combo.setToolTip("Role (guessed from the file name; change it if it is wrong)")
-            combo.currentTextChanged.connect(lambda role, tid=t.id: self.controller.set_role(tid, role))
-            self.setCellWidget(row, 1, combo)
-            self.role_combos[t.id] = combo
-            cell = _GainCell()
-            cell.fader.valueChanged.connect(lambda v, tid=t.id: self.controller.set_track_gain(tid, v / STEP))
-            cell.fader.sliderReleased.connect(self.controller.end_gain_edit)
-            cell.fader.reset_requested.connect(self.controller.end_gain_edit)
-            self.setCellWidget(row, 2, cell)
-            self.gain_cells[t.id] = cell
-            for col, text, store, slot in ((3, "M", self.mute_buttons, self.controller.set_muted),
-                                           (4, "S", self.solo_buttons, self.controller.set_soloed)):
-                b = QToolButton()
-                b.setText(text)
-                b.setCheckable(True)
-                b.setObjectName("mute" if text == "M" else "solo")
-                b.setToolTip("Mute (excluded from preview and analysis)" if text == "M" else
-                             "Solo (only soloed tracks are heard and judged)")
-                b.toggled.connect(lambda on, tid=t.id, s=slot: s(tid, on))
-                self.setCellWidget(row, col, b)
-                store[t.id] = b
-            for col in (5, 6):
-                it = QTableWidgetItem("")
-                it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.setItem(row, col, it)
+        scroll = self.verticalScrollBar().value()
+        self.setUpdatesEnabled(False)
+        try:
+            self.clearSpans()
+            self.setRowCount(0)
+            self.role_combos.clear()
+            self.gain_cells.clear()
+            self.mute_buttons.clear()
+            self.solo_buttons.clear()
+            self.rows = self._layout(tracks)
+            self.setRowCount(len(self.rows))
+            by_id = {t.id: t for t in tracks}
+            for row, (kind, key) in enumerate(self.rows):
+                if kind == "role":
+                    self._build_role_row(row, key)
+                else:
+                    self._build_track_row(row, by_id[key])
+                    self.setRowHidden(row, by_id[key].role.role in self.collapsed)
+        finally:
+            self.setUpdatesEnabled(True)
         self.refresh()
+        self.verticalScrollBar().setValue(scroll)
 
+    @staticmethod
+    def _layout(tracks) -> list[tuple[str, str]]:
+        """The table's rows: each present role, then its tracks in load order."""
+        rows: list[tuple[str, str]] = []
+        for role in ROLES:
+            members = [t.id for t in tracks if t.role.role == role]
+            if members:
+                rows.append(("role", role))
+                rows += [("track", tid) for tid in members]
+        return rows
+
+    def _build_role_row(self, row: int, role: str) -> None:
+        title = QTableWidgetItem("")
+        font = title.font()
+        font.setBold(True)
+        title.setFont(font)
+        title.setBackground(QBrush(QColor("#2a3038")))
+        self.setItem(row, 0, title)
+        self.setSpan(row, 0, 1, 3)
+        lu = QTableWidgetItem("")
+        lu.setFont(font)
+        lu.setBackground(QBrush(QColor("#2a3038")))
+        lu.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.setItem(row, 3, lu)
+        self.setSpan(row, 3, 1, 4)     # the role's LU vs anchor and its band get the M..LU columns
+        self._show_role_title(role)
+
+    def _build_track_row(self, row: int, t) -> None:
+        item = QTableWidgetItem(t.name)
+        rate = f"{t.info.sample_rate / 1000:g} kHz" if t.info else ""
+        item.setToolTip(f"{t.name}\n{t.path}\n{t.info.channels} ch, {rate}, {t.info.subtype}" if t.info else t.path)
+        self.setItem(row, 0, item)
+        combo = QComboBox()
+        combo.addItems(ROLES)
+        combo.setCurrentText(t.role.role)
+        combo.setToolTip("Role (guessed from the file name; change it if it is wrong). With several rows "
+                         "selected, the change applies to all of them.")
+        combo.currentTextChanged.connect(lambda role, tid=t.id: self._role_chosen(tid, role))
+        self.setCellWidget(row, 1, combo)
+        self.role_combos[t.id] = combo
+        cell = _GainCell()
+        cell.fader.valueChanged.connect(lambda v, tid=t.id: self.controller.set_track_gain(tid, v / STEP))
+        cell.fader.sliderReleased.connect(self.controller.end_gain_edit)
+        cell.fader.reset_requested.connect(self.controller.end_gain_edit)
+        self.setCellWidget(row, 2, cell)
+        self.gain_cells[t.id] = cell
+        for col, text, store, slot in ((3, "M", self.mute_buttons, self.controller.set_muted),
+                                       (4, "S", self.solo_buttons, self.controller.set_soloed)):
+            b = QToolButton()
+            b.setText(text)
+            b.setCheckable(True)
+            b.setObjectName("mute" if text == "M" else "solo")
+            b.setToolTip("Mute (excluded from preview and analysis)" if text == "M" else
+                         "Solo (only soloed tracks are heard and judged)")
+            b.toggled.connect(lambda on, tid=t.id, s=slot: s(tid, on))
+            self.setCellWidget(row, col, b)
+            store[t.id] = b
+        for col in (5, 6):
+            it = QTableWidgetItem("")
+            it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.setItem(row, col, it)
+
+    # --- roles for a selection ---------------------------------------------------------------
+    def _role_chosen(self, track_id: str, role: str) -> None:
+        selected = self.selected_track_ids()
+        ids = selected if track_id in selected and len(selected) > 1 else [track_id]
+        self.controller.set_roles(ids, role)
+
+    def set_selected_roles(self, role: str) -> None:
+        ids = self.selected_track_ids()
+        if ids:
+            self.controller.set_roles(ids, role)
+
+    def _context_menu(self, pos) -> None:
+        ids = self.selected_track_ids()
+        if not ids:
+            return
+        menu = QMenu(self)
+        sub = menu.addMenu(f"Set the role of {len(ids)} selected track{'s' if len(ids) != 1 else ''}")
+        for role in ROLES:
+            sub.addAction(role, lambda r=role: self.set_selected_roles(r))
+        menu.exec(self.viewport().mapToGlobal(pos))
+
+    # --- values ------------------------------------------------------------------------------
     def refresh(self) -> None:
         p = self.controller.project
-        if not p.tracks:
-            if self.rowCount():
-                self.rebuild()
-            return
-        if len(self.row_ids) != len(p.tracks.tracks):
+        tracks = p.tracks.tracks if p.tracks else ()
+        if self._layout(tracks) != self.rows:
             self.rebuild()
             return
         exact = p.loudness_is_exact()
-        # per role, not per row: each reading sums the role's tracks
-        roles = {t.role.role for t in p.tracks.tracks} - {p.anchor}
-        rels = {r: p.lu_vs_anchor(r) for r in roles}
-        bands = {r: self.controller.typical_band(r) for r in roles}
-        for row, t in enumerate(p.tracks.tracks):
-            if row >= len(self.row_ids) or self.row_ids[row] != t.id:
-                self.rebuild()
-                return
+        for t in tracks:
+            row = self.track_row(t.id)
             combo = self.role_combos[t.id]
             if combo.currentText() != t.role.role:
                 combo.blockSignals(True)
                 combo.setCurrentText(t.role.role)
                 combo.blockSignals(False)
             name_item = self.item(row, 0)
-            default = t.role.source == "default"
-            name_item.setForeground(QBrush(QColor("#e0b341")) if default else QBrush())
-            name_item.setText(t.name + ("  (role?)" if default else ""))
+            uncertain = role_is_uncertain(t.role)
+            name_item.setForeground(QBrush(QColor("#e0b341")) if uncertain else QBrush())
+            name_item.setText(t.name if not uncertain else f"{UNCERTAIN_MARK} {t.name}")
+            if uncertain:
+                why = (f"matched “{t.role.matched}”" if t.role.matched else "a weak match")
+                name_item.setToolTip(f"{t.name}\nRole guessed from the name ({why}); check it.\n{t.path}")
             self.gain_cells[t.id].show_db(p.track_db.get(t.id, 0.0))
             for store, on in ((self.mute_buttons, t.id in p.muted), (self.solo_buttons, t.id in p.soloed)):
                 b = store[t.id]
@@ -203,24 +359,29 @@ class TrackTable(QTableWidget):
                     b.blockSignals(False)
             lufs = p.track_loudness(t.id)
             self.item(row, 5).setText(f"{lufs:.1f}" if math.isfinite(lufs) else "silent")
-            it = self.item(row, 6)
-            role = t.role.role
-            if role == p.anchor:
-                it.setText("anchor")
-                it.setForeground(QBrush(QColor(BAND_COLOURS["anchor"])))
-                it.setToolTip("This role is the reference the others are judged against.")
-                continue
-            rel, band = rels[role], bands[role]
-            state = band_state(rel, band)
-            text = rel_text(rel, exact)
-            if band is not None and rel is not None:
-                text += f"  [{band.q25:+.0f}..{band.q75:+.0f}]"
-            it.setText(text)
-            it.setForeground(QBrush(QColor(BAND_COLOURS[state])))
-            it.setToolTip(f"{role} vs {p.anchor}: {text}. Whole-song BS.1770 loudness of the summed role minus "
-                          "the anchor's, as the critique measures it. Typical band from the balance profile; "
-                          "green within 3 LU of the typical median, amber 3–6, red beyond."
-                          + ("" if exact else "\n" + ESTIMATE_TIP))
+        for kind, role in self.rows:
+            if kind == "role":
+                self._show_role_lu(role, exact)
+
+    def _show_role_lu(self, role: str, exact: bool) -> None:
+        p = self.controller.project
+        it = self.role_lu_item(role)
+        if role == p.anchor:
+            it.setText("anchor")
+            it.setForeground(QBrush(QColor(BAND_COLOURS["anchor"])))
+            it.setToolTip("This role is the reference the others are judged against.")
+            return
+        rel, band = p.lu_vs_anchor(role), self.controller.typical_band(role)
+        state = band_state(rel, band)
+        text = rel_text(rel, exact)
+        if band is not None and rel is not None:
+            text += f"  [{whole_db(band.q25)}..{whole_db(band.q75)}]"
+        it.setText(text)
+        it.setForeground(QBrush(QColor(BAND_COLOURS[state])))
+        it.setToolTip(f"{role} vs {p.anchor}: {text}. Whole-song BS.1770 loudness of the summed role minus "
+                      "the anchor's, as the critique measures it. Typical band from the balance profile; "
+                      "green within 3 LU of the typical median, amber 3–6, red beyond."
+                      + ("" if exact else "\n" + ESTIMATE_TIP))
 
 
 class RolePanel(QGroupBox):
@@ -230,7 +391,8 @@ class RolePanel(QGroupBox):
         super().__init__("Roles: anchor and role gain", parent)
         self.controller = controller
         grid = QGridLayout(self)
-        grid.setContentsMargins(8, 6, 8, 6)
+        grid.setContentsMargins(8, 2, 8, 2)
+        grid.setVerticalSpacing(0)
         grid.addWidget(QLabel("<b>Role</b>"), 0, 0)
         grid.addWidget(QLabel("<b>Anchor</b>"), 0, 1)
         grid.addWidget(QLabel("<b>Role gain</b>"), 0, 2)
@@ -293,7 +455,7 @@ class RolePanel(QGroupBox):
             band = self.controller.typical_band(role)
             text = rel_text(rel, exact)
             if band is not None:
-                text += f" (typ. {band.median:+.0f})"
+                text += f" (typ. {whole_db(band.median)})"
             lab.setText(text)
             lab.setToolTip("Whole-song BS.1770 loudness of the role minus the anchor's (what the critique measures)."
                            + ("" if exact else "\n" + ESTIMATE_TIP))

@@ -59,12 +59,18 @@ class Transport(QWidget):
     def _update_note(self) -> None:
         out = self.controller.output
         if out.available:
-            self.note.setText(f"Output: {out.name}. {PREVIEW_BUS_NOTE}")
+            self.note.setText(f"Output: {out.name} (preview bus: -6 dB headroom, soft limiter)")
+            self.note.setToolTip(PREVIEW_BUS_NOTE)
             self.play_button.setEnabled(True)
+            self.stop_button.setEnabled(True)
+            self.play_button.setToolTip("Play / pause (Space)")
+            self.stop_button.setToolTip("Stop and return to the span start")
         else:
             self.note.setText(f"Preview unavailable: {out.reason}. Everything else works.")
-            self.play_button.setEnabled(False)
-            self.stop_button.setEnabled(False)
+            why = f"Unavailable: no audio output ({out.reason}). Critique, Apply and sessions still work."
+            for button in (self.play_button, self.stop_button):
+                button.setEnabled(False)
+                button.setToolTip(why)
 
     def _ten_seconds(self) -> None:
         p = self.controller.project

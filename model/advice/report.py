@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from model.advice.balance import PairJudgement
+from model.advice.templates import stem_grammar
 from model.advice.types import Advice, RoleGain, WindowVerdict
 from model.audio.findings import Finding
 from model.audio.roles import ROLES
@@ -37,6 +38,32 @@ def fmt_db(x: float | None, signed: bool = False) -> str:
     if x is None or not math.isfinite(x):
         return "-inf" if x is not None else "—"
     return f"{x:+.1f}" if signed else f"{x:.1f}"
+
+
+CATEGORY_WORDS = {"quiet": "a little too quiet", "very_quiet": "much too quiet",
+                  "loud": "a little too loud", "very_loud": "much too loud"}
+#: Below this confidence a suggestion is worded as a guess ("may be", "probably").
+TENTATIVE_BELOW = 0.5
+
+
+def suggestion_action(s: RoleGain, tentative: bool = False) -> str:
+    """What to do about one suggestion: "Lower the drums by 3 to 6 dB" ("Probably lower …" when tentative)."""
+    verb = "raise" if s.direction == "increase" else "lower"
+    text = f"{'probably ' if tentative else ''}{verb} the {s.role} by {s.min_db:g} to {s.max_db:g} dB"
+    return text[0].upper() + text[1:]
+
+
+def suggestion_sentence(s: RoleGain, tentative: bool = False) -> str:
+    """One suggestion in words: "The drums are a little too loud: lower them by 3 to 6 dB.".
+
+    ``tentative`` words it as a guess: "The drums may be a little too loud: probably lower them by 3 to 6 dB.".
+    """
+    g = stem_grammar(s.role)
+    verb = "raise" if s.direction == "increase" else "lower"
+    what = CATEGORY_WORDS.get(s.category, s.category.replace("_", " "))
+    be = "may be" if tentative else g["be"]
+    return (f"The {s.role} {be} {what}: {'probably ' if tentative else ''}{verb} {g['obj']} "
+            f"by {s.min_db:g} to {s.max_db:g} dB.")
 
 
 def finite_json(x: Any) -> Any:
@@ -273,11 +300,16 @@ def recheck_verdict(applied: Advice, new: Advice) -> tuple[str, str]:
     q = new.primary
     if new.abstained:
         return "unclear", f"Re-check: no confident verdict on the {p.role} now ({new.agreement or 'windows disagree'})."
+    g = stem_grammar(p.role)
+    plural = g["be"] == "are"
     if q is None or q.role != p.role:
         extra = f" The critique now points at the {q.role}." if q is not None else ""
-        return "resolved", f"Re-check: resolved. The {p.role} now sit within the typical balance.{extra}"
+        return "resolved", (f"Re-check: resolved. The {p.role} now {'sit' if plural else 'sits'} within the "
+                            f"typical balance.{extra}")
+    way = "up" if q.direction == "increase" else "down"
+    need = "need" if plural else "needs"
     if q.direction == p.direction:
-        return "still there", (f"Re-check: still there. The {p.role} still need to go "
-                               f"{'up' if q.direction == 'increase' else 'down'} ({q.delta_db:+.1f} dB suggested).")
-    return "over-corrected", (f"Re-check: over-corrected. The {p.role} now need to go "
-                              f"{'up' if q.direction == 'increase' else 'down'} by about {abs(q.delta_db):.1f} dB.")
+        return "still there", (f"Re-check: still there. The {p.role} still {need} to go {way} "
+                               f"({q.delta_db:+.1f} dB suggested).")
+    return "over-corrected", (f"Re-check: over-corrected. The {p.role} now {need} to go {way} "
+                              f"by about {abs(q.delta_db):.1f} dB.")

@@ -141,6 +141,11 @@ _GRAMMAR: dict[str, dict[str, str]] = {
 }
 
 
+def stem_grammar(stem: str) -> dict[str, str]:
+    """The words that agree with a stem: {"be": "is"/"are", "obj": "it"/"them", "subj": "it"/"they"}."""
+    return _GRAMMAR.get(stem, _GRAMMAR["other"])
+
+
 def stems_phrase(stems: list[str] | tuple[str, ...]) -> str:
     """'vocals, drums, bass and other' (an English list)."""
     items = list(stems)

@@ -147,6 +147,7 @@ def make_window(qtbot, tmp_path):
         advisor = advisor or StubAdvisor()
         settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
         window = build_main_window(lambda: advisor, output or NullOutput("tests"), settings=settings)
+        window.ask_unsaved = lambda what: "discard"   # no modal prompt when a test closes a window
         qtbot.addWidget(window)
         window.show()
         return window

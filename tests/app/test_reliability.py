@@ -164,7 +164,7 @@ def test_bad_file_dropped_into_a_loaded_session(qtbot, session_window, tmp_path,
     assert track_state(c, old_ids) == old_tracks
     assert p.role_db == before["role_db"] and p.anchor == before["anchor"] and p.region == before["region"]
     assert all(np.array_equal(p.tracks.get(i).audio, old_audio[i]) for i in old_ids)
-    assert w.table.rowCount() == 5 and w.isVisible() and w.critique_action.isEnabled()
+    assert w.table.track_count() == 5 and w.isVisible() and w.critique_action.isEnabled()
     items = [w.advice.findings.item(i).text() for i in range(w.advice.findings.count())]
     assert any("Not loaded" in t for t in items)
     no_internal_errors(w)
@@ -548,9 +548,12 @@ def check_view_matches_model(w) -> None:
     tracks = p.tracks.tracks if p.tracks else ()
     ids = [t.id for t in tracks]
     t = w.table
-    assert t.row_ids == ids and t.rowCount() == len(ids)
-    for row, tr in enumerate(tracks):
-        assert t.item(row, 0).text().startswith(tr.name)
+    # grouped by role: a row per role present, then its tracks in load order
+    expected_rows = [row for role in ("vocals", "drums", "bass", "other") if any(x.role.role == role for x in tracks)
+                     for row in [("role", role)] + [("track", x.id) for x in tracks if x.role.role == role]]
+    assert t.rows == expected_rows and t.rowCount() == len(expected_rows) and sorted(t.row_ids) == sorted(ids)
+    for tr in tracks:
+        assert t.name_item(tr.id).text().endswith(tr.name)
         assert t.role_combos[tr.id].currentText() == tr.role.role
         assert t.gain_cells[tr.id].fader.value() == int(round(p.track_db.get(tr.id, 0.0) * 10))
         assert t.mute_buttons[tr.id].isChecked() == (tr.id in p.muted)
@@ -609,7 +612,7 @@ def test_gui_monkey_2000_random_actions(qtbot, make_window, tmp_path, monkeypatc
         if rng.random() < 0.5:
             rows = rng.sample(range(len(ids)), rng.randint(1, min(2, len(ids))))
             w.table.clearSelection()
-            for r in rows:
+            for r in (w.table.track_row(ids[i]) for i in rows):
                 w.table.selectRow(r) if len(rows) == 1 else w.table.selectionModel().select(
                     w.table.model().index(r, 0),
                     w.table.selectionModel().SelectionFlag.Select | w.table.selectionModel().SelectionFlag.Rows)
@@ -780,7 +783,7 @@ def test_odd_but_valid_exports_load_and_critique_in_the_gui(qtbot, make_window, 
     expected = sum(1 for p in work.rglob("*") if p.is_file() and is_audio_path(p))
     w = make_window(load_advisor("balance"))
     c = load(qtbot, w, paths)
-    assert len(c.project.track_ids) == expected and w.table.rowCount() == expected
+    assert len(c.project.track_ids) == expected and w.table.track_count() == expected
     assert not [r for r in error_banners(w) if "not loaded" in r.title]
     advice = critique(qtbot, w, timeout=60000)
     assert advice is not None and advice.text

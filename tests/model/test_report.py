@@ -7,7 +7,7 @@ import math
 import pytest
 
 from model.advice.report import (advice_csv, advice_from_dict, advice_to_dict, advice_to_json, clock, fmt_db,
-                                 recheck_verdict)
+                                 recheck_verdict, suggestion_sentence)
 from model.advice.types import Advice, RoleGain
 from resources import DEMO_DIR
 
@@ -57,3 +57,14 @@ def test_formatting():
     assert clock(75.25) == "1:15.2" and clock(0) == "0:00.0"
     assert fmt_db(-3.04, signed=True) == "-3.0" and fmt_db(2.0, signed=True) == "+2.0"
     assert fmt_db(-math.inf) == "-inf" and fmt_db(None) == "—"
+
+
+def test_recheck_and_suggestion_sentences_agree_with_the_role():
+    bass = RoleGain("bass", "decrease", "loud", 3.0, 6.0, -4.5, 0.9)
+    drums = RoleGain("drums", "decrease", "loud", 3.0, 6.0, -4.5, 0.9)
+    assert "The bass now sits within" in recheck_verdict(_advice(bass), _advice(None))[1]
+    assert "The drums now sit within" in recheck_verdict(_advice(drums), _advice(None))[1]
+    assert "The bass still needs to go down" in recheck_verdict(_advice(bass), _advice(bass))[1]
+    assert suggestion_sentence(bass) == "The bass is a little too loud: lower it by 3 to 6 dB."
+    assert suggestion_sentence(drums, tentative=True) == ("The drums may be a little too loud: probably lower them "
+                                                          "by 3 to 6 dB.")
