@@ -221,7 +221,7 @@ def load_tracks(paths: Iterable[str | os.PathLike], strict: bool = True,
     """Load a DAW export: probe, pick the session rate, decode into preallocated buffers.
 
     Files are aligned at their start and padded with silence to the longest one (a note
-    says so); rates differing from the most common one are resampled with torchaudio.
+    says so); rates differing from the most common one are resampled with soxr.
     With ``strict`` the first bad file raises AudioFormatError; otherwise bad files are
     returned in ``failed`` and the rest load.
     ``reuse`` maps absolute paths to tracks loaded before: a file whose header and stamp
