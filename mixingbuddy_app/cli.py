@@ -145,7 +145,6 @@ def run(argv: Sequence[str]) -> int:
     from model.advisors import load_advisor
     from model.advice.pipeline import critique, default_anchor
     from model.audio.roles import check_role
-    from model.audio.tracks import load_tracks
 
     args = build_parser().parse_args(list(argv))
     overrides = {}
@@ -154,14 +153,26 @@ def run(argv: Sequence[str]) -> int:
         if not sep or not name:
             raise CliInputError(f"--role expects FILE=ROLE, got '{item}'")
         overrides[name] = check_role(role)
-    loaded = load_tracks(args.paths, strict=True)
-    tracks = loaded.tracks
+    if args.advisor == "llm":  # the model listens to the audio: load every track
+        from model.audio.tracks import load_tracks
+
+        loaded = load_tracks(args.paths, strict=True)
+        tracks, notes, analyse = loaded.tracks, loaded.notes, None
+    else:  # the balance advisor judges measurements: stream the files once, hold no track
+        from model.audio.stream import analyse_session, session_tracks
+        from model.audio.tracks import plan_session
+
+        plan = plan_session(args.paths, strict=True)
+        tracks, notes = session_tracks(plan), ()
+        analyse = plan
+    user_roles = {}
     if overrides:
         by_name = {t.name: t.id for t in tracks.tracks} | {t.id: t.id for t in tracks.tracks}
         unknown = [n for n in overrides if n not in by_name]
         if unknown:
             raise CliInputError(f"--role: no loaded file is named {unknown[0]!r}")
-        tracks = tracks.with_roles({by_name[n]: r for n, r in overrides.items()})
+        user_roles = {by_name[n]: r for n, r in overrides.items()}
+        tracks = tracks.with_roles(user_roles)
     if args.anchor:
         anchor = check_role(args.anchor)
         reason = "chosen"
@@ -177,11 +188,19 @@ def run(argv: Sequence[str]) -> int:
     advisor = load_advisor(args.advisor, checkpoint=args.checkpoint,
                            device=None if args.device == "auto" else args.device, **options)
     request = AdviceRequest(tracks, anchor, span=span, true_peak=args.true_peak)
-    advice = critique(request, advisor)
+    analysis = None
+    if analyse is not None:
+        from model.advice.pipeline import check_anchor
+
+        check_anchor(request)  # before decoding anything
+        analysis = analyse_session(analyse, user_roles, request.window_s, span,
+                                   args.true_peak, anchor)
+        notes = analysis.notes
+    advice = critique(request, advisor, analysis=analysis)
     if args.json:
         print(json.dumps(advice_to_json(advice), indent=2, allow_nan=False))
     else:
-        print(render_text(advice, reason, loaded.notes, getattr(advisor, "profile", None)))
+        print(render_text(advice, reason, notes, getattr(advisor, "profile", None)))
     return 0
 
 

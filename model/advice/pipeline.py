@@ -30,17 +30,25 @@ def check_anchor(request: AdviceRequest) -> None:
 
 
 def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | None = None,
-             progress: Progress | None = None) -> Advice:
-    """Doctor -> windows -> advisor.judge -> vote (or the advisor's song verdict) -> Advice."""
-    from model.audio.doctor import check_session
+             progress: Progress | None = None, analysis=None) -> Advice:
+    """Doctor -> windows -> advisor.judge -> vote (or the advisor's song verdict) -> Advice.
 
+    ``analysis`` (model.audio.stream.SessionAnalysis of the request's tracks, span and
+    window length) gives the measurements and doctor findings made while streaming the
+    files; without it both are made here from the request's loaded audio.
+    """
     if not request.tracks.tracks:
         raise NoAnalysableAudio("No tracks to judge.")
     check_anchor(request)
-    findings = check_session(request.tracks, request.anchor, request.gains)
-    if progress:
-        progress(0.05, "Measuring loudness")
-    measurements = measure_request(request, true_peak=request.true_peak)
+    if analysis is not None:
+        findings, measurements = list(analysis.findings), analysis.measurements
+    else:
+        from model.audio.doctor import check_session
+
+        findings = check_session(request.tracks, request.anchor, request.gains)
+        if progress:
+            progress(0.05, "Measuring loudness")
+        measurements = measure_request(request, true_peak=request.true_peak)
     if cancel:
         cancel.raise_if_cancelled()
     max_windows = request.max_windows if request.max_windows is not None else advisor.info.max_windows

@@ -120,6 +120,52 @@ def read_into(info: AudioInfo, out: np.ndarray) -> None:
         raise ValueError("output buffer has the wrong channel count")
 
 
+class BlockReader:
+    """Decodes a probed file in consecutive blocks of float32 (frames, out_channels); raises AudioFormatError."""
+
+    def __init__(self, info: AudioInfo) -> None:
+        self.info = info
+        self._name = Path(info.path).name
+        self.pos = 0
+        with self._errors():
+            self._file = sf.SoundFile(info.path)
+
+    def _errors(self):
+        return _DecodeErrors(self._name)
+
+    def read(self, n: int) -> np.ndarray:
+        """Up to n frames; fewer only at the end of the file."""
+        with self._errors():
+            block = self._file.read(min(n, max(0, self.info.frames - self.pos)), dtype="float32", always_2d=True)
+        if self.info.channels > 2:
+            block = fold_to_stereo(block)
+        if not np.isfinite(block).all():
+            raise AudioFormatError(f"{self._name}: contains NaN or infinite samples.")
+        if self.pos == 0 and n > 0 and len(block) == 0:
+            raise AudioFormatError(f"{self._name}: contains no decodable audio (truncated file?).")
+        self.pos += len(block)
+        return block
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _DecodeErrors:
+    """Turns libsndfile's exceptions into a one-line AudioFormatError naming the file."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if exc is None or isinstance(exc, AudioFormatError) or not isinstance(exc, Exception):
+            return False
+        raise AudioFormatError(f"{self.name}: could not be decoded ({str(exc).strip() or type(exc).__name__}).",
+                               str(exc)) from None
+
+
 def load_audio(path: str | os.PathLike) -> tuple[np.ndarray, AudioInfo]:
     """Decode one file into float32 (frames, 1 or 2)."""
     info = probe(path)
