@@ -61,18 +61,24 @@ class FileStats:
         if n == 0:
             return
         mag = abs_peak_per_frame(block)
-        self.peak = max(self.peak, float(mag.max()))
-        sums = block.sum(axis=0, dtype=np.float64)
+        block_peak = float(mag.max())
+        self.peak = max(self.peak, block_peak)
+        # Column by column: numpy's axis-0 reduction of a (frames, 2) array is ~15x slower.
+        sums = np.array([block[:, c].sum(dtype=np.float64) for c in range(block.shape[1])])
         self.channel_sums = sums if self.channel_sums is None else self.channel_sums + sums
-        if block.shape[1] == 2:
+        if block.shape[1] == 2 and self.stereo_diff < FAKE_STEREO_LIMIT:
             self.stereo_diff = max(self.stereo_diff, float(np.abs(block[:, 0] - block[:, 1]).max()))
-        self._clips(mag)
+        if block_peak >= CLIP_LEVEL or self._hot_tail.any():
+            self._clips(mag)
+        else:  # nothing near full scale: no run can start or continue here
+            self._hot_tail = np.zeros(CLIP_RUN - 1, dtype=np.int8)
+            self._in_run = False
         if self.frames < self._env_frames:
             self._envelope(mag[: self._env_frames - self.frames])
         self.frames += n
 
     def _clips(self, mag: np.ndarray) -> None:
-        if self.info.is_float:
+        if self.info.is_float and mag.max() > 1.0:
             above = np.flatnonzero(mag > 1.0)
             if above.size and self.first_over < 0:
                 self.first_over = self.frames + int(above[0])

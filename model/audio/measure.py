@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from model.audio.findings import Finding
-from model.audio.decode import abs_peak_per_frame, frame_rms_db, linear_to_db, to_mono
+from model.audio.decode import frame_rms_db, linear_to_db, to_mono
 from model.audio.dsp import NEG_INF, block_energies, gated_loudness, true_peak_db
 from model.audio.segments import Window, WindowPlan, cut_windows, passes_gate, select_windows, stem_active
 from model.audio.roles import ROLES as ROLE_ORDER
@@ -166,7 +166,7 @@ def _read(audio: np.ndarray, sr: int, dual_mono: bool, true_peak: bool,
           mono: np.ndarray | None = None) -> tuple[Level, np.ndarray]:
     """One signal's readings over a window and its gating-block energies."""
     energies = block_energies(audio, sr, dual_mono)
-    peak = linear_to_db(float(abs_peak_per_frame(audio).max())) if len(audio) else NEG_INF
+    peak = linear_to_db(max(float(audio.max()), -float(audio.min()))) if len(audio) else NEG_INF
     tp = true_peak_db(audio, sr) if true_peak else None
     active, blocks = _activity(to_mono(audio) if mono is None else mono, sr)
     return Level(gated_loudness(energies), peak, tp, active, blocks), energies

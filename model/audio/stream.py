@@ -129,14 +129,17 @@ def analyse_session(plan: SessionPlan, roles: Mapping[str, str] | None = None, w
     alone = metered_alone(role_of, per_track)
     gain_of = {t.id: np.float32(gains.linear(t)) for t in audible}
     streams = [_FileStream(t, length) for t in tset.tracks]
-    windows = []
+    finished = []
     try:
-        with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        # Roles and the mix of one window are metered on their own thread while the files
+        # are decoded for the next one.
+        with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool, \
+                ThreadPoolExecutor(max_workers=1) as finisher:
             for start, end, window in _pieces(length, sr, window_s, span):
                 builder = WindowBuilder(sr, *window, role_of, alone) if window else None
 
-                def step(s: _FileStream) -> None:
-                    block = s.read(end - start)
+                def step(s: _FileStream, builder=builder, n=end - start) -> None:
+                    block = s.read(n)
                     s.stats.add(block)
                     if true_peak:
                         s.measure_true_peak(block)
@@ -145,8 +148,11 @@ def analyse_session(plan: SessionPlan, roles: Mapping[str, str] | None = None, w
                         builder.add(s.track.id, block if g == 1 else block * g)
 
                 list(pool.map(step, streams))
+                if finished:
+                    finished[-1].result()  # at most one window's sums waiting: memory stays O(block)
                 if builder is not None:
-                    windows.append(builder.finish(true_peak))
+                    finished.append(finisher.submit(builder.finish, true_peak))
+            windows = [f.result() for f in finished]
     finally:
         for s in streams:
             s.close()
