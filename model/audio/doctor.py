@@ -85,7 +85,7 @@ class FileStats:
             self.over += int(above.size)
         hot = np.concatenate([self._hot_tail, (mag >= CLIP_LEVEL).astype(np.int8)])
         origin = self.frames - len(self._hot_tail)
-        self._hot_tail = hot[-(CLIP_RUN - 1):]
+        self._hot_tail = hot[-(CLIP_RUN - 1):].copy()
         if not hot.any():
             self._in_run = False
             return
@@ -104,15 +104,24 @@ class FileStats:
         whole = len(m) // self._hop * self._hop
         if whole:
             self._env.append(m[:whole].reshape(-1, self._hop).max(axis=1))
-        self._env_rest = m[whole:]
+        self._env_rest = m[whole:].copy()
 
     @property
     def peak_db(self) -> float:
         return linear_to_db(self.peak)
 
+    def envelope(self) -> np.ndarray:
+        """The 1 ms peak envelope of the first 30 s."""
+        return np.concatenate(self._env) if self._env else np.zeros(0, dtype=np.float32)
+
+    def restore_envelope(self, env: np.ndarray) -> None:
+        """Set the envelope of a file already read (from a cache)."""
+        self._env = [np.asarray(env, dtype=np.float32)]
+        self._env_rest = np.zeros(0, dtype=np.float32)
+
     def onset_envelope(self) -> np.ndarray:
         """Positive change of the 1 ms peak envelope over the first 30 s."""
-        env = np.concatenate(self._env) if self._env else np.zeros(0, dtype=np.float32)
+        env = self.envelope()
         if len(env) < 2:
             return np.zeros(0)
         env = np.log1p(1000 * env)

@@ -172,8 +172,33 @@ def _read(audio: np.ndarray, sr: int, dual_mono: bool, true_peak: bool,
     return Level(gated_loudness(energies), peak, tp, active, blocks), energies
 
 
+@dataclass(frozen=True)
+class TrackWindow:
+    """One track's readings over one window at unity gain; ``level(gain_db)`` gives them at any gain.
+
+    Energies scale with the gain squared and peaks shift by it (BS.1770 is linear before
+    the square); activity is re-gated from the 0.4 s block levels. This is what a cache keeps.
+    """
+
+    energies: np.ndarray
+    peak_db: float
+    block_db: np.ndarray  # raw RMS (dBFS) of each 0.4 s activity block of the mono fold
+
+    def level(self, gain_db: float = 0.0) -> tuple[Level, np.ndarray]:
+        energies = self.energies * 10.0 ** (gain_db / 10.0) if gain_db else self.energies
+        active = int(np.sum(self.block_db + gain_db > ACTIVITY_GATE_DBFS))
+        return Level(gated_loudness(energies), self.peak_db + gain_db, None, active, int(self.block_db.size)), energies
+
+
+def read_track_window(audio: np.ndarray, sr: int) -> TrackWindow:
+    """A track's unity-gain readings over a window (a mono track counts on both speakers)."""
+    peak = linear_to_db(max(float(audio.max()), -float(audio.min()))) if len(audio) else NEG_INF
+    return TrackWindow(block_energies(audio, sr, True), peak,
+                       frame_rms_db(to_mono(audio), max(1, int(ACTIVITY_BLOCK_S * sr))))
+
+
 class WindowBuilder:
-    """Readings of one window, built from one gained track segment at a time (``add`` is thread-safe).
+    """Readings of one window, built from one track segment at a time (``add`` is thread-safe).
 
     ``roles`` maps each audible track id to its role; ``meter_alone`` lists the track ids
     metered on their own (every track with ``per_track``, else those alone in their role).
@@ -189,15 +214,26 @@ class WindowBuilder:
         self._sums: dict[str, np.ndarray] = {}
         self._locks = {r: threading.Lock() for r in self._members}
         self._tracks: dict[str, tuple[Level, np.ndarray]] = {}
+        #: Unity-gain readings of the tracks metered alone, by id (for a cache).
+        self.track_windows: dict[str, TrackWindow] = {}
 
-    def add(self, track_id: str, segment: np.ndarray) -> None:
-        """A track's gained (frames, 1 or 2) segment of this window (shorter: the rest is silence)."""
+    def add(self, track_id: str, segment: np.ndarray, gain: float = 1.0, known: TrackWindow | None = None) -> None:
+        """A track's unity-gain (frames, 1 or 2) segment of this window (shorter: the rest is silence).
+
+        ``gain`` (linear) applies to its readings and its share of the sums; ``known`` are its
+        readings from a cache, used instead of metering it again.
+        """
         if track_id in self._alone:
-            padded = segment
-            if len(segment) < self.frames:
-                padded = np.zeros((self.frames, segment.shape[1]), dtype=np.float32)
-                padded[: len(segment)] = segment
-            self._tracks[track_id] = _read(padded, self.sr, True, False)
+            if known is None:
+                padded = segment
+                if len(segment) < self.frames:
+                    padded = np.zeros((self.frames, segment.shape[1]), dtype=np.float32)
+                    padded[: len(segment)] = segment
+                known = read_track_window(padded, self.sr)
+            self.track_windows[track_id] = known
+            self._tracks[track_id] = known.level(20.0 * math.log10(gain))
+        if gain != 1.0:
+            segment = segment * np.float32(gain)
         role = self._roles[track_id]
         with self._locks[role]:
             total = self._sums.get(role)
@@ -245,7 +281,7 @@ def measure_session(tset: TrackSet, gains: Gains, window_s: float = 10.0, span: 
         builder = WindowBuilder(sr, start_s, end_s, full, roles, alone)
         a, b = int(round(start_s * sr)), int(round(end_s * sr))
         for t in audible:
-            builder.add(t.id, t.audio[a:b] * np.float32(gains.linear(t)))
+            builder.add(t.id, t.audio[a:b], gains.linear(t))
         windows.append(builder.finish(true_peak))
     result = Measurements(tset, gains, window_s, windows)
     if true_peak:

@@ -19,11 +19,13 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
+from model.audio.cache import AnalysisCache, FileAnalysis, FileKey
 from model.audio.decode import BlockReader, out_channels
 from model.audio.doctor import FileStats, check_files
 from model.audio.dsp import NEG_INF, StreamResampler, true_peak_db
 from model.audio.findings import Finding
-from model.audio.measure import Measurements, WindowBuilder, metered_alone, set_track_true_peaks, window_spans
+from model.audio.measure import (Measurements, TrackWindow, WindowBuilder, metered_alone, set_track_true_peaks,
+                                 window_spans)
 from model.audio.roles import RoleGuess, guess_role
 from model.audio.tracks import Gains, SessionPlan, Track, TrackSet, conversion_notes, frames_at, plan_session
 
@@ -91,7 +93,7 @@ class _FileStream:
                 self._reader.close()
                 self._reader = None
         block = self._pending[:want]
-        self._pending = self._pending[want:]
+        self._pending = self._pending[want:].copy()  # a view would keep the whole decoded block alive
         if len(block) < n:
             padded = np.zeros((n, block.shape[1]), dtype=np.float32)
             padded[: len(block)] = block
@@ -103,7 +105,7 @@ class _FileStream:
         """Fold a block into the file's true peak; the interpolator sees the previous block's last frames."""
         joined = np.concatenate([self._tp_tail, block]) if len(self._tp_tail) else block
         self.true_peak = max(self.true_peak, true_peak_db(joined, self.track.sample_rate))
-        self._tp_tail = joined[-_TP_CONTEXT:]
+        self._tp_tail = joined[-_TP_CONTEXT:].copy()
 
     def close(self) -> None:
         if self._reader is not None:
@@ -113,13 +115,15 @@ class _FileStream:
 
 def analyse_session(plan: SessionPlan, roles: Mapping[str, str] | None = None, window_s: float = 10.0,
                     span: tuple[float, float] | None = None, true_peak: bool = False, anchor: str | None = None,
-                    gains: Gains | None = None, per_track: bool = True,
-                    workers: int | None = None) -> SessionAnalysis:
+                    gains: Gains | None = None, per_track: bool = True, workers: int | None = None,
+                    cache: AnalysisCache | None = None) -> SessionAnalysis:
     """Decode every file of the plan once and measure it (see the module docstring).
 
     ``roles`` overrides guessed roles by track id; ``anchor`` makes the doctor raise RoleError
     when that role has no audible, non-silent track. Raises AudioFormatError for a file that
-    cannot be decoded.
+    cannot be decoded. With a ``cache``, files analysed before (same stamp and settings) are
+    still decoded for the role sums and the mix, but not metered or checked again; new
+    analyses are stored.
     """
     gains = gains or Gains()
     tset = session_tracks(plan, roles)
@@ -127,25 +131,36 @@ def analyse_session(plan: SessionPlan, roles: Mapping[str, str] | None = None, w
     audible = [t for t in tset.tracks if gains.audible(t)]
     role_of = {t.id: t.role.role for t in audible}
     alone = metered_alone(role_of, per_track)
-    gain_of = {t.id: np.float32(gains.linear(t)) for t in audible}
+    gain_of = {t.id: gains.linear(t) for t in audible}
     streams = [_FileStream(t, length) for t in tset.tracks]
+    keys = {s.track.id: FileKey.of(s.track.info, sr, length, window_s, span) for s in streams}
+    known = {tid: hit for tid, key in keys.items() if cache is not None and (hit := cache.get(key)) is not None
+             and (not true_peak or hit.true_peak_db is not None)}
+    measured: dict[str, list[TrackWindow]] = {s.track.id: [] for s in streams}
     finished = []
     try:
         # Roles and the mix of one window are metered on their own thread while the files
         # are decoded for the next one.
         with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool, \
                 ThreadPoolExecutor(max_workers=1) as finisher:
+            index = -1
             for start, end, window in _pieces(length, sr, window_s, span):
                 builder = WindowBuilder(sr, *window, role_of, alone) if window else None
+                index += window is not None
 
-                def step(s: _FileStream, builder=builder, n=end - start) -> None:
+                def step(s: _FileStream, builder=builder, n=end - start, index=index) -> None:
+                    tid = s.track.id
+                    if tid not in gain_of and tid in known:
+                        return  # muted, and its statistics are known: nothing needs its audio
                     block = s.read(n)
-                    s.stats.add(block)
-                    if true_peak:
-                        s.measure_true_peak(block)
-                    if builder is not None and s.track.id in gain_of:
-                        g = gain_of[s.track.id]
-                        builder.add(s.track.id, block if g == 1 else block * g)
+                    if tid not in known:
+                        s.stats.add(block)
+                        if true_peak:
+                            s.measure_true_peak(block)
+                    if builder is not None and tid in gain_of:
+                        builder.add(tid, block, gain_of[tid], known[tid].windows[index] if tid in known else None)
+                        if tid in builder.track_windows:
+                            measured[tid].append(builder.track_windows[tid])
 
                 list(pool.map(step, streams))
                 if finished:
@@ -156,6 +171,12 @@ def analyse_session(plan: SessionPlan, roles: Mapping[str, str] | None = None, w
     finally:
         for s in streams:
             s.close()
+    for s in streams:
+        tid = s.track.id
+        if tid in known:
+            s.stats, s.true_peak = known[tid].for_track(tid, s.track.name, s.track.role.role), known[tid].true_peak_db
+        elif cache is not None and len(measured[tid]) == len(windows):
+            cache.put(keys[tid], FileAnalysis(s.stats, tuple(measured[tid]), s.true_peak if true_peak else None))
     measurements = Measurements(tset, gains, window_s, windows)
     if true_peak:
         set_track_true_peaks(measurements, {s.track.id: s.true_peak + 20 * math.log10(gain_of[s.track.id])
