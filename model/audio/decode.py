@@ -93,27 +93,21 @@ def read_into(info: AudioInfo, out: np.ndarray) -> None:
     name = Path(info.path).name
     ch_out = out.shape[1]
     pos = 0
-    try:
-        with sf.SoundFile(info.path) as f:
-            while pos < info.frames:
-                n = min(_BLOCK, info.frames - pos)
-                if info.channels <= 2:
-                    got = f.read(n, dtype="float32", always_2d=True, out=out[pos:pos + n])
-                    read = len(got)
-                else:
-                    block = f.read(n, dtype="float32", always_2d=True)
-                    read = len(block)
-                    out[pos:pos + read] = fold_to_stereo(block)
-                if read == 0:
-                    break
-                if not np.isfinite(out[pos:pos + read]).all():
-                    raise AudioFormatError(f"{name}: contains NaN or infinite samples.")
-                pos += read
-    except AudioFormatError:
-        raise
-    except Exception as exc:
-        raise AudioFormatError(f"{name}: could not be decoded ({str(exc).strip() or type(exc).__name__}).",
-                               str(exc)) from None
+    with _DecodeErrors(name), sf.SoundFile(info.path) as f:
+        while pos < info.frames:
+            n = min(_BLOCK, info.frames - pos)
+            if info.channels <= 2:
+                got = f.read(n, dtype="float32", always_2d=True, out=out[pos:pos + n])
+                read = len(got)
+            else:
+                block = f.read(n, dtype="float32", always_2d=True)
+                read = len(block)
+                out[pos:pos + read] = fold_to_stereo(block)
+            if read == 0:
+                break
+            if not np.isfinite(out[pos:pos + read]).all():
+                raise AudioFormatError(f"{name}: contains NaN or infinite samples.")
+            pos += read
     if pos == 0:
         raise AudioFormatError(f"{name}: contains no decodable audio (truncated file?).")
     if ch_out != out_channels(info.channels):
@@ -127,15 +121,12 @@ class BlockReader:
         self.info = info
         self._name = Path(info.path).name
         self.pos = 0
-        with self._errors():
+        with _DecodeErrors(self._name):
             self._file = sf.SoundFile(info.path)
-
-    def _errors(self):
-        return _DecodeErrors(self._name)
 
     def read(self, n: int) -> np.ndarray:
         """Up to n frames; fewer only at the end of the file."""
-        with self._errors():
+        with _DecodeErrors(self._name):
             block = self._file.read(min(n, max(0, self.info.frames - self.pos)), dtype="float32", always_2d=True)
         if self.info.channels > 2:
             block = fold_to_stereo(block)

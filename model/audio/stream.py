@@ -132,7 +132,14 @@ def analyse_session(plan: SessionPlan, roles: Mapping[str, str] | None = None, w
     role_of = {t.id: t.role.role for t in audible}
     alone = metered_alone(role_of, per_track)
     gain_of = {t.id: gains.linear(t) for t in audible}
-    streams = [_FileStream(t, length) for t in tset.tracks]
+    streams: list[_FileStream] = []
+    try:
+        for t in tset.tracks:
+            streams.append(_FileStream(t, length))
+    except BaseException:
+        for s in streams:
+            s.close()
+        raise
     keys = {s.track.id: FileKey.of(s.track.info, sr, length, window_s, span) for s in streams}
     known = {tid: hit for tid, key in keys.items() if cache is not None and (hit := cache.get(key)) is not None
              and (not true_peak or hit.true_peak_db is not None)}
