@@ -91,7 +91,7 @@ def true_peak_db_full(audio: np.ndarray, sample_rate: int) -> float:
 # exhaustively; 2.0 leaves a margin.
 _INTERPOLATOR_GAIN_BOUND = 2.0
 _TP_BLOCK = 2048
-_TP_CONTEXT = 64  # more than the interpolator's 49 taps
+_TP_CONTEXT = 64  # frames of context for the interpolator (more than its 49 taps)
 
 
 def true_peak_db(audio: np.ndarray, sample_rate: int) -> float:

@@ -22,14 +22,12 @@ import numpy as np
 from model.audio.cache import AnalysisCache, FileAnalysis, FileKey
 from model.audio.decode import BlockReader, out_channels
 from model.audio.doctor import FileStats, check_files
-from model.audio.dsp import NEG_INF, StreamResampler, true_peak_db
+from model.audio.dsp import _TP_CONTEXT, NEG_INF, StreamResampler, true_peak_db
 from model.audio.findings import Finding
 from model.audio.measure import (Measurements, TrackWindow, WindowBuilder, metered_alone, set_track_true_peaks,
                                  window_spans)
 from model.audio.roles import RoleGuess, guess_role
 from model.audio.tracks import Gains, SessionPlan, Track, TrackSet, conversion_notes, frames_at, plan_session
-
-_TP_CONTEXT = 64  # frames carried between blocks for the true-peak interpolator (more than its 49 taps)
 
 
 @dataclass(frozen=True)
