@@ -91,7 +91,7 @@ def true_peak_db_full(audio: np.ndarray, sample_rate: int) -> float:
 # exhaustively; 2.0 leaves a margin.
 _INTERPOLATOR_GAIN_BOUND = 2.0
 _TP_BLOCK = 2048
-_TP_CONTEXT = 64  # frames of context for the interpolator (more than its 49 taps)
+TRUE_PEAK_CONTEXT = 64  # frames of context for the interpolator (more than its 49 taps)
 
 
 def true_peak_db(audio: np.ndarray, sample_rate: int) -> float:
@@ -128,8 +128,8 @@ def true_peak_db(audio: np.ndarray, sample_rate: int) -> float:
         starts = np.concatenate([[idx[0]], idx[breaks + 1]])
         ends = np.concatenate([idx[breaks], [idx[-1]]]) + 1
         for b0, b1 in zip(starts, ends):
-            lo = max(0, b0 * _TP_BLOCK - _TP_CONTEXT)
-            hi = min(n, b1 * _TP_BLOCK + _TP_CONTEXT)
+            lo = max(0, b0 * _TP_BLOCK - TRUE_PEAK_CONTEXT)
+            hi = min(n, b1 * _TP_BLOCK + TRUE_PEAK_CONTEXT)
             meter = Meter(a.shape[1], sample_rate, true_peak=True)
             meter.add(a[lo:hi])
             tp = meter.true_peak_db()

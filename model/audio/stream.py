@@ -22,7 +22,7 @@ import numpy as np
 from model.audio.cache import AnalysisCache, FileAnalysis, FileKey
 from model.audio.decode import BlockReader, out_channels
 from model.audio.doctor import FileStats, check_files
-from model.audio.dsp import _TP_CONTEXT, NEG_INF, StreamResampler, true_peak_db
+from model.audio.dsp import TRUE_PEAK_CONTEXT, NEG_INF, StreamResampler, true_peak_db
 from model.audio.findings import Finding
 from model.audio.measure import (Measurements, TrackWindow, WindowBuilder, metered_alone, set_track_true_peaks,
                                  window_spans)
@@ -103,7 +103,7 @@ class _FileStream:
         """Fold a block into the file's true peak; the interpolator sees the previous block's last frames."""
         joined = np.concatenate([self._tp_tail, block]) if len(self._tp_tail) else block
         self.true_peak = max(self.true_peak, true_peak_db(joined, self.track.sample_rate))
-        self._tp_tail = joined[-_TP_CONTEXT:].copy()
+        self._tp_tail = joined[-TRUE_PEAK_CONTEXT:].copy()
 
     def close(self) -> None:
         if self._reader is not None:
