@@ -139,11 +139,15 @@ def true_peak_db(audio: np.ndarray, sample_rate: int) -> float:
 
 
 def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
-    """Resample (frames,) or (frames, channels) float32 with soxr (very high quality)."""
+    """Resample (frames,) or (frames, channels) float32 with soxr (very high quality) to ceil(frames * ratio) frames."""
     a = np.asarray(audio, dtype=np.float32)
     if from_rate == to_rate:
         return a
-    return soxr.resample(np.ascontiguousarray(a), int(from_rate), int(to_rate), quality="VHQ")
+    out = soxr.resample(np.ascontiguousarray(a), int(from_rate), int(to_rate), quality="VHQ")
+    want = -(-len(a) * int(to_rate) // int(from_rate))  # the length torchaudio gave (training caches rely on it)
+    if len(out) < want:  # soxr rounds its length down
+        out = np.concatenate([out, np.zeros((want - len(out),) + out.shape[1:], dtype=np.float32)])
+    return out[:want]
 
 
 class StreamResampler:
