@@ -89,18 +89,29 @@ def run(argv: Sequence[str]) -> int:
     from model.advice.report import advice_to_json, render_text
     from model.advisors import load_advisor
     from model.audio.roles import check_role
-    from model.audio.tracks import load_tracks
 
     args = build_parser().parse_args(list(argv))
     overrides = parse_role_overrides(args.role)
-    loaded = load_tracks(args.paths, strict=True)
-    tracks = loaded.tracks
+    if args.advisor == "llm" or args.masking or args.tonal:  # the model and the spectral review hear the audio
+        from model.audio.tracks import load_tracks
+
+        loaded = load_tracks(args.paths, strict=True)
+        tracks, notes, analyse = loaded.tracks, loaded.notes, None
+    else:  # the balance advisor judges measurements: stream the files once, hold no track
+        from model.audio.stream import analyse_session, session_tracks
+        from model.audio.tracks import plan_session
+
+        plan = plan_session(args.paths, strict=True)
+        tracks, notes = session_tracks(plan), ()
+        analyse = plan
+    user_roles = {}
     if overrides:
         by_name = {t.name: t.id for t in tracks.tracks} | {t.id: t.id for t in tracks.tracks}
         unknown = [n for n in overrides if n not in by_name]
         if unknown:
             raise CliInputError(f"--role: no loaded file is named {unknown[0]!r}")
-        tracks = tracks.with_roles({by_name[n]: r for n, r in overrides.items()})
+        user_roles = {by_name[n]: r for n, r in overrides.items()}
+        tracks = tracks.with_roles(user_roles)
     anchor = None  # the pipeline picks the first of vocals, drums, bass that plays in the span
     if args.anchor:
         anchor = check_role(args.anchor)
@@ -120,7 +131,15 @@ def run(argv: Sequence[str]) -> int:
     advisor = load_advisor(args.advisor, checkpoint=args.checkpoint,
                            device=None if args.device == "auto" else args.device, **options)
     request = AdviceRequest(tracks, anchor, span=span, true_peak=args.true_peak)
-    advice = critique(request, advisor)
+    analysis = None
+    if analyse is not None:
+        from model.advice.pipeline import check_anchor
+
+        check_anchor(request)  # before decoding anything
+        analysis = analyse_session(analyse, user_roles, request.window_s, span,
+                                   args.true_peak, anchor)
+        notes = analysis.notes
+    advice = critique(request, advisor, analysis=analysis)
     review = None
     if args.masking or args.tonal:
         from model.advice.spectrum import review_spectrum
@@ -137,7 +156,7 @@ def run(argv: Sequence[str]) -> int:
             data["tonal"] = [f.to_json() for f in review.tonal]
         print(json.dumps(data, indent=2, allow_nan=False))
     else:
-        text = render_text(advice, advice.anchor_reason, loaded.notes, getattr(advisor, "profile", None))
+        text = render_text(advice, advice.anchor_reason, notes, getattr(advisor, "profile", None))
         print(text + "\n" + render_review(review, args.masking, args.tonal) if review else text)
     return 0
 

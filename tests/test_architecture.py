@@ -71,3 +71,23 @@ def test_the_source_cites_no_documents_outside_the_repository():
             if re.search(r"\b(SPEC|ARCHITECTURE|FIELD)(\.md)?\b", line):
                 offenders.append(f"{path.relative_to(REPO)}:{i}: {line.strip()[:80]}")
     assert not offenders, offenders
+def test_weights_free_critique_of_mixed_rates_never_imports_torch(tmp_path):
+    """The balance critique resamples (soxr) and measures without torch anywhere in the process."""
+    import numpy as np
+    import soundfile as sf
+
+    t = np.arange(48000 * 3) / 48000
+    sf.write(tmp_path / "Lead Vox.wav", 0.3 * np.sin(2 * np.pi * 220 * t), 48000)
+    sf.write(tmp_path / "Kick.wav", 0.3 * np.sin(2 * np.pi * 60 * t[::2]), 24000)
+    sf.write(tmp_path / "Bass.flac", 0.2 * np.sin(2 * np.pi * 110 * t[: 44100 * 3]), 44100)
+    out = run_python("import sys, json, contextlib, io\n"
+                     "import model.audio, model.advice\n"
+                     "from mixingbuddy_app.cli import main\n"
+                     "buf = io.StringIO()\n"
+                     "with contextlib.redirect_stdout(buf):\n"
+                     f"    rc = main([{str(tmp_path)!r}, '--json'])\n"
+                     "assert rc == 0, rc\n"
+                     "assert any(w['code'] == 'rate_mismatch' for w in json.loads(buf.getvalue())['warnings'])\n"
+                     "bad = [m for m in ('torch', 'torchaudio', 'transformers') if m in sys.modules]\n"
+                     "assert not bad, bad")
+    assert out.returncode == 0, out.stderr

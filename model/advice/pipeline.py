@@ -71,17 +71,23 @@ def check_anchor(request: AdviceRequest) -> None:
 
 
 def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | None = None,
-             progress: Progress | None = None) -> Advice:
-    """Doctor -> windows -> advisor.judge -> vote (or the advisor's song verdict) -> Advice."""
-    from model.audio.doctor import check_session
+             progress: Progress | None = None, analysis=None) -> Advice:
+    """Doctor -> windows -> advisor.judge -> vote (or the advisor's song verdict) -> Advice.
 
+    ``analysis`` (model.audio.stream.SessionAnalysis of the request's tracks, span and
+    window length) gives the measurements and doctor findings made while streaming the
+    files; without it both are made here from the request's loaded audio.
+    """
     if not request.tracks.tracks:
         raise NoAnalysableAudio("No tracks to judge.")
     check_anchor(request)
     check_span(request)
-    if progress:
-        progress(0.05, "Measuring loudness")
-    measurements = measure_request(request, true_peak=request.true_peak)
+    if analysis is not None:  # measured (and doctored) while the files were streamed
+        measurements = analysis.measurements
+    else:
+        if progress:
+            progress(0.05, "Measuring loudness")
+        measurements = measure_request(request, true_peak=request.true_peak)
     if cancel:
         cancel.raise_if_cancelled()
     if request.anchor is None:
@@ -90,7 +96,12 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
     else:
         check_anchor_plays(request.anchor, measurements)
         anchor_reason = "chosen"
-    findings = check_session(request.tracks, request.anchor, request.gains)
+    if analysis is not None:
+        findings = list(analysis.findings)
+    else:
+        from model.audio.doctor import check_session
+
+        findings = check_session(request.tracks, request.anchor, request.gains)
     max_windows = request.max_windows if request.max_windows is not None else advisor.info.max_windows
     if hasattr(advisor, "plan_windows"):  # the advisor picks its windows (the balance advisor: per-pair gate)
         plan = advisor.plan_windows(dataclasses.replace(request, max_windows=max_windows), measurements)

@@ -93,31 +93,68 @@ def read_into(info: AudioInfo, out: np.ndarray) -> None:
     name = Path(info.path).name
     ch_out = out.shape[1]
     pos = 0
-    try:
-        with sf.SoundFile(info.path) as f:
-            while pos < info.frames:
-                n = min(_BLOCK, info.frames - pos)
-                if info.channels <= 2:
-                    got = f.read(n, dtype="float32", always_2d=True, out=out[pos:pos + n])
-                    read = len(got)
-                else:
-                    block = f.read(n, dtype="float32", always_2d=True)
-                    read = len(block)
-                    out[pos:pos + read] = fold_to_stereo(block)
-                if read == 0:
-                    break
-                if not np.isfinite(out[pos:pos + read]).all():
-                    raise AudioFormatError(f"{name}: contains NaN or infinite samples.")
-                pos += read
-    except AudioFormatError:
-        raise
-    except Exception as exc:
-        raise AudioFormatError(f"{name}: could not be decoded ({str(exc).strip() or type(exc).__name__}).",
-                               str(exc)) from None
+    with _DecodeErrors(name), sf.SoundFile(info.path) as f:
+        while pos < info.frames:
+            n = min(_BLOCK, info.frames - pos)
+            if info.channels <= 2:
+                got = f.read(n, dtype="float32", always_2d=True, out=out[pos:pos + n])
+                read = len(got)
+            else:
+                block = f.read(n, dtype="float32", always_2d=True)
+                read = len(block)
+                out[pos:pos + read] = fold_to_stereo(block)
+            if read == 0:
+                break
+            if not np.isfinite(out[pos:pos + read]).all():
+                raise AudioFormatError(f"{name}: contains NaN or infinite samples.")
+            pos += read
     if pos == 0:
         raise AudioFormatError(f"{name}: contains no decodable audio (truncated file?).")
     if ch_out != out_channels(info.channels):
         raise ValueError("output buffer has the wrong channel count")
+
+
+class BlockReader:
+    """Decodes a probed file in consecutive blocks of float32 (frames, out_channels); raises AudioFormatError."""
+
+    def __init__(self, info: AudioInfo) -> None:
+        self.info = info
+        self._name = Path(info.path).name
+        self.pos = 0
+        with _DecodeErrors(self._name):
+            self._file = sf.SoundFile(info.path)
+
+    def read(self, n: int) -> np.ndarray:
+        """Up to n frames; fewer only at the end of the file."""
+        with _DecodeErrors(self._name):
+            block = self._file.read(min(n, max(0, self.info.frames - self.pos)), dtype="float32", always_2d=True)
+        if self.info.channels > 2:
+            block = fold_to_stereo(block)
+        if not np.isfinite(block).all():
+            raise AudioFormatError(f"{self._name}: contains NaN or infinite samples.")
+        if self.pos == 0 and n > 0 and len(block) == 0:
+            raise AudioFormatError(f"{self._name}: contains no decodable audio (truncated file?).")
+        self.pos += len(block)
+        return block
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _DecodeErrors:
+    """Turns libsndfile's exceptions into a one-line AudioFormatError naming the file."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if exc is None or isinstance(exc, AudioFormatError) or not isinstance(exc, Exception):
+            return False
+        raise AudioFormatError(f"{self.name}: could not be decoded ({str(exc).strip() or type(exc).__name__}).",
+                               str(exc)) from None
 
 
 def load_audio(path: str | os.PathLike) -> tuple[np.ndarray, AudioInfo]:

@@ -1,4 +1,8 @@
-"""Export doctor: pre-flight checks on DAW exports, reported as findings with every critique."""
+"""Export doctor: pre-flight checks on DAW exports, reported as findings with every critique.
+
+The checks read per-file statistics (FileStats) gathered block by block, so a streamed
+analysis (model.audio.stream) and loaded tracks (check_session) give the same findings.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import numpy as np
 from model.audio.findings import Finding
 from model.audio.decode import abs_peak_per_frame, linear_to_db
 from model.errors import RoleError
+from model.audio.decode import AudioInfo
 from model.audio.tracks import Gains, Track, TrackSet
 
 SILENT_PEAK_DB = -90.0
@@ -26,41 +31,150 @@ _ALIGN_SECONDS = 30.0
 _MAX_LAG_MS = 250.0
 
 
-def _peak_db(audio: np.ndarray) -> float:
-    return linear_to_db(float(max(audio.max(), -audio.min())) if audio.size else 0.0)
+class FileStats:
+    """What the doctor needs from one file at the session rate, gathered block by block (``add``).
+
+    Peak, clipped runs, samples above full scale, channel sums (DC), the largest
+    left/right difference (fake stereo) and the onset envelope of the first 30 s.
+    """
+
+    def __init__(self, track_id: str, name: str, role: str, info: AudioInfo, sample_rate: int) -> None:
+        self.id, self.name, self.role, self.info, self.sample_rate = track_id, name, role, info, sample_rate
+        self.frames = 0
+        self.peak = 0.0
+        self.clip_runs = 0
+        self.first_run = -1
+        self.over = 0
+        self.first_over = -1
+        self.channel_sums: np.ndarray | None = None
+        self.stereo_diff = 0.0
+        self._hot_tail = np.zeros(0, dtype=np.int8)
+        self._in_run = False
+        self._hop = max(1, sample_rate // _ENV_RATE)
+        self._env_frames = int(_ALIGN_SECONDS * sample_rate)
+        self._env: list[np.ndarray] = []
+        self._env_rest = np.zeros(0, dtype=np.float32)
+
+    def add(self, block: np.ndarray) -> None:
+        """The next (frames, channels) float32 block of the file (padding included)."""
+        n = len(block)
+        if n == 0:
+            return
+        mag = abs_peak_per_frame(block)
+        block_peak = float(mag.max())
+        self.peak = max(self.peak, block_peak)
+        # Column by column: numpy's axis-0 reduction of a (frames, 2) array is ~15x slower.
+        sums = np.array([block[:, c].sum(dtype=np.float64) for c in range(block.shape[1])])
+        self.channel_sums = sums if self.channel_sums is None else self.channel_sums + sums
+        if block.shape[1] == 2 and self.stereo_diff < FAKE_STEREO_LIMIT:
+            self.stereo_diff = max(self.stereo_diff, float(np.abs(block[:, 0] - block[:, 1]).max()))
+        if block_peak >= CLIP_LEVEL or self._hot_tail.any():
+            self._clips(mag)
+        else:  # nothing near full scale: no run can start or continue here
+            self._hot_tail = np.zeros(CLIP_RUN - 1, dtype=np.int8)
+            self._in_run = False
+        if self.frames < self._env_frames:
+            self._envelope(mag[: self._env_frames - self.frames])
+        self.frames += n
+
+    def _clips(self, mag: np.ndarray) -> None:
+        if self.info.is_float and mag.max() > 1.0:
+            above = np.flatnonzero(mag > 1.0)
+            if above.size and self.first_over < 0:
+                self.first_over = self.frames + int(above[0])
+            self.over += int(above.size)
+        hot = np.concatenate([self._hot_tail, (mag >= CLIP_LEVEL).astype(np.int8)])
+        origin = self.frames - len(self._hot_tail)
+        self._hot_tail = hot[-(CLIP_RUN - 1):].copy()
+        if not hot.any():
+            self._in_run = False
+            return
+        if len(hot) < CLIP_RUN:
+            return
+        runs = np.convolve(hot, np.ones(CLIP_RUN, dtype=np.int8), mode="valid") >= CLIP_RUN
+        # Count runs (rising edges), not samples; a run may continue from the previous block.
+        starts = np.flatnonzero(np.diff(runs.astype(np.int8), prepend=np.int8(self._in_run)) == 1)
+        if starts.size and self.first_run < 0:
+            self.first_run = origin + int(starts[0])
+        self.clip_runs += int(starts.size)
+        self._in_run = bool(runs[-1])
+
+    def _envelope(self, mag: np.ndarray) -> None:
+        m = np.concatenate([self._env_rest, mag])
+        whole = len(m) // self._hop * self._hop
+        if whole:
+            self._env.append(m[:whole].reshape(-1, self._hop).max(axis=1))
+        self._env_rest = m[whole:].copy()
+
+    @property
+    def peak_db(self) -> float:
+        return linear_to_db(self.peak)
+
+    def envelope(self) -> np.ndarray:
+        """The 1 ms peak envelope of the first 30 s."""
+        return np.concatenate(self._env) if self._env else np.zeros(0, dtype=np.float32)
+
+    def restore_envelope(self, env: np.ndarray) -> None:
+        """Set the envelope of a file already read (from a cache)."""
+        self._env = [np.asarray(env, dtype=np.float32)]
+        self._env_rest = np.zeros(0, dtype=np.float32)
+
+    def onset_envelope(self) -> np.ndarray:
+        """Positive change of the 1 ms peak envelope over the first 30 s."""
+        env = self.envelope()
+        if len(env) < 2:
+            return np.zeros(0)
+        env = np.log1p(1000 * env)
+        return np.maximum(np.diff(env, prepend=env[0]), 0.0)
 
 
-def _names(tracks: Sequence[Track]) -> str:
+def track_stats(t: Track, sample_rate: int) -> FileStats:
+    """FileStats of a loaded track (its whole audio as one block)."""
+    stats = FileStats(t.id, t.name, t.role.role, t.info, sample_rate)
+    stats.add(t.audio)
+    return stats
+
+
+def _names(tracks: Sequence[FileStats]) -> str:
     return ", ".join(t.name for t in tracks)
 
 
 def check_session(tracks: TrackSet, anchor: str | None = None, gains: Gains | None = None) -> list[Finding]:
-    """Run every check; raises RoleError when the anchor role has no audible (non-silent) track."""
+    """Run every check on loaded tracks; raises RoleError when the anchor role has no audible (non-silent) track."""
+    g = gains or Gains()
+    audible = {t.id for t in tracks.tracks if g.audible(t)}
+    return check_files([track_stats(t, tracks.sample_rate) for t in tracks.tracks], tracks.sample_rate,
+                       anchor, audible)
+
+
+def check_files(files: Sequence[FileStats], sample_rate: int, anchor: str | None = None,
+                audible: set[str] | None = None) -> list[Finding]:
+    """Run every check on per-file statistics; ``audible`` (default: all) are the ids not muted."""
     findings: list[Finding] = []
-    peaks = {t.id: _peak_db(t.audio) for t in tracks.tracks}
-    silent = [t for t in tracks.tracks if peaks[t.id] < SILENT_PEAK_DB]
+    peaks = {t.id: t.peak_db for t in files}
+    silent = [t for t in files if peaks[t.id] < SILENT_PEAK_DB]
     if silent:
         findings.append(Finding("silent_file", "warning", f"Silent file(s), left out of the sums: {_names(silent)}.",
                                 tuple(t.id for t in silent)))
     if anchor is not None:
-        g = gains or Gains()
-        audible = [t for t in tracks.tracks if t.role.role == anchor and g.audible(t) and peaks[t.id] >= SILENT_PEAK_DB]
-        if not audible:
+        ok = [t for t in files if t.role == anchor and (audible is None or t.id in audible)
+              and peaks[t.id] >= SILENT_PEAK_DB]
+        if not ok:
             raise RoleError(f"The anchor role '{anchor}' has no audible track (all its files are silent or muted).")
-    findings += _normalised(tracks, peaks)
-    findings += _rates_and_lengths(tracks)
-    for t in tracks.tracks:
+    findings += _normalised(files, peaks)
+    findings += _rates_and_lengths(files, sample_rate)
+    for t in files:
         if peaks[t.id] >= SILENT_PEAK_DB:
             findings += _clipping(t) + _dc_offset(t) + _fake_stereo(t)
-    findings += _misaligned(tracks, peaks)
+    findings += _misaligned(files, peaks)
     return findings
 
 
-def _normalised(tracks: TrackSet, peaks: dict[str, float]) -> list[Finding]:
+def _normalised(tracks: Sequence[FileStats], peaks: dict[str, float]) -> list[Finding]:
     """>= 3 tracks whose sample peaks sit within 0.1 dB of each other or of 0 dBFS: normalised on export."""
-    audible = sorted(((p, t) for t in tracks.tracks if math.isfinite(p := peaks[t.id]) and p > SILENT_PEAK_DB),
+    audible = sorted(((p, t) for t in tracks if math.isfinite(p := peaks[t.id]) and p > SILENT_PEAK_DB),
                      key=lambda pt: pt[0])
-    best: list[Track] = [t for p, t in audible if p >= -NORMALISED_TOLERANCE_DB]
+    best: list[FileStats] = [t for p, t in audible if p >= -NORMALISED_TOLERANCE_DB]
     for i in range(len(audible)):
         group = [t for p, t in audible[i:] if p - audible[i][0] <= NORMALISED_TOLERANCE_DB]
         if len(group) > len(best):
@@ -73,17 +187,17 @@ def _normalised(tracks: TrackSet, peaks: dict[str, float]) -> list[Finding]:
     return []
 
 
-def _rates_and_lengths(tracks: TrackSet) -> list[Finding]:
+def _rates_and_lengths(tracks: Sequence[FileStats], sample_rate: int) -> list[Finding]:
     out = []
-    rates = {t.info.sample_rate for t in tracks.tracks}
+    rates = {t.info.sample_rate for t in tracks}
     if len(rates) > 1:
-        odd = [t for t in tracks.tracks if t.info.sample_rate != tracks.sample_rate]
+        odd = [t for t in tracks if t.info.sample_rate != sample_rate]
         out.append(Finding("rate_mismatch", "warning",
                            f"Sample rates differ ({', '.join(f'{r} Hz' for r in sorted(rates))}); resampled to "
-                           f"{tracks.sample_rate} Hz: {_names(odd)}.", tuple(t.id for t in odd)))
-    lengths = {t.id: t.info.duration_s for t in tracks.tracks}
+                           f"{sample_rate} Hz: {_names(odd)}.", tuple(t.id for t in odd)))
+    lengths = {t.id: t.info.duration_s for t in tracks}
     longest = max(lengths.values(), default=0.0)
-    short = [t for t in tracks.tracks if longest - lengths[t.id] > LENGTH_TOLERANCE_S]
+    short = [t for t in tracks if longest - lengths[t.id] > LENGTH_TOLERANCE_S]
     if short:
         out.append(Finding("length_mismatch", "warning",
                            f"Files have different lengths (longest {longest:.2f} s); shorter ones were padded with "
@@ -92,53 +206,34 @@ def _rates_and_lengths(tracks: TrackSet) -> list[Finding]:
     return out
 
 
-def _clipping(t: Track) -> list[Finding]:
-    mag = abs_peak_per_frame(t.audio)
-    over = int(np.sum(mag > 1.0)) if t.info.is_float else 0
-    hot = mag >= CLIP_LEVEL
-    if not hot.any():
+def _clipping(t: FileStats) -> list[Finding]:
+    if not t.clip_runs and not t.over:
         return []
-    runs = np.convolve(hot.astype(np.int8), np.ones(CLIP_RUN, dtype=np.int8), mode="valid") >= CLIP_RUN
-    # Count runs (rising edges), not samples.
-    n_runs = int(np.sum(np.diff(runs.astype(np.int8), prepend=0) == 1))
-    if not n_runs and not over:
-        return []
-    first = int(np.argmax(runs)) if n_runs else int(np.argmax(mag > 1.0))
-    what = f"{n_runs} clipped run(s) of {CLIP_RUN}+ full-scale samples" if n_runs else f"{over} samples above full scale"
+    first = t.first_run if t.clip_runs else t.first_over
+    what = (f"{t.clip_runs} clipped run(s) of {CLIP_RUN}+ full-scale samples" if t.clip_runs
+            else f"{t.over} samples above full scale")
     return [Finding("clipping", "warning", f"{t.name}: {what}, first at {first / t.sample_rate:.2f} s.", (t.id,))]
 
 
-def _dc_offset(t: Track) -> list[Finding]:
-    worst = max(abs(float(np.sum(t.audio[:, c], dtype=np.float64))) / max(1, t.frames) for c in range(t.audio.shape[1]))
+def _dc_offset(t: FileStats) -> list[Finding]:
+    worst = float(np.abs(t.channel_sums).max()) / max(1, t.frames) if t.channel_sums is not None else 0.0
     if worst > DC_LIMIT:
         return [Finding("dc_offset", "info", f"{t.name}: DC offset of {worst:.4f} (high-pass it before mixing).", (t.id,))]
     return []
 
 
-def _fake_stereo(t: Track) -> list[Finding]:
-    if t.audio.shape[1] == 2 and float(np.abs(t.audio[:, 0] - t.audio[:, 1]).max()) < FAKE_STEREO_LIMIT:
+def _fake_stereo(t: FileStats) -> list[Finding]:
+    if t.channel_sums is not None and len(t.channel_sums) == 2 and t.stereo_diff < FAKE_STEREO_LIMIT:
         return [Finding("fake_stereo", "info", f"{t.name}: both channels are identical (mono saved as stereo).", (t.id,))]
     return []
 
 
-def _onset_envelope(audio: np.ndarray, sr: int) -> np.ndarray:
-    """Positive change of a 1 ms peak envelope over the first 30 s."""
-    n = min(len(audio), int(_ALIGN_SECONDS * sr))
-    hop = max(1, sr // _ENV_RATE)
-    frames = n // hop
-    if frames < 2:
-        return np.zeros(0)
-    env = abs_peak_per_frame(audio[: frames * hop]).reshape(frames, hop).max(axis=1)
-    env = np.log1p(1000 * env)
-    return np.maximum(np.diff(env, prepend=env[0]), 0.0)
-
-
-def _misaligned(tracks: TrackSet, peaks: dict[str, float]) -> list[Finding]:
+def _misaligned(tracks: Sequence[FileStats], peaks: dict[str, float]) -> list[Finding]:
     """A track whose onsets line up best with the others at a lag > 20 ms is probably shifted."""
-    active = [t for t in tracks.tracks if peaks[t.id] >= SILENT_PEAK_DB]
+    active = [t for t in tracks if peaks[t.id] >= SILENT_PEAK_DB]
     if len(active) < 2:
         return []
-    envs = {t.id: _onset_envelope(t.audio, tracks.sample_rate) for t in active}
+    envs = {t.id: t.onset_envelope() for t in active}
     total = np.sum([e for e in envs.values()], axis=0)
     max_lag = int(_MAX_LAG_MS * _ENV_RATE / 1000)
     out = []

@@ -1,7 +1,4 @@
-"""Loudness and true peak (ITU-R BS.1770 via pyebur128 = libebur128) and resampling (torchaudio).
-
-torch is imported lazily, inside ``resample`` only.
-"""
+"""Loudness and true peak (ITU-R BS.1770 via pyebur128 = libebur128) and resampling (soxr)."""
 
 from __future__ import annotations
 
@@ -9,6 +6,7 @@ import math
 
 import numpy as np
 import pyebur128 as _ebu
+import soxr
 
 from model.audio.decode import abs_peak_per_frame, linear_to_db
 
@@ -93,7 +91,7 @@ def true_peak_db_full(audio: np.ndarray, sample_rate: int) -> float:
 # exhaustively; 2.0 leaves a margin.
 _INTERPOLATOR_GAIN_BOUND = 2.0
 _TP_BLOCK = 2048
-_TP_CONTEXT = 64  # more than the interpolator's 49 taps
+TRUE_PEAK_CONTEXT = 64  # frames of context for the interpolator (more than its 49 taps)
 
 
 def true_peak_db(audio: np.ndarray, sample_rate: int) -> float:
@@ -130,8 +128,8 @@ def true_peak_db(audio: np.ndarray, sample_rate: int) -> float:
         starts = np.concatenate([[idx[0]], idx[breaks + 1]])
         ends = np.concatenate([idx[breaks], [idx[-1]]]) + 1
         for b0, b1 in zip(starts, ends):
-            lo = max(0, b0 * _TP_BLOCK - _TP_CONTEXT)
-            hi = min(n, b1 * _TP_BLOCK + _TP_CONTEXT)
+            lo = max(0, b0 * _TP_BLOCK - TRUE_PEAK_CONTEXT)
+            hi = min(n, b1 * _TP_BLOCK + TRUE_PEAK_CONTEXT)
             meter = Meter(a.shape[1], sample_rate, true_peak=True)
             meter.add(a[lo:hi])
             tp = meter.true_peak_db()
@@ -141,18 +139,66 @@ def true_peak_db(audio: np.ndarray, sample_rate: int) -> float:
 
 
 def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
-    """Resample (frames,) or (frames, channels) float32 with torchaudio (kaiser_best-equivalent sinc)."""
-    if from_rate == to_rate:
-        return np.asarray(audio, dtype=np.float32)
-    import torch
-    import torchaudio.functional as F
-
+    """Resample (frames,) or (frames, channels) float32 with soxr (very high quality) to ceil(frames * ratio) frames."""
     a = np.asarray(audio, dtype=np.float32)
-    x = torch.from_numpy(np.ascontiguousarray(a.T if a.ndim == 2 else a))
-    y = F.resample(
-        x, int(from_rate), int(to_rate),
-        lowpass_filter_width=64, rolloff=0.9475937167399596,
-        resampling_method="sinc_interp_kaiser", beta=14.769656459379492,
-    )
-    out = y.numpy()
-    return np.ascontiguousarray(out.T) if a.ndim == 2 else out
+    if from_rate == to_rate:
+        return a
+    out = soxr.resample(np.ascontiguousarray(a), int(from_rate), int(to_rate), quality="VHQ")
+    want = -(-len(a) * int(to_rate) // int(from_rate))  # the length torchaudio gave (training caches rely on it)
+    if len(out) < want:  # soxr rounds its length down
+        out = np.concatenate([out, np.zeros((want - len(out),) + out.shape[1:], dtype=np.float32)])
+    return out[:want]
+
+
+class StreamResampler:
+    """soxr resampling of consecutive blocks of one signal; ``frames`` of output in total, cut or zero-padded."""
+
+    def __init__(self, from_rate: int, to_rate: int, channels: int) -> None:
+        self._stream = soxr.ResampleStream(int(from_rate), int(to_rate), channels, dtype="float32", quality="VHQ")
+
+    def __call__(self, block: np.ndarray, last: bool = False) -> np.ndarray:
+        return self._stream.resample_chunk(np.ascontiguousarray(block, dtype=np.float32), last=last)
+
+
+# --- integrated loudness from gating-block energies ---------------------------------
+
+_ABSOLUTE_GATE_ENERGY = 10.0 ** ((-70.0 + 0.691) / 10.0)
+_RELATIVE_GATE = 0.1  # -10 LU
+
+
+def segment_frames(sample_rate: int) -> int:
+    """Frames per 100 ms step of the gating blocks, rounded as libebur128 does."""
+    return (int(sample_rate) + 5) // 10
+
+
+def block_energies(audio: np.ndarray, sample_rate: int, dual_mono: bool = False) -> np.ndarray:
+    """Mean-square K-weighted energy of every 400 ms gating block (one per 100 ms) of a fresh libebur128 meter.
+
+    Integrated loudness over any set of such runs is ``gated_loudness`` of their
+    blocks together, exactly what libebur128's global_multiple gives for their meters.
+    """
+    buf, frames, channels = _interleaved(audio)
+    step = segment_frames(sample_rate)
+    if frames < 4 * step or not buf.any():
+        return np.zeros(max(0, frames // step - 3))
+    state = _ebu.R128State(channels, int(sample_rate), _M.MODE_M)
+    if dual_mono and channels == 1:
+        state.set_channel(0, _ebu.ChannelType.DUAL_MONO)
+    out = np.empty(frames // step - 3)
+    state.add_frames(buf[: 4 * step * channels], 4 * step)
+    out[0] = _ebu.get_loudness_momentary(state)
+    for i in range(1, len(out)):
+        a = (3 + i) * step * channels
+        state.add_frames(buf[a:a + step * channels], step)
+        out[i] = _ebu.get_loudness_momentary(state)
+    with np.errstate(over="ignore"):
+        return np.where(np.isfinite(out), 10.0 ** ((out + 0.691) / 10.0), 0.0)
+
+
+def gated_loudness(blocks: np.ndarray) -> float:
+    """BS.1770 integrated loudness (LUFS) of gating-block energies: -70 LUFS absolute, -10 LU relative gate."""
+    kept = blocks[blocks >= _ABSOLUTE_GATE_ENERGY]
+    if kept.size == 0:
+        return NEG_INF
+    kept = kept[kept >= kept.mean() * _RELATIVE_GATE]
+    return -0.691 + 10.0 * math.log10(kept.mean()) if kept.size else NEG_INF

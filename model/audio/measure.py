@@ -1,23 +1,27 @@
 """Loudness measurements per track, per role and for the mix, over the song and per 10 s window.
 
-One streaming pass over the selection: each window's audio (with the given
-gains, muted tracks excluded) feeds one BS.1770 meter per signal; whole-song
-values combine the window meters (libebur128's global_multiple), so no signal
-is metered twice.
+One pass over the selection: each window's audio (with the given gains, muted
+tracks excluded) is metered once per signal, and only its BS.1770 gating-block
+energies are kept; whole-song values gate the blocks of every window together
+(what libebur128's global_multiple gives for per-window meters), so no signal is
+metered twice. ``WindowBuilder`` takes one track at a time, from any thread, so the
+streaming analysis (model.audio.stream) and ``measure_session`` share it.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 
 from model.audio.findings import Finding
-from model.audio.decode import frame_rms_db, to_mono
-from model.audio.dsp import NEG_INF, Meter, combined_loudness, true_peak_db
+from model.audio.decode import frame_rms_db, linear_to_db, to_mono
+from model.audio.dsp import NEG_INF, block_energies, gated_loudness, true_peak_db
 from model.audio.segments import Window, WindowPlan, cut_windows, passes_gate, select_windows, stem_active
+from model.audio.roles import ROLES as ROLE_ORDER
 from model.audio.tracks import Gains, TrackSet
 
 ACTIVITY_BLOCK_S = 0.4
@@ -49,7 +53,8 @@ class WindowLevels:
     roles: dict[str, Level] = field(default_factory=dict)
     mix: Level = field(default_factory=Level)
     role_active: dict[str, bool] = field(default_factory=dict)  # each role's own share of the gate (stem_active)
-    meters: dict[str, Meter] = field(default_factory=dict, repr=False)
+    #: BS.1770 gating-block energies per signal ("t:ID", "r:ROLE", "mix") in this window.
+    energies: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
 
 def _finite(x: float | None) -> float | None:
@@ -65,14 +70,17 @@ class Measurements:
         self.windows = windows
         self.track_ids = [t.id for t in tracks.tracks if gains.audible(t)]
         self.roles_present = tracks.roles_present(gains)
+        self._whole_levels()
+
+    def _whole_levels(self) -> None:
         self.tracks = {tid: self._whole(f"t:{tid}") for tid in self.track_ids}
         self.roles = {r: self._whole(f"r:{r}") for r in self.roles_present}
         self.mix = self._whole("mix")
 
     def _whole(self, key: str, windows: Sequence[WindowLevels] | None = None) -> Level:
-        wins = [w for w in (windows if windows is not None else self.windows) if key in w.meters]
+        wins = [w for w in (windows if windows is not None else self.windows) if key in w.energies]
         levels = [_level_of(w, key) for w in wins]
-        out = Level(lufs=combined_loudness([w.meters[key] for w in wins]))
+        out = Level(lufs=gated_loudness(np.concatenate([w.energies[key] for w in wins])) if wins else NEG_INF)
         out.sample_peak_db = max((lv.sample_peak_db for lv in levels), default=NEG_INF)
         tps = [lv.true_peak_db for lv in levels if lv.true_peak_db is not None]
         out.true_peak_db = max(tps) if tps else None
@@ -154,11 +162,105 @@ def _activity(mono: np.ndarray, sr: int) -> tuple[int, int]:
     return int(np.sum(levels > ACTIVITY_GATE_DBFS)), int(levels.size)
 
 
-def _read(meter: Meter, audio: np.ndarray, sr: int, true_peak: bool, mono: np.ndarray | None = None) -> Level:
-    meter.add(audio)
+def _read(audio: np.ndarray, sr: int, dual_mono: bool, true_peak: bool,
+          mono: np.ndarray | None = None) -> tuple[Level, np.ndarray]:
+    """One signal's readings over a window and its gating-block energies."""
+    energies = block_energies(audio, sr, dual_mono)
+    peak = linear_to_db(max(float(audio.max()), -float(audio.min()))) if len(audio) else NEG_INF
     tp = true_peak_db(audio, sr) if true_peak else None
     active, blocks = _activity(to_mono(audio) if mono is None else mono, sr)
-    return Level(meter.loudness(), meter.last_sample_peak_db(), tp, active, blocks)
+    return Level(gated_loudness(energies), peak, tp, active, blocks), energies
+
+
+@dataclass(frozen=True)
+class TrackWindow:
+    """One track's readings over one window at unity gain; ``level(gain_db)`` gives them at any gain.
+
+    Energies scale with the gain squared and peaks shift by it (BS.1770 is linear before
+    the square); activity is re-gated from the 0.4 s block levels. This is what a cache keeps.
+    """
+
+    energies: np.ndarray
+    peak_db: float
+    block_db: np.ndarray  # raw RMS (dBFS) of each 0.4 s activity block of the mono fold
+
+    def level(self, gain_db: float = 0.0) -> tuple[Level, np.ndarray]:
+        energies = self.energies * 10.0 ** (gain_db / 10.0) if gain_db else self.energies
+        active = int(np.sum(self.block_db + gain_db > ACTIVITY_GATE_DBFS))
+        return Level(gated_loudness(energies), self.peak_db + gain_db, None, active, int(self.block_db.size)), energies
+
+
+def read_track_window(audio: np.ndarray, sr: int) -> TrackWindow:
+    """A track's unity-gain readings over a window (a mono track counts on both speakers)."""
+    peak = linear_to_db(max(float(audio.max()), -float(audio.min()))) if len(audio) else NEG_INF
+    return TrackWindow(block_energies(audio, sr, True), peak,
+                       frame_rms_db(to_mono(audio), max(1, int(ACTIVITY_BLOCK_S * sr))))
+
+
+class WindowBuilder:
+    """Readings of one window, built from one track segment at a time (``add`` is thread-safe).
+
+    ``roles`` maps each audible track id to its role; ``meter_alone`` lists the track ids
+    metered on their own (every track with ``per_track``, else those alone in their role).
+    """
+
+    def __init__(self, sr: int, start_s: float, end_s: float, full: bool, roles: dict[str, str],
+                 meter_alone: set[str]) -> None:
+        self.sr, self.start_s, self.end_s, self.full = sr, start_s, end_s, full
+        self.frames = int(round(end_s * sr)) - int(round(start_s * sr))
+        self._roles = roles
+        self._alone = meter_alone
+        self._members = {r: [t for t, role in roles.items() if role == r] for r in set(roles.values())}
+        self._sums: dict[str, np.ndarray] = {}
+        self._locks = {r: threading.Lock() for r in self._members}
+        self._tracks: dict[str, tuple[Level, np.ndarray]] = {}
+        #: Unity-gain readings of the tracks metered alone, by id (for a cache).
+        self.track_windows: dict[str, TrackWindow] = {}
+
+    def add(self, track_id: str, segment: np.ndarray, gain: float = 1.0, known: TrackWindow | None = None) -> None:
+        """A track's unity-gain (frames, 1 or 2) segment of this window (shorter: the rest is silence).
+
+        ``gain`` (linear) applies to its readings and its share of the sums; ``known`` are its
+        readings from a cache, used instead of metering it again.
+        """
+        if track_id in self._alone:
+            if known is None:
+                padded = segment
+                if len(segment) < self.frames:
+                    padded = np.zeros((self.frames, segment.shape[1]), dtype=np.float32)
+                    padded[: len(segment)] = segment
+                known = read_track_window(padded, self.sr)
+            self.track_windows[track_id] = known
+            self._tracks[track_id] = known.level(20.0 * math.log10(gain))
+        if gain != 1.0:
+            segment = segment * np.float32(gain)
+        role = self._roles[track_id]
+        with self._locks[role]:
+            total = self._sums.get(role)
+            if total is None:
+                total = self._sums[role] = np.zeros((self.frames, 2), dtype=np.float32)
+            total[: len(segment)] += segment  # mono (frames, 1) plays on both channels
+
+    def finish(self, true_peak: bool) -> WindowLevels:
+        wl = WindowLevels(Window(self.start_s, self.end_s, True), self.full)
+        for tid, (level, energies) in self._tracks.items():
+            wl.tracks[tid], wl.energies[f"t:{tid}"] = level, energies
+        mix = np.zeros((self.frames, 2), dtype=np.float32)
+        mono_roles: dict[str, np.ndarray] = {}
+        for role in (r for r in ROLE_ORDER if r in self._members):
+            total = self._sums.get(role, np.zeros((self.frames, 2), dtype=np.float32))
+            mono_roles[role] = to_mono(total)
+            members = self._members[role]
+            if len(members) == 1:  # the role is its track: share its readings
+                wl.roles[role], wl.energies[f"r:{role}"] = wl.tracks[members[0]], wl.energies[f"t:{members[0]}"]
+            else:
+                wl.roles[role], wl.energies[f"r:{role}"] = _read(total, self.sr, False, False, mono_roles[role])
+            mix += total
+        wl.mix, wl.energies["mix"] = _read(mix, self.sr, False, true_peak)
+        gated = passes_gate(mono_roles, self.sr) if mono_roles else False
+        wl.role_active = {role: stem_active(mono, self.sr) for role, mono in mono_roles.items()}
+        wl.window = Window(self.start_s, self.end_s, gated)
+        return wl
 
 
 def measure_session(tset: TrackSet, gains: Gains, window_s: float = 10.0, span: tuple[float, float] | None = None,
@@ -166,29 +268,49 @@ def measure_session(tset: TrackSet, gains: Gains, window_s: float = 10.0, span: 
     """Measure the span (default: the whole song) window by window.
 
     True peak (libebur128, 4x oversampled) is measured for the mix in every window and
-    for each track over the whole file (cached per loaded track); roles made of one
-    track share that track's readings instead of being metered again. ``per_track=False``
-    skips the track meters of roles with several tracks (for callers that need roles and mix only).
+    for each track over the whole file; roles made of one track share that track's
+    readings instead of being metered again. ``per_track=False`` skips the track meters
+    of roles with several tracks (for callers that need roles and mix only).
     """
     sr = tset.sample_rate
     audible = [t for t in tset.tracks if gains.audible(t)]
-    by_role: dict[str, list] = {}
-    for t in audible:
-        by_role.setdefault(t.role.role, []).append(t)
-    windows = [_measure_window(tset, gains, by_role, start_s, end_s, full, true_peak, per_track)
-               for start_s, end_s, full in _spans(tset.duration_s, window_s, span)]
+    roles = {t.id: t.role.role for t in audible}
+    alone = metered_alone(roles, per_track)
+    windows = []
+    for start_s, end_s, full in window_spans(tset.duration_s, window_s, span):
+        builder = WindowBuilder(sr, start_s, end_s, full, roles, alone)
+        a, b = int(round(start_s * sr)), int(round(end_s * sr))
+        for t in audible:
+            builder.add(t.id, t.audio[a:b], gains.linear(t))
+        windows.append(builder.finish(true_peak))
     result = Measurements(tset, gains, window_s, windows)
     if true_peak:
-        for t in audible:
-            gain_db = 20 * math.log10(gains.linear(t))
-            result.tracks[t.id].true_peak_db = true_peak_db(t.audio, sr) + gain_db
-        for role, members in by_role.items():
-            if len(members) == 1:
-                result.roles[role].true_peak_db = result.tracks[members[0].id].true_peak_db
+        set_track_true_peaks(result, {t.id: true_peak_db(t.audio, sr) + 20 * math.log10(gains.linear(t))
+                                      for t in audible})
     return result
 
 
-def _spans(duration_s: float, window_s: float, span: tuple[float, float] | None) -> list[tuple[float, float, bool]]:
+def metered_alone(roles: dict[str, str], per_track: bool) -> set[str]:
+    """Track ids metered on their own: all with ``per_track``, else those alone in their role."""
+    counts: dict[str, int] = {}
+    for role in roles.values():
+        counts[role] = counts.get(role, 0) + 1
+    return {tid for tid, role in roles.items() if per_track or counts[role] == 1}
+
+
+def set_track_true_peaks(result: Measurements, peaks: dict[str, float]) -> None:
+    """Whole-file true peaks (dBTP, gain included) into the track levels and single-track roles."""
+    by_role: dict[str, list[str]] = {}
+    for tid in result.track_ids:
+        by_role.setdefault(result.track_set.get(tid).role.role, []).append(tid)
+        result.tracks[tid].true_peak_db = peaks[tid]
+    for role, members in by_role.items():
+        if len(members) == 1:
+            result.roles[role].true_peak_db = peaks[members[0]]
+
+
+def window_spans(duration_s: float, window_s: float,
+                 span: tuple[float, float] | None) -> list[tuple[float, float, bool]]:
     """The judged windows plus the tail after the last one (measured, never judged)."""
     starts = cut_windows(duration_s, window_s, span)
     if len(starts) == 1 and starts[0].duration_s < window_s - 1e-9:
@@ -198,37 +320,3 @@ def _spans(duration_s: float, window_s: float, span: tuple[float, float] | None)
     if starts and span_end - starts[-1].end_s > 1e-6:
         spans.append((starts[-1].end_s, span_end, False))
     return spans
-
-
-def _measure_window(tset, gains, by_role, start_s: float, end_s: float, full: bool, true_peak: bool,
-                    per_track: bool = True) -> WindowLevels:
-    sr = tset.sample_rate
-    a, b = int(round(start_s * sr)), int(round(end_s * sr))
-    wl = WindowLevels(Window(start_s, end_s, True), full)
-    mix = np.zeros((b - a, 2), dtype=np.float32)
-    mono_roles: dict[str, np.ndarray] = {}
-    for role, members in by_role.items():
-        role_sum = np.zeros((b - a, 2), dtype=np.float32)
-        for t in members:
-            seg = t.audio[a:b] * np.float32(gains.linear(t))
-            if per_track or len(members) == 1:
-                meter = Meter(seg.shape[1], sr, dual_mono=True)
-                wl.meters[f"t:{t.id}"] = meter
-                wl.tracks[t.id] = _read(meter, seg, sr, False)
-            role_sum += seg  # mono (frames, 1) plays on both channels
-        mono_roles[role] = to_mono(role_sum)
-        if len(members) == 1:  # the role is its track: share its meter and readings
-            wl.meters[f"r:{role}"] = wl.meters[f"t:{members[0].id}"]
-            wl.roles[role] = wl.tracks[members[0].id]
-        else:
-            meter = Meter(2, sr)
-            wl.meters[f"r:{role}"] = meter
-            wl.roles[role] = _read(meter, role_sum, sr, False, mono_roles[role])
-        mix += role_sum
-    meter = Meter(2, sr)
-    wl.meters["mix"] = meter
-    wl.mix = _read(meter, mix, sr, true_peak)
-    gated = passes_gate(mono_roles, sr) if mono_roles else False
-    wl.role_active = {role: stem_active(mono, sr) for role, mono in mono_roles.items()}
-    wl.window = Window(start_s, end_s, gated)
-    return wl

@@ -215,19 +215,21 @@ def _unique_ids(paths: Sequence[Path]) -> list[str]:
     return ids
 
 
-def load_tracks(paths: Iterable[str | os.PathLike], strict: bool = True,
-                max_bytes: int = MAX_SESSION_BYTES, roles: Mapping[str, str] | None = None,
-                reuse: Mapping[str, Track] | None = None) -> LoadResult:
-    """Load a DAW export: probe, pick the session rate, decode into preallocated buffers.
+@dataclass(frozen=True)
+class SessionPlan:
+    """Probed files of a session: ids, paths, headers, the session rate and length (frames at that rate)."""
 
-    Files are aligned at their start and padded with silence to the longest one (a note
-    says so); rates differing from the most common one are resampled with torchaudio.
-    With ``strict`` the first bad file raises AudioFormatError; otherwise bad files are
-    returned in ``failed`` and the rest load.
-    ``reuse`` maps absolute paths to tracks loaded before: a file whose header and stamp
-    are unchanged, at an unchanged session rate, keeps that audio instead of being decoded
-    again (the result is the same as a fresh load).
-    """
+    ids: tuple[str, ...]
+    paths: tuple[Path, ...]
+    infos: tuple[AudioInfo, ...]
+    sample_rate: int
+    frames: int
+    notes: tuple[str, ...]
+    failed: tuple[tuple[str, str], ...]
+
+
+def plan_session(paths: Iterable[str | os.PathLike], strict: bool = True) -> SessionPlan:
+    """Expand and probe the paths; the session rate is the most common one, the length the longest file."""
     files, notes, failed = expand_paths(paths, strict)
     infos: list[AudioInfo] = []
     good: list[Path] = []
@@ -241,10 +243,47 @@ def load_tracks(paths: Iterable[str | os.PathLike], strict: bool = True,
             failed.append((str(f), str(exc)))
     if not infos:
         raise NoAnalysableAudio("None of the files could be read: " + "; ".join(r for _, r in failed))
-
     rate = Counter(i.sample_rate for i in infos).most_common(1)[0][0]
-    target_frames = [round(i.frames * rate / i.sample_rate) for i in infos]
-    length = max(target_frames)
+    length = max(frames_at(i, rate) for i in infos)
+    return SessionPlan(tuple(_unique_ids(good)), tuple(good), tuple(infos), rate, length, tuple(notes), tuple(failed))
+
+
+def frames_at(info: AudioInfo, rate: int) -> int:
+    """A file's length in frames at the session rate."""
+    return round(info.frames * rate / info.sample_rate)
+
+
+def conversion_notes(files: Sequence[tuple[str, AudioInfo]], rate: int, length: int) -> list[str]:
+    """What loading did to the files: resampled, padded to the longest, folded to stereo."""
+    notes = []
+    resampled = [name for name, info in files if info.sample_rate != rate]
+    if resampled:
+        notes.append(f"Resampled to the session rate {rate} Hz: {', '.join(resampled)}.")
+    short = [name for name, info in files if frames_at(info, rate) < length]
+    if short:
+        notes.append(f"Padded with silence at the end to the longest file ({length / rate:.2f} s): {', '.join(short)}.")
+    folded = [name for name, info in files if info.channels > 2]
+    if folded:
+        notes.append(f"Folded to stereo (more than 2 channels): {', '.join(folded)}.")
+    return notes
+
+
+def load_tracks(paths: Iterable[str | os.PathLike], strict: bool = True,
+                max_bytes: int = MAX_SESSION_BYTES, roles: Mapping[str, str] | None = None,
+                reuse: Mapping[str, Track] | None = None) -> LoadResult:
+    """Load a DAW export: probe, pick the session rate, decode into preallocated buffers.
+
+    Files are aligned at their start and padded with silence to the longest one (a note
+    says so); rates differing from the most common one are resampled with soxr.
+    With ``strict`` the first bad file raises AudioFormatError; otherwise bad files are
+    returned in ``failed`` and the rest load.
+    ``reuse`` maps absolute paths to tracks loaded before: a file whose header and stamp
+    are unchanged, at an unchanged session rate, keeps that audio instead of being decoded
+    again (the result is the same as a fresh load).
+    """
+    plan = plan_session(paths, strict)
+    notes, failed = list(plan.notes), list(plan.failed)
+    rate, length, infos, good = plan.sample_rate, plan.frames, plan.infos, plan.paths
     need = sum(length * out_channels(i.channels) * 4 for i in infos)
     if need > max_bytes:
         minutes = length / rate / 60
@@ -252,10 +291,9 @@ def load_tracks(paths: Iterable[str | os.PathLike], strict: bool = True,
             f"Session too large to load: {len(infos)} files of up to {minutes:.0f} min need "
             f"{need / 1024**3:.1f} GB of memory (limit {max_bytes / 1024**3:.1f} GB). Trim or split the export."
         )
-    ids = _unique_ids(good)
     tracks: list[Track] = []
     reused: set[str] = set()
-    for tid, path, info in zip(ids, good, infos):
+    for tid, path, info in zip(plan.ids, good, infos):
         before = (reuse or {}).get(os.path.abspath(path))
         if before is not None and before.info == info and before.sample_rate == rate:
             audio = _fit_length(before.audio, length)
@@ -275,15 +313,7 @@ def load_tracks(paths: Iterable[str | os.PathLike], strict: bool = True,
     if not tracks:
         raise NoAnalysableAudio("None of the files could be decoded: " + "; ".join(r for _, r in failed))
 
-    resampled = [t.name for t in tracks if t.info.sample_rate != rate]
-    if resampled:
-        notes.append(f"Resampled to the session rate {rate} Hz: {', '.join(resampled)}.")
-    short = [t.name for t in tracks if round(t.info.frames * rate / t.info.sample_rate) < length]
-    if short:
-        notes.append(f"Padded with silence at the end to the longest file ({length / rate:.2f} s): {', '.join(short)}.")
-    folded = [t.name for t in tracks if t.info.channels > 2]
-    if folded:
-        notes.append(f"Folded to stereo (more than 2 channels): {', '.join(folded)}.")
+    notes += conversion_notes([(t.name, t.info) for t in tracks], rate, length)
     return LoadResult(TrackSet(tuple(tracks), rate), tuple(notes), tuple(failed), frozenset(reused))
 
 

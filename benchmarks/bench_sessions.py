@@ -1,0 +1,109 @@
+"""Big sessions: CLI critique wall time / decoding every file once, and peak RSS (targets: <= 1.5, <= 1 GB).
+
+Two sessions: ../shared/realdata/evr/Lithium (38 Ogg stems, 48 and 24 kHz, 5:27; skipped
+where ../shared is absent) and a generated 96-track, 5-minute, 48 kHz stereo 24-bit WAV
+session (four synthetic stems, each written 24 times with its own gain and time shift).
+Each number comes from a fresh subprocess, side by side in one run: first every file is
+decoded once, one after another (soundfile, no resampling; the faster of two passes, so
+both sides read from the page cache), then ``mixingbuddy critique --json`` runs with its
+peak RSS read from /proc/self/status (VmHWM) at exit.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+LITHIUM = REPO.parent / "shared" / "realdata" / "evr" / "Lithium"
+GB = 1024**3
+
+DECODE = """
+import sys, time, soundfile as sf
+from model.audio.tracks import expand_paths
+files = expand_paths([sys.argv[1]])[0]
+t0 = time.perf_counter()
+for f in files:
+    sf.read(str(f), dtype="float32")
+print(time.perf_counter() - t0)
+"""
+
+# Peak RSS is VmHWM of this process image: getrusage's ru_maxrss would include the RSS of the
+# parent at fork (Linux carries it across exec).
+CRITIQUE = """
+import contextlib, io, re, sys, time
+from mixingbuddy_app.cli import main
+t0 = time.perf_counter()
+with contextlib.redirect_stdout(io.StringIO()):
+    rc = main([sys.argv[1], "--json"])
+wall = time.perf_counter() - t0
+hwm = int(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)) * 1024
+print(wall, hwm, rc)
+"""
+
+GENERATE = """
+import sys
+from pathlib import Path
+sys.path.insert(0, "benchmarks")
+from bench_sessions import write_session
+write_session(Path(sys.argv[1]))
+"""
+
+
+def _python(code: str, *args: str) -> list[str]:
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=REPO,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    if out.returncode:
+        raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "subprocess failed")
+    return out.stdout.split()
+
+
+def measure(name: str, folder: Path) -> bool:
+    decode_s = min(float(_python(DECODE, str(folder))[0]) for _ in range(2))
+    wall, rss, rc = _python(CRITIQUE, str(folder))
+    wall_s, peak = float(wall), int(rss)
+    ratio = wall_s / decode_s
+    ok = ratio <= 1.5 and peak <= GB and rc == "0"
+    print(f"{name}: critique {wall_s:.1f} s wall vs decoding every file once {decode_s:.1f} s -> "
+          f"ratio {ratio:.2f} (target <= 1.5); peak RSS {peak / GB:.2f} GB (target <= 1 GB) -> "
+          f"{'PASS' if ok else 'MISS'}", flush=True)
+    return ok
+
+
+def write_session(folder: Path, tracks: int = 96, seconds: float = 300.0, sr: int = 48000) -> None:
+    """96 stereo 24-bit WAV files: the four synthetic stems, 24 times each, each with its own gain and shift."""
+    import soundfile as sf
+
+    sys.path.insert(0, str(REPO))
+    from model.synthetic import synth_stems
+
+    stems = synth_stems(seed=5, seconds=seconds, sample_rate=sr)
+    names = {"vocals": "Vox", "drums": "Drums", "bass": "Bass", "other": "Keys"}
+    rng = np.random.default_rng(5)
+    for i in range(tracks):
+        role = list(stems)[i % 4]
+        audio = np.roll(stems[role], int(rng.integers(0, sr * 20)), axis=0) * np.float32(10 ** (-rng.uniform(6, 18) / 20))
+        sf.write(str(folder / f"{i + 1:02d} {names[role]} {i // 4 + 1}.wav"), audio, sr, subtype="PCM_24")
+
+
+def main() -> int:
+    if LITHIUM.is_dir():
+        measure("Lithium (38 Ogg stems, 48/24 kHz, 5:27)", LITHIUM)
+    else:
+        print(f"Lithium: skipped ({LITHIUM} is absent: ../shared holds the real-music sessions)")
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        _python(GENERATE, tmp)  # in a child, so this process stays small
+        print(f"  (generated the 96-track session in {time.perf_counter() - t0:.0f} s)", flush=True)
+        measure("generated 96 x 5 min 48 kHz stereo 24-bit WAV", Path(tmp))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

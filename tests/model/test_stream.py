@@ -1,0 +1,180 @@
+"""The streamed analysis (model.audio.stream) against loading everything, libebur128 itself, and the cache."""
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from model.advice.advisor import AdviceRequest
+from model.advice.pipeline import critique
+from model.advisors import load_advisor
+from model.audio.cache import AnalysisCache, FileKey
+from model.audio.doctor import check_session
+from model.audio.dsp import Meter, combined_loudness, resample
+from model.audio.measure import measure_session, window_spans
+from model.audio.stream import analyse_session
+from model.audio.tracks import Gains, load_tracks, mix, plan_session, role_mix
+from model.synthetic import synth_multitrack
+
+LITHIUM = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "evr" / "Lithium"
+TOLERANCE_LU = 0.05
+
+
+def _close(a, b, tol=TOLERANCE_LU):
+    if a is None or b is None:
+        return a is None and b is None
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return a == b
+    return abs(a - b) <= tol
+
+
+def mixed_session(folder: Path, seconds: float = 34.0, offsets=None) -> Path:
+    """A synthetic multitrack with the awkward parts of real exports: 24 and 44.1 kHz files among
+    48 kHz ones, a shorter file, a 4-channel file, a float file that clips, DC, fake stereo."""
+    sr = 48000
+    tracks = synth_multitrack(seed=3, seconds=seconds, sample_rate=sr, role_offsets_db=offsets or {})
+    for name, audio in tracks.items():
+        if name == "04 Bass DI":
+            sf.write(folder / f"{name}.wav", resample(audio, sr, 24000), 24000, subtype="PCM_24")
+        elif name == "03 Hi Hat":
+            sf.write(folder / f"{name}.flac", resample(audio, sr, 44100)[: 44100 * 20], 44100)
+        elif name == "07 Keys Pad":
+            quad = np.concatenate([audio, audio * 0.5], axis=1)
+            sf.write(folder / f"{name}.wav", quad, sr, subtype="PCM_24")
+        elif name == "02 Snare Top":  # a few samples above full scale, and DC
+            hot = audio + np.float32(0.01)
+            hot[int(sr * 12.5) - 2:int(sr * 12.5) + 6] = 1.2
+            sf.write(folder / f"{name}.wav", hot, sr, subtype="FLOAT")
+        elif name == "06 BGV 2":
+            sf.write(folder / f"{name}.wav", np.stack([audio[:, 0], audio[:, 0]], axis=1), sr, subtype="PCM_24")
+        else:
+            sf.write(folder / f"{name}.wav", audio, sr, subtype="PCM_24")
+    return folder
+
+
+def assert_same_analysis(streamed, measured, findings):
+    m = streamed.measurements
+    for tid, level in measured.tracks.items():
+        got = m.tracks[tid]
+        assert _close(got.lufs, level.lufs) and _close(got.sample_peak_db, level.sample_peak_db), tid
+        assert _close(got.true_peak_db, level.true_peak_db, 0.1), tid
+        assert got.activity == pytest.approx(level.activity, abs=0.02), tid
+    for role, level in measured.roles.items():
+        assert _close(m.roles[role].lufs, level.lufs), role
+    assert _close(m.mix.lufs, measured.mix.lufs)
+    assert [w.window for w in m.windows] == [w.window for w in measured.windows]
+    for got, want in zip(m.windows, measured.windows):
+        assert got.role_active == want.role_active
+        assert _close(got.mix.lufs, want.mix.lufs)
+        for role in want.roles:
+            assert _close(got.roles[role].lufs, want.roles[role].lufs), (got.window, role)
+    assert [(f.code, f.track_ids) for f in streamed.findings] == [(f.code, f.track_ids) for f in findings]
+
+
+@pytest.mark.parametrize("span", [None, (7.5, 29.0)])
+def test_streamed_analysis_equals_loading_everything(tmp_path, span):
+    folder = mixed_session(tmp_path)
+    loaded = load_tracks([folder])
+    gains = Gains(track_db={"05 Lead Vox.wav": -4.0}, muted=frozenset({"01 Kick.wav"}))
+    measured = measure_session(loaded.tracks, gains, 10.0, span, true_peak=True)
+    streamed = analyse_session(plan_session([folder]), window_s=10.0, span=span, true_peak=True, gains=gains)
+    assert_same_analysis(streamed, measured, check_session(loaded.tracks, None, gains))
+    assert streamed.notes == loaded.notes
+    assert {"rate_mismatch", "length_mismatch", "clipping", "dc_offset", "fake_stereo"} <= {
+        f.code for f in streamed.findings}
+
+
+def test_every_streamed_reading_is_libebur128_on_the_same_window(tmp_path):
+    """Independent reference: one pyebur128 meter per window on the loaded role sums and mix."""
+    folder = mixed_session(tmp_path)
+    tracks = load_tracks([folder]).tracks
+    streamed = analyse_session(plan_session([folder])).measurements
+    _check_against_meters(streamed, tracks)
+
+
+def _check_against_meters(streamed, tracks, span=None):
+    sr, gains = tracks.sample_rate, Gains()
+    spans = window_spans(tracks.duration_s, 10.0, span)
+    assert len(spans) == len(streamed.windows)
+    role_meters = {r: [] for r in tracks.roles_present()}
+    for (start_s, end_s, _), wl in zip(spans, streamed.windows):
+        a, b = int(round(start_s * sr)), int(round(end_s * sr))
+        for role in role_meters:
+            meter = Meter(2, sr)
+            meter.add(role_mix(tracks, gains, role, a, b))
+            role_meters[role].append(meter)
+            if len([t for t in tracks.tracks if t.role.role == role]) > 1:
+                assert _close(wl.roles[role].lufs, meter.loudness()), (start_s, role)
+        meter = Meter(2, sr)
+        meter.add(mix(tracks, gains, a, b))
+        assert _close(wl.mix.lufs, meter.loudness()), start_s
+    for role, meters in role_meters.items():
+        if len([t for t in tracks.tracks if t.role.role == role]) > 1:
+            assert _close(streamed.roles[role].lufs, combined_loudness(meters)), role
+    for t in tracks.tracks:
+        meters = []
+        for start_s, end_s, _ in spans:
+            meter = Meter(t.audio.shape[1], sr, dual_mono=True)
+            meter.add(t.audio[int(round(start_s * sr)):int(round(end_s * sr))])
+            meters.append(meter)
+        assert _close(streamed.tracks[t.id].lufs, combined_loudness(meters)), t.id
+
+
+@pytest.mark.skipif(not LITHIUM.is_dir(), reason="../shared/realdata (real music) is absent")
+def test_streamed_readings_match_libebur128_on_real_music():
+    names = ["HOUSE BEAT.ogg", "KICK.ogg", "SY BASS.ogg", "VOX LEAD.ogg", "VOX ECHO.ogg", "BGVOX MAIN.ogg",
+             "PLUCK.ogg"]  # 24 and 48 kHz files
+    paths = [LITHIUM / n for n in names]
+    span = (120.0, 160.0)
+    tracks = load_tracks(paths).tracks
+    streamed = analyse_session(plan_session(paths), span=span)
+    _check_against_meters(streamed.measurements, tracks, span)
+    assert_same_analysis(streamed, measure_session(tracks, Gains(), 10.0, span, true_peak=False),
+                         check_session(tracks))
+
+
+@pytest.mark.parametrize("offsets, anchor", [({}, "vocals"), ({"drums": 9.0}, "vocals"),
+                                             ({"vocals": -4.0}, "drums"), ({"bass": -7.0}, "vocals")])
+def test_same_verdicts_as_loading_everything(tmp_path, offsets, anchor):
+    folder = mixed_session(tmp_path, seconds=40.0, offsets=offsets)
+    advisor = load_advisor("balance")
+    loaded = critique(AdviceRequest(load_tracks([folder]).tracks, anchor), advisor)
+    plan = plan_session([folder])
+    analysis = analyse_session(plan, anchor=anchor)
+    streamed = critique(AdviceRequest(analysis.tracks, anchor), advisor, analysis=analysis)
+    assert streamed.text == loaded.text
+    assert streamed.suggestions == loaded.suggestions
+    assert [(v.target, v.direction, v.category) for v in streamed.windows] == [
+        (v.target, v.direction, v.category) for v in loaded.windows]
+    if offsets:
+        assert streamed.primary is not None and streamed.primary.role == next(iter(offsets))
+
+
+def test_cache_reuses_unchanged_files_and_measures_a_rewritten_one_again(tmp_path):
+    (tmp_path / "song").mkdir()
+    folder = mixed_session(tmp_path / "song", seconds=25.0)
+    cache = AnalysisCache(tmp_path / "cache")
+    first = analyse_session(plan_session([folder]), cache=cache)
+    plan = plan_session([folder])
+    keys = {tid: FileKey.of(info, plan.sample_rate, plan.frames, 10.0, None) for tid, info in zip(plan.ids, plan.infos)}
+    assert all(cache.get(k) is not None for k in keys.values())
+
+    vox = folder / "05 Lead Vox.wav"
+    audio, sr = sf.read(vox, dtype="float32")
+    sf.write(vox, audio * 0.5, sr, subtype="PCM_24")  # -6 dB, same length and header
+    st = vox.stat()
+    os.utime(vox, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    plan = plan_session([folder])
+    new_key = FileKey.of(plan.infos[plan.ids.index(vox.name)], plan.sample_rate, plan.frames, 10.0, None)
+    assert new_key != keys[vox.name] and cache.get(new_key) is None
+    assert AnalysisCache(tmp_path / "cache").get(keys["01 Kick.wav"]) is not None  # found again on disk
+
+    again = analyse_session(plan, cache=cache)
+    fresh = analyse_session(plan)
+    assert again.measurements.to_json("vocals") == fresh.measurements.to_json("vocals")
+    assert again.measurements.tracks[vox.name].lufs == pytest.approx(
+        first.measurements.tracks[vox.name].lufs - 6.02, abs=0.05)
+    assert cache.get(new_key) is not None
