@@ -137,7 +137,7 @@ CASES = {
     "NaN samples": (2, "NaN", lambda d: with_extra(d, "Pad.wav", lambda p: sf.write(p, np.full(SR, np.nan, np.float32), SR, subtype="FLOAT"))),
     "Inf samples": (2, "infinite", lambda d: with_extra(d, "Pad.wav", lambda p: sf.write(p, np.full(SR, np.inf, np.float32), SR, subtype="FLOAT"))),
     "all-silent stems": (2, "nothing to anchor", all_silent),
-    "silent anchor": (2, "silent in the judged span", lambda d: silent_anchor(d) + ["--anchor", "vocals"]),
+    "silent anchor": (2, "anchor role 'vocals'", lambda d: silent_anchor(d) + ["--anchor", "vocals"]),
     "symlink loop": (2, "loop_a.wav", symlink_loop),
     "missing file": (2, "no such file", lambda d: [d / "ghost.wav"]),
     "empty folder": (2, "no audio files", lambda d: [d]),
