@@ -61,8 +61,8 @@ def test_drop_folder_lists_unreadable_files_and_loads_the_rest(qtbot, make_windo
     assert any("Not loaded" in t and "Broken Gtr" in t for t in items)
     assert any("Broken Gtr" in m for m in w.banners.messages())
     other = [t for t in c.project.tracks.tracks if t.name == "04 Pad.wav"][0]
-    assert other.role.source == "default"
-    # a name no pattern knows is simply "other": not marked as a doubtful guess
+    assert other.role.role == "other"
+    # a plain "other" guess is not marked as a doubtful guess
     assert w.table.name_item("04 Pad.wav").text() == "04 Pad.wav"
 
 
