@@ -105,7 +105,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status()
         self._connect()
-        controller.set_profile(self.settings.advisor().profile)
+        if not controller.set_profile(self.settings.advisor().profile):   # gone since: the default, and a banner
+            self._on_profile_changed(controller.profile_name)
         self.update_actions()
         if not controller.output.available:
             self.banners.show_report(ErrorReport("Preview unavailable", controller.output.reason +
