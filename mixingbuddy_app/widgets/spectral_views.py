@@ -34,7 +34,6 @@ def _hz_tick(f: float) -> str:
 class SpectralView(QWidget):
     """A view of the spectral analysis: a bar with Analyse and a status line; subclasses draw the analysis."""
 
-    what = "analysis"
 
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -117,7 +116,6 @@ class MaskingView(SpectralView):
     """Time x third-octave band map of the chosen pair (colour: dB the maskee sits under the masker) beside the list
     of masking findings; the pair defaults to the worst one against the anchor."""
 
-    what = "masking"
 
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(controller, parent)
@@ -263,7 +261,6 @@ class TonalView(SpectralView):
     """One small plot per role: its band levels relative to its loudness against the profile's median +- spread,
     with the tonal findings listed (and shaded on the role's plot)."""
 
-    what = "tonal"
 
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(controller, parent)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from model.advice.profiles import user_profile_dir
 from model.synthetic import synth_multitrack, typical_offsets, write_multitrack
 
 from tests.app.conftest import critique, load
