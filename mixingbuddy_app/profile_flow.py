@@ -12,8 +12,8 @@ from typing import Sequence
 from PySide6.QtCore import QRunnable
 
 from model.advice.advisor import CancelToken
-from model.advice.profiles import DEFAULT_PROFILE, MIN_SONGS, fit_profile, resolve_profile, user_profile_path, \
-    write_profile
+from model.advice.profiles import (DEFAULT_PROFILE, MIN_SONGS, fit_profile, resolve_profile, user_profile_path,
+                                   write_profile)
 from model.errors import Cancelled, InputError, MixingBuddyError
 
 from mixingbuddy_app.errors import ErrorKind, ErrorReport

@@ -8,6 +8,7 @@ the whole song at the current gains; it is current while the tracks, roles, gain
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -30,7 +31,7 @@ from mixingbuddy_app.workers import JobSignals
 class SpectralAnalysis:
     """Band frames of each role, the masking and tonal findings, each role's tonal shape and what it was judged by."""
 
-    tracks: TrackSet                    # the tracks analysed (compared by identity for staleness)
+    tracks: weakref.ref                 # the TrackSet analysed (by identity; weak, so it never holds old audio)
     key: tuple                          # gains, anchor and profile at the time
     anchor: str | None
     frames: BandFrames
@@ -83,7 +84,7 @@ class SpectralJob(QRunnable):
             except MixingBuddyError as exc:
                 tonal, note = None, f"no tonal comparison: {exc.message}"
             review = review_frames(frames, self.anchor, True, tonal)
-            result = SpectralAnalysis(self.tracks, self.key, self.anchor, frames, review, role_shapes(frames), tonal,
+            result = SpectralAnalysis(weakref.ref(self.tracks), self.key, self.anchor, frames, review, role_shapes(frames), tonal,
                                       note)
         except MemoryError:
             self.signals.failed.emit(self.job_id, ErrorReport("Masking", "Not enough memory to analyse the bands."))
@@ -108,7 +109,7 @@ class SpectralMixin:
 
     def spectral_is_current(self) -> bool:
         s = self.spectral
-        return s is not None and s.tracks is self.project.tracks and s.key == self._spectral_key()
+        return s is not None and s.tracks() is self.project.tracks and s.key == self._spectral_key()
 
     def analyse_spectrum(self) -> int | None:
         """Start the masking/tonal analysis of the current mix; returns the job id (None without tracks)."""

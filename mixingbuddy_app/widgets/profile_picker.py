@@ -58,9 +58,9 @@ class ProfilePicker(QWidget):
 
     def _select(self, name: str) -> None:
         i = self.combo.findData(name)
-        if i < 0:   # e.g. a user profile added outside the app
-            self.refresh() if name not in self.names() and any(e.name == name for e in list_profiles()) else None
-            i = self.combo.findData(name)
+        if i < 0 and any(e.name == name for e in list_profiles()):   # a profile added since the list was made
+            self.refresh()
+            return
         if i >= 0 and i != self.combo.currentIndex():
             self.combo.blockSignals(True)
             self.combo.setCurrentIndex(i)

@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (QComboBox, QGraphicsRectItem, QHBoxLayout, QLabel
 
 from model.advice.wording import hz, nominal_hz
 
+from mixingbuddy_app.widgets.overview import adopt_menus
+
 BACKGROUND = "#1b1e23"
 #: Depth colours (dB the maskee sits under the masker): clear (blue) .. level (grey) .. masked by the margin
 #: (amber) .. buried (red).
@@ -81,7 +83,7 @@ class SpectralView(QWidget):
             self._show_status()
 
     def _on_mix_changed(self) -> None:
-        if self.analysis is not None and self.analysis.tracks is not self.controller.project.tracks:
+        if self.analysis is not None and self.analysis.tracks() is not self.controller.project.tracks:
             self.clear()
             if self.isVisible():   # other songs or roles: analyse again while the view is open
                 self.ensure_analysis()
@@ -133,6 +135,7 @@ class MaskingView(SpectralView):
         self.bar.addWidget(self.maskee)
         self._finish_bar()
         self.plot = pg.PlotWidget(background=BACKGROUND)
+        adopt_menus(self.plot)
         self.plot.setMenuEnabled(False)
         self.plot.setLabel("bottom", "time (s)")
         self.plot.setLabel("left", "band (Hz)")
@@ -143,6 +146,7 @@ class MaskingView(SpectralView):
                                        for v, _ in DEPTH_STOPS], [c for _, c in DEPTH_STOPS])
         self.colour_bar = pg.ColorBarItem(values=DEPTH_LEVELS, colorMap=self.colour_map, interactive=False,
                                           label="dB under the masker")
+        adopt_menus(self.plot, self.colour_bar)
         self.colour_bar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
         self.regions: list[QGraphicsRectItem] = []
         self.findings = QListWidget()
@@ -273,6 +277,7 @@ class TonalView(SpectralView):
         self.findings.setMaximumHeight(110)
         self.layout_.addWidget(self.graphics, 1)
         self.layout_.addWidget(self.findings)
+        self.plots: dict[str, pg.PlotItem] = {}   # kept while the roles stay the same (each owns its menus)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.bands: dict[str, pg.FillBetweenItem] = {}
         self._show_status()
@@ -291,12 +296,12 @@ class TonalView(SpectralView):
         ticks = [(math.log10(f), _hz_tick(f)) for f in HZ_TICKS if bands_hz[0] <= f <= bands_hz[-1] * 1.01]
         roles = [r for r in ROLE_COLOURS if r in analysis.shapes] + [r for r in analysis.shapes
                                                                        if r not in ROLE_COLOURS]
+        if list(self.plots) != roles:
+            self.graphics.clear()
+            self.plots = {}
         for i, role in enumerate(roles):
-            plot = self.graphics.addPlot(row=i // 2, col=i % 2, title=role)
-            plot.setMenuEnabled(False)
+            plot = self._plot(role, i)
             plot.getAxis("bottom").setTicks([ticks])
-            plot.showGrid(x=True, y=True, alpha=0.15)
-            plot.setYRange(-45, 15)
             tone = analysis.tonal.roles.get(role) if analysis.tonal is not None else None
             if tone is not None:
                 tx = np.log10(np.asarray(tone.bands_hz))
@@ -321,9 +326,24 @@ class TonalView(SpectralView):
             self.findings.addItem(QListWidgetItem("No role leaves its typical band by more than the margin."))
         self._show_status()
 
+    def _plot(self, role: str, i: int) -> pg.PlotItem:
+        """The role's plot, emptied (made once per set of roles)."""
+        plot = self.plots.get(role)
+        if plot is not None:
+            plot.clear()
+            return plot
+        plot = self.graphics.addPlot(row=i // 2, col=i % 2, title=role)
+        adopt_menus(self.graphics, plot)
+        plot.setMenuEnabled(False)
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.setYRange(-45, 15)
+        self.plots[role] = plot
+        return plot
+
     def clear(self) -> None:
         super().clear()
-        self.graphics.clear()
+        for plot in self.plots.values():
+            plot.clear()
         self.curves.clear()
         self.bands.clear()
         self.findings.clear()
