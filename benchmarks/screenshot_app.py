@@ -1,6 +1,7 @@
 """Open the app on the demo session, critique it, apply the suggestion, re-check, and save a screenshot.
 
 Used by benchmarks/screenshot.sh (under Xvfb). Usage: python benchmarks/screenshot_app.py OUT.png
+SHOT_VIEW=masking shows the Masking view instead, its first finding clicked (looped), after the critique.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def main(out: str) -> int:
     output.name = "default output"
     window = build_main_window(balance_factory, output, settings=settings)
     window.banners.clear_kind("Preview unavailable")
+    window.ask_unsaved = lambda what: "discard"   # a looped finding changes the span: no prompt when closing
     c = window.controller
     window.resize(1360, 880)
     window.show()
@@ -56,8 +58,26 @@ def main(out: str) -> int:
             c.set_region((10.0, 20.0)) if os.environ.get("SHOT_REGION") else None
             c.critique()
 
+    def show_masking() -> None:
+        """Open the Masking view (which starts the analysis) with room for the map; shoot once it is drawn."""
+        vsplit, bottom, right = window.splitters
+        vsplit.setSizes([150, 730])
+        bottom.setSizes([560, 800])
+        right.setSizes([520, 210])
+        window.chart_tabs.setCurrentWidget(window.masking_view)
+
+    def on_spectral(analysis) -> None:
+        if analysis.review.masking:
+            window.masking_view.findings.setCurrentRow(0)
+            window.masking_view.play_finding(analysis.review.masking[0])
+        QTimer.singleShot(400, shoot)
+
     def on_advice(advice) -> None:
         if advice is None:
+            return
+        if os.environ.get("SHOT_VIEW") == "masking":
+            c.spectral_changed.connect(on_spectral)
+            show_masking()
             return
         if state["step"] == 1 and os.environ.get("SHOT_APPLY", "0") == "1":
             state["step"] = 2

@@ -27,10 +27,13 @@ def advisor_factory_for(settings: AppSettings | AdvisorSettings) -> Callable[[],
         from model.extras import require_extra
 
         def fall_back(why: str) -> AdvisorChoice:
-            return AdvisorChoice(load_advisor("balance"), f"fell back to the measured advisor: {why}", True)
+            measured = balance_factory(s.profile)
+            return AdvisorChoice(measured.advisor, f"fell back to the measured advisor: {why}", True)
 
         if not s.wants_llm():
-            return AdvisorChoice(load_advisor("balance"), "measured; no LLM checkpoint configured")
+            measured = balance_factory(s.profile)
+            return measured if measured.fell_back else AdvisorChoice(measured.advisor,
+                                                                     "measured; no LLM checkpoint configured")
         device = None if s.device == "auto" else s.device
         opts = {k: v for k, v in s.llm_options().items() if k not in ("checkpoint", "device")}
         try:

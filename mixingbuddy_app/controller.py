@@ -4,7 +4,8 @@ Widgets call its methods and listen to its ``*_changed`` signals. It never block
 critiques run on worker threads, and results carry ids so stale ones are dropped. This module holds
 loading, roles, anchor, region and gain edits; the other concerns are mixed in from
 transport_control (playback, loop, A/B, overview), metering (the exact meters), critique_flow
-(critique, re-check, Apply) and session_io (sessions and exports).
+(critique, re-check, Apply), session_io (sessions and exports), profile_flow (the balance profile, learning
+one) and spectral_flow (masking and tonal analysis).
 """
 
 from __future__ import annotations
@@ -24,14 +25,17 @@ from mixingbuddy_app.errors import ErrorReport
 from mixingbuddy_app.jobs import JobKind, JobRegistry
 from mixingbuddy_app.metering import MeteringMixin
 from mixingbuddy_app.playback import MixEngine, NullOutput
+from mixingbuddy_app.profile_flow import ProfileMixin
 from mixingbuddy_app.project import MixProject
 from mixingbuddy_app.session_file import PendingSession
 from mixingbuddy_app.session_io import SessionFilesMixin
+from mixingbuddy_app.spectral_flow import SpectralMixin
 from mixingbuddy_app.transport_control import TransportMixin
 from mixingbuddy_app.workers import AdvisorWorker, LoadOutcome, LoadTracksJob
 
 
-class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFilesMixin, QObject):
+class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFilesMixin, ProfileMixin, SpectralMixin,
+                        QObject):
     tracks_changed = Signal()
     gains_changed = Signal()
     anchor_changed = Signal(str)
@@ -52,6 +56,14 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
     advisor_changed = Signal(str)
     transport_changed = Signal(bool)         # playing
     loudness_changed = Signal(bool)          # the meters' values changed; True when they are exact
+    loop_changed = Signal(bool)              # looping the span on/off
+    profile_changed = Signal(str)            # the balance profile the next critique uses
+    profiles_changed = Signal()              # a profile was added (learned)
+    learning_changed = Signal(bool, str)     # learning a profile: running, what (or how it ended)
+    profile_learned = Signal(str)            # a learned profile was saved (and is now the chosen one)
+    learn_progress = Signal(float, str)
+    spectral_busy = Signal(bool)             # the masking/tonal analysis is running
+    spectral_changed = Signal(object)        # SpectralAnalysis
 
     def __init__(self, worker: AdvisorWorker, output=None, project: MixProject | None = None,
                  pool: QThreadPool | None = None, parent: QObject | None = None) -> None:
@@ -67,6 +79,8 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         self._init_metering()
         self._init_critique()
         self._init_session_files()
+        self._init_profiles()
+        self._init_spectral()
         worker.advice_ready.connect(self._on_advice_ready)
         worker.advice_failed.connect(self._on_advice_failed)
         worker.progress.connect(self._on_progress)

@@ -7,9 +7,10 @@ when it answers the newest request and the mix has not changed since (``revision
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 from model.advice.balance import BalanceAdvisor
-from model.advice.profiles import BalanceProfile
+from model.advice.profiles import load_profile
 from model.advice.report import recheck_verdict
 from model.advice.types import Advice
 from model.audio.segments import Window
@@ -29,6 +30,7 @@ class CritiqueMixin:
         self.dropped_results = 0
         self.advisor_label = ""
         self._profile = None                                 # the balance profile (typical bands), once read
+        self.advisor_kind = ""                               # the kind of the advisor in use ("" before the first)
 
     @property
     def busy(self) -> bool:
@@ -67,6 +69,7 @@ class CritiqueMixin:
             self.progress.emit(frac, msg)
 
     def _on_advisor_changed(self, info, note: str, fell_back: bool) -> None:
+        self.advisor_kind = info.kind
         label = f"Advisor: {info.id}" + (f" ({note})" if note else "")
         self.advisor_label = label
         self.advisor_changed.emit(label)
@@ -111,16 +114,14 @@ class CritiqueMixin:
 
     def use_balance_advisor(self) -> None:
         """Switch the worker to the measured BalanceAdvisor (always available; no model, no GPU)."""
-        self.worker.set_factory(balance_factory)
+        self.worker.set_factory(partial(balance_factory, self.profile_name))
         self.status.emit("The next critique uses the measured advisor (balance).")
 
     def balance_profile(self):
-        """The balance profile (typical bands), read once; None when it cannot be read."""
+        """The chosen balance profile (typical bands), read once; None when it cannot be read."""
         if self._profile is None:
             try:
-                from resources import BALANCE_PROFILE
-
-                self._profile = BalanceProfile.load(BALANCE_PROFILE)
+                self._profile = load_profile(self.profile_name)
             except Exception:
                 self._profile = False
         return self._profile or None

@@ -12,6 +12,8 @@ class JobKind(Enum):
     LOAD = "load"            # decoding and measuring files (LoadTracksJob)
     OVERVIEW = "overview"    # the overview waveform (OverviewJob)
     MEASURE = "measure"      # the exact meters (MeasureJob)
+    PROFILE = "profile"      # learning a balance profile from song folders (FitProfileJob)
+    SPECTRAL = "spectral"    # masking and tonal analysis for their views (SpectralJob)
 
 
 class JobRegistry:

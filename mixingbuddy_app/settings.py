@@ -37,6 +37,7 @@ class AdvisorSettings:
     encoder_base: str = ""
     device: str = "auto"
     precision: str = "nf4"
+    profile: str = ""              # the measured advisor's balance profile (name or file; "" = the default)
 
     def llm_options(self) -> dict:
         opts = {"checkpoint": self.checkpoint, "device": self.device}
@@ -69,6 +70,7 @@ class AppSettings:
             encoder_base=str(q.value("advisor/encoder_base", "")),
             device=str(q.value("advisor/device", "auto")),
             precision=str(q.value("advisor/precision", "nf4")),
+            profile=str(q.value("advisor/profile", "") or ""),
         )
         if s.advisor not in ADVISORS:
             s.advisor = "auto"
@@ -80,8 +82,14 @@ class AppSettings:
 
     def set_advisor(self, s: AdvisorSettings) -> None:
         for key, value in (("kind", s.advisor), ("checkpoint", s.checkpoint), ("llm_base", s.llm_base),
-                           ("encoder_base", s.encoder_base), ("device", s.device), ("precision", s.precision)):
+                           ("encoder_base", s.encoder_base), ("device", s.device), ("precision", s.precision),
+                           ("profile", s.profile)):
             self.q.setValue(f"advisor/{key}", value)
+        self.q.sync()
+
+    def set_profile(self, name: str) -> None:
+        """Remember the balance profile the measured advisor uses."""
+        self.q.setValue("advisor/profile", name)
         self.q.sync()
 
     def last_folder(self) -> str:
@@ -195,7 +203,7 @@ class SettingsDialog(QDialog):
     def values(self) -> AdvisorSettings:
         return AdvisorSettings(self.advisor.currentText(), self.checkpoint.text().strip(), self.llm_base.text().strip(),
                                self.encoder_base.text().strip(), self.device.currentText(),
-                               self.precision.currentText())
+                               self.precision.currentText(), self.settings.advisor().profile)
 
     def test_load(self) -> None:
         from model.errors import MissingExtra

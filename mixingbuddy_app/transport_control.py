@@ -79,8 +79,11 @@ class TransportMixin:
             self.engine.set_loop(None, None)
 
     def set_loop_enabled(self, on: bool) -> None:
+        changed = self.loop_enabled != bool(on)
         self.loop_enabled = bool(on)
         self._apply_loop()
+        if changed:
+            self.loop_changed.emit(self.loop_enabled)
 
     # --- transport ---------------------------------------------------------------------------
     def play(self) -> None:

@@ -37,11 +37,18 @@ class AdvisorChoice(NamedTuple):
 AdvisorFactory = Callable[[], Any]   # -> Advisor or AdvisorChoice
 
 
-def balance_factory() -> AdvisorChoice:
-    """The measured advisor: always available (no checkpoint, no GPU)."""
-    from model.advisors import load_advisor
+def balance_factory(profile: str | None = None) -> AdvisorChoice:
+    """The measured advisor with a balance profile (name or file; default pop-rock): always available.
 
-    return AdvisorChoice(load_advisor("balance"), "measured advisor")
+    A profile that cannot be read falls back to the default one, saying why.
+    """
+    from model.advisors import load_advisor
+    from model.errors import MixingBuddyError
+
+    try:
+        return AdvisorChoice(load_advisor("balance", profile=profile or None), "measured advisor")
+    except MixingBuddyError as exc:
+        return AdvisorChoice(load_advisor("balance"), f"{exc.message} Using the default profile.", True)
 
 
 # --- the advisor thread -------------------------------------------------------------

@@ -108,6 +108,7 @@ class AdvicePanel(QFrame):
         controller.busy_changed.connect(self._on_busy)
         controller.gains_changed.connect(self._refresh_state)
         controller.anchor_changed.connect(self._on_anchor_changed)
+        controller.profile_changed.connect(lambda _name: self._refresh_state())
 
     # --- what the panel shows -------------------------------------------------------------
     def _on_busy(self, busy: bool, what: str) -> None:
@@ -224,9 +225,15 @@ class AdvicePanel(QFrame):
             conf += "  ·  the mix changed since: Critique again"
         self.confidence.setText(conf)
         anchor = c.project.anchor
-        context = f"advisor: {adv.advisor_id}  ·  anchor: {anchor or '—'}"
+        context = f"advisor: {adv.advisor_id}"
+        if adv.profile:
+            context += f"  ·  profile: {adv.profile}"
+        context += f"  ·  anchor: {anchor or '—'}"
         if anchor != adv.anchor:
             context += f"  ·  <span style='color:#ffd479'>this critique used {adv.anchor} as the anchor</span>"
+        if adv.profile and adv.profile != c.profile_name:
+            context += (f"  ·  <span style='color:#ffd479'>the next critique uses the {c.profile_name} profile"
+                        "</span>")
         self.context.setText(context)
         applicable = set(c.project.applicable_roles()) if not c.busy else set()
         for role, button in self.apply_buttons.items():

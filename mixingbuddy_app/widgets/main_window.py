@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QSplitter, QToolBar,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QSplitter, QTabWidget,
+                               QToolBar, QVBoxLayout, QWidget)
 
 from model.audio.decode import AUDIO_EXTENSIONS
 
 from mixingbuddy_app.errors import BannerArea, ErrorReport
 from mixingbuddy_app.settings import AppSettings, SettingsDialog
+from mixingbuddy_app.workers import balance_factory
 from mixingbuddy_app.widgets.advice_panel import AdvicePanel
 from mixingbuddy_app.widgets.gain_plot import GainPlot
 from mixingbuddy_app.widgets.overview import MixOverview
+from mixingbuddy_app.widgets.profile_picker import LEARN_TEXT, LearnProfileDialog, ProfilePicker
+from mixingbuddy_app.widgets.spectral_views import MaskingView, TonalView
 from mixingbuddy_app.widgets.track_table import RolePanel, TrackTable
 from mixingbuddy_app.widgets.transport import Transport
 
@@ -48,6 +52,17 @@ class MainWindow(QMainWindow):
         self.roles = RolePanel(controller)
         self.gain_plot = GainPlot(controller)
         self.advice = AdvicePanel(controller)
+        self.profile_picker = ProfilePicker(controller, self.learn_profile)
+        self.roles.add_footer(self.profile_picker)
+        self.masking_view = MaskingView(controller)
+        self.tonal_view = TonalView(controller)
+        self.chart_tabs = QTabWidget()
+        self.chart_tabs.setObjectName("chartTabs")
+        self.chart_tabs.addTab(self.gain_plot, "Balance")
+        self.chart_tabs.addTab(self.masking_view, "Masking")
+        self.chart_tabs.addTab(self.tonal_view, "Tonal")
+        self.chart_tabs.setTabToolTip(1, "Where one role covers another, in time and frequency (analysed when opened)")
+        self.chart_tabs.setTabToolTip(2, "Each role's tonal shape against the profile's typical band")
 
         top = QWidget()
         tv = QVBoxLayout(top)
@@ -63,7 +78,7 @@ class MainWindow(QMainWindow):
         right = QSplitter(Qt.Orientation.Vertical)
         right.setContentsMargins(0, 0, 6, 6)
         right.setChildrenCollapsible(False)
-        right.addWidget(self.gain_plot)
+        right.addWidget(self.chart_tabs)
         right.addWidget(self.advice)
         right.setStretchFactor(0, 2)
         right.setStretchFactor(1, 3)
@@ -90,6 +105,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status()
         self._connect()
+        if not controller.set_profile(self.settings.advisor().profile):   # gone since: the default, and a banner
+            self._on_profile_changed(controller.profile_name)
         self.update_actions()
         if not controller.output.available:
             self.banners.show_report(ErrorReport("Preview unavailable", controller.output.reason +
@@ -153,6 +170,12 @@ class MainWindow(QMainWindow):
                                           "Remove the selected tracks from the session (Del)")
         self.balance_action = self._action("Use the &measured advisor", c.use_balance_advisor, None,
                                            "Critique with the BalanceAdvisor (measured loudness; no model needed)")
+        self.learn_action = self._action(LEARN_TEXT, self.learn_profile, None,
+                                         "Fit a balance profile from your finished songs (one folder of stems each)")
+        self.masking_action = self._action("&Masking view", lambda: self.chart_tabs.setCurrentWidget(
+            self.masking_view), K("Ctrl+M"), "Where one role covers another (analysed when opened)")
+        self.tonal_action = self._action("&Tonal view", lambda: self.chart_tabs.setCurrentWidget(self.tonal_view),
+                                         K("Ctrl+T"), "Each role's tonal shape against the profile")
         self.undo_action = self._action("&Undo gain change", c.undo, K(K.StandardKey.Undo))
         self.undo_action.setIconText("Undo")
         self.redo_action = self._action("&Redo gain change", c.redo, K(K.StandardKey.Redo))
@@ -188,6 +211,10 @@ class MainWindow(QMainWindow):
             m.addAction(a)
         m.addSeparator()
         m.addAction(self.balance_action)
+        m.addAction(self.learn_action)
+        m.addSeparator()
+        m.addAction(self.masking_action)
+        m.addAction(self.tonal_action)
         p = mb.addMenu("&Playback")
         p.addAction(self.play_action)
         p.addAction(self.stop_action)
@@ -237,6 +264,7 @@ class MainWindow(QMainWindow):
         c.advisor_changed.connect(self.advisor_label.setText)
         c.files_missing.connect(self._locate_missing)
         c.session_changed.connect(self._on_session_changed)
+        c.profile_changed.connect(self._on_profile_changed)
 
     # --- state ---------------------------------------------------------------------------
     @staticmethod
@@ -457,6 +485,26 @@ class MainWindow(QMainWindow):
         self.advisor_label.setText(self._advisor_hint())
         if self.advisor_factory_builder is not None:
             self.controller.worker.set_factory(self.advisor_factory_builder(self.settings))
+
+    # --- balance profiles ---------------------------------------------------------------------
+    def learn_profile(self) -> None:
+        """Open the "Learn a profile from my mixes…" dialog (fitting runs on a worker; Cancel stops it)."""
+        dlg = LearnProfileDialog(self.controller, self.settings.last_folder(), self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.learn_dialog = dlg
+        dlg.open()
+
+    def _on_profile_changed(self, name: str) -> None:
+        """Remember the profile and give the measured advisor the new one for the next critique."""
+        self.settings.set_profile(name)
+        c = self.controller
+        if c.advisor_kind == "llm":   # the LLM does not use a profile: keep it loaded
+            self.statusBar().showMessage(f"Profile {name}: the chart and the measured second opinion use it; the "
+                                         "LLM advisor judges without a profile.", 15000)
+        elif c.advisor_kind == "balance" and self.settings.advisor().wants_llm():
+            c.worker.set_factory(partial(balance_factory, name))   # the measured advisor still stands in
+        elif self.advisor_factory_builder is not None:
+            c.worker.set_factory(self.advisor_factory_builder(self.settings))
 
     # --- shutdown ---------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt)

@@ -17,9 +17,12 @@ DIRECTION_COLOURS = {"increase": "#4aa3ff", "decrease": "#ff8a4a", "none": "#6c8
 ARROWS = {"increase": "↑", "decrease": "↓", "none": "✓"}
 
 
-def adopt_menus(widget: pg.PlotWidget) -> None:
-    """pyqtgraph creates its context menus without a parent; give them one so they die with the window."""
-    pi = widget.getPlotItem()
+def adopt_menus(widget: QWidget, plot_item: pg.PlotItem | None = None) -> None:
+    """pyqtgraph creates its context menus without a parent; give them one so they die with the window.
+
+    ``plot_item``: a plot inside ``widget`` (default: the PlotWidget's own), e.g. a ColorBarItem or a layout's plot.
+    """
+    pi = plot_item if plot_item is not None else widget.getPlotItem()
     roots = [getattr(pi, "ctrlMenu", None), getattr(pi.getViewBox(), "menu", None)]
     seen: set[int] = set()
     stack = [m for m in roots if m is not None]

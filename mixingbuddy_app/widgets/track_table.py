@@ -156,6 +156,7 @@ class TrackTable(QTableWidget):
         controller.gains_changed.connect(self.refresh)
         controller.anchor_changed.connect(lambda _a: self.refresh())
         controller.loudness_changed.connect(lambda _exact: self.refresh())
+        controller.profile_changed.connect(lambda _name: self.refresh())   # the typical bands follow the profile
 
     # --- rows --------------------------------------------------------------------------
     @property
@@ -425,7 +426,13 @@ class RolePanel(QGroupBox):
         controller.gains_changed.connect(self.refresh)
         controller.anchor_changed.connect(lambda _a: self.refresh())
         controller.loudness_changed.connect(lambda _exact: self.refresh())
+        controller.profile_changed.connect(lambda _name: self.refresh())   # the typical bands follow the profile
         self.refresh()
+
+    def add_footer(self, widget: QWidget) -> None:
+        """A full-width row under the roles (the profile picker sits next to the anchor choice)."""
+        grid = self.layout()
+        grid.addWidget(widget, grid.rowCount(), 0, 1, grid.columnCount())
 
     def refresh(self) -> None:
         p = self.controller.project

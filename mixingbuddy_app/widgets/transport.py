@@ -31,6 +31,7 @@ class Transport(QWidget):
         self.loop_box = QCheckBox("Loop span")
         self.loop_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.loop_box.toggled.connect(controller.set_loop_enabled)
+        controller.loop_changed.connect(self._show_loop)
         self.window_button = self._button("10 s span", "Set the span to 10 s from the playhead (drag it in the "
                                           "overview)", self._ten_seconds)
         self.whole_button = self._button("Whole song", "Set the span to the whole song",
@@ -79,6 +80,13 @@ class Transport(QWidget):
         dur = p.tracks.duration_s
         start = min(self.controller.playhead_s(), max(0.0, dur - 10.0))
         self.controller.set_region((start, min(dur, start + 10.0)))
+
+    def _show_loop(self, on: bool) -> None:
+        """The controller turned the loop on or off (e.g. a masking finding was clicked)."""
+        if self.loop_box.isChecked() != on:
+            self.loop_box.blockSignals(True)
+            self.loop_box.setChecked(on)
+            self.loop_box.blockSignals(False)
 
     def _on_transport(self, playing: bool) -> None:
         self.play_button.setText("⏸ Pause" if playing else "▶ Play")

@@ -39,6 +39,8 @@ PRIOR_SONGS = 2
 #: Interquartile range of a normal distribution in standard deviations.
 IQR_PER_SD = 1.349
 USER_DIR_ENV = "MIXINGBUDDY_PROFILE_DIR"
+#: A profile's tonal shapes live beside it as NAME.tonal.json (not a balance profile of its own).
+TONAL_SUFFIX = ".tonal"
 
 
 @dataclass(frozen=True)
@@ -298,7 +300,7 @@ def list_profiles() -> list[ProfileEntry]:
         if not folder.is_dir():
             continue
         for path in sorted(folder.glob("*.json")):
-            if any(e.name == path.stem for e in out):
+            if path.stem.endswith(TONAL_SUFFIX) or any(e.name == path.stem for e in out):
                 continue
             try:
                 description = str(json.loads(path.read_text(encoding="utf-8")).get("description") or "")
@@ -321,6 +323,12 @@ def resolve_profile(name_or_path: str | os.PathLike | None = None) -> Path:
             return entry.path
     names = ", ".join(e.name for e in list_profiles())
     raise InputError(f"Unknown profile '{text}': choose one of {names}, or give a profile .json file.")
+
+
+def tonal_companion(profile_path: str | os.PathLike) -> Path:
+    """Where the tonal shapes fitted with a balance profile are kept: NAME.tonal.json beside NAME.json."""
+    path = Path(profile_path)
+    return path.with_name(path.stem + TONAL_SUFFIX + ".json")
 
 
 def load_profile(name_or_path: str | os.PathLike | None = None) -> BalanceProfile:

@@ -14,7 +14,7 @@ from model.advice.masking import MaskingFinding, find_masking, role_masking
 from model.advice.tonal import TonalFinding, TonalProfile, compare_tonal, role_shapes
 from model.advice.wording import Party
 from model.audio.roles import ROLES
-from model.audio.spectral import band_frames, role_band_frames
+from model.audio.spectral import BandFrames, band_frames, role_band_frames
 from model.audio.tracks import Gains, TrackSet
 from model.errors import InputError
 
@@ -32,9 +32,15 @@ def review_spectrum(request: AdviceRequest, masking: bool = True,
     """Masking between the request's roles and/or each role's tonal shape against ``tonal``."""
     if not masking and tonal is None:
         return SpectralReview()
-    frames = role_band_frames(request.tracks, request.gains, request.span)
+    return review_frames(role_band_frames(request.tracks, request.gains, request.span), request.anchor, masking,
+                         tonal)
+
+
+def review_frames(frames: BandFrames, anchor: str | None, masking: bool = True,
+                  tonal: TonalProfile | None = None) -> SpectralReview:
+    """The review of roles' band frames already computed (``role_band_frames``), e.g. kept for a masking map."""
     return SpectralReview(
-        tuple(role_masking(frames, request.anchor)) if masking else (),
+        tuple(role_masking(frames, anchor)) if masking else (),
         tuple(compare_tonal(role_shapes(frames), frames.bands.centres_hz, tonal)) if tonal is not None else ())
 
 

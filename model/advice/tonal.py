@@ -86,6 +86,23 @@ class TonalProfile:
                 "provenance": dict(self.provenance or {})}
 
 
+def tonal_for_profile(profile: str | Path | None = None) -> tuple[TonalProfile, str]:
+    """The tonal shapes to compare with when judging against a balance profile (name or file), and a note.
+
+    A profile's own shapes (NAME.tonal.json beside it) when it has them, else the shipped tonal profile,
+    and the note says so. Raises InputError when the profile or the shapes cannot be read.
+    """
+    from model.advice.profiles import DEFAULT_PROFILE, resolve_profile, tonal_companion
+    from resources import TONAL_PROFILE
+
+    name = str(profile or DEFAULT_PROFILE)
+    own = tonal_companion(resolve_profile(name))
+    if own.is_file():
+        return TonalProfile.load(own), f"the {Path(name).stem} profile's tonal shapes"
+    shipped = TonalProfile.load(TONAL_PROFILE)
+    return shipped, f"the {shipped.genre} tonal shapes ({Path(name).stem} has none of its own)"
+
+
 def role_shapes(frames: BandFrames) -> dict[str, np.ndarray]:
     """Each signal's tonal shape (dB per band) from its band frames, floored at SHAPE_FLOOR_DB."""
     return {name: np.maximum(tonal_shape(power, frames.bands), SHAPE_FLOOR_DB) for name, power in frames.power.items()}

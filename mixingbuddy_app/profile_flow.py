@@ -1,0 +1,147 @@
+"""Balance profiles for the controller: the profile the measured advisor judges against, and learning a new one
+from the user's finished songs on a thread-pool job (progress, Cancel; saved to the user's profile folder).
+
+ProfileMixin is mixed into ProjectController and uses its pool, jobs and signals.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from PySide6.QtCore import QRunnable
+
+from model.advice.advisor import CancelToken
+from model.advice.profiles import (DEFAULT_PROFILE, MIN_SONGS, fit_profile, resolve_profile, user_profile_path,
+                                   write_profile)
+from model.errors import Cancelled, InputError, MixingBuddyError
+
+from mixingbuddy_app.errors import ErrorKind, ErrorReport
+from mixingbuddy_app.jobs import JobKind
+from mixingbuddy_app.workers import JobSignals
+
+LEARN_METHOD = "MixingBuddy app: Learn a profile from my mixes"
+
+
+class FitProfileJob(QRunnable):
+    """Measure each song folder, fit a profile and write it to ``out`` (atomically); finished -> (name, path)."""
+
+    def __init__(self, job_id: int, folders: Sequence[str], name: str, description: str, out: Path,
+                 token: CancelToken) -> None:
+        super().__init__()
+        self.job_id = job_id
+        self.folders = list(folders)
+        self.name = name
+        self.description = description
+        self.out = out
+        self.token = token
+        self.signals = JobSignals()
+
+    def run(self) -> None:
+        try:
+            profile, _ = fit_profile(self.folders, self.name, LEARN_METHOD, self.description,
+                                     progress=lambda f, msg: self.signals.progress.emit(self.job_id, float(f), msg),
+                                     cancel=self.token)
+            self.token.raise_if_cancelled()   # cancelled during the last song: nothing is written
+            write_profile(profile, self.out)
+        except Cancelled:
+            self.signals.failed.emit(self.job_id, ErrorReport("Learn a profile", "Cancelled.", "", "info",
+                                                              ErrorKind.CANCELLED))
+            return
+        except MixingBuddyError as exc:
+            self.signals.failed.emit(self.job_id, ErrorReport.from_exception(exc, "Learn a profile"))
+            return
+        except MemoryError:
+            self.signals.failed.emit(self.job_id, ErrorReport("Learn a profile", "Not enough memory for these songs."))
+            return
+        except Exception as exc:  # never let a bad song take the window down
+            self.signals.failed.emit(self.job_id, ErrorReport.from_exception(exc, "Learn a profile"))
+            return
+        self.signals.finished.emit(self.job_id, (self.name, self.out))
+
+
+class ProfileMixin:
+    def _init_profiles(self) -> None:
+        self.profile_name = DEFAULT_PROFILE
+        self._learn_token: CancelToken | None = None
+
+    @property
+    def learning(self) -> bool:
+        return self.jobs.running(JobKind.PROFILE) is not None
+
+    def set_profile(self, name: str) -> bool:
+        """Judge against the profile ``name`` (shipped or user) from the next critique on; False if it is unknown."""
+        name = name or DEFAULT_PROFILE
+        try:
+            resolve_profile(name)
+        except InputError as exc:
+            self.error.emit(ErrorReport("Profile", exc.message, "", "warning"))
+            return False
+        if name != self.profile_name:
+            self.profile_name = name
+            self._profile = None    # the typical bands of the chart and the second opinion follow
+            self.profile_changed.emit(name)
+        return True
+
+    def learn_profile(self, folders: Sequence[str], name: str, description: str = "") -> int | None:
+        """Fit a profile called ``name`` from one folder of stems per song, on a worker; returns the job id."""
+        if self.learning:
+            self.status.emit("A profile is already being learned.")
+            return None
+        folders = [str(f) for f in folders]
+        try:
+            if len(folders) < MIN_SONGS:
+                raise InputError(f"Choose at least {MIN_SONGS} song folders: a profile judges a pair only from the "
+                                 f"spread between songs.")
+            missing = [f for f in folders if not Path(f).is_dir()]
+            if missing:
+                raise InputError(f"{missing[0]} is not a folder.")
+            out = user_profile_path(name)
+        except InputError as exc:
+            self.error.emit(ErrorReport("Learn a profile", exc.message))
+            return None
+        token = CancelToken()
+        job = self.jobs.start(JobKind.PROFILE, lambda job_id: FitProfileJob(job_id, folders, name.strip(), description,
+                                                                             out, token))
+        self._learn_token = token
+        job.signals.progress.connect(self._on_learn_progress)
+        job.signals.finished.connect(self._on_learned)
+        job.signals.failed.connect(self._on_learn_failed)
+        self.learning_changed.emit(True, f"Learning '{name.strip()}' from {len(folders)} songs…")
+        self.pool.start(job)
+        return job.job_id
+
+    def cancel_learning(self) -> None:
+        """Stop the running fit at the next song (set from the GUI thread; nothing is written)."""
+        if self._learn_token is not None:
+            self._learn_token.cancel()
+            self.status.emit("Cancelling the profile fit…")
+
+    def _on_learn_progress(self, job_id: int, frac: float, msg: str) -> None:
+        if self.jobs.is_latest(JobKind.PROFILE, job_id):
+            self.learn_progress.emit(frac, msg)
+
+    def _finish_learning(self, job_id: int, outcome: str) -> bool:
+        current = self.jobs.finish(JobKind.PROFILE, job_id)
+        if current:
+            self._learn_token = None
+            self.learning_changed.emit(False, outcome)
+            self.status.emit(outcome)
+        return current
+
+    def _on_learned(self, job_id: int, result) -> None:
+        name, path = result
+        if not self._finish_learning(job_id, f"Learned the profile '{name}' ({path}); the next critique judges "
+                                             f"against it."):
+            return
+        self.profiles_changed.emit()
+        self.set_profile(name)
+        self.profile_learned.emit(name)
+
+    def _on_learn_failed(self, job_id: int, report: ErrorReport) -> None:
+        cancelled = report.kind is ErrorKind.CANCELLED
+        if not self._finish_learning(job_id, "Profile fit cancelled; nothing was saved." if cancelled else
+                                     f"Could not learn the profile: {report.message}"):
+            return
+        if not cancelled:
+            self.error.emit(report)

@@ -1,0 +1,145 @@
+"""Masking and tonal analysis for the controller: one band pass over the roles on a thread-pool job, run when the
+Masking or Tonal view is opened or asked (it costs about a tenth of a critique), never on every critique.
+
+SpectralMixin is mixed into ProjectController and uses its project, pool, jobs and signals. The analysis covers
+the whole song at the current gains; it is current while the tracks, roles, gains, anchor and profile are unchanged
+(the critique span does not matter, so looping a finding's stretch keeps it current).
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+from PySide6.QtCore import QRunnable
+
+from model.advice.spectrum import SpectralReview, review_frames
+from model.advice.tonal import TonalProfile, role_shapes, tonal_for_profile
+from model.audio.masking import masking_depth
+from model.audio.spectral import BandFrames, role_band_frames
+from model.audio.tracks import Gains, TrackSet
+from model.errors import MixingBuddyError
+
+from mixingbuddy_app.errors import ErrorReport
+from mixingbuddy_app.jobs import JobKind
+from mixingbuddy_app.workers import JobSignals
+
+
+@dataclass(frozen=True, eq=False)
+class SpectralAnalysis:
+    """Band frames of each role, the masking and tonal findings, each role's tonal shape and what it was judged by."""
+
+    tracks: weakref.ref                 # the TrackSet analysed (by identity; weak, so it never holds old audio)
+    key: tuple                          # gains, anchor and profile at the time
+    anchor: str | None
+    frames: BandFrames
+    review: SpectralReview
+    shapes: Mapping[str, np.ndarray]    # role -> dB per band relative to its loudness
+    tonal: TonalProfile | None
+    tonal_note: str                     # which tonal shapes the roles are compared with (or why none)
+
+    @property
+    def roles(self) -> list[str]:
+        return list(self.frames.power)
+
+    def depth(self, masker: str, maskee: str) -> np.ndarray:
+        """(frames, bands) dB by which ``maskee`` sits under ``masker``; NaN where the maskee does not play."""
+        return masking_depth(self.frames.power[masker], self.frames.power[maskee], self.frames.bands)
+
+    def default_pair(self) -> tuple[str, str] | None:
+        """The worst pair against the anchor (the first finding: anchor pairs come first), else any role and the
+        anchor; None with fewer than two roles."""
+        roles = self.roles
+        if len(roles) < 2:
+            return None
+        for f in self.review.masking:
+            if self.anchor in (f.masker, f.maskee):
+                return f.masker, f.maskee
+        maskee = self.anchor if self.anchor in roles else roles[0]
+        return next(r for r in roles if r != maskee), maskee
+
+
+class SpectralJob(QRunnable):
+    """role_band_frames over the whole song, then masking findings, tonal shapes and tonal findings."""
+
+    def __init__(self, job_id: int, tracks: TrackSet, gains: Gains, anchor: str | None, profile: str,
+                 key: tuple) -> None:
+        super().__init__()
+        self.job_id = job_id
+        self.tracks = tracks
+        self.gains = gains
+        self.anchor = anchor
+        self.profile = profile
+        self.key = key
+        self.signals = JobSignals()
+
+    def run(self) -> None:
+        try:
+            self.signals.progress.emit(self.job_id, 0.1, "Analysing bands")
+            frames = role_band_frames(self.tracks, self.gains)
+            try:
+                tonal, note = tonal_for_profile(self.profile)
+            except MixingBuddyError as exc:
+                tonal, note = None, f"no tonal comparison: {exc.message}"
+            review = review_frames(frames, self.anchor, True, tonal)
+            result = SpectralAnalysis(weakref.ref(self.tracks), self.key, self.anchor, frames, review, role_shapes(frames), tonal,
+                                      note)
+        except MemoryError:
+            self.signals.failed.emit(self.job_id, ErrorReport("Masking", "Not enough memory to analyse the bands."))
+            return
+        except Exception as exc:  # the analysis must never take the window down
+            self.signals.failed.emit(self.job_id, ErrorReport.from_exception(exc, "Masking"))
+            return
+        self.signals.finished.emit(self.job_id, result)
+
+
+class SpectralMixin:
+    def _init_spectral(self) -> None:
+        self.spectral: SpectralAnalysis | None = None
+
+    @property
+    def analysing(self) -> bool:
+        return self.jobs.running(JobKind.SPECTRAL) is not None
+
+    def _spectral_key(self) -> tuple:
+        p = self.project
+        return (p.gain_state(), tuple(sorted(p.muted)), tuple(sorted(p.soloed)), p.anchor, self.profile_name)
+
+    def spectral_is_current(self) -> bool:
+        s = self.spectral
+        return s is not None and s.tracks() is self.project.tracks and s.key == self._spectral_key()
+
+    def analyse_spectrum(self) -> int | None:
+        """Start the masking/tonal analysis of the current mix; returns the job id (None without tracks)."""
+        p = self.project
+        if not p.tracks or not p.tracks.tracks:
+            return None
+        key = self._spectral_key()
+        job = self.jobs.start(JobKind.SPECTRAL, lambda job_id: SpectralJob(job_id, p.tracks, p.gains(), p.anchor,
+                                                                            self.profile_name, key))
+        job.signals.finished.connect(self._on_spectral)
+        job.signals.failed.connect(self._on_spectral_failed)
+        self.spectral_busy.emit(True)
+        self.pool.start(job)
+        return job.job_id
+
+    def _on_spectral(self, job_id: int, result: SpectralAnalysis) -> None:
+        if not self.jobs.finish(JobKind.SPECTRAL, job_id):
+            return
+        self.spectral = result
+        self.spectral_busy.emit(False)
+        self.spectral_changed.emit(result)
+
+    def _on_spectral_failed(self, job_id: int, report: ErrorReport) -> None:
+        if not self.jobs.finish(JobKind.SPECTRAL, job_id):
+            return
+        self.spectral_busy.emit(False)
+        self.error.emit(report)
+
+    def loop_stretch(self, start_s: float, end_s: float) -> None:
+        """Seek the preview to a stretch and loop over it (the stretch becomes the span)."""
+        self.set_region((start_s, end_s))
+        self.set_loop_enabled(True)
+        self.seek(start_s)

@@ -1,0 +1,349 @@
+"""The Masking view (time x band map of how far one role sits under another, with the masking findings) and the
+Tonal view (each role's spectral shape against the profile's typical band, with the tonal findings).
+
+Both show the controller's SpectralAnalysis; opening a view (or Analyse) starts the analysis when there is none
+for the current mix. Clicking a masking finding seeks the preview to its stretch and loops it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QPen
+from PySide6.QtWidgets import (QComboBox, QGraphicsRectItem, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
+                               QPushButton, QSplitter, QVBoxLayout, QWidget)
+
+from model.advice.wording import hz, nominal_hz
+
+from mixingbuddy_app.widgets.overview import adopt_menus
+
+BACKGROUND = "#1b1e23"
+#: Depth colours (dB the maskee sits under the masker): clear (blue) .. level (grey) .. masked by the margin
+#: (amber) .. buried (red).
+DEPTH_STOPS = ((-12.0, "#2b5c8a"), (0.0, "#3a3d42"), (6.0, "#e0b341"), (18.0, "#ff4a3d"))
+DEPTH_LEVELS = (DEPTH_STOPS[0][0], DEPTH_STOPS[-1][0])
+HZ_TICKS = (31.5, 63, 125, 250, 500, 1000, 2000, 4000, 8000, 16000)
+ROLE_COLOURS = {"vocals": "#e0b341", "drums": "#ff8a4a", "bass": "#5fbf77", "other": "#a9d1ff"}
+
+
+def _hz_tick(f: float) -> str:
+    return hz(nominal_hz(f)).replace(" Hz", "").replace(" kHz", "k")
+
+
+class SpectralView(QWidget):
+    """A view of the spectral analysis: a bar with Analyse and a status line; subclasses draw the analysis."""
+
+
+    def __init__(self, controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.layout_ = QVBoxLayout(self)
+        self.layout_.setContentsMargins(4, 4, 4, 4)
+        self.bar = QHBoxLayout()
+        self.analyse_button = QPushButton("Analyse")
+        self.analyse_button.setToolTip("Measure masking and tonal balance of the whole song at the current gains "
+                                       "(about a tenth of a critique)")
+        self.analyse_button.clicked.connect(self.controller.analyse_spectrum)
+        self.status = QLabel("")
+        self.status.setObjectName("spectralStatus")
+        self.status.setWordWrap(True)
+        self.layout_.addLayout(self.bar)
+        self.analysis = None
+        controller.spectral_changed.connect(self.show_analysis)
+        controller.spectral_busy.connect(self._on_busy)
+        controller.tracks_changed.connect(self._on_mix_changed)
+        controller.gains_changed.connect(self._on_mix_changed)
+        controller.anchor_changed.connect(lambda _a: self._on_mix_changed())
+        controller.profile_changed.connect(lambda _n: self._on_mix_changed())
+
+    def _finish_bar(self) -> None:
+        self.bar.addWidget(self.analyse_button)
+        self.bar.addWidget(self.status, 1)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt)
+        super().showEvent(event)
+        self.ensure_analysis()
+
+    def ensure_analysis(self) -> None:
+        """Start the analysis when the view is open and has none for the current mix."""
+        c = self.controller
+        if c.spectral is not None and c.spectral is not self.analysis:
+            self.show_analysis(c.spectral)
+        if self.isVisible() and not c.analysing and not c.spectral_is_current() and c.project.tracks:
+            c.analyse_spectrum()
+
+    def _on_busy(self, busy: bool) -> None:
+        self.analyse_button.setEnabled(not busy)
+        if busy:
+            self.status.setText("Analysing masking and tonal balance…")
+        else:
+            self._show_status()
+
+    def _on_mix_changed(self) -> None:
+        if self.analysis is not None and self.analysis.tracks() is not self.controller.project.tracks:
+            self.clear()
+            if self.isVisible():   # other songs or roles: analyse again while the view is open
+                self.ensure_analysis()
+                return
+        self._show_status()
+
+    def _show_status(self) -> None:
+        c = self.controller
+        if c.analysing:
+            return
+        if self.analysis is None:
+            self.status.setText("Load stems; the analysis runs when this view opens." if not c.project.tracks else
+                                "Press Analyse.")
+        elif not c.spectral_is_current():
+            self.status.setText("<span style='color:#ffd479'>The mix changed since this analysis: Analyse again."
+                                "</span>")
+        else:
+            self.status.setText(self.summary())
+
+    def summary(self) -> str:
+        return ""
+
+    def show_analysis(self, analysis) -> None:
+        self.analysis = analysis
+        self._show_status()
+
+    def clear(self) -> None:
+        self.analysis = None
+
+
+class MaskingView(SpectralView):
+    """Time x third-octave band map of the chosen pair (colour: dB the maskee sits under the masker) beside the list
+    of masking findings; the pair defaults to the worst one against the anchor."""
+
+
+    def __init__(self, controller, parent: QWidget | None = None) -> None:
+        super().__init__(controller, parent)
+        self.masker = QComboBox()
+        self.masker.setObjectName("maskerCombo")
+        self.masker.setToolTip("The role that covers")
+        self.maskee = QComboBox()
+        self.maskee.setObjectName("maskeeCombo")
+        self.maskee.setToolTip("The role that is covered")
+        for combo in (self.masker, self.maskee):
+            combo.activated.connect(lambda _i: self.show_pair(self.masker.currentText(), self.maskee.currentText()))
+        self.bar.addWidget(QLabel("Masker"))
+        self.bar.addWidget(self.masker)
+        self.bar.addWidget(QLabel("over"))
+        self.bar.addWidget(self.maskee)
+        self._finish_bar()
+        self.plot = pg.PlotWidget(background=BACKGROUND)
+        adopt_menus(self.plot)
+        self.plot.setMenuEnabled(False)
+        self.plot.setLabel("bottom", "time (s)")
+        self.plot.setLabel("left", "band (Hz)")
+        self.plot.showGrid(x=False, y=False)
+        self.image = pg.ImageItem(axisOrder="col-major")
+        self.plot.addItem(self.image)
+        self.colour_map = pg.ColorMap([(v - DEPTH_LEVELS[0]) / (DEPTH_LEVELS[1] - DEPTH_LEVELS[0])
+                                       for v, _ in DEPTH_STOPS], [c for _, c in DEPTH_STOPS])
+        self.colour_bar = pg.ColorBarItem(values=DEPTH_LEVELS, colorMap=self.colour_map, interactive=False,
+                                          label="dB under the masker")
+        adopt_menus(self.plot, self.colour_bar)
+        self.colour_bar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
+        self.regions: list[QGraphicsRectItem] = []
+        self.findings = QListWidget()
+        self.findings.setObjectName("maskingFindings")
+        self.findings.setWordWrap(True)
+        self.findings.setToolTip("Click a finding to loop its stretch")
+        self.findings.itemClicked.connect(self._on_finding_clicked)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.setChildrenCollapsible(False)
+        split.addWidget(self.plot)
+        split.addWidget(self.findings)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        self.layout_.addWidget(split, 1)
+        self.pair: tuple[str, str] | None = None
+        self.depth: np.ndarray | None = None
+        self._show_status()
+
+    # --- drawing ----------------------------------------------------------------------------
+    def summary(self) -> str:
+        n = len(self.analysis.review.masking)
+        return (f"{n} masking finding(s) over the whole song; click one to loop it." if n else
+                "No strong, lasting masking between the roles.")
+
+    def show_analysis(self, analysis) -> None:
+        self.analysis = analysis
+        roles = analysis.roles
+        for combo in (self.masker, self.maskee):
+            combo.clear()
+            combo.addItems(roles)
+        bands = analysis.frames.bands
+        ticks = []
+        for f in HZ_TICKS:
+            i = int(np.argmin(np.abs(np.log(bands.centres_hz / f))))
+            if abs(math.log(bands.centres_hz[i] / f)) < 0.1:
+                ticks.append((i, _hz_tick(f)))
+        self.plot.getAxis("left").setTicks([ticks])
+        self.findings.clear()
+        for f in analysis.review.masking:
+            item = QListWidgetItem(f"{f.text}\n→ {f.suggestion}")
+            item.setData(Qt.ItemDataRole.UserRole, f)
+            item.setToolTip("Click to loop this stretch")
+            self.findings.addItem(item)
+        pair = self.pair if self.pair and all(r in roles for r in self.pair) and self.pair[0] != self.pair[1] \
+            else analysis.default_pair()
+        if pair is not None:
+            self.show_pair(*pair)
+        self._show_status()
+
+    def show_pair(self, masker: str, maskee: str) -> None:
+        """Draw the map of ``maskee`` under ``masker`` and outline that pair's findings."""
+        a = self.analysis
+        if a is None or masker not in a.frames.power or maskee not in a.frames.power:
+            return
+        self.masker.setCurrentText(masker)
+        self.maskee.setCurrentText(maskee)
+        for r in self.regions:
+            self.plot.removeItem(r)
+        self.regions = []
+        if masker == maskee:
+            self.pair, self.depth = None, None
+            self.image.clear()
+            self.status.setText("Choose two different roles.")
+            return
+        self.pair = (masker, maskee)
+        frames = a.frames
+        self.depth = a.depth(masker, maskee)
+        hop = frames.hop_s
+        self.image.setImage(self.depth, levels=DEPTH_LEVELS, autoLevels=False)
+        self.image.setRect(QRectF(frames.start_s - hop / 2, -0.5, frames.frames * hop, len(frames.bands)))
+        for f in a.review.masking:
+            if (f.masker, f.maskee) == self.pair:
+                self.regions.append(self._outline(f))
+        self.plot.setTitle(f"{maskee} under {masker}", color="#dddddd", size="10pt")
+        self._show_status()
+
+    def _band_index(self, edge_hz: float, edges: np.ndarray) -> int:
+        return int(np.argmin(np.abs(np.log(edges / edge_hz))))
+
+    def _outline(self, finding) -> QGraphicsRectItem:
+        bands = self.analysis.frames.bands
+        hop = self.analysis.frames.hop_s
+        low = self._band_index(finding.low_hz, bands.low_hz)
+        high = self._band_index(finding.high_hz, bands.high_hz)
+        rect = QGraphicsRectItem(QRectF(finding.start_s - hop / 2, low - 0.5, finding.end_s - finding.start_s + hop,
+                                        high - low + 1))
+        pen = QPen(QColor("#ffffff"))
+        pen.setWidthF(2.0)
+        pen.setCosmetic(True)
+        pen.setStyle(Qt.PenStyle.DashLine)
+        rect.setPen(pen)
+        rect.setBrush(QBrush(Qt.BrushStyle.NoBrush))
+        self.plot.addItem(rect)
+        return rect
+
+    def clear(self) -> None:
+        super().clear()
+        self.image.clear()
+        self.findings.clear()
+        for r in self.regions:
+            self.plot.removeItem(r)
+        self.regions = []
+        self.depth = None
+
+    # --- a finding clicked: its pair on the map, its stretch looped ----------------------------------
+    def _on_finding_clicked(self, item: QListWidgetItem) -> None:
+        self.play_finding(item.data(Qt.ItemDataRole.UserRole))
+
+    def play_finding(self, finding) -> None:
+        self.show_pair(finding.masker, finding.maskee)
+        hop = self.analysis.frames.hop_s if self.analysis is not None else 0.0
+        self.controller.loop_stretch(finding.start_s, finding.end_s + hop)
+
+
+class TonalView(SpectralView):
+    """One small plot per role: its band levels relative to its loudness against the profile's median +- spread,
+    with the tonal findings listed (and shaded on the role's plot)."""
+
+
+    def __init__(self, controller, parent: QWidget | None = None) -> None:
+        super().__init__(controller, parent)
+        self._finish_bar()
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground(BACKGROUND)
+        self.findings = QListWidget()
+        self.findings.setObjectName("tonalFindings")
+        self.findings.setWordWrap(True)
+        self.findings.setMaximumHeight(110)
+        self.layout_.addWidget(self.graphics, 1)
+        self.layout_.addWidget(self.findings)
+        self.plots: dict[str, pg.PlotItem] = {}   # kept while the roles stay the same (each owns its menus)
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.bands: dict[str, pg.FillBetweenItem] = {}
+        self._show_status()
+
+    def summary(self) -> str:
+        a = self.analysis
+        n = len(a.review.tonal)
+        head = f"{n} tonal finding(s)" if n else "Every role within its typical band"
+        return f"{head}; compared with {a.tonal_note}."
+
+    def show_analysis(self, analysis) -> None:
+        self.clear()
+        self.analysis = analysis
+        bands_hz = analysis.frames.bands.centres_hz
+        x = np.log10(bands_hz)
+        ticks = [(math.log10(f), _hz_tick(f)) for f in HZ_TICKS if bands_hz[0] <= f <= bands_hz[-1] * 1.01]
+        roles = [r for r in ROLE_COLOURS if r in analysis.shapes] + [r for r in analysis.shapes
+                                                                       if r not in ROLE_COLOURS]
+        if list(self.plots) != roles:
+            self.graphics.clear()
+            self.plots = {}
+        for i, role in enumerate(roles):
+            plot = self._plot(role, i)
+            plot.getAxis("bottom").setTicks([ticks])
+            tone = analysis.tonal.roles.get(role) if analysis.tonal is not None else None
+            if tone is not None:
+                tx = np.log10(np.asarray(tone.bands_hz))
+                median, spread = np.asarray(tone.median_db), np.asarray(tone.spread_db)
+                low = pg.PlotDataItem(tx, median - spread, pen=pg.mkPen("#6c7a89", width=1))
+                high = pg.PlotDataItem(tx, median + spread, pen=pg.mkPen("#6c7a89", width=1))
+                band = pg.FillBetweenItem(low, high, brush=pg.mkBrush(108, 122, 137, 70))
+                for item in (low, high, band):
+                    plot.addItem(item)
+                plot.plot(tx, median, pen=pg.mkPen("#9fb3c8", width=1, style=Qt.PenStyle.DashLine))
+                self.bands[role] = band
+            for f in analysis.review.tonal:
+                if f.role == role:
+                    shade = pg.LinearRegionItem((math.log10(f.low_hz), math.log10(f.high_hz)), movable=False,
+                                                brush=pg.mkBrush(255, 138, 74, 50))
+                    plot.addItem(shade)
+            self.curves[role] = plot.plot(x, analysis.shapes[role], pen=pg.mkPen(ROLE_COLOURS.get(role, "#dddddd"),
+                                                                                 width=2), name=role)
+        for f in analysis.review.tonal:
+            self.findings.addItem(QListWidgetItem(f.text))
+        if not analysis.review.tonal:
+            self.findings.addItem(QListWidgetItem("No role leaves its typical band by more than the margin."))
+        self._show_status()
+
+    def _plot(self, role: str, i: int) -> pg.PlotItem:
+        """The role's plot, emptied (made once per set of roles)."""
+        plot = self.plots.get(role)
+        if plot is not None:
+            plot.clear()
+            return plot
+        plot = self.graphics.addPlot(row=i // 2, col=i % 2, title=role)
+        adopt_menus(self.graphics, plot)
+        plot.setMenuEnabled(False)
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.setYRange(-45, 15)
+        self.plots[role] = plot
+        return plot
+
+    def clear(self) -> None:
+        super().clear()
+        for plot in self.plots.values():
+            plot.clear()
+        self.curves.clear()
+        self.bands.clear()
+        self.findings.clear()

@@ -1,0 +1,185 @@
+"""The profile picker next to the anchor and "Learn a profile from my mixes…" in the app."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from model.synthetic import synth_multitrack, typical_offsets, write_multitrack
+
+from tests.app.conftest import critique, load
+
+SONG_RATE = 16000
+DRUM_FLAWS = (6.0, 2.0, -1.0)   # each song's drums vs their typical level (dB)
+
+
+@pytest.fixture
+def user_dir(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "profiles"
+    monkeypatch.setenv("MIXINGBUDDY_PROFILE_DIR", str(folder))
+    monkeypatch.delenv("MIXINGBUDDY_CHECKPOINT", raising=False)
+    return folder
+
+
+@pytest.fixture
+def real_window(qtbot, tmp_path, user_dir):
+    """A window whose advisor comes from its settings (the measured advisor: no checkpoint), as the app builds it."""
+    from PySide6.QtCore import QSettings
+
+    from mixingbuddy_app.composition import build_main_window
+    from mixingbuddy_app.playback import NullOutput
+    from mixingbuddy_app.settings import AppSettings
+
+    def factory():
+        settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+        window = build_main_window(None, NullOutput("tests"), settings=settings)
+        window.ask_unsaved = lambda what: "discard"
+        qtbot.addWidget(window)
+        window.show()
+        return window
+
+    return factory
+
+
+@pytest.fixture(scope="module")
+def songs(tmp_path_factory) -> list[Path]:
+    """Three synthetic songs whose drums sit +6, +2 and -1 dB from their typical level against the vocals."""
+    root = tmp_path_factory.mktemp("songs")
+    folders = []
+    for seed, flaw in enumerate(DRUM_FLAWS):
+        folder = root / f"song{seed}"
+        write_multitrack(folder, synth_multitrack(seed, 20.0, SONG_RATE, role_offsets_db={"drums": flaw}), SONG_RATE)
+        folders.append(folder)
+    return folders
+
+
+def choose(window, name: str) -> None:
+    """Pick a profile in the combo as a user does."""
+    combo = window.profile_picker.combo
+    i = combo.findData(name)
+    assert i >= 0, f"{name} is not offered"
+    combo.setCurrentIndex(i)
+    combo.activated.emit(i)
+
+
+def test_picker_lists_shipped_and_user_profiles(real_window, user_dir):
+    from resources import PROFILES_DIR
+
+    user_dir.mkdir(parents=True)
+    mine = json.loads((PROFILES_DIR / "electronic.json").read_text())
+    mine["name"], mine["description"] = "my-mixes", "my own songs"
+    (user_dir / "my-mixes.json").write_text(json.dumps(mine))
+    w = real_window()
+    picker = w.profile_picker
+    assert picker.names() == ["electronic", "pop-rock", "my-mixes"]   # shipped first; no tonal companion files
+    combo = picker.combo
+    assert combo.itemText(combo.findData("my-mixes")) == "my-mixes (yours)"
+    assert combo.currentData() == "pop-rock" == w.controller.profile_name   # the default
+    # the picker sits in the roles box, beside the anchor choice
+    assert picker.parent() is w.roles
+
+
+def test_critique_uses_the_chosen_profile_and_it_is_remembered(qtbot, real_window, stems):
+    w = real_window()
+    load(qtbot, w, stems)
+    choose(w, "electronic")
+    assert w.controller.profile_name == "electronic"
+    assert w.settings.advisor().profile == "electronic"
+    advice = critique(qtbot, w)
+    assert advice.profile == "electronic"
+    assert "profile: electronic" in w.advice.context.text()
+    # the typical bands of the roles box follow the profile
+    from model.advice.profiles import load_profile
+
+    assert w.controller.typical_band("drums") == load_profile("electronic").typical("drums", "vocals")
+    choose(w, "pop-rock")
+    assert "the next critique uses the pop-rock profile" in w.advice.context.text()
+    assert critique(qtbot, w).profile == "pop-rock"
+    w.close()
+    again = real_window()
+    assert again.profile_picker.combo.currentData() == "pop-rock" == again.controller.profile_name
+    choose(again, "electronic")
+    again.close()
+    assert real_window().controller.profile_name == "electronic"
+
+
+def open_learn_dialog(window, folders, name: str):
+    window.learn_profile()
+    dlg = window.learn_dialog
+    dlg.add_folders([str(f) for f in folders])
+    dlg.name.setText(name)
+    return dlg
+
+
+def test_learning_a_profile_saves_and_selects_it(qtbot, real_window, songs, user_dir):
+    w = real_window()
+    c = w.controller
+    dlg = open_learn_dialog(w, songs, "mine")
+    assert dlg.song_folders() == [str(f) for f in songs]
+    steps = []
+    c.learn_progress.connect(lambda frac, msg: steps.append(msg))
+    with qtbot.waitSignal(c.profile_learned, timeout=60000):
+        dlg.learn_button.click()
+        assert not dlg.learn_button.isEnabled() and dlg.progress.isVisible()
+    saved = user_dir / "mine.json"
+    assert saved.is_file()
+    profile = json.loads(saved.read_text())
+    assert profile["provenance"]["songs"] == ["song0", "song1", "song2"]
+    # the middle song's drums sit +2 dB over their typical level: the median comes back within 0.2 LU
+    assert abs(profile["pairs"]["drums|vocals"]["median"] - (typical_offsets()["drums"] + 2.0)) < 0.2
+    assert any("3 of 3" in s for s in steps)
+    assert c.profile_name == "mine"
+    assert w.profile_picker.combo.currentData() == "mine"
+    assert w.settings.advisor().profile == "mine"
+    assert not dlg.isVisible()
+
+
+def test_cancel_stops_learning_and_saves_nothing(qtbot, real_window, songs, user_dir):
+    w = real_window()
+    c = w.controller
+    dlg = open_learn_dialog(w, songs, "cancelled")
+    with qtbot.waitSignal(c.learning_changed, timeout=60000, check_params_cb=lambda running, _m: not running) as sig:
+        dlg.learn_button.click()
+        dlg.cancel_button.click()     # while the first song is being measured
+    assert sig.args[1] == "Profile fit cancelled; nothing was saved."
+    assert not (user_dir / "cancelled.json").exists()
+    assert not any(user_dir.glob("*")) if user_dir.exists() else True   # no half-written file either
+    assert c.profile_name == "pop-rock" and "cancelled" not in w.profile_picker.names()
+    assert dlg.isVisible() and "nothing was saved" in dlg.message.text()
+    assert dlg.learn_button.isEnabled()
+
+
+def test_too_few_songs_or_a_bad_folder_is_one_line(qtbot, real_window, songs, tmp_path):
+    w = real_window()
+    dlg = open_learn_dialog(w, songs[:1], "one")
+    dlg.learn_button.click()
+    assert "at least 2 song folders" in dlg.message.text()
+    assert any("at least 2 song folders" in m for m in w.banners.messages())
+    empty = tmp_path / "empty song"
+    empty.mkdir()
+    dlg.add_folders([str(songs[1]), str(empty)])
+    with qtbot.waitSignal(w.controller.learning_changed, timeout=60000,
+                          check_params_cb=lambda running, _m: not running):
+        dlg.learn_button.click()
+    assert dlg.message.text().startswith("Could not learn the profile: ")
+    assert "\n" not in dlg.message.text() and "Traceback" not in dlg.message.text()
+    assert w.controller.profile_name == "pop-rock"
+
+
+def test_a_missing_chosen_profile_falls_back_to_the_default(qtbot, real_window, stems, user_dir):
+    user_dir.mkdir(parents=True)
+    shutil.copy(Path(__file__).resolve().parents[2] / "resources" / "profiles" / "electronic.json",
+                user_dir / "gone.json")
+    w = real_window()
+    choose(w, "gone")
+    w.close()
+    (user_dir / "gone.json").unlink()
+    again = real_window()   # the remembered profile no longer exists: the default is used, and a banner says so
+    assert again.controller.profile_name == "pop-rock" == again.profile_picker.combo.currentData()
+    assert any("Unknown profile 'gone'" in m for m in again.banners.messages())
+    assert again.settings.advisor().profile == "pop-rock"
+    load(qtbot, again, stems)
+    assert critique(qtbot, again).profile == "pop-rock"

@@ -1,0 +1,108 @@
+"""The Masking and Tonal views: analysed when opened (not on every critique), the demo's deliberate masking case
+(keys over the vocals, 12-22 s, 1-4 kHz; resources/demo.md) on the map, and a clicked finding looped."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from mixingbuddy_app.jobs import JobKind
+from mixingbuddy_app.resources import DEMO_DIR
+
+from tests.app.conftest import FakeOutput, critique, load
+
+
+@pytest.fixture
+def demo_window(qtbot, make_window):
+    if not DEMO_DIR.is_dir():
+        pytest.skip(f"the demo session is missing at {DEMO_DIR}")
+    w = make_window(output=FakeOutput())
+    load(qtbot, w, [DEMO_DIR])
+    return w
+
+
+def open_view(qtbot, window, view):
+    """Open a view's tab as a user does and wait for the analysis it starts."""
+    c = window.controller
+    with qtbot.waitSignal(c.spectral_changed, timeout=60000):
+        window.chart_tabs.setCurrentWidget(view)
+    return c.spectral
+
+
+def test_analysis_runs_when_the_view_opens_not_on_critique(qtbot, demo_window):
+    w = demo_window
+    c = w.controller
+    critique(qtbot, w)
+    assert c.jobs.latest(JobKind.SPECTRAL) == 0 and c.spectral is None
+    analysis = open_view(qtbot, w, w.masking_view)
+    assert c.jobs.latest(JobKind.SPECTRAL) == 1 and c.spectral_is_current()
+    w.chart_tabs.setCurrentWidget(w.gain_plot)
+    w.chart_tabs.setCurrentWidget(w.tonal_view)   # already analysed: the other view reuses it
+    assert c.jobs.latest(JobKind.SPECTRAL) == 1 and w.tonal_view.analysis is analysis
+    c.set_role_gain("other", -6.0)
+    assert not c.spectral_is_current()
+    assert "changed" in w.tonal_view.status.text()
+
+
+def test_masking_view_shows_the_demo_case_and_a_click_loops_it(qtbot, demo_window):
+    w = demo_window
+    c = w.controller
+    view = w.masking_view
+    analysis = open_view(qtbot, w, view)
+    # the worst pair against the anchor (the vocals) is chosen by default: the keys (role other) over the vocals
+    assert view.pair == ("other", "vocals")
+    assert (view.masker.currentText(), view.maskee.currentText()) == ("other", "vocals")
+    depth = view.depth
+    frames = analysis.frames
+    assert depth.shape == (frames.frames, len(frames.bands))
+    assert np.array_equal(view.image.image, depth, equal_nan=True)   # the map drawn is the pair's depth
+    times, centres = frames.times_s, frames.bands.centres_hz
+    inside = depth[np.ix_((times > 13) & (times < 21), (centres >= 1000) & (centres <= 2500))]
+    before = depth[np.ix_((times > 2) & (times < 10), (centres >= 1000) & (centres <= 2500))]
+    assert np.nanmedian(inside) >= 6.0 > np.nanmedian(before)   # buried in the stretch, not before it
+    assert view.findings.count() == len(analysis.review.masking) >= 1
+    finding = view.findings.item(0).data(Qt.ItemDataRole.UserRole)
+    assert (finding.masker, finding.maskee) == ("other", "vocals")
+    assert 11.0 <= finding.start_s <= 13.0 and 20.0 <= finding.end_s <= 23.0
+    assert 700 <= finding.low_hz <= 1300 and 2500 <= finding.high_hz <= 4500
+    assert len(view.regions) == 1   # its outline on the map
+    # choosing another pair redraws the map; clicking the finding brings its pair back and loops its stretch
+    view.masker.setCurrentText("drums")
+    view.masker.activated.emit(view.masker.currentIndex())
+    assert view.pair == ("drums", "vocals") and not view.regions
+    item = view.findings.item(0)
+    rect = view.findings.visualItemRect(item)
+    qtbot.mouseClick(view.findings.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert view.pair == ("other", "vocals")
+    start, end = c.project.region
+    assert start == pytest.approx(finding.start_s, abs=0.01) and end == pytest.approx(finding.end_s, abs=0.2)
+    assert c.loop_enabled and w.transport.loop_box.isChecked()
+    rate = c.engine.sample_rate
+    assert c.engine.loop == (int(start * rate), int(end * rate))
+    assert c.playhead_s() == pytest.approx(start, abs=0.01)
+    assert c.spectral_is_current()   # looping a stretch changes the span, not what was analysed
+
+
+def test_tonal_view_draws_a_curve_per_role(qtbot, demo_window):
+    w = demo_window
+    view = w.tonal_view
+    analysis = open_view(qtbot, w, view)
+    roles = set(analysis.shapes)
+    assert roles == {"vocals", "drums", "bass", "other"}
+    assert set(view.curves) == roles
+    for role, curve in view.curves.items():
+        x, y = curve.getData()
+        assert np.allclose(10 ** x, analysis.frames.bands.centres_hz)
+        assert np.allclose(y, analysis.shapes[role])
+    assert set(view.bands) == roles & set(analysis.tonal.roles)   # each against the profile's band
+    assert view.findings.count() == max(1, len(analysis.review.tonal))
+    assert "compared with" in view.status.text()
+
+
+def test_masking_view_without_enough_roles_says_so(qtbot, make_window, stems):
+    w = make_window()
+    load(qtbot, w, stems[:1])   # vocals only
+    analysis = open_view(qtbot, w, w.masking_view)
+    assert analysis.default_pair() is None and w.masking_view.pair is None
+    assert "No strong, lasting masking" in w.masking_view.status.text()
