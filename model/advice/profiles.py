@@ -174,17 +174,38 @@ def song_offsets(label: str, measurements: "Measurements") -> SongOffsets:
     return SongOffsets(label, offsets, per_window, len(candidates))
 
 
+def bridged_offsets(song: SongOffsets) -> dict[tuple[str, str], float]:
+    """Offsets of pairs that never play together in a song, bridged through a third role that plays with both.
+
+    Offsets add up (role - anchor = (role - middle) + (middle - anchor)), so a song whose bass rests whenever the
+    vocals sing still says where its bass sits against its vocals. Several bridges are averaged.
+    """
+    out = {}
+    for anchor in TARGET_ROLES:
+        for role in ROLES:
+            if role == anchor or (role, anchor) in song.offsets:
+                continue
+            via = [song.offsets[(role, m)] + song.offsets[(m, anchor)] for m in ROLES
+                   if m not in (role, anchor) and (role, m) in song.offsets and (m, anchor) in song.offsets]
+            if via:
+                out[(role, anchor)] = float(np.mean(via))
+    return out
+
+
 def combine(songs: Sequence[SongOffsets], name: str, method: str, description: str = "",
             window_s: float = 10.0, ok_db: float = 3.0, very_db: float = 6.0) -> dict:
     """A profile (format /2) from measured songs: the one place where offsets become a profile.
 
-    Per pair: median over songs; quartiles over all co-active windows; the between-song standard
+    Per pair: median over songs (a song where the two roles never play together counts through a role that
+    plays with both: ``bridged_offsets``); quartiles over all co-active windows; the between-song standard
     deviation; and the decision spread, the larger of the windows' spread (IQR / 1.349) and the
     between-song spread expected for a new song (pooled with the fit's other pairs when a pair has few
     songs, times sqrt(1 + 1/n) for the median's own uncertainty).
     """
     keys = [(r, a) for a in TARGET_ROLES for r in ROLES if r != a]
-    by_pair = {k: [s.offsets[k] for s in songs if k in s.offsets] for k in keys}
+    bridged = [bridged_offsets(s) for s in songs]
+    song_offsets_of = [{**b, **s.offsets} for s, b in zip(songs, bridged)]  # measured offsets win
+    by_pair = {k: [o[k] for o in song_offsets_of if k in o] for k in keys}
     between = {k: statistics.stdev(v) for k, v in by_pair.items() if len(v) >= 2}
     pooled = math.sqrt(sum(x * x for x in between.values()) / len(between)) if between else None
     pairs = {}
@@ -206,7 +227,8 @@ def combine(songs: Sequence[SongOffsets], name: str, method: str, description: s
             "median": round(float(np.median(values)), 2), "q25": round(q25, 2), "q75": round(q75, 2),
             "spread_lu": round(spread, 2), "between_song_sd_lu": None if sd is None else round(sd, 2),
             "songs": n, "windows": len(windows),
-            "song_offsets": {s.label: round(s.offsets[key], 2) for s in songs if key in s.offsets},
+            "bridged_songs": sum(1 for b in bridged if key in b),
+            "song_offsets": {s.label: round(o[key], 2) for s, o in zip(songs, song_offsets_of) if key in o},
         }
     if not pairs:
         raise InputError("No song had two roles playing together (vocals, drums or bass with another role): "

@@ -54,6 +54,25 @@ def test_fitting_recovers_known_offsets(tmp_path):
     assert loaded.typical("drums", "vocals").judged and loaded.typical("drums", "vocals").spread >= 3.5
 
 
+def test_pair_that_never_plays_together_is_bridged_through_a_third_role():
+    from model.advice.profiles import SongOffsets, combine
+
+    def song(label, bass_drums, drums_vocals, bass_vocals=None):
+        offsets = {("bass", "drums"): bass_drums, ("drums", "bass"): -bass_drums,
+                   ("drums", "vocals"): drums_vocals, ("vocals", "drums"): -drums_vocals}
+        if bass_vocals is not None:
+            offsets[("bass", "vocals")], offsets[("vocals", "bass")] = bass_vocals, -bass_vocals
+        return SongOffsets(label, offsets, {}, 3)
+
+    # only song "a" has bass and vocals together; "b" and "c" say it through the drums
+    profile = combine([song("a", -2.0, 1.0, -1.5), song("b", -4.0, 2.0), song("c", 0.0, -3.0)], "t", "test")
+    pair = profile["pairs"]["bass|vocals"]
+    assert pair["songs"] == 3 and pair["bridged_songs"] == 2
+    assert pair["song_offsets"] == {"a": -1.5, "b": -2.0, "c": -3.0}   # measured offsets win over bridges
+    assert pair["median"] == -2.0
+    assert BalanceProfile.from_json(profile).typical("bass", "vocals").judged
+
+
 def test_pair_on_one_song_is_kept_but_not_judged(tmp_path):
     profile, _ = fit_profile([noise_song(tmp_path / "a")], "one")
     stats = BalanceProfile.from_json(profile).typical("drums", "vocals")
