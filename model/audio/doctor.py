@@ -26,6 +26,7 @@ PEAK_SPREAD_DB = 12.0
 NORMALISED_MAX_CHANCE = 1e-3
 AUDIBLE_LIMIT_HZ = 20000
 MISALIGN_MS = 20.0
+ALIGN_PROMINENCE = 8.0  # standard deviations above the median correlation over the lags tried
 LENGTH_TOLERANCE_S = 0.010
 CLIP_LEVEL = 0.999
 CLIP_RUN = 3
@@ -260,8 +261,8 @@ def _ends(tracks: Sequence[FileStats], misaligned: set[str]) -> list[Finding]:
     by = f"{min(gaps):.2f} s" if max(gaps) - min(gaps) < 0.005 else f"{min(gaps):.2f} to {max(gaps):.2f} s"
     return [Finding("length_mismatch", "info",
                     f"{_count(short)} shorter than the longest file (by {by}), padded with silence at the end. "
-                    "Their starts line up, so this is normal (many DAWs end each export at its last sound) and does "
-                    "not change the critique.", _ids(short))]
+                    "No start offset shows in the audio, so this is normal (many DAWs end each export at its last sound) and "
+                    "it does not change the critique.", _ids(short))]
 
 
 def _clipping(t: FileStats) -> list[Finding]:
@@ -320,7 +321,11 @@ def _misaligned(tracks: Sequence[FileStats], peaks: dict[str, float]) -> list[Fi
         lag_ms = lags[best] * 1000.0 / _ENV_RATE
         zero = xc[0]
         norm = math.sqrt(float(np.dot(own, own)) * float(np.dot(rest, rest))) or 1.0
-        if abs(lag_ms) > MISALIGN_MS and values[best] > 1.5 * max(zero, 0.0) and values[best] / norm > 0.2:
+        # The best lag must stand out from the correlation at every other lag: files without
+        # shared onsets (a steady pad against a periodic kick) peak somewhere by chance.
+        prominence = (values[best] - float(np.median(values))) / (float(values.std()) or 1.0)
+        if (abs(lag_ms) > MISALIGN_MS and values[best] > 1.5 * max(zero, 0.0) and values[best] / norm > 0.2
+                and prominence > ALIGN_PROMINENCE):
             direction = "late" if lag_ms < 0 else "early"
             shorter_ms = (longest - t.info.duration_s) * 1000.0
             length = (f" (and it is {shorter_ms:.0f} ms shorter, as a start offset makes it)"
