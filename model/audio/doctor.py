@@ -193,7 +193,7 @@ def _normalised(tracks: Sequence[FileStats], peaks: dict[str, float]) -> list[Fi
 
     A file peaks inside one target's 0.1 dB window by chance with probability
     ``p = 0.1 / PEAK_SPREAD_DB``: unnormalised stems' peaks spread over at least ~12 dB
-    (the four evr songs: 15 to 25 dB), assumed uniform. The chance that k or more of the
+    (the four evr songs: 17 to 25 dB), assumed uniform. The chance that k or more of the
     n audible files land in the window is the binomial tail P(X >= k), times the four
     targets tried. The finding fires for the target with the most files when k >= 2 and
     that chance is below 1/1000: e.g. 2 of 3 files, 3 of 9, 5 of 40. Peaks that merely
