@@ -235,6 +235,8 @@ class AdvicePanel(QFrame):
         self.confidence.setText(conf)
         anchor = c.project.anchor
         context = f"advisor: {adv.advisor_id}  ·  anchor: {anchor or '—'}"
+        if anchor == adv.anchor and adv.anchor_reason:
+            context += f" ({adv.anchor_reason})"
         if anchor != adv.anchor:
             context += f"  ·  <span style='color:#ffd479'>this critique used {adv.anchor} as the anchor</span>"
         self.context.setText(context)
