@@ -64,4 +64,8 @@ def build_main_window(advisor_factory: Callable[[], Any] | None = None, audio_ou
     controller = ProjectController(worker, output)
     window = MainWindow(controller, settings, advisor_factory_for if advisor_factory is None else None)
     controller.setParent(window)
+    from mixingbuddy_app.file_watch import ReexportLoop
+
+    window.reexport = ReexportLoop(controller, settings.q)   # watches the stems for a DAW's re-export
+    window.mix_menu.addAction(window.reexport.action)
     return window

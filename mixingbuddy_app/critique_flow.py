@@ -88,7 +88,8 @@ class CritiqueMixin:
             self.dropped_results += 1
             self.status.emit("The mix changed during the critique, so the result was discarded. Critique again.")
             return
-        self.project.set_advice(advice)
+        if self.project.set_advice(advice):  # no anchor chosen: the critique's own rule picked this one
+            self.anchor_changed.emit(advice.anchor)
         self.advice_changed.emit(advice)
         self.status.emit(f"{advice.text} ({advice.agreement or f'confidence {advice.confidence:.0%}'})")
         if kind == "recheck" and self.project.applied_advice is not None:

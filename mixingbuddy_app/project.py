@@ -79,6 +79,9 @@ class MixProject:
         self.muted: set[str] = set()
         self.soloed: set[str] = set()
         self.anchor: str | None = None
+        #: The user picked the anchor. Until then each critique applies the pipeline's rule (the first of
+        #: vocals, drums, bass that plays in the span) and ``anchor`` shows the one it used.
+        self.anchor_chosen = False
         self.region: tuple[float, float] | None = None
         self.advice: Advice | None = None
         self.advice_revision: int = -1
@@ -180,6 +183,7 @@ class MixProject:
         self.track_db = {}
         self.muted, self.soloed = set(), set()
         self.anchor = None
+        self.anchor_chosen = False
         self.region = None
         self.advice = None
         self.load_findings, self.load_notes, self.failed = (), (), ()
@@ -211,10 +215,11 @@ class MixProject:
     def set_anchor(self, role: str) -> None:
         if role not in TARGET_ROLES:
             raise InputError(f"The anchor must be vocals, drums or bass, not '{role}'.")
-        if role == self.anchor:
-            return
         if role not in self.anchor_choices():
             raise InputError(f"The anchor role '{role}' has no tracks: set a track's role to {role} first.")
+        self.anchor_chosen = True
+        if role == self.anchor:
+            return
         self.anchor = role
         self._bump()
 
@@ -307,13 +312,22 @@ class MixProject:
             raise InputError("Load some stems first.")
         if self.anchor is None:
             raise InputError("No vocals, drums or bass track to use as the anchor: set the roles first.")
-        return AdviceRequest(tracks=self.tracks, anchor=self.anchor, gains=self.gains(), span=self.region)
+        return AdviceRequest(tracks=self.tracks, anchor=self.anchor if self.anchor_chosen else None,
+                             gains=self.gains(), span=self.region)
 
-    def set_advice(self, advice: Advice | None) -> None:
+    def set_advice(self, advice: Advice | None) -> bool:
         """Keep a critique's result. It does not make the session dirty: Critique can always run again, and the
-        unsaved-changes prompt guards what the user did by hand."""
+        unsaved-changes prompt guards what the user did by hand.
+
+        Without a chosen anchor, the anchor becomes the one the critique used; returns whether it changed.
+        """
         self.advice = advice
         self.advice_revision = self.revision
+        if (advice is None or self.anchor_chosen or advice.anchor == self.anchor
+                or advice.anchor not in self.anchor_choices()):
+            return False
+        self.anchor = advice.anchor
+        return True
 
     def applicable_roles(self) -> tuple[str, ...]:
         """Roles of the current advice whose suggestion can still be applied.
@@ -506,6 +520,7 @@ class MixProject:
         self.role_db = role_db
         if state.anchor in self.anchor_choices():
             self.anchor = state.anchor
+            self.anchor_chosen = state.anchor_chosen
         self.region = None
         if state.region:
             self.set_region(state.region)

@@ -90,6 +90,7 @@ def session_dict(project: "MixProject", session_path: Path) -> dict:
         "tracks": entries,
         "role_gains": {r: round(v, 3) for r, v in project.role_db.items()},
         "anchor": project.anchor,
+        "anchor_chosen": project.anchor_chosen,
         "region": list(project.region) if project.region else None,
         "advice": advice_to_dict(project.advice) if project.advice else None,
         "ab_reference": {"track_db": dict(ab.track_db), "role_db": dict(ab.role_db)} if ab else None,
@@ -116,6 +117,7 @@ class SessionState:
     ab_reference: tuple[dict, dict] | None      # (track_db, role_db) before the last Apply
     advice: Advice | None
     missing: list[MissingTrack]
+    anchor_chosen: bool = True                  # sessions saved before the default rule: the anchor was picked
 
 
 def session_state(pending: PendingSession, tracks: TrackSet) -> SessionState:
@@ -153,7 +155,7 @@ def session_state(pending: PendingSession, tracks: TrackSet) -> SessionState:
         track_db, muted, soloed, role_db, data.get("anchor"),
         (float(region[0]), float(region[1])) if region and len(region) == 2 else None,
         (ab.get("track_db") or {}, ab.get("role_db") or {}) if ab else None,
-        advice, missing)
+        advice, missing, data.get("anchor_chosen") is not False)
 
 
 def read_session(path: str | os.PathLike) -> PendingSession:
@@ -234,6 +236,8 @@ def validate_session(data: Mapping, name: str) -> None:
     anchor = data.get("anchor")
     if anchor is not None and not isinstance(anchor, str):
         raise bad("'anchor'", "a role name", anchor)
+    if data.get("anchor_chosen") is not None and not isinstance(data["anchor_chosen"], bool):
+        raise bad("'anchor_chosen'", "true or false", data["anchor_chosen"])
     region = data.get("region")
     if region is not None and not (isinstance(region, list) and len(region) == 2 and all(_is_num(x) for x in region)):
         raise bad("'region'", "[start_s, end_s]", region)

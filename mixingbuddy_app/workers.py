@@ -291,11 +291,11 @@ def run_doctor(tracks: TrackSet) -> list[Finding]:
     from model.advice.pipeline import default_anchor
 
     try:
-        anchor = default_anchor(tracks.roles_present())
+        default_anchor(tracks.roles_present())  # some anchor role exists; which one plays is the critique's rule
     except MixingBuddyError as exc:
         return [Finding("no_anchor", "warning", exc.message)]
     try:
-        return list(check_session(tracks, anchor))
+        return list(check_session(tracks))
     except MixingBuddyError as exc:
         return [Finding("doctor", "error", exc.message)]
     except Exception as exc:  # the doctor must never block loading

@@ -156,13 +156,13 @@ CASES = {
     # odd but valid input: exit 0
     "8 kHz": (0, "", rate(8000)),
     "192 kHz": (0, "", rate(192000)),
-    "mixed rates": (0, "Resampled", mixed_rates),
+    "mixed rates": (0, "resampled to the session's 44.1 kHz", mixed_rates),
     "mono extra track": (0, "", channels(1)),
     "stereo extra track": (0, "", channels(2)),
     "6-channel extra track": (0, "Folded to stereo", channels(6)),
     "8-channel extra track": (0, "Folded to stereo", channels(8)),
     "float file peaking near +12 dBFS": (0, "clipped run", hot_float),
-    "very different lengths": (0, "Padded", different_lengths),
+    "very different lengths": (0, "padded with silence", different_lengths),
     "duplicate names in different folders": (0, "", duplicate_names),
     "spaces, unicode and shell metacharacters": (0, "", odd_names),
     "500 files, 3 of them audio": (0, "skipped 497", folder_of_500),
@@ -228,3 +228,56 @@ def test_two_hour_file_loads_within_the_memory_bound(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert rc == 0, err
     assert "2:00:00" in out or "120:00" in out
+
+
+# --- third-party chatter: libmpg123 prints notes straight to file descriptor 2 ----------------------
+
+def random_mp3(path):
+    path.write_bytes(np.random.default_rng(11).bytes(20000))
+
+
+def mp3_corrupt_in_the_middle(path):
+    sf.write(path, music(6.0, 48000, seed=12), 48000, format="MP3")
+    data = bytearray(path.read_bytes())
+    third = len(data) // 3
+    data[third:third + 3000] = np.random.default_rng(13).bytes(3000)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.skipif("MP3" not in sf.available_formats(), reason="this libsndfile has no MP3 support")
+@pytest.mark.parametrize("make", [random_mp3, mp3_corrupt_in_the_middle])
+def test_corrupt_mp3_is_one_true_line_without_decoder_chatter(tmp_path, capfd, make):
+    """capfd sees file descriptor 2 itself, where libmpg123's "Note: Illegal Audio-MPEG-Header" would land."""
+    base_session(tmp_path)
+    make(tmp_path / "Synth.mp3")
+    assert critique_main([str(tmp_path)]) == 2
+    out, err = capfd.readouterr()
+    assert err.splitlines() == [err.strip()], err  # one line, nothing else on stderr
+    assert "Synth.mp3" in err and "not a valid MP3 stream" in err, err
+    assert "does not exist" not in err and "Note:" not in err and "mpg123" not in err
+
+
+def test_chatter_guard_keeps_other_output_and_restores_stderr(capfd):
+    """Lines that are not decoder chatter come back after the guard; fd 2 is the same file after many threads."""
+    import threading
+
+    from model.audio.decode import library_chatter_hidden
+
+    before = os.fstat(2)
+    with library_chatter_hidden():
+        os.write(2, b"Note: Illegal Audio-MPEG-Header 0x00000000 at offset 19996.\n")
+        os.write(2, b"a python warning printed meanwhile\n")
+
+    def decode_like():
+        for _ in range(200):
+            with library_chatter_hidden():
+                os.write(2, b"Note: Trying to resync...\n")
+
+    threads = [threading.Thread(target=decode_like) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    after = os.fstat(2)
+    assert (before.st_dev, before.st_ino) == (after.st_dev, after.st_ino)
+    assert capfd.readouterr().err == "a python warning printed meanwhile\n"

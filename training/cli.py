@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import logging
 import sys
+import warnings
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo-data": ("training.demo", "write a MUSDB18-HQ-layout corpus from the seeded generator"),
@@ -41,6 +43,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: bitsandbytes, on CPUs with AVX512-BF16, tries an optional faster 4-bit CPU kernel from the
+#: Hub and logs this when it is not installed; it then uses its own kernel, with the same results.
+_BNB_KERNEL_NOTICE = "Failed to load CPU gemm_4bit_forward from kernels-community"
+
+
+def _not_bnb_kernel_notice(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith(_BNB_KERNEL_NOTICE)
+
+
+def quiet_known_library_noise() -> None:
+    """Silence library notices that print on every run and ask nothing of the user.
+
+    transformers' FutureWarnings announce deprecations inside its own and peft's calls
+    (e.g. ``is_gradient_checkpointing``); bitsandbytes' optional-kernel notice is above.
+    Other warnings and log records still print.
+    """
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers(\.|$)")
+    logging.getLogger("bitsandbytes.backends.cpu.ops").addFilter(_not_bnb_kernel_notice)
+
+
 def main(argv: list[str] | None = None) -> int:
     from model.errors import run_command
     from model.extras import require_extra
@@ -53,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 0
+    quiet_known_library_noise()
     return run_command(f"mixingbuddy-train {args.command}", lambda: importlib.import_module(args._module).run(args))
 
 

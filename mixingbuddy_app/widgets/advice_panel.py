@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar,
-                               QPushButton, QScrollArea, QVBoxLayout, QWidget)
+                               QPushButton, QScrollArea, QToolButton, QVBoxLayout, QWidget)
 
 from model.advice.report import CATEGORY_WORDS, TENTATIVE_BELOW, suggestion_action, suggestion_sentence
 
@@ -99,7 +99,17 @@ class AdvicePanel(QFrame):
         self.findings.setWordWrap(True)
         self.findings.setMinimumHeight(60)
         self.findings.setToolTip("Export doctor: problems in the exported files that can distort the critique")
-        layout.addWidget(QLabel("<b>Export doctor</b>"))
+        self.findings_details = QToolButton()
+        self.findings_details.setObjectName("findings_details")
+        self.findings_details.setText("Details")
+        self.findings_details.setCheckable(True)
+        self.findings_details.setToolTip("List every file behind each finding")
+        self.findings_details.toggled.connect(lambda _on: self._show_findings())
+        doctor_head = QHBoxLayout()
+        doctor_head.addWidget(QLabel("<b>Export doctor</b>"))
+        doctor_head.addStretch(1)
+        doctor_head.addWidget(self.findings_details)
+        layout.addLayout(doctor_head)
         layout.addWidget(self.findings, 2)
         controller.advice_changed.connect(self.show_advice)
         controller.tracks_changed.connect(self._show_findings)
@@ -229,6 +239,8 @@ class AdvicePanel(QFrame):
         if adv.profile:
             context += f"  ·  profile: {adv.profile}"
         context += f"  ·  anchor: {anchor or '—'}"
+        if anchor == adv.anchor and adv.anchor_reason:
+            context += f" ({adv.anchor_reason})"
         if anchor != adv.anchor:
             context += f"  ·  <span style='color:#ffd479'>this critique used {adv.anchor} as the anchor</span>"
         if adv.profile and adv.profile != c.profile_name:
@@ -253,14 +265,20 @@ class AdvicePanel(QFrame):
         for m in p.missing:
             self._add("warning", f"Missing (kept in the session): {m.path}")
         for f in findings:
-            self._add(f.severity, f.message)
+            files = f.files_line(None)
+            if files and self.findings_details.isChecked():
+                self._add(f.severity, f"{f.message}\n    {files}")
+            else:
+                self._add(f.severity, f.message + (f" ({len(f.track_ids)} files)" if files else ""), files)
         for note in p.load_notes:
             self._add("info", note)
         if self.findings.count() == 0 and p.tracks:
             self._add("info", "No export problems found.")
 
-    def _add(self, severity: str, text: str) -> None:
+    def _add(self, severity: str, text: str, tooltip: str = "") -> None:
         it = QListWidgetItem(f"[{severity}] {text}")
+        if tooltip:
+            it.setToolTip(tooltip)
         it.setForeground(QBrush(QColor(SEVERITY_COLOURS.get(severity, "#dddddd"))))
         it.setData(Qt.ItemDataRole.UserRole, severity)
         self.findings.addItem(it)

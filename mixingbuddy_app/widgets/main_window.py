@@ -205,7 +205,7 @@ class MainWindow(QMainWindow):
         e.addAction(self.redo_action)
         e.addSeparator()
         e.addAction(self.remove_action)
-        m = mb.addMenu("&Mix")
+        m = self.mix_menu = mb.addMenu("&Mix")
         for a in (self.critique_action, self.cancel_action, self.apply_action, self.apply_all_action, self.ab_action,
                   self.recheck_action):
             m.addAction(a)

@@ -178,10 +178,11 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
                 f"{v.target} {ARROWS[v.direction]} ({v.category.replace('_', ' ')})")
         gate = "" if v.window.gated else "  [below the activity gate]"
         lines.append(f"    {clock(v.window.start_s)}–{clock(v.window.end_s)}  {what}{gate}")
-    warnings = [(f.severity, f.message) for f in advice.findings] + [("note", n) for n in notes]
+    warnings = [(f.severity, f.message, f.files_line()) for f in advice.findings] + [("note", n, "") for n in notes]
     if warnings:
         lines += ["", "  Warnings:"]
-        lines += [f"    - [{severity}] {message}" for severity, message in warnings]
+        for severity, message, files in warnings:  # --json lists every file
+            lines.append(f"    - [{severity}] {message}" + (f"\n      ({files})" if files else ""))
     return "\n".join(lines)
 
 
@@ -210,7 +211,8 @@ def advice_markdown(a: Advice, span: tuple[float, float] | None,
         lines.append(f"| {v.window.start_s:.0f}–{v.window.end_s:.0f} s{gate} | {v.text or v.category} |")
     lines += ["", "## Export doctor", ""]
     if a.findings:
-        lines += [f"- **{f.severity}** `{f.code}`: {f.message}" for f in a.findings]
+        lines += [f"- **{f.severity}** `{f.code}`: {f.message}" + (f" ({files})" if (files := f.files_line(None)) else "")
+                  for f in a.findings]
     else:
         lines.append("- No findings.")
     track_gains = list(track_gains)

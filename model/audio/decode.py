@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import math
 import os
+import re
+import sys
+import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,10 +58,12 @@ def probe(path: str | os.PathLike) -> AudioInfo:
     if not os.access(p, os.R_OK):
         raise AudioFormatError(f"{name}: permission denied (the file is not readable).")
     try:
-        info = sf.info(str(p))
+        with library_chatter_hidden():
+            info = sf.info(str(p))
     except Exception as exc:  # libsndfile's errors are plain RuntimeErrors/LibsndfileError
-        reason = str(exc).split(":")[-1].strip() or "unknown format"
-        raise AudioFormatError(f"{name}: not a readable audio file ({reason}).", str(exc)) from None
+        reason = decode_reason(p, exc)
+        what = reason if reason.startswith("not a valid") else f"not a readable audio file ({reason})"
+        raise AudioFormatError(f"{name}: {what}.", str(exc)) from None
     if info.frames <= 0:
         raise AudioFormatError(f"{name}: contains no audio frames.")
     if not MIN_RATE <= info.samplerate <= MAX_RATE:
@@ -93,7 +99,7 @@ def read_into(info: AudioInfo, out: np.ndarray) -> None:
     name = Path(info.path).name
     ch_out = out.shape[1]
     pos = 0
-    with _DecodeErrors(name), sf.SoundFile(info.path) as f:
+    with _DecodeErrors(info.path, lambda: pos / info.sample_rate), sf.SoundFile(info.path) as f:
         while pos < info.frames:
             n = min(_BLOCK, info.frames - pos)
             if info.channels <= 2:
@@ -121,12 +127,12 @@ class BlockReader:
         self.info = info
         self._name = Path(info.path).name
         self.pos = 0
-        with _DecodeErrors(self._name):
+        with _DecodeErrors(info.path):
             self._file = sf.SoundFile(info.path)
 
     def read(self, n: int) -> np.ndarray:
         """Up to n frames; fewer only at the end of the file."""
-        with _DecodeErrors(self._name):
+        with _DecodeErrors(self.info.path, lambda: self.pos / self.info.sample_rate):
             block = self._file.read(min(n, max(0, self.info.frames - self.pos)), dtype="float32", always_2d=True)
         if self.info.channels > 2:
             block = fold_to_stereo(block)
@@ -138,23 +144,109 @@ class BlockReader:
         return block
 
     def close(self) -> None:
-        self._file.close()
+        with library_chatter_hidden():
+            self._file.close()
+
+
+#: libsndfile's messages that say nothing true about a file that exists and was probed.
+_VAGUE_ERRORS = ("does not exist or is not a regular file", "unspecified internal error", "error in ogg",
+                 "format not recognised", "unknown format")
+_CODEC = {".mp3": "MP3", ".ogg": "Ogg", ".oga": "Ogg", ".opus": "Opus", ".flac": "FLAC"}
+
+
+def decode_reason(path: str | os.PathLike, exc: BaseException) -> str:
+    """A true, short reason for libsndfile's exception about an existing file.
+
+    libsndfile answers a corrupt MP3 with "File does not exist or is not a regular file
+    (possibly a pipe?)" and a broken stream with "Unspecified internal error": for a file
+    that exists these become "not a valid MP3 stream" (the codec named by the extension).
+    """
+    text = str(exc).strip()
+    detail = text.split(":")[-1].strip().rstrip(".")
+    if not text or any(v in text.lower() for v in _VAGUE_ERRORS):
+        codec = _CODEC.get(Path(path).suffix.lower())
+        if codec:
+            return f"not a valid {codec} stream"
+        return "format not recognised" if "not recognised" in text.lower() else "unrecognised or corrupt data"
+    return detail or type(exc).__name__
 
 
 class _DecodeErrors:
-    """Turns libsndfile's exceptions into a one-line AudioFormatError naming the file."""
+    """Hides the decoders' stderr chatter and turns libsndfile's exceptions into one AudioFormatError line.
 
-    def __init__(self, name: str) -> None:
-        self.name = name
+    ``position_s`` (optional) says how far decoding got, for errors in the middle of a stream.
+    """
+
+    def __init__(self, path: str, position_s=None) -> None:
+        self.path, self.name, self.position_s = path, Path(path).name, position_s
+        self._quiet = library_chatter_hidden()
 
     def __enter__(self) -> None:
-        return None
+        self._quiet.__enter__()
 
     def __exit__(self, kind, exc, tb) -> bool:
+        self._quiet.__exit__(kind, exc, tb)
         if exc is None or isinstance(exc, AudioFormatError) or not isinstance(exc, Exception):
             return False
-        raise AudioFormatError(f"{self.name}: could not be decoded ({str(exc).strip() or type(exc).__name__}).",
+        where = f" after {self.position_s():.1f} s" if self.position_s is not None and self.position_s() > 0 else ""
+        raise AudioFormatError(f"{self.name}: could not be decoded{where} ({decode_reason(self.path, exc)}).",
                                str(exc)) from None
+
+
+#: What libmpg123 and libsndfile print to stderr ("Note: Illegal Audio-MPEG-Header ...").
+_CHATTER = re.compile(rb"^(Note: |Warning: |\[src/libmpg123/|\[[\w/.]+\.c:\w+\(\):\d+\] )")
+
+
+class _StderrGuard:
+    """While any thread is decoding, file descriptor 2 points at a temporary file.
+
+    The C decoders print notes straight to fd 2, which Python cannot intercept. The first
+    thread in redirects it, the last one out restores it and writes back every line that
+    is not decoder chatter (a Python message printed meanwhile is kept, only later).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._saved = -1
+        self._sink = None
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._depth == 0:
+                try:
+                    sys.stderr.flush()
+                    if self._sink is None:
+                        self._sink = tempfile.TemporaryFile()
+                    self._saved = os.dup(2)
+                    os.dup2(self._sink.fileno(), 2)
+                except (OSError, ValueError, AttributeError):  # no fd 2 (a windowed app): nothing to hide
+                    self._saved = -1
+            self._depth += 1
+
+    def __exit__(self, *exc) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth or self._saved < 0:
+                return
+            os.dup2(self._saved, 2)
+            os.close(self._saved)
+            self._saved = -1
+            sink = self._sink
+            sink.seek(0)
+            kept = [line for line in sink.read().splitlines(keepends=True) if not _CHATTER.match(line)]
+            sink.seek(0)
+            sink.truncate()
+            if kept:
+                os.write(2, b"".join(kept))
+
+
+_STDERR_GUARD = _StderrGuard()
+
+
+def library_chatter_hidden() -> _StderrGuard:
+    """Context manager: the decoders' stderr notes are dropped while inside (thread-safe, re-entrant)."""
+    return _STDERR_GUARD
 
 
 def load_audio(path: str | os.PathLike) -> tuple[np.ndarray, AudioInfo]:

@@ -18,9 +18,15 @@ from model.audio.decode import AudioInfo
 from model.audio.tracks import Gains, Track, TrackSet
 
 SILENT_PEAK_DB = -90.0
-NORMALISED_TOLERANCE_DB = 0.1
-NORMALISED_MIN_TRACKS = 3
+#: Peak levels an export dialog normalises to (dBFS).
+EXPORT_TARGETS_DB = (0.0, -0.1, -0.3, -1.0)
+NORMALISED_TOLERANCE_DB = 0.05
+#: The range unnormalised stems' peaks spread over (dB): the chance model of _normalised.
+PEAK_SPREAD_DB = 12.0
+NORMALISED_MAX_CHANCE = 1e-3
+AUDIBLE_LIMIT_HZ = 20000
 MISALIGN_MS = 20.0
+ALIGN_PROMINENCE = 8.0  # standard deviations above the median correlation over the lags tried
 LENGTH_TOLERANCE_S = 0.010
 CLIP_LEVEL = 0.999
 CLIP_RUN = 3
@@ -135,10 +141,6 @@ def track_stats(t: Track, sample_rate: int) -> FileStats:
     return stats
 
 
-def _names(tracks: Sequence[FileStats]) -> str:
-    return ", ".join(t.name for t in tracks)
-
-
 def check_session(tracks: TrackSet, anchor: str | None = None, gains: Gains | None = None) -> list[Finding]:
     """Run every check on loaded tracks; raises RoleError when the anchor role has no audible (non-silent) track."""
     g = gains or Gains()
@@ -149,93 +151,162 @@ def check_session(tracks: TrackSet, anchor: str | None = None, gains: Gains | No
 
 def check_files(files: Sequence[FileStats], sample_rate: int, anchor: str | None = None,
                 audible: set[str] | None = None) -> list[Finding]:
-    """Run every check on per-file statistics; ``audible`` (default: all) are the ids not muted."""
+    """Run every check on per-file statistics; ``audible`` (default: all) are the ids not muted.
+
+    Each finding is one line saying what was found, what it does to the critique and the
+    fix; the files it concerns are its ``track_ids`` (the interfaces list them on demand).
+    """
     findings: list[Finding] = []
     peaks = {t.id: t.peak_db for t in files}
     silent = [t for t in files if peaks[t.id] < SILENT_PEAK_DB]
     if silent:
-        findings.append(Finding("silent_file", "warning", f"Silent file(s), left out of the sums: {_names(silent)}.",
-                                tuple(t.id for t in silent)))
+        findings.append(Finding("silent_file", "warning",
+                                f"{_count(silent)} silent: left out of the role sums; check the export's track "
+                                "selection if they should play.", _ids(silent)))
     if anchor is not None:
         ok = [t for t in files if t.role == anchor and (audible is None or t.id in audible)
               and peaks[t.id] >= SILENT_PEAK_DB]
         if not ok:
             raise RoleError(f"The anchor role '{anchor}' has no audible track (all its files are silent or muted).")
     findings += _normalised(files, peaks)
-    findings += _rates_and_lengths(files, sample_rate)
+    findings += _rates(files, sample_rate)
     for t in files:
         if peaks[t.id] >= SILENT_PEAK_DB:
             findings += _clipping(t) + _dc_offset(t) + _fake_stereo(t)
-    findings += _misaligned(files, peaks)
+    misaligned = _misaligned(files, peaks)
+    findings += misaligned
+    findings += _ends(files, {f.track_ids[0] for f in misaligned})
     return findings
 
 
+def _ids(tracks: Sequence[FileStats]) -> tuple[str, ...]:
+    return tuple(t.id for t in tracks)
+
+
+def _count(tracks: Sequence[FileStats]) -> str:
+    """"Vox.wav is" for one file, "3 files are" for more (the names go in the finding's track ids)."""
+    return f"{tracks[0].name} is" if len(tracks) == 1 else f"{len(tracks)} files are"
+
+
 def _normalised(tracks: Sequence[FileStats], peaks: dict[str, float]) -> list[Finding]:
-    """>= 3 tracks whose sample peaks sit within 0.1 dB of each other or of 0 dBFS: normalised on export."""
-    audible = sorted(((p, t) for t in tracks if math.isfinite(p := peaks[t.id]) and p > SILENT_PEAK_DB),
-                     key=lambda pt: pt[0])
-    best: list[FileStats] = [t for p, t in audible if p >= -NORMALISED_TOLERANCE_DB]
-    for i in range(len(audible)):
-        group = [t for p, t in audible[i:] if p - audible[i][0] <= NORMALISED_TOLERANCE_DB]
-        if len(group) > len(best):
-            best = group
-    if len(best) >= NORMALISED_MIN_TRACKS:
-        return [Finding("normalised_on_export", "warning",
-                        f"{len(best)} files peak at the same level ({peaks[best[0].id]:.1f} dBFS): they look normalised "
-                        f"on export, which destroys the balance being judged. Re-export with normalisation off: "
-                        f"{_names(best)}.", tuple(t.id for t in best))]
-    return []
+    """Several files peaking at one usual export target (within 0.05 dB): normalised on export.
+
+    A file peaks inside one target's 0.1 dB window by chance with probability
+    ``p = 0.1 / PEAK_SPREAD_DB``: unnormalised stems' peaks spread over at least ~12 dB
+    (the four evr songs: 17 to 25 dB), assumed uniform. The chance that k or more of the
+    n audible files land in the window is the binomial tail P(X >= k), times the four
+    targets tried. The finding fires for the target with the most files when k >= 2 and
+    that chance is below 1/1000: e.g. 2 of 3 files, 3 of 9, 5 of 40. Peaks that merely
+    agree with each other away from every target (-10.07/-9.97/-9.91 dBFS) never fire.
+    """
+    audible = [t for t in tracks if math.isfinite(peaks[t.id]) and peaks[t.id] >= SILENT_PEAK_DB]
+    n = len(audible)
+    p = 2 * NORMALISED_TOLERANCE_DB / PEAK_SPREAD_DB
+    best: tuple[float, float, list[FileStats]] | None = None
+    for target in EXPORT_TARGETS_DB:
+        at = [t for t in audible if abs(peaks[t.id] - target) <= NORMALISED_TOLERANCE_DB]
+        chance = len(EXPORT_TARGETS_DB) * _binomial_tail(n, len(at), p)
+        if len(at) >= 2 and chance < NORMALISED_MAX_CHANCE and (best is None or chance < best[0]):
+            best = (chance, target, at)
+    if best is None:
+        return []
+    _, target, at = best
+    return [Finding("normalised_on_export", "warning",
+                    f"{len(at)} of {n} files peak at {target:.1f} dBFS (within {NORMALISED_TOLERANCE_DB:g} dB), "
+                    f"a usual export target: they look normalised on export, so each was turned up or down by its own "
+                    f"amount and the balance judged is not your mix's. Turn normalisation off in the export dialog "
+                    f"and re-export them.", _ids(at))]
 
 
-def _rates_and_lengths(tracks: Sequence[FileStats], sample_rate: int) -> list[Finding]:
+def _binomial_tail(n: int, k: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p)."""
+    return float(sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k, n + 1)))
+
+
+def _khz(rate: int) -> str:
+    return f"{rate / 1000:g} kHz"
+
+
+def _rates(tracks: Sequence[FileStats], sample_rate: int) -> list[Finding]:
+    """One finding per foreign rate, saying what the resampling means for the sound judged."""
     out = []
-    rates = {t.info.sample_rate for t in tracks}
-    if len(rates) > 1:
-        odd = [t for t in tracks if t.info.sample_rate != sample_rate]
-        out.append(Finding("rate_mismatch", "warning",
-                           f"Sample rates differ ({', '.join(f'{r} Hz' for r in sorted(rates))}); resampled to "
-                           f"{sample_rate} Hz: {_names(odd)}.", tuple(t.id for t in odd)))
+    for rate in sorted({t.info.sample_rate for t in tracks} - {sample_rate}):
+        odd = [t for t in tracks if t.info.sample_rate == rate]
+        if rate < sample_rate:
+            lost, severity = rate // 2, "warning"
+            meaning = (f"they carry nothing above {_khz(lost)} (cymbal air, sibilance), so those highs are missing "
+                       f"from their loudness and from the mix judged. Re-export them at {_khz(sample_rate)}")
+        elif sample_rate // 2 < AUDIBLE_LIMIT_HZ:
+            lost, severity = sample_rate // 2, "warning"
+            meaning = (f"their content above {_khz(lost)} (cymbal air, sibilance) is left out of the analysis, so "
+                       f"their loudness may read low. Export every file at {_khz(rate)} to judge the full band")
+        else:
+            severity = "info"
+            meaning = (f"only content above {_khz(sample_rate // 2)}, beyond hearing, is dropped: the critique is "
+                       "unaffected. Export every file at one rate to avoid the conversion")
+        out.append(Finding("rate_mismatch", severity,
+                           f"Sample rates differ: {_count(odd)} at {_khz(rate)}, resampled to the session's "
+                           f"{_khz(sample_rate)}; {meaning}.", _ids(odd)))
+    return out
+
+
+def _ends(tracks: Sequence[FileStats], misaligned: set[str]) -> list[Finding]:
+    """Files that start together but end early: normal (DAWs trim each export after its last sound)."""
     lengths = {t.id: t.info.duration_s for t in tracks}
     longest = max(lengths.values(), default=0.0)
-    short = [t for t in tracks if longest - lengths[t.id] > LENGTH_TOLERANCE_S]
-    if short:
-        out.append(Finding("length_mismatch", "warning",
-                           f"Files have different lengths (longest {longest:.2f} s); shorter ones were padded with "
-                           f"silence at the end: {_names(short)}. DAW exports should all start at bar 1 and share one length.",
-                           tuple(t.id for t in short)))
-    return out
+    short = [t for t in tracks if longest - lengths[t.id] > LENGTH_TOLERANCE_S and t.id not in misaligned]
+    if not short:
+        return []
+    gaps = [longest - lengths[t.id] for t in short]
+    by = f"{min(gaps):.2f} s" if max(gaps) - min(gaps) < 0.005 else f"{min(gaps):.2f} to {max(gaps):.2f} s"
+    return [Finding("length_mismatch", "info",
+                    f"{_count(short)} shorter than the longest file (by {by}), padded with silence at the end. "
+                    "No start offset shows in the audio, so this is normal (many DAWs end each export at its last sound) and "
+                    "it does not change the critique.", _ids(short))]
 
 
 def _clipping(t: FileStats) -> list[Finding]:
     if not t.clip_runs and not t.over:
         return []
-    first = t.first_run if t.clip_runs else t.first_over
-    what = (f"{t.clip_runs} clipped run(s) of {CLIP_RUN}+ full-scale samples" if t.clip_runs
-            else f"{t.over} samples above full scale")
-    return [Finding("clipping", "warning", f"{t.name}: {what}, first at {first / t.sample_rate:.2f} s.", (t.id,))]
+    first = f"first at {(t.first_run if t.clip_runs else t.first_over) / t.sample_rate:.2f} s"
+    if t.clip_runs:
+        what = (f"{t.clip_runs} clipped run(s) of {CLIP_RUN}+ full-scale samples, {first}: the distortion is in "
+                "the file and its peaks are flattened. Lower the track (or its limiter's ceiling) and re-export")
+    else:
+        what = (f"{t.over} samples above full scale, {first}: kept in this float file and measured as they are, "
+                "but they clip in any fixed-point bounce. Lower the track before the final export")
+    return [Finding("clipping", "warning", f"{t.name}: {what}.", (t.id,))]
 
 
 def _dc_offset(t: FileStats) -> list[Finding]:
     worst = float(np.abs(t.channel_sums).max()) / max(1, t.frames) if t.channel_sums is not None else 0.0
     if worst > DC_LIMIT:
-        return [Finding("dc_offset", "info", f"{t.name}: DC offset of {worst:.4f} (high-pass it before mixing).", (t.id,))]
+        return [Finding("dc_offset", "info", f"{t.name}: DC offset of {worst:.4f}: it costs headroom and clicks at "
+                        "edits, but barely moves loudness. High-pass the track (20 Hz) before mixing.", (t.id,))]
     return []
 
 
 def _fake_stereo(t: FileStats) -> list[Finding]:
     if t.channel_sums is not None and len(t.channel_sums) == 2 and t.stereo_diff < FAKE_STEREO_LIMIT:
-        return [Finding("fake_stereo", "info", f"{t.name}: both channels are identical (mono saved as stereo).", (t.id,))]
+        return [Finding("fake_stereo", "info", f"{t.name}: both channels are identical (mono saved as stereo): "
+                        "harmless for the critique; export it as mono to halve the file.", (t.id,))]
     return []
 
 
 def _misaligned(tracks: Sequence[FileStats], peaks: dict[str, float]) -> list[Finding]:
-    """A track whose onsets line up best with the others at a lag > 20 ms is probably shifted."""
+    """A track whose onsets line up best with the others at a lag > 20 ms is probably shifted.
+
+    This is the check behind every alignment warning: a length difference alone is not one
+    (DAWs end exports at different times), but a file whose audio is shifted is, and when its
+    length differs from the longest by about the lag too, the message says so.
+    """
     active = [t for t in tracks if peaks[t.id] >= SILENT_PEAK_DB]
     if len(active) < 2:
         return []
     envs = {t.id: t.onset_envelope() for t in active}
     total = np.sum([e for e in envs.values()], axis=0)
     max_lag = int(_MAX_LAG_MS * _ENV_RATE / 1000)
+    longest = max(t.info.duration_s for t in tracks)
     out = []
     for t in active:
         own = envs[t.id]
@@ -250,9 +321,17 @@ def _misaligned(tracks: Sequence[FileStats], peaks: dict[str, float]) -> list[Fi
         lag_ms = lags[best] * 1000.0 / _ENV_RATE
         zero = xc[0]
         norm = math.sqrt(float(np.dot(own, own)) * float(np.dot(rest, rest))) or 1.0
-        if abs(lag_ms) > MISALIGN_MS and values[best] > 1.5 * max(zero, 0.0) and values[best] / norm > 0.2:
+        # The best lag must stand out from the correlation at every other lag: files without
+        # shared onsets (a steady pad against a periodic kick) peak somewhere by chance.
+        prominence = (values[best] - float(np.median(values))) / (float(values.std()) or 1.0)
+        if (abs(lag_ms) > MISALIGN_MS and values[best] > 1.5 * max(zero, 0.0) and values[best] / norm > 0.2
+                and prominence > ALIGN_PROMINENCE):
             direction = "late" if lag_ms < 0 else "early"
+            shorter_ms = (longest - t.info.duration_s) * 1000.0
+            length = (f" (and it is {shorter_ms:.0f} ms shorter, as a start offset makes it)"
+                      if abs(shorter_ms - abs(lag_ms)) <= MISALIGN_MS else "")
             out.append(Finding("misaligned_start", "warning",
-                               f"{t.name}: starts about {abs(lag_ms):.0f} ms {direction} against the other files; "
-                               "export every file from bar 1.", (t.id,)))
+                               f"{t.name}: starts about {abs(lag_ms):.0f} ms {direction} against the other files"
+                               f"{length}, so it plays out of time and each window compares it with the wrong "
+                               "moment of the others. Export every file from the same start (bar 1).", (t.id,)))
     return out

@@ -254,18 +254,12 @@ def frames_at(info: AudioInfo, rate: int) -> int:
 
 
 def conversion_notes(files: Sequence[tuple[str, AudioInfo]], rate: int, length: int) -> list[str]:
-    """What loading did to the files: resampled, padded to the longest, folded to stereo."""
-    notes = []
-    resampled = [name for name, info in files if info.sample_rate != rate]
-    if resampled:
-        notes.append(f"Resampled to the session rate {rate} Hz: {', '.join(resampled)}.")
-    short = [name for name, info in files if frames_at(info, rate) < length]
-    if short:
-        notes.append(f"Padded with silence at the end to the longest file ({length / rate:.2f} s): {', '.join(short)}.")
+    """What loading did to the files that the export doctor does not report: folded to stereo.
+
+    Resampling and padding are the doctor's rate and length findings (with what they mean).
+    """
     folded = [name for name, info in files if info.channels > 2]
-    if folded:
-        notes.append(f"Folded to stereo (more than 2 channels): {', '.join(folded)}.")
-    return notes
+    return [f"Folded to stereo (more than 2 channels): {', '.join(folded)}."] if folded else []
 
 
 def load_tracks(paths: Iterable[str | os.PathLike], strict: bool = True,

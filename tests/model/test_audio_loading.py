@@ -51,7 +51,7 @@ def test_mixed_rates_resample_to_the_most_common(tmp_path):
     res = load_tracks([tmp_path])
     assert res.tracks.sample_rate == 48000
     assert all(t.frames == 96000 for t in res.tracks.tracks)
-    assert any("Resampled" in n and "c.wav" in n for n in res.notes)
+    assert not any("c.wav" in n for n in res.notes)  # the doctor's rate finding says it, once
     c = res.tracks.get("c.wav").audio[:, 0]
     assert np.sqrt(np.mean(c[1000:-1000] ** 2)) == pytest.approx(0.5 / np.sqrt(2), rel=0.01)
 
@@ -62,7 +62,7 @@ def test_different_lengths_are_padded_not_truncated(tmp_path):
     res = load_tracks([tmp_path])
     short = res.tracks.get("short.wav")
     assert short.frames == 3 * SR and not short.audio[SR + 10:].any()
-    assert any("Padded" in n and "short.wav" in n for n in res.notes)
+    assert not any("short.wav" in n for n in res.notes)  # the doctor's length finding says it, once
 
 
 @pytest.mark.parametrize("channels", range(1, 9))

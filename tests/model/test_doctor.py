@@ -1,10 +1,14 @@
 """Export doctor: each check on crafted files."""
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile as sf
 
-from model.audio.doctor import check_session
+from model.audio.decode import AudioInfo
+from model.audio.doctor import FileStats, check_files, check_session
 from model.errors import RoleError
 from model.audio.tracks import load_tracks
 
@@ -58,7 +62,7 @@ def test_clipping_dc_and_fake_stereo(tmp_path):
     found = check_session(t, "vocals")
     assert {"clipping", "dc_offset", "fake_stereo"} <= codes(found)
     clip = next(f for f in found if f.code == "clipping")
-    assert "Vox.wav" in clip.message and " s." in clip.message
+    assert clip.message.startswith("Vox.wav: ") and re.search(r"first at \d+\.\d\d s", clip.message)
 
 
 def test_rate_length_and_silent_files(tmp_path):
@@ -66,8 +70,11 @@ def test_rate_length_and_silent_files(tmp_path):
     sf.write(tmp_path / "Kick.wav", hits(seed=3)[: SR * 5], SR)
     sf.write(tmp_path / "Bass.wav", hits(seed=3, seconds=12.0)[::2], SR // 2)
     sf.write(tmp_path / "FX.wav", np.zeros(SR * 12, np.float32), SR)
-    found = codes(check_session(load_tracks([tmp_path]).tracks, "vocals"))
-    assert {"rate_mismatch", "length_mismatch", "silent_file"} <= found
+    found = {f.code: f for f in check_session(load_tracks([tmp_path]).tracks, "vocals")}
+    assert {"rate_mismatch", "length_mismatch", "silent_file"} <= set(found)
+    rate = found["rate_mismatch"]
+    assert rate.track_ids == ("Bass.wav",) and "nothing above 11.025 kHz" in rate.message
+    assert found["length_mismatch"].severity == "info" and found["length_mismatch"].track_ids == ("Kick.wav",)
 
 
 def test_misaligned_start_is_found_and_named(tmp_path):
@@ -89,3 +96,123 @@ def test_silent_anchor_is_an_error(tmp_path):
     t = session(tmp_path, {"Vox.wav": (np.zeros(SR * 2, np.float32), {}), "Kick.wav": (hits(2.0), {})})
     with pytest.raises(RoleError, match="anchor"):
         check_session(t, "vocals")
+
+
+# --- tolerances: what is normal in real exports stays quiet ---------------------------------------
+
+def stats(files, session_rate=SR):
+    """FileStats as the streamed analysis gathers them, without disk: ``files`` maps a name to
+    (audio at the session rate, the file's own rate[, role]); every file is padded to the longest."""
+    length = max(len(a) for a, *_ in files.values())
+    out = []
+    for name, (audio, rate, *role) in files.items():
+        audio = np.asarray(audio, np.float32).reshape(len(audio), -1)
+        info = AudioInfo(name, rate, audio.shape[1], round(len(audio) * rate / session_rate), "WAV", "PCM_24")
+        st = FileStats(name, name, role[0] if role else "other", info, session_rate)
+        st.add(np.concatenate([audio, np.zeros((length - len(audio), audio.shape[1]), np.float32)]))
+        out.append(st)
+    return out
+
+
+def at_peak(x, peak_db):
+    return x / np.max(np.abs(x)) * 10 ** (peak_db / 20)
+
+
+def spread_session(peaks_db, seconds=2.0):
+    """Files with the given sample peaks, all starting together."""
+    return stats({f"Track {i:02d}.wav": (at_peak(hits(seconds, seed=i), p), SR) for i, p in enumerate(peaks_db)})
+
+
+def test_peaks_agreeing_away_from_export_targets_are_not_normalised():
+    """Lithium's -10.07/-9.97/-9.91 dBFS among peaks spread from -1 to -19 dBFS: coincidence."""
+    peaks = [-10.07, -9.97, -9.91] + list(np.linspace(-1.0, -19.0, 35) + 0.37)
+    assert "normalised_on_export" not in codes(check_files(spread_session(peaks), SR))
+
+
+def test_two_of_many_files_at_an_export_target_is_chance():
+    peaks = [-0.1, -0.12] + list(np.linspace(-1.5, -19.0, 36))
+    assert "normalised_on_export" not in codes(check_files(spread_session(peaks), SR))
+
+
+@pytest.mark.parametrize("target", [0.0, -0.1, -0.3, -1.0])
+def test_several_files_at_one_export_target_are_normalised(target):
+    peaks = [target + 0.03, target - 0.04, target, target + 0.01, target - 0.02] + list(np.linspace(-2, -19, 30))
+    found = [f for f in check_files(spread_session(peaks), SR) if f.code == "normalised_on_export"]
+    assert len(found) == 1
+    assert found[0].track_ids == tuple(f"Track {i:02d}.wav" for i in range(5))
+    assert f"5 of 35 files peak at {target:.1f} dBFS" in found[0].message and "normalisation off" in found[0].message
+
+
+def test_peaks_just_outside_the_tolerance_are_not_normalised():
+    peaks = [-0.36, -0.24, -0.37, -0.23] + list(np.linspace(-2, -12, 4))  # 0.06-0.07 dB from -0.3
+    assert "normalised_on_export" not in codes(check_files(spread_session(peaks), SR))
+
+
+def test_ends_that_differ_are_one_info_line_not_a_warning():
+    """Stems that start together and end 20 ms to 2.5 s apart: how DAWs trim exports."""
+    base = hits(14.0, seed=5)
+    ends = {"Vox.wav": 14.0, "Kick.wav": 13.98, "Bass.wav": 12.4, "Pad.wav": 11.5}
+    files = stats({n: (base[: int(s * SR)] * 0.4, SR, "vocals" if n == "Vox.wav" else "other")
+                   for n, s in ends.items()})
+    found = check_files(files, SR, "vocals")
+    assert [f.severity for f in found] == ["info"]
+    assert found[0].code == "length_mismatch" and set(found[0].track_ids) == {"Kick.wav", "Bass.wav", "Pad.wav"}
+    assert "0.02 to 2.50 s" in found[0].message and "normal" in found[0].message
+
+
+def test_a_start_offset_that_explains_a_length_is_a_warning():
+    base = hits(12.0, seed=6)
+    late = np.concatenate([np.zeros(int(0.12 * SR), np.float32), base])[: len(base) - int(0.12 * SR) * 2]
+    files = stats({"Vox.wav": (base * 0.4, SR), "Kick.wav": (base * 0.5, SR), "Bass.wav": (late * 0.3, SR)})
+    found = check_files(files, SR)
+    warned = [f for f in found if f.severity == "warning"]
+    assert [(f.code, f.track_ids) for f in warned] == [("misaligned_start", ("Bass.wav",))]
+    assert "120 ms late" in warned[0].message and "bar 1" in warned[0].message
+    assert "length_mismatch" not in codes(found)  # the offset explains its length: one finding, not two
+
+
+def test_a_file_shifted_without_a_length_change_is_still_found():
+    base = hits(12.0, seed=7)
+    late = np.concatenate([np.zeros(int(0.05 * SR), np.float32), base])[: len(base)]
+    found = check_files(stats({"Vox.wav": (base * 0.4, SR), "Kick.wav": (base * 0.5, SR),
+                               "Bass.wav": (late * 0.3, SR)}), SR)
+    assert [f.track_ids for f in found if f.code == "misaligned_start"] == [("Bass.wav",)]
+    assert "shorter" not in found[0].message
+
+
+def test_a_lower_rate_says_what_it_removes():
+    x = hits(4.0, seed=8)
+    files = stats({"Vox.wav": (x, 48000), "HOUSE BEAT.ogg": (x, 24000), "Pad.ogg": (x, 24000)}, 48000)
+    (rate,) = [f for f in check_files(files, 48000) if f.code == "rate_mismatch"]
+    assert rate.severity == "warning" and rate.track_ids == ("HOUSE BEAT.ogg", "Pad.ogg")
+    assert "2 files are at 24 kHz" in rate.message and "nothing above 12 kHz" in rate.message
+
+
+def test_a_higher_rate_is_only_information():
+    x = hits(4.0, seed=9)
+    found = check_files(stats({"Vox.wav": (x, 48000), "Air.wav": (x, 96000)}, 48000), 48000)
+    assert [(f.code, f.severity) for f in found if f.code == "rate_mismatch"] == [("rate_mismatch", "info")]
+
+
+LITHIUM = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "evr" / "Lithium"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not LITHIUM.is_dir(), reason="../shared/realdata (real music) is absent")
+def test_lithium_export_gives_only_the_rate_warning():
+    """38 real stems: 7 at 24 kHz, ends 20 ms apart, three peaks near -10 dBFS: one warning, the rates."""
+    from model.audio.stream import analyse_files
+
+    found = analyse_files([LITHIUM]).findings
+    assert [f.code for f in found if f.severity == "warning"] == ["rate_mismatch"]
+    assert "normalised_on_export" not in codes(found)
+    rate = next(f for f in found if f.code == "rate_mismatch")
+    assert len(rate.track_ids) == 7 and "nothing above 12 kHz" in rate.message
+
+
+def test_a_low_session_rate_warns_about_what_the_higher_files_lose():
+    """Most files at 24 kHz (evr's Hydrogen): the 48 kHz ones lose everything above 12 kHz in the analysis."""
+    x = hits(4.0, seed=10)
+    found = check_files(stats({"Vox.wav": (x, 24000), "Kick.wav": (x, 24000), "HH.wav": (x, 48000)}, 24000), 24000)
+    (rate,) = [f for f in found if f.code == "rate_mismatch"]
+    assert rate.severity == "warning" and "above 12 kHz" in rate.message and "beyond hearing" not in rate.message
