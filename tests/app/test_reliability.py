@@ -220,7 +220,7 @@ def test_silent_stems_load_and_critique_says_why_it_cannot_judge(qtbot, make_win
     with qtbot.waitSignal(c.error, timeout=15000) as blocker:
         c.critique()
     message = blocker.args[0].message.lower()
-    assert "no audible" in message or "silent" in message, message
+    assert "nothing to anchor" in message or "plays in the judged span" in message, message  # no anchor picked: the pipeline finds none
     qtbot.waitUntil(lambda: not c.busy, timeout=5000)
     assert w.critique_action.isEnabled() and c.project.advice is None
     # a silent anchor in a real session: same message, the rest of the session intact
