@@ -143,11 +143,11 @@ def run(argv: Sequence[str]) -> int:
     review = None
     if args.masking or args.tonal:
         from model.advice.spectrum import review_spectrum
-        from model.advice.tonal import TonalProfile
-        from resources import TONAL_PROFILE
+        from model.advice.tonal import tonal_for_profile
 
         judged = replace(request, anchor=advice.anchor)  # the anchor the critique used
-        review = review_spectrum(judged, args.masking, TonalProfile.load(TONAL_PROFILE) if args.tonal else None)
+        tonal = tonal_for_profile(args.profile)[0] if args.tonal else None
+        review = review_spectrum(judged, args.masking, tonal)
     if args.json:
         data = advice_to_json(advice)
         if args.masking:

@@ -7,4 +7,5 @@ DEMO_DIR = ROOT / "demo"
 PROFILES_DIR = ROOT / "profiles"
 #: The default balance profile (pop-rock, a cited prior).
 BALANCE_PROFILE = PROFILES_DIR / "pop-rock.json"
-TONAL_PROFILE = PROFILES_DIR / "electronic.tonal.json"
+#: The tonal shapes used when a profile carries none: the electronic profile's.
+TONAL_PROFILE = PROFILES_DIR / "electronic.json"

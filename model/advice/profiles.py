@@ -39,8 +39,6 @@ PRIOR_SONGS = 2
 #: Interquartile range of a normal distribution in standard deviations.
 IQR_PER_SD = 1.349
 USER_DIR_ENV = "MIXINGBUDDY_PROFILE_DIR"
-#: A profile's tonal shapes live beside it as NAME.tonal.json (not a balance profile of its own).
-TONAL_SUFFIX = ".tonal"
 
 
 @dataclass(frozen=True)
@@ -252,9 +250,8 @@ def combine(songs: Sequence[SongOffsets], name: str, method: str, description: s
     }
 
 
-def measure_song(song: SongSource, window_s: float = 10.0) -> "Measurements":
-    """Load a song's files (roles guessed, or as given) and measure it whole."""
-    from model.audio.measure import measure_session
+def load_song(song: SongSource) -> tuple["TrackSet", "Gains"]:
+    """A song's files (roles guessed, or as given) and its gains (muted tracks, track levels)."""
     from model.audio.tracks import Gains, load_tracks
 
     tracks = load_tracks(song.paths, strict=True).tracks
@@ -264,6 +261,14 @@ def measure_song(song: SongSource, window_s: float = 10.0) -> "Measurements":
     ids = {t.name: t.id for t in tracks.tracks}
     gains = Gains(track_db={ids[n]: db for n, db in song.track_db.items() if n in ids},
                   muted=frozenset(ids[n] for n in song.muted if n in ids))
+    return tracks, gains
+
+
+def measure_song(song: SongSource, window_s: float = 10.0) -> "Measurements":
+    """Load a song and measure it whole."""
+    from model.audio.measure import measure_session
+
+    tracks, gains = load_song(song)
     return measure_session(tracks, gains, window_s, None, true_peak=False, per_track=False)
 
 
@@ -272,21 +277,36 @@ def fit_profile(songs: Sequence[SongSource | str | os.PathLike], name: str, meth
                 window_s: float = 10.0) -> tuple[dict, list[SongOffsets]]:
     """Measure each finished song and fit a profile; a song is a folder of stems or a SongSource.
 
+    The profile also carries each role's tonal shape (its "tonal" key: median band levels relative to the
+    role's loudness, and their spread over the songs), measured from the same songs.
     Returns the profile (format /2, ready for ``write_profile``) and the per-song offsets behind it.
     """
+    from model.advice.tonal import TonalProfile, fit_tonal_shapes, song_tonal_shapes, tonal_bands_hz
+    from model.audio.measure import measure_session
+
     sources = [s if isinstance(s, SongSource) else SongSource(Path(s).name, (str(s),)) for s in songs]
     if not sources:
         raise InputError("No songs given to fit a profile from.")
-    measured = []
+    measured, shapes = [], []
     for i, song in enumerate(sources):
         if cancel:
             cancel.raise_if_cancelled()
         if progress:
             progress(i / len(sources), f"Measuring {song.label} ({i + 1} of {len(sources)})")
-        measured.append(song_offsets(song.label, measure_song(song, window_s)))
+        tracks, gains = load_song(song)
+        measured.append(song_offsets(song.label, measure_session(tracks, gains, window_s, None, true_peak=False,
+                                                                 per_track=False)))
+        shapes.append(song_tonal_shapes(tracks, gains))
     if progress:
         progress(1.0, "Fitted")
-    return combine(measured, name, method, description, window_s), measured
+    profile = combine(measured, name, method, description, window_s)
+    tonal = TonalProfile(name, fit_tonal_shapes(shapes, tonal_bands_hz()), {
+        "songs": [s.label for s in sources],
+        "shape": "third-octave band level minus the role's K-weighted level, whole song, the song's own gains",
+        "spread": "IQR / 1.349 over songs, floored"})
+    if tonal.roles:
+        profile["tonal"] = tonal.to_dict()["tonal"]
+    return profile, measured
 
 
 # --- where profiles live -----------------------------------------------------------
@@ -322,7 +342,7 @@ def list_profiles() -> list[ProfileEntry]:
         if not folder.is_dir():
             continue
         for path in sorted(folder.glob("*.json")):
-            if path.stem.endswith(TONAL_SUFFIX) or any(e.name == path.stem for e in out):
+            if any(e.name == path.stem for e in out):
                 continue
             try:
                 description = str(json.loads(path.read_text(encoding="utf-8")).get("description") or "")
@@ -345,12 +365,6 @@ def resolve_profile(name_or_path: str | os.PathLike | None = None) -> Path:
             return entry.path
     names = ", ".join(e.name for e in list_profiles())
     raise InputError(f"Unknown profile '{text}': choose one of {names}, or give a profile .json file.")
-
-
-def tonal_companion(profile_path: str | os.PathLike) -> Path:
-    """Where the tonal shapes fitted with a balance profile are kept: NAME.tonal.json beside NAME.json."""
-    path = Path(profile_path)
-    return path.with_name(path.stem + TONAL_SUFFIX + ".json")
 
 
 def load_profile(name_or_path: str | os.PathLike | None = None) -> BalanceProfile:

@@ -6,15 +6,12 @@ songs and its spread; a finding is a run of at least MIN_BANDS adjacent bands wh
 more than ``margin_db`` outside median +- spread, all on the same side, in bands where the role
 (typically or in this song) carries something within RELEVANT_DB of its level.
 
-Profiles are plain dicts with an optional "tonal" key, so the balance profile can carry them:
-``{"tonal": {role: {"bands_hz": [...], "median_db": [...], "spread_db": [...], "songs": n}}}``.
-
-    python -m model.advice.tonal fit SONG_FOLDER... -o resources/profiles/electronic.tonal.json
+A balance profile carries the shapes under its "tonal" key, fitted by ``mixingbuddy profile fit`` from the
+same songs: ``{"tonal": {role: {"bands_hz": [...], "median_db": [...], "spread_db": [...], "songs": n}}}``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from dataclasses import dataclass
@@ -70,7 +67,7 @@ class TonalProfile:
         for role, tone in roles.items():
             if not len(tone.bands_hz) == len(tone.median_db) == len(tone.spread_db):
                 raise ValueError(f"tonal.{role}: bands_hz, median_db and spread_db differ in length")
-        return cls(str(data.get("genre", "reference")), roles, data.get("provenance"))
+        return cls(str(data.get("genre") or data.get("name") or "reference"), roles, data.get("provenance"))
 
     @classmethod
     def load(cls, path: str | Path) -> "TonalProfile":
@@ -89,18 +86,38 @@ class TonalProfile:
 def tonal_for_profile(profile: str | Path | None = None) -> tuple[TonalProfile, str]:
     """The tonal shapes to compare with when judging against a balance profile (name or file), and a note.
 
-    A profile's own shapes (NAME.tonal.json beside it) when it has them, else the shipped tonal profile,
-    and the note says so. Raises InputError when the profile or the shapes cannot be read.
+    The profile's own shapes when it carries them, else the shipped electronic profile's, and the note says so.
+    Raises InputError when the profile or the shapes cannot be read.
     """
-    from model.advice.profiles import DEFAULT_PROFILE, resolve_profile, tonal_companion
+    from model.advice.profiles import DEFAULT_PROFILE, resolve_profile
     from resources import TONAL_PROFILE
 
     name = str(profile or DEFAULT_PROFILE)
-    own = tonal_companion(resolve_profile(name))
-    if own.is_file():
-        return TonalProfile.load(own), f"the {Path(name).stem} profile's tonal shapes"
+    path = resolve_profile(name)
+    try:
+        carries = "tonal" in json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"Profile {Path(path).name} is unreadable: {exc}") from None
+    if carries:
+        return TonalProfile.load(path), f"the {Path(name).stem} profile's tonal shapes"
     shipped = TonalProfile.load(TONAL_PROFILE)
     return shipped, f"the {shipped.genre} tonal shapes ({Path(name).stem} has none of its own)"
+
+
+def tonal_bands_hz() -> list[float]:
+    """The bands shapes are kept on: third-octave centres up to 48 kHz's Nyquist (lower rates lack the top)."""
+    from model.audio.spectral import third_octave_bands
+
+    return [float(f) for f in third_octave_bands(48000).centres_hz]
+
+
+def song_tonal_shapes(tracks, gains) -> dict[str, np.ndarray]:
+    """Each role's shape in one song, on ``tonal_bands_hz`` (NaN where the song's rate has no band)."""
+    from model.audio.spectral import role_band_frames
+
+    frames = role_band_frames(tracks, gains)
+    bands_hz = tonal_bands_hz()
+    return {role: aligned(shape, frames.bands.centres_hz, bands_hz) for role, shape in role_shapes(frames).items()}
 
 
 def role_shapes(frames: BandFrames) -> dict[str, np.ndarray]:
@@ -219,51 +236,3 @@ def _finding(role: str, bands_hz: np.ndarray, low: int, high: int, first: int, l
     text = (f"{party.subject} {party.verb('carries', 'carry')} {amount} {where} than typical "
             f"{genre} mixes.")
     return TonalFinding(role, low_hz, high_hz, deviation, text)
-
-
-def profile_json(profile: TonalProfile) -> str:
-    """The profile as JSON text, each list of numbers on one line."""
-    text = json.dumps(profile.to_dict(), indent=1)
-    return re.sub(r"\[\s+([-0-9.,\s]+?)\s+\]", lambda m: "[" + re.sub(r"\s+", " ", m.group(1)) + "]", text) + "\n"
-
-
-def fit_main(argv: Sequence[str] | None = None) -> int:
-    """`python -m model.advice.tonal fit SONG_FOLDER... -o FILE`: fit a tonal profile from folders of stems."""
-    from model.audio.spectral import role_band_frames
-    from model.audio.tracks import Gains, load_tracks
-
-    parser = argparse.ArgumentParser(prog="python -m model.advice.tonal", description=fit_main.__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    fit = sub.add_parser("fit", help="fit per-role tonal shapes from song folders (roles guessed from file names)")
-    fit.add_argument("songs", nargs="+", metavar="SONG_FOLDER")
-    fit.add_argument("-o", "--out", required=True)
-    fit.add_argument("--genre", default="electronic")
-    fit.add_argument("--source", default="", help="where the songs come from and their licence (provenance)")
-    args = parser.parse_args(argv)
-    from model.audio.spectral import third_octave_bands
-
-    bands_hz = [float(f) for f in third_octave_bands(48000).centres_hz]  # songs at lower rates lack the top
-    shapes, songs = [], []
-    for folder in args.songs:
-        tracks = load_tracks([folder]).tracks
-        frames = role_band_frames(tracks, Gains())
-        shapes.append({role: aligned(shape, frames.bands.centres_hz, bands_hz)
-                       for role, shape in role_shapes(frames).items()})
-        songs.append({"song": Path(folder).name, "sample_rate": tracks.sample_rate,
-                      "roles": {r: sorted(t.name for t in tracks.tracks if t.role.role == r) for r in frames.power}})
-        print(f"{Path(folder).name}: {', '.join(sorted(frames.power))}", flush=True)
-    provenance = {"fitted_by": "python -m model.advice.tonal fit", "source": args.source, "songs": songs,
-                  "roles": "guessed from file names (model.audio.roles.guess_role)",
-                  "shape": "third-octave band level minus the role's K-weighted level, whole song, unity gains",
-                  "spread": f"IQR / 1.349 over songs, at least {MIN_SPREAD_DB} dB"}
-    profile = TonalProfile(args.genre, fit_tonal_shapes(shapes, bands_hz), provenance)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(args.out).with_suffix(".tmp")
-    tmp.write_text(profile_json(profile), encoding="utf-8")
-    tmp.replace(args.out)
-    print(args.out)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(fit_main())

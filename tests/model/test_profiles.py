@@ -54,6 +54,20 @@ def test_fitting_recovers_known_offsets(tmp_path):
     assert loaded.typical("drums", "vocals").judged and loaded.typical("drums", "vocals").spread >= 3.5
 
 
+def test_fitted_profile_carries_the_songs_tonal_shapes(tmp_path):
+    from model.advice.profiles import write_profile
+    from model.advice.tonal import tonal_for_profile
+
+    songs = [noise_song(tmp_path / f"s{i}", db={"drums": d}, seed=i) for i, d in enumerate((3.0, 0.0))]
+    profile, _ = fit_profile(songs, "mine")
+    assert {"vocals", "drums"} <= set(profile["tonal"])
+    assert all(v["songs"] == 2 and len(v["bands_hz"]) == len(v["median_db"]) for v in profile["tonal"].values())
+    path = write_profile(profile, tmp_path / "mine.json")
+    tonal, note = tonal_for_profile(path)
+    assert set(tonal.roles) == set(profile["tonal"]) and "mine profile's tonal shapes" in note
+    assert "has none of its own" in tonal_for_profile("pop-rock")[1]   # a cited prior: electronic's shapes
+
+
 def test_pair_that_never_plays_together_is_bridged_through_a_third_role():
     from model.advice.profiles import SongOffsets, combine
 
