@@ -186,16 +186,6 @@ def preview_buffer(n_tracks: int, frames: int, folder: str | os.PathLike | None 
     return np.asarray(mapped)   # a plain ndarray view; the mapping lives while any view does
 
 
-def stack_tracks(tracks) -> np.ndarray:
-    """A TrackSet -> C-contiguous float32 (tracks, frames, 2); mono tracks go to both channels."""
-    frames = tracks.frames
-    out = np.zeros((len(tracks.tracks), frames, 2), dtype=np.float32)
-    for i, t in enumerate(tracks.tracks):
-        a = t.audio
-        out[i, : a.shape[0], :] = a if a.shape[1] == 2 else a[:, :1]
-    return out
-
-
 # --- outputs --------------------------------------------------------------------
 
 class AudioOutput(Protocol):

@@ -371,15 +371,14 @@ class MainWindow(QMainWindow):
     def add_folder_path(self, folder: str) -> None:
         """Add a folder's stems; with a session open, ask first whether they join it or start a new one."""
         p = self.controller.project
-        if p.tracks and p.tracks.tracks:
-            answer = self.ask_add_or_new(Path(folder).name)
-            if answer == "new":
-                if not self.confirm_discard("start a new session"):
-                    return
-                self.controller.new_session()
-            elif answer != "add":
+        answer = self.ask_add_or_new(Path(folder).name) if p.tracks and p.tracks.tracks else "add"
+        if answer == "new":
+            if not self.confirm_discard("start a new session"):
                 return
-        self.controller.add_paths([folder])
+            self.controller.new_session()
+        elif answer != "add":
+            return
+        self.controller.add_paths([folder], replace=answer == "new")
 
     def ask_add_or_new(self, folder_name: str) -> str:
         """Ask whether a folder's files join the open session: "add", "new" or "cancel" (tests replace this)."""
