@@ -21,7 +21,7 @@ from model.audio.tracks import TrackSet
 from model.errors import InputError
 
 from mixingbuddy_app.critique_flow import CritiqueMixin
-from mixingbuddy_app.errors import ErrorReport
+from mixingbuddy_app.errors import ErrorKind, ErrorReport
 from mixingbuddy_app.jobs import JobKind, JobRegistry
 from mixingbuddy_app.metering import MeteringMixin
 from mixingbuddy_app.playback import MixEngine, NullOutput
@@ -31,7 +31,9 @@ from mixingbuddy_app.session_file import PendingSession
 from mixingbuddy_app.session_io import SessionFilesMixin
 from mixingbuddy_app.spectral_flow import SpectralMixin
 from mixingbuddy_app.transport_control import TransportMixin
-from mixingbuddy_app.workers import AdvisorWorker, LoadOutcome, LoadTracksJob
+from mixingbuddy_app.workers import AdvisorWorker, FileRead, LoadOutcome, LoadTracksJob, LoudnessCache
+
+SHUTDOWN_WAIT_MS = 3000     # how long closing waits for cancelled background jobs to end
 
 
 class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFilesMixin, ProfileMixin, SpectralMixin,
@@ -43,6 +45,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
     advice_changed = Signal(object)          # Advice | None
     busy_changed = Signal(bool, str)         # critique running, what
     loading_changed = Signal(bool, str)
+    file_loaded = Signal(object)             # FileRead: a file of the running load is ready (its row can show)
     progress = Signal(float, str)
     error = Signal(object)                   # ErrorReport -> banner
     status = Signal(str)                     # status bar text
@@ -66,7 +69,8 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
     spectral_changed = Signal(object)        # SpectralAnalysis
 
     def __init__(self, worker: AdvisorWorker, output=None, project: MixProject | None = None,
-                 pool: QThreadPool | None = None, parent: QObject | None = None) -> None:
+                 pool: QThreadPool | None = None, parent: QObject | None = None,
+                 loudness_cache: LoudnessCache | None = None) -> None:
         super().__init__(parent)
         self.project = project or MixProject()
         self.worker = worker
@@ -75,6 +79,12 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         self.pool = pool or QThreadPool.globalInstance()
         self.jobs = JobRegistry()
         self._removed_paths: set[str] = set()   # files removed while a load was running stay removed
+        self.loudness_cache = loudness_cache if loudness_cache is not None else LoudnessCache(_loudness_file())
+        self.last_status = ""                    # what the status bar says (restored when a job is cancelled)
+        self._status_before = ""                 # the status before the running critique
+        self._status_before_load = ""            # the status before the running load
+        self.status.connect(self._remember_status)
+        self.busy_changed.connect(self._critique_started)
         self._init_transport()
         self._init_metering()
         self._init_critique()
@@ -89,6 +99,27 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
     @property
     def loading(self) -> bool:
         return self.jobs.running(JobKind.LOAD) is not None
+
+    def _remember_status(self, text: str) -> None:
+        self.last_status = text
+
+    def _critique_started(self, busy: bool, _what: str) -> None:
+        if busy:
+            self._status_before = self.last_status   # runs before the critique's own status line
+
+    def cancel(self) -> None:
+        """Esc: stop the running load, else the running critique, at once; the state and text from before return.
+
+        A critique's late result is dropped when it arrives (its request is no longer the pending one).
+        """
+        if self.cancel_load():
+            return
+        if self._pending is None:
+            return
+        self.worker.cancel(self._pending[0])   # the advisor thread stops at its next check
+        self._pending = None
+        self.busy_changed.emit(False, "")
+        self.status.emit(self._status_before)
 
     def _gains_edited(self) -> None:
         if self.ab_state == "before":
@@ -122,13 +153,33 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
 
     def _start_load(self, paths: list[str], overrides: dict, context, loaded: TrackSet | None = None) -> None:
         lufs = dict(self.project.lufs) if loaded is not None else None
-        job = self.jobs.start(JobKind.LOAD,
-                              lambda job_id: LoadTracksJob(job_id, paths, overrides, context, loaded, lufs))
+        if not self.loading:
+            self._status_before_load = self.last_status
+        self.jobs.cancel(JobKind.LOAD)          # a newer load supersedes the running one
+        job = self.jobs.start(JobKind.LOAD, lambda job_id: LoadTracksJob(
+            job_id, paths, overrides, context, loaded, lufs, self.loudness_cache))
         job.signals.finished.connect(self._on_loaded)
         job.signals.failed.connect(self._on_load_failed)
         job.signals.progress.connect(self._on_load_progress)
+        job.signals.file_read.connect(self._on_file_read)
         self.loading_changed.emit(True, f"Loading {len(paths)} item(s)…")
         self.pool.start(job)
+
+    def cancel_load(self) -> bool:
+        """Stop the running load now: the session stays as it was before it started. True when one ran."""
+        job_id = self.jobs.running(JobKind.LOAD)
+        if job_id is None:
+            return False
+        self.jobs.cancel(JobKind.LOAD)
+        self.jobs.finish(JobKind.LOAD, job_id)     # its late result or failure is dropped
+        self.loading_changed.emit(False, "")
+        self.tracks_changed.emit()                 # rows shown while reading go
+        self.status.emit(self._status_before_load)
+        return True
+
+    def _on_file_read(self, job_id: int, row: FileRead) -> None:
+        if self.jobs.is_latest(JobKind.LOAD, job_id) and self.loading:
+            self.file_loaded.emit(row)
 
     def _on_load_progress(self, job_id: int, frac: float, msg: str) -> None:
         if self.jobs.is_latest(JobKind.LOAD, job_id):
@@ -143,6 +194,10 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
 
     def _on_load_failed(self, job_id: int, report: ErrorReport) -> None:
         if not self._finish_load(job_id):
+            return
+        if report.kind is ErrorKind.CANCELLED:
+            self.tracks_changed.emit()
+            self.status.emit(self._status_before_load)
             return
         self.error.emit(report)
         self.status.emit(report.message)
@@ -317,6 +372,8 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
 
     # --- shutdown ------------------------------------------------------------------------------
     def shutdown(self) -> None:
+        """Stop playback, cancel every background job and wait for the pool's jobs, so none reports to objects
+        that are gone."""
         self.engine.playing = False
         try:
             self.output.close()
@@ -325,4 +382,15 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         self._overview_timer.stop()
         self._measure_timer.stop()
         self.worker.cancel()
+        self.jobs.cancel()
+        self.pool.clear()                       # jobs not started yet never start
+        self.pool.waitForDone(SHUTDOWN_WAIT_MS)
+        self.loudness_cache.save()
+
+
+def _loudness_file() -> Path:
+    """The loudness cache's file, beside the analysis cache."""
+    from model.audio.cache import default_folder
+
+    return default_folder().parent / "loudness.json"
 

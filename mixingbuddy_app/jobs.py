@@ -44,6 +44,12 @@ class JobRegistry:
     def is_latest(self, kind: JobKind, job_id: int) -> bool:
         return job_id == self._latest.get(kind, 0)
 
+    def cancel(self, kind: JobKind | None = None) -> None:
+        """Set the cancel token of every running job (of ``kind``; of all kinds when None)."""
+        for (k, _), job in list(self._running.items()):
+            if kind is None or k == kind:
+                job.cancel()
+
     def running(self, kind: JobKind) -> int | None:
         """The id of a running job of ``kind`` (the oldest), or None."""
         return next((i for k, i in self._running if k == kind), None)

@@ -2,7 +2,7 @@
 
 Real-time rules for ``MixEngine.render`` (it runs in the PortAudio callback): no allocation of
 sample buffers, no locks, no Qt, no logging. The tracks are preloaded as one float32 array
-(tracks, frames, 2); the GUI replaces the (buffer, gains) pair *by reference*, so the callback
+(tracks, frames, 2), held in a memory-mapped temporary file (``preview_buffer``); the GUI replaces the (buffer, gains) pair *by reference*, so the callback
 always sees a consistent pair. Seek and transport state are plain Python values.
 
 The preview bus has 6 dB of headroom and a soft limiter above -2 dBFS, so the output never
@@ -12,6 +12,9 @@ clips. This processing is for listening only; the critique always judges the unp
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -147,14 +150,40 @@ class MixEngine:
         np.add(a, b, out=dst)
 
 
-def stack_tracks(tracks) -> np.ndarray:
-    """A TrackSet -> C-contiguous float32 (tracks, frames, 2); mono tracks go to both channels."""
-    frames = tracks.frames
-    out = np.zeros((len(tracks.tracks), frames, 2), dtype=np.float32)
-    for i, t in enumerate(tracks.tracks):
-        a = t.audio
-        out[i, : a.shape[0], :] = a if a.shape[1] == 2 else a[:, :1]
-    return out
+def preview_folder() -> Path:
+    """Where preview buffers live: $MIXINGBUDDY_PREVIEW_DIR, else the user cache folder (not /tmp, often RAM)."""
+    folder = os.environ.get("MIXINGBUDDY_PREVIEW_DIR")
+    if folder:
+        return Path(folder)
+    from model.audio.cache import default_folder
+
+    return default_folder().parent / "preview"
+
+
+def preview_buffer(n_tracks: int, frames: int, folder: str | os.PathLike | None = None) -> np.ndarray:
+    """A zeroed float32 (n_tracks, frames, 2) array for the decoded tracks, backed by a temporary file.
+
+    The file's pages are page cache, not the app's own memory: the kernel writes them back and drops
+    them under pressure, so a 100-track session does not need 100 tracks of RAM. The file has no name
+    (deleted at once) and its space is reserved up front; it goes when the last view of the array does.
+    Falls back to ordinary memory where the folder is unusable or lacks the space.
+    """
+    shape = (int(n_tracks), int(frames), 2)
+    size = shape[0] * shape[1] * shape[2] * 4
+    if size == 0:
+        return np.zeros(shape, dtype=np.float32)
+    try:
+        where = Path(folder) if folder is not None else preview_folder()
+        where.mkdir(parents=True, exist_ok=True)
+        if shutil.disk_usage(where).free < size + 512 * 1024**2:
+            raise OSError("not enough free space for the preview")
+        with tempfile.TemporaryFile(dir=where, prefix="preview-") as f:
+            if hasattr(os, "posix_fallocate"):
+                os.posix_fallocate(f.fileno(), 0, size)   # a full disk fails here, not as SIGBUS in a write
+            mapped = np.memmap(f, dtype=np.float32, mode="w+", shape=shape)
+    except (OSError, ValueError):
+        return np.zeros(shape, dtype=np.float32)
+    return np.asarray(mapped)   # a plain ndarray view; the mapping lives while any view does
 
 
 # --- outputs --------------------------------------------------------------------

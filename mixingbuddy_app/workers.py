@@ -7,8 +7,12 @@ behind the running critique).
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import threading
 import traceback
+from pathlib import Path
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, NamedTuple
 
@@ -17,11 +21,11 @@ from PySide6.QtCore import QObject, QRunnable, QThread, Signal, Slot
 
 from model.audio.findings import Finding
 from model.advice.advisor import AdviceRequest, Advisor, CancelToken
-from model.errors import Cancelled, InputError, MixingBuddyError
-from model.audio.tracks import TrackSet
+from model.errors import AudioFormatError, Cancelled, InputError, MixingBuddyError, NoAnalysableAudio
+from model.audio.tracks import Track, TrackSet
 
 from mixingbuddy_app.errors import ErrorKind, ErrorReport
-from mixingbuddy_app.playback import stack_tracks
+from mixingbuddy_app.playback import preview_buffer
 
 OVERVIEW_COLUMNS = 2400
 
@@ -190,6 +194,49 @@ class JobSignals(QObject):
     finished = Signal(int, object)
     failed = Signal(int, object)
     progress = Signal(int, float, str)
+    file_read = Signal(int, object)      # job id, FileRead: one file of a load is ready
+
+
+class PoolJob(QRunnable):
+    """A thread-pool job with a cancel token, whose results are dropped once nobody can receive them.
+
+    The controller cancels its jobs and waits for them when the app closes; a job that still ends
+    after its signals object is gone drops its result instead of raising in the pool's thread.
+    """
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__()
+        self.job_id = job_id
+        self.token = CancelToken()
+        self.signals = JobSignals()
+
+    def cancel(self) -> None:
+        self.token.cancel()
+
+    def emit(self, name: str, *args: Any) -> None:
+        try:
+            getattr(self.signals, name).emit(self.job_id, *args)
+        except RuntimeError:   # "Signal source has been deleted": the app is closing
+            pass
+
+    def fail(self, report: ErrorReport) -> None:
+        self.emit("failed", report)
+
+
+def cancelled_report(title: str) -> ErrorReport:
+    return ErrorReport(title, "Cancelled.", "", "info", ErrorKind.CANCELLED)
+
+
+@dataclass(frozen=True)
+class FileRead:
+    """One file of a load, decoded and measured: enough for its row in the track list while the rest load."""
+
+    index: int            # files read so far (1-based)
+    total: int
+    track_id: str
+    name: str
+    role: str
+    lufs: float
 
 
 @dataclass
@@ -197,7 +244,7 @@ class LoadOutcome:
     """What a LoadTracksJob produced (all of it computed off the GUI thread)."""
 
     tracks: TrackSet
-    buffer: np.ndarray                    # (tracks, frames, 2) float32 for the MixEngine
+    buffer: np.ndarray                    # (tracks, frames, 2) float32 for the MixEngine (memory-mapped)
     lufs: dict[str, float]
     notes: tuple[str, ...]
     failed: tuple[tuple[str, str], ...]
@@ -205,104 +252,220 @@ class LoadOutcome:
     context: Any = None                   # e.g. the PendingSession being opened
 
 
-class LoadTracksJob(QRunnable):
-    """Decode, probe, bring rates together, guess roles, measure loudness, run the doctor."""
+READ_BLOCK_S = 1.0      # decode step; the loudness meter takes a quarter of it at a time (it holds the GIL)
+
+
+class LoadTracksJob(PoolJob):
+    """Probe the files, then decode each one once into the preview buffer while measuring it (loudness and
+    the export doctor's statistics), reporting every file as it is read. Cancel stops it within a block."""
 
     def __init__(self, job_id: int, paths: list[str], role_overrides: Mapping[str, str] | None = None,
-                 context: Any = None, loaded: TrackSet | None = None, loaded_lufs: Mapping[str, float] | None = None
-                 ) -> None:
-        super().__init__()
-        self.job_id = job_id
+                 context: Any = None, loaded: TrackSet | None = None, loaded_lufs: Mapping[str, float] | None = None,
+                 loudness_cache: "LoudnessCache | None" = None, workers: int | None = None) -> None:
+        super().__init__(job_id)
         self.paths = list(paths)
         self.role_overrides = dict(role_overrides or {})   # by absolute path
         self.context = context
-        # Tracks already loaded (and their loudness by id): unchanged files are not decoded or measured again.
+        # Tracks already loaded (and their loudness by id): their audio is copied, not decoded again.
         self.loaded = loaded
         self.loaded_lufs = dict(loaded_lufs or {})
-        self.signals = JobSignals()
+        self.loudness_cache = loudness_cache
+        self.workers = workers or min(4, os.cpu_count() or 1)
 
     def run(self) -> None:
         try:
             outcome = self._load()
+        except Cancelled:
+            self.fail(cancelled_report("Loading"))
+            return
         except MixingBuddyError as exc:
-            self.signals.failed.emit(self.job_id, ErrorReport.from_exception(exc, "Loading failed"))
+            self.fail(ErrorReport.from_exception(exc, "Loading failed"))
             return
         except MemoryError:
-            self.signals.failed.emit(self.job_id, ErrorReport("Loading failed", "Not enough memory for these files."))
+            self.fail(ErrorReport("Loading failed", "Not enough memory for these files."))
             return
         except Exception as exc:
-            self.signals.failed.emit(self.job_id, ErrorReport.from_exception(exc, "Loading failed"))
+            self.fail(ErrorReport.from_exception(exc, "Loading failed"))
             return
-        self.signals.finished.emit(self.job_id, outcome)
+        self.emit("finished", outcome)
 
     def _load(self) -> LoadOutcome:
-        from model.audio.tracks import load_tracks
+        from concurrent.futures import ThreadPoolExecutor, as_completed
 
-        self.signals.progress.emit(self.job_id, 0.05, f"Reading {len(self.paths)} item(s)")
+        from model.audio.stream import session_tracks
+        from model.audio.tracks import conversion_notes, plan_session
+
+        self.emit("progress", 0.0, f"Reading {len(self.paths)} item(s)")
+        plan = plan_session(self.paths, strict=False)   # headers only; bad paths come back in plan.failed
+        self.token.raise_if_cancelled()
+        by_path = {os.path.abspath(p): r for p, r in self.role_overrides.items()}
+        roles = {tid: by_path[os.path.abspath(p)] for tid, p in zip(plan.ids, plan.paths)
+                 if os.path.abspath(p) in by_path}
+        planned = session_tracks(plan, roles).tracks
+        n, length, rate = len(planned), plan.frames, plan.sample_rate
         before = {os.path.abspath(t.path): t for t in self.loaded.tracks} if self.loaded else {}
-        # bad paths and files come back in result.failed
-        result = load_tracks(self.paths, strict=False, reuse=before)
-        tracks = result.tracks
         # Padding a track with more silence can move its BS.1770 reading slightly (blocks straddling the end),
         # so earlier readings are kept only while the session length is unchanged.
-        same_length = self.loaded is not None and self.loaded.frames == tracks.frames
-        old_lufs = {p: self.loaded_lufs[t.id] for p, t in before.items() if t.id in self.loaded_lufs}
+        same_length = self.loaded is not None and self.loaded.frames == length
+        buffer = preview_buffer(n, length)
+        read: dict[int, tuple[Any, float]] = {}
+        failed = list(plan.failed)
 
-        by_path = {os.path.abspath(p): r for p, r in self.role_overrides.items()}
-        roles = {t.id: by_path[os.path.abspath(t.path)] for t in tracks.tracks if os.path.abspath(t.path) in by_path}
-        if roles:
-            tracks = tracks.with_roles(roles)
-        lufs: dict[str, float] = {}
-        n = len(tracks.tracks)
-        for i, t in enumerate(tracks.tracks):
-            known = old_lufs.get(os.path.abspath(t.path))
-            if same_length and t.id in result.reused and known is not None:
-                lufs[t.id] = known
-                continue
-            self.signals.progress.emit(self.job_id, 0.3 + 0.5 * i / max(1, n), f"Measuring {t.name}")
-            lufs[t.id] = track_loudness(t.audio, t.sample_rate)  # -inf for silence
-        self.signals.progress.emit(self.job_id, 0.85, "Preparing preview")
-        buffer = stack_tracks(tracks)
-        # The tracks keep views of the preview buffer, so every sample is held once.
-        tracks = TrackSet(tuple(replace(t, audio=buffer[i] if t.audio.shape[1] == 2 else buffer[i, :, :1])
-                                for i, t in enumerate(tracks.tracks)), tracks.sample_rate)
-        findings = tuple(run_doctor(tracks))
-        return LoadOutcome(tracks, buffer, lufs, tuple(result.notes), tuple(result.failed), findings,
-                           self.context)
+        def one(i: int) -> tuple[Any, float]:
+            t = planned[i]
+            old = before.get(os.path.abspath(t.path))
+            reuse = old if old is not None and old.info == t.info and old.sample_rate == rate else None
+            known = self.loaded_lufs.get(reuse.id) if reuse is not None and same_length else None
+            if known is None and self.loudness_cache is not None:
+                known = self.loudness_cache.get(t.info, rate, length)
+            stats, lufs = read_track(t, buffer[i], length, reuse, known is None, self.token)
+            if known is None and self.loudness_cache is not None:
+                self.loudness_cache.put(t.info, rate, length, lufs)
+            return stats, lufs if known is None else known
+
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            futures = {pool.submit(one, i): i for i in range(n)}
+            try:
+                for done in as_completed(futures):
+                    i = futures[done]
+                    try:
+                        read[i] = done.result()
+                    except AudioFormatError as exc:
+                        failed.append((planned[i].path, str(exc)))
+                        continue
+                    t = planned[i]
+                    self.emit("file_read", FileRead(len(read), n, t.id, t.name, t.role.role, read[i][1]))
+                    self.emit("progress", 0.95 * len(read) / n, f"Read {len(read)} of {n}: {t.name}")
+            except BaseException:
+                self.token.cancel()   # the other files stop at their next block
+                raise
+        self.token.raise_if_cancelled()
+        if not read:
+            raise NoAnalysableAudio("None of the files could be decoded: " + "; ".join(r for _, r in failed))
+        kept = sorted(read)
+        for row, i in enumerate(kept):   # close the gaps of failed files in place (no copy of the buffer)
+            if row != i:
+                buffer[row] = buffer[i]
+        buffer = buffer[: len(kept)]
+        tracks = TrackSet(tuple(replace(planned[i], audio=buffer[row] if planned[i].info.channels >= 2
+                                        else buffer[row, :, :1]) for row, i in enumerate(kept)), rate)
+        lufs = {planned[i].id: read[i][1] for i in kept}
+        self.emit("progress", 0.97, "Checking the export")
+        findings = tuple(run_doctor([read[i][0] for i in kept], rate, tracks.roles_present()))
+        notes = tuple(plan.notes) + tuple(conversion_notes([(t.name, t.info) for t in tracks.tracks], rate, length))
+        return LoadOutcome(tracks, buffer, lufs, notes, tuple(failed), findings, self.context)
 
 
-def track_loudness(audio: np.ndarray, sample_rate: int, block_s: float = 0.25) -> float:
-    """BS.1770 loudness of a track as played (mono counts on both speakers), metered in short blocks.
+def read_track(track: Track, row: np.ndarray, length: int, reuse: Track | None, measure: bool,
+               cancel: CancelToken | None = None) -> tuple[Any, float]:
+    """Fill one preview row ((length, 2); mono goes to both channels) with the track at the session rate.
 
-    libebur128 holds the GIL while it runs, so short blocks keep the GUI thread responsive.
+    The audio comes from ``reuse`` (a track loaded before from the same, unchanged file) or is decoded.
+    Returns the export doctor's statistics and, with ``measure``, the BS.1770 loudness of the track as
+    played (mono counts on both speakers; -inf for silence), else NaN.
     """
+    from model.audio.doctor import FileStats
     from model.audio.dsp import Meter
+    from model.audio.stream import FileStream
 
-    meter = Meter(audio.shape[1], sample_rate, dual_mono=True)
-    step = max(1, int(block_s * sample_rate))
-    for i in range(0, audio.shape[0], step):
-        meter.add(audio[i:i + step])
-    return float(meter.loudness())
+    rate = track.sample_rate
+    channels = 2 if track.info.channels >= 2 else 1
+    if reuse is not None:
+        stream, stats = None, FileStats(track.id, track.name, track.role.role, track.info, rate)
+        source = reuse.audio
+    else:
+        stream = FileStream(track, length)
+        stats = stream.stats
+    meter = Meter(channels, rate, dual_mono=True) if measure else None
+    step = max(1, int(READ_BLOCK_S * rate))
+    quarter = max(1, step // 4)
+    try:
+        for pos in range(0, length, step):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            n = min(step, length - pos)
+            if stream is not None:
+                block = stream.read(n)
+            else:
+                block = source[pos:pos + n]
+                if len(block) < n:
+                    block = np.concatenate([block, np.zeros((n - len(block), channels), np.float32)])
+            row[pos:pos + n] = block          # (n, 1) broadcasts to both channels
+            stats.add(block)
+            if meter is not None:
+                for q in range(0, n, quarter):   # short calls: libebur128 holds the GIL while it runs
+                    meter.add(block[q:q + quarter])
+    finally:
+        if stream is not None:
+            stream.close()
+    return stats, float(meter.loudness()) if meter is not None else float("nan")
 
 
-def run_doctor(tracks: TrackSet) -> list[Finding]:
-    """The export doctor on freshly loaded tracks (findings only; errors become findings here)."""
-    from model.audio.doctor import check_session
+class LoudnessCache:
+    """Each file's loudness at unity gain, found again by its stamp (path, size, mtime, header, session rate
+    and length), in memory and in one JSON file, so reopening a session does not meter unchanged files."""
+
+    def __init__(self, path: str | os.PathLike | None = None, max_entries: int = 4096) -> None:
+        self.path = path
+        self.max_entries = max_entries
+        self._values: dict[str, float] = {}
+        self._lock = threading.Lock()
+        if path is not None:
+            try:
+                with open(path, encoding="utf-8") as f:
+                    data = json.load(f)
+                self._values = {str(k): float("-inf") if v is None else float(v) for k, v in data.items()}
+            except (OSError, ValueError, TypeError):
+                self._values = {}
+
+    @staticmethod
+    def key(info, rate: int, length: int) -> str:
+        from model.audio.cache import FileKey
+
+        return FileKey.of(info, rate, length, 0.0, None).digest()
+
+    def get(self, info, rate: int, length: int) -> float | None:
+        with self._lock:
+            return self._values.get(self.key(info, rate, length))
+
+    def put(self, info, rate: int, length: int, lufs: float) -> None:
+        with self._lock:
+            self._values[self.key(info, rate, length)] = float(lufs)
+            while len(self._values) > self.max_entries:
+                self._values.pop(next(iter(self._values)))
+
+    def save(self) -> None:
+        """Write the file (atomically); a cache that cannot be written only costs time."""
+        if self.path is None:
+            return
+        from model.files import atomic_write_text
+
+        with self._lock:
+            text = json.dumps({k: (v if math.isfinite(v) else None) for k, v in self._values.items()})
+        try:
+            atomic_write_text(Path(self.path), text)
+        except OSError:
+            pass
+
+
+def run_doctor(stats: list, sample_rate: int, roles_present: tuple[str, ...]) -> list[Finding]:
+    """The export doctor on the statistics gathered while loading (findings only; errors become findings here)."""
+    from model.audio.doctor import check_files
     from model.advice.pipeline import default_anchor
 
     try:
-        default_anchor(tracks.roles_present())  # some anchor role exists; which one plays is the critique's rule
+        default_anchor(roles_present)  # some anchor role exists; which one plays is the critique's rule
     except MixingBuddyError as exc:
         return [Finding("no_anchor", "warning", exc.message)]
     try:
-        return list(check_session(tracks))
+        return list(check_files(stats, sample_rate))
     except MixingBuddyError as exc:
         return [Finding("doctor", "error", exc.message)]
     except Exception as exc:  # the doctor must never block loading
         return [Finding("doctor", "info", f"The export doctor failed: {type(exc).__name__}: {exc}")]
 
 
-class MeasureJob(QRunnable):
+class MeasureJob(PoolJob):
     """Exact whole-song loudness of the roles and the mix for one or more gain settings.
 
     Runs ``model.advice.pipeline.measure_request`` (true_peak=False), the same measurement the critique
@@ -310,10 +473,8 @@ class MeasureJob(QRunnable):
     """
 
     def __init__(self, job_id: int, requests: list[tuple[tuple, AdviceRequest]]) -> None:
-        super().__init__()
-        self.job_id = job_id
+        super().__init__(job_id)
         self.requests = list(requests)
-        self.signals = JobSignals()
 
     def run(self) -> None:
         try:
@@ -321,39 +482,44 @@ class MeasureJob(QRunnable):
 
             out = []
             for key, request in self.requests:
+                self.token.raise_if_cancelled()
                 m = measure_request(request, per_track=False)
                 out.append((key, {r: float(lv.lufs) for r, lv in m.roles.items()}, float(m.mix.lufs)))
+        except Cancelled:
+            self.fail(cancelled_report("Meters"))
+            return
         except MemoryError:
-            self.signals.failed.emit(self.job_id, ErrorReport("Meters", "Not enough memory to measure the mix.",
-                                                              "", "warning"))
+            self.fail(ErrorReport("Meters", "Not enough memory to measure the mix.", "", "warning"))
             return
         except Exception as exc:
-            self.signals.failed.emit(self.job_id, ErrorReport.from_exception(exc, "Meters"))
+            self.fail(ErrorReport.from_exception(exc, "Meters"))
             return
-        self.signals.finished.emit(self.job_id, out)
+        self.emit("finished", out)
 
 
-class OverviewJob(QRunnable):
+class OverviewJob(PoolJob):
     """Min/max per pixel column of the mono mix at the given gains (for the overview waveform)."""
 
     def __init__(self, job_id: int, buffer: np.ndarray, gains: np.ndarray, columns: int = OVERVIEW_COLUMNS) -> None:
-        super().__init__()
-        self.job_id = job_id
+        super().__init__(job_id)
         self.buffer = buffer
         self.gains = np.asarray(gains, dtype=np.float32)
         self.columns = columns
-        self.signals = JobSignals()
 
     def run(self) -> None:
         try:
-            result = overview_minmax(self.buffer, self.gains, self.columns)
-        except Exception as exc:
-            self.signals.failed.emit(self.job_id, ErrorReport.from_exception(exc, "Overview"))
+            result = overview_minmax(self.buffer, self.gains, self.columns, self.token)
+        except Cancelled:
+            self.fail(cancelled_report("Overview"))
             return
-        self.signals.finished.emit(self.job_id, result)
+        except Exception as exc:
+            self.fail(ErrorReport.from_exception(exc, "Overview"))
+            return
+        self.emit("finished", result)
 
 
-def overview_minmax(buffer: np.ndarray, gains: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray]:
+def overview_minmax(buffer: np.ndarray, gains: np.ndarray, columns: int, cancel: CancelToken | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """(mins, maxs) of the mono mix per column, computed in chunks of whole columns."""
     n_tracks, frames, _ = buffer.shape
     columns = max(1, min(columns, frames))
@@ -365,6 +531,8 @@ def overview_minmax(buffer: np.ndarray, gains: np.ndarray, columns: int) -> tupl
     g = np.asarray(gains, dtype=np.float32) * np.float32(0.5)
     step = max(1, columns // 64)
     for c0 in range(0, columns, step):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
         c1 = min(columns, c0 + step)
         a, b = int(edges[c0]), int(edges[c1])
         seg = np.tensordot(g, buffer[:, a:b, :], axes=(0, 0)).sum(axis=1)  # mono = (L + R) / 2

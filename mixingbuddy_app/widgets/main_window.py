@@ -156,7 +156,7 @@ class MainWindow(QMainWindow):
         self.quit_action = self._action("&Quit", self.close, K(K.StandardKey.Quit))
         self.critique_action = self._action("&Critique", lambda: c.critique(), [K("Ctrl+Return"), K("F5")],
                                             "Critique the balance of the span (Ctrl+Return)")
-        self.cancel_action = self._action("Cancel", c.cancel, K("Esc"), "Cancel the running critique (Esc)")
+        self.cancel_action = self._action("Cancel", c.cancel, K("Esc"), "Cancel the running critique or load (Esc)")
         self.apply_action = self._action("&Apply", lambda: c.apply(), K("Ctrl+Shift+A"),
                                          "Move the suggested role's gain by the suggested change (Ctrl+Shift+A)")
         self.apply_all_action = self._action("Apply a&ll suggestions", lambda: c.apply_all(), None,
@@ -285,7 +285,7 @@ class MainWindow(QMainWindow):
         no_tracks = "" if has_tracks else "load stems first"
         self._enable(self.critique_action, no_tracks or ("a critique is running" if busy else "") or
                      ("" if p.anchor is not None else "no vocals, drums or bass track to use as the anchor"))
-        self._enable(self.cancel_action, "" if busy else "no critique is running")
+        self._enable(self.cancel_action, "" if busy or c.loading else "nothing is running")
         no_advice = "" if p.advice is not None else "critique first"
         self._enable(self.apply_action, no_advice or ("" if c.can_apply() else
                                                       "applied, or the mix changed since the critique"))
@@ -394,7 +394,32 @@ class MainWindow(QMainWindow):
         folder = QFileDialog.getExistingDirectory(self, "Add a folder of stems", self.settings.last_folder())
         if folder:
             self.settings.set_last_folder(folder)
-            self.controller.add_paths([folder])
+            self.add_folder_path(folder)
+
+    def add_folder_path(self, folder: str) -> None:
+        """Add a folder's stems; with a session open, ask first whether they join it or start a new one."""
+        p = self.controller.project
+        answer = self.ask_add_or_new(Path(folder).name) if p.tracks and p.tracks.tracks else "add"
+        if answer == "new":
+            if not self.confirm_discard("start a new session"):
+                return
+            self.controller.new_session()
+        elif answer != "add":
+            return
+        self.controller.add_paths([folder], replace=answer == "new")
+
+    def ask_add_or_new(self, folder_name: str) -> str:
+        """Ask whether a folder's files join the open session: "add", "new" or "cancel" (tests replace this)."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Add folder",
+                          f"A session is open. Add the files of “{folder_name}” to it, or open them as a new "
+                          "session?", parent=self)
+        add = box.addButton("Add to this session", QMessageBox.ButtonRole.AcceptRole)
+        new = box.addButton("New session", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(add)
+        box.exec()
+        clicked = box.clickedButton()
+        return "add" if clicked is add else "new" if clicked is new else "cancel"
 
     def new_session(self) -> None:
         if self.confirm_discard("start a new session"):

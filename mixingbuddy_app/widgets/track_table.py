@@ -153,6 +153,7 @@ class TrackTable(QTableWidget):
         self.customContextMenuRequested.connect(self._context_menu)
         self.cellClicked.connect(self._cell_clicked)
         controller.tracks_changed.connect(self.rebuild)
+        controller.file_loaded.connect(self.show_reading)
         controller.gains_changed.connect(self.refresh)
         controller.anchor_changed.connect(lambda _a: self.refresh())
         controller.loudness_changed.connect(lambda _exact: self.refresh())
@@ -308,6 +309,20 @@ class TrackTable(QTableWidget):
             it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.setItem(row, col, it)
 
+    def show_reading(self, read) -> None:
+        """List a file of the running load as soon as it is read (plain text; the full row comes with the load)."""
+        if ("track", read.track_id) in self.rows or ("reading", read.track_id) in self.rows:
+            return   # a file of the session being added to
+        row = self.rowCount()
+        self.insertRow(row)
+        self.rows.append(("reading", read.track_id))
+        values = {0: read.name, 1: read.role, 5: f"{read.lufs:.1f}" if math.isfinite(read.lufs) else "silent"}
+        for col, text in values.items():
+            item = QTableWidgetItem(text)
+            item.setForeground(QBrush(QColor("#8a8f98")))
+            item.setToolTip(f"{read.name}: read ({read.index} of {read.total}); loading the rest…")
+            self.setItem(row, col, item)
+
     # --- roles for a selection ---------------------------------------------------------------
     def _role_chosen(self, track_id: str, role: str) -> None:
         selected = self.selected_track_ids()
@@ -333,7 +348,7 @@ class TrackTable(QTableWidget):
     def refresh(self) -> None:
         p = self.controller.project
         tracks = p.tracks.tracks if p.tracks else ()
-        if self._layout(tracks) != self.rows:
+        if self._layout(tracks) != [r for r in self.rows if r[0] != "reading"]:
             self.rebuild()
             return
         exact = p.loudness_is_exact()

@@ -58,7 +58,7 @@ def session_tracks(plan: SessionPlan, roles: Mapping[str, str] | None = None) ->
     return TrackSet(tuple(tracks), plan.sample_rate)
 
 
-class _FileStream:
+class FileStream:
     """One file at the session rate, block by block, zero-padded to the session length."""
 
     def __init__(self, track: Track, length: int) -> None:
@@ -130,10 +130,10 @@ def analyse_session(plan: SessionPlan, roles: Mapping[str, str] | None = None, w
     role_of = {t.id: t.role.role for t in audible}
     alone = metered_alone(role_of, per_track)
     gain_of = {t.id: gains.linear(t) for t in audible}
-    streams: list[_FileStream] = []
+    streams: list[FileStream] = []
     try:
         for t in tset.tracks:
-            streams.append(_FileStream(t, length))
+            streams.append(FileStream(t, length))
     except BaseException:
         for s in streams:
             s.close()
@@ -153,7 +153,7 @@ def analyse_session(plan: SessionPlan, roles: Mapping[str, str] | None = None, w
                 builder = WindowBuilder(sr, *window, role_of, alone) if window else None
                 index += window is not None
 
-                def step(s: _FileStream, builder=builder, n=end - start, index=index) -> None:
+                def step(s: FileStream, builder=builder, n=end - start, index=index) -> None:
                     tid = s.track.id
                     if tid not in gain_of and tid in known:
                         return  # muted, and its statistics are known: nothing needs its audio

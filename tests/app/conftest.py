@@ -11,6 +11,8 @@ from typing import Sequence
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MIXINGBUDDY_NO_AUDIO", "1")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+# the preview buffers and the loudness cache go to a folder of this test run, not the user's cache
+os.environ.setdefault("XDG_CACHE_HOME", __import__("tempfile").mkdtemp(prefix="mixingbuddy-tests-cache-"))
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -148,6 +150,7 @@ def make_window(qtbot, tmp_path):
         settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
         window = build_main_window(lambda: advisor, output or NullOutput("tests"), settings=settings)
         window.ask_unsaved = lambda what: "discard"   # no modal prompt when a test closes a window
+        window.ask_add_or_new = lambda folder: "add"  # nor when a test adds a folder to an open session
         qtbot.addWidget(window)
         window.show()
         return window

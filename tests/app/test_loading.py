@@ -123,10 +123,16 @@ def test_adding_files_decodes_and_measures_only_the_new_ones(qtbot, make_window,
     c = load(qtbot, w, stems[:3])
     lufs_before = dict(c.project.lufs)
     decoded, measured = [], []
-    real_decode, real_measure = tracks_mod._decode_at_rate, workers.track_loudness
-    monkeypatch.setattr(tracks_mod, "_decode_at_rate",
-                        lambda info, *a: decoded.append(info.path) or real_decode(info, *a))
-    monkeypatch.setattr(workers, "track_loudness", lambda audio, sr: measured.append(len(audio)) or real_measure(audio, sr))
+    real_read = workers.read_track
+
+    def counting_read(track, row, length, reuse, measure, cancel=None):
+        if reuse is None:
+            decoded.append(track.path)
+        if measure:
+            measured.append(track.path)
+        return real_read(track, row, length, reuse, measure, cancel)
+
+    monkeypatch.setattr(workers, "read_track", counting_read)
 
     load(qtbot, w, [stems[3]])  # the same length: nothing else is read or measured again
     assert decoded == [str(stems[3])] and len(measured) == 1

@@ -1,0 +1,228 @@
+"""The app (offscreen) on big sessions: time to the first row and to ready, memory, critique, Apply, re-check,
+the event loop's longest stall while loading, and the audio callback with 96 tracks.
+
+Sessions: ../shared/realdata/evr/Lithium (38 Ogg stems, 5:27; skipped where ../shared is absent) and the
+generated 96-track, 5-minute, 48 kHz stereo session of bench_sessions.py. Each runs in a fresh process
+that samples /proc/self/status every 20 ms: VmRSS and RssAnon (the app's own memory) with RssFile (the
+memory-mapped preview, page cache the kernel can drop) reported apart. Targets: first row <= 1 s, longest
+stall while loading <= 100 ms, anonymous memory <= 3 GB for the 96-track session; the callback's maximum
+under half its period while a meter measurement runs on another thread.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+LITHIUM = REPO.parent / "shared" / "realdata" / "evr" / "Lithium"
+GB = 1024**3
+FIRST_ROW_TARGET_S = 1.0
+STALL_TARGET_MS = 100.0
+ANON_TARGET = 3 * GB
+BLOCK, RATE, CALLBACK_TRACKS = 512, 48000, 96
+
+CHILD = r"""
+import json, re, sys, threading, time
+from PySide6.QtCore import QTimer
+from mixingbuddy_app.gui import _make_app
+app = _make_app()
+from mixingbuddy_app.composition import balance_factory, build_main_window
+from mixingbuddy_app.playback import NullOutput
+
+peaks = {"VmRSS": 0, "RssAnon": 0, "RssFile": 0, "RssShmem": 0}
+stop = threading.Event()
+def sample():
+    while not stop.is_set():
+        text = open("/proc/self/status").read()
+        for k in peaks:
+            m = re.search(k + r":\s+(\d+) kB", text)
+            if m:
+                peaks[k] = max(peaks[k], int(m.group(1)) * 1024)
+        time.sleep(0.02)
+threading.Thread(target=sample, daemon=True).start()
+
+w = build_main_window(balance_factory, NullOutput("bench"))
+w.ask_add_or_new = lambda name: "add"
+w.ask_unsaved = lambda what: "discard"
+w.show()
+c = w.controller
+res = {"stall_ms": 0.0}
+tick = {"last": None}
+def on_tick():
+    now = time.perf_counter()
+    if tick["last"] is not None and c.loading:
+        res["stall_ms"] = max(res["stall_ms"], (now - tick["last"]) * 1000 - 10)
+    tick["last"] = now
+ticker = QTimer(); ticker.setInterval(10); ticker.timeout.connect(on_tick); ticker.start()
+
+def first_row(read):
+    res.setdefault("first_row_s", time.perf_counter() - res["t0"])
+def loading(busy, _m):
+    if not busy and "ready_s" not in res:
+        res["ready_s"] = time.perf_counter() - res["t0"]
+        QTimer.singleShot(0, start_critique)
+def start_critique():
+    res["tracks"] = len(c.project.tracks.tracks) if c.project.tracks else 0
+    res["t1"] = time.perf_counter()
+    c.critique()
+def advice(a):
+    if a is None:
+        return
+    if "critique_s" not in res:
+        res["critique_s"] = time.perf_counter() - res.pop("t1")
+        res["advice"] = a.text
+        if c.can_apply():
+            t = time.perf_counter()
+            c.apply()
+            res["apply_s"] = time.perf_counter() - t
+            res["exact_after_apply"] = c.project.loudness_is_exact()
+            res["t1"] = time.perf_counter()
+            c.recheck()
+        else:
+            done()
+    else:
+        res["recheck_s"] = time.perf_counter() - res.pop("t1")
+        done()
+def done():
+    stop.set()
+    res["peaks"] = dict(peaks)
+    w.close(); app.quit()
+c.file_loaded.connect(first_row)
+c.loading_changed.connect(loading)
+c.advice_changed.connect(advice)
+c.error.connect(lambda r: r.severity == "error" and (res.setdefault("error", r.message), done()))
+def go():
+    res["t0"] = time.perf_counter()
+    c.add_paths([sys.argv[1]], replace=True)
+QTimer.singleShot(0, go)
+QTimer.singleShot(900000, done)
+app.exec()
+print("BENCH " + json.dumps(res))
+"""
+
+GENERATE = """
+import sys
+from pathlib import Path
+sys.path.insert(0, "benchmarks")
+from bench_sessions import write_session
+write_session(Path(sys.argv[1]))
+"""
+
+
+def run_app(folder: Path, preview_dir: str) -> dict:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "MIXINGBUDDY_NO_AUDIO": "1", "PYQTGRAPH_QT_LIB": "PySide6",
+           "PYTHONPATH": str(REPO), "MIXINGBUDDY_PREVIEW_DIR": preview_dir, "XDG_CACHE_HOME": preview_dir}
+    out = subprocess.run([sys.executable, "-c", CHILD, str(folder)], capture_output=True, text=True, env=env,
+                         cwd=REPO, timeout=1200)
+    line = [x for x in out.stdout.splitlines() if x.startswith("BENCH ")]
+    if out.returncode != 0 or not line:
+        raise SystemExit(f"app child failed: {out.stderr[-2000:]}")
+    r = json.loads(line[0][6:])
+    r["stderr"] = out.stderr.strip()
+    return r
+
+
+def report(name: str, r: dict, anon_target: float | None) -> bool:
+    p = r["peaks"]
+    ok = r.get("first_row_s", 1e9) <= FIRST_ROW_TARGET_S and r["stall_ms"] <= STALL_TARGET_MS and "error" not in r
+    anon_ok = anon_target is None or p["RssAnon"] <= anon_target
+    ok &= anon_ok
+    print(f"{name}: {r.get('tracks')} tracks; first row {r.get('first_row_s', float('nan')):.2f} s "
+          f"(target <= {FIRST_ROW_TARGET_S:g} s), ready {r['ready_s']:.1f} s; longest event-loop stall while "
+          f"loading {r['stall_ms']:.0f} ms (target <= {STALL_TARGET_MS:g} ms)", flush=True)
+    print(f"   peak RSS {p['VmRSS'] / GB:.2f} GB = anonymous {p['RssAnon'] / GB:.2f} GB"
+          + (f" (target <= {anon_target / GB:g} GB)" if anon_target else " (reported)")
+          + f" + file-backed {p['RssFile'] / GB:.2f} GB (the memory-mapped preview: reclaimable page cache)"
+          + f" + shared {p['RssShmem'] / GB:.2f} GB", flush=True)
+    print(f"   critique {r.get('critique_s', float('nan')):.1f} s; Apply {r.get('apply_s', float('nan')) * 1000:.0f} ms "
+          f"(meters exact right after: {r.get('exact_after_apply')}); re-check {r.get('recheck_s', float('nan')):.1f} s"
+          f"; advice: {r.get('advice', r.get('error'))} -> {'PASS' if ok else 'MISS'}", flush=True)
+    return ok
+
+
+def callback_with_measurement(seconds: float = 20.0, blocks: int = 3000) -> dict:
+    """MixEngine.render with 96 stereo tracks in a memory-mapped buffer while another thread meters the mix."""
+    import threading
+
+    from mixingbuddy_app.playback import MixEngine, preview_buffer
+    from model.audio.dsp import Meter
+
+    frames = int(seconds * RATE)
+    with tempfile.TemporaryDirectory() as tmp:
+        buf = preview_buffer(CALLBACK_TRACKS, frames, tmp)
+        rng = np.random.default_rng(0)
+        noise = (rng.standard_normal((RATE, 2)) * 0.05).astype(np.float32)
+        for i in range(CALLBACK_TRACKS):
+            for s in range(0, frames, RATE):
+                buf[i, s:s + RATE] = noise[: min(RATE, frames - s)]
+        engine = MixEngine(RATE)
+        out = np.zeros((BLOCK, 2), np.float32)
+        stop = threading.Event()
+
+        def meter_forever() -> None:   # what the app's meters do meanwhile: libebur128 holds the GIL
+            m = Meter(2, RATE)
+            while not stop.is_set():
+                m.add(noise[: RATE // 4])
+
+        result = {}
+        for label, gain, metering in (("alone, normal", 0.3, False), ("alone, limiter active", 3.0, False),
+                                      ("a meter running on another thread, normal", 0.3, True),
+                                      ("a meter running on another thread, limiter active", 3.0, True)):
+            engine.set_buffer(buf, np.full(CALLBACK_TRACKS, gain, np.float32), RATE)
+            engine.set_loop(0, frames)
+            engine.seek(0)
+            engine.playing = True
+            stop.clear()
+            t = threading.Thread(target=meter_forever if metering else stop.wait)
+            t.start()
+            times = np.empty(blocks)
+            period = BLOCK / RATE
+            for i in range(blocks):
+                t0 = time.perf_counter()
+                engine.render(out, BLOCK)
+                times[i] = time.perf_counter() - t0
+                time.sleep(max(0.0, period - times[i]) * 0.5)
+            stop.set()
+            t.join()
+            result[label] = {"mean_us": times.mean() * 1e6, "p99_us": float(np.percentile(times, 99)) * 1e6,
+                             "max_us": times.max() * 1e6, "period_us": period * 1e6}
+        del buf, engine
+    return result
+
+
+def main() -> int:
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="bench-app-preview-") as preview:
+        if LITHIUM.is_dir():
+            ok &= report("Lithium (38 Ogg stems, 5:27)", run_app(LITHIUM, preview), None)
+            again = run_app(LITHIUM, preview)   # the loudness of every unchanged file comes from the cache
+            print(f"   reopened with the cache: ready {again['ready_s']:.1f} s, critique {again['critique_s']:.1f} s")
+        else:
+            print(f"Lithium: skipped ({LITHIUM} is absent: ../shared holds the real-music sessions)")
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", GENERATE, tmp], check=True, cwd=REPO,
+                           env={**os.environ, "PYTHONPATH": str(REPO)})
+            print(f"  (generated the 96-track session in {time.perf_counter() - t0:.0f} s)", flush=True)
+            ok &= report("generated 96 x 5 min 48 kHz stereo", run_app(Path(tmp), preview), ANON_TARGET)
+    for label, r in callback_with_measurement().items():
+        good = r["max_us"] <= r["period_us"] / 2
+        ok &= good
+        print(f"audio callback, {CALLBACK_TRACKS} stereo tracks (memory-mapped), {BLOCK}-frame blocks "
+              f"({label}): mean {r['mean_us']:.0f} us, p99 {r['p99_us']:.0f} us, max "
+              f"{r['max_us']:.0f} us of a {r['period_us']:.0f} us period (target: max <= half, ratio "
+              f"{r['max_us'] / (r['period_us'] / 2):.2f}) -> {'PASS' if good else 'MISS'}", flush=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

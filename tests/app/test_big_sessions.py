@@ -1,0 +1,193 @@
+"""Big sessions in the app: the memory-mapped preview, per-file rows, cancel, the loudness cache, the add-folder
+prompt and a clean quit."""
+
+from __future__ import annotations
+
+import mmap
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from model.audio.tracks import Gains, load_tracks, mix
+
+from tests.app.conftest import RATE, load
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _mapped(a: np.ndarray) -> bool:
+    base = a
+    while base is not None:
+        if isinstance(base, mmap.mmap):
+            return True
+        base = getattr(base, "base", None)
+    return False
+
+
+def test_preview_is_memory_mapped_and_mixes_like_the_loaded_tracks(qtbot, make_window, stems):
+    w = make_window()
+    c = load(qtbot, w, stems)
+    buf = c.engine.buffer
+    assert _mapped(buf)
+    fresh = load_tracks(stems).tracks
+    for i, t in enumerate(fresh.tracks):
+        audio = t.audio if t.audio.shape[1] == 2 else np.repeat(t.audio, 2, axis=1)
+        np.testing.assert_array_equal(buf[i], audio)
+    gains = Gains({fresh.tracks[0].id: -3.0}, {"drums": 2.0})
+    c.set_track_gain(fresh.tracks[0].id, -3.0)
+    c.set_role_gain("drums", 2.0)
+    vector = c.gains_vector()
+    preview = np.tensordot(vector, buf, axes=(0, 0))
+    np.testing.assert_allclose(preview, mix(fresh, gains), atol=1e-5)
+
+
+def test_rows_appear_as_files_are_read(qtbot, make_window, stems):
+    w = make_window()
+    c = w.controller
+    rows = []
+    c.file_loaded.connect(lambda read: rows.append((read.index, read.total, read.name, w.table.rowCount())))
+    load(qtbot, w, stems)
+    assert sorted(r[0] for r in rows) == [1, 2, 3, 4] and all(r[1] == 4 for r in rows)
+    assert {r[2] for r in rows} == {p.name for p in stems}
+    assert rows[0][3] == 1                       # the first file's row is listed before the load ends
+    assert w.table.track_count() == 4
+
+
+def _stall_reads(monkeypatch):
+    """Make every file read wait (cancel-aware) until released; returns the release event."""
+    import mixingbuddy_app.workers as workers
+
+    real_read = workers.read_track
+    release = threading.Event()
+
+    def slow_read(track, row, length, reuse, measure, cancel=None):
+        while not release.wait(0.01):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+        return real_read(track, row, length, reuse, measure, cancel)
+
+    monkeypatch.setattr(workers, "read_track", slow_read)
+    return release
+
+
+def test_escape_cancels_a_load_within_half_a_second_and_restores_the_session(qtbot, make_window, stems, monkeypatch):
+    w = make_window()
+    c = load(qtbot, w, stems[:2])
+    c.status.emit("Two stems loaded")
+    ids, buffer, revision = c.project.track_ids, c.engine.buffer, c.project.revision
+    release = _stall_reads(monkeypatch)
+    c.add_paths([str(stems[2]), str(stems[3])])
+    assert c.loading and w.cancel_action.isEnabled()
+    t0 = time.monotonic()
+    w.cancel_action.trigger()
+    assert time.monotonic() - t0 < 0.5 and not c.loading
+    assert c.project.track_ids == ids and c.project.revision == revision and c.engine.buffer is buffer
+    assert w.table.track_count() == 2 and not w.progress.isVisible()
+    assert c.last_status == "Two stems loaded"
+    release.set()
+    qtbot.wait(300)                                # the cancelled job's late end changes nothing
+    assert c.project.track_ids == ids and not c.loading
+    assert not [b for b in w.banners.banners if b.report.severity == "error"]
+
+
+def test_escape_cancels_a_critique_at_once_and_restores_the_text(qtbot, make_window, stems):
+    from tests.app.conftest import StubAdvisor
+
+    stub = StubAdvisor(delay=30.0)
+    w = make_window(stub)
+    c = load(qtbot, w, stems)
+    c.status.emit("Ready")
+    c.critique()
+    assert stub.started.wait(10)
+    t0 = time.monotonic()
+    w.cancel_action.trigger()
+    assert time.monotonic() - t0 < 0.5 and not c.busy
+    assert c.last_status == "Ready" and c.project.advice is None and w.critique_action.isEnabled()
+
+
+def test_reopening_a_session_measures_only_the_rewritten_file(qtbot, make_window, stems, tmp_path, monkeypatch):
+    import mixingbuddy_app.workers as workers
+
+    w = make_window()
+    c = load(qtbot, w, stems)
+    session = tmp_path / "song.mbsession"
+    assert c.save_session(str(session))
+    audio, _ = sf.read(stems[1], dtype="float32")
+    sf.write(stems[1], audio * 0.5, RATE)          # rewritten: new stamp, 6 dB quieter
+    os.utime(stems[1], ns=(time.time_ns(), time.time_ns() + 10**9))
+    measured = []
+    real_read = workers.read_track
+    monkeypatch.setattr(workers, "read_track", lambda track, row, length, reuse, measure, cancel=None: (
+        measured.append(track.name) if measure else None) or real_read(track, row, length, reuse, measure, cancel))
+    before = dict(c.project.lufs)
+    with qtbot.waitSignal(c.loading_changed, timeout=15000, check_params_cb=lambda busy, _m: not busy):
+        c.open_session(str(session))
+    assert measured == [stems[1].name]
+    kick = stems[1].name
+    assert abs(c.project.lufs[kick] - (before[kick] - 6.02)) < 0.05
+    assert all(c.project.lufs[k] == v for k, v in before.items() if k != kick)
+
+
+def test_add_folder_asks_whether_to_add_or_start_a_new_session(qtbot, make_window, stems, tmp_path):
+    from tests.app.conftest import make_stems
+
+    other, extra = make_stems(tmp_path / "other song")[:2], make_stems(tmp_path / "other song")[2:]
+    for p in extra:
+        p.unlink()
+    w = make_window()
+    c = load(qtbot, w, stems[:2])
+    asked = []
+    w.ask_add_or_new = lambda name: (asked.append(name), "cancel")[1]
+    w.add_folder_path(str(other[0].parent))
+    assert asked == ["other song"] and not c.loading and len(c.project.track_ids) == 2
+
+    w.ask_add_or_new = lambda name: "add"
+    with qtbot.waitSignal(c.loading_changed, timeout=15000, check_params_cb=lambda busy, _m: not busy):
+        w.add_folder_path(str(other[0].parent))
+    assert len(c.project.track_ids) == 4
+
+    w.ask_add_or_new = lambda name: "new"
+    with qtbot.waitSignal(c.loading_changed, timeout=15000, check_params_cb=lambda busy, _m: not busy):
+        w.add_folder_path(str(other[0].parent))
+    assert c.project.tracks is not None, c.last_status
+    assert sorted(Path(t.path).parent.name for t in c.project.tracks.tracks) == ["other song"] * 2
+    assert c.project.session_path is None
+
+
+def test_smoke_run_ends_with_an_empty_stderr():
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-m", "mixingbuddy_app", "--smoke"], capture_output=True, text=True,
+                         env=env, cwd=REPO, timeout=180)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("ready: ")
+    assert out.stderr == ""
+
+
+QUIT_WHILE_LOADING = r"""
+import sys
+from PySide6.QtCore import QTimer
+from mixingbuddy_app.gui import _make_app
+app = _make_app()
+from mixingbuddy_app.composition import balance_factory, build_main_window
+from mixingbuddy_app.playback import NullOutput
+w = build_main_window(balance_factory, NullOutput("test"))
+w.show()
+w.controller.add_paths(sys.argv[1:], replace=True)
+QTimer.singleShot(30, lambda: (w.close(), app.quit()))
+app.exec()
+print("closed")
+"""
+
+
+def test_quitting_while_jobs_run_is_clean(stems):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "MIXINGBUDDY_NO_AUDIO": "1", "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-c", QUIT_WHILE_LOADING, *map(str, stems)], capture_output=True,
+                         text=True, env=env, cwd=REPO, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "closed"
+    assert [line for line in out.stderr.splitlines() if "propagateSizeHints" not in line] == []
