@@ -21,8 +21,14 @@ def _window(qtbot, make_window, tmp_path, monkeypatch, advisor=None):
     c = load(qtbot, w, [stems[0].parent])
     w.reexport.watcher.settle_ms = SETTLE_MS
     measured = []
-    real = workers.track_loudness
-    monkeypatch.setattr(workers, "track_loudness", lambda audio, sr, *a: measured.append(len(audio)) or real(audio, sr, *a))
+    real = workers.read_track
+
+    def counting_read(track, row, length, reuse, measure, cancel=None):
+        if measure:
+            measured.append(track.path)
+        return real(track, row, length, reuse, measure, cancel)
+
+    monkeypatch.setattr(workers, "read_track", counting_read)
     loads = []
     c.loading_changed.connect(lambda busy, _m: busy and loads.append(1))
     return w, c, stems, measured, loads
