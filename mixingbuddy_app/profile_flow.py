@@ -9,61 +9,53 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from PySide6.QtCore import QRunnable
 
-from model.advice.advisor import CancelToken
 from model.advice.profiles import (DEFAULT_PROFILE, MIN_SONGS, fit_profile, resolve_profile, user_profile_path,
                                    write_profile)
 from model.errors import Cancelled, InputError, MixingBuddyError
 
 from mixingbuddy_app.errors import ErrorKind, ErrorReport
 from mixingbuddy_app.jobs import JobKind
-from mixingbuddy_app.workers import JobSignals
+from mixingbuddy_app.workers import PoolJob, cancelled_report
 
 LEARN_METHOD = "MixingBuddy app: Learn a profile from my mixes"
 
 
-class FitProfileJob(QRunnable):
+class FitProfileJob(PoolJob):
     """Measure each song folder, fit a profile and write it to ``out`` (atomically); finished -> (name, path)."""
 
-    def __init__(self, job_id: int, folders: Sequence[str], name: str, description: str, out: Path,
-                 token: CancelToken) -> None:
-        super().__init__()
-        self.job_id = job_id
+    def __init__(self, job_id: int, folders: Sequence[str], name: str, description: str, out: Path) -> None:
+        super().__init__(job_id)
         self.folders = list(folders)
         self.name = name
         self.description = description
         self.out = out
-        self.token = token
-        self.signals = JobSignals()
 
     def run(self) -> None:
         try:
             profile, _ = fit_profile(self.folders, self.name, LEARN_METHOD, self.description,
-                                     progress=lambda f, msg: self.signals.progress.emit(self.job_id, float(f), msg),
+                                     progress=lambda f, msg: self.emit("progress", float(f), msg),
                                      cancel=self.token)
             self.token.raise_if_cancelled()   # cancelled during the last song: nothing is written
             write_profile(profile, self.out)
         except Cancelled:
-            self.signals.failed.emit(self.job_id, ErrorReport("Learn a profile", "Cancelled.", "", "info",
-                                                              ErrorKind.CANCELLED))
+            self.fail(cancelled_report("Learn a profile"))
             return
         except MixingBuddyError as exc:
-            self.signals.failed.emit(self.job_id, ErrorReport.from_exception(exc, "Learn a profile"))
+            self.fail(ErrorReport.from_exception(exc, "Learn a profile"))
             return
         except MemoryError:
-            self.signals.failed.emit(self.job_id, ErrorReport("Learn a profile", "Not enough memory for these songs."))
+            self.fail(ErrorReport("Learn a profile", "Not enough memory for these songs."))
             return
         except Exception as exc:  # never let a bad song take the window down
-            self.signals.failed.emit(self.job_id, ErrorReport.from_exception(exc, "Learn a profile"))
+            self.fail(ErrorReport.from_exception(exc, "Learn a profile"))
             return
-        self.signals.finished.emit(self.job_id, (self.name, self.out))
+        self.emit("finished", (self.name, self.out))
 
 
 class ProfileMixin:
     def _init_profiles(self) -> None:
         self.profile_name = DEFAULT_PROFILE
-        self._learn_token: CancelToken | None = None
 
     @property
     def learning(self) -> bool:
@@ -100,10 +92,8 @@ class ProfileMixin:
         except InputError as exc:
             self.error.emit(ErrorReport("Learn a profile", exc.message))
             return None
-        token = CancelToken()
         job = self.jobs.start(JobKind.PROFILE, lambda job_id: FitProfileJob(job_id, folders, name.strip(), description,
-                                                                             out, token))
-        self._learn_token = token
+                                                                             out))
         job.signals.progress.connect(self._on_learn_progress)
         job.signals.finished.connect(self._on_learned)
         job.signals.failed.connect(self._on_learn_failed)
@@ -113,8 +103,8 @@ class ProfileMixin:
 
     def cancel_learning(self) -> None:
         """Stop the running fit at the next song (set from the GUI thread; nothing is written)."""
-        if self._learn_token is not None:
-            self._learn_token.cancel()
+        if self.learning:
+            self.jobs.cancel(JobKind.PROFILE)
             self.status.emit("Cancelling the profile fit…")
 
     def _on_learn_progress(self, job_id: int, frac: float, msg: str) -> None:
@@ -124,7 +114,6 @@ class ProfileMixin:
     def _finish_learning(self, job_id: int, outcome: str) -> bool:
         current = self.jobs.finish(JobKind.PROFILE, job_id)
         if current:
-            self._learn_token = None
             self.learning_changed.emit(False, outcome)
             self.status.emit(outcome)
         return current

@@ -13,18 +13,17 @@ from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
-from PySide6.QtCore import QRunnable
 
 from model.advice.spectrum import SpectralReview, review_frames
 from model.advice.tonal import TonalProfile, role_shapes, tonal_for_profile
 from model.audio.masking import masking_depth
 from model.audio.spectral import BandFrames, role_band_frames
 from model.audio.tracks import Gains, TrackSet
-from model.errors import MixingBuddyError
+from model.errors import Cancelled, MixingBuddyError
 
-from mixingbuddy_app.errors import ErrorReport
+from mixingbuddy_app.errors import ErrorKind, ErrorReport
 from mixingbuddy_app.jobs import JobKind
-from mixingbuddy_app.workers import JobSignals
+from mixingbuddy_app.workers import PoolJob, cancelled_report
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,24 +60,23 @@ class SpectralAnalysis:
         return next(r for r in roles if r != maskee), maskee
 
 
-class SpectralJob(QRunnable):
+class SpectralJob(PoolJob):
     """role_band_frames over the whole song, then masking findings, tonal shapes and tonal findings."""
 
     def __init__(self, job_id: int, tracks: TrackSet, gains: Gains, anchor: str | None, profile: str,
                  key: tuple) -> None:
-        super().__init__()
-        self.job_id = job_id
+        super().__init__(job_id)
         self.tracks = tracks
         self.gains = gains
         self.anchor = anchor
         self.profile = profile
         self.key = key
-        self.signals = JobSignals()
 
     def run(self) -> None:
         try:
-            self.signals.progress.emit(self.job_id, 0.1, "Analysing bands")
+            self.emit("progress", 0.1, "Analysing bands")
             frames = role_band_frames(self.tracks, self.gains)
+            self.token.raise_if_cancelled()
             try:
                 tonal, note = tonal_for_profile(self.profile)
             except MixingBuddyError as exc:
@@ -86,13 +84,16 @@ class SpectralJob(QRunnable):
             review = review_frames(frames, self.anchor, True, tonal)
             result = SpectralAnalysis(weakref.ref(self.tracks), self.key, self.anchor, frames, review, role_shapes(frames), tonal,
                                       note)
+        except Cancelled:
+            self.fail(cancelled_report("Masking"))
+            return
         except MemoryError:
-            self.signals.failed.emit(self.job_id, ErrorReport("Masking", "Not enough memory to analyse the bands."))
+            self.fail(ErrorReport("Masking", "Not enough memory to analyse the bands."))
             return
         except Exception as exc:  # the analysis must never take the window down
-            self.signals.failed.emit(self.job_id, ErrorReport.from_exception(exc, "Masking"))
+            self.fail(ErrorReport.from_exception(exc, "Masking"))
             return
-        self.signals.finished.emit(self.job_id, result)
+        self.emit("finished", result)
 
 
 class SpectralMixin:
@@ -136,7 +137,8 @@ class SpectralMixin:
         if not self.jobs.finish(JobKind.SPECTRAL, job_id):
             return
         self.spectral_busy.emit(False)
-        self.error.emit(report)
+        if report.kind is not ErrorKind.CANCELLED:
+            self.error.emit(report)
 
     def loop_stretch(self, start_s: float, end_s: float) -> None:
         """Seek the preview to a stretch and loop over it (the stretch becomes the span)."""

@@ -25,6 +25,7 @@ from model.errors import AdvisorUnavailable, InputError
 
 if TYPE_CHECKING:
     from model.advice.advisor import CancelToken, Progress
+    from model.audio.tracks import Gains, TrackSet
     from model.audio.measure import Measurements, WindowLevels
 
 PROFILE_FORMAT = "mixingbuddy.balance_profile/2"
@@ -262,14 +263,6 @@ def load_song(song: SongSource) -> tuple["TrackSet", "Gains"]:
     gains = Gains(track_db={ids[n]: db for n, db in song.track_db.items() if n in ids},
                   muted=frozenset(ids[n] for n in song.muted if n in ids))
     return tracks, gains
-
-
-def measure_song(song: SongSource, window_s: float = 10.0) -> "Measurements":
-    """Load a song and measure it whole."""
-    from model.audio.measure import measure_session
-
-    tracks, gains = load_song(song)
-    return measure_session(tracks, gains, window_s, None, true_peak=False, per_track=False)
 
 
 def fit_profile(songs: Sequence[SongSource | str | os.PathLike], name: str, method: str = "mixingbuddy profile fit",

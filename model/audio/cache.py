@@ -3,8 +3,9 @@
 An entry holds the doctor's statistics (FileStats), the file's unity-gain readings in
 every window (TrackWindow) and its true peak. It is keyed by the absolute path, size,
 mtime_ns, header, the session rate and length, the window length and the span, so a
-rewritten file, a new session rate or another span misses and is measured again, while
-a re-check, a reopened session or a gain or role change reuses every unchanged file.
+rewritten file, a new session rate or another span misses and is measured again, while an
+unchanged file is found again (``analyse_session(..., cache=)``; the app keeps its own per-file loudness cache
+and does not use this one yet).
 Entries live in memory and, with a folder, on disk as one ``.npz`` each (no pickle),
 written to a temporary name and renamed.
 """
@@ -16,6 +17,7 @@ import hashlib
 import json
 import os
 import tempfile
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -116,14 +118,16 @@ class AnalysisCache:
                   "channel_sums": s.channel_sums if s.channel_sums is not None else np.zeros(0)}
         for i, w in enumerate(analysis.windows):
             arrays[f"energies_{i}"], arrays[f"block_db_{i}"] = w.energies, w.block_db
+        tmp = None
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".part")
             with os.fdopen(fd, "wb") as f:
                 np.savez(f, **arrays)
             os.replace(tmp, self._path(key))
-        except OSError:
-            pass  # a cache that cannot be written only costs time
+        except OSError:  # a cache that cannot be written only costs time; leave no partial file behind
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
 
     def _read(self, key: FileKey) -> FileAnalysis | None:
         try:
@@ -134,12 +138,14 @@ class AnalysisCache:
                 windows = tuple(TrackWindow(data[f"energies_{i}"], float(p), data[f"block_db_{i}"])
                                 for i, p in enumerate(meta["peak_db"]))
                 envelope, sums = data["envelope"], data["channel_sums"]
-        except (OSError, ValueError, KeyError):
-            return None
+            scalars = {k: meta["stats"][k] for k in _STATS_SCALARS}
+            true_peak_db = meta["true_peak_db"]
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
+            return None  # missing, damaged or foreign: measure the file again
         info = AudioInfo(key.path, *key.header, stamp=(key.size, key.mtime_ns))
         stats = FileStats("", Path(key.path).name, "other", info, key.session_rate)
-        for k, v in meta["stats"].items():
+        for k, v in scalars.items():
             setattr(stats, k, v)
         stats.channel_sums = sums if sums.size else None
         stats.restore_envelope(envelope)
-        return FileAnalysis(stats, windows, meta["true_peak_db"])
+        return FileAnalysis(stats, windows, true_peak_db)

@@ -94,7 +94,8 @@ def fold_to_stereo(block: np.ndarray) -> np.ndarray:
 def read_into(info: AudioInfo, out: np.ndarray) -> None:
     """Decode a probed file into ``out[:info.frames]`` (float32, frames x out_channels) block by block.
 
-    Raises AudioFormatError for truncated data or NaN/Inf samples.
+    Raises AudioFormatError when nothing decodes or on NaN/Inf samples; a file that ends early (truncated) leaves
+    the rest of ``out`` silent.
     """
     name = Path(info.path).name
     ch_out = out.shape[1]

@@ -52,10 +52,6 @@ class Meter:
         value = _ebu.get_loudness_global(self._state)
         return value if math.isfinite(value) else NEG_INF
 
-    def last_sample_peak_db(self) -> float:
-        """Sample peak (dBFS) of the frames added by the last ``add`` call."""
-        return linear_to_db(max(_ebu.get_previous_sample_peak(self._state, c) for c in range(self.channels)))
-
     def true_peak_db(self) -> float:
         """True peak (dBTP) over everything added; the meter must be built with ``true_peak=True``."""
         return linear_to_db(max(_ebu.get_true_peak(self._state, c) for c in range(self.channels)))
@@ -151,7 +147,7 @@ def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
 
 
 class StreamResampler:
-    """soxr resampling of consecutive blocks of one signal; ``frames`` of output in total, cut or zero-padded."""
+    """soxr resampling of consecutive blocks of one signal; pass ``last=True`` with the final block to flush."""
 
     def __init__(self, from_rate: int, to_rate: int, channels: int) -> None:
         self._stream = soxr.ResampleStream(int(from_rate), int(to_rate), channels, dtype="float32", quality="VHQ")

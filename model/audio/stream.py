@@ -84,7 +84,8 @@ class FileStream:
             else:
                 need = math.ceil((want - len(self._pending)) * self.track.info.sample_rate / self.track.sample_rate)
                 got = self._reader.read(max(need, 1024))
-                last = self._reader.pos >= self.track.info.frames
+                # a file that decodes fewer frames than its header says (truncated) ends when nothing comes back
+                last = len(got) == 0 or self._reader.pos >= self.track.info.frames
                 got = self._resample(got, last=last)
             self._pending = np.concatenate([self._pending, got]) if len(self._pending) else got
             if last:

@@ -152,6 +152,18 @@ def test_cancel_stops_learning_and_saves_nothing(qtbot, real_window, songs, user
     assert dlg.learn_button.isEnabled()
 
 
+def test_closing_the_app_cancels_a_running_fit(qtbot, real_window, songs, user_dir):
+    """The shutdown path cancels every job through the registry; the fit job answers it like any pool job."""
+    w = real_window()
+    c = w.controller
+    dlg = open_learn_dialog(w, songs, "closing")
+    with qtbot.waitSignal(c.learning_changed, timeout=60000, check_params_cb=lambda running, _m: not running) as sig:
+        dlg.learn_button.click()
+        c.jobs.cancel()               # what closing the window does to every running job
+    assert sig.args[1] == "Profile fit cancelled; nothing was saved."
+    assert not (user_dir / "closing.json").exists()
+
+
 def test_too_few_songs_or_a_bad_folder_is_one_line(qtbot, real_window, songs, tmp_path):
     w = real_window()
     dlg = open_learn_dialog(w, songs[:1], "one")

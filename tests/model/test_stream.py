@@ -178,3 +178,24 @@ def test_cache_reuses_unchanged_files_and_measures_a_rewritten_one_again(tmp_pat
     assert again.measurements.tracks[vox.name].lufs == pytest.approx(
         first.measurements.tracks[vox.name].lufs - 6.02, abs=0.05)
     assert cache.get(new_key) is not None
+
+
+def test_a_file_shorter_than_its_header_says_ends_the_stream_when_resampled(tmp_path):
+    """A header can overstate the length (an estimated MP3 length, a cut file): the stream stops where the audio does."""
+    import dataclasses
+    import threading
+
+    rng = np.random.default_rng(3)
+    for name in ("Lead Vox.wav", "Drums.wav"):
+        sf.write(tmp_path / name, (0.1 * rng.standard_normal((48000 * 3, 2))).astype(np.float32), 48000)
+    sf.write(tmp_path / "Bass.wav", (0.1 * rng.standard_normal((24000 * 2, 2))).astype(np.float32), 24000)
+    plan = plan_session([tmp_path], strict=True)
+    i = next(k for k, info in enumerate(plan.infos) if info.sample_rate == 24000)
+    overstated = dataclasses.replace(plan.infos[i], frames=24000 * 3)   # the header claims 3 s; 2 s decode
+    plan = dataclasses.replace(plan, infos=plan.infos[:i] + (overstated,) + plan.infos[i + 1:])
+    done = {}
+    worker = threading.Thread(target=lambda: done.setdefault("analysis", analyse_session(plan)), daemon=True)
+    worker.start()
+    worker.join(timeout=120)
+    assert "analysis" in done, "the streamed analysis did not end"
+    assert done["analysis"].measurements.roles["bass"].lufs > -40
