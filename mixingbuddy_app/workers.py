@@ -252,7 +252,7 @@ class LoadOutcome:
     context: Any = None                   # e.g. the PendingSession being opened
 
 
-READ_BLOCK_S = 1.0      # decode step; the loudness meter takes a quarter of it at a time (it holds the GIL)
+READ_BLOCK_S = 0.25     # decode step; the loudness meter takes a quarter of it at a time (it holds the GIL)
 
 
 class LoadTracksJob(PoolJob):
@@ -270,7 +270,8 @@ class LoadTracksJob(PoolJob):
         self.loaded = loaded
         self.loaded_lufs = dict(loaded_lufs or {})
         self.loudness_cache = loudness_cache
-        self.workers = workers or min(4, os.cpu_count() or 1)
+        # one core stays with the GUI thread: the decoders and meters share the interpreter lock with it
+        self.workers = workers or max(1, min(4, (os.cpu_count() or 1) - 1))
 
     def run(self) -> None:
         try:
