@@ -188,7 +188,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
     def _finish_load(self, job_id: int) -> bool:
         """Forget a finished load; True (and loading ends) when it is the newest one."""
         current = self.jobs.finish(JobKind.LOAD, job_id)
-        if current:
+        if current or not self.loading:   # an older, superseded load can be the last to end
             self.loading_changed.emit(False, "")
         return current
 

@@ -154,6 +154,7 @@ class TrackTable(QTableWidget):
         self.cellClicked.connect(self._cell_clicked)
         controller.tracks_changed.connect(self.rebuild)
         controller.file_loaded.connect(self.show_reading)
+        controller.loading_changed.connect(lambda busy, _m: busy or self.refresh())
         controller.gains_changed.connect(self.refresh)
         controller.anchor_changed.connect(lambda _a: self.refresh())
         controller.loudness_changed.connect(lambda _exact: self.refresh())
@@ -348,7 +349,9 @@ class TrackTable(QTableWidget):
     def refresh(self) -> None:
         p = self.controller.project
         tracks = p.tracks.tracks if p.tracks else ()
-        if self._layout(tracks) != [r for r in self.rows if r[0] != "reading"]:
+        reading = any(r[0] == "reading" for r in self.rows)
+        if self._layout(tracks) != [r for r in self.rows if r[0] != "reading"] or (
+                reading and not self.controller.loading):   # a load ended or was cancelled: its listed files go
             self.rebuild()
             return
         exact = p.loudness_is_exact()
