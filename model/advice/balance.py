@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 from model.advice.advisor import AdviceRequest, AdvisorInfo, CancelToken, SongVerdict
 from model.advice.profiles import BalanceProfile, PairStats, load_profile, pair_offset, pair_windows
 from model.advice.templates import CORRECTION_RANGE_DB, DIRECTION, GAIN_RANGE_DB, render_response
-from model.advice.types import RoleGain, WindowVerdict
+from model.advice.types import TENTATIVE_BELOW, RoleGain, WindowVerdict
 from model.audio.findings import Finding
 from model.audio.segments import Window, WindowPlan, select_windows
 
@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 FLAW_RANGE_DB = (GAIN_RANGE_DB["loud"][0], GAIN_RANGE_DB["very_loud"][1])
 #: Prior odds: half of the mixes judged are balanced for a role; the rest are off one way or the other.
 PRIOR_BALANCED = 0.5
-#: Suggestions below this confidence are worded as tentative and never name the 6-12 dB correction.
-CONFIDENT = 0.5
 #: A role guessed from a name this uncertain (``RoleGuess.confidence``) cannot back a confident suggestion.
 UNCERTAIN_GUESS = 0.5
 UNGATED_CAP = 0.5
@@ -114,7 +112,7 @@ class BalanceAdvisor:
         if category == "no_error":
             return None, p
         confidence = min(p, confidence_cap)
-        if confidence < CONFIDENT:  # the size is as uncertain as the direction: name the smaller correction
+        if confidence < TENTATIVE_BELOW:  # the size is as uncertain as the direction: name the smaller correction
             category = {"very_loud": "loud", "very_quiet": "quiet"}.get(category, category)
         low, high = CORRECTION_RANGE_DB[category]
         sign = -1.0 if deviation > 0 else 1.0
@@ -234,9 +232,9 @@ class BalanceAdvisor:
                 out.append(Finding("pair_windows", "info",
                                    f"{p.role} vs {p.anchor}: judged over {p.windows} window(s) where both play; "
                                    f"{p.skipped} skipped (one of them silent)."))
-            if p.suggestion is not None and p.suggestion.confidence < CONFIDENT:
-                why = "songs of this profile disagree this much" if (p.probability or 0) < CONFIDENT else (
-                    "its windows disagree" if (p.agreement or 0) < CONFIDENT else "a role was guessed from an "
+            if p.suggestion is not None and p.suggestion.confidence < TENTATIVE_BELOW:
+                why = "songs of this profile disagree this much" if (p.probability or 0) < TENTATIVE_BELOW else (
+                    "its windows disagree" if (p.agreement or 0) < TENTATIVE_BELOW else "a role was guessed from an "
                     "ambiguous file name; set the roles to make it firm")
                 out.append(Finding("tentative", "info",
                                    f"{p.role}: tentative ({p.suggestion.confidence:.0%}): {why}."))

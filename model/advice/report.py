@@ -17,7 +17,7 @@ import numpy as np
 
 from model.advice.balance import PairJudgement
 from model.advice.templates import stem_grammar
-from model.advice.types import Advice, RoleGain, WindowVerdict
+from model.advice.types import TENTATIVE_BELOW, Advice, RoleGain, WindowVerdict
 from model.audio.findings import Finding
 from model.audio.roles import ROLES
 from model.audio.segments import Window
@@ -27,6 +27,10 @@ ARROWS = {"increase": "up", "decrease": "down", "none": "ok"}
 
 
 # --- formatting shared by the CLI and the app ------------------------------------------
+
+def _verb(s: RoleGain) -> str:
+    return "raise" if s.direction == "increase" else "lower"
+
 
 def clock(s: float) -> str:
     """Seconds as m:ss.s."""
@@ -43,12 +47,11 @@ def fmt_db(x: float | None, signed: bool = False) -> str:
 CATEGORY_WORDS = {"quiet": "a little too quiet", "very_quiet": "much too quiet",
                   "loud": "a little too loud", "very_loud": "much too loud"}
 #: Below this confidence a suggestion is worded as a guess ("may be", "probably").
-TENTATIVE_BELOW = 0.5
 
 
 def suggestion_action(s: RoleGain, tentative: bool = False) -> str:
     """What to do about one suggestion: "Lower the drums by 3 to 6 dB" ("Probably lower …" when tentative)."""
-    verb = "raise" if s.direction == "increase" else "lower"
+    verb = _verb(s)
     text = f"{'probably ' if tentative else ''}{verb} the {s.role} by {s.min_db:g} to {s.max_db:g} dB"
     return text[0].upper() + text[1:]
 
@@ -59,7 +62,7 @@ def suggestion_sentence(s: RoleGain, tentative: bool = False) -> str:
     ``tentative`` words it as a guess: "The drums may be a little too loud: probably lower them by 3 to 6 dB.".
     """
     g = stem_grammar(s.role)
-    verb = "raise" if s.direction == "increase" else "lower"
+    verb = _verb(s)
     what = CATEGORY_WORDS.get(s.category, s.category.replace("_", " "))
     be = "may be" if tentative else g["be"]
     return (f"The {s.role} {be} {what}: {'probably ' if tentative else ''}{verb} {g['obj']} "
@@ -144,7 +147,7 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
     agree = advice.agreement or ""
     lines.append(f"  Confidence: {agree} ({advice.confidence:.0%})" if agree else f"  Confidence: {advice.confidence:.0%}")
     for s in advice.suggestions[1:]:
-        verb = "raise" if s.direction == "increase" else "lower"
+        verb = _verb(s)
         lines.append(f"  Also: {verb} {s.role} by {s.min_db:g} to {s.max_db:g} dB ({s.category.replace('_', ' ')}).")
     lines += ["", f"  {'role':<7} {'tracks':>6} {'LUFS':>7} {'LU vs anchor':>13} {'typical band':>14}  verdict"]
     verdicts = {s.role: s for s in advice.suggestions}
@@ -161,8 +164,8 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
             s = verdicts.get(role)
             pair = pairs.get(role)
             if s:
-                verdict = f"{'raise' if s.direction == 'increase' else 'lower'} {s.min_db:g}–{s.max_db:g} dB"
-                verdict += f" ({s.confidence:.0%}{', tentative' if s.confidence < 0.5 else ''})"
+                verdict = f"{_verb(s)} {s.min_db:g}–{s.max_db:g} dB"
+                verdict += f" ({s.confidence:.0%}{', tentative' if s.confidence < TENTATIVE_BELOW else ''})"
             elif advice.pairs and (pair is None or pair.reason):
                 verdict = "not judged"
             else:

@@ -14,6 +14,8 @@ from model.audio.roles import TARGET_ROLES
 from model.advice.templates import CORRECTION_RANGE_DB, DIRECTION, RESPONSES, render_response, render_tentative
 
 Direction = Literal["increase", "decrease", "none"]
+#: Advice below this confidence is worded as tentative and never names the 6-12 dB correction.
+TENTATIVE_BELOW = 0.5
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,6 @@ def advice_sentence(primary: RoleGain | None, abstained: bool = False, variant: 
         return "No confident issue: the windows disagree, so no change is suggested."
     if primary is None:
         return render_response("no_error", None, variant)
-    if primary.confidence < 0.5:
+    if primary.confidence < TENTATIVE_BELOW:
         return render_tentative(primary.category, primary.role)
     return render_response(primary.category, primary.role, variant)
