@@ -89,19 +89,15 @@ class PairMasking(MaskingMap):
         return {a, b} == {self.first.key, self.second.key}
 
 
-class PairMaskingJob(PoolJob):
-    """The band frames of two chosen signals (track ids or roles) and their masking findings both ways."""
+class BandAnalysisJob(PoolJob):
+    """A band analysis on the pool: ``analyse()``'s result is emitted, or a failure report (never an exception)."""
 
-    def __init__(self, job_id: int, tracks: TrackSet, gains: Gains, first: str, second: str, key: tuple) -> None:
-        super().__init__(job_id)
-        self.tracks, self.gains, self.first, self.second, self.key = tracks, gains, first, second, key
+    def analyse(self) -> object:
+        raise NotImplementedError
 
     def run(self) -> None:
         try:
-            frames, a, b = pair_frames(self.tracks, self.first, self.second, self.gains)
-            self.token.raise_if_cancelled()
-            result = PairMasking(weakref.ref(self.tracks), self.key, a, b, frames,
-                                 tuple(find_masking(frames, [[(a, b)], [(b, a)]], limit=None)))
+            result = self.analyse()
         except Cancelled:
             self.fail(cancelled_report("Masking"))
             return
@@ -114,7 +110,21 @@ class PairMaskingJob(PoolJob):
         self.emit("finished", result)
 
 
-class SpectralJob(PoolJob):
+class PairMaskingJob(BandAnalysisJob):
+    """The band frames of two chosen signals (track ids or roles) and their masking findings both ways."""
+
+    def __init__(self, job_id: int, tracks: TrackSet, gains: Gains, first: str, second: str, key: tuple) -> None:
+        super().__init__(job_id)
+        self.tracks, self.gains, self.first, self.second, self.key = tracks, gains, first, second, key
+
+    def analyse(self) -> PairMasking:
+        frames, a, b = pair_frames(self.tracks, self.first, self.second, self.gains)
+        self.token.raise_if_cancelled()
+        return PairMasking(weakref.ref(self.tracks), self.key, a, b, frames,
+                           tuple(find_masking(frames, [[(a, b)], [(b, a)]], limit=None)))
+
+
+class SpectralJob(BandAnalysisJob):
     """role_band_frames over the whole song, then masking findings, tonal shapes and tonal findings."""
 
     def __init__(self, job_id: int, tracks: TrackSet, gains: Gains, anchor: str | None, profile: str,
@@ -126,28 +136,17 @@ class SpectralJob(PoolJob):
         self.profile = profile
         self.key = key
 
-    def run(self) -> None:
+    def analyse(self) -> SpectralAnalysis:
+        self.emit("progress", 0.1, "Analysing bands")
+        frames = role_band_frames(self.tracks, self.gains)
+        self.token.raise_if_cancelled()
         try:
-            self.emit("progress", 0.1, "Analysing bands")
-            frames = role_band_frames(self.tracks, self.gains)
-            self.token.raise_if_cancelled()
-            try:
-                tonal, note = tonal_for_profile(self.profile)
-            except MixingBuddyError as exc:
-                tonal, note = None, f"no tonal comparison: {exc.message}"
-            review = review_frames(frames, self.anchor, True, tonal)
-            result = SpectralAnalysis(weakref.ref(self.tracks), self.key, self.anchor, frames, review, role_shapes(frames), tonal,
-                                      note)
-        except Cancelled:
-            self.fail(cancelled_report("Masking"))
-            return
-        except MemoryError:
-            self.fail(ErrorReport("Masking", "Not enough memory to analyse the bands."))
-            return
-        except Exception as exc:  # the analysis must never take the window down
-            self.fail(ErrorReport.from_exception(exc, "Masking"))
-            return
-        self.emit("finished", result)
+            tonal, note = tonal_for_profile(self.profile)
+        except MixingBuddyError as exc:
+            tonal, note = None, f"no tonal comparison: {exc.message}"
+        review = review_frames(frames, self.anchor, True, tonal)
+        return SpectralAnalysis(weakref.ref(self.tracks), self.key, self.anchor, frames, review, role_shapes(frames),
+                                tonal, note)
 
 
 class SpectralMixin:
