@@ -221,6 +221,7 @@ class SpectralMixin:
     def _on_pair_masking_failed(self, job_id: int, report: ErrorReport) -> None:
         if self.jobs.finish(JobKind.PAIR, job_id) and report.kind is not ErrorKind.CANCELLED:
             self.error.emit(report)
+            self.pair_masking_changed.emit(None)   # the view waiting for it stops waiting
 
     def loop_stretch(self, start_s: float, end_s: float) -> None:
         """Seek the preview to a stretch and loop over it (the stretch becomes the span)."""

@@ -270,7 +270,12 @@ class MaskingView(SpectralView):
         self._show_status()
 
     def _on_pair_masking(self, result) -> None:
-        if self._wanted is not None and result.covers(*self._wanted):
+        if self._wanted is None:
+            return
+        if result is None:   # it failed (the banner says why)
+            self._wanted = None
+            self.status.setText("The masking between these two could not be analysed: choose another pair.")
+        elif result.covers(*self._wanted):
             self.show_pair(*self._wanted)
 
     def _band_index(self, edge_hz: float, edges: np.ndarray) -> int:

@@ -163,3 +163,23 @@ def test_masking_view_maps_two_chosen_tracks_and_loops_their_finding(qtbot, demo
     choose(qtbot, view, view.maskee, "vocals")
     assert view.pair == ("other", "vocals") and view.listed is c.spectral
     assert view.findings.count() == role_findings and c.jobs.latest(JobKind.PAIR) == 3
+
+
+def test_a_pair_that_cannot_be_analysed_says_so_once(qtbot, demo_window):
+    """A role none of whose tracks plays any more (muted since the analysis) against a track: one banner, and the
+    view stops waiting."""
+    w = demo_window
+    c = w.controller
+    view = w.masking_view
+    open_view(qtbot, w, view)
+    reports = []
+    c.error.connect(reports.append)
+    for t in c.project.tracks.tracks:
+        if t.role.role == "bass":
+            c.set_muted(t.id, True)
+    choose(qtbot, view, view.maskee, "07 Keys Pad.flac")
+    with qtbot.waitSignal(c.pair_masking_changed, timeout=60000) as got:
+        choose(qtbot, view, view.masker, "bass")
+    assert got.args == [None] and view.pair is None and view._wanted is None
+    assert len(reports) == 1 and "No audible track has the role 'bass'" in reports[0].message
+    assert "could not be analysed" in view.status.text()
