@@ -92,7 +92,7 @@ def run(argv: Sequence[str]) -> int:
 
     args = build_parser().parse_args(list(argv))
     overrides = parse_role_overrides(args.role)
-    if args.advisor == "llm" or args.masking or args.tonal:  # the model and the spectral review hear the audio
+    if args.advisor == "llm":  # the model hears the audio
         from model.audio.tracks import load_tracks
 
         loaded = load_tracks(args.paths, strict=True)
@@ -131,23 +131,29 @@ def run(argv: Sequence[str]) -> int:
     advisor = load_advisor(args.advisor, checkpoint=args.checkpoint,
                            device=None if args.device == "auto" else args.device, **options)
     request = AdviceRequest(tracks, anchor, span=span, true_peak=args.true_peak)
-    analysis = None
+    analysis = bands = None
     if analyse is not None:
         from model.advice.pipeline import check_anchor
+        from model.audio.spectral import BandFrameStream
 
         check_anchor(request)  # before decoding anything
-        analysis = analyse_session(analyse, user_roles, request.window_s, span,
-                                   args.true_peak, anchor)
+        if args.masking or args.tonal:  # the band frames of the role sums, built as the files stream by
+            bands = BandFrameStream.over(analyse.sample_rate, analyse.frames, span)
+        analysis = analyse_session(analyse, user_roles, request.window_s, span, args.true_peak, anchor,
+                                   on_role_sums=bands.add if bands else None)
         notes = analysis.notes
     advice = critique(request, advisor, analysis=analysis)
     review = None
     if args.masking or args.tonal:
-        from model.advice.spectrum import review_spectrum
+        from model.advice.spectrum import review_frames, review_spectrum
         from model.advice.tonal import tonal_for_profile
 
-        judged = replace(request, anchor=advice.anchor)  # the anchor the critique used
         tonal = tonal_for_profile(args.profile)[0] if args.tonal else None
-        review = review_spectrum(judged, args.masking, tonal)
+        if bands is not None:
+            review = review_frames(bands.finish(), advice.anchor, args.masking, tonal)
+        else:
+            judged = replace(request, anchor=advice.anchor)  # the anchor the critique used
+            review = review_spectrum(judged, args.masking, tonal)
     if args.json:
         data = advice_to_json(advice)
         if args.masking:

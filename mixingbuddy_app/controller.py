@@ -67,6 +67,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
     learn_progress = Signal(float, str)
     spectral_busy = Signal(bool)             # the masking/tonal analysis is running
     spectral_changed = Signal(object)        # SpectralAnalysis
+    pair_masking_changed = Signal(object)    # PairMasking between two chosen tracks (or a track and a role); None: failed
 
     def __init__(self, worker: AdvisorWorker, output=None, project: MixProject | None = None,
                  pool: QThreadPool | None = None, parent: QObject | None = None,

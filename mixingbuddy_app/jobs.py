@@ -14,6 +14,7 @@ class JobKind(Enum):
     MEASURE = "measure"      # the exact meters (MeasureJob)
     PROFILE = "profile"      # learning a balance profile from song folders (FitProfileJob)
     SPECTRAL = "spectral"    # masking and tonal analysis for their views (SpectralJob)
+    PAIR = "pair"            # masking between two chosen tracks for the Masking view (PairMaskingJob)
 
 
 class JobRegistry:

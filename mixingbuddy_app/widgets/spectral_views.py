@@ -1,13 +1,15 @@
-"""The Masking view (time x band map of how far one role sits under another, with the masking findings) and the
-Tonal view (each role's spectral shape against the profile's typical band, with the tonal findings).
+"""The Masking view (time x band map of how far one role or track sits under another, with the masking findings)
+and the Tonal view (each role's spectral shape against the profile's typical band, with the tonal findings).
 
 Both show the controller's SpectralAnalysis; opening a view (or Analyse) starts the analysis when there is none
-for the current mix. Clicking a masking finding seeks the preview to its stretch and loops it.
+for the current mix. Clicking a masking finding seeks the preview to its stretch and loops it. A pair with a track
+in it is analysed when chosen (a band pass over those two signals only).
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import PurePath
 
 import numpy as np
 import pyqtgraph as pg
@@ -116,19 +118,24 @@ class SpectralView(QWidget):
 
 class MaskingView(SpectralView):
     """Time x third-octave band map of the chosen pair (colour: dB the maskee sits under the masker) beside the list
-    of masking findings; the pair defaults to the worst one against the anchor."""
+    of masking findings; the pair defaults to the worst one against the anchor.
+
+    Each side is a role or a track (the combos list the roles, then the tracks; item data: the role, or the track
+    id). Role pairs come from the controller's analysis, whose findings the list shows; a pair with a track comes
+    from the controller's pair analysis, started when chosen, and the list shows that pair's findings both ways.
+    """
 
 
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(controller, parent)
         self.masker = QComboBox()
         self.masker.setObjectName("maskerCombo")
-        self.masker.setToolTip("The role that covers")
+        self.masker.setToolTip("The role or track that covers")
         self.maskee = QComboBox()
         self.maskee.setObjectName("maskeeCombo")
-        self.maskee.setToolTip("The role that is covered")
+        self.maskee.setToolTip("The role or track that is covered")
         for combo in (self.masker, self.maskee):
-            combo.activated.connect(lambda _i: self.show_pair(self.masker.currentText(), self.maskee.currentText()))
+            combo.activated.connect(lambda _i: self.show_pair(self.masker.currentData(), self.maskee.currentData()))
         self.bar.addWidget(QLabel("Masker"))
         self.bar.addWidget(self.masker)
         self.bar.addWidget(QLabel("over"))
@@ -163,20 +170,34 @@ class MaskingView(SpectralView):
         self.layout_.addWidget(split, 1)
         self.pair: tuple[str, str] | None = None
         self.depth: np.ndarray | None = None
+        self.listed = None        # the analysis whose masking findings the list shows (roles' or a pair's)
+        self._wanted: tuple[str, str] | None = None   # a pair with a track, waiting for its analysis
+        controller.pair_masking_changed.connect(self._on_pair_masking)
         self._show_status()
 
     # --- drawing ----------------------------------------------------------------------------
     def summary(self) -> str:
-        n = len(self.analysis.review.masking)
+        listed = self.listed if self.listed is not None else self.analysis
+        n = len(listed.masking)
+        if listed is not self.analysis:
+            pair = f"{listed.first.words} and {listed.second.words}"
+            return (f"{n} masking finding(s) between {pair}; click one to loop it." if n else
+                    f"Neither of {pair} covers the other strongly and lastingly.")
         return (f"{n} masking finding(s) over the whole song; click one to loop it." if n else
                 "No strong, lasting masking between the roles.")
 
     def show_analysis(self, analysis) -> None:
         self.analysis = analysis
         roles = analysis.roles
+        tracks = analysis.tracks()
         for combo in (self.masker, self.maskee):
             combo.clear()
-            combo.addItems(roles)
+            for role in roles:
+                combo.addItem(role, role)
+            if tracks is not None and tracks.tracks:
+                combo.insertSeparator(combo.count())
+                for t in tracks.tracks:
+                    combo.addItem(PurePath(t.name).stem, t.id)
         bands = analysis.frames.bands
         ticks = []
         for f in HZ_TICKS:
@@ -184,44 +205,78 @@ class MaskingView(SpectralView):
             if abs(math.log(bands.centres_hz[i] / f)) < 0.1:
                 ticks.append((i, _hz_tick(f)))
         self.plot.getAxis("left").setTicks([ticks])
-        self.findings.clear()
-        for f in analysis.review.masking:
-            item = QListWidgetItem(f"{f.text}\n→ {f.suggestion}")
-            item.setData(Qt.ItemDataRole.UserRole, f)
-            item.setToolTip("Click to loop this stretch")
-            self.findings.addItem(item)
-        pair = self.pair if self.pair and all(r in roles for r in self.pair) and self.pair[0] != self.pair[1] \
+        self._list_findings(analysis)
+        keys = {self.masker.itemData(i) for i in range(self.masker.count())} - {None}
+        pair = self.pair if self.pair and all(k in keys for k in self.pair) and self.pair[0] != self.pair[1] \
             else analysis.default_pair()
         if pair is not None:
             self.show_pair(*pair)
         self._show_status()
 
-    def show_pair(self, masker: str, maskee: str) -> None:
-        """Draw the map of ``maskee`` under ``masker`` and outline that pair's findings."""
-        a = self.analysis
-        if a is None or masker not in a.frames.power or maskee not in a.frames.power:
+    def _list_findings(self, source) -> None:
+        """List the masking findings of ``source`` (the roles' analysis or a pair's) unless they are listed."""
+        if source is self.listed:
             return
-        self.masker.setCurrentText(masker)
-        self.maskee.setCurrentText(maskee)
+        self.listed = source
+        self.findings.clear()
+        for f in source.masking:
+            item = QListWidgetItem(f"{f.text}\n→ {f.suggestion}")
+            item.setData(Qt.ItemDataRole.UserRole, f)
+            item.setToolTip("Click to loop this stretch")
+            self.findings.addItem(item)
+
+    def show_pair(self, masker: str, maskee: str) -> None:
+        """Draw the map of ``maskee`` under ``masker`` (role names or track ids) and outline that pair's findings.
+
+        A pair with a track is analysed first when its analysis is not current; it is drawn when that ends.
+        """
+        a, c = self.analysis, self.controller
+        if a is None or masker is None or maskee is None:
+            return
+        for combo, key in ((self.masker, masker), (self.maskee, maskee)):
+            combo.setCurrentIndex(combo.findData(key))
         for r in self.regions:
             self.plot.removeItem(r)
         self.regions = []
+        self._wanted = None
         if masker == maskee:
             self.pair, self.depth = None, None
             self.image.clear()
-            self.status.setText("Choose two different roles.")
+            self.status.setText("Choose two different roles or tracks.")
             return
+        if masker in a.frames.power and maskee in a.frames.power:
+            source = a
+        elif c.pair_masking_is_current(masker, maskee):
+            source = c.pair_masking
+        else:
+            self.pair, self.depth, self._wanted = None, None, (masker, maskee)
+            self.image.clear()
+            c.analyse_pair(masker, maskee)
+            self.status.setText(f"Analysing masking between {self.masker.currentText()} and "
+                                f"{self.maskee.currentText()}…")
+            return
+        self._list_findings(source)
         self.pair = (masker, maskee)
-        frames = a.frames
-        self.depth = a.depth(masker, maskee)
+        frames = source.frames
+        self.depth = source.depth(masker, maskee)
         hop = frames.hop_s
         self.image.setImage(self.depth, levels=DEPTH_LEVELS, autoLevels=False)
         self.image.setRect(QRectF(frames.start_s - hop / 2, -0.5, frames.frames * hop, len(frames.bands)))
-        for f in a.review.masking:
+        for f in source.masking:
             if (f.masker, f.maskee) == self.pair:
                 self.regions.append(self._outline(f))
-        self.plot.setTitle(f"{maskee} under {masker}", color="#dddddd", size="10pt")
+        self.plot.setTitle(f"{self.maskee.currentText()} under {self.masker.currentText()}", color="#dddddd",
+                           size="10pt")
         self._show_status()
+
+    def _on_pair_masking(self, result) -> None:
+        if self._wanted is None:
+            return
+        if result is None:   # it failed (the banner says why)
+            self._wanted = None
+            self.status.setText("The masking between these two could not be analysed: choose another pair.")
+        elif result.covers(*self._wanted):
+            self.show_pair(*self._wanted)
 
     def _band_index(self, edge_hz: float, edges: np.ndarray) -> int:
         return int(np.argmin(np.abs(np.log(edges / edge_hz))))
@@ -250,6 +305,7 @@ class MaskingView(SpectralView):
             self.plot.removeItem(r)
         self.regions = []
         self.depth = None
+        self.listed, self._wanted = None, None
 
     # --- a finding clicked: its pair on the map, its stretch looped ----------------------------------
     def _on_finding_clicked(self, item: QListWidgetItem) -> None:

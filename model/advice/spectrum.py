@@ -50,12 +50,18 @@ def pair_masking(tracks: TrackSet, first: str, second: str, gains: Gains = Gains
 
     Returns every finding (first covering second, then second covering first) and the two parties.
     """
+    frames, a, b = pair_frames(tracks, first, second, gains, span)
+    return find_masking(frames, [[(a, b)], [(b, a)]], limit=None), a, b
+
+
+def pair_frames(tracks: TrackSet, first: str, second: str, gains: Gains = Gains(),
+                span: tuple[float, float] | None = None) -> tuple[BandFrames, Party, Party]:
+    """Band frames of two chosen tracks or roles (named as for ``pair_masking``), keyed by the parties' keys."""
     a, a_sources = _select(tracks, gains, first)
     b, b_sources = _select(tracks, gains, second)
     if a.key == b.key:
         raise InputError(f"'{first}' and '{second}' are the same signal: choose two different tracks.")
-    frames = band_frames({a.key: a_sources, b.key: b_sources}, tracks.sample_rate, span)
-    return find_masking(frames, [[(a, b)], [(b, a)]], limit=None), a, b
+    return band_frames({a.key: a_sources, b.key: b_sources}, tracks.sample_rate, span), a, b
 
 
 def _select(tracks: TrackSet, gains: Gains, text: str):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -241,14 +241,27 @@ class WindowBuilder:
                 total = self._sums[role] = np.zeros((self.frames, 2), dtype=np.float32)
             total[: len(segment)] += segment  # mono (frames, 1) plays on both channels
 
-    def finish(self, true_peak: bool) -> WindowLevels:
+    @property
+    def first_frame(self) -> int:
+        """The window's first sample in the song."""
+        return int(round(self.start_s * self.sr))
+
+    def role_sums(self) -> dict[str, np.ndarray]:
+        """Each role's (frames, 2) float32 sum of its tracks at their gains, in role order."""
+        return {role: self._sums.get(role, np.zeros((self.frames, 2), dtype=np.float32))
+                for role in ROLE_ORDER if role in self._members}
+
+    def finish(self, true_peak: bool,
+               on_role_sums: Callable[[int, dict[str, np.ndarray]], None] | None = None) -> WindowLevels:
+        """The window's readings; ``on_role_sums`` (first sample, role sums) is given the sums first."""
+        if on_role_sums is not None:
+            on_role_sums(self.first_frame, self.role_sums())
         wl = WindowLevels(Window(self.start_s, self.end_s, True), self.full)
         for tid, (level, energies) in self._tracks.items():
             wl.tracks[tid], wl.energies[f"t:{tid}"] = level, energies
         mix = np.zeros((self.frames, 2), dtype=np.float32)
         mono_roles: dict[str, np.ndarray] = {}
-        for role in (r for r in ROLE_ORDER if r in self._members):
-            total = self._sums.get(role, np.zeros((self.frames, 2), dtype=np.float32))
+        for role, total in self.role_sums().items():
             mono_roles[role] = to_mono(total)
             members = self._members[role]
             if len(members) == 1:  # the role is its track: share its readings

@@ -135,6 +135,98 @@ def _frames_power(block: np.ndarray, window: np.ndarray, hop: int, to_bands: Ban
     return to_bands(power)
 
 
+class BandFrameStream:
+    """Band power per frame of named signals fed piece by piece in time order: ``band_frames`` without the audio.
+
+    The frames cover samples ``start`` to ``end`` (frame ``k`` is centred at ``start + k * hop``);
+    samples outside them are silence. ``add`` takes the next consecutive piece of every signal
+    (a name missing from a piece is silent there) and computes every frame the samples received
+    complete; the tail of a frame not yet complete is carried to the next piece, so the frames
+    equal one pass over the whole signals whatever the piece boundaries. Memory: one frame of
+    carry per signal plus the band powers.
+    """
+
+    def __init__(self, sample_rate: int, start: int, end: int) -> None:
+        self.sample_rate, self.start, self.end = sample_rate, start, max(start, end)
+        self.n_fft, self.hop = frame_size(sample_rate)
+        self.bands = third_octave_bands(sample_rate)
+        self.n_frames = max(1, -(-(self.end - start) // self.hop))
+        self._window = np.hanning(self.n_fft + 1)[:-1].astype(np.float32)
+        self._to_bands = BandSummer(self.n_fft, sample_rate, self.bands)
+        # Parseval: one-sided bins count twice (the bands never reach DC or Nyquist), over N * sum(w^2).
+        self._scale = np.float32(2.0 / (self.n_fft * float(np.sum(self._window * self._window))))
+        self._carry_from = start - self.n_fft // 2  # the sample the carried tails begin at (the next frame's first)
+        self._received = start  # samples before this have been added (or lie before the span)
+        self._done = 0  # frames computed
+        self._carry: dict[str, np.ndarray] = {}
+        self.power: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def over(cls, sample_rate: int, length: int, span: tuple[float, float] | None = None) -> "BandFrameStream":
+        """A stream over the span (seconds; default the whole ``length`` samples) of a song."""
+        start = int(round(span[0] * sample_rate)) if span else 0
+        end = min(length, int(round(span[1] * sample_rate))) if span else length
+        return cls(sample_rate, start, end)
+
+    def add(self, first: int, pieces: Mapping[str, np.ndarray]) -> None:
+        """The signals' (frames, 1 | 2) float32 samples from sample ``first`` on (the piece after the last one)."""
+        if self._received < first < self.end:
+            raise ValueError(f"band frames: a piece at sample {first} leaves a gap after sample {self._received}")
+        for name in pieces:
+            if name not in self._carry:  # silent so far
+                self._carry[name] = np.zeros((self._received - self._carry_from, 2), dtype=np.float32)
+        length = max((len(p) for p in pieces.values()), default=0)
+        a, b = max(first, self._received), min(first + length, self.end)
+        if b <= a:
+            return
+        for name, carry in self._carry.items():
+            joined = np.zeros((len(carry) + b - a, 2), dtype=np.float32)
+            joined[: len(carry)] = carry
+            piece = pieces.get(name)
+            if piece is not None:
+                seg = piece[a - first: b - first]
+                joined[len(carry): len(carry) + len(seg)] = seg if seg.ndim == 2 else seg[:, None]
+            self._carry[name] = joined
+        self._received = b
+        self._compute(self._received)
+
+    def finish(self) -> BandFrames:
+        """The band frames, the frames reaching past ``end`` seeing silence."""
+        self._received = self.end
+        last_needed = self.start + (self.n_frames - 1) * self.hop + self.n_fft // 2
+        for name, carry in self._carry.items():
+            missing = max(0, last_needed - self._carry_from - len(carry))
+            self._carry[name] = np.concatenate([carry, np.zeros((missing, 2), dtype=np.float32)])
+        self._compute(last_needed)
+        return BandFrames(self.bands, self.sample_rate, self.start / self.sample_rate, self.hop / self.sample_rate,
+                          {name: self._power_of(name) for name in self._carry})
+
+    def _power_of(self, name: str) -> np.ndarray:
+        power = self.power.get(name)
+        if power is None:
+            power = self.power[name] = np.zeros((self.n_frames, 2, len(self.bands)), dtype=np.float32)
+        return power
+
+    def _compute(self, available: int) -> None:
+        """Every frame not yet computed whose samples lie before ``available``; keeps the rest as carry."""
+        ready = min(self.n_frames, self._done + (available - self._carry_from - self.n_fft) // self.hop + 1)
+        if ready <= self._done:
+            return
+        count = ready - self._done
+        used = (count - 1) * self.hop + self.n_fft
+        for name, carry in self._carry.items():
+            block = carry[:used]
+            left = _frames_power(block[:, 0], self._window, self.hop, self._to_bands) * self._scale
+            power = self._power_of(name)
+            power[self._done: ready, 0] = left
+            power[self._done: ready, 1] = (left if np.array_equal(block[:, 0], block[:, 1]) else
+                                           _frames_power(block[:, 1], self._window, self.hop, self._to_bands)
+                                           * self._scale)
+            self._carry[name] = carry[count * self.hop:].copy()
+        self._carry_from += count * self.hop
+        self._done = ready
+
+
 def band_frames(sources: Mapping[str, Sequence[tuple[np.ndarray, float]]], sample_rate: int,
                 span: tuple[float, float] | None = None) -> BandFrames:
     """Band power per frame of each named sum of signals, streamed in blocks of CHUNK_FRAMES frames.
@@ -143,36 +235,21 @@ def band_frames(sources: Mapping[str, Sequence[tuple[np.ndarray, float]]], sampl
     (frames,) or (frames, 1 | 2) float32 at ``sample_rate`` (mono plays on both sides). Only the
     span (seconds; default the whole length) is analysed; frames reaching past it see silence.
     """
-    n_fft, hop = frame_size(sample_rate)
-    bands = third_octave_bands(sample_rate)
     length = max((len(a) for members in sources.values() for a, _ in members), default=0)
-    start = int(round(span[0] * sample_rate)) if span else 0
-    end = min(length, int(round(span[1] * sample_rate))) if span else length
-    n_frames = max(1, -(-(end - start) // hop))
-    window = np.hanning(n_fft + 1)[:-1].astype(np.float32)
-    to_bands = BandSummer(n_fft, sample_rate, bands)
-    # Parseval: one-sided bins count twice (the bands never reach DC or Nyquist), over N * sum(w^2).
-    scale = np.float32(2.0 / (n_fft * float(np.sum(window * window))))
-    power = {name: np.zeros((n_frames, 2, len(bands)), dtype=np.float32) for name in sources}
-    for k0 in range(0, n_frames, CHUNK_FRAMES):
-        k1 = min(n_frames, k0 + CHUNK_FRAMES)
-        lo = start + k0 * hop - n_fft // 2
-        hi = start + (k1 - 1) * hop + n_fft // 2
-        a, b = max(lo, start), min(hi, end)
+    stream = BandFrameStream.over(sample_rate, length, span)
+    block = CHUNK_FRAMES * stream.hop
+    for a in range(stream.start, stream.end, block):
+        b = min(stream.end, a + block)
+        sums = {}
         for name, members in sources.items():
-            block = np.zeros((hi - lo, 2), dtype=np.float32)
-            stereo = False
+            total = sums[name] = np.zeros((b - a, 2), dtype=np.float32)
             for audio, gain in members:
                 seg = audio[a:b]
-                if gain == 0.0 or len(seg) == 0:
-                    continue
-                seg = seg if seg.ndim == 2 else seg[:, None]
-                stereo |= seg.shape[1] > 1
-                block[a - lo: a - lo + len(seg)] += seg * np.float32(gain)
-            left = _frames_power(block[:, 0], window, hop, to_bands) * scale
-            power[name][k0:k1, 0] = left
-            power[name][k0:k1, 1] = _frames_power(block[:, 1], window, hop, to_bands) * scale if stereo else left
-    return BandFrames(bands, sample_rate, start / sample_rate, hop / sample_rate, power)
+                if gain != 0.0 and len(seg):
+                    total[: len(seg)] += (seg if seg.ndim == 2 else seg[:, None]) * np.float32(gain)
+        stream.add(a, sums)
+    stream.add(stream.end, {name: np.zeros((0, 2), dtype=np.float32) for name in sources})  # names of silent signals
+    return stream.finish()
 
 
 def signal_band_frames(signals: Mapping[str, np.ndarray], sample_rate: int,

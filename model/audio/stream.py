@@ -15,7 +15,7 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -115,14 +115,17 @@ class FileStream:
 def analyse_session(plan: SessionPlan, roles: Mapping[str, str] | None = None, window_s: float = 10.0,
                     span: tuple[float, float] | None = None, true_peak: bool = False, anchor: str | None = None,
                     gains: Gains | None = None, per_track: bool = True, workers: int | None = None,
-                    cache: AnalysisCache | None = None) -> SessionAnalysis:
+                    cache: AnalysisCache | None = None,
+                    on_role_sums: Callable[[int, dict[str, np.ndarray]], None] | None = None) -> SessionAnalysis:
     """Decode every file of the plan once and measure it (see the module docstring).
 
     ``roles`` overrides guessed roles by track id; ``anchor`` makes the doctor raise RoleError
     when that role has no audible, non-silent track. Raises AudioFormatError for a file that
     cannot be decoded. With a ``cache``, files analysed before (same stamp and settings) are
     still decoded for the role sums and the mix, but not metered or checked again; new
-    analyses are stored.
+    analyses are stored. ``on_role_sums(first sample, {role: (frames, 2) float32})`` is given each
+    window's role sums (audible tracks at their gains), in time order, one call at a time; the
+    windows tile the span (e.g. model.audio.spectral.BandFrameStream.add).
     """
     gains = gains or Gains()
     tset = session_tracks(plan, roles)
@@ -172,7 +175,7 @@ def analyse_session(plan: SessionPlan, roles: Mapping[str, str] | None = None, w
                 if finished:
                     finished[-1].result()  # at most one window's sums waiting: memory stays O(block)
                 if builder is not None:
-                    finished.append(finisher.submit(builder.finish, true_peak))
+                    finished.append(finisher.submit(builder.finish, true_peak, on_role_sums))
             windows = [f.result() for f in finished]
     finally:
         for s in streams:

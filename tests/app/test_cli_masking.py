@@ -63,3 +63,28 @@ def test_masking_with_an_unknown_track_is_one_line_exit_2():
     assert out.stderr.strip().count("\n") == 0 and "No track or role named 'Tuba'" in out.stderr
     same = run("masking", "vocals", "vocals", DEMO_DIR)
     assert same.returncode == 2 and "same signal" in same.stderr
+
+
+def test_masking_and_tonal_stream_the_files_and_equal_the_review_of_the_loaded_tracks(monkeypatch, capsys):
+    """--masking --tonal no longer load the tracks: the band frames are built from the streamed role sums, and
+    the findings equal the review of the loaded tracks (span and a role override included)."""
+    import model.audio.tracks
+    from mixingbuddy_app.cli import main
+    from model.advice.advisor import AdviceRequest
+    from model.advice.spectrum import review_spectrum
+    from model.advice.tonal import tonal_for_profile
+
+    load_tracks = model.audio.tracks.load_tracks
+
+    def no_loading(*_args, **_kwargs):
+        raise AssertionError("critique --masking --tonal loaded every track")
+
+    monkeypatch.setattr(model.audio.tracks, "load_tracks", no_loading)
+    args = [DEMO_DIR, "--json", "--masking", "--tonal", "--span", "3.3:27.1", "--role", "03 Hi Hat.flac=other"]
+    assert main(list(map(str, args))) == 0
+    data = json.loads(capsys.readouterr().out)
+    tracks = load_tracks([DEMO_DIR]).tracks.with_roles({"03 Hi Hat.flac": "other"})
+    review = review_spectrum(AdviceRequest(tracks, data["anchor"], span=(3.3, 27.1)), True,
+                             tonal_for_profile(None)[0])
+    assert data["masking"] == [f.to_json() for f in review.masking] and data["masking"]
+    assert data["tonal"] == [f.to_json() for f in review.tonal]

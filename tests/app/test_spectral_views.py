@@ -1,11 +1,16 @@
 """The Masking and Tonal views: analysed when opened (not on every critique), the demo's deliberate masking case
-(keys over the vocals, 12-22 s, 1-4 kHz; resources/demo.md) on the map, and a clicked finding looped."""
+(keys over the vocals, 12-22 s, 1-4 kHz; resources/demo.md) on the map, also between the two tracks chosen, and a
+clicked finding looped."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+
+from model.audio.masking import masking_depth
+from model.audio.spectral import signal_band_frames
+from model.synthetic import DEMO_MASKING
 
 from mixingbuddy_app.jobs import JobKind
 from mixingbuddy_app.resources import DEMO_DIR
@@ -106,3 +111,75 @@ def test_masking_view_without_enough_roles_says_so(qtbot, make_window, stems):
     analysis = open_view(qtbot, w, w.masking_view)
     assert analysis.default_pair() is None and w.masking_view.pair is None
     assert "No strong, lasting masking" in w.masking_view.status.text()
+
+
+def choose(qtbot, view, combo, key):
+    """Pick an item of a pair combo by its data (a role, or a track id) as a user does."""
+    combo.setCurrentIndex(combo.findData(key))
+    combo.activated.emit(combo.currentIndex())
+
+
+def test_masking_view_maps_two_chosen_tracks_and_loops_their_finding(qtbot, demo_window):
+    w = demo_window
+    c = w.controller
+    view = w.masking_view
+    open_view(qtbot, w, view)
+    tracks = c.project.tracks
+    keys, pad = "07 Keys Pad.flac", "05 Lead Vox.flac"
+    assert [view.masker.itemText(i) for i in range(view.masker.count())][-len(tracks.tracks):] == \
+        [t.name.rsplit(".", 1)[0] for t in tracks.tracks]   # the roles, then the tracks by name
+    role_findings = view.findings.count()
+    choose(qtbot, view, view.masker, keys)
+    assert view.pair is None and "Analysing" in view.status.text()   # still a role over the vocals' role: analysed
+    with qtbot.waitSignal(c.pair_masking_changed, timeout=60000):
+        choose(qtbot, view, view.maskee, pad)
+    assert c.jobs.latest(JobKind.PAIR) == 2   # one job per pair chosen, the first (keys over the vocals role) stale
+    assert view.pair == (keys, pad) and view.listed is c.pair_masking
+    # the map drawn is the keys-track over the lead-vocal-track depth, from the two tracks alone at their gains
+    by_id = {t.id: t for t in tracks.tracks}
+    alone = signal_band_frames({"keys": by_id[keys].audio, "vox": by_id[pad].audio}, tracks.sample_rate)
+    want = masking_depth(alone.power["keys"], alone.power["vox"], alone.bands)
+    assert np.array_equal(view.image.image, want, equal_nan=True)
+    # the findings listed are the pair's, both ways; the demo's case (the keys over the lead vocal) first
+    listed = [view.findings.item(i).data(Qt.ItemDataRole.UserRole) for i in range(view.findings.count())]
+    assert listed and all({f.masker, f.maskee} == {keys, pad} for f in listed)
+    first = listed[0]
+    assert (first.masker, first.maskee) == (keys, pad) and "“07 Keys Pad” covers “05 Lead Vox”" in first.text
+    assert DEMO_MASKING.start_s - 1 <= first.start_s < first.end_s <= DEMO_MASKING.end_s + 1   # as the CLI's pair
+    assert len(view.regions) == sum((f.masker, f.maskee) == (keys, pad) for f in listed) >= 1
+    assert "between “07 Keys Pad” and “05 Lead Vox”" in view.status.text()
+    # the other way round needs no new analysis; clicking the finding brings its direction back and loops it
+    choose(qtbot, view, view.masker, pad)
+    choose(qtbot, view, view.maskee, keys)
+    assert view.pair == (pad, keys) and c.jobs.latest(JobKind.PAIR) == 2
+    rect = view.findings.visualItemRect(view.findings.item(0))
+    qtbot.mouseClick(view.findings.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert view.pair == (keys, pad)
+    assert c.project.region[0] == pytest.approx(first.start_s, abs=0.01) and c.loop_enabled
+    # back to two roles, one side at a time: a role over a track is a pair to analyse too; two roles need none
+    with qtbot.waitSignal(c.pair_masking_changed, timeout=60000):
+        choose(qtbot, view, view.masker, "other")
+    assert view.pair == ("other", pad) and view.listed is c.pair_masking and c.jobs.latest(JobKind.PAIR) == 3
+    choose(qtbot, view, view.maskee, "vocals")
+    assert view.pair == ("other", "vocals") and view.listed is c.spectral
+    assert view.findings.count() == role_findings and c.jobs.latest(JobKind.PAIR) == 3
+
+
+def test_a_pair_that_cannot_be_analysed_says_so_once(qtbot, demo_window):
+    """A role none of whose tracks plays any more (muted since the analysis) against a track: one banner, and the
+    view stops waiting."""
+    w = demo_window
+    c = w.controller
+    view = w.masking_view
+    open_view(qtbot, w, view)
+    reports = []
+    c.error.connect(reports.append)
+    for t in c.project.tracks.tracks:
+        if t.role.role == "bass":
+            c.set_muted(t.id, True)
+    choose(qtbot, view, view.maskee, "07 Keys Pad.flac")
+    with qtbot.waitSignal(c.pair_masking_changed, timeout=60000) as got:
+        choose(qtbot, view, view.masker, "bass")
+    assert got.args == [None] and view.pair is None and view._wanted is None
+    assert len(reports) == 1 and "No audible track has the role 'bass'" in reports[0].message
+    assert "could not be analysed" in view.status.text()

@@ -15,6 +15,7 @@ from model.audio.cache import AnalysisCache, FileKey
 from model.audio.doctor import check_session
 from model.audio.dsp import Meter, combined_loudness, resample
 from model.audio.measure import measure_session, window_spans
+from model.audio.spectral import BandFrameStream, band_frames, power_db, role_band_frames
 from model.audio.stream import analyse_session
 from model.audio.tracks import Gains, load_tracks, mix, plan_session, role_mix
 from model.synthetic import synth_multitrack
@@ -199,3 +200,48 @@ def test_a_file_shorter_than_its_header_says_ends_the_stream_when_resampled(tmp_
     worker.join(timeout=120)
     assert "analysis" in done, "the streamed analysis did not end"
     assert done["analysis"].measurements.roles["bass"].lufs > -40
+
+
+def _assert_same_band_frames(got, want, tol_db):
+    """Same frames, roles and band levels (dB) within ``tol_db`` wherever either side is above the level floor."""
+    assert (got.start_s, got.hop_s, got.frames, set(got.power)) == (want.start_s, want.hop_s, want.frames,
+                                                                    set(want.power))
+    for role, power in want.power.items():
+        a, b = power_db(got.power[role]), power_db(power)
+        audible = np.maximum(a, b) > -120.0  # float32 rounding of a near-silent sum is not a difference
+        assert np.max(np.abs(a - b)[audible], initial=0.0) <= tol_db, role
+
+
+@pytest.mark.parametrize("span", [None, (7.5, 29.3)])
+def test_streamed_band_frames_equal_the_one_shot_pass(tmp_path, span):
+    """The role sums handed out by the streamed analysis give the band frames of the loaded tracks (same gains,
+    mutes, span), though the 10 s windows cut the song where the one-shot pass does not."""
+    sr = 48000
+    for name, audio in synth_multitrack(seed=4, seconds=33.7, sample_rate=sr).items():
+        sf.write(tmp_path / f"{name}.wav", audio[: int(sr * 30.1)] if name == "03 Hi Hat" else audio, sr,
+                 subtype="FLOAT")
+    plan = plan_session([tmp_path])
+    tracks = load_tracks([tmp_path]).tracks
+    ids = [t.id for t in tracks.tracks]
+    gains = Gains(track_db={ids[0]: -4.5}, role_db={"other": 3.0}, muted=frozenset({ids[5]}))
+    stream = BandFrameStream.over(sr, plan.frames, span)
+    analyse_session(plan, span=span, gains=gains, on_role_sums=stream.add)
+    _assert_same_band_frames(stream.finish(), role_band_frames(tracks, gains, span), 1e-4)
+
+
+def test_band_frame_stream_carries_frames_across_any_piece_boundaries():
+    rng = np.random.default_rng(2)
+    sr = 44100
+    left_only = np.zeros((sr * 6 + 77, 2), dtype=np.float32)
+    left_only[:, 0] = rng.standard_normal(len(left_only)) * 0.1
+    mono = (rng.standard_normal((sr * 5, 1)) * 0.2).astype(np.float32)
+    one_shot = band_frames({"a": [(left_only, 1.0)], "b": [(mono, 1.0)]}, sr, (0.4, 5.9))
+    stream = BandFrameStream.over(sr, len(left_only), (0.4, 5.9))
+    pos = 0
+    for size in (1, 4095, 3, 20000, 9000, 100000, 200000, len(left_only)):  # odd sizes, then the rest
+        pieces = {"a": left_only[pos: pos + size], "b": mono[pos: pos + size]}
+        stream.add(pos, {k: v for k, v in pieces.items() if len(v)})  # "b" ends before "a"
+        pos += size
+    _assert_same_band_frames(stream.finish(), one_shot, 0.0)
+    with pytest.raises(ValueError, match="gap"):
+        BandFrameStream.over(sr, sr * 4).add(1000, {"a": left_only[:10]})
