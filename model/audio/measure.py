@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -70,6 +70,8 @@ class Measurements:
         self.windows = windows
         self.track_ids = [t.id for t in tracks.tracks if gains.audible(t)]
         self.roles_present = tracks.roles_present(gains)
+        #: Unity-gain readings of each track metered on its own, one per window (what a cache keeps).
+        self.track_windows: dict[str, tuple[TrackWindow, ...]] = {}
         self._whole_levels()
 
     def _whole_levels(self) -> None:
@@ -263,27 +265,53 @@ class WindowBuilder:
         return wl
 
 
+class Cancellable(Protocol):
+    """A cancel token (model.advice.advisor.CancelToken): raises model.errors.Cancelled once cancelled."""
+
+    def raise_if_cancelled(self) -> None: ...
+
+
 def measure_session(tset: TrackSet, gains: Gains, window_s: float = 10.0, span: tuple[float, float] | None = None,
-                    true_peak: bool = True, per_track: bool = True) -> Measurements:
+                    true_peak: bool = True, per_track: bool = True,
+                    known: Mapping[str, Sequence[TrackWindow]] | None = None, cancel: Cancellable | None = None,
+                    progress: Callable[[float, str], None] | None = None) -> Measurements:
     """Measure the span (default: the whole song) window by window.
 
     True peak (libebur128, 4x oversampled) is measured for the mix in every window and
     for each track over the whole file; roles made of one track share that track's
     readings instead of being metered again. ``per_track=False`` skips the track meters
     of roles with several tracks (for callers that need roles and mix only).
+
+    ``known`` gives tracks' unity-gain readings, one per window of ``window_spans`` (e.g. from
+    model.audio.cache): those tracks are not metered again, only summed into their role. The
+    readings of every track metered on its own come back in ``Measurements.track_windows``.
+    ``cancel`` is checked before each track of each window; ``progress`` gets (fraction, message)
+    once a window.
     """
     sr = tset.sample_rate
     audible = [t for t in tset.tracks if gains.audible(t)]
     roles = {t.id: t.role.role for t in audible}
     alone = metered_alone(roles, per_track)
+    spans = window_spans(tset.duration_s, window_s, span)
+    known = {tid: tuple(w) for tid, w in (known or {}).items() if len(w) == len(spans)}
     windows = []
-    for start_s, end_s, full in window_spans(tset.duration_s, window_s, span):
+    measured: dict[str, list[TrackWindow]] = {tid: [] for tid in alone}
+    for i, (start_s, end_s, full) in enumerate(spans):
+        if progress:
+            progress(i / len(spans), f"Measuring loudness: window {i + 1} of {len(spans)}")
         builder = WindowBuilder(sr, start_s, end_s, full, roles, alone)
         a, b = int(round(start_s * sr)), int(round(end_s * sr))
         for t in audible:
-            builder.add(t.id, t.audio[a:b], gains.linear(t))
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            builder.add(t.id, t.audio[a:b], gains.linear(t), known[t.id][i] if t.id in known else None)
+        for tid, tw in builder.track_windows.items():
+            measured[tid].append(tw)
+        if cancel is not None:
+            cancel.raise_if_cancelled()
         windows.append(builder.finish(true_peak))
     result = Measurements(tset, gains, window_s, windows)
+    result.track_windows = {tid: tuple(tws) for tid, tws in measured.items()}
     if true_peak:
         set_track_true_peaks(result, {t.id: true_peak_db(t.audio, sr) + 20 * math.log10(gains.linear(t))
                                       for t in audible})
