@@ -1,7 +1,9 @@
 """The exact meters for the controller: model.advice.pipeline.measure_request on the thread pool, debounced.
 
-MeteringMixin is mixed into ProjectController and uses its project, jobs, pool and signals. One measurement
-runs at a time; edits made meanwhile are measured next, and results for a mix that changed since are dropped.
+MeteringMixin is mixed into ProjectController and uses its project, jobs, pool, analysis cache and signals.
+One measurement runs at a time; edits made meanwhile are measured next, and results for a mix that changed
+since are dropped. A change of role gains only (Apply) needs no measurement for the meters: each role's
+loudness follows exactly from its measured blocks; the mix (for A/B) is measured in the background.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class MeteringMixin:
             if gains is None:
                 continue
             key = p.loudness_key(gains)
-            if key is not None and not p.loudness_is_exact(gains) and all(k != key for k, _ in out):
+            if key is not None and p.exact_loudness(gains) is None and all(k != key for k, _ in out):
                 out.append((key, p.measure_request(gains)))
         return out
 
@@ -49,7 +51,7 @@ class MeteringMixin:
         requests = self._measure_requests()
         if not requests:
             return
-        job = self.jobs.start(JobKind.MEASURE, lambda job_id: MeasureJob(job_id, requests))
+        job = self.jobs.start(JobKind.MEASURE, lambda job_id: MeasureJob(job_id, requests, self.analysis_cache))
         job.signals.finished.connect(self._on_measured)
         job.signals.failed.connect(self._on_measure_failed)
         self.pool.start(job)
@@ -65,9 +67,9 @@ class MeteringMixin:
         p = self.project
         wanted = {p.loudness_key(), p.loudness_key(p.ab_gains()) if p.ab_gains() is not None else None}
         used = False
-        for key, roles, mix in results:
+        for key, gains, roles, mix, blocks in results:
             if key in wanted:                # results for a mix that changed since are dropped
-                p.set_exact_loudness(key, ExactLoudness(roles, mix))
+                p.set_exact_loudness(key, ExactLoudness(roles, mix, blocks), gains)
                 used = True
         if not used:
             return                           # the mix changed while measuring: a newer job follows

@@ -79,10 +79,15 @@ class Measurements:
         self.roles = {r: self._whole(f"r:{r}") for r in self.roles_present}
         self.mix = self._whole("mix")
 
+    def energies(self, key: str, windows: Sequence[WindowLevels] | None = None) -> np.ndarray:
+        """The gating-block energies of one signal ("t:ID", "r:ROLE", "mix") over the windows (default: all)."""
+        wins = [w for w in (windows if windows is not None else self.windows) if key in w.energies]
+        return np.concatenate([w.energies[key] for w in wins]) if wins else np.zeros(0)
+
     def _whole(self, key: str, windows: Sequence[WindowLevels] | None = None) -> Level:
         wins = [w for w in (windows if windows is not None else self.windows) if key in w.energies]
         levels = [_level_of(w, key) for w in wins]
-        out = Level(lufs=gated_loudness(np.concatenate([w.energies[key] for w in wins])) if wins else NEG_INF)
+        out = Level(lufs=gated_loudness(self.energies(key, wins)) if wins else NEG_INF)
         out.sample_peak_db = max((lv.sample_peak_db for lv in levels), default=NEG_INF)
         tps = [lv.true_peak_db for lv in levels if lv.true_peak_db is not None]
         out.true_peak_db = max(tps) if tps else None
