@@ -150,13 +150,21 @@ def report(name: str, r: dict, anon_target: float | None) -> bool:
 
 
 def callback_with_measurement(seconds: float = 20.0, blocks: int = 3000) -> dict:
-    """MixEngine.render with 96 stereo tracks in a memory-mapped buffer while another thread meters the mix."""
+    """MixEngine.render with 96 stereo tracks in a memory-mapped buffer while another thread runs the app's meters
+    (model.advice.pipeline.measure_request on those tracks, as MeasureJob does), with the app's switch interval and
+    with Python's default one."""
     import threading
 
-    from mixingbuddy_app.playback import MixEngine, preview_buffer
-    from model.audio.dsp import Meter
+    from mixingbuddy_app.playback import AUDIO_SWITCH_INTERVAL_S, MixEngine, preview_buffer
+    from model.advice.advisor import AdviceRequest, CancelToken
+    from model.advice.pipeline import measure_request
+    from model.audio.decode import AudioInfo
+    from model.audio.roles import ROLES, RoleGuess
+    from model.audio.tracks import Track, TrackSet
+    from model.errors import Cancelled
 
     frames = int(seconds * RATE)
+    default_interval = sys.getswitchinterval()
     with tempfile.TemporaryDirectory() as tmp:
         buf = preview_buffer(CALLBACK_TRACKS, frames, tmp)
         rng = np.random.default_rng(0)
@@ -164,25 +172,35 @@ def callback_with_measurement(seconds: float = 20.0, blocks: int = 3000) -> dict
         for i in range(CALLBACK_TRACKS):
             for s in range(0, frames, RATE):
                 buf[i, s:s + RATE] = noise[: min(RATE, frames - s)]
+        tracks = TrackSet(tuple(
+            Track(f"t{i}", f"t{i}.wav", f"t{i}.wav", RoleGuess(ROLES[i % len(ROLES)], "user", None), buf[i], RATE,
+                  AudioInfo(f"t{i}.wav", RATE, 2, frames, "WAV", "FLOAT", stamp=(i, i)))
+            for i in range(CALLBACK_TRACKS)), RATE)
         engine = MixEngine(RATE)
         out = np.zeros((BLOCK, 2), np.float32)
-        stop = threading.Event()
 
-        def meter_forever() -> None:   # what the app's meters do meanwhile: libebur128 holds the GIL
-            m = Meter(2, RATE)
-            while not stop.is_set():
-                m.add(noise[: RATE // 4])
+        def meter(token: CancelToken) -> None:   # the meters' job, again and again, until cancelled
+            try:
+                while True:
+                    measure_request(AdviceRequest(tracks, None), per_track=False, cancel=token)
+            except Cancelled:
+                pass
 
         result = {}
-        for label, gain, metering in (("alone, normal", 0.3, False), ("alone, limiter active", 3.0, False),
-                                      ("a meter running on another thread, normal", 0.3, True),
-                                      ("a meter running on another thread, limiter active", 3.0, True)):
+        for label, gain, metering, interval in (
+                ("alone, normal", 0.3, False, AUDIO_SWITCH_INTERVAL_S),
+                ("alone, limiter active", 3.0, False, AUDIO_SWITCH_INTERVAL_S),
+                ("the meters running, normal", 0.3, True, AUDIO_SWITCH_INTERVAL_S),
+                ("the meters running, limiter active", 3.0, True, AUDIO_SWITCH_INTERVAL_S),
+                ("the meters running, limiter active, Python's default switch interval", 3.0, True,
+                 default_interval)):
+            sys.setswitchinterval(interval)
             engine.set_buffer(buf, np.full(CALLBACK_TRACKS, gain, np.float32), RATE)
             engine.set_loop(0, frames)
             engine.seek(0)
             engine.playing = True
-            stop.clear()
-            t = threading.Thread(target=meter_forever if metering else stop.wait)
+            token = CancelToken()
+            t = threading.Thread(target=meter if metering else token._event.wait, args=(token,) if metering else ())
             t.start()
             times = np.empty(blocks)
             period = BLOCK / RATE
@@ -191,11 +209,12 @@ def callback_with_measurement(seconds: float = 20.0, blocks: int = 3000) -> dict
                 engine.render(out, BLOCK)
                 times[i] = time.perf_counter() - t0
                 time.sleep(max(0.0, period - times[i]) * 0.5)
-            stop.set()
+            token.cancel()
             t.join()
             result[label] = {"mean_us": times.mean() * 1e6, "p99_us": float(np.percentile(times, 99)) * 1e6,
                              "max_us": times.max() * 1e6, "period_us": period * 1e6}
-        del buf, engine
+        sys.setswitchinterval(default_interval)
+        del buf, engine, tracks
     return result
 
 
