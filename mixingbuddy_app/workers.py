@@ -66,6 +66,7 @@ class AdvisorWorker(QObject):
     advisor_changed = Signal(object, str, bool)   # AdvisorInfo, why this advisor, fell back
     test_load_done = Signal(object)           # dict(ok, message, detail)
     _advise = Signal(int, object, object, object)
+    _prepare = Signal(object, object, object)
     _test_load = Signal(object)
     _set_factory = Signal(object)
 
@@ -76,11 +77,13 @@ class AdvisorWorker(QObject):
         self._critique_fn = critique_fn
         self._advisor: Advisor | None = None
         self._tokens: dict[int, CancelToken] = {}    # GUI thread only
+        self._prepare_token = CancelToken()           # of the running prepare_tracks, if any
         self._next_id = 0
         self.thread_ = QThread()
         self.thread_.setObjectName("AdvisorWorker")
         self.moveToThread(self.thread_)
         self._advise.connect(self._run)
+        self._prepare.connect(self._run_prepare)
         self._test_load.connect(self._run_test_load)
         self._set_factory.connect(self._replace_factory)
         self.thread_.start()
@@ -93,6 +96,7 @@ class AdvisorWorker(QObject):
         """
         for token in self._tokens.values():
             token.cancel()
+        self._prepare_token.cancel()   # a critique measures what preparing has not reached yet
         self._next_id += 1
         rid = self._next_id
         token = CancelToken()
@@ -100,9 +104,18 @@ class AdvisorWorker(QObject):
         self._advise.emit(rid, request, token, cache)
         return rid
 
+    def prepare(self, tracks: TrackSet, cache: Any) -> None:
+        """While idle, measure what a critique will need of each track the cache does not know yet
+        (model.advice.pipeline.prepare_tracks), so the first critique meters only roles and the mix.
+        The next critique (or another prepare) stops it within a track's window."""
+        self._prepare_token.cancel()
+        self._prepare_token = CancelToken()
+        self._prepare.emit(tracks, cache, self._prepare_token)
+
     def cancel(self, request_id: int | None = None) -> None:
-        """Set the cancel token(s) directly from the calling thread."""
+        """Set the cancel token(s) directly from the calling thread (all of them, and preparing, when None)."""
         if request_id is None:
+            self._prepare_token.cancel()
             for t in self._tokens.values():
                 t.cancel()
         elif request_id in self._tokens:
@@ -168,6 +181,17 @@ class AdvisorWorker(QObject):
                 ErrorKind.ADVISOR_FAILED))
             return
         self.advice_ready.emit(rid, advice)
+
+    @Slot(object, object, object)
+    def _run_prepare(self, tracks: TrackSet, cache: Any, token: CancelToken) -> None:
+        from model.advice.pipeline import prepare_tracks
+
+        try:
+            prepare_tracks(tracks, cache, cancel=token)
+        except Cancelled:
+            pass
+        except Exception:  # only a head start: a critique measures (and reports) for itself
+            pass
 
     @Slot(object)
     def _run_test_load(self, options: dict) -> None:

@@ -22,7 +22,7 @@ from model.audio.decode import frame_rms_db, linear_to_db, to_mono
 from model.audio.dsp import NEG_INF, block_energies, gated_loudness, true_peak_db
 from model.audio.segments import Window, WindowPlan, cut_windows, passes_gate, select_windows, stem_active
 from model.audio.roles import ROLES as ROLE_ORDER
-from model.audio.tracks import Gains, TrackSet
+from model.audio.tracks import Gains, Track, TrackSet
 
 ACTIVITY_BLOCK_S = 0.4
 ACTIVITY_GATE_DBFS = -45.0
@@ -204,6 +204,33 @@ def read_track_window(audio: np.ndarray, sr: int) -> TrackWindow:
                        frame_rms_db(to_mono(audio), max(1, int(ACTIVITY_BLOCK_S * sr))))
 
 
+class Cancellable(Protocol):
+    """A cancel token (model.advice.advisor.CancelToken): raises model.errors.Cancelled once cancelled."""
+
+    def raise_if_cancelled(self) -> None: ...
+
+
+def _padded(segment: np.ndarray, frames: int) -> np.ndarray:
+    """The segment followed by silence up to ``frames``."""
+    if len(segment) >= frames:
+        return segment
+    out = np.zeros((frames, segment.shape[1]), dtype=np.float32)
+    out[: len(segment)] = segment
+    return out
+
+
+def read_track_windows(track: Track, duration_s: float, window_s: float, span: tuple[float, float] | None,
+                       cancel: Cancellable | None = None) -> tuple[TrackWindow, ...]:
+    """One track's unity-gain readings in every window of ``window_spans`` (what measure_session reads of it)."""
+    sr, out = track.sample_rate, []
+    for start_s, end_s, _full in window_spans(duration_s, window_s, span):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        a, b = int(round(start_s * sr)), int(round(end_s * sr))
+        out.append(read_track_window(_padded(track.audio[a:b], b - a), sr))
+    return tuple(out)
+
+
 class WindowBuilder:
     """Readings of one window, built from one track segment at a time (``add`` is thread-safe).
 
@@ -232,11 +259,7 @@ class WindowBuilder:
         """
         if track_id in self._alone:
             if known is None:
-                padded = segment
-                if len(segment) < self.frames:
-                    padded = np.zeros((self.frames, segment.shape[1]), dtype=np.float32)
-                    padded[: len(segment)] = segment
-                known = read_track_window(padded, self.sr)
+                known = read_track_window(_padded(segment, self.frames), self.sr)
             self.track_windows[track_id] = known
             self._tracks[track_id] = known.level(20.0 * math.log10(gain))
         if gain != 1.0:
@@ -268,12 +291,6 @@ class WindowBuilder:
         wl.role_active = {role: stem_active(mono, self.sr) for role, mono in mono_roles.items()}
         wl.window = Window(self.start_s, self.end_s, gated)
         return wl
-
-
-class Cancellable(Protocol):
-    """A cancel token (model.advice.advisor.CancelToken): raises model.errors.Cancelled once cancelled."""
-
-    def raise_if_cancelled(self) -> None: ...
 
 
 def measure_session(tset: TrackSet, gains: Gains, window_s: float = 10.0, span: tuple[float, float] | None = None,
