@@ -179,10 +179,10 @@ def callback_with_measurement(seconds: float = 20.0, blocks: int = 3000) -> dict
         engine = MixEngine(RATE)
         out = np.zeros((BLOCK, 2), np.float32)
 
-        def meter(token: CancelToken) -> None:   # the meters' job, again and again, until cancelled
+        def meter(token: CancelToken, request: AdviceRequest) -> None:   # the meters' job again and again
             try:
                 while True:
-                    measure_request(AdviceRequest(tracks, None), per_track=False, cancel=token)
+                    measure_request(request, per_track=False, cancel=token)
             except Cancelled:
                 pass
 
@@ -200,8 +200,9 @@ def callback_with_measurement(seconds: float = 20.0, blocks: int = 3000) -> dict
             engine.seek(0)
             engine.playing = True
             token = CancelToken()
-            t = threading.Thread(target=meter if metering else token._event.wait, args=(token,) if metering else ())
-            t.start()
+            t = threading.Thread(target=meter, args=(token, AdviceRequest(tracks, None))) if metering else None
+            if t is not None:
+                t.start()
             times = np.empty(blocks)
             period = BLOCK / RATE
             for i in range(blocks):
@@ -210,7 +211,8 @@ def callback_with_measurement(seconds: float = 20.0, blocks: int = 3000) -> dict
                 times[i] = time.perf_counter() - t0
                 time.sleep(max(0.0, period - times[i]) * 0.5)
             token.cancel()
-            t.join()
+            if t is not None:
+                t.join()
             result[label] = {"mean_us": times.mean() * 1e6, "p99_us": float(np.percentile(times, 99)) * 1e6,
                              "max_us": times.max() * 1e6, "period_us": period * 1e6}
         sys.setswitchinterval(default_interval)
@@ -235,11 +237,13 @@ def main() -> int:
             ok &= report("generated 96 x 5 min 48 kHz stereo", run_app(Path(tmp), preview), ANON_TARGET)
     for label, r in callback_with_measurement().items():
         good = r["max_us"] <= r["period_us"] / 2
-        ok &= good
+        baseline = "default switch interval" in label   # the app's setting compared with Python's: not a target
+        ok &= good or baseline
         print(f"audio callback, {CALLBACK_TRACKS} stereo tracks (memory-mapped), {BLOCK}-frame blocks "
               f"({label}): mean {r['mean_us']:.0f} us, p99 {r['p99_us']:.0f} us, max "
               f"{r['max_us']:.0f} us of a {r['period_us']:.0f} us period (target: max <= half, ratio "
-              f"{r['max_us'] / (r['period_us'] / 2):.2f}) -> {'PASS' if good else 'MISS'}", flush=True)
+              f"{r['max_us'] / (r['period_us'] / 2):.2f}) -> "
+              f"{'for comparison' if baseline else 'PASS' if good else 'MISS'}", flush=True)
     return 0 if ok else 1
 
 

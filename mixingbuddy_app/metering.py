@@ -3,7 +3,8 @@
 MeteringMixin is mixed into ProjectController and uses its project, jobs, pool, analysis cache and signals.
 One measurement runs at a time; edits made meanwhile are measured next, and results for a mix that changed
 since are dropped. A change of role gains only (Apply) needs no measurement for the meters: each role's
-loudness follows exactly from its measured blocks; the mix (for A/B) is measured in the background.
+loudness follows exactly from its measured blocks; the mix (for A/B) is measured in the background, after
+a running critique (a re-check right after Apply) rather than beside it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ class MeteringMixin:
         self._measure_timer.setSingleShot(True)
         self._measure_timer.setInterval(MEASURE_DEBOUNCE_MS)
         self._measure_timer.timeout.connect(self._start_measure)
+        self._measure_after_critique = False
+        self.busy_changed.connect(self._critique_busy)
+
+    def _critique_busy(self, busy: bool, _what: str) -> None:
+        if not busy and self._measure_after_critique:
+            self._measure_after_critique = False
+            self.schedule_measure()
 
     def schedule_measure(self) -> None:
         """Re-measure the role and mix loudness after a debounce (the latest request wins)."""
@@ -47,6 +55,9 @@ class MeteringMixin:
     def _start_measure(self) -> None:
         if self.jobs.running(JobKind.MEASURE) is not None:
             self._measure_again = True       # one job at a time; the newest state is measured next
+            return
+        if self.busy and self.project.loudness_is_exact():
+            self._measure_after_critique = True   # only the mix (A/B) is missing: the critique goes first
             return
         requests = self._measure_requests()
         if not requests:

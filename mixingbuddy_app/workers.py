@@ -160,8 +160,8 @@ class AdvisorWorker(QObject):
             fn = self._critique_fn
             if fn is None:
                 from model.advice.pipeline import critique as fn  # may import heavy modules on first use
-            reuse = {} if cache is None else {"cache": cache}
-            advice = fn(request, advisor, token, lambda f, msg: self.progress.emit(rid, float(f), str(msg)), **reuse)
+            known = {} if cache is None else {"cache": cache}
+            advice = fn(request, advisor, token, lambda f, msg: self.progress.emit(rid, float(f), str(msg)), **known)
             if token.cancelled:
                 raise Cancelled()
         except Cancelled:
@@ -188,9 +188,7 @@ class AdvisorWorker(QObject):
 
         try:
             prepare_tracks(tracks, cache, cancel=token)
-        except Cancelled:
-            pass
-        except Exception:  # only a head start: a critique measures (and reports) for itself
+        except Exception:  # cancelled, or failed: only a head start, a critique measures (and reports) for itself
             pass
 
     @Slot(object)

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 import pytest
 
-from model.advice.advisor import AdviceRequest
 from model.advisors import load_advisor
 from model.audio import measure
 from model.audio.measure import measure_session
