@@ -9,8 +9,8 @@ stall while loading <= 100 ms, anonymous memory <= 3 GB for the 96-track session
 under half its period while the app's meters (measure_request, as MeasureJob runs it) measure on another thread.
 
 Critique and re-check on Lithium (the app's cache of each file's window readings and doctor statistics, issue 11),
-measured one after the other on a shared 2-core machine (load average 5-7; /tmp/appcrit/bench_lith.py ran
-run_app + report of this file from the parent commit's tree and from this one):
+measured one after the other on a shared 2-core machine (load average 5-7; run_app + report of this file, run
+from a checkout of the parent commit and from this one):
   before: critique 45.8 s, Apply 9 ms with "≈" meters (exact: False), re-check 47.1 s
   after:  critique 16.6 s (the first one meters each file once), Apply 13 ms with exact meters, re-check 4.1 s
 A critique started some seconds after loading finds every file prepared by the idle advisor thread and meters
