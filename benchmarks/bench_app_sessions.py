@@ -6,7 +6,17 @@ generated 96-track, 5-minute, 48 kHz stereo session of bench_sessions.py. Each r
 that samples /proc/self/status every 20 ms: VmRSS and RssAnon (the app's own memory) with RssFile (the
 memory-mapped preview, page cache the kernel can drop) reported apart. Targets: first row <= 1 s, longest
 stall while loading <= 100 ms, anonymous memory <= 3 GB for the 96-track session; the callback's maximum
-under half its period while a meter measurement runs on another thread.
+under half its period while the app's meters (measure_request, as MeasureJob runs it) measure on another thread.
+
+Critique and re-check on Lithium (the app's cache of each file's window readings and doctor statistics, issue 11),
+measured one after the other on a shared 2-core machine (load average 5-7; run_app + report of this file, run
+from a checkout of the parent commit and from this one):
+  before: critique 45.8 s, Apply 9 ms with "≈" meters (exact: False), re-check 47.1 s
+  after:  critique 16.6 s (the first one meters each file once), Apply 13 ms with exact meters, re-check 4.1 s
+A critique started some seconds after loading finds every file prepared by the idle advisor thread and meters
+only the role sums and the mix (as the re-check does). The callback's maximum there is set by the machine
+(165 ms with no other thread in the process); its p99 beside the meters is 4.4 ms with the app's 0.5 ms switch
+interval against 13.2 ms with Python's default 5 ms, of a 10.7 ms period.
 """
 
 from __future__ import annotations
@@ -150,13 +160,21 @@ def report(name: str, r: dict, anon_target: float | None) -> bool:
 
 
 def callback_with_measurement(seconds: float = 20.0, blocks: int = 3000) -> dict:
-    """MixEngine.render with 96 stereo tracks in a memory-mapped buffer while another thread meters the mix."""
+    """MixEngine.render with 96 stereo tracks in a memory-mapped buffer while another thread runs the app's meters
+    (model.advice.pipeline.measure_request on those tracks, as MeasureJob does), with the app's switch interval and
+    with Python's default one."""
     import threading
 
-    from mixingbuddy_app.playback import MixEngine, preview_buffer
-    from model.audio.dsp import Meter
+    from mixingbuddy_app.playback import AUDIO_SWITCH_INTERVAL_S, MixEngine, preview_buffer
+    from model.advice.advisor import AdviceRequest, CancelToken
+    from model.advice.pipeline import measure_request
+    from model.audio.decode import AudioInfo
+    from model.audio.roles import ROLES, RoleGuess
+    from model.audio.tracks import Track, TrackSet
+    from model.errors import Cancelled
 
     frames = int(seconds * RATE)
+    default_interval = sys.getswitchinterval()
     with tempfile.TemporaryDirectory() as tmp:
         buf = preview_buffer(CALLBACK_TRACKS, frames, tmp)
         rng = np.random.default_rng(0)
@@ -164,26 +182,37 @@ def callback_with_measurement(seconds: float = 20.0, blocks: int = 3000) -> dict
         for i in range(CALLBACK_TRACKS):
             for s in range(0, frames, RATE):
                 buf[i, s:s + RATE] = noise[: min(RATE, frames - s)]
+        tracks = TrackSet(tuple(
+            Track(f"t{i}", f"t{i}.wav", f"t{i}.wav", RoleGuess(ROLES[i % len(ROLES)], "user", None), buf[i], RATE,
+                  AudioInfo(f"t{i}.wav", RATE, 2, frames, "WAV", "FLOAT", stamp=(i, i)))
+            for i in range(CALLBACK_TRACKS)), RATE)
         engine = MixEngine(RATE)
         out = np.zeros((BLOCK, 2), np.float32)
-        stop = threading.Event()
 
-        def meter_forever() -> None:   # what the app's meters do meanwhile: libebur128 holds the GIL
-            m = Meter(2, RATE)
-            while not stop.is_set():
-                m.add(noise[: RATE // 4])
+        def meter(token: CancelToken, request: AdviceRequest) -> None:   # the meters' job again and again
+            try:
+                while True:
+                    measure_request(request, per_track=False, cancel=token)
+            except Cancelled:
+                pass
 
         result = {}
-        for label, gain, metering in (("alone, normal", 0.3, False), ("alone, limiter active", 3.0, False),
-                                      ("a meter running on another thread, normal", 0.3, True),
-                                      ("a meter running on another thread, limiter active", 3.0, True)):
+        for label, gain, metering, interval in (
+                ("alone, normal", 0.3, False, AUDIO_SWITCH_INTERVAL_S),
+                ("alone, limiter active", 3.0, False, AUDIO_SWITCH_INTERVAL_S),
+                ("the meters running, normal", 0.3, True, AUDIO_SWITCH_INTERVAL_S),
+                ("the meters running, limiter active", 3.0, True, AUDIO_SWITCH_INTERVAL_S),
+                ("the meters running, limiter active, Python's default switch interval", 3.0, True,
+                 default_interval)):
+            sys.setswitchinterval(interval)
             engine.set_buffer(buf, np.full(CALLBACK_TRACKS, gain, np.float32), RATE)
             engine.set_loop(0, frames)
             engine.seek(0)
             engine.playing = True
-            stop.clear()
-            t = threading.Thread(target=meter_forever if metering else stop.wait)
-            t.start()
+            token = CancelToken()
+            t = threading.Thread(target=meter, args=(token, AdviceRequest(tracks, None))) if metering else None
+            if t is not None:
+                t.start()
             times = np.empty(blocks)
             period = BLOCK / RATE
             for i in range(blocks):
@@ -191,11 +220,13 @@ def callback_with_measurement(seconds: float = 20.0, blocks: int = 3000) -> dict
                 engine.render(out, BLOCK)
                 times[i] = time.perf_counter() - t0
                 time.sleep(max(0.0, period - times[i]) * 0.5)
-            stop.set()
-            t.join()
+            token.cancel()
+            if t is not None:
+                t.join()
             result[label] = {"mean_us": times.mean() * 1e6, "p99_us": float(np.percentile(times, 99)) * 1e6,
                              "max_us": times.max() * 1e6, "period_us": period * 1e6}
-        del buf, engine
+        sys.setswitchinterval(default_interval)
+        del buf, engine, tracks
     return result
 
 
@@ -216,11 +247,13 @@ def main() -> int:
             ok &= report("generated 96 x 5 min 48 kHz stereo", run_app(Path(tmp), preview), ANON_TARGET)
     for label, r in callback_with_measurement().items():
         good = r["max_us"] <= r["period_us"] / 2
-        ok &= good
+        baseline = "default switch interval" in label   # the app's setting compared with Python's: not a target
+        ok &= good or baseline
         print(f"audio callback, {CALLBACK_TRACKS} stereo tracks (memory-mapped), {BLOCK}-frame blocks "
               f"({label}): mean {r['mean_us']:.0f} us, p99 {r['p99_us']:.0f} us, max "
               f"{r['max_us']:.0f} us of a {r['period_us']:.0f} us period (target: max <= half, ratio "
-              f"{r['max_us'] / (r['period_us'] / 2):.2f}) -> {'PASS' if good else 'MISS'}", flush=True)
+              f"{r['max_us'] / (r['period_us'] / 2):.2f}) -> "
+              f"{'for comparison' if baseline else 'PASS' if good else 'MISS'}", flush=True)
     return 0 if ok else 1
 
 

@@ -9,7 +9,7 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 from typing import Any, Callable  # noqa: E402
 
 from mixingbuddy_app.controller import ProjectController  # noqa: E402
-from mixingbuddy_app.playback import NullOutput, make_output  # noqa: E402
+from mixingbuddy_app.playback import NullOutput, favour_the_audio_thread, make_output  # noqa: E402
 from mixingbuddy_app.settings import AdvisorSettings, AppSettings  # noqa: E402
 from mixingbuddy_app.workers import AdvisorChoice, AdvisorWorker, balance_factory  # noqa: E402,F401
 
@@ -56,6 +56,7 @@ def build_main_window(advisor_factory: Callable[[], Any] | None = None, audio_ou
     from mixingbuddy_app.widgets.main_window import MainWindow
 
     settings = settings or AppSettings()
+    favour_the_audio_thread()
     factory = advisor_factory or advisor_factory_for(settings)
     output = audio_output if audio_output is not None else make_output()
     if output is None:

@@ -17,6 +17,7 @@ from typing import Iterable
 import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
+from model.audio.cache import AnalysisCache
 from model.audio.tracks import TrackSet
 from model.errors import InputError
 
@@ -81,6 +82,8 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         self.jobs = JobRegistry()
         self._removed_paths: set[str] = set()   # files removed while a load was running stay removed
         self.loudness_cache = loudness_cache if loudness_cache is not None else LoudnessCache(_loudness_file())
+        # what critiques and meters measured of each loaded file (gain-independent): measured once a session
+        self.analysis_cache = AnalysisCache()
         self.last_status = ""                    # what the status bar says (restored when a job is cancelled)
         self._status_before = ""                 # the status before the running critique
         self._status_before_load = ""            # the status before the running load

@@ -1,7 +1,10 @@
 """The exact meters for the controller: model.advice.pipeline.measure_request on the thread pool, debounced.
 
-MeteringMixin is mixed into ProjectController and uses its project, jobs, pool and signals. One measurement
-runs at a time; edits made meanwhile are measured next, and results for a mix that changed since are dropped.
+MeteringMixin is mixed into ProjectController and uses its project, jobs, pool, analysis cache and signals.
+One measurement runs at a time; edits made meanwhile are measured next, and results for a mix that changed
+since are dropped. A change of role gains only (Apply) needs no measurement for the meters: each role's
+loudness follows exactly from its measured blocks; the mix (for A/B) is measured in the background, after
+a running critique (a re-check right after Apply) rather than beside it.
 """
 
 from __future__ import annotations
@@ -23,6 +26,13 @@ class MeteringMixin:
         self._measure_timer.setSingleShot(True)
         self._measure_timer.setInterval(MEASURE_DEBOUNCE_MS)
         self._measure_timer.timeout.connect(self._start_measure)
+        self._measure_after_critique = False
+        self.busy_changed.connect(self._critique_busy)
+
+    def _critique_busy(self, busy: bool, _what: str) -> None:
+        if not busy and self._measure_after_critique:
+            self._measure_after_critique = False
+            self.schedule_measure()
 
     def schedule_measure(self) -> None:
         """Re-measure the role and mix loudness after a debounce (the latest request wins)."""
@@ -38,7 +48,7 @@ class MeteringMixin:
             if gains is None:
                 continue
             key = p.loudness_key(gains)
-            if key is not None and not p.loudness_is_exact(gains) and all(k != key for k, _ in out):
+            if key is not None and p.exact_loudness(gains) is None and all(k != key for k, _ in out):
                 out.append((key, p.measure_request(gains)))
         return out
 
@@ -46,10 +56,13 @@ class MeteringMixin:
         if self.jobs.running(JobKind.MEASURE) is not None:
             self._measure_again = True       # one job at a time; the newest state is measured next
             return
+        if self.busy and self.project.loudness_is_exact():
+            self._measure_after_critique = True   # only the mix (A/B) is missing: the critique goes first
+            return
         requests = self._measure_requests()
         if not requests:
             return
-        job = self.jobs.start(JobKind.MEASURE, lambda job_id: MeasureJob(job_id, requests))
+        job = self.jobs.start(JobKind.MEASURE, lambda job_id: MeasureJob(job_id, requests, self.analysis_cache))
         job.signals.finished.connect(self._on_measured)
         job.signals.failed.connect(self._on_measure_failed)
         self.pool.start(job)
@@ -65,12 +78,14 @@ class MeteringMixin:
         p = self.project
         wanted = {p.loudness_key(), p.loudness_key(p.ab_gains()) if p.ab_gains() is not None else None}
         used = False
-        for key, roles, mix in results:
+        for key, gains, roles, mix, blocks in results:
             if key in wanted:                # results for a mix that changed since are dropped
-                p.set_exact_loudness(key, ExactLoudness(roles, mix))
+                p.set_exact_loudness(key, ExactLoudness(roles, mix, blocks), gains)
                 used = True
         if not used:
             return                           # the mix changed while measuring: a newer job follows
+        if p.tracks is not None:
+            self.worker.prepare(p.tracks, self.analysis_cache)   # the first critique's head start
         if self.ab_state == "before":
             self._push_gains()
             self.ab_changed.emit(self.ab_state)

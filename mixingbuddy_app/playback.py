@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Protocol
@@ -22,6 +23,10 @@ import numpy as np
 PREVIEW_HEADROOM_DB = 6.0
 LIMITER_THRESHOLD = 0.8          # linear (about -1.9 dBFS); above it a tanh knee runs up to 1.0
 MAX_BLOCK = 8192                 # frames; larger callback blocks are split
+#: How long (s) a busy thread may keep the interpreter lock from one that waits for it (Python's default: 5 ms).
+#: The callback waits for the lock each time numpy gives it back (several times a block), so the default could
+#: cost a block tens of ms while the meters or a critique run on another thread.
+AUDIO_SWITCH_INTERVAL_S = 0.0005
 PREVIEW_BUS_NOTE = ("Preview bus: -6 dB headroom and a soft limiter above -2 dBFS (never clips). "
                     "Listening only: the critique judges the unprocessed mix.")
 
@@ -148,6 +153,11 @@ class MixEngine:
         np.tanh(b, out=b)
         np.multiply(b, self._rest, out=b)
         np.add(a, b, out=dst)
+
+
+def favour_the_audio_thread() -> None:
+    """Let the audio callback take the interpreter lock from busy worker threads within AUDIO_SWITCH_INTERVAL_S."""
+    sys.setswitchinterval(min(sys.getswitchinterval(), AUDIO_SWITCH_INTERVAL_S))
 
 
 def preview_folder() -> Path:

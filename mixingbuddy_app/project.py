@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Mapping
+
+import numpy as np
 
 from model.advice.advisor import AdviceRequest
 from model.advice.types import Advice
 from model.audio.findings import Finding
+from model.audio.dsp import gated_loudness
 from model.audio.roles import ANCHOR_PREFERENCE, ROLES, TARGET_ROLES
 from model.audio.tracks import Gains, TrackSet
 from model.errors import InputError
@@ -62,10 +65,15 @@ class GainState:
 
 @dataclass(frozen=True)
 class ExactLoudness:
-    """Whole-song BS.1770 loudness of each audible role and of the mix (model.audio.measure.measure_session)."""
+    """Whole-song BS.1770 loudness of each audible role and of the mix (model.audio.measure.measure_session).
+
+    ``role_blocks`` are each role's gating-block energies with its role gain taken out: a role's sum
+    only scales with its role gain, so its exact loudness at any role gain follows from them.
+    """
 
     roles: Mapping[str, float]
     mix: float
+    role_blocks: Mapping[str, np.ndarray] = field(default_factory=dict)
 
 
 class MixProject:
@@ -102,6 +110,7 @@ class MixProject:
         self._coalesce_key: str | None = None
         self._load_gen = 0                          # bumps whenever the audio itself changes
         self._exact: dict[tuple, ExactLoudness] = {}  # measured loudness by loudness_key (a few entries)
+        self._role_blocks: dict[tuple, np.ndarray] = {}  # a role's block energies by role_key (role gain out)
 
     # --- basic queries -----------------------------------------------------
     @property
@@ -133,6 +142,7 @@ class MixProject:
         self.tracks = tracks
         self._load_gen += 1
         self._exact.clear()
+        self._role_blocks.clear()
         self.lufs = dict(lufs or {})
         self.track_db = {i: self.track_db.get(i, 0.0) for i in ids}
         self.muted &= ids
@@ -179,6 +189,7 @@ class MixProject:
         self.tracks = None
         self._load_gen += 1
         self._exact.clear()
+        self._role_blocks.clear()
         self.lufs = {}
         self.track_db = {}
         self.muted, self.soloed = set(), set()
@@ -431,26 +442,54 @@ class MixProject:
             return None
         return AdviceRequest(tracks=self.tracks, anchor=self.anchor or TARGET_ROLES[0], gains=gains or self.gains())
 
-    def set_exact_loudness(self, key: tuple, value: ExactLoudness) -> None:
+    def role_key(self, role: str, gains: Gains | None = None) -> tuple | None:
+        """Everything a role's sum depends on besides its role gain: the audio, its tracks and their track gains."""
+        if not self.tracks:
+            return None
+        gains = gains or self.gains()
+        return (self._load_gen, role, tuple((t.id, round(gains.track_db.get(t.id, 0.0), 9)) for t in self.tracks.tracks
+                                            if t.role.role == role and gains.audible(t)))
+
+    def set_exact_loudness(self, key: tuple, value: ExactLoudness, gains: Gains | None = None) -> None:
+        """Keep a measurement made at ``gains`` (key: its loudness_key); its role blocks serve other role gains."""
         if key is None or key[0] != self._load_gen:
             return  # measured on audio that is no longer loaded
         self._exact[key] = value
         while len(self._exact) > 8:
             self._exact.pop(next(iter(self._exact)))
+        for role, blocks in value.role_blocks.items():
+            self._role_blocks[self.role_key(role, gains)] = blocks
+        while len(self._role_blocks) > 64:
+            self._role_blocks.pop(next(iter(self._role_blocks)))
 
     def exact_loudness(self, gains: Gains | None = None) -> ExactLoudness | None:
+        """The roles and the mix as measured at exactly these gains, or None."""
         key = self.loudness_key(gains)
         return None if key is None else self._exact.get(key)
 
-    def loudness_is_exact(self, gains: Gains | None = None) -> bool:
-        return self.exact_loudness(gains) is not None
-
-    def role_loudness(self, role: str, gains: Gains | None = None) -> float:
-        """A role's loudness (LUFS; -inf when absent or silent): measured when available, else the estimate."""
+    def _exact_role(self, role: str, gains: Gains) -> float | None:
+        """A role's exact loudness at these gains: measured, or from its blocks at another role gain; else None."""
         exact = self.exact_loudness(gains)
         if exact is not None:
             return exact.roles.get(role, float("-inf"))
-        return self._power_sum(role, gains)
+        key = self.role_key(role, gains)
+        if key is None or not key[2]:
+            return float("-inf")        # no audible track: silent, exactly
+        blocks = self._role_blocks.get(key)
+        if blocks is None:
+            return None
+        return gated_loudness(blocks * 10.0 ** (gains.role_db.get(role, 0.0) / 10.0))
+
+    def loudness_is_exact(self, gains: Gains | None = None) -> bool:
+        """Whether every role's loudness (what the meters show) is exact at these gains."""
+        gains = gains or self.gains()
+        return bool(self.tracks) and all(self._exact_role(r, gains) is not None for r in self.roles_present())
+
+    def role_loudness(self, role: str, gains: Gains | None = None) -> float:
+        """A role's loudness (LUFS; -inf when absent or silent): exact when known, else the estimate."""
+        gains = gains or self.gains()
+        exact = self._exact_role(role, gains) if self.tracks else None
+        return exact if exact is not None else self._power_sum(role, gains)
 
     def ab_match_offset(self) -> tuple[float, bool]:
         """dB to add to the 'before' gains so A/B compares at matched loudness, and whether it is exact.

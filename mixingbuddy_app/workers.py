@@ -65,7 +65,8 @@ class AdvisorWorker(QObject):
     progress = Signal(int, float, str)        # request id, fraction, message
     advisor_changed = Signal(object, str, bool)   # AdvisorInfo, why this advisor, fell back
     test_load_done = Signal(object)           # dict(ok, message, detail)
-    _advise = Signal(int, object, object)
+    _advise = Signal(int, object, object, object)
+    _prepare = Signal(object, object, object)
     _test_load = Signal(object)
     _set_factory = Signal(object)
 
@@ -76,30 +77,45 @@ class AdvisorWorker(QObject):
         self._critique_fn = critique_fn
         self._advisor: Advisor | None = None
         self._tokens: dict[int, CancelToken] = {}    # GUI thread only
+        self._prepare_token = CancelToken()           # of the running prepare_tracks, if any
         self._next_id = 0
         self.thread_ = QThread()
         self.thread_.setObjectName("AdvisorWorker")
         self.moveToThread(self.thread_)
         self._advise.connect(self._run)
+        self._prepare.connect(self._run_prepare)
         self._test_load.connect(self._run_test_load)
         self._set_factory.connect(self._replace_factory)
         self.thread_.start()
 
     # GUI thread -------------------------------------------------------------------
-    def submit(self, request: AdviceRequest) -> int:
-        """Queue a critique; returns its request id. Older pending requests are cancelled."""
+    def submit(self, request: AdviceRequest, cache: Any = None) -> int:
+        """Queue a critique; returns its request id. Older pending requests are cancelled.
+
+        ``cache`` (model.audio.cache.AnalysisCache) holds what is known of the tracks' files.
+        """
         for token in self._tokens.values():
             token.cancel()
+        self._prepare_token.cancel()   # a critique measures what preparing has not reached yet
         self._next_id += 1
         rid = self._next_id
         token = CancelToken()
         self._tokens[rid] = token
-        self._advise.emit(rid, request, token)
+        self._advise.emit(rid, request, token, cache)
         return rid
 
+    def prepare(self, tracks: TrackSet, cache: Any) -> None:
+        """While idle, measure what a critique will need of each track the cache does not know yet
+        (model.advice.pipeline.prepare_tracks), so the first critique meters only roles and the mix.
+        The next critique (or another prepare) stops it within a track's window."""
+        self._prepare_token.cancel()
+        self._prepare_token = CancelToken()
+        self._prepare.emit(tracks, cache, self._prepare_token)
+
     def cancel(self, request_id: int | None = None) -> None:
-        """Set the cancel token(s) directly from the calling thread."""
+        """Set the cancel token(s) directly from the calling thread (all of them, and preparing, when None)."""
         if request_id is None:
+            self._prepare_token.cancel()
             for t in self._tokens.values():
                 t.cancel()
         elif request_id in self._tokens:
@@ -134,8 +150,8 @@ class AdvisorWorker(QObject):
             self.advisor_changed.emit(choice.advisor.info, choice.note, choice.fell_back)
         return self._advisor
 
-    @Slot(int, object, object)
-    def _run(self, rid: int, request: AdviceRequest, token: CancelToken) -> None:
+    @Slot(int, object, object, object)
+    def _run(self, rid: int, request: AdviceRequest, token: CancelToken, cache: Any = None) -> None:
         try:
             if token.cancelled:
                 raise Cancelled()
@@ -144,7 +160,8 @@ class AdvisorWorker(QObject):
             fn = self._critique_fn
             if fn is None:
                 from model.advice.pipeline import critique as fn  # may import heavy modules on first use
-            advice = fn(request, advisor, token, lambda f, msg: self.progress.emit(rid, float(f), str(msg)))
+            known = {} if cache is None else {"cache": cache}
+            advice = fn(request, advisor, token, lambda f, msg: self.progress.emit(rid, float(f), str(msg)), **known)
             if token.cancelled:
                 raise Cancelled()
         except Cancelled:
@@ -164,6 +181,15 @@ class AdvisorWorker(QObject):
                 ErrorKind.ADVISOR_FAILED))
             return
         self.advice_ready.emit(rid, advice)
+
+    @Slot(object, object, object)
+    def _run_prepare(self, tracks: TrackSet, cache: Any, token: CancelToken) -> None:
+        from model.advice.pipeline import prepare_tracks
+
+        try:
+            prepare_tracks(tracks, cache, cancel=token)
+        except Exception:  # cancelled, or failed: only a head start, a critique measures (and reports) for itself
+            pass
 
     @Slot(object)
     def _run_test_load(self, options: dict) -> None:
@@ -470,12 +496,15 @@ class MeasureJob(PoolJob):
     """Exact whole-song loudness of the roles and the mix for one or more gain settings.
 
     Runs ``model.advice.pipeline.measure_request`` (true_peak=False), the same measurement the critique
-    and the CLI's JSON use, so the meters agree with them. ``requests`` is [(key, AdviceRequest)].
+    and the CLI's JSON use, so the meters agree with them; tracks the ``cache`` knows are not metered
+    again. ``requests`` is [(key, AdviceRequest)]; the result is [(key, gains, roles' LUFS, mix LUFS,
+    each role's block energies with its role gain taken out)]. Cancel stops it within a track's window.
     """
 
-    def __init__(self, job_id: int, requests: list[tuple[tuple, AdviceRequest]]) -> None:
+    def __init__(self, job_id: int, requests: list[tuple[tuple, AdviceRequest]], cache: Any = None) -> None:
         super().__init__(job_id)
         self.requests = list(requests)
+        self.cache = cache
 
     def run(self) -> None:
         try:
@@ -484,8 +513,11 @@ class MeasureJob(PoolJob):
             out = []
             for key, request in self.requests:
                 self.token.raise_if_cancelled()
-                m = measure_request(request, per_track=False)
-                out.append((key, {r: float(lv.lufs) for r, lv in m.roles.items()}, float(m.mix.lufs)))
+                m = measure_request(request, per_track=False, cache=self.cache, cancel=self.token)
+                role_db = request.gains.role_db
+                blocks = {r: m.energies(f"r:{r}") / 10.0 ** (role_db.get(r, 0.0) / 10.0) for r in m.roles}
+                out.append((key, request.gains, {r: float(lv.lufs) for r, lv in m.roles.items()},
+                            float(m.mix.lufs), blocks))
         except Cancelled:
             self.fail(cancelled_report("Meters"))
             return

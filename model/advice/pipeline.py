@@ -11,7 +11,9 @@ from model.errors import NoAnalysableAudio, RoleError
 from model.audio.roles import ANCHOR_PREFERENCE, TARGET_ROLES
 
 if TYPE_CHECKING:
+    from model.audio.cache import AnalysisCache
     from model.audio.measure import Measurements
+    from model.audio.tracks import TrackSet
 
 #: The shortest span that holds one BS.1770 loudness block.
 MIN_SPAN_S = 0.4
@@ -71,23 +73,26 @@ def check_anchor(request: AdviceRequest) -> None:
 
 
 def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | None = None,
-             progress: Progress | None = None, analysis=None) -> Advice:
+             progress: Progress | None = None, analysis=None, cache: "AnalysisCache | None" = None) -> Advice:
     """Doctor -> windows -> advisor.judge -> vote (or the advisor's song verdict) -> Advice.
 
     ``analysis`` (model.audio.stream.SessionAnalysis of the request's tracks, span and
     window length) gives the measurements and doctor findings made while streaming the
-    files; without it both are made here from the request's loaded audio.
+    files; without it both are made here from the request's loaded audio, reusing what
+    ``cache`` knows of each track's file (and keeping what is new there).
     """
     if not request.tracks.tracks:
         raise NoAnalysableAudio("No tracks to judge.")
     check_anchor(request)
     check_span(request)
+    # measuring is nearly all of a measuring advisor's work, a small part of a model's
+    judged_at = 0.9 if isinstance(advisor, MeasuringAdvisor) else 0.2
     if analysis is not None:  # measured (and doctored) while the files were streamed
         measurements = analysis.measurements
     else:
-        if progress:
-            progress(0.05, "Measuring loudness")
-        measurements = measure_request(request, true_peak=request.true_peak)
+        measuring = None if progress is None else (
+            lambda f, msg: progress(0.05 + (judged_at - 0.1) * f, msg))
+        measurements = measure_request(request, request.true_peak, cache=cache, cancel=cancel, progress=measuring)
     if cancel:
         cancel.raise_if_cancelled()
     if request.anchor is None:
@@ -99,9 +104,9 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
     if analysis is not None:
         findings = list(analysis.findings)
     else:
-        from model.audio.doctor import check_session
-
-        findings = check_session(request.tracks, request.anchor, request.gains)
+        if progress:
+            progress(judged_at - 0.05, "Checking the export")
+        findings = doctor_request(request, cache, cancel)
     max_windows = request.max_windows if request.max_windows is not None else advisor.info.max_windows
     if hasattr(advisor, "plan_windows"):  # the advisor picks its windows (the balance advisor: per-pair gate)
         plan = advisor.plan_windows(dataclasses.replace(request, max_windows=max_windows), measurements)
@@ -110,7 +115,7 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
     if not plan.windows:
         raise NoAnalysableAudio("The selection contains no audio to judge.")
     if progress:
-        progress(0.2, f"Judging {len(plan.windows)} window(s) with {advisor.info.id}")
+        progress(judged_at, f"Judging {len(plan.windows)} window(s) with {advisor.info.id}")
     if isinstance(advisor, MeasuringAdvisor):  # reuses the measurements (no second metering pass)
         verdicts = advisor.judge_measured(request, measurements, plan.windows, cancel)
         song = advisor.song_verdict(request, measurements, verdicts)
@@ -147,12 +152,54 @@ def _agrees(v: WindowVerdict, primary: RoleGain | None) -> bool:
     return v.target == primary.role and v.direction == primary.direction
 
 
-def measure_request(request: AdviceRequest, true_peak: bool = False, per_track: bool = True):
-    """The measurements a request asks for: its tracks and gains over its span, in its window length."""
+def measure_request(request: AdviceRequest, true_peak: bool = False, per_track: bool = True,
+                    cache: "AnalysisCache | None" = None, cancel: CancelToken | None = None,
+                    progress: Progress | None = None) -> "Measurements":
+    """The measurements a request asks for: its tracks and gains over its span, in its window length.
+
+    With a ``cache``, tracks whose file it knows are not metered again (their unity-gain window
+    readings are gain-independent), and the readings of the tracks metered now are kept there.
+    """
     from model.audio.measure import measure_session
 
-    return measure_session(request.tracks, request.gains, request.window_s, request.span,
-                           true_peak=true_peak, per_track=per_track)
+    tracks, window_s, span = request.tracks, request.window_s, request.span
+    known = cache.known_windows(tracks, window_s, span) if cache is not None else None
+    m = measure_session(tracks, request.gains, window_s, span, true_peak=true_peak, per_track=per_track,
+                        known=known, cancel=cancel, progress=progress)
+    if cache is not None:
+        cache.keep(tracks, window_s, span, {tid: w for tid, w in m.track_windows.items() if tid not in known})
+    return m
+
+
+def doctor_request(request: AdviceRequest, cache: "AnalysisCache | None" = None,
+                   cancel: CancelToken | None = None) -> list:
+    """The export doctor's findings on a request's loaded tracks (statistics a ``cache`` knows are reused).
+
+    Raises RoleError when the request's anchor role has no audible, non-silent track.
+    """
+    from model.audio.doctor import check_session, track_stats
+
+    tracks = request.tracks
+    known = cache.known_stats(tracks) if cache is not None else {}
+    stats = [known.get(t.id) or track_stats(t, tracks.sample_rate, cancel) for t in tracks.tracks]
+    if cache is not None:
+        cache.keep(tracks, 0.0, None, stats={s.id: s for s in stats if s.id not in known})
+    return check_session(tracks, request.anchor, request.gains, stats)
+
+
+def prepare_tracks(tracks: "TrackSet", cache: "AnalysisCache", window_s: float = 10.0,
+                   cancel: CancelToken | None = None) -> None:
+    """Measure, track by track, what a whole-song critique needs of each track the cache does not know yet
+    (window readings and the doctor's statistics), keeping each track's in the cache as soon as it is done."""
+    from model.audio.doctor import track_stats
+    from model.audio.measure import read_track_windows
+
+    windows, stats = cache.known_windows(tracks, window_s, None), cache.known_stats(tracks)
+    for t in tracks.tracks:
+        new_windows = {} if t.id in windows else {
+            t.id: read_track_windows(t, tracks.duration_s, window_s, None, cancel)}
+        new_stats = {} if t.id in stats else {t.id: track_stats(t, tracks.sample_rate, cancel)}
+        cache.keep(tracks, window_s, None, new_windows, new_stats)
 
 
 def from_vote(result: Vote) -> SongVerdict:

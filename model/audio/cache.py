@@ -4,8 +4,12 @@ An entry holds the doctor's statistics (FileStats), the file's unity-gain readin
 every window (TrackWindow) and its true peak. It is keyed by the absolute path, size,
 mtime_ns, header, the session rate and length, the window length and the span, so a
 rewritten file, a new session rate or another span misses and is measured again, while an
-unchanged file is found again (``analyse_session(..., cache=)``; the app keeps its own per-file loudness cache
-and does not use this one yet).
+unchanged file is found again (``analyse_session(..., cache=)``).
+
+The app keeps one in memory for its loaded tracks (``known_windows`` / ``known_stats`` / ``keep``):
+critique, re-check and the meters then meter only the role sums and the mix. Its entries hold
+either the window readings (keyed by window length and span) or the doctor's statistics (keyed
+with no window, as they depend on neither), never written to disk.
 Entries live in memory and, with a folder, on disk as one ``.npz`` each (no pickle),
 written to a temporary name and renamed.
 """
@@ -17,15 +21,18 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Mapping, Sequence
 
 import numpy as np
 
 from model.audio.decode import AudioInfo
 from model.audio.doctor import FileStats
 from model.audio.measure import TrackWindow
+from model.audio.tracks import Track, TrackSet
 
 FORMAT = "mixingbuddy.file_analysis/1"
 _STATS_SCALARS = ("frames", "peak", "clip_runs", "first_run", "over", "first_over", "stereo_diff")
@@ -58,20 +65,30 @@ class FileKey:
                    int(session_rate), int(session_frames), float(window_s),
                    (float(span[0]), float(span[1])) if span else None)
 
+    @classmethod
+    def of_track(cls, track: Track, tracks: TrackSet, window_s: float = 0.0,
+                 span: tuple[float, float] | None = None) -> "FileKey":
+        """The key of a loaded track's file in its track set (``window_s=0``: readings that need no window)."""
+        return cls.of(track.info, tracks.sample_rate, tracks.frames, window_s, span)
+
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
 class FileAnalysis:
-    """One file's cached contribution: doctor statistics, unity-gain window readings, true peak (dBTP)."""
+    """One file's cached contribution: doctor statistics, unity-gain window readings, true peak (dBTP).
 
-    stats: FileStats
+    ``stats`` is None in an entry that holds only window readings (the app's, kept in memory).
+    """
+
+    stats: FileStats | None
     windows: tuple[TrackWindow, ...]
     true_peak_db: float | None = None
 
     def for_track(self, track_id: str, name: str, role: str) -> FileStats:
         """The statistics under the track's current id, name and role."""
+        assert self.stats is not None, "an entry of window readings only"
         stats = copy.copy(self.stats)
         stats.id, stats.name, stats.role = track_id, name, role
         return stats
@@ -84,9 +101,11 @@ class AnalysisCache:
         self.folder = Path(folder) if folder is not None else None
         self.max_entries = max_entries
         self._memory: dict[FileKey, FileAnalysis] = {}
+        self._lock = threading.Lock()   # the app's critique and meters use one cache from two threads
 
     def get(self, key: FileKey) -> FileAnalysis | None:
-        hit = self._memory.get(key)
+        with self._lock:
+            hit = self._memory.get(key)
         if hit is None and self.folder is not None:
             hit = self._read(key)
             if hit is not None:
@@ -95,14 +114,44 @@ class AnalysisCache:
 
     def put(self, key: FileKey, analysis: FileAnalysis) -> None:
         self._remember(key, analysis)
-        if self.folder is not None:
+        if self.folder is not None and analysis.stats is not None:
             self._write(key, analysis)
 
     def _remember(self, key: FileKey, analysis: FileAnalysis) -> None:
-        self._memory.pop(key, None)
-        self._memory[key] = analysis
-        while len(self._memory) > self.max_entries:
-            self._memory.pop(next(iter(self._memory)))
+        with self._lock:
+            self._memory.pop(key, None)
+            self._memory[key] = analysis
+            while len(self._memory) > self.max_entries:
+                self._memory.pop(next(iter(self._memory)))
+
+    # --- loaded tracks (the app) ---------------------------------------------------------
+    def known_windows(self, tracks: TrackSet, window_s: float,
+                      span: tuple[float, float] | None) -> dict[str, tuple[TrackWindow, ...]]:
+        """The cached unity-gain window readings of the tracks' files, by track id (for measure_session)."""
+        out = {}
+        for t in tracks.tracks:
+            hit = self.get(FileKey.of_track(t, tracks, window_s, span))
+            if hit is not None and hit.windows:
+                out[t.id] = hit.windows
+        return out
+
+    def known_stats(self, tracks: TrackSet) -> dict[str, FileStats]:
+        """The cached doctor statistics of the tracks' files, under each track's id, name and role."""
+        out = {}
+        for t in tracks.tracks:
+            hit = self.get(FileKey.of_track(t, tracks))
+            if hit is not None and hit.stats is not None:
+                out[t.id] = hit.for_track(t.id, t.name, t.role.role)
+        return out
+
+    def keep(self, tracks: TrackSet, window_s: float, span: tuple[float, float] | None,
+             windows: Mapping[str, Sequence[TrackWindow]] = {}, stats: Mapping[str, FileStats] = {}) -> None:
+        """Remember loaded tracks' window readings and doctor statistics (by track id), in memory."""
+        for t in tracks.tracks:
+            if t.id in windows:
+                self._remember(FileKey.of_track(t, tracks, window_s, span), FileAnalysis(None, tuple(windows[t.id])))
+            if t.id in stats:
+                self._remember(FileKey.of_track(t, tracks), FileAnalysis(stats[t.id], ()))
 
     # --- disk -------------------------------------------------------------------------
     def _path(self, key: FileKey) -> Path:

@@ -134,19 +134,32 @@ class FileStats:
         return np.maximum(np.diff(env, prepend=env[0]), 0.0)
 
 
-def track_stats(t: Track, sample_rate: int) -> FileStats:
-    """FileStats of a loaded track (its whole audio as one block)."""
+#: Frames of a loaded track's statistics gathered at a time (short numpy calls, little scratch memory).
+STATS_BLOCK = 1 << 16
+
+
+def track_stats(t: Track, sample_rate: int, cancel=None) -> FileStats:
+    """FileStats of a loaded track, gathered block by block as a stream would; ``cancel`` (a CancelToken)
+    is checked between blocks."""
     stats = FileStats(t.id, t.name, t.role.role, t.info, sample_rate)
-    stats.add(t.audio)
+    for a in range(0, max(1, len(t.audio)), STATS_BLOCK):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        stats.add(t.audio[a:a + STATS_BLOCK])
     return stats
 
 
-def check_session(tracks: TrackSet, anchor: str | None = None, gains: Gains | None = None) -> list[Finding]:
-    """Run every check on loaded tracks; raises RoleError when the anchor role has no audible (non-silent) track."""
+def check_session(tracks: TrackSet, anchor: str | None = None, gains: Gains | None = None,
+                  stats: Sequence[FileStats] | None = None) -> list[Finding]:
+    """Run every check on loaded tracks; raises RoleError when the anchor role has no audible (non-silent) track.
+
+    ``stats`` are the tracks' statistics when already gathered (in track order), else they are gathered here.
+    """
     g = gains or Gains()
     audible = {t.id for t in tracks.tracks if g.audible(t)}
-    return check_files([track_stats(t, tracks.sample_rate) for t in tracks.tracks], tracks.sample_rate,
-                       anchor, audible)
+    if stats is None:
+        stats = [track_stats(t, tracks.sample_rate) for t in tracks.tracks]
+    return check_files(stats, tracks.sample_rate, anchor, audible)
 
 
 def check_files(files: Sequence[FileStats], sample_rate: int, anchor: str | None = None,

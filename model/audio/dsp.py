@@ -12,6 +12,9 @@ from model.audio.decode import abs_peak_per_frame, linear_to_db
 
 _M = _ebu.MeasurementMode
 NEG_INF = float("-inf")
+#: The longest stretch (s) handed to libebur128 in one call: it holds the interpreter lock while it runs, and
+#: the audio callback must not wait long for it (0.1 s of stereo is about 0.1-0.3 ms; results are the same).
+EBUR128_CALL_S = 0.1
 
 
 def _interleaved(audio: np.ndarray) -> tuple[np.ndarray, int, int]:
@@ -32,6 +35,7 @@ class Meter:
             mode |= _M.MODE_TRUE_PEAK
         self.channels = channels
         self._state = _ebu.R128State(channels, int(sample_rate), mode)
+        self._call_frames = max(1, int(EBUR128_CALL_S * sample_rate))
         if dual_mono and channels == 1:
             # A mono track played on both speakers: BS.1770 counts it twice (+3 LU).
             self._state.set_channel(0, _ebu.ChannelType.DUAL_MONO)
@@ -41,9 +45,10 @@ class Meter:
         buf, frames, channels = _interleaved(block)
         if channels != self.channels:
             raise ValueError(f"meter expects {self.channels} channels, got {channels}")
-        if frames:
-            self._state.add_frames(buf, frames)
-            self._frames += frames
+        for a in range(0, frames, self._call_frames):   # short calls (EBUR128_CALL_S)
+            n = min(self._call_frames, frames - a)
+            self._state.add_frames(buf[a * channels:(a + n) * channels], n)
+        self._frames += frames
 
     def loudness(self) -> float:
         """Integrated loudness in LUFS (-inf for silence or no audio)."""
@@ -181,7 +186,8 @@ def block_energies(audio: np.ndarray, sample_rate: int, dual_mono: bool = False)
     if dual_mono and channels == 1:
         state.set_channel(0, _ebu.ChannelType.DUAL_MONO)
     out = np.empty(frames // step - 3)
-    state.add_frames(buf[: 4 * step * channels], 4 * step)
+    for i in range(4):   # one 100 ms step a call (EBUR128_CALL_S)
+        state.add_frames(buf[i * step * channels:(i + 1) * step * channels], step)
     out[0] = _ebu.get_loudness_momentary(state)
     for i in range(1, len(out)):
         a = (3 + i) * step * channels

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from model.audio.decode import frame_rms_db, linear_to_db, to_mono
 from model.audio.dsp import NEG_INF, block_energies, gated_loudness, true_peak_db
 from model.audio.segments import Window, WindowPlan, cut_windows, passes_gate, select_windows, stem_active
 from model.audio.roles import ROLES as ROLE_ORDER
-from model.audio.tracks import Gains, TrackSet
+from model.audio.tracks import Gains, Track, TrackSet
 
 ACTIVITY_BLOCK_S = 0.4
 ACTIVITY_GATE_DBFS = -45.0
@@ -70,6 +70,8 @@ class Measurements:
         self.windows = windows
         self.track_ids = [t.id for t in tracks.tracks if gains.audible(t)]
         self.roles_present = tracks.roles_present(gains)
+        #: Unity-gain readings of each track metered on its own, one per window (what a cache keeps).
+        self.track_windows: dict[str, tuple[TrackWindow, ...]] = {}
         self._whole_levels()
 
     def _whole_levels(self) -> None:
@@ -77,10 +79,15 @@ class Measurements:
         self.roles = {r: self._whole(f"r:{r}") for r in self.roles_present}
         self.mix = self._whole("mix")
 
+    def energies(self, key: str, windows: Sequence[WindowLevels] | None = None) -> np.ndarray:
+        """The gating-block energies of one signal ("t:ID", "r:ROLE", "mix") over the windows (default: all)."""
+        wins = [w for w in (windows if windows is not None else self.windows) if key in w.energies]
+        return np.concatenate([w.energies[key] for w in wins]) if wins else np.zeros(0)
+
     def _whole(self, key: str, windows: Sequence[WindowLevels] | None = None) -> Level:
         wins = [w for w in (windows if windows is not None else self.windows) if key in w.energies]
         levels = [_level_of(w, key) for w in wins]
-        out = Level(lufs=gated_loudness(np.concatenate([w.energies[key] for w in wins])) if wins else NEG_INF)
+        out = Level(lufs=gated_loudness(self.energies(key, wins)) if wins else NEG_INF)
         out.sample_peak_db = max((lv.sample_peak_db for lv in levels), default=NEG_INF)
         tps = [lv.true_peak_db for lv in levels if lv.true_peak_db is not None]
         out.true_peak_db = max(tps) if tps else None
@@ -197,6 +204,33 @@ def read_track_window(audio: np.ndarray, sr: int) -> TrackWindow:
                        frame_rms_db(to_mono(audio), max(1, int(ACTIVITY_BLOCK_S * sr))))
 
 
+class Cancellable(Protocol):
+    """A cancel token (model.advice.advisor.CancelToken): raises model.errors.Cancelled once cancelled."""
+
+    def raise_if_cancelled(self) -> None: ...
+
+
+def _padded(segment: np.ndarray, frames: int) -> np.ndarray:
+    """The segment followed by silence up to ``frames``."""
+    if len(segment) >= frames:
+        return segment
+    out = np.zeros((frames, segment.shape[1]), dtype=np.float32)
+    out[: len(segment)] = segment
+    return out
+
+
+def read_track_windows(track: Track, duration_s: float, window_s: float, span: tuple[float, float] | None,
+                       cancel: Cancellable | None = None) -> tuple[TrackWindow, ...]:
+    """One track's unity-gain readings in every window of ``window_spans`` (what measure_session reads of it)."""
+    sr, out = track.sample_rate, []
+    for start_s, end_s, _full in window_spans(duration_s, window_s, span):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        a, b = int(round(start_s * sr)), int(round(end_s * sr))
+        out.append(read_track_window(_padded(track.audio[a:b], b - a), sr))
+    return tuple(out)
+
+
 class WindowBuilder:
     """Readings of one window, built from one track segment at a time (``add`` is thread-safe).
 
@@ -225,11 +259,7 @@ class WindowBuilder:
         """
         if track_id in self._alone:
             if known is None:
-                padded = segment
-                if len(segment) < self.frames:
-                    padded = np.zeros((self.frames, segment.shape[1]), dtype=np.float32)
-                    padded[: len(segment)] = segment
-                known = read_track_window(padded, self.sr)
+                known = read_track_window(_padded(segment, self.frames), self.sr)
             self.track_windows[track_id] = known
             self._tracks[track_id] = known.level(20.0 * math.log10(gain))
         if gain != 1.0:
@@ -277,26 +307,46 @@ class WindowBuilder:
 
 
 def measure_session(tset: TrackSet, gains: Gains, window_s: float = 10.0, span: tuple[float, float] | None = None,
-                    true_peak: bool = True, per_track: bool = True) -> Measurements:
+                    true_peak: bool = True, per_track: bool = True,
+                    known: Mapping[str, Sequence[TrackWindow]] | None = None, cancel: Cancellable | None = None,
+                    progress: Callable[[float, str], None] | None = None) -> Measurements:
     """Measure the span (default: the whole song) window by window.
 
     True peak (libebur128, 4x oversampled) is measured for the mix in every window and
     for each track over the whole file; roles made of one track share that track's
     readings instead of being metered again. ``per_track=False`` skips the track meters
     of roles with several tracks (for callers that need roles and mix only).
+
+    ``known`` gives tracks' unity-gain readings, one per window of ``window_spans`` (e.g. from
+    model.audio.cache): those tracks are not metered again, only summed into their role. The
+    readings of every track metered on its own come back in ``Measurements.track_windows``.
+    ``cancel`` is checked before each track of each window; ``progress`` gets (fraction, message)
+    once a window.
     """
     sr = tset.sample_rate
     audible = [t for t in tset.tracks if gains.audible(t)]
     roles = {t.id: t.role.role for t in audible}
     alone = metered_alone(roles, per_track)
+    spans = window_spans(tset.duration_s, window_s, span)
+    known = {tid: tuple(w) for tid, w in (known or {}).items() if len(w) == len(spans)}
     windows = []
-    for start_s, end_s, full in window_spans(tset.duration_s, window_s, span):
+    measured: dict[str, list[TrackWindow]] = {tid: [] for tid in alone}
+    for i, (start_s, end_s, full) in enumerate(spans):
+        if progress:
+            progress(i / len(spans), f"Measuring loudness: window {i + 1} of {len(spans)}")
         builder = WindowBuilder(sr, start_s, end_s, full, roles, alone)
         a, b = int(round(start_s * sr)), int(round(end_s * sr))
         for t in audible:
-            builder.add(t.id, t.audio[a:b], gains.linear(t))
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            builder.add(t.id, t.audio[a:b], gains.linear(t), known[t.id][i] if t.id in known else None)
+        for tid, tw in builder.track_windows.items():
+            measured[tid].append(tw)
+        if cancel is not None:
+            cancel.raise_if_cancelled()
         windows.append(builder.finish(true_peak))
     result = Measurements(tset, gains, window_s, windows)
+    result.track_windows = {tid: tuple(tws) for tid, tws in measured.items()}
     if true_peak:
         set_track_true_peaks(result, {t.id: true_peak_db(t.audio, sr) + 20 * math.log10(gains.linear(t))
                                       for t in audible})

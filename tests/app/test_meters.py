@@ -54,7 +54,9 @@ def shown(label_text: str) -> tuple[float, bool]:
 
 
 def wait_exact(qtbot, c, timeout: int = 20000) -> None:
-    qtbot.waitUntil(lambda: c.project.loudness_is_exact() and c.jobs.running(JobKind.MEASURE) is None, timeout=timeout)
+    """Until the roles and the mix are measured at the current gains (the meters' background job is done)."""
+    qtbot.waitUntil(lambda: c.project.exact_loudness() is not None and c.jobs.running(JobKind.MEASURE) is None,
+                    timeout=timeout)
 
 
 def test_role_lu_vs_anchor_equals_the_cli_json(qtbot, make_window, tmp_path, capsys):
@@ -112,7 +114,7 @@ def test_measuring_is_debounced_and_stale_results_are_dropped(qtbot, make_window
     key = p.loudness_key()
     c.set_track_gain("Kick.wav", -12.0)
     stale_job = c.jobs.latest(JobKind.MEASURE)
-    c._on_measured(stale_job, [(key, {"vocals": 0.0, "drums": 99.0}, 0.0)])   # a result for the old mix
+    c._on_measured(stale_job, [(key, p.gains(), {"vocals": 0.0, "drums": 99.0}, 0.0, {})])   # a result for the old mix
     assert not p.loudness_is_exact()
     assert "≈" in w.roles.rel_labels["drums"].text()
     wait_exact(qtbot, c)

@@ -93,3 +93,25 @@ def test_fast_true_peak_equals_the_full_measurement(seed):
     hits = rng.integers(0, n - 100, 5)
     x[hits] = 0.9 * np.sign(rng.standard_normal((5, 2)))
     assert true_peak_db(x, SR) == pytest.approx(true_peak_db_full(x, SR), abs=1e-4)
+
+
+@pytest.mark.parametrize("channels,sr", [(1, 44100), (2, 48000)])
+def test_short_libebur128_calls_read_like_one_call(channels, sr):
+    """Meter and block_energies feed libebur128 at most EBUR128_CALL_S at a time (the audio callback waits for
+    each call): the readings equal one call over the whole signal."""
+    import pyebur128 as ebu
+
+    from model.audio.dsp import EBUR128_CALL_S, block_energies, gated_loudness
+
+    rng = np.random.default_rng(channels)
+    n = int(sr * 7.3) + 17
+    x = (rng.standard_normal((n, channels)) * np.linspace(0.01, 0.5, n)[:, None]).astype(np.float32)
+    one = ebu.R128State(channels, sr, ebu.MeasurementMode.MODE_I | ebu.MeasurementMode.MODE_TRUE_PEAK)
+    one.add_frames(np.ascontiguousarray(x).reshape(-1), n)
+    meter = Meter(channels, sr, true_peak=True)
+    meter.add(x)
+    assert meter._call_frames == int(EBUR128_CALL_S * sr) < n
+    assert meter.loudness() == ebu.get_loudness_global(one)
+    assert meter.true_peak_db() == pytest.approx(
+        20 * np.log10(max(ebu.get_true_peak(one, c) for c in range(channels))), abs=1e-9)
+    assert gated_loudness(block_energies(x, sr)) == pytest.approx(ebu.get_loudness_global(one), abs=1e-6)
