@@ -155,7 +155,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         lufs = dict(self.project.lufs) if loaded is not None else None
         if not self.loading:
             self._status_before_load = self.last_status
-        self.jobs.cancel(JobKind.LOAD)          # a newer load supersedes the running one
+        self.jobs.abandon(JobKind.LOAD)         # a newer load supersedes the running one
         job = self.jobs.start(JobKind.LOAD, lambda job_id: LoadTracksJob(
             job_id, paths, overrides, context, loaded, lufs, self.loudness_cache))
         job.signals.finished.connect(self._on_loaded)
@@ -167,11 +167,8 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
 
     def cancel_load(self) -> bool:
         """Stop the running load now: the session stays as it was before it started. True when one ran."""
-        job_id = self.jobs.running(JobKind.LOAD)
-        if job_id is None:
+        if not self.jobs.abandon(JobKind.LOAD):    # its late result or failure (even one queued) is dropped
             return False
-        self.jobs.cancel(JobKind.LOAD)
-        self.jobs.finish(JobKind.LOAD, job_id)     # its late result or failure is dropped
         self.loading_changed.emit(False, "")
         self.tracks_changed.emit()                 # rows shown while reading go
         self.status.emit(self._status_before_load)
@@ -186,9 +183,10 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
             self.progress.emit(frac, msg)
 
     def _finish_load(self, job_id: int) -> bool:
-        """Forget a finished load; True (and loading ends) when it is the newest one."""
+        """Forget a finished load; True (and loading ends) when it is the newest one. A superseded or
+        cancelled load was abandoned: its end changes nothing."""
         current = self.jobs.finish(JobKind.LOAD, job_id)
-        if current or not self.loading:   # an older, superseded load can be the last to end
+        if current:
             self.loading_changed.emit(False, "")
         return current
 

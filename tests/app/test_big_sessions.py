@@ -96,6 +96,19 @@ def test_escape_cancels_a_load_within_half_a_second_and_restores_the_session(qtb
     assert not [b for b in w.banners.banners if b.report.severity == "error"]
 
 
+def test_escape_drops_a_load_result_that_is_already_queued(qtbot, make_window, stems):
+    w = make_window()
+    c = load(qtbot, w, stems[:2])
+    ids, buffer = c.project.track_ids, c.engine.buffer
+    c.add_paths([str(stems[2]), str(stems[3])])
+    assert c.pool.waitForDone(15000)              # the job has ended: its result waits in the event queue
+    w.cancel_action.trigger()
+    assert not c.loading
+    qtbot.wait(200)                               # the queued result is delivered, and dropped
+    assert c.project.track_ids == ids and c.engine.buffer is buffer and not c.loading
+    assert w.table.track_count() == 2
+
+
 def test_escape_cancels_a_critique_at_once_and_restores_the_text(qtbot, make_window, stems):
     from tests.app.conftest import StubAdvisor
 
