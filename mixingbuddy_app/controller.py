@@ -31,7 +31,8 @@ from mixingbuddy_app.session_file import PendingSession
 from mixingbuddy_app.session_io import SessionFilesMixin
 from mixingbuddy_app.spectral_flow import SpectralMixin
 from mixingbuddy_app.transport_control import TransportMixin
-from mixingbuddy_app.workers import AdvisorWorker, FileRead, LoadOutcome, LoadTracksJob, LoudnessCache
+from mixingbuddy_app.workers import (AdvisorWorker, FileRead, ListedFile, LoadOutcome, LoadTracksJob,
+                                     LoudnessCache)
 
 SHUTDOWN_WAIT_MS = 3000     # how long closing waits for cancelled background jobs to end
 
@@ -45,6 +46,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
     advice_changed = Signal(object)          # Advice | None
     busy_changed = Signal(bool, str)         # critique running, what
     loading_changed = Signal(bool, str)
+    files_listed = Signal(object)            # (ListedFile, ...): the running load's files, before any is decoded
     file_loaded = Signal(object)             # FileRead: a file of the running load is ready (its row can show)
     progress = Signal(float, str)
     error = Signal(object)                   # ErrorReport -> banner
@@ -161,6 +163,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         job.signals.finished.connect(self._on_loaded)
         job.signals.failed.connect(self._on_load_failed)
         job.signals.progress.connect(self._on_load_progress)
+        job.signals.files_listed.connect(self._on_files_listed)
         job.signals.file_read.connect(self._on_file_read)
         self.loading_changed.emit(True, f"Loading {len(paths)} item(s)…")
         self.pool.start(job)
@@ -173,6 +176,10 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         self.tracks_changed.emit()                 # rows shown while reading go
         self.status.emit(self._status_before_load)
         return True
+
+    def _on_files_listed(self, job_id: int, files: tuple[ListedFile, ...]) -> None:
+        if self.jobs.is_latest(JobKind.LOAD, job_id) and self.loading:
+            self.files_listed.emit(files)
 
     def _on_file_read(self, job_id: int, row: FileRead) -> None:
         if self.jobs.is_latest(JobKind.LOAD, job_id) and self.loading:
