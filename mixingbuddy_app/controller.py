@@ -184,6 +184,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
     def _on_file_read(self, job_id: int, row: FileRead) -> None:
         if self.jobs.is_latest(JobKind.LOAD, job_id) and self.loading:
             self.file_loaded.emit(row)
+            self.progress.emit(0.95 * row.index / row.total, f"Read {row.index} of {row.total}: {row.name}")
 
     def _on_load_progress(self, job_id: int, frac: float, msg: str) -> None:
         if self.jobs.is_latest(JobKind.LOAD, job_id):

@@ -347,8 +347,8 @@ class LoadTracksJob(PoolJob):
                         failed.append((planned[i].path, str(exc)))
                         continue
                     t = planned[i]
+                    # the GUI shows the progress from this too: one call into the GUI thread a file
                     self.emit("file_read", FileRead(len(read), n, t.id, t.name, t.role.role, read[i][1]))
-                    self.emit("progress", 0.95 * len(read) / n, f"Read {len(read)} of {n}: {t.name}")
             except BaseException:
                 self.token.cancel()   # the other files stop at their next block
                 raise
