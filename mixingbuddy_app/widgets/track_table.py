@@ -116,6 +116,7 @@ class TrackTable(QTableWidget):
     WIDTHS = {1: 80, 2: 150, 3: 28, 4: 28, 5: 50, 6: 124}   # the name column takes the rest
     ROW_HEIGHT = 24
     MIN_NAME_WIDTH = 110
+    READING_COLOUR = "#8a8f98"    # rows of files the running load is still reading
 
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(0, len(self.COLUMNS), parent)
@@ -228,8 +229,8 @@ class TrackTable(QTableWidget):
 
     # --- building ----------------------------------------------------------------------------
     #: Track rows whose widgets (role box, fader, mute, solo) are built at once; the rest follow in batches of
-    #: this size, one per event-loop turn, so a big session never holds the GUI thread for long (~2 ms a row).
-    WIDGET_BATCH = 12
+    #: this size, one per event-loop turn, so a big session never holds the GUI thread for long (~3 ms a row).
+    WIDGET_BATCH = 8
 
     def rebuild(self) -> None:
         p = self.controller.project
@@ -347,8 +348,6 @@ class TrackTable(QTableWidget):
             b.toggled.connect(lambda on, tid=t.id, s=slot: s(tid, on))
             self.setCellWidget(row, col, b)
             store[t.id] = b
-
-    READING_COLOUR = "#8a8f98"
 
     def show_listed(self, files) -> None:
         """List the files of the running load from their headers, before any is decoded: grey rows marked as
