@@ -4,9 +4,12 @@ the event loop's longest stall while loading, and the audio callback with 96 tra
 Sessions: ../shared/realdata/evr/Lithium (38 Ogg stems, 5:27; skipped where ../shared is absent) and the
 generated 96-track, 5-minute, 48 kHz stereo session of bench_sessions.py. Each runs in a fresh process
 that samples /proc/self/status every 20 ms: VmRSS and RssAnon (the app's own memory) with RssFile (the
-memory-mapped preview, page cache the kernel can drop) reported apart. Targets: first row <= 1 s, longest
-stall while loading <= 100 ms, anonymous memory <= 3 GB for the 96-track session; the callback's maximum
-under half its period while a meter measurement runs on another thread.
+memory-mapped preview, page cache the kernel can drop) reported apart. The files are dropped on the window
+once it is shown; the first row is the moment the track table lists one (from the file headers), and the
+longest stall counts the event-loop tick that spans the load's end (the rows are built then), split into the
+GUI thread's time on a CPU and its wait for one (other processes on a shared machine). Targets: first row
+<= 1 s, longest stall while loading <= 100 ms, anonymous memory <= 3 GB for the 96-track session; the
+callback's maximum under half its period while a meter measurement runs on another thread.
 """
 
 from __future__ import annotations
