@@ -36,7 +36,7 @@ BLOCK, RATE, CALLBACK_TRACKS = 512, 48000, 96
 CHILD = r"""
 import json, re, sys, threading, time
 from PySide6.QtCore import QTimer
-from mixingbuddy_app.gui import _make_app
+from mixingbuddy_app.gui import _make_app, freeze_startup_objects
 app = _make_app()
 from mixingbuddy_app.composition import balance_factory, build_main_window
 from mixingbuddy_app.playback import NullOutput
@@ -57,6 +57,7 @@ w = build_main_window(balance_factory, NullOutput("bench"))
 w.ask_add_or_new = lambda name: "add"
 w.ask_unsaved = lambda what: "discard"
 w.show()
+freeze_startup_objects()   # as mixingbuddy_app.gui.main does
 c = w.controller
 res = {"stall_ms": 0.0}
 # The GUI thread's time on a CPU and waiting for one (ns, /proc/.../schedstat) per tick, so the longest stall
