@@ -228,9 +228,10 @@ class TrackTable(QTableWidget):
                         f"row to select them all (right-click: set their role)")
 
     # --- building ----------------------------------------------------------------------------
-    #: Track rows whose widgets (role box, fader, mute, solo) are built at once; the rest follow in batches of
-    #: this size, one per event-loop turn, so a big session never holds the GUI thread for long (~3 ms a row).
-    WIDGET_BATCH = 8
+    #: A table of up to SYNC_ROWS tracks gets its widgets (role box, fader, mute, solo) at once; a bigger one gets
+    #: them WIDGET_BATCH rows per event-loop turn, so it never holds the GUI thread for long (3-9 ms a row).
+    SYNC_ROWS = 8
+    WIDGET_BATCH = 4
 
     def rebuild(self) -> None:
         p = self.controller.project
@@ -255,7 +256,7 @@ class TrackTable(QTableWidget):
                     self._build_track_items(row, by_id[key])
                     self._unbuilt.append(key)
                     self.setRowHidden(row, by_id[key].role.role in self.collapsed)
-            self._build_widgets(self.WIDGET_BATCH)
+            self._build_widgets(len(self._unbuilt) if len(self._unbuilt) <= self.SYNC_ROWS else self.WIDGET_BATCH)
         finally:
             self.setUpdatesEnabled(True)
         self.refresh()

@@ -72,7 +72,8 @@ def test_every_row_is_listed_before_decoding_and_filled_in_as_files_are_read(qtb
 def test_a_big_table_gets_its_widgets_in_batches_with_the_right_values(qtbot, make_window, stems, monkeypatch):
     from mixingbuddy_app.widgets.track_table import TrackTable
 
-    monkeypatch.setattr(TrackTable, "WIDGET_BATCH", 1)   # four stems stand in for a session of many tracks
+    monkeypatch.setattr(TrackTable, "SYNC_ROWS", 2)      # four stems stand in for a session of many tracks
+    monkeypatch.setattr(TrackTable, "WIDGET_BATCH", 1)
     w = make_window()
     c = load(qtbot, w, stems)
     t = w.table
