@@ -32,7 +32,8 @@ from mixingbuddy_app.session_file import PendingSession
 from mixingbuddy_app.session_io import SessionFilesMixin
 from mixingbuddy_app.spectral_flow import SpectralMixin
 from mixingbuddy_app.transport_control import TransportMixin
-from mixingbuddy_app.workers import AdvisorWorker, FileRead, LoadOutcome, LoadTracksJob, LoudnessCache
+from mixingbuddy_app.workers import (AdvisorWorker, FileRead, ListedFile, LoadOutcome, LoadTracksJob,
+                                     LoudnessCache)
 
 SHUTDOWN_WAIT_MS = 3000     # how long closing waits for cancelled background jobs to end
 
@@ -46,6 +47,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
     advice_changed = Signal(object)          # Advice | None
     busy_changed = Signal(bool, str)         # critique running, what
     loading_changed = Signal(bool, str)
+    files_listed = Signal(object)            # (ListedFile, ...): the running load's files, before any is decoded
     file_loaded = Signal(object)             # FileRead: a file of the running load is ready (its row can show)
     progress = Signal(float, str)
     error = Signal(object)                   # ErrorReport -> banner
@@ -159,40 +161,44 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         lufs = dict(self.project.lufs) if loaded is not None else None
         if not self.loading:
             self._status_before_load = self.last_status
-        self.jobs.cancel(JobKind.LOAD)          # a newer load supersedes the running one
+        self.jobs.abandon(JobKind.LOAD)         # a newer load supersedes the running one
         job = self.jobs.start(JobKind.LOAD, lambda job_id: LoadTracksJob(
             job_id, paths, overrides, context, loaded, lufs, self.loudness_cache))
         job.signals.finished.connect(self._on_loaded)
         job.signals.failed.connect(self._on_load_failed)
         job.signals.progress.connect(self._on_load_progress)
+        job.signals.files_listed.connect(self._on_files_listed)
         job.signals.file_read.connect(self._on_file_read)
         self.loading_changed.emit(True, f"Loading {len(paths)} item(s)…")
         self.pool.start(job)
 
     def cancel_load(self) -> bool:
         """Stop the running load now: the session stays as it was before it started. True when one ran."""
-        job_id = self.jobs.running(JobKind.LOAD)
-        if job_id is None:
+        if not self.jobs.abandon(JobKind.LOAD):    # its late result or failure (even one queued) is dropped
             return False
-        self.jobs.cancel(JobKind.LOAD)
-        self.jobs.finish(JobKind.LOAD, job_id)     # its late result or failure is dropped
         self.loading_changed.emit(False, "")
         self.tracks_changed.emit()                 # rows shown while reading go
         self.status.emit(self._status_before_load)
         return True
 
+    def _on_files_listed(self, job_id: int, files: tuple[ListedFile, ...]) -> None:
+        if self.jobs.is_latest(JobKind.LOAD, job_id) and self.loading:
+            self.files_listed.emit(files)
+
     def _on_file_read(self, job_id: int, row: FileRead) -> None:
         if self.jobs.is_latest(JobKind.LOAD, job_id) and self.loading:
             self.file_loaded.emit(row)
+            self.progress.emit(0.95 * row.index / row.total, f"Read {row.index} of {row.total}: {row.name}")
 
     def _on_load_progress(self, job_id: int, frac: float, msg: str) -> None:
         if self.jobs.is_latest(JobKind.LOAD, job_id):
             self.progress.emit(frac, msg)
 
     def _finish_load(self, job_id: int) -> bool:
-        """Forget a finished load; True (and loading ends) when it is the newest one."""
+        """Forget a finished load; True (and loading ends) when it is the newest one. A superseded or
+        cancelled load was abandoned: its end changes nothing."""
         current = self.jobs.finish(JobKind.LOAD, job_id)
-        if current or not self.loading:   # an older, superseded load can be the last to end
+        if current:
             self.loading_changed.emit(False, "")
         return current
 

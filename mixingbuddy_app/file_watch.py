@@ -133,8 +133,10 @@ class ReexportLoop(QObject):
         self.action.toggled.connect(self._remember)
         self._before: Advice | None = None
         self._stage = ""          # "" | "loading" | "critiquing"
+        self._tracks_before = None   # the tracks before the reload: still there after it means it failed
         controller.tracks_changed.connect(self._rewatch)
         controller.loading_changed.connect(self._on_loading)
+        controller.busy_changed.connect(self._on_busy)
         controller.advice_changed.connect(self._on_advice)
 
     def _remember(self, on: bool) -> None:
@@ -154,6 +156,7 @@ class ReexportLoop(QObject):
         if p.tracks is None:
             return
         self._before = p.advice if p.advice is not None and p.advice_revision == p.revision else None
+        self._tracks_before = p.tracks
         self._stage = "loading"
         c.status.emit(f"Re-exported: {_names(paths)}. Re-measuring the changed file(s)…")
         c.add_paths(paths)   # the load reuses every file whose stamp is unchanged
@@ -163,18 +166,30 @@ class ReexportLoop(QObject):
             QTimer.singleShot(0, self._recheck)   # the load's result is applied after loading ends
 
     def _recheck(self) -> None:
-        if not self.action.isChecked() or self.controller.project.tracks is None:
-            self._stage = ""
+        tracks = self.controller.project.tracks
+        # nothing to re-check when the reload failed or was cancelled (the tracks are the ones from before)
+        if not self.action.isChecked() or tracks is None or tracks is self._tracks_before:
+            self._reset()
             return
         self._stage = "critiquing"
         if self.controller.critique() is None:
-            self._stage = ""
+            self._reset()
+
+    def _on_busy(self, busy: bool, _what: str) -> None:
+        if not busy and self._stage == "critiquing":
+            # a re-check that succeeded reports its advice right after this; one that failed or was
+            # cancelled reports nothing, and must not take a later critique for its result
+            QTimer.singleShot(0, lambda: self._stage == "critiquing" and self._reset())
+
+    def _reset(self) -> None:
+        self._stage = ""
+        self._before = self._tracks_before = None
 
     def _on_advice(self, advice: Advice | None) -> None:
         if self._stage != "critiquing" or advice is None:
             return
-        self._stage = ""
-        before, self._before = self._before, None
+        before = self._before
+        self._reset()
         if before is None:
             label, sentence = "unclear", f"Re-checked after the re-export: {advice.text}"
         elif before.primary is None:

@@ -220,6 +220,7 @@ class JobSignals(QObject):
     finished = Signal(int, object)
     failed = Signal(int, object)
     progress = Signal(int, float, str)
+    files_listed = Signal(int, object)   # job id, (ListedFile, ...): a load's files, known from their headers
     file_read = Signal(int, object)      # job id, FileRead: one file of a load is ready
 
 
@@ -254,6 +255,15 @@ def cancelled_report(title: str) -> ErrorReport:
 
 
 @dataclass(frozen=True)
+class ListedFile:
+    """One file of a load, known from its header: its row can be listed before it is decoded."""
+
+    track_id: str
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
 class FileRead:
     """One file of a load, decoded and measured: enough for its row in the track list while the rest load."""
 
@@ -282,8 +292,9 @@ READ_BLOCK_S = 0.25     # decode step; the loudness meter takes a quarter of it 
 
 
 class LoadTracksJob(PoolJob):
-    """Probe the files, then decode each one once into the preview buffer while measuring it (loudness and
-    the export doctor's statistics), reporting every file as it is read. Cancel stops it within a block."""
+    """Probe the files and list them (from their headers), then decode each one once into the preview buffer
+    while measuring it (loudness and the export doctor's statistics), reporting every file as it is read.
+    Cancel stops it within a block."""
 
     def __init__(self, job_id: int, paths: list[str], role_overrides: Mapping[str, str] | None = None,
                  context: Any = None, loaded: TrackSet | None = None, loaded_lufs: Mapping[str, float] | None = None,
@@ -329,6 +340,7 @@ class LoadTracksJob(PoolJob):
         roles = {tid: by_path[os.path.abspath(p)] for tid, p in zip(plan.ids, plan.paths)
                  if os.path.abspath(p) in by_path}
         planned = session_tracks(plan, roles).tracks
+        self.emit("files_listed", tuple(ListedFile(t.id, t.name, t.role.role) for t in planned))
         n, length, rate = len(planned), plan.frames, plan.sample_rate
         before = {os.path.abspath(t.path): t for t in self.loaded.tracks} if self.loaded else {}
         # Padding a track with more silence can move its BS.1770 reading slightly (blocks straddling the end),
@@ -361,8 +373,8 @@ class LoadTracksJob(PoolJob):
                         failed.append((planned[i].path, str(exc)))
                         continue
                     t = planned[i]
+                    # the GUI shows the progress from this too: one call into the GUI thread a file
                     self.emit("file_read", FileRead(len(read), n, t.id, t.name, t.role.role, read[i][1]))
-                    self.emit("progress", 0.95 * len(read) / n, f"Read {len(read)} of {n}: {t.name}")
             except BaseException:
                 self.token.cancel()   # the other files stop at their next block
                 raise

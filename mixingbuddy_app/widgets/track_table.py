@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QBrush
 from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QGridLayout, QGroupBox, QHBoxLayout,
                                QHeaderView, QLabel, QMenu, QRadioButton, QSlider, QTableWidget, QTableWidgetItem,
@@ -116,6 +116,7 @@ class TrackTable(QTableWidget):
     WIDTHS = {1: 80, 2: 150, 3: 28, 4: 28, 5: 50, 6: 124}   # the name column takes the rest
     ROW_HEIGHT = 24
     MIN_NAME_WIDTH = 110
+    READING_COLOUR = "#8a8f98"    # rows of files the running load is still reading
 
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(0, len(self.COLUMNS), parent)
@@ -144,6 +145,10 @@ class TrackTable(QTableWidget):
             "balance profile; shown once on each role's row. BS.1770 is less reliable on narrow-band material "
             "(bass, hi-hats).")
         self.rows: list[tuple[str, str]] = []          # ("role", role) or ("track", track id), one per table row
+        self._unbuilt: list[str] = []                   # track rows still waiting for their widgets
+        self._build_timer = QTimer(self)
+        self._build_timer.setInterval(0)
+        self._build_timer.timeout.connect(self._build_next_widgets)
         self.collapsed: set[str] = set()
         self.role_combos: dict[str, QComboBox] = {}
         self.gain_cells: dict[str, _GainCell] = {}
@@ -153,6 +158,7 @@ class TrackTable(QTableWidget):
         self.customContextMenuRequested.connect(self._context_menu)
         self.cellClicked.connect(self._cell_clicked)
         controller.tracks_changed.connect(self.rebuild)
+        controller.files_listed.connect(self.show_listed)
         controller.file_loaded.connect(self.show_reading)
         controller.loading_changed.connect(lambda busy, _m: busy or self.refresh())
         controller.gains_changed.connect(self.refresh)
@@ -222,6 +228,11 @@ class TrackTable(QTableWidget):
                         f"row to select them all (right-click: set their role)")
 
     # --- building ----------------------------------------------------------------------------
+    #: A table of up to SYNC_ROWS tracks gets its widgets (role box, fader, mute, solo) at once; a bigger one gets
+    #: them WIDGET_BATCH rows per event-loop turn, so it never holds the GUI thread for long (3-9 ms a row).
+    SYNC_ROWS = 8
+    WIDGET_BATCH = 4
+
     def rebuild(self) -> None:
         p = self.controller.project
         tracks = p.tracks.tracks if p.tracks else ()
@@ -237,16 +248,43 @@ class TrackTable(QTableWidget):
             self.rows = self._layout(tracks)
             self.setRowCount(len(self.rows))
             by_id = {t.id: t for t in tracks}
+            self._unbuilt = []
             for row, (kind, key) in enumerate(self.rows):
                 if kind == "role":
                     self._build_role_row(row, key)
                 else:
-                    self._build_track_row(row, by_id[key])
+                    self._build_track_items(row, by_id[key])
+                    self._unbuilt.append(key)
                     self.setRowHidden(row, by_id[key].role.role in self.collapsed)
+            self._build_widgets(len(self._unbuilt) if len(self._unbuilt) <= self.SYNC_ROWS else self.WIDGET_BATCH)
         finally:
             self.setUpdatesEnabled(True)
         self.refresh()
         self.verticalScrollBar().setValue(scroll)
+        if self._unbuilt:
+            self._build_timer.start()
+
+    def widgets_built(self) -> bool:
+        """Whether every track row has its widgets (a big table gets them over a few event-loop turns)."""
+        return not self._unbuilt
+
+    def _build_widgets(self, count: int) -> list[str]:
+        """Build the widgets of the next ``count`` track rows waiting for them; returns their ids."""
+        batch, self._unbuilt = self._unbuilt[:count], self._unbuilt[count:]
+        p = self.controller.project
+        for tid in batch:
+            self._build_track_widgets(self.track_row(tid), p.tracks.get(tid))
+        return batch
+
+    def _build_next_widgets(self) -> None:
+        p = self.controller.project
+        if p.tracks is None:   # the tracks went without a rebuild: nothing left to build
+            self._unbuilt = []
+        batch = self._build_widgets(self.WIDGET_BATCH)
+        for tid in batch:
+            self._refresh_track(p.tracks.get(tid))
+        if not self._unbuilt:
+            self._build_timer.stop()
 
     @staticmethod
     def _layout(tracks) -> list[tuple[str, str]]:
@@ -275,11 +313,17 @@ class TrackTable(QTableWidget):
         self.setSpan(row, 3, 1, 4)     # the role's LU vs anchor and its band get the M..LU columns
         self._show_role_title(role)
 
-    def _build_track_row(self, row: int, t) -> None:
+    def _build_track_items(self, row: int, t) -> None:
         item = QTableWidgetItem(t.name)
         rate = f"{t.info.sample_rate / 1000:g} kHz" if t.info else ""
         item.setToolTip(f"{t.name}\n{t.path}\n{t.info.channels} ch, {rate}, {t.info.subtype}" if t.info else t.path)
         self.setItem(row, 0, item)
+        for col in (5, 6):
+            it = QTableWidgetItem("")
+            it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.setItem(row, col, it)
+
+    def _build_track_widgets(self, row: int, t) -> None:
         combo = QComboBox()
         combo.addItems(ROLES)
         combo.setCurrentText(t.role.role)
@@ -305,24 +349,48 @@ class TrackTable(QTableWidget):
             b.toggled.connect(lambda on, tid=t.id, s=slot: s(tid, on))
             self.setCellWidget(row, col, b)
             store[t.id] = b
-        for col in (5, 6):
-            it = QTableWidgetItem("")
-            it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.setItem(row, col, it)
+
+    def show_listed(self, files) -> None:
+        """List the files of the running load from their headers, before any is decoded: grey rows marked as
+        being read, filled in by show_reading (the full rows come with the load). Files already shown stay."""
+        new = [f for f in files if ("track", f.track_id) not in self.rows and ("reading", f.track_id) not in self.rows]
+        if not new:
+            return
+        self.setUpdatesEnabled(False)
+        try:
+            first = self.rowCount()
+            self.setRowCount(first + len(new))
+            for row, f in enumerate(new, start=first):
+                self.rows.append(("reading", f.track_id))
+                for col, text in ((0, f.name), (1, f.role), (5, "…")):
+                    self._set_reading_item(row, col, text, f"{f.name}: waiting to be read…")
+        finally:
+            self.setUpdatesEnabled(True)
 
     def show_reading(self, read) -> None:
-        """List a file of the running load as soon as it is read (plain text; the full row comes with the load)."""
-        if ("track", read.track_id) in self.rows or ("reading", read.track_id) in self.rows:
+        """Fill in a file of the running load as soon as it is read (its row is added if it was not listed)."""
+        if ("track", read.track_id) in self.rows:
             return   # a file of the session being added to
-        row = self.rowCount()
-        self.insertRow(row)
-        self.rows.append(("reading", read.track_id))
-        values = {0: read.name, 1: read.role, 5: f"{read.lufs:.1f}" if math.isfinite(read.lufs) else "silent"}
-        for col, text in values.items():
-            item = QTableWidgetItem(text)
-            item.setForeground(QBrush(QColor("#8a8f98")))
-            item.setToolTip(f"{read.name}: read ({read.index} of {read.total}); loading the rest…")
-            self.setItem(row, col, item)
+        tip = f"{read.name}: read ({read.index} of {read.total}); loading the rest…"
+        if ("reading", read.track_id) in self.rows:
+            row = self.rows.index(("reading", read.track_id))
+        else:
+            row = self.rowCount()
+            self.insertRow(row)
+            self.rows.append(("reading", read.track_id))
+            for col, text in ((0, read.name), (1, read.role)):
+                self._set_reading_item(row, col, text, tip)
+        self._set_reading_item(row, 5, f"{read.lufs:.1f}" if math.isfinite(read.lufs) else "silent", tip)
+        for col in (0, 1):
+            self.item(row, col).setToolTip(tip)
+
+    def _set_reading_item(self, row: int, col: int, text: str, tip: str) -> None:
+        item = QTableWidgetItem(text)
+        item.setForeground(QBrush(QColor(self.READING_COLOUR)))
+        item.setToolTip(tip)
+        if col == 5:
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.setItem(row, col, item)
 
     # --- roles for a selection ---------------------------------------------------------------
     def _role_chosen(self, track_id: str, role: str) -> None:
@@ -356,31 +424,38 @@ class TrackTable(QTableWidget):
             return
         exact = p.loudness_is_exact()
         for t in tracks:
-            row = self.track_row(t.id)
-            combo = self.role_combos[t.id]
-            if combo.currentText() != t.role.role:
-                combo.blockSignals(True)
-                combo.setCurrentText(t.role.role)
-                combo.blockSignals(False)
-            name_item = self.item(row, 0)
-            uncertain = role_is_uncertain(t.role)
-            name_item.setForeground(QBrush(QColor("#e0b341")) if uncertain else QBrush())
-            name_item.setText(t.name if not uncertain else f"{UNCERTAIN_MARK} {t.name}")
-            if uncertain:
-                why = (f"matched “{t.role.matched}”" if t.role.matched else "a weak match")
-                name_item.setToolTip(f"{t.name}\nRole guessed from the name ({why}); check it.\n{t.path}")
-            self.gain_cells[t.id].show_db(p.track_db.get(t.id, 0.0))
-            for store, on in ((self.mute_buttons, t.id in p.muted), (self.solo_buttons, t.id in p.soloed)):
-                b = store[t.id]
-                if b.isChecked() != on:
-                    b.blockSignals(True)
-                    b.setChecked(on)
-                    b.blockSignals(False)
-            lufs = p.track_loudness(t.id)
-            self.item(row, 5).setText(f"{lufs:.1f}" if math.isfinite(lufs) else "silent")
+            self._refresh_track(t)
         for kind, role in self.rows:
             if kind == "role":
                 self._show_role_lu(role, exact)
+
+    def _refresh_track(self, t) -> None:
+        """Show one track's values: its name mark and loudness, and its widgets once they are built."""
+        p = self.controller.project
+        row = self.track_row(t.id)
+        name_item = self.item(row, 0)
+        uncertain = role_is_uncertain(t.role)
+        name_item.setForeground(QBrush(QColor("#e0b341")) if uncertain else QBrush())
+        name_item.setText(t.name if not uncertain else f"{UNCERTAIN_MARK} {t.name}")
+        if uncertain:
+            why = (f"matched “{t.role.matched}”" if t.role.matched else "a weak match")
+            name_item.setToolTip(f"{t.name}\nRole guessed from the name ({why}); check it.\n{t.path}")
+        lufs = p.track_loudness(t.id)
+        self.item(row, 5).setText(f"{lufs:.1f}" if math.isfinite(lufs) else "silent")
+        combo = self.role_combos.get(t.id)
+        if combo is None:
+            return   # its widgets come in a later batch
+        if combo.currentText() != t.role.role:
+            combo.blockSignals(True)
+            combo.setCurrentText(t.role.role)
+            combo.blockSignals(False)
+        self.gain_cells[t.id].show_db(p.track_db.get(t.id, 0.0))
+        for store, on in ((self.mute_buttons, t.id in p.muted), (self.solo_buttons, t.id in p.soloed)):
+            b = store[t.id]
+            if b.isChecked() != on:
+                b.blockSignals(True)
+                b.setChecked(on)
+                b.blockSignals(False)
 
     def _show_role_lu(self, role: str, exact: bool) -> None:
         p = self.controller.project

@@ -47,16 +47,47 @@ def test_preview_is_memory_mapped_and_mixes_like_the_loaded_tracks(qtbot, make_w
     np.testing.assert_allclose(preview, mix(fresh, gains), atol=1e-5)
 
 
-def test_rows_appear_as_files_are_read(qtbot, make_window, stems):
+def test_every_row_is_listed_before_decoding_and_filled_in_as_files_are_read(qtbot, make_window, stems):
     w = make_window()
     c = w.controller
-    rows = []
-    c.file_loaded.connect(lambda read: rows.append((read.index, read.total, read.name, w.table.rowCount())))
+    listed, rows = [], []
+    c.files_listed.connect(lambda files: listed.append(
+        ([f.name for f in files], w.table.rowCount(), [w.table.item(r, 5).text() for r in range(w.table.rowCount())])))
+    c.file_loaded.connect(lambda read: rows.append(
+        (read.index, read.total, read.name, w.table.rowCount(),
+         w.table.item(w.table.rows.index(("reading", read.track_id)), 5).text())))
     load(qtbot, w, stems)
+    assert len(listed) == 1
+    names, count, lufs_cells = listed[0]
+    assert sorted(names) == sorted(p.name for p in stems)
+    assert count == 4 and lufs_cells == ["…"] * 4             # all listed from the headers, marked as being read
     assert sorted(r[0] for r in rows) == [1, 2, 3, 4] and all(r[1] == 4 for r in rows)
     assert {r[2] for r in rows} == {p.name for p in stems}
-    assert rows[0][3] == 1                       # the first file's row is listed before the load ends
-    assert w.table.track_count() == 4
+    assert all(r[3] == 4 for r in rows)                        # reading a file fills its row, adds none
+    assert all(r[4] != "…" for r in rows)                      # its loudness shows as soon as it is read
+    assert w.table.track_count() == 4 and "…" not in [w.table.item(r, 5).text() for r in range(w.table.rowCount())
+                                                      if w.table.item(r, 5) is not None]
+
+
+def test_a_big_table_gets_its_widgets_in_batches_with_the_right_values(qtbot, make_window, stems, monkeypatch):
+    from mixingbuddy_app.widgets.track_table import TrackTable
+
+    monkeypatch.setattr(TrackTable, "SYNC_ROWS", 2)      # four stems stand in for a session of many tracks
+    monkeypatch.setattr(TrackTable, "WIDGET_BATCH", 1)
+    w = make_window()
+    c = load(qtbot, w, stems)
+    t = w.table
+    t.rebuild()                                           # as when the load ends (its batches may have run since)
+    built = [tid for tid in c.project.track_ids if tid in t.gain_cells]
+    assert len(built) == 1 and not t.widgets_built()      # the rest come on later event-loop turns
+    assert all(t.item(t.track_row(tid), 5).text() for tid in c.project.track_ids)   # loudness shows at once
+    last = c.project.track_ids[-1]
+    c.set_track_gain(last, -4.0)                          # edits meanwhile reach the widgets built later
+    c.set_muted(last, True)
+    qtbot.waitUntil(t.widgets_built, timeout=5000)
+    assert set(t.gain_cells) == set(c.project.track_ids)
+    assert t.gain_cells[last].fader.db() == -4.0 and t.mute_buttons[last].isChecked()
+    assert all(t.role_combos[tr.id].currentText() == tr.role.role for tr in c.project.tracks.tracks)
 
 
 def _stall_reads(monkeypatch):
@@ -94,6 +125,19 @@ def test_escape_cancels_a_load_within_half_a_second_and_restores_the_session(qtb
     qtbot.wait(300)                                # the cancelled job's late end changes nothing
     assert c.project.track_ids == ids and not c.loading
     assert not [b for b in w.banners.banners if b.report.severity == "error"]
+
+
+def test_escape_drops_a_load_result_that_is_already_queued(qtbot, make_window, stems):
+    w = make_window()
+    c = load(qtbot, w, stems[:2])
+    ids, buffer = c.project.track_ids, c.engine.buffer
+    c.add_paths([str(stems[2]), str(stems[3])])
+    assert c.pool.waitForDone(15000)              # the job has ended: its result waits in the event queue
+    w.cancel_action.trigger()
+    assert not c.loading
+    qtbot.wait(200)                               # the queued result is delivered, and dropped
+    assert c.project.track_ids == ids and c.engine.buffer is buffer and not c.loading
+    assert w.table.track_count() == 2
 
 
 def test_escape_cancels_a_critique_at_once_and_restores_the_text(qtbot, make_window, stems):

@@ -114,3 +114,38 @@ def test_without_recheck_a_reexport_only_reloads(qtbot, make_window, tmp_path, m
     _wait_reloaded(qtbot, c)
     qtbot.wait(300)
     assert rechecks == [] and not c.busy and c.project.advice is None
+
+
+def test_a_failed_recheck_does_not_take_a_later_critique_for_its_result(qtbot, make_window, tmp_path, monkeypatch):
+    from tests.app.conftest import StubAdvisor
+
+    stub = StubAdvisor()
+    w, c, stems, measured, loads = _window(qtbot, make_window, tmp_path, monkeypatch, stub)
+    critique(qtbot, w)
+    w.reexport.action.setChecked(True)
+    rechecks = []
+    c.recheck_done.connect(lambda *a: rechecks.append(a))
+    stub.raises = RuntimeError("advisor fault")   # the re-check after the re-export fails
+    with qtbot.waitSignal(c.busy_changed, timeout=20000, check_params_cb=lambda busy, _m: not busy):
+        sf.write(stems[1], _louder(stems[1], 12.0), RATE, subtype="PCM_24")
+    assert stub.calls == 2 and c.project.advice is None and rechecks == []
+    qtbot.wait(50)
+    stub.raises = None
+    later = critique(qtbot, w)                    # the user's own critique, later
+    assert later is not None and rechecks == []
+
+
+def test_a_cancelled_reload_is_not_rechecked(qtbot, make_window, tmp_path, monkeypatch):
+    from tests.app.conftest import StubAdvisor
+
+    stub = StubAdvisor()
+    w, c, stems, measured, loads = _window(qtbot, make_window, tmp_path, monkeypatch, stub)
+    critique(qtbot, w)
+    w.reexport.action.setChecked(True)
+    with qtbot.waitSignal(c.loading_changed, timeout=10000, check_params_cb=lambda busy, _m: busy):
+        sf.write(stems[1], _louder(stems[1], 12.0), RATE, subtype="PCM_24")
+    c.cancel()                                    # Esc while the re-exported file is read
+    qtbot.wait(300)
+    assert stub.calls == 1 and not c.busy
+    later = critique(qtbot, w)
+    assert later is not None and stub.calls == 2 and not c.busy
