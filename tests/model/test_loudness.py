@@ -93,3 +93,31 @@ def test_fast_true_peak_equals_the_full_measurement(seed):
     hits = rng.integers(0, n - 100, 5)
     x[hits] = 0.9 * np.sign(rng.standard_normal((5, 2)))
     assert true_peak_db(x, SR) == pytest.approx(true_peak_db_full(x, SR), abs=1e-4)
+
+
+@pytest.mark.parametrize("sr", [48000, 44100, 11025])  # 11025 Hz: 100 ms is no whole frame count (the other path)
+@pytest.mark.parametrize("channels", [1, 2])
+def test_gating_block_energies_are_libebur128_momentary_readings(sr, channels):
+    """Every 400 ms block (100 ms hop) equals a fresh libebur128 meter's momentary loudness at that point."""
+    import pyebur128 as ebu
+
+    from model.audio.dsp import block_energies, segment_frames
+
+    rng = np.random.default_rng(sr + channels)
+    frames = int(sr * 6.3)
+    x = (0.2 * rng.standard_normal((frames, channels)) * np.linspace(0, 1, frames)[:, None] ** 3).astype(np.float32)
+    x[: sr // 2] = 0.0  # silent blocks read 0
+    got = block_energies(x, sr, dual_mono=True)
+    step = segment_frames(sr)
+    assert len(got) == frames // step - 3
+    state = ebu.R128State(channels, sr, ebu.MeasurementMode.MODE_M)
+    if channels == 1:
+        state.set_channel(0, ebu.ChannelType.DUAL_MONO)
+    state.add_frames(np.ascontiguousarray(x[: 3 * step]).reshape(-1), 3 * step)
+    for i, energy in enumerate(got):
+        state.add_frames(np.ascontiguousarray(x[(3 + i) * step:(4 + i) * step]).reshape(-1), step)
+        want = ebu.get_loudness_momentary(state)
+        if np.isfinite(want):
+            assert -0.691 + 10 * np.log10(energy) == pytest.approx(want, abs=1e-9), i
+        else:
+            assert energy == 0.0, i
