@@ -175,8 +175,14 @@ def block_energies(audio: np.ndarray, sample_rate: int, dual_mono: bool = False)
     Where 100 ms is a whole number of frames (every usual rate), each 100 ms step's energy
     is read once and a block is the mean of four steps: libebur128's momentary reading sums
     all 400 ms again at every step, which costs about a quarter of the metering.
+    Stereo with identical channels (mono exported as stereo: most stems of a real export)
+    is metered as one dual-mono channel, which libebur128 weighs twice: the same energies,
+    bit for bit, at half the cost.
     """
-    buf, frames, channels = _interleaved(audio)
+    a = np.asarray(audio, dtype=np.float32)
+    if a.ndim == 2 and a.shape[1] == 2 and _same_channels(a):
+        a, dual_mono = a[:, :1], True
+    buf, frames, channels = _interleaved(a)
     step = segment_frames(sample_rate)
     if frames < 4 * step or not buf.any():
         return np.zeros(max(0, frames // step - 3))
@@ -199,6 +205,11 @@ def block_energies(audio: np.ndarray, sample_rate: int, dual_mono: bool = False)
         state.add_frames(buf[a:a + step * channels], step)
         out[i] = _ebu.get_loudness_momentary(state)
     return _energies(out)
+
+
+def _same_channels(stereo: np.ndarray) -> bool:
+    head = stereo[:256]
+    return bool(np.array_equal(head[:, 0], head[:, 1]) and np.array_equal(stereo[:, 0], stereo[:, 1]))
 
 
 def _energies(lufs: np.ndarray) -> np.ndarray:

@@ -82,7 +82,7 @@ def _run(workers, job: BlockJob, pieces: list[Piece]) -> Analysed:
         if k < len(pieces):
             start, end, window = pieces[k]
             for _, conn, _, _ in workers:
-                conn.send(("block", end - start, window, index_of[k], k % SLOTS))
+                _command(conn, ("block", end - start, window, index_of[k], k % SLOTS))
 
     for k in range(SLOTS):
         send(k)
@@ -102,13 +102,20 @@ def _run(workers, job: BlockJob, pieces: list[Piece]) -> Analysed:
             windows.append(builder.finish(job.true_peak))
     files = {}
     for _, conn, _, _ in workers:
-        conn.send(("finish",))
+        _command(conn, ("finish",))
         files.update(_receive(conn))
     for tid in job.role_of:
         measured.setdefault(tid, [])
     for tid in files:
         measured.setdefault(tid, [])
     return files, windows, measured
+
+
+def _command(conn: Connection, command: tuple) -> None:
+    try:
+        conn.send(command)
+    except OSError:  # the worker has ended: its last message (an error) is read by _receive
+        pass
 
 
 def _receive(conn: Connection):
