@@ -4,8 +4,10 @@ The song is walked in time blocks (the measurement windows, and blocks of the sa
 length outside the span). In each block every file is decoded, resampled to the
 session rate if needed (soxr, streaming), gathered into the doctor's per-file
 statistics and added into the window's role sums (model.audio.measure.WindowBuilder),
-with the files spread over a thread pool: libsndfile, soxr and numpy release the GIL.
-Memory is O(files x block), not O(files x song). The readings equal ``measure_session``
+with the files spread over a thread pool (libsndfile, soxr and numpy release the GIL) or,
+for big sessions, over worker processes (model.audio.filepool: libebur128 does not).
+Memory is O(files x block), not O(files x song). Worker processes are spawned, so a
+script that calls this at import level needs Python's usual ``if __name__ == "__main__":``. The readings equal ``measure_session``
 on loaded tracks, and the findings equal ``check_session`` (tested).
 """
 
