@@ -145,7 +145,7 @@ def analyse_session(plan: SessionPlan, roles: Mapping[str, str] | None = None, w
     if processes:
         from model.audio.filepool import analyse_in_processes
 
-        files, windows, measured = analyse_in_processes(plan, roles, job, pieces, n)
+        files, windows, measured = analyse_in_processes(plan, roles, job, pieces, min(n, MAX_PROCESSES))
     else:
         files, windows, measured = _analyse_in_threads(tset, length, job, pieces, n)
     for t in tset.tracks:
@@ -166,6 +166,9 @@ def analyse_session(plan: SessionPlan, roles: Mapping[str, str] | None = None, w
 #: Sessions with fewer files, or shorter, stay on threads: starting processes would cost more than they save.
 PROCESS_MIN_FILES = 9
 PROCESS_MIN_S = 60.0
+#: Each worker process holds 60-80 MB (its imports, blocks and role buffers; measured on the 96-track
+#: session), so more than six would take the whole analysis past 1 GB on a many-core machine.
+MAX_PROCESSES = 6
 
 
 @dataclass(frozen=True)

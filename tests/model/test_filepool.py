@@ -15,7 +15,7 @@ from model.audio.cache import AnalysisCache
 from model.audio.measure import WindowBuilder
 from model.audio.stream import PROCESS_MIN_FILES, PROCESS_MIN_S, analyse_session
 from model.audio.tracks import Gains, plan_session
-from model.errors import AudioFormatError
+from model.errors import AudioFormatError, MixingBuddyError
 from tests.model.test_stream import LITHIUM, assert_same_analysis, mixed_session
 
 REPO = Path(__file__).resolve().parents[2]
@@ -139,3 +139,18 @@ def test_cli_undecodable_file_through_the_pool_is_one_line_exit_2_and_leaves_no_
             except OSError:
                 continue
         assert left == []
+
+
+def test_a_worker_that_has_ended_is_reported_once_not_as_a_broken_pipe():
+    """A worker ends after sending its error; a command sent to it meanwhile must not raise BrokenPipeError
+    (the CLI would take that for `| head` and exit 1 silently): the error it left is what the main process raises."""
+    from model.audio.filepool import _command, _receive
+
+    mine, theirs = multiprocessing.Pipe()
+    theirs.send(("error", "AudioFormatError", "Pad.wav: contains NaN or infinite samples.", ""))
+    theirs.close()
+    _command(mine, ("block", 480000, None, 0, 0))
+    with pytest.raises(AudioFormatError, match="Pad.wav"):
+        _receive(mine)
+    with pytest.raises(MixingBuddyError, match="ended unexpectedly"):
+        _receive(mine)
