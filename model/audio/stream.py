@@ -6,9 +6,9 @@ session rate if needed (soxr, streaming), gathered into the doctor's per-file
 statistics and added into the window's role sums (model.audio.measure.WindowBuilder),
 with the files spread over a thread pool (libsndfile, soxr and numpy release the GIL) or,
 for big sessions, over worker processes (model.audio.filepool: libebur128 does not).
-Memory is O(files x block), not O(files x song). Worker processes are spawned, so a
-script that calls this at import level needs Python's usual ``if __name__ == "__main__":``. The readings equal ``measure_session``
-on loaded tracks, and the findings equal ``check_session`` (tested).
+Memory is O(files x block), not O(files x song). The readings equal ``measure_session``
+on loaded tracks, and the findings equal ``check_session`` (tested). Worker processes are
+spawned, so a script calling this at import level needs ``if __name__ == "__main__":``.
 """
 
 from __future__ import annotations
