@@ -21,6 +21,7 @@ import ctypes
 import multiprocessing as mp
 import signal
 import traceback
+import zlib
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Mapping
@@ -147,7 +148,12 @@ def _stop(workers) -> None:
 
 
 def _shares(plan: SessionPlan, job: BlockJob, processes: int) -> list[tuple[str, ...]]:
-    """The files split into ``processes`` shares of about equal work (longest first, each to the lightest share)."""
+    """The files split into ``processes`` shares of about equal work (longest first, each to the lightest share).
+
+    Files of equal size go in an order scrambled by name: in name order, a session whose roles repeat
+    (vocals, drums, bass, keys, ...) would hand one worker all the mono-as-stereo stems, which meter
+    at half the cost, and the other all the true stereo ones.
+    """
 
     def work(k: int) -> float:
         info, tid = plan.infos[k], plan.ids[k]
@@ -157,7 +163,7 @@ def _shares(plan: SessionPlan, job: BlockJob, processes: int) -> list[tuple[str,
     count = max(1, min(processes, len(plan.ids)))
     loads = [0.0] * count
     shares: list[list[str]] = [[] for _ in range(count)]
-    for k in sorted(range(len(plan.ids)), key=work, reverse=True):
+    for k in sorted(range(len(plan.ids)), key=lambda k: (-work(k), zlib.crc32(plan.ids[k].encode()))):
         lightest = loads.index(min(loads))
         shares[lightest].append(plan.ids[k])
         loads[lightest] += work(k)
