@@ -252,10 +252,6 @@ class WindowBuilder:
                                             else np.zeros((self.frames, 2), dtype=np.float32))
             total[: len(segment)] += segment  # mono (frames, 1) plays on both channels
 
-    def summed_roles(self) -> list[str]:
-        """The roles that received audio in this window."""
-        return list(self._sums)
-
     def finish(self, true_peak: bool) -> WindowLevels:
         wl = WindowLevels(Window(self.start_s, self.end_s, True), self.full)
         for tid, (level, energies) in self._tracks.items():
