@@ -177,24 +177,51 @@ def block_energies(audio: np.ndarray, sample_rate: int, dual_mono: bool = False)
 
     Integrated loudness over any set of such runs is ``gated_loudness`` of their
     blocks together, exactly what libebur128's global_multiple gives for their meters.
+    Where 100 ms is a whole number of frames (every usual rate), each 100 ms step's energy
+    is read once and a block is the mean of four steps: libebur128's momentary reading sums
+    all 400 ms again at every step, which costs about a quarter of the metering.
+    Stereo with identical channels (mono exported as stereo: most stems of a real export)
+    is metered as one dual-mono channel, which libebur128 weighs twice: the same energies,
+    bit for bit, at half the cost.
     """
-    buf, frames, channels = _interleaved(audio)
+    a = np.asarray(audio, dtype=np.float32)
+    if a.ndim == 2 and a.shape[1] == 2 and _same_channels(a):
+        a, dual_mono = a[:, :1], True
+    buf, frames, channels = _interleaved(a)
     step = segment_frames(sample_rate)
     if frames < 4 * step or not buf.any():
         return np.zeros(max(0, frames // step - 3))
     state = _ebu.R128State(channels, int(sample_rate), _M.MODE_M)
     if dual_mono and channels == 1:
         state.set_channel(0, _ebu.ChannelType.DUAL_MONO)
+    if step == int(sample_rate) * 100 // 1000:  # libebur128's 100 ms window is exactly one step
+        out = np.empty(frames // step)
+        for i in range(len(out)):
+            at = i * step * channels
+            state.add_frames(buf[at:at + step * channels], step)
+            out[i] = _ebu.get_loudness_window(state, 100)
+        steps = _energies(out)
+        return (steps[:-3] + steps[1:-2] + steps[2:-1] + steps[3:]) / 4.0
     out = np.empty(frames // step - 3)
     for i in range(4):   # one 100 ms step a call (EBUR128_CALL_S)
         state.add_frames(buf[i * step * channels:(i + 1) * step * channels], step)
     out[0] = _ebu.get_loudness_momentary(state)
     for i in range(1, len(out)):
-        a = (3 + i) * step * channels
-        state.add_frames(buf[a:a + step * channels], step)
+        at = (3 + i) * step * channels
+        state.add_frames(buf[at:at + step * channels], step)
         out[i] = _ebu.get_loudness_momentary(state)
+    return _energies(out)
+
+
+def _same_channels(stereo: np.ndarray) -> bool:
+    head = stereo[:256]
+    return bool(np.array_equal(head[:, 0], head[:, 1]) and np.array_equal(stereo[:, 0], stereo[:, 1]))
+
+
+def _energies(lufs: np.ndarray) -> np.ndarray:
+    """libebur128's loudness readings back to mean-square energies (silence: 0)."""
     with np.errstate(over="ignore"):
-        return np.where(np.isfinite(out), 10.0 ** ((out + 0.691) / 10.0), 0.0)
+        return np.where(np.isfinite(lufs), 10.0 ** ((lufs + 0.691) / 10.0), 0.0)
 
 
 def gated_loudness(blocks: np.ndarray) -> float:

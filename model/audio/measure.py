@@ -239,12 +239,14 @@ class WindowBuilder:
     """
 
     def __init__(self, sr: int, start_s: float, end_s: float, full: bool, roles: dict[str, str],
-                 meter_alone: set[str]) -> None:
+                 meter_alone: set[str], sums: Mapping[str, np.ndarray] | None = None) -> None:
         self.sr, self.start_s, self.end_s, self.full = sr, start_s, end_s, full
         self.frames = int(round(end_s * sr)) - int(round(start_s * sr))
         self._roles = roles
         self._alone = meter_alone
         self._members = {r: [t for t, role in roles.items() if role == r] for r in set(roles.values())}
+        #: Zeroed (>= frames, 2) buffers to sum each role into (shared memory of a worker process), else fresh ones.
+        self._given = sums or {}
         self._sums: dict[str, np.ndarray] = {}
         self._locks = {r: threading.Lock() for r in self._members}
         self._tracks: dict[str, tuple[Level, np.ndarray]] = {}
@@ -260,15 +262,24 @@ class WindowBuilder:
         if track_id in self._alone:
             if known is None:
                 known = read_track_window(_padded(segment, self.frames), self.sr)
-            self.track_windows[track_id] = known
-            self._tracks[track_id] = known.level(20.0 * math.log10(gain))
+            self.add_readings(track_id, known, gain)
         if gain != 1.0:
             segment = segment * np.float32(gain)
-        role = self._roles[track_id]
+        self.add_role_sum(self._roles[track_id], segment)
+
+    def add_readings(self, track_id: str, readings: TrackWindow, gain: float = 1.0) -> None:
+        """A track's unity-gain readings over this window, measured elsewhere (its audio goes in by add_role_sum)."""
+        self.track_windows[track_id] = readings
+        self._tracks[track_id] = readings.level(20.0 * math.log10(gain))
+
+    def add_role_sum(self, role: str, segment: np.ndarray) -> None:
+        """Add gained audio (frames, 1 or 2) into a role's sum: one track's, or several tracks' summed elsewhere."""
         with self._locks[role]:
             total = self._sums.get(role)
             if total is None:
-                total = self._sums[role] = np.zeros((self.frames, 2), dtype=np.float32)
+                given = self._given.get(role)
+                total = self._sums[role] = (given[: self.frames] if given is not None
+                                            else np.zeros((self.frames, 2), dtype=np.float32))
             total[: len(segment)] += segment  # mono (frames, 1) plays on both channels
 
     @property

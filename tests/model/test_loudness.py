@@ -115,3 +115,34 @@ def test_short_libebur128_calls_read_like_one_call(channels, sr):
     assert meter.true_peak_db() == pytest.approx(
         20 * np.log10(max(ebu.get_true_peak(one, c) for c in range(channels))), abs=1e-9)
     assert gated_loudness(block_energies(x, sr)) == pytest.approx(ebu.get_loudness_global(one), abs=1e-6)
+
+
+@pytest.mark.parametrize("sr", [48000, 44100, 11025])  # 11025 Hz: 100 ms is no whole frame count (the other path)
+@pytest.mark.parametrize("channels", [1, 2, "identical 2"])  # identical channels are metered as dual mono
+def test_gating_block_energies_are_libebur128_momentary_readings(sr, channels):
+    """Every 400 ms block (100 ms hop) equals a fresh libebur128 meter's momentary loudness at that point."""
+    import pyebur128 as ebu
+
+    from model.audio.dsp import block_energies, segment_frames
+
+    rng = np.random.default_rng(sr)
+    frames = int(sr * 6.3)
+    x = (0.2 * rng.standard_normal((frames, 2 if channels == 2 else 1))
+         * np.linspace(0, 1, frames)[:, None] ** 3).astype(np.float32)
+    if channels == "identical 2":
+        x, channels = np.repeat(x, 2, axis=1), 2
+    x[: sr // 2] = 0.0  # silent blocks read 0
+    got = block_energies(x, sr, dual_mono=True)
+    step = segment_frames(sr)
+    assert len(got) == frames // step - 3
+    state = ebu.R128State(channels, sr, ebu.MeasurementMode.MODE_M)
+    if channels == 1:
+        state.set_channel(0, ebu.ChannelType.DUAL_MONO)
+    state.add_frames(np.ascontiguousarray(x[: 3 * step]).reshape(-1), 3 * step)
+    for i, energy in enumerate(got):
+        state.add_frames(np.ascontiguousarray(x[(3 + i) * step:(4 + i) * step]).reshape(-1), step)
+        want = ebu.get_loudness_momentary(state)
+        if np.isfinite(want):
+            assert -0.691 + 10 * np.log10(energy) == pytest.approx(want, abs=1e-9), i
+        else:
+            assert energy == 0.0, i
