@@ -110,7 +110,7 @@ def test_an_interrupt_in_the_main_process_stops_every_worker_and_leaves_no_share
     folder = big_session(tmp_path)
     before = _shared_memory_files()
 
-    def interrupted(self, true_peak):
+    def interrupted(self, true_peak, on_role_sums=None):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(WindowBuilder, "finish", interrupted)  # runs in the main process only
@@ -154,3 +154,18 @@ def test_a_worker_that_has_ended_is_reported_once_not_as_a_broken_pipe():
         _receive(mine)
     with pytest.raises(MixingBuddyError, match="ended unexpectedly"):
         _receive(mine)
+
+
+def test_role_sums_reach_the_spectral_stream_from_the_pool_as_from_threads(tmp_path):
+    """--masking/--tonal on a big session: the band frames built from the pool's role sums equal the threads'."""
+    from model.audio.spectral import BandFrameStream
+
+    plan = plan_session([big_session(tmp_path)])
+    frames = {}
+    for processes in (False, True):
+        bands = BandFrameStream.over(plan.sample_rate, plan.frames, (5.0, 45.0))
+        analyse_session(plan, span=(5.0, 45.0), processes=processes, workers=2, on_role_sums=bands.add)
+        frames[processes] = bands.finish()
+    assert frames[True].power.keys() == frames[False].power.keys()
+    for name, power in frames[False].power.items():
+        np.testing.assert_allclose(frames[True].power[name], power, rtol=1e-5, atol=1e-12)
