@@ -83,7 +83,7 @@ class FileKey:
 class FileAnalysis:
     """One file's cached contribution: doctor statistics, unity-gain window readings, true peak (dBTP).
 
-    ``stats`` is None in an entry that holds only window readings (the app's, kept in memory).
+    ``stats`` is None in an entry that holds only window readings (e.g. a critique's of a span, kept in memory).
     """
 
     stats: FileStats | None
@@ -101,7 +101,7 @@ class FileAnalysis:
 class AnalysisCache:
     """Per-file analyses in memory (the newest ``max_entries``), and on disk when ``folder`` is given."""
 
-    def __init__(self, folder: str | os.PathLike | None = None, max_entries: int = 4096) -> None:
+    def __init__(self, folder: str | os.PathLike | None = None, max_entries: int = 2048) -> None:
         self.folder = Path(folder) if folder is not None else None
         self.max_entries = max_entries
         self._memory: dict[FileKey, FileAnalysis] = {}
