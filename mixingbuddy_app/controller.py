@@ -17,7 +17,7 @@ from typing import Iterable
 import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from model.audio.cache import AnalysisCache
+from model.audio.cache import AnalysisCache, default_folder
 from model.audio.tracks import TrackSet
 from model.errors import InputError
 
@@ -32,8 +32,7 @@ from mixingbuddy_app.session_file import PendingSession
 from mixingbuddy_app.session_io import SessionFilesMixin
 from mixingbuddy_app.spectral_flow import SpectralMixin
 from mixingbuddy_app.transport_control import TransportMixin
-from mixingbuddy_app.workers import (AdvisorWorker, FileRead, ListedFile, LoadOutcome, LoadTracksJob,
-                                     LoudnessCache)
+from mixingbuddy_app.workers import AdvisorWorker, FileRead, ListedFile, LoadOutcome, LoadTracksJob
 
 SHUTDOWN_WAIT_MS = 3000     # how long closing waits for cancelled background jobs to end
 
@@ -74,7 +73,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
 
     def __init__(self, worker: AdvisorWorker, output=None, project: MixProject | None = None,
                  pool: QThreadPool | None = None, parent: QObject | None = None,
-                 loudness_cache: LoudnessCache | None = None) -> None:
+                 analysis_cache: AnalysisCache | None = None) -> None:
         super().__init__(parent)
         self.project = project or MixProject()
         self.worker = worker
@@ -83,9 +82,9 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         self.pool = pool or QThreadPool.globalInstance()
         self.jobs = JobRegistry()
         self._removed_paths: set[str] = set()   # files removed while a load was running stay removed
-        self.loudness_cache = loudness_cache if loudness_cache is not None else LoudnessCache(_loudness_file())
-        # what critiques and meters measured of each loaded file (gain-independent): measured once a session
-        self.analysis_cache = AnalysisCache()
+        # What each loaded file contributes to a critique (gain-independent), measured while it is loaded and
+        # kept on disk by file stamp: reopening a session meters no unchanged file.
+        self.analysis_cache = analysis_cache if analysis_cache is not None else AnalysisCache(default_folder())
         self.last_status = ""                    # what the status bar says (restored when a job is cancelled)
         self._status_before = ""                 # the status before the running critique
         self._status_before_load = ""            # the status before the running load
@@ -158,12 +157,11 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         self._start_load(ordered, overrides, None, keep)
 
     def _start_load(self, paths: list[str], overrides: dict, context, loaded: TrackSet | None = None) -> None:
-        lufs = dict(self.project.lufs) if loaded is not None else None
         if not self.loading:
             self._status_before_load = self.last_status
         self.jobs.abandon(JobKind.LOAD)         # a newer load supersedes the running one
         job = self.jobs.start(JobKind.LOAD, lambda job_id: LoadTracksJob(
-            job_id, paths, overrides, context, loaded, lufs, self.loudness_cache))
+            job_id, paths, overrides, context, loaded, self.analysis_cache))
         job.signals.finished.connect(self._on_loaded)
         job.signals.failed.connect(self._on_load_failed)
         job.signals.progress.connect(self._on_load_progress)
@@ -395,12 +393,4 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         self.jobs.cancel()
         self.pool.clear()                       # jobs not started yet never start
         self.pool.waitForDone(SHUTDOWN_WAIT_MS)
-        self.loudness_cache.save()
-
-
-def _loudness_file() -> Path:
-    """The loudness cache's file, beside the analysis cache."""
-    from model.audio.cache import default_folder
-
-    return default_folder().parent / "loudness.json"
 

@@ -84,8 +84,6 @@ class MeteringMixin:
                 used = True
         if not used:
             return                           # the mix changed while measuring: a newer job follows
-        if p.tracks is not None:
-            self.worker.prepare(p.tracks, self.analysis_cache)   # the first critique's head start
         if self.ab_state == "before":
             self._push_gains()
             self.ab_changed.emit(self.ab_state)

@@ -7,14 +7,10 @@ behind the running critique).
 
 from __future__ import annotations
 
-import json
-import math
 import os
-import threading
 import traceback
-from pathlib import Path
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, Mapping, NamedTuple
 
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThread, Signal, Slot
@@ -26,6 +22,9 @@ from model.audio.tracks import Track, TrackSet
 
 from mixingbuddy_app.errors import ErrorKind, ErrorReport
 from mixingbuddy_app.playback import preview_buffer
+
+if TYPE_CHECKING:
+    from model.audio.cache import AnalysisCache, FileAnalysis
 
 OVERVIEW_COLUMNS = 2400
 
@@ -66,7 +65,6 @@ class AdvisorWorker(QObject):
     advisor_changed = Signal(object, str, bool)   # AdvisorInfo, why this advisor, fell back
     test_load_done = Signal(object)           # dict(ok, message, detail)
     _advise = Signal(int, object, object, object)
-    _prepare = Signal(object, object, object)
     _test_load = Signal(object)
     _set_factory = Signal(object)
 
@@ -77,13 +75,11 @@ class AdvisorWorker(QObject):
         self._critique_fn = critique_fn
         self._advisor: Advisor | None = None
         self._tokens: dict[int, CancelToken] = {}    # GUI thread only
-        self._prepare_token = CancelToken()           # of the running prepare_tracks, if any
         self._next_id = 0
         self.thread_ = QThread()
         self.thread_.setObjectName("AdvisorWorker")
         self.moveToThread(self.thread_)
         self._advise.connect(self._run)
-        self._prepare.connect(self._run_prepare)
         self._test_load.connect(self._run_test_load)
         self._set_factory.connect(self._replace_factory)
         self.thread_.start()
@@ -96,7 +92,6 @@ class AdvisorWorker(QObject):
         """
         for token in self._tokens.values():
             token.cancel()
-        self._prepare_token.cancel()   # a critique measures what preparing has not reached yet
         self._next_id += 1
         rid = self._next_id
         token = CancelToken()
@@ -104,18 +99,9 @@ class AdvisorWorker(QObject):
         self._advise.emit(rid, request, token, cache)
         return rid
 
-    def prepare(self, tracks: TrackSet, cache: Any) -> None:
-        """While idle, measure what a critique will need of each track the cache does not know yet
-        (model.advice.pipeline.prepare_tracks), so the first critique meters only roles and the mix.
-        The next critique (or another prepare) stops it within a track's window."""
-        self._prepare_token.cancel()
-        self._prepare_token = CancelToken()
-        self._prepare.emit(tracks, cache, self._prepare_token)
-
     def cancel(self, request_id: int | None = None) -> None:
-        """Set the cancel token(s) directly from the calling thread (all of them, and preparing, when None)."""
+        """Set the cancel token(s) directly from the calling thread (all of them when None)."""
         if request_id is None:
-            self._prepare_token.cancel()
             for t in self._tokens.values():
                 t.cancel()
         elif request_id in self._tokens:
@@ -181,15 +167,6 @@ class AdvisorWorker(QObject):
                 ErrorKind.ADVISOR_FAILED))
             return
         self.advice_ready.emit(rid, advice)
-
-    @Slot(object, object, object)
-    def _run_prepare(self, tracks: TrackSet, cache: Any, token: CancelToken) -> None:
-        from model.advice.pipeline import prepare_tracks
-
-        try:
-            prepare_tracks(tracks, cache, cancel=token)
-        except Exception:  # cancelled, or failed: only a head start, a critique measures (and reports) for itself
-            pass
 
     @Slot(object)
     def _run_test_load(self, options: dict) -> None:
@@ -288,25 +265,26 @@ class LoadOutcome:
     context: Any = None                   # e.g. the PendingSession being opened
 
 
-READ_BLOCK_S = 0.25     # decode step; the loudness meter takes a quarter of it at a time (it holds the GIL)
+READ_BLOCK_S = 0.25     # decode step
+#: The critique's window length (AdviceRequest.window_s): the load reads every file's windows in it.
+SONG_WINDOW_S = 10.0
 
 
 class LoadTracksJob(PoolJob):
     """Probe the files and list them (from their headers), then decode each one once into the preview buffer
-    while measuring it (loudness and the export doctor's statistics), reporting every file as it is read.
-    Cancel stops it within a block."""
+    while measuring it (its unity-gain window readings and the export doctor's statistics), reporting every
+    file as it is read. Files the ``cache`` knows (same stamp, session rate and length) are decoded for the
+    preview but not measured again; what is measured goes into the cache. Cancel stops it within a block."""
 
     def __init__(self, job_id: int, paths: list[str], role_overrides: Mapping[str, str] | None = None,
-                 context: Any = None, loaded: TrackSet | None = None, loaded_lufs: Mapping[str, float] | None = None,
-                 loudness_cache: "LoudnessCache | None" = None, workers: int | None = None) -> None:
+                 context: Any = None, loaded: TrackSet | None = None, cache: "AnalysisCache | None" = None,
+                 workers: int | None = None) -> None:
         super().__init__(job_id)
         self.paths = list(paths)
         self.role_overrides = dict(role_overrides or {})   # by absolute path
         self.context = context
-        # Tracks already loaded (and their loudness by id): their audio is copied, not decoded again.
-        self.loaded = loaded
-        self.loaded_lufs = dict(loaded_lufs or {})
-        self.loudness_cache = loudness_cache
+        self.loaded = loaded     # tracks already loaded: their audio is copied, not decoded again
+        self.cache = cache
         # one core stays with the GUI thread: the decoders and meters share the interpreter lock with it
         self.workers = workers or max(1, min(4, (os.cpu_count() or 1) - 1))
 
@@ -330,6 +308,8 @@ class LoadTracksJob(PoolJob):
     def _load(self) -> LoadOutcome:
         from concurrent.futures import ThreadPoolExecutor, as_completed
 
+        from model.audio.cache import FileKey
+        from model.audio.measure import song_loudness
         from model.audio.stream import session_tracks
         from model.audio.tracks import conversion_notes, plan_session
 
@@ -343,9 +323,6 @@ class LoadTracksJob(PoolJob):
         self.emit("files_listed", tuple(ListedFile(t.id, t.name, t.role.role) for t in planned))
         n, length, rate = len(planned), plan.frames, plan.sample_rate
         before = {os.path.abspath(t.path): t for t in self.loaded.tracks} if self.loaded else {}
-        # Padding a track with more silence can move its BS.1770 reading slightly (blocks straddling the end),
-        # so earlier readings are kept only while the session length is unchanged.
-        same_length = self.loaded is not None and self.loaded.frames == length
         buffer = preview_buffer(n, length)
         read: dict[int, tuple[Any, float]] = {}
         failed = list(plan.failed)
@@ -354,13 +331,18 @@ class LoadTracksJob(PoolJob):
             t = planned[i]
             old = before.get(os.path.abspath(t.path))
             reuse = old if old is not None and old.info == t.info and old.sample_rate == rate else None
-            known = self.loaded_lufs.get(reuse.id) if reuse is not None and same_length else None
-            if known is None and self.loudness_cache is not None:
-                known = self.loudness_cache.get(t.info, rate, length)
-            stats, lufs = read_track(t, buffer[i], length, reuse, known is None, self.token)
-            if known is None and self.loudness_cache is not None:
-                self.loudness_cache.put(t.info, rate, length, lufs)
-            return stats, lufs if known is None else known
+            # The key holds the session length: padding a track with more silence can move its readings
+            # slightly (blocks straddling the end), so a session that grew measures every file again.
+            key = FileKey.of(t.info, rate, length, SONG_WINDOW_S, None)
+            known = self.cache.get(key) if self.cache is not None else None
+            if known is not None and (known.stats is None or not known.windows):
+                known = None   # part of an analysis (e.g. a critique's readings): the load measures it all
+            analysis = read_track(t, buffer[i], length, reuse, known is None, self.token)
+            if analysis is None:
+                analysis = known
+            elif self.cache is not None:
+                self.cache.put(key, analysis)
+            return analysis.for_track(t.id, t.name, t.role.role), song_loudness(analysis.windows)
 
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             futures = {pool.submit(one, i): i for i in range(n)}
@@ -396,28 +378,32 @@ class LoadTracksJob(PoolJob):
 
 
 def read_track(track: Track, row: np.ndarray, length: int, reuse: Track | None, measure: bool,
-               cancel: CancelToken | None = None) -> tuple[Any, float]:
+               cancel: CancelToken | None = None) -> "FileAnalysis | None":
     """Fill one preview row ((length, 2); mono goes to both channels) with the track at the session rate.
 
     The audio comes from ``reuse`` (a track loaded before from the same, unchanged file) or is decoded.
-    Returns the export doctor's statistics and, with ``measure``, the BS.1770 loudness of the track as
-    played (mono counts on both speakers; -inf for silence), else NaN.
+    With ``measure``, returns what the track's file contributes to a whole-song critique, gathered as
+    its blocks come: the export doctor's statistics and its unity-gain readings in every window of
+    ``SONG_WINDOW_S`` (each read from the row as soon as the window is filled: what measure_session
+    reads of the loaded track, a mono track counting on both speakers); else None.
     """
+    from model.audio.cache import FileAnalysis
     from model.audio.doctor import FileStats
-    from model.audio.dsp import Meter
+    from model.audio.measure import read_track_window, window_spans
     from model.audio.stream import FileStream
 
     rate = track.sample_rate
     channels = 2 if track.info.channels >= 2 else 1
     if reuse is not None:
-        stream, stats = None, FileStats(track.id, track.name, track.role.role, track.info, rate)
-        source = reuse.audio
+        stream, source = None, reuse.audio
+        stats = FileStats(track.id, track.name, track.role.role, track.info, rate) if measure else None
     else:
         stream = FileStream(track, length)
-        stats = stream.stats
-    meter = Meter(channels, rate, dual_mono=True) if measure else None
+        stats = stream.stats if measure else None
+    spans = window_spans(length / rate, SONG_WINDOW_S, None) if measure else []
+    bounds = [(int(round(a * rate)), int(round(b * rate))) for a, b, _full in spans]
+    windows = []
     step = max(1, int(READ_BLOCK_S * rate))
-    quarter = max(1, step // 4)
     try:
         for pos in range(0, length, step):
             if cancel is not None:
@@ -430,61 +416,15 @@ def read_track(track: Track, row: np.ndarray, length: int, reuse: Track | None, 
                 if len(block) < n:
                     block = np.concatenate([block, np.zeros((n - len(block), channels), np.float32)])
             row[pos:pos + n] = block          # (n, 1) broadcasts to both channels
-            stats.add(block)
-            if meter is not None:
-                for q in range(0, n, quarter):   # short calls: libebur128 holds the GIL while it runs
-                    meter.add(block[q:q + quarter])
+            if stats is not None:
+                stats.add(block)
+            while len(windows) < len(bounds) and bounds[len(windows)][1] <= pos + n:   # a window is complete
+                a, b = bounds[len(windows)]
+                windows.append(read_track_window(row[a:b, :channels], rate))
     finally:
         if stream is not None:
             stream.close()
-    return stats, float(meter.loudness()) if meter is not None else float("nan")
-
-
-class LoudnessCache:
-    """Each file's loudness at unity gain, found again by its stamp (path, size, mtime, header, session rate
-    and length), in memory and in one JSON file, so reopening a session does not meter unchanged files."""
-
-    def __init__(self, path: str | os.PathLike | None = None, max_entries: int = 4096) -> None:
-        self.path = path
-        self.max_entries = max_entries
-        self._values: dict[str, float] = {}
-        self._lock = threading.Lock()
-        if path is not None:
-            try:
-                with open(path, encoding="utf-8") as f:
-                    data = json.load(f)
-                self._values = {str(k): float("-inf") if v is None else float(v) for k, v in data.items()}
-            except (OSError, ValueError, TypeError):
-                self._values = {}
-
-    @staticmethod
-    def key(info, rate: int, length: int) -> str:
-        from model.audio.cache import FileKey
-
-        return FileKey.of(info, rate, length, 0.0, None).digest()
-
-    def get(self, info, rate: int, length: int) -> float | None:
-        with self._lock:
-            return self._values.get(self.key(info, rate, length))
-
-    def put(self, info, rate: int, length: int, lufs: float) -> None:
-        with self._lock:
-            self._values[self.key(info, rate, length)] = float(lufs)
-            while len(self._values) > self.max_entries:
-                self._values.pop(next(iter(self._values)))
-
-    def save(self) -> None:
-        """Write the file (atomically); a cache that cannot be written only costs time."""
-        if self.path is None:
-            return
-        from model.files import atomic_write_text
-
-        with self._lock:
-            text = json.dumps({k: (v if math.isfinite(v) else None) for k, v in self._values.items()})
-        try:
-            atomic_write_text(Path(self.path), text)
-        except OSError:
-            pass
+    return FileAnalysis(stats, tuple(windows)) if measure else None
 
 
 def run_doctor(stats: list, sample_rate: int, roles_present: tuple[str, ...]) -> list[Finding]:

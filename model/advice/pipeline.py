@@ -13,7 +13,6 @@ from model.audio.roles import ANCHOR_PREFERENCE, TARGET_ROLES
 if TYPE_CHECKING:
     from model.audio.cache import AnalysisCache
     from model.audio.measure import Measurements
-    from model.audio.tracks import TrackSet
 
 #: The shortest span that holds one BS.1770 loudness block.
 MIN_SPAN_S = 0.4
@@ -185,21 +184,6 @@ def doctor_request(request: AdviceRequest, cache: "AnalysisCache | None" = None,
     if cache is not None:
         cache.keep(tracks, 0.0, None, stats={s.id: s for s in stats if s.id not in known})
     return check_session(tracks, request.anchor, request.gains, stats)
-
-
-def prepare_tracks(tracks: "TrackSet", cache: "AnalysisCache", window_s: float = 10.0,
-                   cancel: CancelToken | None = None) -> None:
-    """Measure, track by track, what a whole-song critique needs of each track the cache does not know yet
-    (window readings and the doctor's statistics), keeping each track's in the cache as soon as it is done."""
-    from model.audio.doctor import track_stats
-    from model.audio.measure import read_track_windows
-
-    windows, stats = cache.known_windows(tracks, window_s, None), cache.known_stats(tracks)
-    for t in tracks.tracks:
-        new_windows = {} if t.id in windows else {
-            t.id: read_track_windows(t, tracks.duration_s, window_s, None, cancel)}
-        new_stats = {} if t.id in stats else {t.id: track_stats(t, tracks.sample_rate, cancel)}
-        cache.keep(tracks, window_s, None, new_windows, new_stats)
 
 
 def from_vote(result: Vote) -> SongVerdict:

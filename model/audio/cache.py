@@ -1,17 +1,17 @@
-"""Per-file analysis cache: what one file contributes to a streamed analysis, found again by its stamp.
+"""Per-file analysis cache: what one file contributes to an analysis, found again by its stamp.
 
 An entry holds the doctor's statistics (FileStats), the file's unity-gain readings in
 every window (TrackWindow) and its true peak. It is keyed by the absolute path, size,
 mtime_ns, header, the session rate and length, the window length and the span, so a
 rewritten file, a new session rate or another span misses and is measured again, while an
-unchanged file is found again (``analyse_session(..., cache=)``).
+unchanged file is found again. The CLI's streamed analysis (``analyse_session(..., cache=)``)
+and the app's load both write complete entries (statistics and windows), in memory and, with
+a folder, on disk as one ``.npz`` each (no pickle), written to a temporary name and renamed.
 
-The app keeps one in memory for its loaded tracks (``known_windows`` / ``known_stats`` / ``keep``):
-critique, re-check and the meters then meter only the role sums and the mix. Its entries hold
-either the window readings (keyed by window length and span) or the doctor's statistics (keyed
-with no window, as they depend on neither), never written to disk.
-Entries live in memory and, with a folder, on disk as one ``.npz`` each (no pickle),
-written to a temporary name and renamed.
+The app's critique, re-check and meters then meter only the role sums and the mix
+(``known_windows`` / ``known_stats``); what they measure of other windows (a span) is kept in
+memory only (``keep``). Statistics depend on no window, so an entry holding them is also found
+by the file alone (``FileKey.stats_key``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import os
 import tempfile
 import threading
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -71,6 +71,10 @@ class FileKey:
         """The key of a loaded track's file in its track set (``window_s=0``: readings that need no window)."""
         return cls.of(track.info, tracks.sample_rate, tracks.frames, window_s, span)
 
+    def stats_key(self) -> "FileKey":
+        """The key of what depends on the file alone (the doctor's statistics): no window, no span."""
+        return replace(self, window_s=0.0, span=None)
+
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:32]
 
@@ -79,7 +83,7 @@ class FileKey:
 class FileAnalysis:
     """One file's cached contribution: doctor statistics, unity-gain window readings, true peak (dBTP).
 
-    ``stats`` is None in an entry that holds only window readings (the app's, kept in memory).
+    ``stats`` is None in an entry that holds only window readings (e.g. a critique's of a span, kept in memory).
     """
 
     stats: FileStats | None
@@ -97,7 +101,7 @@ class FileAnalysis:
 class AnalysisCache:
     """Per-file analyses in memory (the newest ``max_entries``), and on disk when ``folder`` is given."""
 
-    def __init__(self, folder: str | os.PathLike | None = None, max_entries: int = 512) -> None:
+    def __init__(self, folder: str | os.PathLike | None = None, max_entries: int = 2048) -> None:
         self.folder = Path(folder) if folder is not None else None
         self.max_entries = max_entries
         self._memory: dict[FileKey, FileAnalysis] = {}
@@ -118,9 +122,13 @@ class AnalysisCache:
             self._write(key, analysis)
 
     def _remember(self, key: FileKey, analysis: FileAnalysis) -> None:
+        entries = [(key, analysis)]
+        if analysis.stats is not None and key.stats_key() != key:
+            entries.append((key.stats_key(), FileAnalysis(analysis.stats, ())))
         with self._lock:
-            self._memory.pop(key, None)
-            self._memory[key] = analysis
+            for k, a in entries:
+                self._memory.pop(k, None)
+                self._memory[k] = a
             while len(self._memory) > self.max_entries:
                 self._memory.pop(next(iter(self._memory)))
 
@@ -146,7 +154,8 @@ class AnalysisCache:
 
     def keep(self, tracks: TrackSet, window_s: float, span: tuple[float, float] | None,
              windows: Mapping[str, Sequence[TrackWindow]] = {}, stats: Mapping[str, FileStats] = {}) -> None:
-        """Remember loaded tracks' window readings and doctor statistics (by track id), in memory."""
+        """Remember loaded tracks' window readings and doctor statistics (by track id), in memory only
+        (partial entries: a file's complete one comes from its load, ``put``)."""
         for t in tracks.tracks:
             if t.id in windows:
                 self._remember(FileKey.of_track(t, tracks, window_s, span), FileAnalysis(None, tuple(windows[t.id])))

@@ -394,3 +394,9 @@ def window_spans(duration_s: float, window_s: float,
     if starts and span_end - starts[-1].end_s > 1e-6:
         spans.append((starts[-1].end_s, span_end, False))
     return spans
+
+
+def song_loudness(windows: Sequence[TrackWindow]) -> float:
+    """A track's unity-gain loudness over all of its windows: their gating blocks gated together, which is
+    measure_session's whole-song reading of the track (LUFS; -inf for silence)."""
+    return gated_loudness(np.concatenate([w.energies for w in windows])) if windows else NEG_INF

@@ -11,7 +11,7 @@ from typing import Sequence
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MIXINGBUDDY_NO_AUDIO", "1")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
-# the preview buffers and the loudness cache go to a folder of this test run, not the user's cache
+# the preview buffers and the analysis cache go to a folder of this test run, not the user's cache
 os.environ.setdefault("XDG_CACHE_HOME", __import__("tempfile").mkdtemp(prefix="mixingbuddy-tests-cache-"))
 
 import numpy as np  # noqa: E402

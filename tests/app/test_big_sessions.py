@@ -1,4 +1,4 @@
-"""Big sessions in the app: the memory-mapped preview, per-file rows, cancel, the loudness cache, the add-folder
+"""Big sessions in the app: the memory-mapped preview, per-file rows, cancel, the analysis cache on disk, the add-folder
 prompt and a clean quit."""
 
 from __future__ import annotations
@@ -155,27 +155,36 @@ def test_escape_cancels_a_critique_at_once_and_restores_the_text(qtbot, make_win
     assert c.last_status == "Ready" and c.project.advice is None and w.critique_action.isEnabled()
 
 
-def test_reopening_a_session_measures_only_the_rewritten_file(qtbot, make_window, stems, tmp_path, monkeypatch):
+def test_reopening_a_session_in_a_new_app_measures_only_the_rewritten_file(qtbot, make_window, stems, tmp_path,
+                                                                          monkeypatch):
     import mixingbuddy_app.workers as workers
 
-    w = make_window()
-    c = load(qtbot, w, stems)
+    c = load(qtbot, make_window(), stems)
     session = tmp_path / "song.mbsession"
     assert c.save_session(str(session))
-    audio, _ = sf.read(stems[1], dtype="float32")
-    sf.write(stems[1], audio * 0.5, RATE)          # rewritten: new stamp, 6 dB quieter
-    os.utime(stems[1], ns=(time.time_ns(), time.time_ns() + 10**9))
+    before = dict(c.project.lufs)
     measured = []
     real_read = workers.read_track
     monkeypatch.setattr(workers, "read_track", lambda track, row, length, reuse, measure, cancel=None: (
         measured.append(track.name) if measure else None) or real_read(track, row, length, reuse, measure, cancel))
-    before = dict(c.project.lufs)
-    with qtbot.waitSignal(c.loading_changed, timeout=15000, check_params_cb=lambda busy, _m: not busy):
-        c.open_session(str(session))
+
+    def reopen():   # in a new window: its analysis cache holds nothing in memory, only what is on disk
+        opened = make_window().controller
+        with qtbot.waitSignal(opened.loading_changed, timeout=15000, check_params_cb=lambda busy, _m: not busy):
+            opened.open_session(str(session))
+        return opened
+
+    again = reopen()
+    assert measured == [] and again.project.lufs == before      # every file found on disk by its stamp
+    assert set(again.analysis_cache.known_stats(again.project.tracks)) == set(again.project.track_ids)
+    audio, _ = sf.read(stems[1], dtype="float32")
+    sf.write(stems[1], audio * 0.5, RATE)          # rewritten: new stamp, 6 dB quieter
+    os.utime(stems[1], ns=(time.time_ns(), time.time_ns() + 10**9))
+    third = reopen()
     assert measured == [stems[1].name]
     kick = stems[1].name
-    assert abs(c.project.lufs[kick] - (before[kick] - 6.02)) < 0.05
-    assert all(c.project.lufs[k] == v for k, v in before.items() if k != kick)
+    assert abs(third.project.lufs[kick] - (before[kick] - 6.02)) < 0.05
+    assert all(third.project.lufs[k] == v for k, v in before.items() if k != kick)
 
 
 def test_add_folder_asks_whether_to_add_or_start_a_new_session(qtbot, make_window, stems, tmp_path):

@@ -1,15 +1,19 @@
-"""The app measures each loaded file once: critique and re-check reuse its window readings, Apply's meters are exact
-at once, and Esc stops a measuring critique's thread within half a second."""
+"""The app measures each file once, while loading it: critique and re-check reuse its window readings and doctor
+statistics, Apply's meters are exact at once, and Esc stops a measuring critique's thread within half a second."""
 
 from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
+import soundfile as sf
 
+from model.advice.pipeline import critique as run_critique
 from model.advisors import load_advisor
 from model.audio import measure
 from model.audio.measure import measure_session
+from model.audio.tracks import Gains
 from model.synthetic import synth_multitrack, write_multitrack
 
 from tests.app.conftest import StubAdvisor, critique, load
@@ -35,35 +39,94 @@ def _metered_alone(monkeypatch) -> list[str]:
     return metered
 
 
-def test_after_a_critique_no_track_is_metered_again(qtbot, make_window, tmp_path, monkeypatch):
+def _doctor_stats(monkeypatch) -> list[str]:
+    """Record the ids of tracks whose doctor statistics a critique computes (not taken from the cache)."""
+    from model.audio import doctor
+
+    computed: list[str] = []
+    real = doctor.track_stats
+
+    def track_stats(track, *args, **kwargs):
+        computed.append(track.id)
+        return real(track, *args, **kwargs)
+
+    monkeypatch.setattr(doctor, "track_stats", track_stats)
+    return computed
+
+
+def test_the_first_critique_after_loading_meters_no_track(qtbot, make_window, tmp_path, monkeypatch):
     w = make_window(load_advisor("balance"))
-    metered = _metered_alone(monkeypatch)
+    metered, doctored = _metered_alone(monkeypatch), _doctor_stats(monkeypatch)
     c = load(qtbot, w, [_song(tmp_path / "song", 32.0)])
-    first = critique(qtbot, w)        # at once: meters what the meters and the preparing did not reach yet
-    assert set(c.analysis_cache.known_windows(c.project.tracks, 10.0, None)) == set(c.project.track_ids)
+    request = c.project.snapshot()
+    first = critique(qtbot, w)                        # at once: the load measured every file
+    assert metered == [] and doctored == []           # only the role sums and the mix were metered
+    fresh = run_critique(request, load_advisor("balance"))   # no cache: measures everything
     metered.clear()
+    doctored.clear()
+    assert first.text == fresh.text and first.anchor == fresh.anchor
+    assert [(s.role, s.direction, s.category) for s in first.suggestions] == \
+        [(s.role, s.direction, s.category) for s in fresh.suggestions]
+    assert [(f.code, f.track_ids) for f in first.findings] == [(f.code, f.track_ids) for f in fresh.findings]
+    for role, level in fresh.measurements["roles"].items():
+        assert first.measurements["roles"][role]["lufs"] == pytest.approx(level["lufs"], abs=0.05), role
     c.set_role_gain("vocals", 3.0)
-    again = critique(qtbot, w)                        # only the role sums and the mix are metered now
-    assert metered == []
+    again = critique(qtbot, w)                        # and so on, at other gains
+    assert metered == [] and doctored == []
     fresh = measure_session(c.project.tracks, c.project.gains(), true_peak=False)
     for role, level in fresh.roles.items():
         assert again.measurements["roles"][role]["lufs"] == pytest.approx(level.lufs, abs=0.05)
-    assert again.text and first.text
 
 
-def test_after_loading_the_idle_worker_prepares_the_first_critique(qtbot, make_window, tmp_path, monkeypatch):
-    w = make_window(load_advisor("balance"))
-    metered = _metered_alone(monkeypatch)
-    c = load(qtbot, w, [_song(tmp_path / "song", 32.0)])
-    cache = c.analysis_cache
-    qtbot.waitUntil(lambda: set(cache.known_windows(c.project.tracks, 10.0, None)) == set(c.project.track_ids)
-                    and set(cache.known_stats(c.project.tracks)) == set(c.project.track_ids), timeout=30000)
-    metered.clear()
+def test_a_new_app_loading_the_same_files_finds_them_on_disk_and_meters_no_track(qtbot, make_window, tmp_path,
+                                                                                 monkeypatch):
+    import mixingbuddy_app.workers as workers
+
+    song = _song(tmp_path / "song", 24.0)
+    load(qtbot, make_window(), [song])
+    measured = []
+    real_read = workers.read_track
+    monkeypatch.setattr(workers, "read_track", lambda track, row, length, reuse, measure, cancel=None: (
+        measured.append(track.name) if measure else None) or real_read(track, row, length, reuse, measure, cancel))
+    metered, doctored = _metered_alone(monkeypatch), _doctor_stats(monkeypatch)
+    w = make_window(load_advisor("balance"))         # another app: nothing in memory
+    c = load(qtbot, w, [song])
     advice = critique(qtbot, w)
-    assert metered == []                              # every track prepared: only roles and the mix metered
+    assert measured == [] and metered == [] and doctored == []
     fresh = measure_session(c.project.tracks, c.project.gains(), true_peak=False)
     for role, level in fresh.roles.items():
         assert advice.measurements["roles"][role]["lufs"] == pytest.approx(level.lufs, abs=0.05)
+
+
+def test_the_load_reads_what_measure_session_reads(qtbot, make_window, tmp_path):
+    from model.audio.doctor import track_stats
+
+    song = _song(tmp_path / "song", 32.0)             # three full windows and a tail
+    other = tmp_path / "other"                        # a mono file at another rate (resampled while loading)
+    other.mkdir()
+    t = np.arange(int(25.3 * 22050)) / 22050
+    sf.write(other / "Bass DI.wav", (0.3 * np.sin(2 * np.pi * 55 * t)).astype(np.float32), 22050)
+    w = make_window()
+    c = load(qtbot, w, [song, other / "Bass DI.wav"])
+    tracks = c.project.tracks
+    assert any(tr.info.sample_rate != tracks.sample_rate and tr.info.channels == 1 for tr in tracks.tracks)
+    cache = c.analysis_cache
+    full = measure_session(tracks, Gains(), true_peak=False)
+    loaded = cache.known_windows(tracks, 10.0, None)
+    assert set(loaded) == set(full.track_windows) == set(c.project.track_ids)
+    for tid, windows in full.track_windows.items():
+        for got, want in zip(loaded[tid], windows, strict=True):
+            np.testing.assert_array_equal(got.energies, want.energies)
+            np.testing.assert_array_equal(got.block_db, want.block_db)
+            assert got.peak_db == want.peak_db
+        assert c.project.lufs[tid] == pytest.approx(full.tracks[tid].lufs, abs=1e-9)   # the whole-song reading
+    stats = cache.known_stats(tracks)
+    for tr in tracks.tracks:
+        want = track_stats(tr, tracks.sample_rate)
+        got = stats[tr.id]
+        assert (got.id, got.name, got.role) == (tr.id, tr.name, tr.role.role)
+        assert (got.frames, got.peak, got.clip_runs, got.over) == (want.frames, want.peak, want.clip_runs, want.over)
+        np.testing.assert_allclose(got.envelope(), want.envelope(), rtol=1e-6, atol=1e-9)
 
 
 def test_apply_shows_exact_meters_at_once(qtbot, make_window, tmp_path):

@@ -1,0 +1,47 @@
+"""AnalysisCache entries as the app's load writes them: one complete entry per file (statistics and whole-song
+windows) serves both the window readings and the doctor's statistics, in memory and from disk."""
+
+from model.audio.cache import AnalysisCache, FileAnalysis, FileKey
+from model.audio.doctor import track_stats
+from model.audio.measure import measure_session
+from model.audio.tracks import Gains, load_tracks
+from model.synthetic import synth_multitrack, write_multitrack
+
+
+def _complete_entries(tracks, cache: AnalysisCache) -> None:
+    windows = measure_session(tracks, Gains(), true_peak=False).track_windows
+    for t in tracks.tracks:
+        cache.put(FileKey.of_track(t, tracks, 10.0, None),
+                  FileAnalysis(track_stats(t, tracks.sample_rate), windows[t.id]))
+
+
+def test_a_complete_entry_gives_windows_and_statistics_also_after_a_restart(tmp_path):
+    write_multitrack(tmp_path / "song", synth_multitrack(seed=12, seconds=21.0))
+    tracks = load_tracks([tmp_path / "song"]).tracks
+    ids = {t.id for t in tracks.tracks}
+    cache = AnalysisCache(tmp_path / "cache")
+    _complete_entries(tracks, cache)
+    for c in (cache, AnalysisCache(tmp_path / "cache")):   # in memory, then read back from disk
+        if c is not cache:
+            for t in tracks.tracks:   # a new cache finds a file's entry by its key (as the app's load asks)
+                assert c.get(FileKey.of_track(t, tracks, 10.0, None)) is not None
+        windows, stats = c.known_windows(tracks, 10.0, None), c.known_stats(tracks)
+        assert set(windows) == set(stats) == ids
+        for t in tracks.tracks:
+            assert (stats[t.id].id, stats[t.id].name, stats[t.id].role) == (t.id, t.name, t.role.role)
+            assert stats[t.id].peak == track_stats(t, tracks.sample_rate).peak
+        m = measure_session(tracks, Gains({}, {"vocals": -4.0}), true_peak=False, known=windows)
+        want = measure_session(tracks, Gains({}, {"vocals": -4.0}), true_peak=False)
+        assert all(abs(m.roles[r].lufs - want.roles[r].lufs) <= 0.05 for r in want.roles)
+    assert c.known_windows(tracks, 10.0, (0.0, 12.0)) == {}       # another span is another analysis
+
+
+def test_partial_entries_stay_in_memory(tmp_path):
+    write_multitrack(tmp_path / "song", synth_multitrack(seed=13, seconds=12.0))
+    tracks = load_tracks([tmp_path / "song"]).tracks
+    cache = AnalysisCache(tmp_path / "cache")
+    m = measure_session(tracks, Gains(), 10.0, (0.0, 11.0), true_peak=False)
+    cache.keep(tracks, 10.0, (0.0, 11.0), m.track_windows)
+    assert set(cache.known_windows(tracks, 10.0, (0.0, 11.0))) == {t.id for t in tracks.tracks}
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+    assert all(len(w) == 2 for w in cache.known_windows(tracks, 10.0, (0.0, 11.0)).values())   # 0-10 s, 10-11 s
