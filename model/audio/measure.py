@@ -22,7 +22,7 @@ from model.audio.decode import frame_rms_db, linear_to_db, to_mono
 from model.audio.dsp import NEG_INF, block_energies, gated_loudness, true_peak_db
 from model.audio.segments import Window, WindowPlan, cut_windows, passes_gate, select_windows, stem_active
 from model.audio.roles import ROLES as ROLE_ORDER
-from model.audio.tracks import Gains, Track, TrackSet
+from model.audio.tracks import Gains, TrackSet
 
 ACTIVITY_BLOCK_S = 0.4
 ACTIVITY_GATE_DBFS = -45.0
@@ -217,18 +217,6 @@ def _padded(segment: np.ndarray, frames: int) -> np.ndarray:
     out = np.zeros((frames, segment.shape[1]), dtype=np.float32)
     out[: len(segment)] = segment
     return out
-
-
-def read_track_windows(track: Track, duration_s: float, window_s: float, span: tuple[float, float] | None,
-                       cancel: Cancellable | None = None) -> tuple[TrackWindow, ...]:
-    """One track's unity-gain readings in every window of ``window_spans`` (what measure_session reads of it)."""
-    sr, out = track.sample_rate, []
-    for start_s, end_s, _full in window_spans(duration_s, window_s, span):
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        a, b = int(round(start_s * sr)), int(round(end_s * sr))
-        out.append(read_track_window(_padded(track.audio[a:b], b - a), sr))
-    return tuple(out)
 
 
 class WindowBuilder:
