@@ -449,7 +449,8 @@ class MeasureJob(PoolJob):
 
     Runs ``model.advice.pipeline.measure_request`` (true_peak=False), the same measurement the critique
     and the CLI's JSON use, so the meters agree with them; tracks the ``cache`` knows are not metered
-    again. ``requests`` is [(key, AdviceRequest)]; the result is [(key, gains, roles' LUFS, mix LUFS,
+    again, and a critique asking for the same measurement meanwhile waits for this one. ``requests`` is
+    [(key, AdviceRequest)]; the result is [(key, gains, roles' LUFS, mix LUFS,
     each role's block energies with its role gain taken out)]. Cancel stops it within a track's window.
     """
 
@@ -465,7 +466,7 @@ class MeasureJob(PoolJob):
             out = []
             for key, request in self.requests:
                 self.token.raise_if_cancelled()
-                m = measure_request(request, per_track=False, cache=self.cache, cancel=self.token)
+                m = measure_request(request, cache=self.cache, cancel=self.token)
                 role_db = request.gains.role_db
                 blocks = {r: m.energies(f"r:{r}") / 10.0 ** (role_db.get(r, 0.0) / 10.0) for r in m.roles}
                 out.append((key, request.gains, {r: float(lv.lufs) for r, lv in m.roles.items()},

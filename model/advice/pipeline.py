@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import TYPE_CHECKING, Sequence
 
 from model.advice.types import Advice, RoleGain, WindowVerdict, advice_sentence
@@ -157,17 +158,32 @@ def measure_request(request: AdviceRequest, true_peak: bool = False, per_track: 
     """The measurements a request asks for: its tracks and gains over its span, in its window length.
 
     With a ``cache``, tracks whose file it knows are not metered again (their unity-gain window
-    readings are gain-independent), and the readings of the tracks metered now are kept there.
+    readings are gain-independent), the readings of the tracks metered now are kept there, and the
+    same measurement asked for twice at once (the app's meters and a critique) is made once.
     """
     from model.audio.measure import measure_session
 
     tracks, window_s, span = request.tracks, request.window_s, request.span
-    known = cache.known_windows(tracks, window_s, span) if cache is not None else None
-    m = measure_session(tracks, request.gains, window_s, span, true_peak=true_peak, per_track=per_track,
-                        known=known, cancel=cancel, progress=progress)
-    if cache is not None:
-        cache.keep(tracks, window_s, span, {tid: w for tid, w in m.track_windows.items() if tid not in known})
-    return m
+
+    def measure() -> "Measurements":
+        known = cache.known_windows(tracks, window_s, span) if cache is not None else None
+        m = measure_session(tracks, request.gains, window_s, span, true_peak=true_peak, per_track=per_track,
+                            known=known, cancel=cancel, progress=progress)
+        if cache is not None:
+            cache.keep(tracks, window_s, span, {tid: w for tid, w in m.track_windows.items() if tid not in known})
+        return m
+
+    if cache is None:
+        return measure()
+    return cache.shared(_measurement_key(request, true_peak, per_track), measure, cancel)
+
+
+def _measurement_key(request: AdviceRequest, true_peak: bool, per_track: bool) -> tuple:
+    """Everything measure_request's result depends on: each track's file, role and gain, the span and window."""
+    tracks, gains = request.tracks, request.gains
+    return (tracks.sample_rate, tracks.frames, request.window_s, request.span, true_peak, per_track,
+            tuple((t.id, os.path.abspath(t.path), t.info.stamp, t.role.role, round(gains.linear(t), 12))
+                  for t in tracks.tracks))
 
 
 def doctor_request(request: AdviceRequest, cache: "AnalysisCache | None" = None,

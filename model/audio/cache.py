@@ -25,7 +25,7 @@ import threading
 import zipfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Hashable, Mapping, Sequence, TypeVar
 
 import numpy as np
 
@@ -34,7 +34,13 @@ from model.audio.doctor import FileStats
 from model.audio.measure import TrackWindow
 from model.audio.tracks import Track, TrackSet
 
+if TYPE_CHECKING:
+    from model.audio.measure import Cancellable
+
 FORMAT = "mixingbuddy.file_analysis/1"
+#: Whole measurements kept by ``AnalysisCache.shared`` (a few gain settings: the current mix, A/B, a re-check).
+SHARED_RESULTS = 4
+T = TypeVar("T")
 _STATS_SCALARS = ("frames", "peak", "clip_runs", "first_run", "over", "first_over", "stereo_diff")
 
 
@@ -106,6 +112,8 @@ class AnalysisCache:
         self.max_entries = max_entries
         self._memory: dict[FileKey, FileAnalysis] = {}
         self._lock = threading.Lock()   # the app's critique and meters use one cache from two threads
+        self._results: dict[Hashable, object] = {}
+        self._pending: dict[Hashable, threading.Event] = {}
 
     def get(self, key: FileKey) -> FileAnalysis | None:
         with self._lock:
@@ -161,6 +169,35 @@ class AnalysisCache:
                 self._remember(FileKey.of_track(t, tracks, window_s, span), FileAnalysis(None, tuple(windows[t.id])))
             if t.id in stats:
                 self._remember(FileKey.of_track(t, tracks), FileAnalysis(stats[t.id], ()))
+
+    # --- whole measurements (the app's meters and critique ask for the same one) ------------
+    def shared(self, key: Hashable, compute: Callable[[], T], cancel: "Cancellable | None" = None) -> T:
+        """``compute()``'s result for ``key``, computed once: a caller asking while another computes it waits
+        for that result (checking ``cancel``) instead of doing the same work beside it. The newest
+        SHARED_RESULTS results are kept. If the computing caller fails or is cancelled, a waiter computes."""
+        while True:
+            with self._lock:
+                if key in self._results:
+                    return self._results[key]
+                pending = self._pending.get(key)
+                owner = pending is None
+                if owner:
+                    pending = self._pending[key] = threading.Event()
+            if owner:
+                try:
+                    result = compute()
+                    with self._lock:
+                        self._results[key] = result
+                        while len(self._results) > SHARED_RESULTS:
+                            self._results.pop(next(iter(self._results)))
+                    return result
+                finally:
+                    with self._lock:
+                        del self._pending[key]
+                    pending.set()
+            while not pending.wait(0.05):
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
 
     # --- disk -------------------------------------------------------------------------
     def _path(self, key: FileKey) -> Path:

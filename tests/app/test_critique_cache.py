@@ -167,3 +167,21 @@ def test_escape_stops_a_measuring_critique_within_half_a_second(qtbot, make_wind
     assert ended[0][1] == "CANCELLED" and ended[0][0] - t0 < 0.5   # the worker thread is idle again
     qtbot.waitUntil(lambda: c.dropped_results == 1, timeout=2000)   # its late end is dropped, not shown
     assert c.last_status == "Ready" and not [b for b in w.banners.banners if b.report.severity == "error"]
+
+
+def test_a_critique_beside_the_meters_measures_the_mix_once(qtbot, make_window, tmp_path, monkeypatch):
+    """The meters start when a load ends; a critique started then waits for their measurement instead of making
+    the same one beside it (one WindowBuilder.finish per window for the current gains, not two)."""
+    finished: list[float] = []
+    real_finish = measure.WindowBuilder.finish
+
+    def finish(self, *args, **kwargs):
+        finished.append(self.start_s)
+        return real_finish(self, *args, **kwargs)
+
+    monkeypatch.setattr(measure.WindowBuilder, "finish", finish)
+    w = make_window(load_advisor("balance"))
+    c = load(qtbot, w, [_song(tmp_path / "song", 32.0)])
+    critique(qtbot, w)
+    wait_exact(qtbot, c)
+    assert finished and len(finished) == len(set(finished))   # each window's roles and mix metered once

@@ -1,10 +1,17 @@
 """AnalysisCache entries as the app's load writes them: one complete entry per file (statistics and whole-song
-windows) serves both the window readings and the doctor's statistics, in memory and from disk."""
+windows) serves both the window readings and the doctor's statistics, in memory and from disk; a whole measurement asked
+for twice at once is made once."""
+
+import threading
+import time
+
+import pytest
 
 from model.audio.cache import AnalysisCache, FileAnalysis, FileKey
 from model.audio.doctor import track_stats
 from model.audio.measure import measure_session
 from model.audio.tracks import Gains, load_tracks
+from model.errors import Cancelled
 from model.synthetic import synth_multitrack, write_multitrack
 
 
@@ -45,3 +52,43 @@ def test_partial_entries_stay_in_memory(tmp_path):
     assert set(cache.known_windows(tracks, 10.0, (0.0, 11.0))) == {t.id for t in tracks.tracks}
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
     assert all(len(w) == 2 for w in cache.known_windows(tracks, 10.0, (0.0, 11.0)).values())   # 0-10 s, 10-11 s
+
+
+
+def test_one_measurement_asked_twice_at_once_is_made_once():
+    """The app's meters and a critique asking for the same measurement share it: the second waits, then reuses."""
+    cache, calls, started = AnalysisCache(), [], threading.Event()
+
+    def slow():
+        calls.append(1)
+        started.set()
+        time.sleep(0.3)
+        return object()
+
+    results = []
+    first = threading.Thread(target=lambda: results.append(cache.shared("k", slow)))
+    first.start()
+    started.wait(2)
+    results.append(cache.shared("k", slow))
+    first.join()
+    assert len(calls) == 1 and results[0] is results[1]
+    assert cache.shared("other", lambda: "x") == "x"
+
+
+def test_a_waiter_measures_itself_when_the_first_caller_is_cancelled():
+    cache, started = AnalysisCache(), threading.Event()
+
+    def cancelled():
+        started.set()
+        time.sleep(0.2)
+        raise Cancelled()
+
+    def owner():
+        with pytest.raises(Cancelled):
+            cache.shared("k", cancelled)
+
+    t = threading.Thread(target=owner)
+    t.start()
+    started.wait(2)
+    assert cache.shared("k", lambda: "measured here") == "measured here"
+    t.join()
