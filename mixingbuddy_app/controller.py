@@ -229,6 +229,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
             self.tracks_changed.emit()
             self._report_failed(outcome.failed)
             return
+        self.analysis_cache.forget_shared()   # measurements of the audio loaded before hold its preview buffer
         try:
             if isinstance(outcome.context, PendingSession):
                 self._removed_paths.clear()

@@ -199,6 +199,11 @@ class AnalysisCache:
                 if cancel is not None:
                     cancel.raise_if_cancelled()
 
+    def forget_shared(self) -> None:
+        """Drop the kept whole measurements (they refer to their tracks' audio)."""
+        with self._lock:
+            self._results.clear()
+
     # --- disk -------------------------------------------------------------------------
     def _path(self, key: FileKey) -> Path:
         assert self.folder is not None
