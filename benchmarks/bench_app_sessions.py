@@ -12,25 +12,13 @@ GUI thread's time on a CPU and its wait for one (other processes on a shared mac
 callback's maximum under half its period while the app's meters (measure_request, as MeasureJob runs it) measure
 on another thread.
 
-Critique and re-check on Lithium (the app's cache of each file's window readings and doctor statistics, issue 11),
-measured one after the other on a shared 2-core machine (load average 5-7; run_app + report of this file, run
-from a checkout of the parent commit and from this one):
-  before: critique 45.8 s, Apply 9 ms with "≈" meters (exact: False), re-check 47.1 s
-  after:  critique 16.6 s (the first one meters each file once), Apply 13 ms with exact meters, re-check 4.1 s
-Since the load fills that cache (each file's whole-song window readings and doctor statistics gathered as it
-is decoded, kept on disk by file stamp), the first critique meters only the role sums and the mix. Lithium, the
-parent commit (f79672f) and this one run one after the other, each cold and then reopened with its cache folder
-(run_app + report of this file, as main runs Lithium; two rounds; load average 2.7-3.8 on 2 shared cores):
-  before: ready 69.7 / 55.5 s, critique 20.7 / 15.8 s, re-check 5.2 / 6.5 s;
-          reopened: ready 53.0 / 42.3 s, critique 27.2 / 18.2 s, re-check 8.3 / 6.1 s
-  after:  ready 48.4 / 37.3 s, critique 11.9 / 9.1 s, re-check 6.1 / 5.1 s;
-          reopened (no file metered): ready 34.6 / 33.3 s, critique 10.7 / 7.6 s, re-check 8.6 / 4.9 s
-Decoding the Ogg files for the preview is most of "ready" (still done on reopening). The critique started at
-"ready" runs beside the meters' first job, which measures the same role sums and mix: started once the meters
-are exact it takes 2.8 s (2.9 s in one process, cProfile: 2.3 s of it the role and mix meters).
-The audio callback's maximum beside the meters is set by the machine (165 ms with no other thread in the
-process); its p99 there is 4.4 ms with the app's 0.5 ms switch interval against 13.2 ms with Python's default
-5 ms, of a 10.7 ms period.
+The load keeps each file's window readings and doctor statistics in the analysis cache (on disk, by file
+stamp), so critique, re-check and Apply measure only the role sums and the mix, and a critique started beside
+the meters waits for their measurement instead of repeating it. Last run (2 cores, load average 1-2):
+Lithium first row 0.05 s, ready 41.9 s, stall 79 ms, anonymous 0.21 GB, critique 3.7 s, Apply exact at once,
+re-check 3.1 s (before the cache: critique 17.6 s, re-check 17.8 s); reopened: ready 32.0 s, stall 165 ms;
+96 tracks: first row 0.06 s, ready 101.4 s, stall 94 ms, anonymous 0.33 GB, critique 6.9 s. Callback maximum
+beside the meters 5.7 ms (8.0 ms with the limiter) of a 10.7 ms period; 13.1 ms at Python's default interval.
 """
 
 from __future__ import annotations
