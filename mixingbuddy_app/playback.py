@@ -15,6 +15,8 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Protocol
 
@@ -28,6 +30,8 @@ MAX_BLOCK = 8192                 # frames; larger callback blocks are split
 #: cost a block tens of ms while the meters or a critique run on another thread. The GUI thread gains too: each
 #: Qt call lets go of the lock and takes it back (one track row built during a load: ~20 ms at 5 ms, ~3 ms here).
 AUDIO_SWITCH_INTERVAL_S = 0.0005
+#: How long a replaced buffer is kept before it is let go (well over one callback period).
+RELEASE_DELAY_S = 0.2
 PREVIEW_BUS_NOTE = ("Preview bus: -6 dB headroom and a soft limiter above -2 dBFS (never clips). "
                     "Listening only: the critique judges the unprocessed mix.")
 
@@ -82,7 +86,9 @@ class MixEngine:
         g = self._prepared_gains(gains, buffer.shape[0])
         if sample_rate:
             self.sample_rate = int(sample_rate)
+        retired = [self._mix]
         self._mix = (buffer, g)
+        release_in_background(retired)
 
     def set_gains(self, gains: np.ndarray) -> None:
         """Replace the gains vector by reference (heard at the next callback)."""
@@ -154,6 +160,17 @@ class MixEngine:
         np.tanh(b, out=b)
         np.multiply(b, self._rest, out=b)
         np.add(a, b, out=dst)
+
+
+def release_in_background(holder: list) -> None:
+    """Empty ``holder`` on a short-lived thread, so that if it held the last view of a preview buffer, the
+    unmapping (about 1 s for 4.5 GB: the file's blocks are freed) happens there, not on the caller's (GUI)
+    thread. It waits RELEASE_DELAY_S first, so an audio callback still mixing from the old buffer ends first."""
+    def release() -> None:
+        time.sleep(RELEASE_DELAY_S)
+        holder.clear()
+
+    threading.Thread(target=release, name="release-preview", daemon=True).start()
 
 
 def favour_the_audio_thread() -> None:

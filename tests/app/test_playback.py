@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 import tracemalloc
+import weakref
 
 import numpy as np
 import pytest
 
-from mixingbuddy_app.playback import LIMITER_THRESHOLD, PREVIEW_HEADROOM_DB, MixEngine, NullOutput, make_output
+from mixingbuddy_app.playback import (LIMITER_THRESHOLD, PREVIEW_HEADROOM_DB, RELEASE_DELAY_S, MixEngine, NullOutput,
+                                      make_output)
 
 from tests.app.conftest import FakeOutput, load
 
@@ -190,3 +193,19 @@ def test_real_sounddevice_either_opens_a_device_or_says_why(monkeypatch):
     else:
         assert isinstance(out, NullOutput)
         assert any(word in out.reason for word in ("PortAudio library not found", "no audio output device"))
+
+
+def test_a_replaced_buffer_is_let_go_off_the_calling_thread():
+    """Unmapping a big preview buffer takes about a second: the GUI thread that swaps in a new one never waits
+    for it; the old buffer goes on a release thread once a callback period has surely passed."""
+    engine = MixEngine()
+    old = np.zeros((2, 4800, 2), dtype=np.float32)
+    gone = threading.Event()
+    where = []
+    weakref.finalize(old, lambda: (where.append(threading.current_thread().name), gone.set()))
+    engine.set_buffer(old, np.ones(2, dtype=np.float32))
+    del old
+    engine.set_buffer(np.zeros((1, 4800, 2), dtype=np.float32), np.ones(1, dtype=np.float32))
+    assert not gone.is_set()                       # still held while a callback could be mixing from it
+    assert gone.wait(RELEASE_DELAY_S + 2.0)
+    assert where == ["release-preview"]
