@@ -11,6 +11,7 @@ one) and spectral_flow (masking and tonal analysis).
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Iterable
 
@@ -18,6 +19,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from model.audio.cache import AnalysisCache, default_folder
+from model.audio.meter_process import MeteringProcess
 from model.audio.tracks import TrackSet
 from model.errors import InputError
 
@@ -25,7 +27,7 @@ from mixingbuddy_app.critique_flow import CritiqueMixin
 from mixingbuddy_app.errors import ErrorKind, ErrorReport
 from mixingbuddy_app.jobs import JobKind, JobRegistry
 from mixingbuddy_app.metering import MeteringMixin
-from mixingbuddy_app.playback import MixEngine, NullOutput
+from mixingbuddy_app.playback import MixEngine, NullOutput, preview_file
 from mixingbuddy_app.profile_flow import ProfileMixin
 from mixingbuddy_app.project import MixProject
 from mixingbuddy_app.session_file import PendingSession
@@ -73,7 +75,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
 
     def __init__(self, worker: AdvisorWorker, output=None, project: MixProject | None = None,
                  pool: QThreadPool | None = None, parent: QObject | None = None,
-                 analysis_cache: AnalysisCache | None = None) -> None:
+                 analysis_cache: AnalysisCache | None = None, meter_process: MeteringProcess | None = None) -> None:
         super().__init__(parent)
         self.project = project or MixProject()
         self.worker = worker
@@ -84,7 +86,13 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         self._removed_paths: set[str] = set()   # files removed while a load was running stay removed
         # What each loaded file contributes to a critique (gain-independent), measured while it is loaded and
         # kept on disk by file stamp: reopening a session meters no unchanged file.
-        self.analysis_cache = analysis_cache if analysis_cache is not None else AnalysisCache(default_folder())
+        if analysis_cache is None:
+            analysis_cache = AnalysisCache(default_folder())
+            threading.Thread(target=analysis_cache.prune, name="prune-analysis-cache", daemon=True).start()
+        self.analysis_cache = analysis_cache
+        # Meters and critiques measure the preview buffer in a process of their own: metering on a thread of
+        # this process would make the audio callback wait for the interpreter lock.
+        self.meter_process = meter_process or MeteringProcess(preview_file)
         self.last_status = ""                    # what the status bar says (restored when a job is cancelled)
         self._status_before = ""                 # the status before the running critique
         self._status_before_load = ""            # the status before the running load
@@ -394,4 +402,5 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         self.jobs.cancel()
         self.pool.clear()                       # jobs not started yet never start
         self.pool.waitForDone(SHUTDOWN_WAIT_MS)
+        self.meter_process.close()
 

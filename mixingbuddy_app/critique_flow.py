@@ -46,7 +46,7 @@ class CritiqueMixin:
         except MixingBuddyError as exc:
             self.error.emit(ErrorReport("Critique", exc.message, exc.detail))
             return None
-        rid = self.worker.submit(request, self.analysis_cache)
+        rid = self.worker.submit(request, self.analysis_cache, self.meter_process.measure_session)
         self._pending = (rid, self.project.revision, kind)
         what = "Re-checking the corrected mix…" if kind == "recheck" else "Critiquing…"
         self.busy_changed.emit(True, what)

@@ -1,4 +1,5 @@
-"""The exact meters for the controller: model.advice.pipeline.measure_request on the thread pool, debounced.
+"""The exact meters for the controller: model.advice.pipeline.measure_request on the thread pool, debounced
+(the metering itself in the controller's metering process).
 
 MeteringMixin is mixed into ProjectController and uses its project, jobs, pool, analysis cache and signals.
 One measurement runs at a time; edits made meanwhile are measured next, and results for a mix that changed
@@ -62,7 +63,8 @@ class MeteringMixin:
         requests = self._measure_requests()
         if not requests:
             return
-        job = self.jobs.start(JobKind.MEASURE, lambda job_id: MeasureJob(job_id, requests, self.analysis_cache))
+        job = self.jobs.start(JobKind.MEASURE, lambda job_id: MeasureJob(job_id, requests, self.analysis_cache,
+                                                                           self.meter_process.measure_session))
         job.signals.finished.connect(self._on_measured)
         job.signals.failed.connect(self._on_measure_failed)
         self.pool.start(job)

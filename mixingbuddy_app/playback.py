@@ -17,10 +17,14 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from model.audio.meter_process import MappedFile
 
 PREVIEW_HEADROOM_DB = 6.0
 LIMITER_THRESHOLD = 0.8          # linear (about -1.9 dBFS); above it a tanh knee runs up to 1.0
@@ -193,25 +197,50 @@ def preview_buffer(n_tracks: int, frames: int, folder: str | os.PathLike | None 
 
     The file's pages are page cache, not the app's own memory: the kernel writes them back and drops
     them under pressure, so a 100-track session does not need 100 tracks of RAM. The file has no name
-    (deleted at once) and its space is reserved up front; it goes when the last view of the array does.
+    (deleted at once) and its space is reserved up front; it stays open (``preview_file``: the metering
+    process maps it too) and goes when the last view of the array does.
     Falls back to ordinary memory where the folder is unusable or lacks the space.
     """
     shape = (int(n_tracks), int(frames), 2)
     size = shape[0] * shape[1] * shape[2] * 4
     if size == 0:
         return np.zeros(shape, dtype=np.float32)
+    f = None
     try:
         where = Path(folder) if folder is not None else preview_folder()
         where.mkdir(parents=True, exist_ok=True)
         if shutil.disk_usage(where).free < size + 512 * 1024**2:
             raise OSError("not enough free space for the preview")
-        with tempfile.TemporaryFile(dir=where, prefix="preview-") as f:
-            if hasattr(os, "posix_fallocate"):
-                os.posix_fallocate(f.fileno(), 0, size)   # a full disk fails here, not as SIGBUS in a write
-            mapped = np.memmap(f, dtype=np.float32, mode="w+", shape=shape)
+        f = tempfile.TemporaryFile(dir=where, prefix="preview-")
+        if hasattr(os, "posix_fallocate"):
+            os.posix_fallocate(f.fileno(), 0, size)   # a full disk fails here, not as SIGBUS in a write
+        mapped = np.memmap(f, dtype=np.float32, mode="w+", shape=shape)
     except (OSError, ValueError):
+        if f is not None:
+            f.close()
         return np.zeros(shape, dtype=np.float32)
+    from model.audio.meter_process import MappedFile
+
+    mapping = mapped.base   # the mmap object every view of the array leads back to
+    _PREVIEW_FILES[id(mapping)] = MappedFile(f.fileno(), mapped.__array_interface__["data"][0], size)
+    weakref.finalize(mapping, _forget_preview_file, id(mapping), f)
     return np.asarray(mapped)   # a plain ndarray view; the mapping lives while any view does
+
+
+_PREVIEW_FILES: dict[int, "MappedFile"] = {}
+
+
+def _forget_preview_file(key: int, f) -> None:
+    _PREVIEW_FILES.pop(key, None)
+    f.close()
+
+
+def preview_file(array: np.ndarray) -> "MappedFile | None":
+    """The preview buffer's file that ``array`` (a view of one) lies in; None for ordinary memory."""
+    base = array
+    while isinstance(base, np.ndarray):
+        base = base.base
+    return _PREVIEW_FILES.get(id(base)) if base is not None else None
 
 
 # --- outputs --------------------------------------------------------------------

@@ -85,10 +85,11 @@ class AdvisorWorker(QObject):
         self.thread_.start()
 
     # GUI thread -------------------------------------------------------------------
-    def submit(self, request: AdviceRequest, cache: Any = None) -> int:
+    def submit(self, request: AdviceRequest, cache: Any = None, measure_with: Any = None) -> int:
         """Queue a critique; returns its request id. Older pending requests are cancelled.
 
-        ``cache`` (model.audio.cache.AnalysisCache) holds what is known of the tracks' files.
+        ``cache`` (model.audio.cache.AnalysisCache) holds what is known of the tracks' files;
+        ``measure_with`` measures instead of model.audio.measure.measure_session (the metering process).
         """
         for token in self._tokens.values():
             token.cancel()
@@ -96,7 +97,7 @@ class AdvisorWorker(QObject):
         rid = self._next_id
         token = CancelToken()
         self._tokens[rid] = token
-        self._advise.emit(rid, request, token, cache)
+        self._advise.emit(rid, request, token, (cache, measure_with))
         return rid
 
     def cancel(self, request_id: int | None = None) -> None:
@@ -137,7 +138,7 @@ class AdvisorWorker(QObject):
         return self._advisor
 
     @Slot(int, object, object, object)
-    def _run(self, rid: int, request: AdviceRequest, token: CancelToken, cache: Any = None) -> None:
+    def _run(self, rid: int, request: AdviceRequest, token: CancelToken, context: Any = (None, None)) -> None:
         try:
             if token.cancelled:
                 raise Cancelled()
@@ -146,7 +147,8 @@ class AdvisorWorker(QObject):
             fn = self._critique_fn
             if fn is None:
                 from model.advice.pipeline import critique as fn  # may import heavy modules on first use
-            known = {} if cache is None else {"cache": cache}
+            cache, measure_with = context
+            known = {k: v for k, v in (("cache", cache), ("measure_with", measure_with)) if v is not None}
             advice = fn(request, advisor, token, lambda f, msg: self.progress.emit(rid, float(f), str(msg)), **known)
             if token.cancelled:
                 raise Cancelled()
@@ -449,15 +451,18 @@ class MeasureJob(PoolJob):
 
     Runs ``model.advice.pipeline.measure_request`` (true_peak=False), the same measurement the critique
     and the CLI's JSON use, so the meters agree with them; tracks the ``cache`` knows are not metered
-    again, and a critique asking for the same measurement meanwhile waits for this one. ``requests`` is
+    again, and a critique asking for the same measurement meanwhile waits for this one. ``measure_with``
+    measures instead of measure_session (the controller's metering process). ``requests`` is
     [(key, AdviceRequest)]; the result is [(key, gains, roles' LUFS, mix LUFS,
     each role's block energies with its role gain taken out)]. Cancel stops it within a track's window.
     """
 
-    def __init__(self, job_id: int, requests: list[tuple[tuple, AdviceRequest]], cache: Any = None) -> None:
+    def __init__(self, job_id: int, requests: list[tuple[tuple, AdviceRequest]], cache: Any = None,
+                 measure_with: Any = None) -> None:
         super().__init__(job_id)
         self.requests = list(requests)
         self.cache = cache
+        self.measure_with = measure_with
 
     def run(self) -> None:
         try:
@@ -466,7 +471,7 @@ class MeasureJob(PoolJob):
             out = []
             for key, request in self.requests:
                 self.token.raise_if_cancelled()
-                m = measure_request(request, cache=self.cache, cancel=self.token)
+                m = measure_request(request, cache=self.cache, cancel=self.token, measure_with=self.measure_with)
                 role_db = request.gains.role_db
                 blocks = {r: m.energies(f"r:{r}") / 10.0 ** (role_db.get(r, 0.0) / 10.0) for r in m.roles}
                 out.append((key, request.gains, {r: float(lv.lufs) for r, lv in m.roles.items()},

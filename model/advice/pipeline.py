@@ -13,7 +13,7 @@ from model.audio.roles import ANCHOR_PREFERENCE, TARGET_ROLES
 
 if TYPE_CHECKING:
     from model.audio.cache import AnalysisCache
-    from model.audio.measure import Measurements
+    from model.audio.measure import Measurements, MeasureSession
 
 #: The shortest span that holds one BS.1770 loudness block.
 MIN_SPAN_S = 0.4
@@ -73,7 +73,8 @@ def check_anchor(request: AdviceRequest) -> None:
 
 
 def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | None = None,
-             progress: Progress | None = None, analysis=None, cache: "AnalysisCache | None" = None) -> Advice:
+             progress: Progress | None = None, analysis=None, cache: "AnalysisCache | None" = None,
+             measure_with: "MeasureSession | None" = None) -> Advice:
     """Doctor -> windows -> advisor.judge -> vote (or the advisor's song verdict) -> Advice.
 
     ``analysis`` (model.audio.stream.SessionAnalysis of the request's tracks, span and
@@ -92,7 +93,8 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
     else:
         measuring = None if progress is None else (
             lambda f, msg: progress(0.05 + (judged_at - 0.1) * f, msg))
-        measurements = measure_request(request, request.true_peak, cache=cache, cancel=cancel, progress=measuring)
+        measurements = measure_request(request, request.true_peak, cache=cache, cancel=cancel, progress=measuring,
+                                       measure_with=measure_with)
     if cancel:
         cancel.raise_if_cancelled()
     if request.anchor is None:
@@ -154,15 +156,18 @@ def _agrees(v: WindowVerdict, primary: RoleGain | None) -> bool:
 
 def measure_request(request: AdviceRequest, true_peak: bool = False, per_track: bool = True,
                     cache: "AnalysisCache | None" = None, cancel: CancelToken | None = None,
-                    progress: Progress | None = None) -> "Measurements":
+                    progress: Progress | None = None, measure_with: "MeasureSession | None" = None) -> "Measurements":
     """The measurements a request asks for: its tracks and gains over its span, in its window length.
 
     With a ``cache``, tracks whose file it knows are not metered again (their unity-gain window
     readings are gain-independent), the readings of the tracks metered now are kept there, and the
     same measurement asked for twice at once (the app's meters and a critique) is made once.
+    ``measure_with`` replaces ``model.audio.measure.measure_session`` (same arguments), e.g. by the app's
+    ``MeteringProcess.measure_session``.
     """
     from model.audio.measure import measure_session
 
+    measure_session = measure_with or measure_session
     tracks, window_s, span = request.tracks, request.window_s, request.span
 
     def measure() -> "Measurements":

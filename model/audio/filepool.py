@@ -121,16 +121,28 @@ def _command(conn: Connection, command: tuple) -> None:
 
 def _receive(conn: Connection):
     try:
-        kind, *payload = conn.recv()
+        message = conn.recv()
     except (EOFError, OSError):
         raise model.errors.MixingBuddyError("An analysis worker process ended unexpectedly.") from None
+    return reply_payload(message)
+
+
+def reply_payload(message: tuple):
+    """A worker's reply, ``(kind, payload)``; an ``("error", ...)`` reply is raised here as the error it reports."""
+    kind, *payload = message
     if kind == "error":
-        name, message, detail = payload
+        name, message_text, detail = payload
         error = getattr(model.errors, name, None)
         if isinstance(error, type) and issubclass(error, model.errors.MixingBuddyError):
-            raise error(message, detail)
-        raise model.errors.MixingBuddyError(f"The analysis failed ({name}: {message}).", detail)
+            raise error(message_text, detail)
+        raise model.errors.MixingBuddyError(f"The analysis failed ({name}: {message_text}).", detail)
     return payload[0]
+
+
+def error_reply(exc: BaseException) -> tuple:
+    """What a worker sends back for an exception: its type's name, its one line and the detail (no traceback shown)."""
+    detail = getattr(exc, "detail", "") or "".join(traceback.format_exception(exc))
+    return ("error", type(exc).__name__, str(exc), detail)
 
 
 def _stop(workers) -> None:
@@ -207,9 +219,8 @@ def _work(conn: Connection, setup: _WorkerSetup, raw: list) -> None:
     except (EOFError, BrokenPipeError):
         return  # the main process went away or stopped this worker
     except BaseException as exc:  # noqa: BLE001 - every failure goes back as one message, never a traceback here
-        detail = getattr(exc, "detail", "") or "".join(traceback.format_exception(exc))
         try:
-            conn.send(("error", type(exc).__name__, str(exc), detail))
+            conn.send(error_reply(exc))
         except OSError:
             pass
     finally:

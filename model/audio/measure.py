@@ -352,6 +352,10 @@ def measure_session(tset: TrackSet, gains: Gains, window_s: float = 10.0, span: 
     return result
 
 
+#: ``measure_session`` or a function that measures the same way elsewhere (model.audio.meter_process).
+MeasureSession = Callable[..., Measurements]
+
+
 def metered_alone(roles: dict[str, str], per_track: bool) -> set[str]:
     """Track ids metered on their own: all with ``per_track``, else those alone in their role."""
     counts: dict[str, int] = {}

@@ -13,6 +13,7 @@ from model.advice.pipeline import critique as run_critique
 from model.advisors import load_advisor
 from model.audio import measure
 from model.audio.measure import measure_session
+from model.audio.meter_process import MeteringProcess
 from model.audio.tracks import Gains
 from model.synthetic import synth_multitrack, write_multitrack
 
@@ -25,8 +26,10 @@ def _song(folder, seconds: float, seed: int = 4):
     return folder
 
 
-def _metered_alone(monkeypatch) -> list[str]:
-    """Record the ids of tracks metered on their own (not taken from the cache)."""
+def _metered_alone(monkeypatch, window) -> list[str]:
+    """Record the ids of tracks metered on their own (not taken from the cache). The window's app measures in
+    this process, where the recording sees it, instead of in its metering process."""
+    monkeypatch.setattr(window.controller, "meter_process", MeteringProcess(lambda audio: None))
     metered: list[str] = []
     real_add = measure.WindowBuilder.add
 
@@ -56,7 +59,7 @@ def _doctor_stats(monkeypatch) -> list[str]:
 
 def test_the_first_critique_after_loading_meters_no_track(qtbot, make_window, tmp_path, monkeypatch):
     w = make_window(load_advisor("balance"))
-    metered, doctored = _metered_alone(monkeypatch), _doctor_stats(monkeypatch)
+    metered, doctored = _metered_alone(monkeypatch, w), _doctor_stats(monkeypatch)
     c = load(qtbot, w, [_song(tmp_path / "song", 32.0)])
     request = c.project.snapshot()
     first = critique(qtbot, w)                        # at once: the load measured every file
@@ -88,8 +91,8 @@ def test_a_new_app_loading_the_same_files_finds_them_on_disk_and_meters_no_track
     real_read = workers.read_track
     monkeypatch.setattr(workers, "read_track", lambda track, row, length, reuse, measure, cancel=None: (
         measured.append(track.name) if measure else None) or real_read(track, row, length, reuse, measure, cancel))
-    metered, doctored = _metered_alone(monkeypatch), _doctor_stats(monkeypatch)
     w = make_window(load_advisor("balance"))         # another app: nothing in memory
+    metered, doctored = _metered_alone(monkeypatch, w), _doctor_stats(monkeypatch)
     c = load(qtbot, w, [song])
     advice = critique(qtbot, w)
     assert measured == [] and metered == [] and doctored == []
@@ -171,17 +174,20 @@ def test_escape_stops_a_measuring_critique_within_half_a_second(qtbot, make_wind
 
 def test_a_critique_beside_the_meters_measures_the_mix_once(qtbot, make_window, tmp_path, monkeypatch):
     """The meters start when a load ends; a critique started then waits for their measurement instead of making
-    the same one beside it (one WindowBuilder.finish per window for the current gains, not two)."""
-    finished: list[float] = []
-    real_finish = measure.WindowBuilder.finish
-
-    def finish(self, *args, **kwargs):
-        finished.append(self.start_s)
-        return real_finish(self, *args, **kwargs)
-
-    monkeypatch.setattr(measure.WindowBuilder, "finish", finish)
+    the same one beside it (one measurement in the metering process for the current gains, not two)."""
     w = make_window(load_advisor("balance"))
+    process = w.controller.meter_process
+    measured: list[tuple] = []
+    real_measure = process.measure_session
+
+    def counting(tset, gains, *args, **kwargs):
+        measured.append((repr(gains), args, tuple(sorted((k, repr(v)) for k, v in kwargs.items()
+                                                         if k in ("window_s", "span", "true_peak", "per_track")))))
+        return real_measure(tset, gains, *args, **kwargs)
+
+    monkeypatch.setattr(process, "measure_session", counting)
     c = load(qtbot, w, [_song(tmp_path / "song", 32.0)])
     critique(qtbot, w)
     wait_exact(qtbot, c)
-    assert finished and len(finished) == len(set(finished))   # each window's roles and mix metered once
+    assert measured and len(measured) == len(set(measured))   # each measurement made once
+    assert process._proc is not None   # made in the metering process, not on a thread of the app

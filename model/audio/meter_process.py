@@ -1,0 +1,212 @@
+"""measure_session in a long-lived worker process, for tracks whose audio lies in a memory-mapped file.
+
+The app holds its decoded tracks as rows of one file mapped into memory (the preview buffer) and
+plays them from an audio callback written in Python. libebur128's metering holds the interpreter
+lock, and the callback's numpy calls let go of it, so metering on a thread of the app makes every
+callback wait to take the lock back. Here one spawned process maps the same file (its descriptor
+is passed over the pipe), measures, and sends back the measurements, which hold no audio: the
+app's own threads then only wait. Audio that is not in such a file (or a platform without
+descriptor passing) is measured in the calling thread, as ``measure_session`` does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import mmap
+import multiprocessing as mp
+import os
+import signal
+import threading
+from dataclasses import dataclass
+from multiprocessing import reduction
+from multiprocessing.connection import Connection
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+import model.errors
+from model.audio.filepool import error_reply, reply_payload
+from model.audio.measure import Measurements, TrackWindow, measure_session
+from model.audio.tracks import Gains, Track, TrackSet
+
+_POLL_S = 0.05     # how often a waiting caller looks at its cancel token
+_STOP_S = 5.0      # how long the process may take to end before it is killed
+
+
+@dataclass(frozen=True)
+class MappedFile:
+    """An open file mapped into this process: its descriptor, where the mapping starts and its length in bytes."""
+
+    fd: int
+    address: int
+    length: int
+
+
+#: Finds the mapped file an array's memory belongs to (None: ordinary memory).
+MappedFileOf = Callable[[np.ndarray], "MappedFile | None"]
+
+
+@dataclass(frozen=True)
+class _Request:
+    """One measurement for the process: the tracks without audio, and where each one's audio lies in the file."""
+
+    tracks: tuple[Track, ...]
+    views: tuple[tuple[int, tuple[int, ...], tuple[int, ...], str], ...]   # offset, shape, strides, dtype
+    sample_rate: int
+    length: int
+    gains: Gains
+    window_s: float
+    span: tuple[float, float] | None
+    true_peak: bool
+    per_track: bool
+    known: Mapping[str, Sequence[TrackWindow]] | None
+
+
+class MeteringProcess:
+    """``measure_session`` run in one worker process, started on first use and kept; one measurement at a time."""
+
+    def __init__(self, mapped_file_of: MappedFileOf) -> None:
+        self._mapped_file_of = mapped_file_of
+        self._lock = threading.Lock()
+        self._proc: mp.process.BaseProcess | None = None
+        self._conn: Connection | None = None
+        self._stop = None
+
+    def measure_session(self, tset: TrackSet, gains: Gains, window_s: float = 10.0,
+                        span: tuple[float, float] | None = None, true_peak: bool = True, per_track: bool = True,
+                        known: Mapping[str, Sequence[TrackWindow]] | None = None, cancel=None,
+                        progress: Callable[[float, str], None] | None = None) -> Measurements:
+        """As ``model.audio.measure.measure_session``; in the worker process when the audio is in a mapped file."""
+        args = (gains, window_s, span, true_peak, per_track, known)
+        mapped = self._mapped_file_of(tset.tracks[0].audio) if tset.tracks else None
+        request = self._request(tset, mapped, *args) if mapped is not None else None
+        if request is None:
+            return measure_session(tset, *args, cancel=cancel, progress=progress)
+        with self._lock:
+            try:
+                conn, pid = self._started()
+                self._stop.clear()
+                conn.send(("measure", request))
+                reduction.send_handle(conn, mapped.fd, pid)
+            except (OSError, ValueError):   # no process could start or take the file: measure here
+                self._end()
+                return measure_session(tset, *args, cancel=cancel, progress=progress)
+            result = self._wait(conn, cancel, progress)
+        result.track_set = tset
+        return result
+
+    def close(self) -> None:
+        """End the worker process (a later measurement starts a new one)."""
+        with self._lock:
+            self._end()
+
+    # --- this process ------------------------------------------------------------------------
+    def _request(self, tset: TrackSet, mapped: MappedFile, gains, window_s, span, true_peak, per_track,
+                 known) -> _Request | None:
+        if not hasattr(reduction, "send_handle"):   # no descriptor passing on this platform
+            return None
+        views = []
+        for t in tset.tracks:
+            a = t.audio
+            start = a.__array_interface__["data"][0] - mapped.address
+            last = start + sum((n - 1) * s for n, s in zip(a.shape, a.strides) if n) + a.itemsize
+            if (self._mapped_file_of(a) != mapped or a.size == 0 or start < 0 or last > mapped.length
+                    or min(a.strides, default=0) < 0):
+                return None   # not every track is in the one mapped file: measure here
+            views.append((start, a.shape, a.strides, a.dtype.str))
+        bare = tuple(dataclasses.replace(t, audio=np.zeros((0, 2), np.float32)) for t in tset.tracks)
+        return _Request(bare, tuple(views), tset.sample_rate, mapped.length, gains, window_s, span, true_peak,
+                        per_track, known)
+
+    def _started(self) -> tuple[Connection, int]:
+        if self._proc is None or not self._proc.is_alive():
+            self._end()
+            ctx = mp.get_context("spawn")
+            self._stop = ctx.Event()
+            mine, theirs = ctx.Pipe()
+            self._proc = ctx.Process(target=_serve, args=(theirs, self._stop), daemon=True,
+                                     name="mixingbuddy-meters")
+            self._proc.start()
+            theirs.close()
+            self._conn = mine
+        return self._conn, self._proc.pid
+
+    def _wait(self, conn: Connection, cancel, progress) -> Measurements:
+        while True:
+            if cancel is not None and cancel.cancelled:
+                self._stop.set()   # the process stops before its next track and answers Cancelled
+            try:
+                if not conn.poll(_POLL_S):
+                    if not self._proc.is_alive() and not conn.poll():
+                        raise EOFError
+                    continue
+                message = conn.recv()
+            except (EOFError, OSError):
+                self._end()
+                raise model.errors.MixingBuddyError("The metering process ended unexpectedly.") from None
+            if message[0] == "progress":
+                if progress is not None:
+                    progress(*message[1:])
+                continue
+            return reply_payload(message)
+
+    def _end(self) -> None:
+        if self._conn is not None:
+            self._conn.close()   # the process waiting for a request sees the end of its pipe and returns
+        if self._proc is not None:
+            self._proc.join(_STOP_S)
+            if self._proc.is_alive():
+                self._proc.kill()
+                self._proc.join()
+        self._proc = self._conn = None
+
+
+# --- the worker process ----------------------------------------------------------------------
+class _StopToken:
+    """The cancel token of one measurement in the worker: the main process sets the shared event."""
+
+    def __init__(self, event) -> None:
+        self._event = event
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        if self._event.is_set():
+            raise model.errors.Cancelled()
+
+
+def _serve(conn: Connection, stop) -> None:
+    """The worker process: answer measurement requests until the main process closes the pipe."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C reaches the whole process group: the app decides
+    token = _StopToken(stop)
+    while True:
+        try:
+            _, request = conn.recv()
+            fd = reduction.recv_handle(conn)
+        except (EOFError, OSError):
+            return
+        try:
+            result = _measure(request, fd, token, lambda f, msg: conn.send(("progress", f, msg)))
+            reply = ("done", result)
+        except BaseException as exc:  # noqa: BLE001 - every failure goes back as one message
+            reply = error_reply(exc)
+        try:
+            conn.send(reply)
+        except OSError:
+            return
+
+
+def _measure(request: _Request, fd: int, token: _StopToken, progress) -> Measurements:
+    try:
+        mapped = mmap.mmap(fd, request.length, mmap.MAP_SHARED, mmap.PROT_READ)
+    finally:
+        os.close(fd)
+    tracks = tuple(dataclasses.replace(t, audio=np.ndarray(shape, np.dtype(dtype), mapped, offset, strides))
+                   for t, (offset, shape, strides, dtype) in zip(request.tracks, request.views))
+    tset = TrackSet(tracks, request.sample_rate)
+    result = measure_session(tset, request.gains, request.window_s, request.span, request.true_peak,
+                             request.per_track, request.known, token, progress)
+    result.track_set = None    # the audio stays here: the caller puts its own track set back
+    return result
