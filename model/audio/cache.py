@@ -22,6 +22,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 import zipfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -38,6 +39,12 @@ if TYPE_CHECKING:
     from model.audio.measure import Cancellable
 
 FORMAT = "mixingbuddy.file_analysis/1"
+#: What the folder on disk may hold: the least recently used entries beyond it are deleted (``prune``).
+DISK_BYTES = 256 * 1024**2
+#: Entries unused this long are deleted whatever the folder holds.
+DISK_MAX_AGE_S = 90 * 24 * 3600
+#: A temporary file older than this is left by a write that never finished.
+STALE_PART_S = 3600
 #: Whole measurements kept by ``AnalysisCache.shared`` (a few gain settings: the current mix, A/B, a re-check).
 SHARED_RESULTS = 4
 T = TypeVar("T")
@@ -229,9 +236,45 @@ class AnalysisCache:
             if tmp is not None:
                 Path(tmp).unlink(missing_ok=True)
 
+    def prune(self, max_bytes: int = DISK_BYTES, max_age_s: float = DISK_MAX_AGE_S) -> int:
+        """Delete entries on disk unused for ``max_age_s``, then the least recently used beyond ``max_bytes``,
+        writes that never finished, and the loudness file of earlier versions; returns how many files went."""
+        if self.folder is None or not self.folder.is_dir():
+            return 0
+        now = time.time()
+        entries, gone = [], []
+        for path in self.folder.iterdir():
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            if path.suffix == ".npz":
+                entries.append((st.st_mtime, st.st_size, path))
+            elif path.suffix == ".part" and now - st.st_mtime > STALE_PART_S:
+                gone.append(path)
+        entries.sort()
+        total = sum(size for _, size, _ in entries)
+        for mtime, size, path in entries:
+            if total <= max_bytes and now - mtime <= max_age_s:
+                break
+            gone.append(path)
+            total -= size
+        old_loudness = self.folder.parent / "loudness.json"   # written by versions before this cache
+        if old_loudness.is_file():
+            gone.append(old_loudness)
+        removed = 0
+        for path in gone:
+            try:
+                path.unlink()
+                removed += 1
+            except OSError:
+                pass
+        return removed
+
     def _read(self, key: FileKey) -> FileAnalysis | None:
+        path = self._path(key)
         try:
-            with np.load(self._path(key), allow_pickle=False) as data:
+            with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"]))
                 if meta.get("format") != FORMAT or meta.get("key") != json.loads(json.dumps(asdict(key))):
                     return None
@@ -242,6 +285,10 @@ class AnalysisCache:
             true_peak_db = meta["true_peak_db"]
         except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
             return None  # missing, damaged or foreign: measure the file again
+        try:
+            os.utime(path)   # used now: ``prune`` deletes the least recently used first
+        except OSError:
+            pass
         info = AudioInfo(key.path, *key.header, stamp=(key.size, key.mtime_ns))
         stats = FileStats("", Path(key.path).name, "other", info, key.session_rate)
         for k, v in scalars.items():

@@ -92,3 +92,47 @@ def test_a_waiter_measures_itself_when_the_first_caller_is_cancelled():
     started.wait(2)
     assert cache.shared("k", lambda: "measured here") == "measured here"
     t.join()
+
+
+def test_prune_deletes_the_least_recently_used_beyond_the_budget_and_leftovers(tmp_path):
+    import os
+    import time
+
+    from model.audio.cache import AnalysisCache
+
+    folder = tmp_path / "analysis"
+    folder.mkdir()
+    now = time.time()
+    for k in range(6):   # 100 bytes each; entry 0 is the oldest
+        p = folder / f"e{k}.npz"
+        p.write_bytes(b"x" * 100)
+        os.utime(p, (now - 1000 + k, now - 1000 + k))
+    ancient = folder / "ancient.npz"
+    ancient.write_bytes(b"x")
+    os.utime(ancient, (now - 400 * 86400, now - 400 * 86400))
+    fresh_part, stale_part = folder / "a.part", folder / "b.part"
+    fresh_part.write_bytes(b"x")
+    stale_part.write_bytes(b"x")
+    os.utime(stale_part, (now - 7200, now - 7200))
+    (tmp_path / "loudness.json").write_text("{}")
+    removed = AnalysisCache(folder).prune(max_bytes=350)
+    left = sorted(p.name for p in folder.iterdir())
+    assert left == ["a.part", "e3.npz", "e4.npz", "e5.npz"]
+    assert removed == 6 and not (tmp_path / "loudness.json").exists()
+
+
+def test_an_entry_read_from_disk_counts_as_recently_used(tmp_path):
+    import os
+
+    write_multitrack(tmp_path / "song", synth_multitrack(seed=13, seconds=11.0))
+    tracks = load_tracks([tmp_path / "song"]).tracks
+    _complete_entries(tracks, AnalysisCache(tmp_path / "cache"))
+    files = sorted((tmp_path / "cache").glob("*.npz"))
+    for p in files:
+        os.utime(p, (time.time() - 5000, time.time() - 5000))
+    first = tracks.tracks[0]
+    assert AnalysisCache(tmp_path / "cache").get(FileKey.of_track(first, tracks, 10.0, None)) is not None
+    recent = [p for p in files if p.stat().st_mtime > time.time() - 60]
+    assert len(recent) == 1   # the entry just read: ``prune`` keeps it over the others
+    AnalysisCache(tmp_path / "cache").prune(max_bytes=recent[0].stat().st_size)
+    assert sorted((tmp_path / "cache").glob("*.npz")) == recent
