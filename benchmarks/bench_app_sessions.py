@@ -3,22 +3,24 @@ the event loop's longest stall while loading, and the audio callback with 96 tra
 
 Sessions: ../shared/realdata/evr/Lithium (38 Ogg stems, 5:27; skipped where ../shared is absent) and the
 generated 96-track, 5-minute, 48 kHz stereo session of bench_sessions.py. Each runs in a fresh process
-that samples /proc/self/status every 20 ms: VmRSS and RssAnon (the app's own memory) with RssFile (the
+that samples /proc/self/status every 20 ms: VmRSS and RssAnon (the app's own memory, its metering
+process's added) with RssFile (the
 memory-mapped preview, page cache the kernel can drop) reported apart. The files are dropped on the window
 once it is shown; the first row is the moment the track table lists one (from the file headers), and the
 longest stall counts the event-loop tick that spans the load's end (the rows are built then), split into the
 GUI thread's time on a CPU and its wait for one (other processes on a shared machine). Targets: first row
 <= 1 s, longest stall while loading <= 100 ms, anonymous memory <= 3 GB for the 96-track session; the
-callback's maximum under half its period while the app's meters (measure_request, as MeasureJob runs it) measure
-on another thread.
+callback's maximum under half its period while the app's meters (measure_request, as MeasureJob runs it: in the
+metering process) measure; for comparison, the metering on a thread of the app, as before the metering process.
 
 The load keeps each file's window readings and doctor statistics in the analysis cache (on disk, by file
 stamp), so critique, re-check and Apply measure only the role sums and the mix, and a critique started beside
-the meters waits for their measurement instead of repeating it. Last run (2 cores, load average 1-2):
-Lithium first row 0.05 s, ready 41.9 s, stall 79 ms, anonymous 0.21 GB, critique 3.7 s, Apply exact at once,
-re-check 3.1 s (before the cache: critique 17.6 s, re-check 17.8 s); reopened: ready 32.0 s, stall 165 ms;
-96 tracks: first row 0.06 s, ready 101.4 s, stall 94 ms, anonymous 0.33 GB, critique 6.9 s. Callback maximum
-beside the meters 5.7 ms (8.0 ms with the limiter) of a 10.7 ms period; 13.1 ms at Python's default interval.
+the meters waits for their measurement instead of repeating it. Last run (2 cores, no other work):
+Lithium first row 0.06 s, ready 43.1 s, stall 71 ms, anonymous 0.19 + 0.06 GB (metering process), critique
+3.9 s, Apply exact at once, re-check 3.7 s; reopened: ready 30.5 s, stall 53 ms (165 ms while the meters ran
+on a thread of the app); 96 tracks: first row 0.03 s, ready 93.9 s, stall 61 ms, anonymous 0.30 + 0.06 GB,
+critique 6.1 s. Callback maximum beside the meters 2.3 ms (1.4 ms with the limiter) of a 10.7 ms period;
+with the meters on a thread of the app 2.6-4.4 ms (5.3 ms at Python's default switch interval).
 """
 
 from __future__ import annotations
