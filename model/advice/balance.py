@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 
 #: The size of a fader error the probability weighs against a balanced mix (the synthetic protocol's range).
 FLAW_RANGE_DB = (GAIN_RANGE_DB["loud"][0], GAIN_RANGE_DB["very_loud"][1])
-#: Prior odds: half of the mixes judged are balanced for a role; the rest are off one way or the other.
-PRIOR_BALANCED = 0.5
+#: Prior probability that a role is balanced: a mix has at most one of its three roles off (the synthetic
+#: protocol moves exactly one), so a given role is off in at most a third of mixes, either way.
+PRIOR_BALANCED = 2 / 3
 #: A role guessed from a name this uncertain (``RoleGuess.confidence``) cannot back a confident suggestion.
 UNCERTAIN_GUESS = 0.5
 UNGATED_CAP = 0.5
