@@ -11,6 +11,7 @@ descriptor passing) is measured in the calling thread, as ``measure_session`` do
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import mmap
 import multiprocessing as mp
@@ -85,7 +86,7 @@ class MeteringProcess:
         with self._lock:
             try:
                 conn, pid = self._started()
-                self._stop.clear()
+                self._stop.value = False
                 conn.send(("measure", request))
                 reduction.send_handle(conn, mapped.fd, pid)
             except (OSError, ValueError):   # no process could start or take the file: measure here
@@ -122,7 +123,7 @@ class MeteringProcess:
         if self._proc is None or not self._proc.is_alive():
             self._end()
             ctx = mp.get_context("spawn")
-            self._stop = ctx.Event()
+            self._stop = ctx.RawValue(ctypes.c_bool, False)   # shared memory: no semaphore to leak
             mine, theirs = ctx.Pipe()
             self._proc = ctx.Process(target=_serve, args=(theirs, self._stop), daemon=True,
                                      name="mixingbuddy-meters")
@@ -134,7 +135,7 @@ class MeteringProcess:
     def _wait(self, conn: Connection, cancel, progress) -> Measurements:
         while True:
             if cancel is not None and cancel.cancelled:
-                self._stop.set()   # the process stops before its next track and answers Cancelled
+                self._stop.value = True   # the process stops before its next track and answers Cancelled
             try:
                 if not conn.poll(_POLL_S):
                     if not self._proc.is_alive() and not conn.poll():
@@ -163,17 +164,17 @@ class MeteringProcess:
 
 # --- the worker process ----------------------------------------------------------------------
 class _StopToken:
-    """The cancel token of one measurement in the worker: the main process sets the shared event."""
+    """The cancel token of one measurement in the worker: the main process sets the shared flag."""
 
-    def __init__(self, event) -> None:
-        self._event = event
+    def __init__(self, flag) -> None:
+        self._flag = flag
 
     @property
     def cancelled(self) -> bool:
-        return self._event.is_set()
+        return bool(self._flag.value)
 
     def raise_if_cancelled(self) -> None:
-        if self._event.is_set():
+        if self._flag.value:
             raise model.errors.Cancelled()
 
 
