@@ -93,5 +93,5 @@ class MeteringMixin:
 
     def _on_measure_failed(self, job_id: int, report: ErrorReport) -> None:
         self._measure_done(job_id)
-        self.status.emit(f"Meters show the quick estimate (≈): {report.message}")
+        self.status.emit(f"The meters could not measure the mix: {report.message}")
 

@@ -63,16 +63,17 @@ class _GainCell(QWidget):
         self.label.setText(f"{db:+.1f} dB")
 
 
-ESTIMATE_MARK = "≈"
-ESTIMATE_TIP = ("≈: quick estimate (power sum of the tracks' loudness; it over-reads sparse parts such as drums) "
-                "while the exact BS.1770 loudness of the summed role is measured in the background.")
+MEASURING_TEXT = "measuring…"
+MEASURING_TIP = ("The exact BS.1770 loudness of the summed role is being measured in the background. No estimate is "
+                 "shown meanwhile: a quick one (a power sum of the tracks) can be several LU off on sparse parts "
+                 "such as drums.")
 
 
 def rel_text(rel: float | None, exact: bool) -> str:
-    """'+6.4 LU' when measured, '≈+8.2 LU' while only the quick estimate is known, '—' when undefined."""
+    """'+6.4 LU' when measured, 'measuring…' until then, '—' when undefined."""
     if rel is None:
         return "—"
-    return f"{'' if exact else ESTIMATE_MARK}{rel:+.1f} LU"
+    return f"{rel:+.1f} LU" if exact else MEASURING_TEXT
 
 
 def whole_db(x: float) -> str:
@@ -466,7 +467,7 @@ class TrackTable(QTableWidget):
             it.setToolTip("This role is the reference the others are judged against.")
             return
         rel, band = p.lu_vs_anchor(role), self.controller.typical_band(role)
-        state = band_state(rel, band)
+        state = band_state(rel, band) if exact else "none"
         text = rel_text(rel, exact)
         if band is not None and rel is not None:
             text += f"  [{whole_db(band.q25)}..{whole_db(band.q75)}]"
@@ -475,7 +476,7 @@ class TrackTable(QTableWidget):
         it.setToolTip(f"{role} vs {p.anchor}: {text}. Whole-song BS.1770 loudness of the summed role minus "
                       "the anchor's, as the critique measures it. Typical band from the balance profile; "
                       "green within 3 LU of the typical median, amber 3–6, red beyond."
-                      + ("" if exact else "\n" + ESTIMATE_TIP))
+                      + ("" if exact else "\n" + MEASURING_TIP))
 
 
 class RolePanel(QGroupBox):
@@ -558,5 +559,5 @@ class RolePanel(QGroupBox):
                 text += f" (typ. {whole_db(band.median)})"
             lab.setText(text)
             lab.setToolTip("Whole-song BS.1770 loudness of the role minus the anchor's (what the critique measures)."
-                           + ("" if exact else "\n" + ESTIMATE_TIP))
-            lab.setStyleSheet(f"color: {BAND_COLOURS[band_state(rel, band)]}")
+                           + ("" if exact else "\n" + MEASURING_TIP))
+            lab.setStyleSheet(f"color: {BAND_COLOURS[band_state(rel, band) if exact else 'none']}")

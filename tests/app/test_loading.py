@@ -101,6 +101,7 @@ def test_anchor_choice_from_the_role_panel(qtbot, make_window, stems):
     assert c.project.anchor == "drums"
     assert c.project.snapshot().anchor == "drums"
     assert w.table.role_lu_item("drums").text() == "anchor"       # the kick's role row
+    qtbot.waitUntil(c.project.loudness_is_exact, timeout=20000)
     assert "LU" in w.table.role_lu_item("vocals").text()            # vocals now measured against the drums
     # a role with no tracks cannot be the anchor
     load(qtbot, w, stems[:2], replace=True)

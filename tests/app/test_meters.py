@@ -17,10 +17,11 @@ from model.audio.measure import measure_session
 
 from mixingbuddy_app.cli import main as cli_main
 from mixingbuddy_app.jobs import JobKind
+from mixingbuddy_app.widgets.track_table import MEASURING_TEXT
 
 from tests.app.conftest import RATE, StubAdvisor, critique, load
 
-REL = re.compile(r"^(≈)?([+-]\d+\.\d) LU")
+REL = re.compile(r"^([+-]\d+\.\d) LU")
 
 
 def sparse_session(folder, seconds: float = 24.0):
@@ -47,10 +48,11 @@ def sparse_session(folder, seconds: float = 24.0):
     return folder
 
 
-def shown(label_text: str) -> tuple[float, bool]:
+def shown(label_text: str) -> float:
+    """The measured value a meter label shows (it shows none while measuring)."""
     m = REL.match(label_text.strip())
     assert m, label_text
-    return float(m.group(2)), m.group(1) is None
+    return float(m.group(1))
 
 
 def wait_exact(qtbot, c, timeout: int = 20000) -> None:
@@ -67,17 +69,16 @@ def test_role_lu_vs_anchor_equals_the_cli_json(qtbot, make_window, tmp_path, cap
 
     w = make_window()
     c = load(qtbot, w, [folder])
-    # right after the load the meters show the quick estimate, marked ≈
-    est, exact = shown(w.roles.rel_labels["drums"].text())
-    assert not exact and not c.project.loudness_is_exact()
+    # right after the load no value is shown until it is measured: a power-sum estimate over-reads the sparse drums
+    assert not c.project.loudness_is_exact()
+    assert w.roles.rel_labels["drums"].text().startswith(MEASURING_TEXT)
+    assert w.table.role_lu_item("drums").text().startswith(MEASURING_TEXT)
+    assert c.project.lu_vs_anchor("drums") > cli["roles"]["drums"]["rel_anchor_lu"] + 0.5   # what it would show
     wait_exact(qtbot, c)
     for role in ("drums", "bass", "other"):
-        value, exact = shown(w.roles.rel_labels[role].text())
-        assert exact, w.roles.rel_labels[role].text()
+        value = shown(w.roles.rel_labels[role].text())
         assert value == pytest.approx(cli["roles"][role]["rel_anchor_lu"], abs=0.1), role
-        assert shown(w.table.role_lu_item(role).text()) == (value, True)   # once, on the role's row
-    # the estimate was what the issue describes: it over-reads the sparse drums
-    assert est > cli["roles"]["drums"]["rel_anchor_lu"] + 0.5
+        assert shown(w.table.role_lu_item(role).text()) == value   # once, on the role's row
     assert w.roles.rel_labels["vocals"].text() == "anchor"
 
 
@@ -89,14 +90,14 @@ def test_meters_follow_gains_mutes_and_roles_like_the_critique(qtbot, make_windo
     c.set_muted("Hat.wav", True)
     c.set_role("Keys.wav", "bass")
     c.set_track_gain("Bass.wav", 2.0)
-    assert "≈" in w.roles.rel_labels["drums"].text()
+    assert w.roles.rel_labels["drums"].text().startswith(MEASURING_TEXT)
     wait_exact(qtbot, c)
     p = c.project
     request = AdviceRequest(p.tracks, p.anchor, p.gains())
     expected = advice_to_json(run_critique(request, load_advisor("balance")))["measurements"]["roles"]
     for role in ("drums", "bass"):
-        value, exact = shown(w.roles.rel_labels[role].text())
-        assert exact and value == pytest.approx(expected[role]["rel_anchor_lu"], abs=0.1), role
+        value = shown(w.roles.rel_labels[role].text())
+        assert value == pytest.approx(expected[role]["rel_anchor_lu"], abs=0.1), role
     assert w.roles.rel_labels["other"].text() == "absent"
 
 
@@ -116,11 +117,11 @@ def test_measuring_is_debounced_and_stale_results_are_dropped(qtbot, make_window
     stale_job = c.jobs.latest(JobKind.MEASURE)
     c._on_measured(stale_job, [(key, p.gains(), {"vocals": 0.0, "drums": 99.0}, 0.0, {})])   # a result for the old mix
     assert not p.loudness_is_exact()
-    assert "≈" in w.roles.rel_labels["drums"].text()
+    assert w.roles.rel_labels["drums"].text().startswith(MEASURING_TEXT)   # not the stale result's 99
     wait_exact(qtbot, c)
     m = measure_session(p.tracks, p.gains(), true_peak=False)
-    value, exact = shown(w.roles.rel_labels["drums"].text())
-    assert exact and value == pytest.approx(m.roles["drums"].lufs - m.roles["vocals"].lufs, abs=0.05)
+    value = shown(w.roles.rel_labels["drums"].text())
+    assert value == pytest.approx(m.roles["drums"].lufs - m.roles["vocals"].lufs, abs=0.05)
 
 
 def test_ab_match_uses_the_measured_mix_loudness(qtbot, make_window, tmp_path):
