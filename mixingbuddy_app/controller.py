@@ -93,6 +93,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         # Meters and critiques measure the preview buffer in a process of their own: metering on a thread of
         # this process would make the audio callback wait for the interpreter lock.
         self.meter_process = meter_process or MeteringProcess(preview_file)
+        self.load_processes: int | None = None   # worker processes decoding a load (None: big sessions; 0: none)
         self.last_status = ""                    # what the status bar says (restored when a job is cancelled)
         self._status_before = ""                 # the status before the running critique
         self._status_before_load = ""            # the status before the running load
@@ -169,7 +170,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
             self._status_before_load = self.last_status
         self.jobs.abandon(JobKind.LOAD)         # a newer load supersedes the running one
         job = self.jobs.start(JobKind.LOAD, lambda job_id: LoadTracksJob(
-            job_id, paths, overrides, context, loaded, self.analysis_cache))
+            job_id, paths, overrides, context, loaded, self.analysis_cache, processes=self.load_processes))
         job.signals.finished.connect(self._on_loaded)
         job.signals.failed.connect(self._on_load_failed)
         job.signals.progress.connect(self._on_load_progress)

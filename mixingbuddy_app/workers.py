@@ -21,7 +21,9 @@ from model.errors import AudioFormatError, Cancelled, InputError, MixingBuddyErr
 from model.audio.tracks import Track, TrackSet
 
 from mixingbuddy_app.errors import ErrorKind, ErrorReport
-from mixingbuddy_app.playback import preview_buffer
+from mixingbuddy_app.playback import preview_buffer, preview_file
+from model.audio.preview import SONG_WINDOW_S, can_fill_in_processes, fill_rows_in_processes, read_track
+from model.audio.stream import MAX_PROCESSES, PROCESS_MIN_FILES, PROCESS_MIN_S
 
 if TYPE_CHECKING:
     from model.audio.cache import AnalysisCache, FileAnalysis
@@ -267,11 +269,6 @@ class LoadOutcome:
     context: Any = None                   # e.g. the PendingSession being opened
 
 
-READ_BLOCK_S = 0.25     # decode step
-#: The critique's window length (AdviceRequest.window_s): the load reads every file's windows in it.
-SONG_WINDOW_S = 10.0
-
-
 class LoadTracksJob(PoolJob):
     """Probe the files and list them (from their headers), then decode each one once into the preview buffer
     while measuring it (its unity-gain window readings and the export doctor's statistics), reporting every
@@ -280,7 +277,7 @@ class LoadTracksJob(PoolJob):
 
     def __init__(self, job_id: int, paths: list[str], role_overrides: Mapping[str, str] | None = None,
                  context: Any = None, loaded: TrackSet | None = None, cache: "AnalysisCache | None" = None,
-                 workers: int | None = None) -> None:
+                 workers: int | None = None, processes: int | None = None) -> None:
         super().__init__(job_id)
         self.paths = list(paths)
         self.role_overrides = dict(role_overrides or {})   # by absolute path
@@ -289,6 +286,8 @@ class LoadTracksJob(PoolJob):
         self.cache = cache
         # one core stays with the GUI thread: the decoders and meters share the interpreter lock with it
         self.workers = workers or max(1, min(4, (os.cpu_count() or 1) - 1))
+        # big sessions are decoded in worker processes (at a lower priority than the GUI): None chooses, 0 never
+        self.processes = processes
 
     def run(self) -> None:
         try:
@@ -308,8 +307,6 @@ class LoadTracksJob(PoolJob):
         self.emit("finished", outcome)
 
     def _load(self) -> LoadOutcome:
-        from concurrent.futures import ThreadPoolExecutor, as_completed
-
         from model.audio.cache import FileKey
         from model.audio.measure import song_loudness
         from model.audio.stream import session_tracks
@@ -328,40 +325,41 @@ class LoadTracksJob(PoolJob):
         buffer = preview_buffer(n, length)
         read: dict[int, tuple[Any, float]] = {}
         failed = list(plan.failed)
-
-        def one(i: int) -> tuple[Any, float]:
-            t = planned[i]
+        keys, known, reuse = {}, {}, {}
+        for i, t in enumerate(planned):
             old = before.get(os.path.abspath(t.path))
-            reuse = old if old is not None and old.info == t.info and old.sample_rate == rate else None
+            if old is not None and old.info == t.info and old.sample_rate == rate:
+                reuse[i] = old
             # The key holds the session length: padding a track with more silence can move its readings
             # slightly (blocks straddling the end), so a session that grew measures every file again.
-            key = FileKey.of(t.info, rate, length, SONG_WINDOW_S, None)
-            known = self.cache.get(key) if self.cache is not None else None
-            if known is not None and (known.stats is None or not known.windows):
-                known = None   # part of an analysis (e.g. a critique's readings): the load measures it all
-            analysis = read_track(t, buffer[i], length, reuse, known is None, self.token)
-            if analysis is None:
-                analysis = known
-            elif self.cache is not None:
-                self.cache.put(key, analysis)
-            return analysis.for_track(t.id, t.name, t.role.role), song_loudness(analysis.windows)
+            keys[i] = FileKey.of(t.info, rate, length, SONG_WINDOW_S, None)
+            hit = self.cache.get(keys[i]) if self.cache is not None else None
+            if hit is not None and hit.stats is not None and hit.windows:   # not part of one (a critique's)
+                known[i] = hit
 
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            futures = {pool.submit(one, i): i for i in range(n)}
-            try:
-                for done in as_completed(futures):
-                    i = futures[done]
-                    try:
-                        read[i] = done.result()
-                    except AudioFormatError as exc:
-                        failed.append((planned[i].path, str(exc)))
-                        continue
-                    t = planned[i]
-                    # the GUI shows the progress from this too: one call into the GUI thread a file
-                    self.emit("file_read", FileRead(len(read), n, t.id, t.name, t.role.role, read[i][1]))
-            except BaseException:
-                self.token.cancel()   # the other files stop at their next block
-                raise
+        def done(i: int, result: "FileAnalysis | None | AudioFormatError") -> None:   # in this thread
+            t = planned[i]
+            if isinstance(result, AudioFormatError):
+                failed.append((t.path, str(result)))
+                return
+            if result is None:
+                result = known[i]
+            elif self.cache is not None:
+                self.cache.put(keys[i], result)
+            read[i] = (result.for_track(t.id, t.name, t.role.role), song_loudness(result.windows))
+            # the GUI shows the progress from this too: one call into the GUI thread a file
+            self.emit("file_read", FileRead(len(read), n, t.id, t.name, t.role.role, read[i][1]))
+
+        decode = [i for i in range(n) if i not in reuse]
+        processes = self.processes if self.processes is not None else (
+            min(os.cpu_count() or 1, MAX_PROCESSES) if len(decode) >= PROCESS_MIN_FILES
+            and length >= PROCESS_MIN_S * rate else 0)
+        mapped = preview_file(buffer)
+        in_processes = decode if processes > 1 and can_fill_in_processes(buffer, mapped) else []
+        in_thread = sorted(set(range(n)) - set(in_processes))   # copies from ``reuse``, or everything
+        self._fill_in_threads(buffer, planned, in_thread, reuse, known, length, done)
+        fill_rows_in_processes(buffer, mapped, [(i, planned[i], i not in known) for i in in_processes], length,
+                               processes, done, self.token)
         self.token.raise_if_cancelled()
         if not read:
             raise NoAnalysableAudio("None of the files could be decoded: " + "; ".join(r for _, r in failed))
@@ -378,55 +376,25 @@ class LoadTracksJob(PoolJob):
         notes = tuple(plan.notes) + tuple(conversion_notes([(t.name, t.info) for t in tracks.tracks], rate, length))
         return LoadOutcome(tracks, buffer, lufs, notes, tuple(failed), findings, self.context)
 
+    def _fill_in_threads(self, buffer, planned, rows, reuse, known, length, done) -> None:
+        """``read_track`` for these rows on ``self.workers`` threads (files copied from ``reuse`` or decoded)."""
+        from concurrent.futures import ThreadPoolExecutor, as_completed
 
-def read_track(track: Track, row: np.ndarray, length: int, reuse: Track | None, measure: bool,
-               cancel: CancelToken | None = None) -> "FileAnalysis | None":
-    """Fill one preview row ((length, 2); mono goes to both channels) with the track at the session rate.
+        def one(i: int):
+            return read_track(planned[i], buffer[i], length, reuse.get(i), i not in known, self.token)
 
-    The audio comes from ``reuse`` (a track loaded before from the same, unchanged file) or is decoded.
-    With ``measure``, returns what the track's file contributes to a whole-song critique, gathered as
-    its blocks come: the export doctor's statistics and its unity-gain readings in every window of
-    ``SONG_WINDOW_S`` (each read from the row as soon as the window is filled: what measure_session
-    reads of the loaded track, a mono track counting on both speakers); else None.
-    """
-    from model.audio.cache import FileAnalysis
-    from model.audio.doctor import FileStats
-    from model.audio.measure import read_track_window, window_spans
-    from model.audio.stream import FileStream
-
-    rate = track.sample_rate
-    channels = 2 if track.info.channels >= 2 else 1
-    if reuse is not None:
-        stream, source = None, reuse.audio
-        stats = FileStats(track.id, track.name, track.role.role, track.info, rate) if measure else None
-    else:
-        stream = FileStream(track, length)
-        stats = stream.stats if measure else None
-    spans = window_spans(length / rate, SONG_WINDOW_S, None) if measure else []
-    bounds = [(int(round(a * rate)), int(round(b * rate))) for a, b, _full in spans]
-    windows = []
-    step = max(1, int(READ_BLOCK_S * rate))
-    try:
-        for pos in range(0, length, step):
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            n = min(step, length - pos)
-            if stream is not None:
-                block = stream.read(n)
-            else:
-                block = source[pos:pos + n]
-                if len(block) < n:
-                    block = np.concatenate([block, np.zeros((n - len(block), channels), np.float32)])
-            row[pos:pos + n] = block          # (n, 1) broadcasts to both channels
-            if stats is not None:
-                stats.add(block)
-            while len(windows) < len(bounds) and bounds[len(windows)][1] <= pos + n:   # a window is complete
-                a, b = bounds[len(windows)]
-                windows.append(read_track_window(row[a:b, :channels], rate))
-    finally:
-        if stream is not None:
-            stream.close()
-    return FileAnalysis(stats, tuple(windows)) if measure else None
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            futures = {pool.submit(one, i): i for i in rows}
+            try:
+                for future in as_completed(futures):
+                    try:
+                        result = future.result()
+                    except AudioFormatError as exc:
+                        result = exc
+                    done(futures[future], result)
+            except BaseException:
+                self.token.cancel()   # the other files stop at their next block
+                raise
 
 
 def run_doctor(stats: list, sample_rate: int, roles_present: tuple[str, ...]) -> list[Finding]:

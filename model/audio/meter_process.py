@@ -163,7 +163,7 @@ class MeteringProcess:
 
 
 # --- the worker process ----------------------------------------------------------------------
-class _StopToken:
+class StopToken:
     """The cancel token of one measurement in the worker: the main process sets the shared flag."""
 
     def __init__(self, flag) -> None:
@@ -181,7 +181,7 @@ class _StopToken:
 def _serve(conn: Connection, stop) -> None:
     """The worker process: answer measurement requests until the main process closes the pipe."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C reaches the whole process group: the app decides
-    token = _StopToken(stop)
+    token = StopToken(stop)
     while True:
         try:
             _, request = conn.recv()
@@ -199,7 +199,7 @@ def _serve(conn: Connection, stop) -> None:
             return
 
 
-def _measure(request: _Request, fd: int, token: _StopToken, progress) -> Measurements:
+def _measure(request: _Request, fd: int, token: StopToken, progress) -> Measurements:
     try:
         mapped = mmap.mmap(fd, request.length, mmap.MAP_SHARED, mmap.PROT_READ)
     finally:
