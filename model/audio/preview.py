@@ -127,9 +127,8 @@ def fill_rows_in_processes(buffer: np.ndarray, mapped: MappedFile, tasks: Sequen
             i, track, measure = pending.pop(0)
             row = buffer[i]
             start = row.__array_interface__["data"][0] - mapped.address
-            placeholder = np.zeros((0, track.audio.shape[1] if track.audio.ndim == 2 else 2), np.float32)
-            conn.send((i, dataclasses.replace(track, audio=placeholder), start, row.shape, row.strides, length,
-                       measure))
+            no_audio = dataclasses.replace(track, audio=np.zeros((0, 2), np.float32))   # decoded from its file
+            conn.send((i, no_audio, start, row.shape, row.strides, length, measure))
             busy[conn] = i
 
         for _, conn in workers:
@@ -184,9 +183,7 @@ def _fill(conn: Connection, stop, length_bytes: int) -> None:
             return
         try:
             row = np.ndarray(shape, np.float32, mapped, start, strides)
-            channels = 2 if track.info.channels >= 2 else 1
-            unheld = np.broadcast_to(np.zeros((1, channels), np.float32), (length, channels))
-            reply = ("done", read_track(dataclasses.replace(track, audio=unheld), row, length, None, measure, token))
+            reply = ("done", read_track(track, row, length, None, measure, token))
         except AudioFormatError as exc:
             reply = ("unreadable", str(exc))
         except BaseException as exc:  # noqa: BLE001 - every failure goes back as one message
