@@ -18,12 +18,12 @@ from PySide6.QtCore import QObject, QRunnable, QThread, Signal, Slot
 from model.audio.findings import Finding
 from model.advice.advisor import AdviceRequest, Advisor, CancelToken
 from model.errors import AudioFormatError, Cancelled, InputError, MixingBuddyError, NoAnalysableAudio
-from model.audio.tracks import Track, TrackSet
+from model.audio.preview import SONG_WINDOW_S, can_fill_in_processes, fill_rows_in_processes, read_track
+from model.audio.stream import MAX_PROCESSES, PROCESS_MIN_FILES, PROCESS_MIN_S
+from model.audio.tracks import TrackSet
 
 from mixingbuddy_app.errors import ErrorKind, ErrorReport
 from mixingbuddy_app.playback import preview_buffer, preview_file
-from model.audio.preview import SONG_WINDOW_S, can_fill_in_processes, fill_rows_in_processes, read_track
-from model.audio.stream import MAX_PROCESSES, PROCESS_MIN_FILES, PROCESS_MIN_S
 
 if TYPE_CHECKING:
     from model.audio.cache import AnalysisCache, FileAnalysis
@@ -334,7 +334,7 @@ class LoadTracksJob(PoolJob):
             # slightly (blocks straddling the end), so a session that grew measures every file again.
             keys[i] = FileKey.of(t.info, rate, length, SONG_WINDOW_S, None)
             hit = self.cache.get(keys[i]) if self.cache is not None else None
-            if hit is not None and hit.stats is not None and hit.windows:   # not part of one (a critique's)
+            if hit is not None and hit.stats is not None and hit.windows:   # complete, not a critique's readings
                 known[i] = hit
 
         def done(i: int, result: "FileAnalysis | None | AudioFormatError") -> None:   # in this thread

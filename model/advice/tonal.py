@@ -13,7 +13,6 @@ same songs: ``{"tonal": {role: {"bands_hz": [...], "median_db": [...], "spread_d
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
