@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 from model.audio.tracks import Gains, load_tracks, mix
@@ -244,3 +245,31 @@ def test_quitting_while_jobs_run_is_clean(stems):
                          text=True, env=env, cwd=REPO, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "closed"
     assert [line for line in out.stderr.splitlines() if "propagateSizeHints" not in line] == []
+
+
+def test_the_preview_file_stays_open_while_a_view_lives_and_closes_with_the_last(tmp_path):
+    import gc
+
+    from mixingbuddy_app.playback import preview_buffer, preview_file
+
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("needs /proc to see which file a descriptor is")
+
+    def open_in_folder(fd: int) -> bool:
+        try:
+            return os.readlink(f"/proc/self/fd/{fd}").startswith(str(tmp_path))
+        except OSError:
+            return False
+
+    buf = preview_buffer(3, 4800, tmp_path)
+    row = buf[1, :, :1]
+    mapped = preview_file(row)
+    assert mapped is not None and preview_file(buf) == mapped and preview_file(np.zeros(4)) is None
+    assert open_in_folder(mapped.fd)   # open: a worker process can map it
+    del buf
+    gc.collect()
+    assert preview_file(row) == mapped and open_in_folder(mapped.fd)
+    del row
+    gc.collect()
+    assert not open_in_folder(mapped.fd)
+    assert list(tmp_path.iterdir()) == []   # the file never had a name
