@@ -72,6 +72,7 @@ class MeteringProcess:
         self._proc: mp.process.BaseProcess | None = None
         self._conn: Connection | None = None
         self._stop = None
+        self._closed = False
 
     def measure_session(self, tset: TrackSet, gains: Gains, window_s: float = 10.0,
                         span: tuple[float, float] | None = None, true_peak: bool = True, per_track: bool = True,
@@ -83,7 +84,14 @@ class MeteringProcess:
         request = self._request(tset, mapped, *args) if mapped is not None else None
         if request is None:
             return measure_session(tset, *args, cancel=cancel, progress=progress)
-        with self._lock:
+        while not self._lock.acquire(timeout=_POLL_S):   # another measurement runs: wait, but stay cancellable
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+        try:
+            if self._closed:   # the app is shutting down: start no process that nobody would end
+                return measure_session(tset, *args, cancel=cancel, progress=progress)
+            if cancel is not None:
+                cancel.raise_if_cancelled()
             try:
                 conn, pid = self._started()
                 self._stop.value = False
@@ -93,12 +101,15 @@ class MeteringProcess:
                 self._end()
                 return measure_session(tset, *args, cancel=cancel, progress=progress)
             result = self._wait(conn, cancel, progress)
+        finally:
+            self._lock.release()
         result.track_set = tset
         return result
 
     def close(self) -> None:
-        """End the worker process (a later measurement starts a new one)."""
+        """End the worker process; later measurements (a job that was ending) run in the calling thread."""
         with self._lock:
+            self._closed = True
             self._end()
 
     # --- this process ------------------------------------------------------------------------

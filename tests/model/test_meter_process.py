@@ -119,3 +119,22 @@ def test_close_leaves_no_process(mapped_session):
     assert pid not in [p.pid for p in multiprocessing.active_children()]
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+    # a job still ending after the app closed it measures in its own thread: no process nobody would end
+    late = process.measure_session(tracks, Gains(), 10.0, None, False, False)
+    assert process._proc is None and multiprocessing.active_children() == []
+    assert late.mix.lufs == measure_session(tracks, Gains(), 10.0, None, False, False).mix.lufs
+
+
+def test_a_measurement_waiting_for_another_can_be_cancelled(mapped_session):
+    tracks, process = mapped_session
+    process.measure_session(tracks, Gains(), 10.0, None, False, False)   # started and warm
+    busy = threading.Thread(target=process.measure_session, args=(tracks, Gains(), 0.5, None, True, True))
+    busy.start()
+    time.sleep(0.1)   # the long measurement holds the process
+    token = CancelToken()
+    threading.Timer(0.1, token.cancel).start()
+    t0 = time.perf_counter()
+    with pytest.raises(Cancelled):
+        process.measure_session(tracks, Gains({"t0": -3.0}), 10.0, None, False, False, cancel=token)
+    assert time.perf_counter() - t0 < 0.5
+    busy.join()
