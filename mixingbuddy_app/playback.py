@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 if TYPE_CHECKING:
-    from model.audio.meter_process import MappedFile
+    from model.audio.processes import MappedFile
 
 PREVIEW_HEADROOM_DB = 6.0
 LIMITER_THRESHOLD = 0.8          # linear (about -1.9 dBFS); above it a tanh knee runs up to 1.0
@@ -219,7 +219,7 @@ def preview_buffer(n_tracks: int, frames: int, folder: str | os.PathLike | None 
         if f is not None:
             f.close()
         return np.zeros(shape, dtype=np.float32)
-    from model.audio.meter_process import MappedFile
+    from model.audio.processes import MappedFile
 
     mapping = mapped.base   # the mmap object every view of the array leads back to
     _PREVIEW_FILES[id(mapping)] = MappedFile(f.fileno(), mapped.__array_interface__["data"][0], size)

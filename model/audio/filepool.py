@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import ctypes
 import multiprocessing as mp
-import signal
-import traceback
 import zlib
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -30,6 +28,7 @@ import numpy as np
 
 import model.errors
 from model.audio.measure import TrackWindow, WindowBuilder
+from model.audio.processes import end_workers, error_reply, ignore_interrupts, reply_payload, start_worker
 from model.audio.stream import Analysed, BlockJob, FileStream, Piece, RoleSumsHook, session_tracks
 from model.audio.tracks import SessionPlan
 
@@ -61,10 +60,7 @@ def analyse_in_processes(plan: SessionPlan, roles: Mapping[str, str] | None, job
             rows = tuple(sorted({job.role_of[t] for t in owned if t in job.role_of}))
             raw = [ctx.RawArray(ctypes.c_float, max(1, len(rows) * max_frames * 2)) for _ in range(SLOTS)]
             setup = _WorkerSetup(plan, roles, owned, _job_for(job, owned), rows, max_frames)
-            mine, theirs = ctx.Pipe()
-            proc = ctx.Process(target=_work, args=(theirs, setup, raw), daemon=True, name="mixingbuddy-analysis")
-            proc.start()
-            theirs.close()
+            proc, mine = start_worker(_work, (setup, raw), "mixingbuddy-analysis")
             slots = [np.frombuffer(r, dtype=np.float32)[: len(rows) * max_frames * 2].reshape(len(rows), max_frames, 2)
                      for r in raw]
             workers.append((proc, mine, slots, rows))
@@ -127,36 +123,9 @@ def _receive(conn: Connection):
     return reply_payload(message)
 
 
-def reply_payload(message: tuple):
-    """A worker's reply, ``(kind, payload)``; an ``("error", ...)`` reply is raised here as the error it reports."""
-    kind, *payload = message
-    if kind == "error":
-        name, message_text, detail = payload
-        error = getattr(model.errors, name, None)
-        if isinstance(error, type) and issubclass(error, model.errors.MixingBuddyError):
-            raise error(message_text, detail)
-        raise model.errors.MixingBuddyError(f"The analysis failed ({name}: {message_text}).", detail)
-    return payload[0]
-
-
-def error_reply(exc: BaseException) -> tuple:
-    """What a worker sends back for an exception: its type's name, its one line and the detail (no traceback shown)."""
-    detail = getattr(exc, "detail", "") or "".join(traceback.format_exception(exc))
-    return ("error", type(exc).__name__, str(exc), detail)
-
-
 def _stop(workers) -> None:
     """End every worker (they end by themselves after "finish"); nothing is left running."""
-    for proc, conn, _, _ in workers:
-        conn.close()  # a worker waiting for a command sees the end of its pipe and returns
-    for proc, _, _, _ in workers:
-        proc.join(_STOP_S)
-        if proc.is_alive():
-            proc.terminate()
-            proc.join(_STOP_S)
-        if proc.is_alive():
-            proc.kill()
-            proc.join()
+    end_workers([(proc, conn) for proc, conn, _, _ in workers], _STOP_S)
 
 
 def _shares(plan: SessionPlan, job: BlockJob, processes: int) -> list[tuple[str, ...]]:
@@ -191,7 +160,7 @@ def _job_for(job: BlockJob, owned: tuple[str, ...]) -> BlockJob:
 
 def _work(conn: Connection, setup: _WorkerSetup, raw: list) -> None:
     """A worker process: open the owned files, then answer "block" and "finish" commands in order."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the main process decides
+    ignore_interrupts()
     rows = len(setup.role_rows)
     slots = [np.frombuffer(r, dtype=np.float32)[: rows * setup.max_frames * 2].reshape(rows, setup.max_frames, 2)
              for r in raw]

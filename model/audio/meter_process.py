@@ -11,12 +11,10 @@ descriptor passing) is measured in the calling thread, as ``measure_session`` do
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import mmap
 import multiprocessing as mp
 import os
-import signal
 import threading
 from dataclasses import dataclass
 from multiprocessing import reduction
@@ -26,21 +24,13 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 import model.errors
-from model.audio.filepool import error_reply, reply_payload
 from model.audio.measure import Measurements, TrackWindow, measure_session
+from model.audio.processes import (MappedFile, MappedView, StopToken, array_at, end_workers, error_reply,
+                                   ignore_interrupts, mapped_view, reply_payload, start_worker, stop_flag)
 from model.audio.tracks import Gains, Track, TrackSet
 
 _POLL_S = 0.05     # how often a waiting caller looks at its cancel token
 _STOP_S = 5.0      # how long the process may take to end before it is killed
-
-
-@dataclass(frozen=True)
-class MappedFile:
-    """An open file mapped into this process: its descriptor, where the mapping starts and its length in bytes."""
-
-    fd: int
-    address: int
-    length: int
 
 
 #: Finds the mapped file an array's memory belongs to (None: ordinary memory).
@@ -52,7 +42,7 @@ class _Request:
     """One measurement for the process: the tracks without audio, and where each one's audio lies in the file."""
 
     tracks: tuple[Track, ...]
-    views: tuple[tuple[int, tuple[int, ...], tuple[int, ...], str], ...]   # offset, shape, strides, dtype
+    views: tuple[MappedView, ...]
     sample_rate: int
     length: int
     gains: Gains
@@ -119,13 +109,10 @@ class MeteringProcess:
             return None
         views = []
         for t in tset.tracks:
-            a = t.audio
-            start = a.__array_interface__["data"][0] - mapped.address
-            last = start + sum((n - 1) * s for n, s in zip(a.shape, a.strides) if n) + a.itemsize
-            if (self._mapped_file_of(a) != mapped or a.size == 0 or start < 0 or last > mapped.length
-                    or min(a.strides, default=0) < 0):
+            view = mapped_view(t.audio, mapped) if self._mapped_file_of(t.audio) == mapped else None
+            if view is None:
                 return None   # not every track is in the one mapped file: measure here
-            views.append((start, a.shape, a.strides, a.dtype.str))
+            views.append(view)
         bare = tuple(dataclasses.replace(t, audio=np.zeros((0, 2), np.float32)) for t in tset.tracks)
         return _Request(bare, tuple(views), tset.sample_rate, mapped.length, gains, window_s, span, true_peak,
                         per_track, known)
@@ -133,14 +120,8 @@ class MeteringProcess:
     def _started(self) -> tuple[Connection, int]:
         if self._proc is None or not self._proc.is_alive():
             self._end()
-            ctx = mp.get_context("spawn")
-            self._stop = ctx.RawValue(ctypes.c_bool, False)   # shared memory: no semaphore to leak
-            mine, theirs = ctx.Pipe()
-            self._proc = ctx.Process(target=_serve, args=(theirs, self._stop), daemon=True,
-                                     name="mixingbuddy-meters")
-            self._proc.start()
-            theirs.close()
-            self._conn = mine
+            self._stop = stop_flag()
+            self._proc, self._conn = start_worker(_serve, (self._stop,), "mixingbuddy-meters")
         return self._conn, self._proc.pid
 
     def _wait(self, conn: Connection, cancel, progress) -> Measurements:
@@ -163,35 +144,15 @@ class MeteringProcess:
             return reply_payload(message)
 
     def _end(self) -> None:
-        if self._conn is not None:
-            self._conn.close()   # the process waiting for a request sees the end of its pipe and returns
         if self._proc is not None:
-            self._proc.join(_STOP_S)
-            if self._proc.is_alive():
-                self._proc.kill()
-                self._proc.join()
+            end_workers([(self._proc, self._conn)], _STOP_S)
         self._proc = self._conn = None
 
 
 # --- the worker process ----------------------------------------------------------------------
-class StopToken:
-    """The cancel token of one measurement in the worker: the main process sets the shared flag."""
-
-    def __init__(self, flag) -> None:
-        self._flag = flag
-
-    @property
-    def cancelled(self) -> bool:
-        return bool(self._flag.value)
-
-    def raise_if_cancelled(self) -> None:
-        if self._flag.value:
-            raise model.errors.Cancelled()
-
-
 def _serve(conn: Connection, stop) -> None:
     """The worker process: answer measurement requests until the main process closes the pipe."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C reaches the whole process group: the app decides
+    ignore_interrupts()
     token = StopToken(stop)
     while True:
         try:
@@ -215,8 +176,7 @@ def _measure(request: _Request, fd: int, token: StopToken, progress) -> Measurem
         mapped = mmap.mmap(fd, request.length, mmap.MAP_SHARED, mmap.PROT_READ)
     finally:
         os.close(fd)
-    tracks = tuple(dataclasses.replace(t, audio=np.ndarray(shape, np.dtype(dtype), mapped, offset, strides))
-                   for t, (offset, shape, strides, dtype) in zip(request.tracks, request.views))
+    tracks = tuple(dataclasses.replace(t, audio=array_at(mapped, view)) for t, view in zip(request.tracks, request.views))
     tset = TrackSet(tracks, request.sample_rate)
     result = measure_session(tset, request.gains, request.window_s, request.span, request.true_peak,
                              request.per_track, request.known, token, progress)

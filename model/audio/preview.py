@@ -9,12 +9,9 @@ priority than the app, so its GUI thread gets a CPU as soon as it needs one.
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import mmap
-import multiprocessing as mp
 import os
-import signal
 from multiprocessing import connection, reduction
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Callable, Sequence
@@ -24,9 +21,9 @@ import numpy as np
 import model.errors
 from model.audio.cache import FileAnalysis
 from model.audio.doctor import FileStats
-from model.audio.filepool import error_reply, reply_payload
 from model.audio.measure import read_track_window, window_spans
-from model.audio.meter_process import MappedFile, StopToken
+from model.audio.processes import (MappedFile, StopToken, Worker, array_at, end_workers, error_reply,
+                                   ignore_interrupts, mapped_view, reply_payload, start_worker, stop_flag)
 from model.audio.stream import FileStream
 from model.audio.tracks import Track
 from model.errors import AudioFormatError
@@ -108,27 +105,20 @@ def fill_rows_in_processes(buffer: np.ndarray, mapped: MappedFile, tasks: Sequen
     reported to ``on_done``; any other failure (or ``cancel``) stops every worker and is raised here."""
     if not tasks:
         return
-    ctx = mp.get_context("spawn")
-    stop = ctx.RawValue(ctypes.c_bool, False)
-    workers: list[tuple[mp.process.BaseProcess, Connection]] = []
+    stop = stop_flag()
+    workers: list[Worker] = []
     pending = list(tasks)
     try:
         for _ in range(max(1, min(processes, len(tasks)))):
-            mine, theirs = ctx.Pipe()
-            proc = ctx.Process(target=_fill, args=(theirs, stop, mapped.length), daemon=True,
-                               name="mixingbuddy-load")
-            proc.start()
-            theirs.close()
-            reduction.send_handle(mine, mapped.fd, proc.pid)
+            proc, mine = start_worker(_fill, (stop, mapped.length), "mixingbuddy-load")
             workers.append((proc, mine))
+            reduction.send_handle(mine, mapped.fd, proc.pid)
         busy: dict[Connection, int] = {}
 
         def give(conn: Connection) -> None:
             i, track, measure = pending.pop(0)
-            row = buffer[i]
-            start = row.__array_interface__["data"][0] - mapped.address
             no_audio = dataclasses.replace(track, audio=np.zeros((0, 2), np.float32))   # decoded from its file
-            conn.send((i, no_audio, start, row.shape, row.strides, length, measure))
+            conn.send((i, no_audio, mapped_view(buffer[i], mapped), length, measure))
             busy[conn] = i
 
         for _, conn in workers:
@@ -150,19 +140,13 @@ def fill_rows_in_processes(buffer: np.ndarray, mapped: MappedFile, tasks: Sequen
                 if pending:
                     give(conn)
     finally:
-        stop.value = True   # a worker in a row stops at its next block
-        for proc, conn in workers:
-            conn.close()   # a worker waiting for a row sees the end of its pipe and returns
-        for proc, _ in workers:
-            proc.join(_STOP_S)   # the rows it was filling belong to a load that is over: stop it
-            if proc.is_alive():
-                proc.kill()
-                proc.join()
+        stop.value = True   # a worker in a row stops at its next block; the load it filled rows for is over
+        end_workers(workers, _STOP_S)
 
 
 def _fill(conn: Connection, stop, length_bytes: int) -> None:
     """A worker process: map the preview file, then fill the rows it is given until the pipe closes."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C reaches the whole process group: the app decides
+    ignore_interrupts()
     try:
         os.nice(WORKER_NICENESS)
     except (AttributeError, OSError):
@@ -178,11 +162,11 @@ def _fill(conn: Connection, stop, length_bytes: int) -> None:
         os.close(fd)
     while True:
         try:
-            i, track, start, shape, strides, length, measure = conn.recv()
+            i, track, view, length, measure = conn.recv()
         except (EOFError, OSError):
             return
         try:
-            row = np.ndarray(shape, np.float32, mapped, start, strides)
+            row = array_at(mapped, view)
             reply = ("done", read_track(track, row, length, None, measure, token))
         except AudioFormatError as exc:
             reply = ("unreadable", str(exc))

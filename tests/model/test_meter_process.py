@@ -14,7 +14,8 @@ import pytest
 from model.advice.advisor import CancelToken
 from model.audio.decode import AudioInfo
 from model.audio.measure import measure_session
-from model.audio.meter_process import MappedFile, MeteringProcess
+from model.audio.meter_process import MeteringProcess
+from model.audio.processes import MappedFile
 from model.audio.roles import RoleGuess
 from model.audio.tracks import Gains, Track, TrackSet
 from model.errors import Cancelled, MixingBuddyError
