@@ -6,6 +6,8 @@ vocals, drums and bass (those the song has) all play, earliest on ties. Cases: t
 vocals; drums when the vocals are the target). A case counts as right when the headline names the
 target and the direction that undoes the gain. The electronic profile is refitted for each song on the
 other songs only (the song under test is never in its own profile). Both profiles run side by side.
+Beside them, the single-track anchor: the untouched excerpt and the drums and bass cases again, anchored on the
+song's lead vocal track instead of the vocals role (leave-one-song-out electronic, with its lead-vocal pairs).
 
 Targets (electronic, leave-one-song-out): joint >= 90 % at +-9 dB and >= 50 % at +-4.5 dB; no untouched
 original gets a confident (>= 50 %) or a 6-12 dB suggestion; suggestions at confidence >= 80 % are right
@@ -26,6 +28,7 @@ from model.advice.balance import BalanceAdvisor  # noqa: E402
 from model.advice.pipeline import critique  # noqa: E402
 from model.advice.profiles import BalanceProfile, combine, load_profile, song_offsets  # noqa: E402
 from model.audio.measure import measure_session  # noqa: E402
+from model.audio.roles import TRACK_ANCHOR, lead_vocal_of  # noqa: E402
 from model.audio.tracks import Gains, TrackSet, load_tracks  # noqa: E402
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "evr"
@@ -33,6 +36,8 @@ EXCERPT_S = 60.0
 GAINS_DB = (-9.0, -4.5, 4.5, 9.0)
 TARGETS = ("vocals", "drums", "bass")
 BINS = ((0.0, 0.5), (0.5, 0.8), (0.8, 1.01))
+#: The rows of the single-track anchor: the song's lead vocal, judged with the leave-one-song-out profile.
+LEAD_RUN = "electronic (LOO), lead vocal"
 
 
 def choose_excerpt(measurements) -> tuple[float, float]:
@@ -69,19 +74,31 @@ def cases(tracks, span) -> list[tuple[str | None, float, str]]:
     return out
 
 
-def run_song(tracks, span, advisors: dict) -> list[dict]:
+def lead_cases(role_cases: list[tuple[str | None, float, str]]) -> list[tuple[str | None, float, str]]:
+    """The role-anchored cases the lead vocal can anchor too: the untouched excerpt and drums or bass moved
+    against the vocals (moving the vocals would move the anchor track with them)."""
+    return [(t, g, TRACK_ANCHOR) for t, g, a in role_cases if t is None or (t != "vocals" and a == "vocals")]
+
+
+def run_song(tracks, span, advisors: dict, lead: str | None = None, lead_advisor=None) -> list[dict]:
+    """Every case under every advisor; with ``lead`` also the lead-vocal anchor's cases under ``lead_advisor``."""
     rows = []
-    for target, gain, anchor in cases(tracks, span):
+    role_cases = cases(tracks, span)
+    runs = [(c, name, advisor) for c in role_cases for name, advisor in advisors.items()]
+    if lead is not None and role_cases[0][2] == "vocals":
+        runs += [(c, LEAD_RUN, lead_advisor) for c in lead_cases(role_cases)]
+    for (target, gain, anchor), name, advisor in runs:
         gains = Gains(role_db={target: gain}) if target else Gains()
-        for name, advisor in advisors.items():
-            advice = critique(AdviceRequest(tracks, anchor, gains, span=span), advisor)
-            p = advice.primary
-            want = None if target is None else ("decrease" if gain > 0 else "increase")
-            right = (p is None) if target is None else (p is not None and p.role == target and p.direction == want)
-            rows.append({"profile": name, "target": target, "gain": gain, "anchor": anchor, "right": right,
-                         "said": None if p is None else f"{p.role} {p.direction} {p.category}",
-                         "confidence": None if p is None else p.confidence,
-                         "far": p is not None and p.category.startswith("very")})
+        request = (AdviceRequest(tracks, "vocals", gains, span=span, anchor_track=lead) if anchor == TRACK_ANCHOR
+                   else AdviceRequest(tracks, anchor, gains, span=span))
+        advice = critique(request, advisor)
+        p = advice.primary
+        want = None if target is None else ("decrease" if gain > 0 else "increase")
+        right = (p is None) if target is None else (p is not None and p.role == target and p.direction == want)
+        rows.append({"profile": name, "target": target, "gain": gain, "anchor": anchor, "right": right,
+                     "said": None if p is None else f"{p.role} {p.direction} {p.category}",
+                     "confidence": None if p is None else p.confidence,
+                     "far": p is not None and p.category.startswith("very")})
     return rows
 
 
@@ -119,24 +136,28 @@ def main() -> int:
     loaded, offsets = {}, {}
     for folder in songs:
         tracks = load_tracks([folder]).tracks
-        whole = measure_session(tracks, Gains(), 10.0, None, true_peak=False, per_track=False)
+        lead = lead_vocal_of(tracks.tracks)
+        whole = measure_session(tracks, Gains(), 10.0, None, true_peak=False, per_track=False,
+                                also_alone=[lead] if lead else ())
         span = choose_excerpt(whole)
-        offsets[folder.name] = song_offsets(folder.name, whole)
-        loaded[folder.name] = (excerpt(tracks, span), None)  # keep only the excerpt in memory
-        print(f"  {folder.name}: {len(tracks.tracks)} stems, excerpt {span[0]:.0f}-{span[1]:.0f} s", flush=True)
+        offsets[folder.name] = song_offsets(folder.name, whole, lead)
+        loaded[folder.name] = (excerpt(tracks, span), lead)  # keep only the excerpt in memory
+        print(f"  {folder.name}: {len(tracks.tracks)} stems, excerpt {span[0]:.0f}-{span[1]:.0f} s, lead vocal "
+              f"{tracks.get(lead).name if lead else 'none'}", flush=True)
         del tracks, whole
     pop = BalanceAdvisor(load_profile("pop-rock"))
     rows = []
-    for name, (tracks, span) in loaded.items():
+    for name, (tracks, lead) in loaded.items():
         others = [offsets[s] for s in loaded if s != name]
-        loo = BalanceProfile.from_json(combine(others, f"electronic-without-{name}", "leave-one-song-out"))
-        song_rows = run_song(tracks, span, {"pop-rock": pop, "electronic (LOO)": BalanceAdvisor(loo)})
+        loo = BalanceAdvisor(BalanceProfile.from_json(combine(others, f"electronic-without-{name}",
+                                                              "leave-one-song-out")))
+        song_rows = run_song(tracks, None, {"pop-rock": pop, "electronic (LOO)": loo}, lead, loo)
         for r in song_rows:
             r["song"] = name
             if not r["right"]:
                 conf = "" if r["confidence"] is None else f" ({r['confidence']:.0%})"
                 print(f"    miss {name:<10} {r['profile']:<17} {r['target'] or 'untouched':<9} {r['gain']:+5.1f} dB "
-                      f"anchor {r['anchor']:<6} -> {r['said'] or 'balanced'}{conf}")
+                      f"anchor {r['anchor']:<10} -> {r['said'] or 'balanced'}{conf}")
         rows += song_rows
     names = ("pop-rock", "electronic (LOO)")
     results = {n: report(rows, n) for n in names}
@@ -144,6 +165,15 @@ def main() -> int:
     for key in results[names[0]]:
         if not key.startswith("_"):
             print(f"  {key:<26}" + "".join(f"{results[n][key]:>22}" for n in names))
+    both = [r for r in rows if r["target"] in (None, "drums", "bass") and r["anchor"] in ("vocals", TRACK_ANCHOR)
+            and r["profile"] in ("electronic (LOO)", LEAD_RUN)]
+    if any(r["profile"] == LEAD_RUN for r in both):
+        print("\n  The same cases (untouched, drums and bass moved) anchored on the vocals role vs the lead vocal track:")
+        side = {n: report(both, n) for n in ("electronic (LOO)", LEAD_RUN)}
+        print(f"  {'measure':<26}" + "".join(f"{n:>30}" for n in side))
+        for key in side["electronic (LOO)"]:
+            if not key.startswith("_"):
+                print(f"  {key:<26}" + "".join(f"{side[n][key]:>30}" for n in side))
     e = results["electronic (LOO)"]
     checks = [
         ("joint >= 90 % at ±9 dB", e["_9.0"][1] and e["_9.0"][0] / e["_9.0"][1] >= 0.9),

@@ -28,8 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="mixingbuddy critique",
                 description="Critique the gain balance of DAW stems against an anchor role.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="audio files and/or folders of stems (non-recursive)")
-    p.add_argument("--anchor", metavar="ROLE",
-                   help="the role whose level is right: vocals, drums or bass (default: vocals, else drums, else bass)")
+    p.add_argument("--anchor", metavar="ROLE|FILE",
+                   help="the role whose level is right: vocals, drums or bass (default: vocals, else drums, else "
+                        "bass); or one file, the lead vocal (e.g. 'Lead Vox.wav'), judged against the profile's "
+                        "lead-vocal statistics")
     p.add_argument("--advisor", choices=("balance", "llm"), default="balance",
                    help="balance: measured loudness vs a reference profile (default); llm: the MixingBuddy model")
     p.add_argument("--profile", metavar="NAME|FILE",
@@ -51,6 +53,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also compare each role's spectral shape with typical electronic mixes")
     p.add_argument("--json", action="store_true", help="print one JSON object (schema mixingbuddy.advice/1)")
     return p
+
+
+def parse_anchor(value: str, tracks) -> tuple[str, str | None]:
+    """--anchor ROLE|FILE -> (role, None) or (the file's role, its track id); CliInputError or RoleError."""
+    from model.audio.roles import ROLES, check_role, normalise_name
+
+    if value.strip().lower() in ROLES:
+        role = check_role(value)
+        if role == "other":
+            raise CliInputError("--anchor other is not allowed: the anchor must be vocals, drums or bass")
+        return role, None
+    for match in (lambda t: value in (t.name, t.id), lambda t: normalise_name(value) == normalise_name(t.name)):
+        found = [t for t in tracks.tracks if match(t)]
+        if len(found) == 1:
+            return found[0].role.role, found[0].id
+    raise CliInputError(f"--anchor: '{value}' is neither a role (vocals, drums, bass) nor one loaded file's name")
 
 
 def parse_role_overrides(items: Sequence[str]) -> dict[str, str]:
@@ -88,7 +106,6 @@ def run(argv: Sequence[str]) -> int:
     from model.advice.pipeline import critique
     from model.advice.report import advice_to_json, render_text
     from model.advisors import load_advisor
-    from model.audio.roles import check_role
 
     args = build_parser().parse_args(list(argv))
     overrides = parse_role_overrides(args.role)
@@ -112,11 +129,9 @@ def run(argv: Sequence[str]) -> int:
             raise CliInputError(f"--role: no loaded file is named {unknown[0]!r}")
         user_roles = {by_name[n]: r for n, r in overrides.items()}
         tracks = tracks.with_roles(user_roles)
-    anchor = None  # the pipeline picks the first of vocals, drums, bass that plays in the span
+    anchor, anchor_track = None, None  # no anchor: the pipeline picks the first of vocals, drums, bass that plays
     if args.anchor:
-        anchor = check_role(args.anchor)
-        if anchor == "other":
-            raise CliInputError("--anchor other is not allowed: the anchor must be vocals, drums or bass")
+        anchor, anchor_track = parse_anchor(args.anchor, tracks)
     if args.span and args.window:
         raise CliInputError("--window is the old name of --span: give only --span")
     span = (parse_span(args.window, tracks.duration_s, "--window") if args.window else
@@ -130,13 +145,15 @@ def run(argv: Sequence[str]) -> int:
         options = {"profile": args.profile}
     advisor = load_advisor(args.advisor, checkpoint=args.checkpoint,
                            device=None if args.device == "auto" else args.device, **options)
-    request = AdviceRequest(tracks, anchor, span=span, true_peak=args.true_peak)
+    request = AdviceRequest(tracks, anchor, span=span, true_peak=args.true_peak, anchor_track=anchor_track)
     analysis = bands = None
     if analyse is not None:
-        from model.advice.pipeline import check_anchor
+        from model.advice.pipeline import check_anchor, check_track_anchor_statistics
         from model.audio.spectral import BandFrameStream
 
         check_anchor(request)  # before decoding anything
+        if anchor_track is not None:
+            check_track_anchor_statistics(advisor)
         if args.masking or args.tonal:  # the band frames of the role sums, built as the files stream by
             bands = BandFrameStream.over(analyse.sample_rate, analyse.frames, span)
         analysis = analyse_session(analyse, user_roles, request.window_s, span, args.true_peak, anchor,

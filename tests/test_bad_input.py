@@ -144,7 +144,7 @@ CASES = {
     "folder given as a .wav name": (2, "no audio files", lambda d: ((d / "Stems.wav").mkdir(), [d / "Stems.wav"])[1]),
     "no vocals drums or bass": (2, "anchor", lambda d: (sf.write(d / "Pad.wav", music(), SR), [d])[1]),
     "anchor other": (2, "anchor", lambda d: base_session(d) + ["--anchor", "other"]),
-    "unknown anchor": (2, "Unknown role", lambda d: base_session(d) + ["--anchor", "piano"]),
+    "unknown anchor": (2, "neither a role", lambda d: base_session(d) + ["--anchor", "piano"]),
     "anchor role absent": (2, "no audible tracks", lambda d: (sf.write(d / "Drums.wav", music(), SR), [d, "--anchor", "vocals"])[1]),
     "window outside the song": (2, "outside the song", lambda d: base_session(d) + ["--window", "100:120"]),
     "window reversed": (2, "END must be after START", lambda d: base_session(d) + ["--window", "8:2"]),

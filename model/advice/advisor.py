@@ -28,7 +28,7 @@ class AdvisorInfo:
 
 @dataclass(frozen=True)
 class AdviceRequest:
-    """An immutable snapshot of what to judge: tracks, anchor role, gains and an optional span (s)."""
+    """An immutable snapshot of what to judge: tracks, anchor role (or track), gains and an optional span (s)."""
 
     tracks: "TrackSet"
     anchor: str | None  # None: the first of vocals, drums, bass that plays in the judged span
@@ -38,6 +38,9 @@ class AdviceRequest:
     span: tuple[float, float] | None = None
     min_agreement: float = 0.6
     true_peak: bool = False  # also measure true peak (4x oversampled; costs about 1.5 s per 4-min stereo signal)
+    #: One track (its id) whose level is right, instead of the whole anchor role: the lead vocal, as producers
+    #: mean "anchor on the Lead Vox". Judged against the profile's lead-vocal statistics.
+    anchor_track: str | None = None
 
 
 def _default_gains():

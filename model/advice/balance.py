@@ -19,6 +19,7 @@ from model.advice.advisor import AdviceRequest, AdvisorInfo, CancelToken, SongVe
 from model.advice.profiles import BalanceProfile, PairStats, load_profile, pair_offset, pair_windows
 from model.advice.templates import CORRECTION_RANGE_DB, DIRECTION, GAIN_RANGE_DB, render_response
 from model.advice.types import TENTATIVE_BELOW, RoleGain, WindowVerdict
+from model.audio.roles import TRACK_ANCHOR
 from model.audio.findings import Finding
 from model.audio.segments import Window, WindowPlan, select_windows
 
@@ -200,8 +201,9 @@ class BalanceAdvisor:
         used = judged if fallback else pair_windows(judged, role, anchor)
         skipped = len(measurements.candidates()) - len(used)
         if stats is None:
-            return PairJudgement(role, anchor, len(used), skipped, None, None, None, None, None,
-                                 f"the profile has no {role}-vs-{anchor} statistics")
+            why = (f"the anchor, the {anchor} track, is one of the {role}" if anchor == TRACK_ANCHOR
+                   and role == "vocals" else f"the profile has no {role}-vs-{anchor} statistics")
+            return PairJudgement(role, anchor, len(used), skipped, None, None, None, None, None, why)
         if not stats.judged:
             return PairJudgement(role, anchor, len(used), skipped, None, None, None, None, None,
                                  f"the profile measured {role} vs {anchor} on {stats.songs} song(s) only")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Sequence
 from model.advice.types import Advice, RoleGain, WindowVerdict, advice_sentence
 from model.advice.advisor import AdviceRequest, Advisor, CancelToken, MeasuringAdvisor, Progress, SongVerdict
 from model.errors import NoAnalysableAudio, RoleError
-from model.audio.roles import ANCHOR_PREFERENCE, TARGET_ROLES
+from model.audio.roles import ANCHOR_PREFERENCE, TARGET_ROLES, TRACK_ANCHOR
 
 if TYPE_CHECKING:
     from model.audio.cache import AnalysisCache
@@ -43,13 +43,13 @@ def choose_anchor(measurements: "Measurements") -> tuple[str, str]:
                             "the balance on. Select a longer span or set the roles.")
 
 
-def check_anchor_plays(anchor: str, measurements: "Measurements") -> None:
+def check_anchor_plays(anchor: str, measurements: "Measurements", what: str = "") -> None:
     """A chosen anchor must play somewhere in the judged span (else there is nothing to compare against)."""
     if not any(w.role_active.get(anchor) for w in measurements.candidates()):
         span = measurements.windows
         where = f" ({span[0].window.start_s:.1f}-{span[-1].window.end_s:.1f} s)" if span else ""
-        raise RoleError(f"The anchor role '{anchor}' is silent in the judged span{where}: choose another anchor "
-                        "or span.")
+        raise RoleError(f"{what or f'The anchor role {anchor!r}'} is silent in the judged span{where}: choose "
+                        "another anchor or span.")
 
 
 def check_span(request: AdviceRequest) -> None:
@@ -62,7 +62,19 @@ def check_span(request: AdviceRequest) -> None:
 
 
 def check_anchor(request: AdviceRequest) -> None:
-    """The anchor must be a target role with at least one audible track (None: chosen after measuring)."""
+    """The anchor must be a target role with at least one audible track (None: chosen after measuring), or
+    one audible vocals track (``anchor_track``): profiles hold single-track statistics for the lead vocal only."""
+    if request.anchor_track is not None:
+        track = next((t for t in request.tracks.tracks if t.id == request.anchor_track), None)
+        if track is None:
+            raise RoleError(f"No loaded track is '{request.anchor_track}': the anchor track must be one of the files.")
+        if not request.gains.audible(track):
+            raise RoleError(f"The anchor track {track.name} is muted: unmute it or choose another anchor.")
+        if track.role.role != "vocals":
+            raise RoleError(f"The anchor track {track.name} is a {track.role.role} track: a single-track anchor is "
+                            f"the lead vocal (profiles measure roles against it only). Anchor on the "
+                            f"{track.role.role} role instead, or set the track's role.")
+        return
     if request.anchor is None:
         return
     if request.anchor not in TARGET_ROLES:
@@ -70,6 +82,18 @@ def check_anchor(request: AdviceRequest) -> None:
     tracks = [t for t in request.tracks.tracks if t.role.role == request.anchor and request.gains.audible(t)]
     if not tracks:
         raise RoleError(f"The anchor role '{request.anchor}' has no audible tracks.")
+
+
+def check_track_anchor_statistics(advisor: Advisor) -> None:
+    """A single-track anchor needs an advisor whose profile measured roles against a lead vocal track."""
+    profile = getattr(advisor, "profile", None)
+    if profile is None:
+        raise RoleError(f"The {advisor.info.id} advisor judges against a whole role only: anchor on the vocals "
+                        "role, or use the balance advisor.")
+    if not any(a == TRACK_ANCHOR and st.judged for (_r, a), st in profile.pairs.items()):
+        raise RoleError(f"The '{profile.name or 'custom'}' profile has no statistics against a lead vocal track: "
+                        "anchor on the vocals role, or choose a profile fitted from songs with their lead vocal "
+                        "on a track of its own (electronic, or one learned from your mixes).")
 
 
 def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | None = None,
@@ -85,6 +109,9 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
     if not request.tracks.tracks:
         raise NoAnalysableAudio("No tracks to judge.")
     check_anchor(request)
+    if request.anchor_track is not None:
+        check_track_anchor_statistics(advisor)
+        request = dataclasses.replace(request, anchor=request.tracks.get(request.anchor_track).role.role)
     check_span(request)
     # measuring is nearly all of a measuring advisor's work, a small part of a model's
     judged_at = 0.9 if isinstance(advisor, MeasuringAdvisor) else 0.2
@@ -101,8 +128,15 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
         anchor, anchor_reason = choose_anchor(measurements)
         request = dataclasses.replace(request, anchor=anchor)
     else:
-        check_anchor_plays(request.anchor, measurements)
         anchor_reason = "chosen"
+    judged, judged_request = measurements, request  # what the advisor compares: against the role or the track
+    if request.anchor_track is not None:
+        judged = measurements.with_track_as_role(request.anchor_track, TRACK_ANCHOR)
+        judged_request = dataclasses.replace(request, anchor=TRACK_ANCHOR)
+        check_anchor_plays(TRACK_ANCHOR, judged,
+                           f"The anchor track {request.tracks.get(request.anchor_track).name}")
+    elif anchor_reason == "chosen":
+        check_anchor_plays(request.anchor, measurements)
     if analysis is not None:
         findings = list(analysis.findings)
     else:
@@ -111,7 +145,7 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
         findings = doctor_request(request, cache, cancel)
     max_windows = request.max_windows if request.max_windows is not None else advisor.info.max_windows
     if hasattr(advisor, "plan_windows"):  # the advisor picks its windows (the balance advisor: per-pair gate)
-        plan = advisor.plan_windows(dataclasses.replace(request, max_windows=max_windows), measurements)
+        plan = advisor.plan_windows(dataclasses.replace(judged_request, max_windows=max_windows), judged)
     else:
         plan = measurements.window_plan(max_windows)
     if not plan.windows:
@@ -119,8 +153,8 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
     if progress:
         progress(judged_at, f"Judging {len(plan.windows)} window(s) with {advisor.info.id}")
     if isinstance(advisor, MeasuringAdvisor):  # reuses the measurements (no second metering pass)
-        verdicts = advisor.judge_measured(request, measurements, plan.windows, cancel)
-        song = advisor.song_verdict(request, measurements, verdicts)
+        verdicts = advisor.judge_measured(judged_request, judged, plan.windows, cancel)
+        song = advisor.song_verdict(judged_request, judged, verdicts)
     else:
         verdicts = advisor.judge(request, plan.windows, cancel)
         song = from_vote(vote(verdicts, request.min_agreement))
@@ -140,11 +174,12 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
         text=text,
         advisor_id=advisor.info.id,
         findings=notes,
-        measurements=measurements.to_json(request.anchor),
+        measurements=judged.to_json(judged_request.anchor),
         agreement=agreement,
         anchor_reason=anchor_reason,
         profile=song.profile,
         pairs=tuple(song.pairs),
+        anchor_track=request.anchor_track,
     )
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from model.audio.roles import ROLES, TARGET_ROLES
+from model.audio.roles import ROLES, TARGET_ROLES, TRACK_ANCHOR, lead_vocal_of
 from model.errors import AdvisorUnavailable, InputError
 
 if TYPE_CHECKING:
@@ -40,6 +40,8 @@ PRIOR_SONGS = 2
 #: Interquartile range of a normal distribution in standard deviations.
 IQR_PER_SD = 1.349
 USER_DIR_ENV = "MIXINGBUDDY_PROFILE_DIR"
+#: Everything a profile's pairs may be measured against: the target roles, then the lead vocal track.
+ANCHORS = TARGET_ROLES + (TRACK_ANCHOR,)
 
 
 @dataclass(frozen=True)
@@ -154,22 +156,28 @@ class SongOffsets:
     windows: int
 
 
-def song_offsets(label: str, measurements: "Measurements") -> SongOffsets:
-    """Every (role, anchor) pair's offset over the song's co-active windows."""
+def profile_pairs() -> list[tuple[str, str]]:
+    """Every (role, anchor) pair a profile may hold, in a fixed order. Against the lead vocal track the
+    vocals role is no pair: it holds the track."""
+    return [(r, a) for a in ANCHORS for r in ROLES if r != a and not (a == TRACK_ANCHOR and r == "vocals")]
+
+
+def song_offsets(label: str, measurements: "Measurements", lead: str | None = None) -> SongOffsets:
+    """Every (role, anchor) pair's offset over the song's co-active windows; with ``lead`` (the id of the
+    lead vocal track, metered on its own) also each role against that track."""
+    if lead is not None:
+        measurements = measurements.with_track_as_role(lead, TRACK_ANCHOR)
     candidates = measurements.candidates()
     offsets, per_window = {}, {}
-    for anchor in TARGET_ROLES:
-        for role in ROLES:
-            if role == anchor:
-                continue
-            co = pair_windows(candidates, role, anchor)
-            d = pair_offset(measurements, co, role, anchor)
-            if d is None:
-                continue
-            offsets[(role, anchor)] = d
-            per_window[(role, anchor)] = tuple(
-                w.roles[role].lufs - w.roles[anchor].lufs for w in co
-                if math.isfinite(w.roles[role].lufs - w.roles[anchor].lufs))
+    for role, anchor in profile_pairs():
+        co = pair_windows(candidates, role, anchor)
+        d = pair_offset(measurements, co, role, anchor)
+        if d is None:
+            continue
+        offsets[(role, anchor)] = d
+        per_window[(role, anchor)] = tuple(
+            w.roles[role].lufs - w.roles[anchor].lufs for w in co
+            if math.isfinite(w.roles[role].lufs - w.roles[anchor].lufs))
     return SongOffsets(label, offsets, per_window, len(candidates))
 
 
@@ -180,14 +188,13 @@ def bridged_offsets(song: SongOffsets) -> dict[tuple[str, str], float]:
     vocals sing still says where its bass sits against its vocals. Several bridges are averaged.
     """
     out = {}
-    for anchor in TARGET_ROLES:
-        for role in ROLES:
-            if role == anchor or (role, anchor) in song.offsets:
-                continue
-            via = [song.offsets[(role, m)] + song.offsets[(m, anchor)] for m in ROLES
-                   if m not in (role, anchor) and (role, m) in song.offsets and (m, anchor) in song.offsets]
-            if via:
-                out[(role, anchor)] = float(np.mean(via))
+    for role, anchor in profile_pairs():
+        if (role, anchor) in song.offsets:
+            continue
+        via = [song.offsets[(role, m)] + song.offsets[(m, anchor)] for m in ROLES
+               if m not in (role, anchor) and (role, m) in song.offsets and (m, anchor) in song.offsets]
+        if via:
+            out[(role, anchor)] = float(np.mean(via))
     return out
 
 
@@ -199,14 +206,16 @@ def combine(songs: Sequence[SongOffsets], name: str, method: str, description: s
     plays with both: ``bridged_offsets``); quartiles over all co-active windows; the between-song standard
     deviation; and the decision spread, the larger of the windows' spread (IQR / 1.349) and the
     between-song spread expected for a new song (pooled with the fit's other pairs when a pair has few
-    songs, times sqrt(1 + 1/n) for the median's own uncertainty).
+    songs, times sqrt(1 + 1/n) for the median's own uncertainty). The pooled spread comes from the role
+    pairs only: the lead-vocal pairs repeat the vocals pairs and would count the same disagreement twice.
     """
-    keys = [(r, a) for a in TARGET_ROLES for r in ROLES if r != a]
+    keys = profile_pairs()
     bridged = [bridged_offsets(s) for s in songs]
     song_offsets_of = [{**b, **s.offsets} for s, b in zip(songs, bridged)]  # measured offsets win
     by_pair = {k: [o[k] for o in song_offsets_of if k in o] for k in keys}
     between = {k: statistics.stdev(v) for k, v in by_pair.items() if len(v) >= 2}
-    pooled = math.sqrt(sum(x * x for x in between.values()) / len(between)) if between else None
+    role_pairs = [x for k, x in between.items() if k[1] != TRACK_ANCHOR]
+    pooled = math.sqrt(sum(x * x for x in role_pairs) / len(role_pairs)) if role_pairs else None
     pairs = {}
     for key in keys:
         values = by_pair[key]
@@ -280,19 +289,23 @@ def fit_profile(songs: Sequence[SongSource | str | os.PathLike], name: str, meth
     sources = [s if isinstance(s, SongSource) else SongSource(Path(s).name, (str(s),)) for s in songs]
     if not sources:
         raise InputError("No songs given to fit a profile from.")
-    measured, shapes = [], []
+    measured, shapes, leads = [], [], {}
     for i, song in enumerate(sources):
         if cancel:
             cancel.raise_if_cancelled()
         if progress:
             progress(i / len(sources), f"Measuring {song.label} ({i + 1} of {len(sources)})")
         tracks, gains = load_song(song)
-        measured.append(song_offsets(song.label, measure_session(tracks, gains, window_s, None, true_peak=False,
-                                                                 per_track=False)))
+        lead = lead_vocal_of([t for t in tracks.tracks if gains.audible(t)])
+        leads[song.label] = tracks.get(lead).name if lead else None
+        m = measure_session(tracks, gains, window_s, None, true_peak=False, per_track=False,
+                            also_alone=[lead] if lead else ())
+        measured.append(song_offsets(song.label, m, lead))
         shapes.append(song_tonal_shapes(tracks, gains))
     if progress:
         progress(1.0, "Fitted")
     profile = combine(measured, name, method, description, window_s)
+    profile["provenance"]["lead_vocal_tracks"] = leads
     tonal = TonalProfile(name, fit_tonal_shapes(shapes, tonal_bands_hz()), {
         "songs": [s.label for s in sources],
         "shape": "third-octave band level minus the role's K-weighted level, whole song, the song's own gains",

@@ -87,6 +87,7 @@ def advice_to_json(advice: Advice) -> dict:
     return {
         "schema": SCHEMA,
         "anchor": advice.anchor,
+        "anchor_track": advice.anchor_track,
         "anchor_reason": advice.anchor_reason,
         "advisor": advice.advisor_id,
         "profile": advice.profile,
@@ -136,29 +137,39 @@ def advice_json_text(advice: Advice) -> str:
 
 # --- human text (the CLI) -----------------------------------------------------------------
 
+def anchor_name(advice: Advice) -> str:
+    """The anchor as the user chose it: a role, or "VOX LEAD.wav, the lead vocal track" for a single track."""
+    if not advice.anchor_track:
+        return advice.anchor
+    names = {t["id"]: t["name"] for t in advice.measurements.get("tracks", ())}
+    return f"{names.get(advice.anchor_track, advice.anchor_track)}, the {advice.judged_anchor} track"
+
+
 def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profile=None) -> str:
     """Human-readable critique: sentence, confidence, role table, timeline, warnings."""
     m = advice.measurements
     used = f" — profile: {advice.profile}" if advice.profile else ""
+    anchor = advice.judged_anchor
     lines = [f"MixingBuddy critique — {len(m['tracks'])} tracks, {m['sample_rate'] / 1000:g} kHz, "
-             f"{clock(m['duration_s'])} — anchor: {advice.anchor} ({anchor_reason}) — advisor: {advice.advisor_id}"
-             f"{used}",
+             f"{clock(m['duration_s'])} — anchor: {anchor_name(advice)} ({anchor_reason}) — advisor: "
+             f"{advice.advisor_id}{used}",
              "", f"  {advice.text}"]
     agree = advice.agreement or ""
     lines.append(f"  Confidence: {agree} ({advice.confidence:.0%})" if agree else f"  Confidence: {advice.confidence:.0%}")
     for s in advice.suggestions[1:]:
         verb = _verb(s)
         lines.append(f"  Also: {verb} {s.role} by {s.min_db:g} to {s.max_db:g} dB ({s.category.replace('_', ' ')}).")
-    lines += ["", f"  {'role':<7} {'tracks':>6} {'LUFS':>7} {'LU vs anchor':>13} {'typical band':>14}  verdict"]
+    width = max(7, *(len(r) for r in m["roles"]))
+    lines += ["", f"  {'role':<{width}} {'tracks':>6} {'LUFS':>7} {'LU vs anchor':>13} {'typical band':>14}  verdict"]
     verdicts = {s.role: s for s in advice.suggestions}
     pairs = {p.role: p for p in advice.pairs}
     for role, r in m["roles"].items():
         band = "—"
-        if profile is not None and role != advice.anchor:
-            st = profile.typical(role, advice.anchor)
+        if profile is not None and role != anchor:
+            st = profile.typical(role, anchor)
             if st:
                 band = f"{st.q25:+.1f}..{st.q75:+.1f}"
-        if role == advice.anchor:
+        if role == anchor:
             verdict, rel = "anchor", "anchor"
         else:
             s = verdicts.get(role)
@@ -173,7 +184,7 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
             if pair is not None and not pair.reason:
                 verdict += f" [{pair.windows} window(s)]"
             rel = fmt_db(r["rel_anchor_lu"], signed=True)
-        lines.append(f"  {role:<7} {r['tracks']:>6} {fmt_db(r['lufs']):>7} {rel:>13} {band:>14}  {verdict}")
+        lines.append(f"  {role:<{width}} {r['tracks']:>6} {fmt_db(r['lufs']):>7} {rel:>13} {band:>14}  {verdict}")
     lines += ["", f"  Timeline ({len(advice.windows)} window(s)):"]
     for v in advice.windows:
         what = ("unparsed answer" if v.category == "unparsed" else
@@ -195,7 +206,7 @@ def advice_markdown(a: Advice, span: tuple[float, float] | None,
                     track_gains: Iterable[tuple[str, str, float]] = ()) -> str:
     """Markdown report. ``track_gains``: (file name, role, track + role gain in dB) per loaded track."""
     lines = ["# MixingBuddy critique", "", f"**{a.text}**", ""]
-    lines.append(f"- Anchor: {a.anchor}")
+    lines.append(f"- Anchor: {anchor_name(a)}")
     lines.append(f"- Advisor: {a.advisor_id}")
     lines.append(f"- Confidence: {a.confidence:.0%}" + (f" ({a.agreement})" if a.agreement else ""))
     if a.abstained:
@@ -261,6 +272,7 @@ def advice_to_dict(a: Advice) -> dict:
         "confidence": a.confidence, "abstained": a.abstained, "text": a.text, "advisor_id": a.advisor_id,
         "findings": [asdict(f) for f in a.findings], "measurements": a.measurements, "status": a.agreement,
         "anchor_reason": a.anchor_reason, "profile": a.profile, "pairs": [asdict(p) for p in a.pairs],
+        "anchor_track": a.anchor_track,
     })
 
 
@@ -289,6 +301,7 @@ def advice_from_dict(d: Mapping) -> Advice:
         anchor_reason=d.get("anchor_reason", ""), profile=d.get("profile"),
         pairs=tuple(PairJudgement(**{**p, "suggestion": rg(p["suggestion"]) if p.get("suggestion") else None})
                     for p in d.get("pairs", ())),
+        anchor_track=d.get("anchor_track"),
     )
 
 

@@ -10,7 +10,7 @@ from typing import Literal, Mapping
 from model.advice.keywords import read_keywords
 from model.audio.findings import Finding
 from model.audio.segments import Window
-from model.audio.roles import TARGET_ROLES
+from model.audio.roles import TARGET_ROLES, TRACK_ANCHOR
 from model.advice.templates import CORRECTION_RANGE_DB, DIRECTION, RESPONSES, render_response, render_tentative
 
 Direction = Literal["increase", "decrease", "none"]
@@ -82,6 +82,12 @@ class Advice:
     anchor_reason: str = ""       # why this anchor ("chosen", or which role the default fell back to)
     profile: str | None = None    # the balance profile judged against (None for advisors without one)
     pairs: tuple = ()             # per (role, anchor) pair: windows used and skipped, offset, verdict
+    anchor_track: str | None = None  # the id of the one track judged against (the lead vocal), else None
+
+    @property
+    def judged_anchor(self) -> str:
+        """What each role was measured against: the anchor role, or the lead-vocal track's pseudo-role."""
+        return TRACK_ANCHOR if self.anchor_track else self.anchor
 
 
 # --- parsing -----------------------------------------------------------------

@@ -10,9 +10,10 @@ streaming analysis (model.audio.stream) and ``measure_session`` share it.
 
 from __future__ import annotations
 
+import copy
 import math
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Protocol, Sequence
 
 import numpy as np
@@ -20,7 +21,8 @@ import numpy as np
 from model.audio.findings import Finding
 from model.audio.decode import frame_rms_db, linear_to_db, to_mono
 from model.audio.dsp import NEG_INF, block_energies, gated_loudness, true_peak_db
-from model.audio.segments import Window, WindowPlan, cut_windows, passes_gate, select_windows, stem_active
+from model.audio.segments import (MIN_ACTIVE_SHARE, Window, WindowPlan, cut_windows, passes_gate, select_windows,
+                                  stem_active)
 from model.audio.roles import ROLES as ROLE_ORDER
 from model.audio.tracks import Gains, TrackSet
 
@@ -63,6 +65,9 @@ def _finite(x: float | None) -> float | None:
 
 class Measurements:
     """Everything measured over a span of a track set; ``windows`` cover the selection in order."""
+
+    #: Roles that stand for one track (``with_track_as_role``): role name -> track id.
+    single_track_roles: Mapping[str, str] = {}
 
     def __init__(self, tracks: TrackSet, gains: Gains, window_s: float, windows: list[WindowLevels]) -> None:
         self.track_set = tracks
@@ -112,6 +117,24 @@ class Measurements:
         chosen = [w for w in self.windows if round(w.window.start_s, 6) in starts]
         return {r: self._whole(f"r:{r}", chosen).lufs for r in self.roles_present}
 
+    def with_track_as_role(self, track_id: str, name: str) -> "Measurements":
+        """A view in which one track, metered on its own, is also a role called ``name`` (a single-track anchor).
+
+        The role has the track's readings and gating blocks in every window; it is active in a window where
+        at least MIN_ACTIVE_SHARE of the track's 0.4 s activity blocks pass the activity gate. Raises
+        KeyError when the track was not metered on its own (measure it with ``per_track``).
+        """
+        key = f"t:{track_id}"
+        view = copy.copy(self)
+        view.windows = [replace(w, roles={**w.roles, name: w.tracks[track_id]},
+                                energies={**w.energies, f"r:{name}": w.energies[key]},
+                                role_active={**w.role_active, name: w.tracks[track_id].activity >= MIN_ACTIVE_SHARE})
+                        for w in self.windows]
+        view.roles_present = tuple(self.roles_present) + (name,)
+        view.roles = {**self.roles, name: self.tracks[track_id]}
+        view.single_track_roles = {**self.single_track_roles, name: track_id}
+        return view
+
     def levels_for(self, window: Window) -> WindowLevels:
         for w in self.windows:
             if abs(w.window.start_s - window.start_s) < 1e-6:
@@ -147,7 +170,8 @@ class Measurements:
             "tracks": [{"id": tid, "name": tracks[tid].name, "role": tracks[tid].role.role,
                         "role_source": tracks[tid].role.source, **level_json(self.tracks[tid])}
                        for tid in self.track_ids],
-            "roles": {r: {"tracks": sum(1 for t in self.track_ids if tracks[t].role.role == r),
+            "roles": {r: {"tracks": 1 if r in self.single_track_roles else
+                          sum(1 for t in self.track_ids if tracks[t].role.role == r),
                           **level_json(self.roles[r])} for r in self.roles_present},
             "mix": level_json(self.mix),
             "windows": [{"start_s": round(w.window.start_s, 3), "end_s": round(w.window.end_s, 3),
@@ -308,7 +332,8 @@ class WindowBuilder:
 def measure_session(tset: TrackSet, gains: Gains, window_s: float = 10.0, span: tuple[float, float] | None = None,
                     true_peak: bool = True, per_track: bool = True,
                     known: Mapping[str, Sequence[TrackWindow]] | None = None, cancel: Cancellable | None = None,
-                    progress: Callable[[float, str], None] | None = None) -> Measurements:
+                    progress: Callable[[float, str], None] | None = None, also_alone: Sequence[str] = ()
+                    ) -> Measurements:
     """Measure the span (default: the whole song) window by window.
 
     True peak (libebur128, 4x oversampled) is measured for the mix in every window and
@@ -318,14 +343,15 @@ def measure_session(tset: TrackSet, gains: Gains, window_s: float = 10.0, span: 
 
     ``known`` gives tracks' unity-gain readings, one per window of ``window_spans`` (e.g. from
     model.audio.cache): those tracks are not metered again, only summed into their role. The
-    readings of every track metered on its own come back in ``Measurements.track_windows``.
+    readings of every track metered on its own come back in ``Measurements.track_windows``. ``also_alone`` names
+    tracks to meter on their own without ``per_track`` (e.g. a lead vocal judged as an anchor).
     ``cancel`` is checked before each track of each window; ``progress`` gets (fraction, message)
     once a window.
     """
     sr = tset.sample_rate
     audible = [t for t in tset.tracks if gains.audible(t)]
     roles = {t.id: t.role.role for t in audible}
-    alone = metered_alone(roles, per_track)
+    alone = metered_alone(roles, per_track) | (set(also_alone) & set(roles))
     spans = window_spans(tset.duration_s, window_s, span)
     known = {tid: tuple(w) for tid, w in (known or {}).items() if len(w) == len(spans)}
     windows = []

@@ -126,6 +126,27 @@ def _names_two_roles(norm: str, role: str) -> bool:
     return any(r != role and p.search(norm) for r, p in _COMPILED)
 
 
+#: The one single track the advice can be anchored on (a pseudo-role in measurements and profiles): the
+#: lead vocal, measured on its own.
+TRACK_ANCHOR = "lead vocal"
+#: Words that mark a vocal track as the lead ("VOX LEAD", "Lead Vox", "Ld Vocal", "Main Vox").
+LEAD_VOCAL_WORDS = (r"lead", r"ld", r"main", r"leadvo\w*")
+#: Words that mark a vocal track as a backing part even when it says "main" ("BGVOX MAIN", "Lead Vox Dbl").
+BACKING_VOCAL_WORDS = (r"bg\w*", r"bv", r"bvs", r"backing", r"backups?", r"harmon(?:y|ies)", r"choir", r"adlibs?",
+                       r"ad ?libs?", r"dbl", r"doubles?")
+_LEAD = re.compile(r"(?<![a-z0-9])(?:" + "|".join(LEAD_VOCAL_WORDS) + r")(?![a-z0-9])")
+_BACKING = re.compile(r"(?<![a-z0-9])(?:" + "|".join(BACKING_VOCAL_WORDS) + r")(?![a-z0-9])")
+
+
+def lead_vocal_of(tracks) -> "str | None":
+    """The id of a song's lead vocal among ``tracks`` (objects with id, name and role): the one vocals track
+    whose name says lead or main and no backing part; None when no name says so clearly (a lone "Vocals" stem,
+    as in MUSDB, may hold the backing vocals too)."""
+    named = [t for t in tracks if t.role.role == "vocals" and _LEAD.search(normalise_name(t.name))
+             and not _BACKING.search(normalise_name(t.name))]
+    return named[0].id if len(named) == 1 else None
+
+
 def check_role(value: str) -> Role:
     """Validate a role name given by a user; raises RoleError naming the choices."""
     from model.errors import RoleError
