@@ -341,6 +341,16 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         self.anchor_changed.emit(role)
         self.gains_changed.emit()   # LU-vs-anchor meters change
 
+    def set_anchor_track(self, track_id: str | None) -> None:
+        """Anchor on one vocals track (the lead vocal), or on the whole vocals role again (None)."""
+        try:
+            self.project.set_anchor_track(track_id)
+        except InputError as exc:
+            self.error.emit(ErrorReport("Anchor", exc.message))
+            return
+        self.anchor_changed.emit(self.project.anchor or "")
+        self.gains_changed.emit()
+
     def set_region(self, region: tuple[float, float] | None) -> None:
         self.project.set_region(region)
         self._apply_loop()

@@ -13,6 +13,7 @@ from model.advice.balance import BalanceAdvisor
 from model.advice.profiles import load_profile
 from model.advice.report import recheck_verdict
 from model.advice.types import Advice
+from model.audio.roles import TRACK_ANCHOR
 from model.audio.segments import Window
 from model.errors import InputError, MixingBuddyError
 
@@ -128,8 +129,8 @@ class CritiqueMixin:
         return self._profile or None
 
     def typical_band(self, role: str):
-        """The balance profile's typical (median, q25, q75) of ``role`` vs the anchor, or None."""
-        anchor = self.project.anchor
+        """The balance profile's typical (median, q25, q75) of ``role`` vs the anchor (role or track), or None."""
+        anchor = TRACK_ANCHOR if self.project.anchor_track else self.project.anchor
         profile = self.balance_profile()
         if anchor is None or role == anchor or profile is None:
             return None

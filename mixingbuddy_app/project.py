@@ -90,6 +90,8 @@ class MixProject:
         #: The user picked the anchor. Until then each critique applies the pipeline's rule (the first of
         #: vocals, drums, bass that plays in the span) and ``anchor`` shows the one it used.
         self.anchor_chosen = False
+        #: One vocals track (its id) anchored on instead of the whole vocals role (the lead vocal), else None.
+        self.anchor_track: str | None = None
         self.region: tuple[float, float] | None = None
         self.advice: Advice | None = None
         self.advice_revision: int = -1
@@ -150,8 +152,7 @@ class MixProject:
         self.load_findings = tuple(findings)
         self.load_notes = tuple(notes)
         self.failed = tuple(failed)
-        if self.anchor not in self.anchor_choices():
-            self.anchor = self.default_anchor()
+        self._keep_anchor_valid()
         if self.region and tracks.duration_s and self.region[0] >= tracks.duration_s:
             self.region = None
         self._bump()
@@ -177,8 +178,7 @@ class MixProject:
         self.lufs = {k: v for k, v in self.lufs.items() if k in keep}
         self.load_findings = tuple(f for f in self.load_findings
                                    if not f.track_ids or any(t in keep for t in f.track_ids))
-        if self.anchor not in self.anchor_choices():
-            self.anchor = self.default_anchor()
+        self._keep_anchor_valid()
         if self.region and self.region[0] >= tracks.duration_s:
             self.region = None
         self._bump()
@@ -195,6 +195,7 @@ class MixProject:
         self.muted, self.soloed = set(), set()
         self.anchor = None
         self.anchor_chosen = False
+        self.anchor_track = None
         self.region = None
         self.advice = None
         self.load_findings, self.load_notes, self.failed = (), (), ()
@@ -219,8 +220,7 @@ class MixProject:
         if t.role.role == role and t.role.source == "user":
             return
         self.tracks = self.tracks.replace(t.with_role(role))
-        if self.anchor not in self.anchor_choices():
-            self.anchor = self.default_anchor()
+        self._keep_anchor_valid()
         self._bump()
 
     def set_anchor(self, role: str) -> None:
@@ -232,7 +232,39 @@ class MixProject:
         if role == self.anchor:
             return
         self.anchor = role
+        self.anchor_track = None
         self._bump()
+
+    def anchor_track_choices(self) -> tuple[str, ...]:
+        """Track ids that can be the anchor on their own: the vocals tracks (profiles know the lead vocal only)."""
+        return tuple(t.id for t in self.tracks.tracks if t.role.role == "vocals") if self.tracks else ()
+
+    def anchor_label(self) -> str:
+        """The anchor as the user picked it: "drums", or "VOX LEAD.wav (lead vocal)" for one track."""
+        if self.anchor_track and self.tracks:
+            return f"{self.tracks.get(self.anchor_track).name} (lead vocal)"
+        return self.anchor or "—"
+
+    def set_anchor_track(self, track_id: str | None) -> None:
+        """Anchor on one vocals track (the lead vocal) instead of the whole vocals role; None: the whole role."""
+        if track_id is not None and track_id not in self.anchor_track_choices():
+            raise InputError("Only a vocals track can be the anchor on its own (the lead vocal): set its role to "
+                             "vocals first.")
+        if track_id is not None:
+            self.set_anchor("vocals")
+        if track_id == self.anchor_track:
+            return
+        self.anchor_track = track_id
+        self._bump()
+
+    def _keep_anchor_valid(self) -> None:
+        """After tracks or roles change: an anchor role without tracks falls back to the default rule, and an
+        anchor track that is gone or no longer a vocal gives way to the whole role."""
+        if self.anchor not in self.anchor_choices():
+            self.anchor = self.default_anchor()
+        if self.anchor_track is not None and (self.anchor != "vocals"
+                                              or self.anchor_track not in self.anchor_track_choices()):
+            self.anchor_track = None
 
     def set_region(self, region: tuple[float, float] | None) -> None:
         if region is not None:
@@ -324,7 +356,7 @@ class MixProject:
         if self.anchor is None:
             raise InputError("No vocals, drums or bass track to use as the anchor: set the roles first.")
         return AdviceRequest(tracks=self.tracks, anchor=self.anchor if self.anchor_chosen else None,
-                             gains=self.gains(), span=self.region)
+                             gains=self.gains(), span=self.region, anchor_track=self.anchor_track)
 
     def set_advice(self, advice: Advice | None) -> bool:
         """Keep a critique's result. It does not make the session dirty: Critique can always run again, and the
@@ -523,9 +555,10 @@ class MixProject:
                 for t in self.tracks.tracks]
 
     def lu_vs_anchor(self, role: str) -> float | None:
+        """The role's loudness minus the anchor's: the anchor role, or the anchor track at its gains."""
         if self.anchor is None:
             return None
-        a = self.role_loudness(self.anchor)
+        a = self.track_loudness(self.anchor_track) if self.anchor_track else self.role_loudness(self.anchor)
         r = self.role_loudness(role)
         if not (math.isfinite(a) and math.isfinite(r)):
             return None
@@ -560,6 +593,8 @@ class MixProject:
         if state.anchor in self.anchor_choices():
             self.anchor = state.anchor
             self.anchor_chosen = state.anchor_chosen
+        self.anchor_track = state.anchor_track
+        self._keep_anchor_valid()
         self.region = None
         if state.region:
             self.set_region(state.region)

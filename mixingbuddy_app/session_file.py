@@ -78,6 +78,7 @@ def session_dict(project: "MixProject", session_path: Path) -> dict:
                 "gain_db": round(project.track_db.get(t.id, 0.0), 3),
                 "muted": t.id in project.muted,
                 "soloed": t.id in project.soloed,
+                "anchor": t.id == project.anchor_track,
             })
     for m in project.missing:
         e = dict(m.entry)
@@ -118,6 +119,7 @@ class SessionState:
     advice: Advice | None
     missing: list[MissingTrack]
     anchor_chosen: bool = True                  # sessions saved before the default rule: the anchor was picked
+    anchor_track: str | None = None             # the track anchored on alone (the lead vocal), by track id
 
 
 def session_state(pending: PendingSession, tracks: TrackSet) -> SessionState:
@@ -129,10 +131,13 @@ def session_state(pending: PendingSession, tracks: TrackSet) -> SessionState:
         by_path[_norm(p)] = e
     track_db: dict[str, float] = {}
     muted, soloed = set(), set()
+    anchor_track = None
     for t in tracks.tracks:
         e = by_path.get(_norm(t.path))
         if e is None:
             continue
+        if e.get("anchor"):
+            anchor_track = t.id
         track_db[t.id] = float(e.get("gain_db") or 0.0)
         if e.get("muted"):
             muted.add(t.id)
@@ -155,7 +160,7 @@ def session_state(pending: PendingSession, tracks: TrackSet) -> SessionState:
         track_db, muted, soloed, role_db, data.get("anchor"),
         (float(region[0]), float(region[1])) if region and len(region) == 2 else None,
         (ab.get("track_db") or {}, ab.get("role_db") or {}) if ab else None,
-        advice, missing, data.get("anchor_chosen") is not False)
+        advice, missing, data.get("anchor_chosen") is not False, anchor_track)
 
 
 def read_session(path: str | os.PathLike) -> PendingSession:
@@ -223,6 +228,7 @@ def validate_session(data: Mapping, name: str) -> None:
                               ("gain_db", _is_num, "a finite number"),
                               ("muted", lambda v: isinstance(v, bool), "true or false"),
                               ("soloed", lambda v: isinstance(v, bool), "true or false"),
+                              ("anchor", lambda v: isinstance(v, bool), "true or false"),
                               ("missing", lambda v: isinstance(v, bool), "true or false")):
             if key in e and e[key] is not None and not ok(e[key]):
                 raise bad(f"{where}.{key}", what, e[key])

@@ -8,7 +8,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar,
                                QPushButton, QScrollArea, QToolButton, QVBoxLayout, QWidget)
 
-from model.advice.report import CATEGORY_WORDS, TENTATIVE_BELOW, suggestion_action, suggestion_sentence
+from model.advice.report import CATEGORY_WORDS, TENTATIVE_BELOW, anchor_name, suggestion_action, suggestion_sentence
 
 SEVERITY_COLOURS = {"error": "#ff8a80", "warning": "#ffd479", "info": "#a9d1ff", "failed": "#ff8a80"}
 RECHECK_COLOURS = {"resolved": "#5fbf77", "over-corrected": "#e0b341", "still there": "#ff8a4a", "unclear": "#aaaaaa"}
@@ -234,15 +234,16 @@ class AdvicePanel(QFrame):
         if not current and not c.project.applicable_roles():
             conf += "  ·  the mix changed since: Critique again"
         self.confidence.setText(conf)
-        anchor = c.project.anchor
+        anchor = (c.project.anchor, c.project.anchor_track)
         context = f"advisor: {adv.advisor_id}"
         if adv.profile:
             context += f"  ·  profile: {adv.profile}"
-        context += f"  ·  anchor: {anchor or '—'}"
-        if anchor == adv.anchor and adv.anchor_reason:
+        context += f"  ·  anchor: {c.project.anchor_label()}"
+        if anchor == (adv.anchor, adv.anchor_track) and adv.anchor_reason:
             context += f" ({adv.anchor_reason})"
-        if anchor != adv.anchor:
-            context += f"  ·  <span style='color:#ffd479'>this critique used {adv.anchor} as the anchor</span>"
+        if anchor != (adv.anchor, adv.anchor_track):
+            context += (f"  ·  <span style='color:#ffd479'>this critique used {anchor_name(adv)} as the anchor"
+                        "</span>")
         if adv.profile and adv.profile != c.profile_name:
             context += (f"  ·  <span style='color:#ffd479'>the next critique uses the {c.profile_name} profile"
                         "</span>")

@@ -462,9 +462,10 @@ class TrackTable(QTableWidget):
         p = self.controller.project
         it = self.role_lu_item(role)
         if role == p.anchor:
-            it.setText("anchor")
+            it.setText(f"anchor: {p.tracks.get(p.anchor_track).name}" if p.anchor_track else "anchor")
             it.setForeground(QBrush(QColor(BAND_COLOURS["anchor"])))
-            it.setToolTip("This role is the reference the others are judged against.")
+            it.setToolTip("One track of this role is the reference the others are judged against." if p.anchor_track
+                          else "This role is the reference the others are judged against.")
             return
         rel, band = p.lu_vs_anchor(role), self.controller.typical_band(role)
         state = band_state(rel, band) if exact else "none"
@@ -473,7 +474,7 @@ class TrackTable(QTableWidget):
             text += f"  [{whole_db(band.q25)}..{whole_db(band.q75)}]"
         it.setText(text)
         it.setForeground(QBrush(QColor(BAND_COLOURS[state])))
-        it.setToolTip(f"{role} vs {p.anchor}: {text}. Whole-song BS.1770 loudness of the summed role minus "
+        it.setToolTip(f"{role} vs {p.anchor_label()}: {text}. Whole-song BS.1770 loudness of the summed role minus "
                       "the anchor's, as the critique measures it. Typical band from the balance profile; "
                       "green within 3 LU of the typical median, amber 3–6, red beyond."
                       + ("" if exact else "\n" + MEASURING_TIP))
@@ -515,6 +516,17 @@ class RolePanel(QGroupBox):
             lab.setMinimumWidth(120)
             self.rel_labels[role] = lab
             grid.addWidget(lab, i, 3)
+        row = len(ROLES) + 1
+        grid.addWidget(QLabel("Anchor on"), row, 0)
+        self.anchor_track_box = QComboBox()
+        self.anchor_track_box.setObjectName("anchorTrackCombo")
+        self.anchor_track_box.setToolTip(
+            "Judge the other roles against one vocals track (the lead vocal, as in \"anchor on the Lead Vox\") "
+            "instead of all the vocals: for when the backing vocals' own level is in question. It needs a profile "
+            "that measured a lead vocal (electronic, or one learned from your mixes).")
+        self.anchor_track_box.activated.connect(
+            lambda i: self.controller.set_anchor_track(self.anchor_track_box.itemData(i)))
+        grid.addWidget(self.anchor_track_box, row, 1, 1, 3)
         grid.setColumnStretch(2, 1)
         controller.tracks_changed.connect(self.refresh)
         controller.gains_changed.connect(self.refresh)
@@ -528,10 +540,25 @@ class RolePanel(QGroupBox):
         grid = self.layout()
         grid.addWidget(widget, grid.rowCount(), 0, 1, grid.columnCount())
 
+    def _refresh_anchor_track(self) -> None:
+        """The anchor-on choice: the whole anchor role, or one of the vocals tracks when the vocals anchor."""
+        p = self.controller.project
+        box = self.anchor_track_box
+        box.blockSignals(True)
+        box.clear()
+        box.addItem(f"all {p.anchor} tracks" if p.anchor else "—", None)
+        if p.anchor == "vocals":
+            for tid in p.anchor_track_choices():
+                box.addItem(f"one track: {p.tracks.get(tid).name}", tid)
+        box.setCurrentIndex(max(0, box.findData(p.anchor_track)) if p.anchor_track else 0)
+        box.setEnabled(box.count() > 1)
+        box.blockSignals(False)
+
     def refresh(self) -> None:
         p = self.controller.project
         present = set(p.roles_present())
         exact = p.loudness_is_exact()
+        self._refresh_anchor_track()
         for role, r in self.radios.items():
             r.setEnabled(role in present)
             if (p.anchor == role) != r.isChecked():
@@ -549,7 +576,7 @@ class RolePanel(QGroupBox):
                 lab.setStyleSheet(f"color: {BAND_COLOURS['none']}")
                 continue
             if role == p.anchor:
-                lab.setText("anchor")
+                lab.setText("anchor: one track" if p.anchor_track else "anchor")
                 lab.setStyleSheet(f"color: {BAND_COLOURS['anchor']}")
                 continue
             rel = p.lu_vs_anchor(role)
