@@ -34,12 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def song_source(path: str, overrides: dict[str, str]):
-    """A folder of stems or a .mbsession (its files, user roles and track gains) -> SongSource."""
+    """A folder of stems or a .mbsession (its files, user roles, track gains and anchor track) -> SongSource."""
     from model.advice.profiles import SongSource
 
     p = Path(path)
     if p.suffix == ".mbsession":
-        from mixingbuddy_app.project import read_session
+        from mixingbuddy_app.session_file import read_session
 
         pending = read_session(p)
         if pending.missing:
@@ -49,7 +49,8 @@ def song_source(path: str, overrides: dict[str, str]):
         roles = {names[e["abs_path"]]: e["role"] for e in pending.entries if e.get("role_source") == "user"}
         track_db = {names[e["abs_path"]]: float(e.get("gain_db") or 0.0) for e in pending.entries}
         muted = frozenset(names[e["abs_path"]] for e in pending.entries if e.get("muted"))
-        return SongSource(p.stem, tuple(pending.resolved_paths()), roles | overrides, track_db, muted)
+        lead = next((names[e["abs_path"]] for e in pending.entries if e.get("anchor")), None)  # the anchor track
+        return SongSource(p.stem, tuple(pending.resolved_paths()), roles | overrides, track_db, muted, lead)
     if not p.is_dir():
         raise CliInputError(f"{path}: give one folder of stems or one .mbsession per song")
     return SongSource(p.name, (str(p),), overrides)

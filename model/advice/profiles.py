@@ -144,6 +144,7 @@ class SongSource:
     roles: Mapping[str, str] = field(default_factory=dict)
     track_db: Mapping[str, float] = field(default_factory=dict)  # file name -> gain the song was mixed with
     muted: frozenset[str] = frozenset()                            # file names left out of the mix
+    lead: str | None = None  # file name of the lead vocal (e.g. a session's anchor track); None: found by name
 
 
 @dataclass(frozen=True)
@@ -296,7 +297,9 @@ def fit_profile(songs: Sequence[SongSource | str | os.PathLike], name: str, meth
         if progress:
             progress(i / len(sources), f"Measuring {song.label} ({i + 1} of {len(sources)})")
         tracks, gains = load_song(song)
-        lead = lead_vocal_of([t for t in tracks.tracks if gains.audible(t)])
+        audible = [t for t in tracks.tracks if gains.audible(t)]
+        lead = next((t.id for t in audible if t.name == song.lead and t.role.role == "vocals"), None) \
+            if song.lead else lead_vocal_of(audible)
         leads[song.label] = tracks.get(lead).name if lead else None
         m = measure_session(tracks, gains, window_s, None, true_peak=False, per_track=False,
                             also_alone=[lead] if lead else ())

@@ -10,6 +10,7 @@ import soundfile as sf
 from model.advisors import load_advisor
 from model.audio.roles import TRACK_ANCHOR
 from tests.app.conftest import RATE, critique, load, make_stems
+from tests.app.test_cli import run_profile
 
 LEAD = "01 Lead Vox.wav"
 
@@ -78,3 +79,24 @@ def test_the_anchor_track_follows_roles_and_sessions(qtbot, make_window, tmp_pat
     assert c2.project.anchor_track == LEAD and w2.roles.anchor_track_box.currentData() == LEAD
     w2.table.role_combos[LEAD].setCurrentText("other")           # no longer a vocal: the whole role again
     assert c2.project.anchor_track is None and c2.project.anchor == "vocals"
+
+
+def test_a_saved_anchor_track_is_the_lead_when_a_profile_learns_from_the_session(qtbot, make_window, tmp_path):
+    from mixingbuddy_app.profile_cli import song_source
+    from model.advice.profiles import fit_profile
+
+    w = make_window(advisor=load_advisor("balance"))
+    folder = lead_and_backing(tmp_path)
+    c = load(qtbot, w, [folder])
+    c.set_anchor_track("05 BGV Ooh.wav")          # the producer says this one is the lead, whatever its name
+    session = folder / "song.mbsession"
+    assert c.save_session(str(session))
+    song = song_source(str(session), {})
+    assert song.lead == "05 BGV Ooh.wav"
+    profile, offsets = fit_profile([song], "one")
+    assert profile["provenance"]["lead_vocal_tracks"] == {"song": "05 BGV Ooh.wav"}
+    assert ("drums", TRACK_ANCHOR) in offsets[0].offsets
+    out = run_profile("fit", session, "--name", "one", "--out", tmp_path / "one.json")   # as a user runs it
+    assert out.returncode == 0, out.stderr
+    saved = json.loads((tmp_path / "one.json").read_text())
+    assert saved["provenance"]["lead_vocal_tracks"] == {"song": "05 BGV Ooh.wav"} and "drums|lead vocal" in saved["pairs"]
