@@ -480,6 +480,11 @@ class TrackTable(QTableWidget):
                       + ("" if exact else "\n" + MEASURING_TIP))
 
 
+ANCHOR_TRACK_TIP = ("Judge the other roles against one vocals track (the lead vocal, as in \"anchor on the Lead "
+                    "Vox\") instead of all the vocals: for when the backing vocals' own level is in question. It "
+                    "needs a profile that measured a lead vocal (electronic, or one learned from your mixes).")
+
+
 class RolePanel(QGroupBox):
     """Anchor selector (one radio per target role) and a gain fader per role (Apply moves these)."""
 
@@ -520,10 +525,7 @@ class RolePanel(QGroupBox):
         grid.addWidget(QLabel("Anchor on"), row, 0)
         self.anchor_track_box = QComboBox()
         self.anchor_track_box.setObjectName("anchorTrackCombo")
-        self.anchor_track_box.setToolTip(
-            "Judge the other roles against one vocals track (the lead vocal, as in \"anchor on the Lead Vox\") "
-            "instead of all the vocals: for when the backing vocals' own level is in question. It needs a profile "
-            "that measured a lead vocal (electronic, or one learned from your mixes).")
+        self.anchor_track_box.setToolTip(ANCHOR_TRACK_TIP)
         self.anchor_track_box.activated.connect(
             lambda i: self.controller.set_anchor_track(self.anchor_track_box.itemData(i)))
         grid.addWidget(self.anchor_track_box, row, 1, 1, 3)
@@ -551,7 +553,12 @@ class RolePanel(QGroupBox):
             for tid in p.anchor_track_choices():
                 box.addItem(f"one track: {p.tracks.get(tid).name}", tid)
         box.setCurrentIndex(max(0, box.findData(p.anchor_track)) if p.anchor_track else 0)
-        box.setEnabled(box.count() > 1)
+        profile = self.controller.balance_profile()
+        judges = profile is not None and profile.judges_track_anchor
+        box.setEnabled(box.count() > 1 and (judges or p.anchor_track is not None))  # a chosen track can be undone
+        box.setToolTip(ANCHOR_TRACK_TIP if judges or profile is None else
+                       f"The '{profile.name}' profile has no statistics against a lead vocal track: choose a profile "
+                       "that has (electronic, or one learned from your mixes) to anchor on one track.")
         box.blockSignals(False)
 
     def refresh(self) -> None:

@@ -90,7 +90,7 @@ def check_track_anchor_statistics(advisor: Advisor) -> None:
     if profile is None:
         raise RoleError(f"The {advisor.info.id} advisor judges against a whole role only: anchor on the vocals "
                         "role, or use the balance advisor.")
-    if not any(a == TRACK_ANCHOR and st.judged for (_r, a), st in profile.pairs.items()):
+    if not profile.judges_track_anchor:
         raise RoleError(f"The '{profile.name or 'custom'}' profile has no statistics against a lead vocal track: "
                         "anchor on the vocals role, or choose a profile fitted from songs with their lead vocal "
                         "on a track of its own (electronic, or one learned from your mixes).")

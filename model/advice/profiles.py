@@ -106,6 +106,11 @@ class BalanceProfile:
     def typical(self, role: str, anchor: str) -> PairStats | None:
         return self.pairs.get((role, anchor))
 
+    @property
+    def judges_track_anchor(self) -> bool:
+        """Whether roles can be judged against one lead vocal track (the profile measured some against it)."""
+        return any(a == TRACK_ANCHOR and st.judged for (_r, a), st in self.pairs.items())
+
     def category(self, deviation: float) -> str:
         """Paper category for a deviation d in LU (d > 0: too loud)."""
         size = abs(deviation)

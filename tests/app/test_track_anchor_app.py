@@ -29,7 +29,9 @@ def test_anchor_on_the_lead_vocal_judges_against_that_track(qtbot, make_window, 
     box = w.roles.anchor_track_box
     assert [box.itemText(i) for i in range(box.count())] == [
         "all vocals tracks", f"one track: {LEAD}", "one track: 05 BGV Ooh.wav"]
+    assert not box.isEnabled() and "'pop-rock' profile has no statistics" in box.toolTip()   # the default
     c.set_profile("electronic")                                   # the chart's and meters' bands follow it
+    assert box.isEnabled()
     box.activated.emit(1)                                         # the user picks the lead vocal
     p = c.project
     assert p.anchor == "vocals" and p.anchor_chosen and p.anchor_track == LEAD
@@ -49,7 +51,8 @@ def test_anchor_on_the_lead_vocal_judges_against_that_track(qtbot, make_window, 
 def test_a_profile_without_lead_statistics_is_a_banner(qtbot, make_window, tmp_path):
     w = make_window(advisor=load_advisor("balance"))
     c = load(qtbot, w, [lead_and_backing(tmp_path)])
-    c.set_anchor_track(LEAD)                                      # default profile: pop-rock
+    c.set_anchor_track(LEAD)                    # default profile pop-rock (e.g. a session saved with a track)
+    assert w.roles.anchor_track_box.isEnabled()                  # so that it can be set back to the role
     reports = []
     c.error.connect(reports.append)
     with qtbot.waitSignal(c.busy_changed, timeout=15000, check_params_cb=lambda busy, _m: not busy):
