@@ -19,7 +19,7 @@ from model.audio.findings import Finding
 from model.advice.advisor import AdviceRequest, Advisor, CancelToken
 from model.errors import AudioFormatError, Cancelled, InputError, MixingBuddyError, NoAnalysableAudio
 from model.audio.preview import SONG_WINDOW_S, can_fill_in_processes, fill_rows_in_processes, read_track
-from model.audio.stream import MAX_PROCESSES, PROCESS_MIN_FILES, PROCESS_MIN_S
+from model.audio.stream import worker_processes
 from model.audio.tracks import TrackSet
 
 from mixingbuddy_app.errors import ErrorKind, ErrorReport
@@ -351,9 +351,7 @@ class LoadTracksJob(PoolJob):
             self.emit("file_read", FileRead(len(read), n, t.id, t.name, t.role.role, read[i][1]))
 
         decode = [i for i in range(n) if i not in reuse]
-        processes = self.processes if self.processes is not None else (
-            min(os.cpu_count() or 1, MAX_PROCESSES) if len(decode) >= PROCESS_MIN_FILES
-            and length >= PROCESS_MIN_S * rate else 0)
+        processes = self.processes if self.processes is not None else worker_processes(len(decode), length, rate)
         mapped = preview_file(buffer)
         in_processes = decode if processes > 1 and can_fill_in_processes(buffer, mapped) else []
         in_thread = sorted(set(range(n)) - set(in_processes))   # copies from ``reuse``, or everything

@@ -535,6 +535,11 @@ class RolePanel(QGroupBox):
         controller.anchor_changed.connect(lambda _a: self.refresh())
         controller.loudness_changed.connect(lambda _exact: self.refresh())
         controller.profile_changed.connect(lambda _name: self.refresh())   # the typical bands follow the profile
+        # the anchor-on choice depends on the tracks' roles, the anchor and the profile only (not on every fader step)
+        controller.tracks_changed.connect(self._refresh_anchor_track)
+        controller.anchor_changed.connect(lambda _a: self._refresh_anchor_track())
+        controller.profile_changed.connect(lambda _name: self._refresh_anchor_track())
+        self._refresh_anchor_track()
         self.refresh()
 
     def add_footer(self, widget: QWidget) -> None:
@@ -565,7 +570,6 @@ class RolePanel(QGroupBox):
         p = self.controller.project
         present = set(p.roles_present())
         exact = p.loudness_is_exact()
-        self._refresh_anchor_track()
         for role, r in self.radios.items():
             r.setEnabled(role in present)
             if (p.anchor == role) != r.isChecked():

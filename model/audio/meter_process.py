@@ -26,7 +26,8 @@ import numpy as np
 import model.errors
 from model.audio.measure import Measurements, TrackWindow, measure_session
 from model.audio.processes import (MappedFile, MappedView, StopToken, array_at, end_workers, error_reply,
-                                   ignore_interrupts, mapped_view, reply_payload, start_worker, stop_flag)
+                                   ignore_interrupts, mapped_view, reply_payload, start_worker, stop_flag,
+                                   without_audio)
 from model.audio.tracks import Gains, Track, TrackSet
 
 _POLL_S = 0.05     # how often a waiting caller looks at its cancel token
@@ -113,8 +114,7 @@ class MeteringProcess:
             if view is None:
                 return None   # not every track is in the one mapped file: measure here
             views.append(view)
-        bare = tuple(dataclasses.replace(t, audio=np.zeros((0, 2), np.float32)) for t in tset.tracks)
-        return _Request(bare, tuple(views), tset.sample_rate, mapped.length, gains, window_s, span, true_peak,
+        return _Request(tuple(without_audio(t) for t in tset.tracks), tuple(views), tset.sample_rate, mapped.length, gains, window_s, span, true_peak,
                         per_track, known)
 
     def _started(self) -> tuple[Connection, int]:

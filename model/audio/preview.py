@@ -9,7 +9,6 @@ priority than the app, so its GUI thread gets a CPU as soon as it needs one.
 
 from __future__ import annotations
 
-import dataclasses
 import mmap
 import os
 from multiprocessing import connection, reduction
@@ -23,7 +22,8 @@ from model.audio.cache import FileAnalysis
 from model.audio.doctor import FileStats
 from model.audio.measure import read_track_window, window_spans
 from model.audio.processes import (MappedFile, StopToken, Worker, array_at, end_workers, error_reply,
-                                   ignore_interrupts, mapped_view, reply_payload, start_worker, stop_flag)
+                                   ignore_interrupts, mapped_view, reply_payload, start_worker, stop_flag,
+                                   without_audio)
 from model.audio.stream import FileStream
 from model.audio.tracks import Track
 from model.errors import AudioFormatError
@@ -117,8 +117,7 @@ def fill_rows_in_processes(buffer: np.ndarray, mapped: MappedFile, tasks: Sequen
 
         def give(conn: Connection) -> None:
             i, track, measure = pending.pop(0)
-            no_audio = dataclasses.replace(track, audio=np.zeros((0, 2), np.float32))   # decoded from its file
-            conn.send((i, no_audio, mapped_view(buffer[i], mapped), length, measure))
+            conn.send((i, without_audio(track), mapped_view(buffer[i], mapped), length, measure))   # decoded there
             busy[conn] = i
 
         for _, conn in workers:

@@ -9,6 +9,7 @@ end when their pipe closes.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import multiprocessing as mp
 import signal
 import traceback
@@ -19,6 +20,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 import model.errors
+from model.audio.tracks import Track
 
 Worker = tuple[mp.process.BaseProcess, Connection]
 
@@ -31,6 +33,11 @@ def start_worker(target: Callable, args: tuple, name: str) -> Worker:
     proc.start()
     theirs.close()
     return proc, mine
+
+
+def without_audio(track: Track) -> Track:
+    """The track to send to a worker: everything but its audio, which the worker maps or decodes itself."""
+    return dataclasses.replace(track, audio=np.zeros((0, 2), np.float32))
 
 
 def stop_flag():

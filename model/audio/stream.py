@@ -147,7 +147,7 @@ def analyse_session(plan: SessionPlan, roles: Mapping[str, str] | None = None, w
     pieces = _pieces(length, sr, window_s, span)
     n = workers or os.cpu_count() or 1
     if processes is None:
-        processes = n > 1 and len(tset.tracks) >= PROCESS_MIN_FILES and length >= PROCESS_MIN_S * sr
+        processes = worker_processes(len(tset.tracks), length, sr, n) > 0
     if processes:
         from model.audio.filepool import analyse_in_processes
 
@@ -178,6 +178,15 @@ PROCESS_MIN_S = 60.0
 #: Each worker process holds 60-80 MB (its imports, blocks and role buffers; measured on the 96-track
 #: session), so more than six would take the whole analysis past 1 GB on a many-core machine.
 MAX_PROCESSES = 6
+
+
+def worker_processes(files: int, frames: int, sample_rate: int, cores: int | None = None) -> int:
+    """How many worker processes decode and meter a session of ``files`` files and ``frames`` frames:
+    0 (threads) on one core or below PROCESS_MIN_FILES and PROCESS_MIN_S, else one a core up to MAX_PROCESSES."""
+    cores = cores or os.cpu_count() or 1
+    if cores < 2 or files < PROCESS_MIN_FILES or frames < PROCESS_MIN_S * sample_rate:
+        return 0
+    return min(cores, MAX_PROCESSES)
 
 
 @dataclass(frozen=True)
