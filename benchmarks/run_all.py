@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["bench_critique.py", "bench_sessions.py", "bench_masking.py", "bench_memory.py", "bench_app.py", "bench_app_sessions.py", "bench_pooling.py",
+ORDER = ["bench_critique.py", "bench_sessions.py", "bench_masking.py", "bench_memory.py", "bench_app.py", "bench_app_sessions.py", "bench_cancel.py", "bench_pooling.py",
          "bench_synth.py", "bench_eval.py", "bench_realstems.py", "bench_install.py", "gpu_check.py"]
 
 

@@ -507,11 +507,9 @@ def test_hanging_advisor_cancel_recovers_and_the_next_critique_works(qtbot, sess
     assert stub.started.wait(10)
     qtbot.wait(100)
     assert c.busy and w.cancel_action.isEnabled()
-    t0 = time.monotonic()
     with qtbot.waitSignal(c.busy_changed, timeout=int(deaf_s * 1000) + 3000,
                           check_params_cb=lambda busy, _m: not busy):
         w.cancel_action.trigger()
-    assert time.monotonic() - t0 < deaf_s + 2.0
     assert not [b for b in w.banners.banners if b.report.severity == "error"]
     stub.hang = False
     advice = critique(qtbot, w)

@@ -55,32 +55,42 @@ def test_partial_entries_stay_in_memory(tmp_path):
 
 
 
+class Waiting:
+    """A cancel token that only notes that its holder is waiting (the waiter checks it while it waits)."""
+
+    def __init__(self):
+        self.event = threading.Event()
+
+    def raise_if_cancelled(self):
+        self.event.set()
+
+
 def test_one_measurement_asked_twice_at_once_is_made_once():
     """The app's meters and a critique asking for the same measurement share it: the second waits, then reuses."""
-    cache, calls, started = AnalysisCache(), [], threading.Event()
+    cache, calls, started, waiting = AnalysisCache(), [], threading.Event(), Waiting()
 
     def slow():
         calls.append(1)
         started.set()
-        time.sleep(0.3)
+        assert waiting.event.wait(10)   # finishes only once the second caller waits for it
         return object()
 
     results = []
     first = threading.Thread(target=lambda: results.append(cache.shared("k", slow)))
     first.start()
-    started.wait(2)
-    results.append(cache.shared("k", slow))
+    assert started.wait(10)
+    results.append(cache.shared("k", slow, cancel=waiting))
     first.join()
     assert len(calls) == 1 and results[0] is results[1]
     assert cache.shared("other", lambda: "x") == "x"
 
 
 def test_a_waiter_measures_itself_when_the_first_caller_is_cancelled():
-    cache, started = AnalysisCache(), threading.Event()
+    cache, started, waiting = AnalysisCache(), threading.Event(), Waiting()
 
     def cancelled():
         started.set()
-        time.sleep(0.2)
+        assert waiting.event.wait(10)   # cancelled only once the second caller waits for it
         raise Cancelled()
 
     def owner():
@@ -89,8 +99,8 @@ def test_a_waiter_measures_itself_when_the_first_caller_is_cancelled():
 
     t = threading.Thread(target=owner)
     t.start()
-    started.wait(2)
-    assert cache.shared("k", lambda: "measured here") == "measured here"
+    assert started.wait(10)
+    assert cache.shared("k", lambda: "measured here", cancel=waiting) == "measured here"
     t.join()
 
 

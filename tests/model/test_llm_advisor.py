@@ -95,7 +95,7 @@ def test_critique_returns_advice_from_the_llm(trained):
 
 
 def test_cli_critique_with_llm_advisor(trained, capsys):
-    cli = pytest.importorskip("mixingbuddy_app.cli")
+    from mixingbuddy_app import cli
     code = cli.main([str(trained.song), "--advisor", "llm", "--checkpoint", str(trained.run), "--device", "cpu",
                      "--anchor", "drums", "--json"])
     captured = capsys.readouterr()
@@ -209,7 +209,7 @@ def test_cli_refuses_broken_checkpoints_with_one_line(trained, tmp_path, capsys,
     """Issue 6: a checkpoint with a missing file, a wrong hash, wrong shapes or a future format -> exit 2."""
     import shutil
 
-    cli = pytest.importorskip("mixingbuddy_app.cli")
+    from mixingbuddy_app import cli
     run = tmp_path / "run"
     shutil.copytree(trained.run, run)
     tamper(run)
