@@ -55,12 +55,30 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+NO_DISPLAY = ("No display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset): run `mixingbuddy critique "
+              "PATH` for the command-line critique, or set QT_QPA_PLATFORM=offscreen.")
+
+
+def no_display(environ=None, platform: str | None = None) -> bool:
+    """True on Linux with neither an X11 nor a Wayland display and no Qt platform chosen: Qt would print its
+    platform-plugin chatter and abort (SIGABRT). A QT_QPA_PLATFORM that is set (offscreen, minimal, vnc, eglfs,
+    linuxfb, or xcb with a display Qt finds itself) is left to Qt."""
+    env = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if not platform.startswith("linux") or env.get("QT_QPA_PLATFORM"):
+        return False
+    return not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.no_audio:
         os.environ["MIXINGBUDDY_NO_AUDIO"] = "1"
     if args.smoke:
-        return smoke()
+        return smoke()   # sets QT_QPA_PLATFORM=offscreen itself: needs no display
+    if no_display():
+        print(f"mixingbuddy: {NO_DISPLAY}", file=sys.stderr)
+        return 2
     app = _make_app()
     from mixingbuddy_app.composition import build_main_window
     from mixingbuddy_app.errors import install_excepthooks

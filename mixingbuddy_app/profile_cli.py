@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -56,26 +57,45 @@ def song_source(path: str, overrides: dict[str, str]):
     return SongSource(p.name, (str(p),), overrides)
 
 
-def summary(profile: dict, out: Path | None) -> str:
-    """n songs, then per pair: songs, windows, median and spread."""
-    prov = profile["provenance"]
-    songs = prov.get("songs") or []
-    lines = [f"Profile '{profile.get('name')}': {len(songs)} song(s): {', '.join(songs)}" if songs else
-             f"Profile '{profile.get('name')}': {prov.get('method')}", "",
+def summary(profile, out: Path | None) -> str:
+    """n songs, then per pair: songs, windows, median and spread (of a checked BalanceProfile)."""
+    prov = profile.provenance
+    songs = prov.get("songs")
+    songs = [str(s) for s in songs] if isinstance(songs, list) else []
+    lines = [f"Profile '{profile.name}': {len(songs)} song(s): {', '.join(songs)}" if songs else
+             f"Profile '{profile.name}': {prov.get('method') or 'no provenance given'}", "",
              f"  {'pair':<14} {'songs':>5} {'windows':>7} {'median':>7} {'window IQR':>13} {'spread':>7}  judged"]
-    for key, v in profile["pairs"].items():
-        n = v.get("songs")
-        judged = "yes" if n is None or n >= prov.get("min_songs_to_judge", 2) else "no (too few songs)"
-        lines.append(f"  {key:<14} {n if n is not None else '—':>5} {v.get('windows') or '—':>7} "
-                     f"{v['median']:>+7.1f} {v['q25']:>+6.1f}..{v['q75']:<+6.1f} {v['spread_lu']:>7.1f}  {judged}")
+    for (role, anchor), st in profile.pairs.items():
+        judged = "yes" if st.judged else "no (too few songs)"
+        lines.append(f"  {role + '|' + anchor:<14} {st.songs if st.songs is not None else '—':>5} "
+                     f"{st.windows or '—':>7} {st.median:>+7.1f} {st.q25:>+6.1f}..{st.q75:<+6.1f} {st.spread:>7.1f}  "
+                     f"{judged}")
     if out is not None:
         lines += ["", f"  written to {out}"]
     return "\n".join(lines)
 
 
+def check_out(out: Path, create: bool) -> None:
+    """Refuse, before any song is measured, a profile file that cannot be written there (``create``: make the
+    user's profile folder)."""
+    folder = out.parent
+    try:
+        if create:
+            folder.mkdir(parents=True, exist_ok=True)
+        if out.is_dir():
+            raise CliInputError(f"--out {out} is a folder: give the profile's .json file name")
+        if not folder.is_dir():
+            raise CliInputError(f"--out {out}: {folder} is not a folder" if folder.exists() else
+                                f"--out {out}: the folder {folder} does not exist")
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{out.name}.", suffix=".tmp"):
+            pass  # the profile is written the same way, via a temporary file beside it
+    except OSError as exc:
+        raise CliInputError(f"cannot write the profile in {folder}: {exc.strerror or exc}") from None
+
+
 def run(argv: Sequence[str]) -> int:
-    from model.advice.profiles import (BalanceProfile, fit_profile, list_profiles, resolve_profile, user_profile_path,
-                                       write_profile)
+    from model.advice.profiles import (MIN_SONGS, BalanceProfile, fit_profile, list_profiles, read_profile_file,
+                                       resolve_profile, user_profile_path, write_profile)
 
     args = build_parser().parse_args(list(argv))
     if args.command == "list":
@@ -83,19 +103,21 @@ def run(argv: Sequence[str]) -> int:
             print(f"{e.name:<16} {e.source:<8} {e.description}  ({e.path})")
         return 0
     if args.command == "show":
-        path = resolve_profile(args.name)
-        BalanceProfile.load(path)  # refuse an unreadable file with one line
-        print(summary(json.loads(path.read_text(encoding="utf-8")), None))
+        print(summary(read_profile_file(resolve_profile(args.name))[0], None))
         return 0
     if args.command != "fit":
         raise CliInputError("choose a command: fit, list or show")
     out = Path(args.out) if args.out else user_profile_path(args.name)
     overrides = parse_role_overrides(args.role)
+    if len(args.paths) < MIN_SONGS:
+        raise CliInputError(f"give at least {MIN_SONGS} songs (one folder or .mbsession each): a profile learns how "
+                            "far finished songs sit apart, which one song cannot tell")
+    check_out(out, create=not args.out)
     songs = [song_source(p, overrides) for p in args.paths]
     progress = (lambda f, msg: print(f"  {msg}", file=sys.stderr)) if not args.json else None
     profile, _ = fit_profile(songs, args.name, "mixingbuddy profile fit", args.description, progress=progress)
     write_profile(profile, out)
-    print(json.dumps(profile, indent=2) if args.json else summary(profile, out))
+    print(json.dumps(profile, indent=2) if args.json else summary(BalanceProfile.from_json(profile), out))
     return 0
 
 

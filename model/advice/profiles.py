@@ -62,6 +62,10 @@ class PairStats:
     def judged(self) -> bool:
         return self.songs is None or self.songs >= MIN_SONGS
 
+    def band(self, ok_db: float) -> tuple[float, float]:
+        """The offsets judged in band: within ``ok_db`` of the median (a role outside it is flagged)."""
+        return self.median - ok_db, self.median + ok_db
+
 
 @dataclass(frozen=True)
 class BalanceProfile:
@@ -78,30 +82,38 @@ class BalanceProfile:
     def load(cls, path: str | Path) -> "BalanceProfile":
         """Read a profile JSON file (format /2, or /1 whose spread comes from its quartiles).
 
-        Raises AdvisorUnavailable naming what is wrong.
+        Raises ProfileError naming the file and what is wrong.
         """
-        path = Path(path)
-        try:
-            return cls.from_json(json.loads(path.read_text(encoding="utf-8")), path.stem)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise AdvisorUnavailable(f"Balance profile {path.name} is unreadable: {exc}") from None
+        return read_profile_file(path)[0]
 
     @classmethod
     def from_json(cls, data: Mapping, default_name: str = "") -> "BalanceProfile":
+        """A profile from its JSON, checked: ValueError says in plain words what is wrong."""
+        if not isinstance(data, Mapping):
+            raise ValueError("it is not a JSON object")
         fmt = data.get("format")
         if fmt not in (PROFILE_FORMAT, PROFILE_FORMAT_V1):
             raise ValueError(f"format is {fmt!r}, expected {PROFILE_FORMAT!r}")
-        pairs = {}
-        for key, v in data["pairs"].items():
-            role, anchor = key.split("|")
-            q25, q75 = float(v["q25"]), float(v["q75"])
-            spread = float(v["spread_lu"]) if v.get("spread_lu") is not None else (q75 - q25) / IQR_PER_SD
-            songs = v.get("songs") if fmt == PROFILE_FORMAT else None
-            pairs[(role, anchor)] = PairStats(float(v["median"]), q25, q75, spread,
-                                              None if songs is None else int(songs), v.get("n") or v.get("windows"))
-        th = data.get("thresholds_db", {})
-        return cls(pairs, float(th.get("ok", 3.0)), float(th.get("very", 6.0)), data.get("provenance") or {},
-                   str(data.get("name") or default_name), str(data.get("description") or ""))
+        raw = data.get("pairs")
+        if not isinstance(raw, Mapping) or not raw:
+            raise ValueError('"pairs" is not an object of role|anchor pairs' if raw != {} else "it has no pairs")
+        pairs = {_pair_key(key): _pair_stats(key, v, fmt == PROFILE_FORMAT) for key, v in raw.items()}
+        th = data.get("thresholds_db") or {}
+        if not isinstance(th, Mapping):
+            raise ValueError('"thresholds_db" is not an object')
+        ok = checked_number(th, "ok", "thresholds_db") if "ok" in th else 3.0
+        very = checked_number(th, "very", "thresholds_db") if "very" in th else 6.0
+        if not 0 < ok <= very:
+            raise ValueError(f"thresholds_db must have 0 < ok <= very (ok {ok}, very {very})")
+        provenance = data.get("provenance") or {}
+        if not isinstance(provenance, Mapping):
+            raise ValueError('"provenance" is not an object')
+        if "tonal" in data:
+            from model.advice.tonal import TonalProfile
+
+            TonalProfile.from_dict(data)  # its tonal shapes must read too
+        return cls(pairs, ok, very, provenance, str(data.get("name") or default_name),
+                   str(data.get("description") or ""))
 
     def typical(self, role: str, anchor: str) -> PairStats | None:
         return self.pairs.get((role, anchor))
@@ -119,6 +131,66 @@ class BalanceProfile:
         if deviation > 0:
             return "very_loud" if size >= self.very_db else "loud"
         return "very_quiet" if size >= self.very_db else "quiet"
+
+
+# --- reading a profile file ----------------------------------------------------------
+
+class ProfileError(InputError, AdvisorUnavailable):
+    """A profile file that cannot be read or used (bad input: CLI exit 2; no advisor can be built on it)."""
+
+
+def read_profile_file(path: str | os.PathLike) -> tuple[BalanceProfile, dict]:
+    """A profile file, checked, and its JSON; ProfileError names the file and what is wrong."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return BalanceProfile.from_json(data, path.stem), data
+    except OSError as exc:
+        raise ProfileError(f"The profile {path} cannot be read: {exc.strerror or exc}.") from None
+    except UnicodeDecodeError:
+        raise ProfileError(f"The profile {path} is not usable: it is not a text file.") from None
+    except json.JSONDecodeError as exc:
+        raise ProfileError(f"The profile {path} is not usable: it is not valid JSON "
+                           f"(line {exc.lineno}, column {exc.colno}).") from None
+    except ValueError as exc:
+        raise ProfileError(f"The profile {path} is not usable: {exc}.") from None
+
+
+def checked_number(obj: Mapping, name: str, where: str) -> float:
+    """``obj[name]`` as a float; ValueError when it is missing, not a number, NaN or infinite."""
+    x = obj.get(name)
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+        got = f" (it is {json.dumps(x)[:24]})" if name in obj else ""
+        raise ValueError(f"{where} has no numeric {name}{got}")
+    return float(x)
+
+
+def _count(x, name: str, where: str) -> int | None:
+    if x is not None and (isinstance(x, bool) or not isinstance(x, int) or x < 0):
+        raise ValueError(f"{where} has no count of {name} (it is {json.dumps(x)[:24]})")
+    return x
+
+
+def _pair_key(key: str) -> tuple[str, str]:
+    role, _, anchor = key.partition("|")
+    if (role, anchor) not in profile_pairs():
+        raise ValueError(f"pair {key!r} is not a role ({', '.join(ROLES)}) against an anchor ({', '.join(ANCHORS)})")
+    return role, anchor
+
+
+def _pair_stats(key: str, v, with_songs: bool) -> PairStats:
+    """One pair's JSON (with its song count in format /2) -> PairStats; ValueError in plain words."""
+    where = f"pair {key}"
+    if not isinstance(v, Mapping):
+        raise ValueError(f"{where} is not an object")
+    median, q25, q75 = (checked_number(v, k, where) for k in ("median", "q25", "q75"))
+    if q25 > q75:
+        raise ValueError(f"{where} has q25 above q75")
+    spread = checked_number(v, "spread_lu", where) if v.get("spread_lu") is not None else (q75 - q25) / IQR_PER_SD
+    if spread < 0:
+        raise ValueError(f"{where} has a negative spread_lu")
+    songs = _count(v.get("songs"), "songs", where) if with_songs else None
+    return PairStats(median, q25, q75, spread, songs, _count(v.get("n") or v.get("windows"), "windows", where))
 
 
 # --- per-pair gate -------------------------------------------------------------
@@ -280,6 +352,32 @@ def load_song(song: SongSource) -> tuple["TrackSet", "Gains"]:
     return tracks, gains
 
 
+def check_songs(sources: Sequence[SongSource]) -> None:
+    """Before anything is measured: every song's files exist (listed, not decoded), no song is given twice, and
+    every file given a role is a file of some song. Raises InputError in one line."""
+    from model.audio.tracks import expand_paths
+
+    if not sources:
+        raise InputError("No songs given to fit a profile from.")
+    seen: dict[frozenset[str], SongSource] = {}
+    names: set[str] = set()
+    for song in sources:
+        files = expand_paths(song.paths, strict=True)[0]
+        key = frozenset(os.path.realpath(f) for f in files)
+        if key in seen:
+            raise InputError(f"The same song is given twice: {_where(seen[key])} and {_where(song)}. "
+                             "Give each song once.")
+        seen[key] = song
+        names |= {f.name for f in files}
+    unknown = sorted(n for s in sources for n in s.roles if n not in names)
+    if unknown:
+        raise InputError(f"A role is given for {unknown[0]!r}, but no song has a file of that name.")
+
+
+def _where(song: SongSource) -> str:
+    return str(song.paths[0]) if len(song.paths) == 1 else song.label
+
+
 def fit_profile(songs: Sequence[SongSource | str | os.PathLike], name: str, method: str = "mixingbuddy profile fit",
                 description: str = "", progress: "Progress | None" = None, cancel: "CancelToken | None" = None,
                 window_s: float = 10.0) -> tuple[dict, list[SongOffsets]]:
@@ -293,8 +391,7 @@ def fit_profile(songs: Sequence[SongSource | str | os.PathLike], name: str, meth
     from model.audio.measure import measure_session
 
     sources = [s if isinstance(s, SongSource) else SongSource(Path(s).name, (str(s),)) for s in songs]
-    if not sources:
-        raise InputError("No songs given to fit a profile from.")
+    check_songs(sources)
     measured, shapes, leads = [], [], {}
     for i, song in enumerate(sources):
         if cancel:

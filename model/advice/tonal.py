@@ -13,6 +13,7 @@ same songs: ``{"tonal": {role: {"bands_hz": [...], "median_db": [...], "spread_d
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -58,14 +59,13 @@ class TonalProfile:
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "TonalProfile":
-        """Read the "tonal" key of a profile dict (a tonal profile file or a balance profile carrying one)."""
-        tonal = data["tonal"]
-        roles = {role: RoleTone(tuple(map(float, v["bands_hz"])), tuple(map(float, v["median_db"])),
-                                tuple(map(float, v["spread_db"])), int(v.get("songs", 0)))
-                 for role, v in tonal.items()}
-        for role, tone in roles.items():
-            if not len(tone.bands_hz) == len(tone.median_db) == len(tone.spread_db):
-                raise ValueError(f"tonal.{role}: bands_hz, median_db and spread_db differ in length")
+        """Read the "tonal" key of a profile dict (a tonal profile file or a balance profile carrying one).
+
+        ValueError says in plain words what is wrong."""
+        tonal = data.get("tonal") if isinstance(data, Mapping) else None
+        if not isinstance(tonal, Mapping):
+            raise ValueError('"tonal" is not an object of roles')
+        roles = {role: _role_tone(role, v) for role, v in tonal.items()}
         return cls(str(data.get("genre") or data.get("name") or "reference"), roles, data.get("provenance"))
 
     @classmethod
@@ -82,23 +82,40 @@ class TonalProfile:
                 "provenance": dict(self.provenance or {})}
 
 
+def _role_tone(role: str, v) -> RoleTone:
+    """One role's entry under "tonal": three equally long lists of finite numbers (spreads not negative)."""
+    if not isinstance(v, Mapping):
+        raise ValueError(f"tonal.{role} is not an object")
+    lists = []
+    for key in ("bands_hz", "median_db", "spread_db"):
+        x = v.get(key)
+        if not isinstance(x, list) or not all(isinstance(n, (int, float)) and not isinstance(n, bool)
+                                              and math.isfinite(n) for n in x):
+            raise ValueError(f"tonal.{role}.{key} is not a list of numbers")
+        lists.append(tuple(map(float, x)))
+    if not len(lists[0]) == len(lists[1]) == len(lists[2]):
+        raise ValueError(f"tonal.{role}: bands_hz, median_db and spread_db differ in length")
+    if any(s < 0 for s in lists[2]):
+        raise ValueError(f"tonal.{role}.spread_db has a negative spread")
+    songs = v.get("songs", 0)
+    if isinstance(songs, bool) or not isinstance(songs, int) or songs < 0:
+        raise ValueError(f"tonal.{role}.songs is not a count of songs")
+    return RoleTone(*lists, songs)
+
+
 def tonal_for_profile(profile: str | Path | None = None) -> tuple[TonalProfile, str]:
     """The tonal shapes to compare with when judging against a balance profile (name or file), and a note.
 
     The profile's own shapes when it carries them, else the shipped electronic profile's, and the note says so.
     Raises InputError when the profile or the shapes cannot be read.
     """
-    from model.advice.profiles import DEFAULT_PROFILE, resolve_profile
+    from model.advice.profiles import DEFAULT_PROFILE, read_profile_file, resolve_profile
     from resources import TONAL_PROFILE
 
     name = str(profile or DEFAULT_PROFILE)
-    path = resolve_profile(name)
-    try:
-        carries = "tonal" in json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"Profile {Path(path).name} is unreadable: {exc}") from None
-    if carries:
-        return TonalProfile.load(path), f"the {Path(name).stem} profile's tonal shapes"
+    data = read_profile_file(resolve_profile(name))[1]  # checked, its tonal shapes too
+    if "tonal" in data:
+        return TonalProfile.from_dict(data), f"the {Path(name).stem} profile's tonal shapes"
     shipped = TonalProfile.load(TONAL_PROFILE)
     return shipped, f"the {shipped.genre} tonal shapes ({Path(name).stem} has none of its own)"
 

@@ -138,12 +138,17 @@ _LEAD = re.compile(r"(?<![a-z0-9])(?:" + "|".join(LEAD_VOCAL_WORDS) + r")(?![a-z
 _BACKING = re.compile(r"(?<![a-z0-9])(?:" + "|".join(BACKING_VOCAL_WORDS) + r")(?![a-z0-9])")
 
 
+def named_like_backing_vocal(name: str) -> bool:
+    """Whether a file name marks a backing part ("BGVOX ECHO", "Lead Vox Dbl", "Harmony 2")."""
+    return bool(_BACKING.search(normalise_name(name)))
+
+
 def lead_vocal_of(tracks) -> "str | None":
     """The id of a song's lead vocal among ``tracks`` (objects with id, name and role): the one vocals track
     whose name says lead or main and no backing part; None when no name says so clearly (a lone "Vocals" stem,
     as in MUSDB, may hold the backing vocals too)."""
     named = [t for t in tracks if t.role.role == "vocals" and _LEAD.search(normalise_name(t.name))
-             and not _BACKING.search(normalise_name(t.name))]
+             and not named_like_backing_vocal(t.name)]
     return named[0].id if len(named) == 1 else None
 
 

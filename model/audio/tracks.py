@@ -149,10 +149,23 @@ def expand_paths(paths: Iterable[str | os.PathLike], strict: bool = True
 
     A missing path, a symlink loop or a folder without audio raises InputError with
     ``strict``; otherwise it is returned as (path, reason) and the rest go on.
+    A file or folder given more than once (the same resolved path: a symlink or ``./x`` counts)
+    is counted once, where it first appears, and a note names it.
     """
     files: list[Path] = []
     notes: list[str] = []
     refused: list[tuple[str, str]] = []
+    seen: set[str] = set()       # resolved paths of the files and folders taken
+    repeated: list[str] = []     # names of those given again, in order of first repeat
+
+    def first_time(p: Path, label: str) -> bool:
+        key = _resolved(p)
+        if key not in seen:
+            seen.add(key)
+            return True
+        if label not in repeated:
+            repeated.append(label)
+        return False
 
     def refuse(p: Path, reason: str) -> None:
         if strict:
@@ -168,6 +181,8 @@ def expand_paths(paths: Iterable[str | os.PathLike], strict: bool = True
             refuse(p, f"{p.name}: cannot be opened ({exc.strerror or exc}).")
             continue
         if is_dir:
+            if not first_time(p, f"{p.name or p} (folder)"):
+                continue
             try:
                 entries = sorted(p.iterdir(), key=lambda q: q.name.lower())
             except OSError as exc:
@@ -187,15 +202,31 @@ def expand_paths(paths: Iterable[str | os.PathLike], strict: bool = True
                 notes.append(f"{p.name}: skipped {skipped} non-audio entr{'y' if skipped == 1 else 'ies'}.")
             if not audio:
                 refuse(p, f"{p}: folder contains no audio files.")
-            files.extend(audio)
+            files.extend(q for q in audio if first_time(q, q.name))
         elif exists:
-            files.append(p)
+            if first_time(p, p.name):
+                files.append(p)
         else:
             refuse(p, f"{p}: no such file or folder.")
+    if repeated:
+        notes.append(_repeated_note(repeated))
     if not files:
         reasons = "; ".join(r for _, r in refused)
         raise NoAnalysableAudio(f"No audio files given{': ' + reasons if reasons else '.'}")
     return files, notes, refused
+
+
+def _resolved(p: Path) -> str:
+    """The key two spellings of one file share (symlinks and ``..`` resolved, case folded where the OS does)."""
+    try:
+        return os.path.normcase(os.path.realpath(p))
+    except (OSError, ValueError):
+        return os.path.normcase(os.path.abspath(p))
+
+
+def _repeated_note(names: Sequence[str], shown: int = 8) -> str:
+    listed = ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+    return f"Given more than once, counted once: {listed}."
 
 
 def _unique_ids(paths: Sequence[Path]) -> list[str]:

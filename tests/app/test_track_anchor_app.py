@@ -99,7 +99,9 @@ def test_a_saved_anchor_track_is_the_lead_when_a_profile_learns_from_the_session
     profile, offsets = fit_profile([song], "one")
     assert profile["provenance"]["lead_vocal_tracks"] == {"song": "05 BGV Ooh.wav"}
     assert ("drums", TRACK_ANCHOR) in offsets[0].offsets
-    out = run_profile("fit", session, "--name", "one", "--out", tmp_path / "one.json")   # as a user runs it
+    other = lead_and_backing(tmp_path / "second")           # a profile learns from two songs or more
+    out = run_profile("fit", session, other, "--name", "two", "--out", tmp_path / "two.json")   # as a user runs it
     assert out.returncode == 0, out.stderr
-    saved = json.loads((tmp_path / "one.json").read_text())
-    assert saved["provenance"]["lead_vocal_tracks"] == {"song": "05 BGV Ooh.wav"} and "drums|lead vocal" in saved["pairs"]
+    saved = json.loads((tmp_path / "two.json").read_text())
+    assert saved["provenance"]["lead_vocal_tracks"] == {"song": "05 BGV Ooh.wav", "export": "01 Lead Vox.wav"}
+    assert "drums|lead vocal" in saved["pairs"]

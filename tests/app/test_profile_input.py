@@ -1,0 +1,157 @@
+"""`mixingbuddy profile fit|show` and `critique --profile` on bad input: one line on stderr, exit 2, nothing written,
+and the songs are checked before any is measured (run as a user would, in a subprocess)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from resources import DEMO_DIR, PROFILES_DIR
+
+
+def mb(*args, env_extra=None):
+    env = {**os.environ, "MIXINGBUDDY_DEBUG": "0", **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "mixingbuddy_app", *map(str, args)],
+                          capture_output=True, text=True, timeout=300, env=env)
+
+
+def refused(out, *words):
+    """Exit 2, exactly one stderr line naming ``words``, no Python internals (and so nothing was measured)."""
+    lines = out.stderr.strip().splitlines()
+    assert out.returncode == 2, out.stderr
+    assert len(lines) == 1, out.stderr
+    assert all(w in lines[0] for w in words), lines[0]
+    for leak in ("Traceback", "internal error", "has no attribute", "subscriptable", "Errno", "KeyError", "unpack"):
+        assert leak not in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture()
+def second_song(tmp_path):
+    """A second song: a copy of the demo in another folder."""
+    return Path(shutil.copytree(DEMO_DIR, tmp_path / "song2"))
+
+
+@pytest.fixture()
+def fit(tmp_path):
+    """fit(*args) runs `profile fit ... --name t` with the user profile folder in tmp_path."""
+    def run(*args):
+        return mb("profile", "fit", *args, "--name", "t",
+                  env_extra={"MIXINGBUDDY_PROFILE_DIR": str(tmp_path / "profiles")})
+    return run
+
+
+def test_one_song_is_refused_before_measuring(tmp_path, fit):
+    out_file = tmp_path / "p.json"
+    refused(fit(DEMO_DIR, "--out", out_file), "at least 2 songs")
+    refused(fit(DEMO_DIR), "at least 2 songs")
+    assert not out_file.exists() and not (tmp_path / "profiles").exists()
+
+
+def test_the_same_song_twice_is_refused(tmp_path, fit):
+    out_file = tmp_path / "p.json"
+    (tmp_path / "link").symlink_to(DEMO_DIR, target_is_directory=True)
+    for other in (DEMO_DIR, f"{DEMO_DIR}{os.sep}.", tmp_path / "link"):
+        refused(fit(DEMO_DIR, other, "--out", out_file), "same song", "twice")
+    assert not out_file.exists()
+
+
+@pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs Linux's read-only /sys")
+def test_unwritable_out_is_refused_before_measuring(tmp_path, fit, second_song):
+    refused(fit(DEMO_DIR, second_song, "--out", "/sys/mb_test.json"), "cannot write", "/sys")
+    assert not Path("/sys/mb_test.json").exists()
+
+
+def test_out_that_is_a_folder_or_in_a_missing_folder_is_refused(tmp_path, fit, second_song):
+    refused(fit(DEMO_DIR, second_song, "--out", tmp_path), "is a folder")
+    missing = tmp_path / "nodir"
+    refused(fit(DEMO_DIR, second_song, "--out", missing / "z.json"), "the folder", "does not exist")
+    assert not missing.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["song2"]  # no profile, no temporary file left
+
+
+def test_role_for_a_file_no_song_has_is_refused(tmp_path, fit, second_song):
+    out_file = tmp_path / "p.json"
+    refused(fit(DEMO_DIR, second_song, "--role", "nosuch.wav=bass", "--out", out_file), "nosuch.wav", "no song")
+    assert not out_file.exists()
+
+
+def test_every_song_is_checked_before_any_is_measured(tmp_path, fit):
+    out_file = tmp_path / "p.json"
+    (tmp_path / "empty").mkdir()
+    refused(fit(DEMO_DIR, tmp_path / "empty", "--out", out_file), "empty", "no audio files")
+    refused(fit(DEMO_DIR, tmp_path / "nosuch", "--out", out_file), "nosuch")
+    assert not out_file.exists()
+
+
+def test_good_songs_still_fit(tmp_path, fit, second_song):
+    out_file = tmp_path / "p.json"
+    out = fit(DEMO_DIR, second_song, "--role", "07 Keys Pad.flac=bass", "--out", out_file)
+    assert out.returncode == 0, out.stderr
+    assert "2 song(s): demo, song2" in out.stdout and json.loads(out_file.read_text())["pairs"]
+
+
+def electronic():
+    return json.loads((PROFILES_DIR / "electronic.json").read_text())
+
+
+def drums_vocals(**change):
+    def edit(d):
+        pair = d["pairs"]["drums|vocals"]
+        pair.update(change)
+        for k in [k for k, v in change.items() if v is None]:
+            del pair[k]
+    return edit
+
+
+BAD_PROFILES = {
+    "tonal not an object": (lambda d: d.update(tonal=[1, 2]), '"tonal" is not an object'),
+    "tonal role not an object": (lambda d: d["tonal"].update(drums=[1]), "tonal.drums is not an object"),
+    "tonal NaN": (lambda d: d["tonal"]["drums"]["median_db"].__setitem__(0, float("nan")), "tonal.drums.median_db"),
+    "NaN median": (drums_vocals(median=float("nan")), "pair drums|vocals has no numeric median (it is NaN)"),
+    "infinite q75": (drums_vocals(q75=float("inf")), "pair drums|vocals has no numeric q75"),
+    "text median": (drums_vocals(median="loud"), "pair drums|vocals has no numeric median"),
+    "missing q25": (drums_vocals(q25=None), "pair drums|vocals has no numeric q25"),
+    "text spread": (drums_vocals(spread_lu="wide"), "pair drums|vocals has no numeric spread_lu"),
+    "negative spread": (drums_vocals(spread_lu=-1.0), "pair drums|vocals has a negative spread"),
+    "pairs a list": (lambda d: d.update(pairs=[1]), '"pairs" is not an object'),
+    "pairs null": (lambda d: d.update(pairs=None), '"pairs" is not an object'),
+    "pair a list": (lambda d: d["pairs"].update({"drums|vocals": [1]}), "pair drums|vocals is not an object"),
+    "pair null": (lambda d: d["pairs"].update({"drums|vocals": None}), "pair drums|vocals is not an object"),
+    "bad pair name": (lambda d: d["pairs"].update({"drumsvocals": {}}), "'drumsvocals' is not a role"),
+    "a list": (lambda d: [d], "it is not a JSON object"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_PROFILES)
+def test_malformed_profile_is_refused_at_load(tmp_path, case):
+    edit, words = BAD_PROFILES[case]
+    data = electronic()
+    data = edit(data) or data  # an edit returns new data, or changes it in place
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(data))  # NaN and Infinity as Python's json writes them
+    for args in (("profile", "show", path), ("critique", DEMO_DIR, "--profile", path, "--json"),
+                 ("critique", DEMO_DIR, "--profile", path, "--tonal")):
+        line = refused(mb(*args), words)
+        assert f"The profile {path} is not usable: " in line
+
+
+def test_unreadable_profile_says_so_in_one_line(tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text("{nope")
+    refused(mb("profile", "show", path), f"The profile {path} is not usable: it is not valid JSON")
+    path.write_bytes(b"\xff\xfe\x00")
+    refused(mb("critique", DEMO_DIR, "--profile", path), "not a text file")
+
+
+def test_shipped_and_format_1_profiles_still_show(tmp_path):
+    old = {"format": "mixingbuddy.balance_profile/1", "pairs": {"drums|vocals": {"median": -2.0, "q25": -5.0,
+                                                                                  "q75": 1.0, "n": None}}}
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    for name in ("pop-rock", "electronic", tmp_path / "old.json"):
+        out = mb("profile", "show", name)
+        assert out.returncode == 0 and "drums|vocals" in out.stdout, out.stderr
