@@ -169,9 +169,9 @@ class CritiqueMixin:
     def can_apply(self, role: str | None = None) -> bool:
         """Whether Apply can act now: on the headline suggestion (or on ``role``'s) of the current advice."""
         a = self.project.advice
-        if a is None or a.primary is None or a.abstained or self.busy:
+        if a is None or not a.suggestions or a.abstained or self.busy:
             return False
-        return (role or a.primary.role) in self.project.applicable_roles()
+        return (role or a.suggestions[0].role) in self.project.applicable_roles()
 
     def apply(self, role: str | None = None) -> ApplyResult | None:
         """Apply one suggestion (the headline one when ``role`` is None)."""

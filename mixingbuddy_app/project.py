@@ -68,12 +68,15 @@ class ExactLoudness:
     """Whole-song BS.1770 loudness of each audible role and of the mix (model.audio.measure.measure_session).
 
     ``role_blocks`` are each role's gating-block energies with its role gain taken out: a role's sum
-    only scales with its role gain, so its exact loudness at any role gain follows from them.
+    only scales with its role gain, so its exact loudness at any role gain follows from them. ``pairs``
+    are each (role, anchor role) offset over the windows where both play (what the critique judges),
+    with both role gains taken out; a pair that never plays together is absent.
     """
 
     roles: Mapping[str, float]
     mix: float
     role_blocks: Mapping[str, np.ndarray] = field(default_factory=dict)
+    pairs: Mapping[tuple[str, str], float] = field(default_factory=dict)
 
 
 class MixProject:
@@ -113,6 +116,7 @@ class MixProject:
         self._load_gen = 0                          # bumps whenever the audio itself changes
         self._exact: dict[tuple, ExactLoudness] = {}  # measured loudness by loudness_key (a few entries)
         self._role_blocks: dict[tuple, np.ndarray] = {}  # a role's block energies by role_key (role gain out)
+        self._pair_lu: dict[tuple, float | None] = {}  # (role_key, anchor's role_key) -> pair offset, role gains out
 
     # --- basic queries -----------------------------------------------------
     @property
@@ -145,6 +149,7 @@ class MixProject:
         self._load_gen += 1
         self._exact.clear()
         self._role_blocks.clear()
+        self._pair_lu.clear()
         self.lufs = dict(lufs or {})
         self.track_db = {i: self.track_db.get(i, 0.0) for i in ids}
         self.muted &= ids
@@ -190,6 +195,7 @@ class MixProject:
         self._load_gen += 1
         self._exact.clear()
         self._role_blocks.clear()
+        self._pair_lu.clear()
         self.lufs = {}
         self.track_db = {}
         self.muted, self.soloed = set(), set()
@@ -395,13 +401,14 @@ class MixProject:
     def apply_advice(self, roles: Iterable[str] | None = None) -> list[ApplyResult]:
         """Move each chosen role's gain by its suggested delta_db (clamped to the fader range); one undo step.
 
-        ``roles``: the suggestions to apply (None: the primary one). Returns one ApplyResult per role moved.
+        ``roles``: the suggestions to apply (None: the first one, the headline's). Returns one ApplyResult per
+        role moved.
         """
         adv = self.advice
         allowed = self.applicable_roles()
-        if adv is None or adv.primary is None or not allowed:
+        if adv is None or not allowed:
             raise InputError("There is no suggestion to apply.")
-        wanted = [adv.primary.role] if roles is None else list(dict.fromkeys(roles))
+        wanted = [adv.suggestions[0].role] if roles is None else list(dict.fromkeys(roles))
         by_role = {s.role: s for s in adv.suggestions}
         chosen = [by_role[r] for r in wanted if r in by_role and r in allowed]
         if not chosen:
@@ -424,7 +431,7 @@ class MixProject:
         self._applied_roles |= {s.role for s in chosen}
         self._applied_revision = self.revision
         # Re-check judges the headline of what was applied
-        primary = adv.primary if adv.primary.role in self._applied_roles else chosen[0]
+        primary = adv.primary if adv.primary is not None and adv.primary.role in self._applied_roles else chosen[0]
         self.applied_advice = adv if primary is adv.primary else replace(adv, primary=primary)
         self._applied_source = adv
         return results
@@ -493,6 +500,14 @@ class MixProject:
             self._role_blocks[self.role_key(role, gains)] = blocks
         while len(self._role_blocks) > 64:
             self._role_blocks.pop(next(iter(self._role_blocks)))
+        audible = [r for r in self.roles_present() if self.role_key(r, gains)[2]]
+        for role in audible:  # every pair is known now, played together (an offset) or not (None)
+            for anchor in audible:
+                if role != anchor:
+                    self._pair_lu[(self.role_key(role, gains), self.role_key(anchor, gains))] = \
+                        value.pairs.get((role, anchor))
+        while len(self._pair_lu) > 256:
+            self._pair_lu.pop(next(iter(self._pair_lu)))
 
     def exact_loudness(self, gains: Gains | None = None) -> ExactLoudness | None:
         """The roles and the mix as measured at exactly these gains, or None."""
@@ -555,14 +570,32 @@ class MixProject:
                 for t in self.tracks.tracks]
 
     def lu_vs_anchor(self, role: str) -> float | None:
-        """The role's loudness minus the anchor's: the anchor role, or the anchor track at its gains."""
+        """The role's loudness minus the anchor's: the anchor role, or the anchor track at its gains.
+
+        Against an anchor role, once measured: over the windows where both play, as the critique judges it
+        (a role that rests part of the song reads differently over the whole song); else over the whole song.
+        """
         if self.anchor is None:
             return None
+        judged = None if self.anchor_track else self.pair_lu(role)
+        if judged is not None:
+            return judged
         a = self.track_loudness(self.anchor_track) if self.anchor_track else self.role_loudness(self.anchor)
         r = self.role_loudness(role)
         if not (math.isfinite(a) and math.isfinite(r)):
             return None
         return r - a
+
+    def pair_lu(self, role: str, gains: Gains | None = None) -> float | None:
+        """The role minus the anchor role over the windows where both play, at these gains; None when the two
+        never play together or it is not measured yet."""
+        if self.anchor is None or role == self.anchor:
+            return None
+        gains = gains or self.gains()
+        offset = self._pair_lu.get((self.role_key(role, gains), self.role_key(self.anchor, gains)))
+        if offset is None:
+            return None
+        return offset + gains.role_db.get(role, 0.0) - gains.role_db.get(self.anchor, 0.0)
 
     # --- session files (the format lives in session_file.py) ------------------
     def save(self, path: str | os.PathLike) -> Path:

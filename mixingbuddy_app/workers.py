@@ -420,7 +420,8 @@ class MeasureJob(PoolJob):
     again, and a critique asking for the same measurement meanwhile waits for this one. ``measure_with``
     measures instead of measure_session (the controller's metering process). ``requests`` is
     [(key, AdviceRequest)]; the result is [(key, gains, roles' LUFS, mix LUFS,
-    each role's block energies with its role gain taken out)]. Cancel stops it within a track's window.
+    each role's block energies with its role gain taken out, each (role, anchor role) offset over the windows
+    where both play with both role gains taken out)]. Cancel stops it within a track's window.
     """
 
     def __init__(self, job_id: int, requests: list[tuple[tuple, AdviceRequest]], cache: Any = None,
@@ -433,6 +434,7 @@ class MeasureJob(PoolJob):
     def run(self) -> None:
         try:
             from model.advice.pipeline import measure_request
+            from model.advice.profiles import song_offsets
 
             out = []
             for key, request in self.requests:
@@ -440,8 +442,10 @@ class MeasureJob(PoolJob):
                 m = measure_request(request, cache=self.cache, cancel=self.token, measure_with=self.measure_with)
                 role_db = request.gains.role_db
                 blocks = {r: m.energies(f"r:{r}") / 10.0 ** (role_db.get(r, 0.0) / 10.0) for r in m.roles}
+                pairs = {(r, a): d - role_db.get(r, 0.0) + role_db.get(a, 0.0)
+                         for (r, a), d in song_offsets("", m).offsets.items()}
                 out.append((key, request.gains, {r: float(lv.lufs) for r, lv in m.roles.items()},
-                            float(m.mix.lufs), blocks))
+                            float(m.mix.lufs), blocks, pairs))
         except Cancelled:
             self.fail(cancelled_report("Meters"))
             return

@@ -191,7 +191,10 @@ class AdvicePanel(QFrame):
             lab.setText(text)
             lab.setToolTip(f"{s.role}: {s.direction} by {s.min_db:g}–{s.max_db:g} dB ({s.category.replace('_', ' ')}); "
                            f"Apply moves the {s.role} role gain by {s.delta_db:+.1f} dB. "
-                           f"{s.confidence:.0%} of the windows point the same way.")
+                           f"Confidence {s.confidence:.0%}: " + (
+                               "how likely the role is really off, given how far finished songs of the profile "
+                               "disagree and how many windows agree." if adv.advisor_id == "balance"
+                               else "the share of the windows that point the same way."))
             button = QPushButton("Apply")
             button.setToolTip(f"Move the {s.role} role gain by {s.delta_db:+.1f} dB")
             button.clicked.connect(lambda _=False, role=s.role: self.controller.apply(role))

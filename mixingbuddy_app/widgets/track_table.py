@@ -81,11 +81,17 @@ def whole_db(x: float) -> str:
     return f"{int(round(x)):+d}"
 
 
+#: A role within this many LU of its profile median is in band (the profiles' "ok" threshold).
+OK_LU = 3.0
+LU_TIP = ("BS.1770 loudness of the summed role minus the anchor's over the windows where both play, as the critique "
+          "judges it (over the whole song where they never play together, or against one anchor track).")
+
+
 def band_state(rel: float | None, band) -> str:
     if rel is None or band is None:
         return "none"
     d = abs(rel - band.median)
-    return "ok" if d < 3.0 else ("off" if d < 6.0 else "far")
+    return "ok" if d < OK_LU else ("off" if d < 2 * OK_LU else "far")
 
 
 #: Patterns of the name guesser that often match by accident ("MELODY BREAK", "SUB PAD", "BEAT SYNTH").
@@ -471,12 +477,12 @@ class TrackTable(QTableWidget):
         state = band_state(rel, band) if exact else "none"
         text = rel_text(rel, exact)
         if band is not None and rel is not None:
-            text += f"  [{whole_db(band.q25)}..{whole_db(band.q75)}]"
+            low, high = band.band(OK_LU)
+            text += f"  [{whole_db(low)}..{whole_db(high)}]"
         it.setText(text)
         it.setForeground(QBrush(QColor(BAND_COLOURS[state])))
-        it.setToolTip(f"{role} vs {p.anchor_label()}: {text}. Whole-song BS.1770 loudness of the summed role minus "
-                      "the anchor's, as the critique measures it. Typical band from the balance profile; "
-                      "green within 3 LU of the typical median, amber 3–6, red beyond."
+        it.setToolTip(f"{role} vs {p.anchor_label()}: {text}. {LU_TIP} In band: within {OK_LU:g} LU of the "
+                      f"profile's median (green); amber up to {2 * OK_LU:g}, red beyond."
                       + ("" if exact else "\n" + MEASURING_TIP))
 
 
@@ -596,6 +602,5 @@ class RolePanel(QGroupBox):
             if band is not None:
                 text += f" (typ. {whole_db(band.median)})"
             lab.setText(text)
-            lab.setToolTip("Whole-song BS.1770 loudness of the role minus the anchor's (what the critique measures)."
-                           + ("" if exact else "\n" + MEASURING_TIP))
+            lab.setToolTip(LU_TIP + ("" if exact else "\n" + MEASURING_TIP))
             lab.setStyleSheet(f"color: {BAND_COLOURS[band_state(rel, band) if exact else 'none']}")

@@ -96,6 +96,7 @@ class SongVerdict:
     pairs: tuple = ()
     notes: tuple["Finding", ...] = ()
     profile: str | None = None
+    text: str = ""  # the headline, when the advisor words it itself (e.g. why it abstained)
 
 
 @runtime_checkable

@@ -4,7 +4,8 @@ Each (role, anchor) pair is judged over the windows where both roles are active.
 d = (role LU - anchor LU) - the profile's median; d > 0 means too loud. A role is flagged when |d| reaches
 the ok threshold (3 dB); |d| >= 6 dB names the larger correction (6-12 dB) only when the advice is confident.
 Confidence is measured: the probability that the role is really off, given how far finished songs of
-the profile disagree (``flaw_probability``), no higher than the share of the pair's windows that agree.
+the profile disagree (``flaw_probability``), no higher than the share of the pair's windows that agree;
+"well-balanced" is as sure as its least certain judged role (``balanced_probability``).
 The same rule judges every window and the song, so the timeline, the table and the headline share one basis.
 """
 
@@ -40,12 +41,11 @@ def _normal_cdf(x: float) -> float:
     return 0.5 * math.erfc(-x / math.sqrt(2.0))
 
 
-def flaw_probability(deviation: float, spread: float, ok_db: float = 3.0) -> float:
-    """P(the role is off in the direction of ``deviation``), weighing two explanations of the measurement.
+def _explanations(deviation: float, spread: float, ok_db: float) -> tuple[float, float, float]:
+    """Prior-weighted densities of ``deviation`` when the role is balanced, off that way, off the other way.
 
     Balanced: a finished song of the profile sits at d ~ Normal(0, spread). Off: the same song moved by a
-    fader error of FLAW_RANGE_DB (uniform, ok_db up to 12 dB) either way. A wide profile (songs disagree)
-    makes both explanations alike, so the probability stays near the prior instead of near 1.
+    fader error of FLAW_RANGE_DB (uniform, ok_db up to 12 dB) either way.
     """
     s = max(spread, 0.25)
     high = FLAW_RANGE_DB[1]
@@ -54,12 +54,30 @@ def flaw_probability(deviation: float, spread: float, ok_db: float = 3.0) -> flo
     def moved(x: float) -> float:  # density of d when the role is too loud by U(ok_db, high)
         return max(0.0, _normal_cdf((x - ok_db) / s) - _normal_cdf((x - high) / s)) / (high - ok_db)
 
-    same, opposite = moved(abs(deviation)), moved(-abs(deviation))
     half_flaw = (1 - PRIOR_BALANCED) / 2
-    total = PRIOR_BALANCED * balanced + half_flaw * (same + opposite)
+    return PRIOR_BALANCED * balanced, half_flaw * moved(abs(deviation)), half_flaw * moved(-abs(deviation))
+
+
+def flaw_probability(deviation: float, spread: float, ok_db: float = 3.0) -> float:
+    """P(the role is off in the direction of ``deviation``), weighing a balanced song against a fader error.
+
+    A wide profile (songs disagree) makes both explanations alike, so the probability stays near the
+    prior instead of near 1.
+    """
+    balanced, same, opposite = _explanations(deviation, spread, ok_db)
+    total = balanced + same + opposite
     if total <= 0.0:  # far beyond every explanation: only a flaw that way is left
         return 1.0 if abs(deviation) >= ok_db else 0.0
-    return half_flaw * same / total
+    return same / total
+
+
+def balanced_probability(deviation: float, spread: float, ok_db: float = 3.0) -> float:
+    """P(the role is balanced) on the same two explanations: what a "well-balanced" verdict can claim."""
+    balanced, same, opposite = _explanations(deviation, spread, ok_db)
+    total = balanced + same + opposite
+    if total <= 0.0:
+        return 0.0 if abs(deviation) >= ok_db else 1.0
+    return balanced / total
 
 
 @dataclass(frozen=True)
@@ -76,6 +94,8 @@ class PairJudgement:
     agreement: float | None
     suggestion: RoleGain | None
     reason: str  # why it was not judged, or "" when it was
+    agreeing: int = 0   # of the pair's judged windows (``compared``), those pointing the song's way
+    compared: int = 0
 
     def to_json(self) -> dict:
         def r(x):
@@ -84,7 +104,8 @@ class PairJudgement:
         return {"role": self.role, "anchor": self.anchor, "windows": self.windows, "skipped": self.skipped,
                 "offset_lu": r(self.offset_lu), "deviation_lu": r(self.deviation_lu),
                 "probability": r(self.probability), "agreement": r(self.agreement),
-                "judged": not self.reason, "reason": self.reason or None}
+                "judged": not self.reason, "reason": self.reason or None, "agreeing": self.agreeing,
+                "compared": self.compared}
 
 
 class BalanceAdvisor:
@@ -187,9 +208,20 @@ class BalanceAdvisor:
                              key=lambda s: (s.role == "other", -s.confidence, -abs(s.delta_db)))
         primary = suggestions[0] if suggestions and suggestions[0].role != "other" else None
         notes = tuple(self._notes(pairs, primary, verdicts, fallback))
-        if primary is None:
+        judged_pairs = [p for p in pairs if not p.reason]
+        if not judged_pairs:  # nothing to call balanced: say so instead
+            return SongVerdict(None, (), 0.0, True, tuple(pairs), notes, self.profile.name,
+                               f"No role could be judged against the {anchor} (the notes say why), so no change "
+                               f"is suggested.")
+        if primary is None:  # no surer than its least certain judged role, nor than the windows' agreement
+            main = [p for p in judged_pairs if p.role != "other"]
+            if not main and suggestions:  # only the other instruments were judged, and they are off
+                return SongVerdict(None, tuple(suggestions), suggestions[0].confidence, False, tuple(pairs), notes,
+                                   self.profile.name)
             total = len(verdicts) or 1
-            confidence = min(cap, sum(1 for v in verdicts if v.direction == "none") / total)
+            confidence = min([cap, sum(1 for v in verdicts if v.direction == "none") / total] + [
+                balanced_probability(p.deviation_lu, self.profile.typical(p.role, anchor).spread, self.profile.ok_db)
+                for p in main or judged_pairs])
             return SongVerdict(None, tuple(suggestions), confidence, False, tuple(pairs), notes, self.profile.name)
         return SongVerdict(primary, tuple(suggestions), primary.confidence, False, tuple(pairs), notes,
                            self.profile.name)
@@ -223,7 +255,8 @@ class BalanceAdvisor:
                and request.gains.audible(t) for t in request.tracks.tracks):
             guess_cap = UNCERTAIN_GUESS - 0.01
         suggestion, p = self._judge(role, d, stats, min(cap, agreement, guess_cap))
-        return PairJudgement(role, anchor, len(used), skipped, offset, d, p, agreement, suggestion, "")
+        return PairJudgement(role, anchor, len(used), skipped, offset, d, p, agreement, suggestion, "", agree,
+                             len(mine))
 
     def _notes(self, pairs: Sequence[PairJudgement], primary: RoleGain | None,
                verdicts: Sequence[WindowVerdict], fallback: bool) -> list[Finding]:

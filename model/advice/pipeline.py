@@ -6,10 +6,12 @@ import dataclasses
 import os
 from typing import TYPE_CHECKING, Sequence
 
+from model.advice.report import balanced_but_sentence
 from model.advice.types import Advice, RoleGain, WindowVerdict, advice_sentence
 from model.advice.advisor import AdviceRequest, Advisor, CancelToken, MeasuringAdvisor, Progress, SongVerdict
 from model.errors import NoAnalysableAudio, RoleError
-from model.audio.roles import ANCHOR_PREFERENCE, TARGET_ROLES, TRACK_ANCHOR
+from model.audio.findings import Finding
+from model.audio.roles import ANCHOR_PREFERENCE, TARGET_ROLES, TRACK_ANCHOR, named_like_backing_vocal
 
 if TYPE_CHECKING:
     from model.audio.cache import AnalysisCache
@@ -160,8 +162,24 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
         song = from_vote(vote(verdicts, request.min_agreement))
     primary, suggestions, confidence, abstained = song.primary, song.suggestions, song.confidence, song.abstained
     notes = tuple(findings) + tuple(measurements.findings(plan)) + tuple(song.notes)
-    text = advice_sentence(primary, abstained)
+    if request.anchor_track is not None:
+        anchor_track = request.tracks.get(request.anchor_track)
+        if named_like_backing_vocal(anchor_track.name):
+            notes += (Finding("anchor_named_backing", "warning",
+                              f"{anchor_track.name} is named like a backing vocal, yet it is judged as the lead "
+                              f"vocal, against the profile's lead-vocal statistics; if the lead is another track, "
+                              f"anchor on that one.", (anchor_track.id,)),)
+    text = song.text or advice_sentence(primary, abstained)
+    if primary is None and not abstained and suggestions:  # only a secondary role (other) is out of band
+        sit_well = [p.role for p in song.pairs if not p.reason and p.role != "other"]
+        text = balanced_but_sentence(judged_request.anchor, sit_well, suggestions[0])
     agreement = f"{sum(1 for v in verdicts if _agrees(v, primary))} of {len(verdicts)} windows agree"
+    pair = next((p for p in song.pairs if primary is not None and p.role == primary.role and p.compared), None)
+    if abstained and song.text:  # the advisor said why it judged nothing: no windows to count
+        agreement = ""
+    elif pair is not None:  # judged over the pair's own windows: count those
+        agreement = (f"{pair.agreeing} of {pair.compared} windows where the {primary.role} and the "
+                     f"{judged_request.anchor} both play agree")
     if progress:
         progress(1.0, "Done")
     return Advice(

@@ -16,8 +16,9 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from model.advice.balance import PairJudgement
-from model.advice.templates import stem_grammar
+from model.advice.templates import stem_grammar, stems_phrase
 from model.advice.types import TENTATIVE_BELOW, Advice, RoleGain, WindowVerdict
+from model.advice.wording import ROLE_WORDS
 from model.audio.findings import Finding
 from model.audio.roles import ROLES
 from model.audio.segments import Window
@@ -49,10 +50,14 @@ CATEGORY_WORDS = {"quiet": "a little too quiet", "very_quiet": "much too quiet",
 #: Below this confidence a suggestion is worded as a guess ("may be", "probably").
 
 
+def _role_words(role: str) -> str:
+    return ROLE_WORDS.get(role, (f"the {role}", False))[0]
+
+
 def suggestion_action(s: RoleGain, tentative: bool = False) -> str:
     """What to do about one suggestion: "Lower the drums by 3 to 6 dB" ("Probably lower …" when tentative)."""
     verb = _verb(s)
-    text = f"{'probably ' if tentative else ''}{verb} the {s.role} by {s.min_db:g} to {s.max_db:g} dB"
+    text = f"{'probably ' if tentative else ''}{verb} {_role_words(s.role)} by {s.min_db:g} to {s.max_db:g} dB"
     return text[0].upper() + text[1:]
 
 
@@ -65,8 +70,21 @@ def suggestion_sentence(s: RoleGain, tentative: bool = False) -> str:
     verb = _verb(s)
     what = CATEGORY_WORDS.get(s.category, s.category.replace("_", " "))
     be = "may be" if tentative else g["be"]
-    return (f"The {s.role} {be} {what}: {'probably ' if tentative else ''}{verb} {g['obj']} "
+    subject = _role_words(s.role)
+    return (f"{subject[0].upper()}{subject[1:]} {be} {what}: {'probably ' if tentative else ''}{verb} {g['obj']} "
             f"by {s.min_db:g} to {s.max_db:g} dB.")
+
+
+def balanced_but_sentence(anchor: str, sit_well: Sequence[str], s: RoleGain) -> str:
+    """The headline when the judged main roles are in band and only a secondary role (other) is off.
+
+    "Against the vocals, the drums and bass sit well. The other instruments are much too loud: lower them …".
+    """
+    said = suggestion_sentence(s, tentative=s.confidence < TENTATIVE_BELOW)
+    if not sit_well:
+        return f"Against the {anchor}, {said[0].lower()}{said[1:]}"
+    verb = "sits" if len(sit_well) == 1 and stem_grammar(sit_well[0])["be"] == "is" else "sit"
+    return f"Against the {anchor}, the {stems_phrase(list(sit_well))} {verb} well. {said}"
 
 
 def finite_json(x: Any) -> Any:
@@ -157,8 +175,10 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
     agree = advice.agreement or ""
     lines.append(f"  Confidence: {agree} ({advice.confidence:.0%})" if agree else f"  Confidence: {advice.confidence:.0%}")
     for s in advice.suggestions[1:]:
-        verb = _verb(s)
-        lines.append(f"  Also: {verb} {s.role} by {s.min_db:g} to {s.max_db:g} dB ({s.category.replace('_', ' ')}).")
+        tentative = s.confidence < TENTATIVE_BELOW
+        lines.append(f"  Also: {'probably ' if tentative else ''}{_verb(s)} {_role_words(s.role)} by {s.min_db:g} to "
+                     f"{s.max_db:g} dB ({s.category.replace('_', ' ')}, {s.confidence:.0%}"
+                     f"{', tentative' if tentative else ''}).")
     width = max(7, *(len(r) for r in m["roles"]))
     lines += ["", f"  {'role':<{width}} {'tracks':>6} {'LUFS':>7} {'LU vs anchor':>13} {'typical band':>14}  verdict"]
     verdicts = {s.role: s for s in advice.suggestions}
@@ -168,7 +188,8 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
         if profile is not None and role != anchor:
             st = profile.typical(role, anchor)
             if st:
-                band = f"{st.q25:+.1f}..{st.q75:+.1f}"
+                low, high = st.band(profile.ok_db)
+                band = f"{low:+.1f}..{high:+.1f}"
         if role == anchor:
             verdict, rel = "anchor", "anchor"
         else:
@@ -181,13 +202,17 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
                 verdict = "not judged"
             else:
                 verdict = "in band"
-            if pair is not None and not pair.reason:
+            judged = pair is not None and not pair.reason
+            if judged:
                 verdict += f" [{pair.windows} window(s)]"
-            rel = fmt_db(r["rel_anchor_lu"], signed=True)
+            # the number the verdict judged: over the windows where both play (else the whole span)
+            rel = fmt_db(pair.offset_lu if judged else r["rel_anchor_lu"], signed=True)
         lines.append(f"  {role:<{width}} {r['tracks']:>6} {fmt_db(r['lufs']):>7} {rel:>13} {band:>14}  {verdict}")
     lines += ["", f"  Timeline ({len(advice.windows)} window(s)):"]
     for v in advice.windows:
         what = ("unparsed answer" if v.category == "unparsed" else
+                "not judged (no vocals, drums or bass beside the anchor)" if v.measured_lu is not None
+                and not set(v.measured_lu) - {"other"} else
                 "balanced" if v.direction == "none" else
                 f"{v.target} {ARROWS[v.direction]} ({v.category.replace('_', ' ')})")
         gate = "" if v.window.gated else "  [below the activity gate]"
@@ -315,7 +340,8 @@ def recheck_verdict(applied: Advice, new: Advice) -> tuple[str, str]:
     p = applied.primary
     if p is None:
         return "unclear", "Nothing was applied to check."
-    q = new.primary
+    # the role's own suggestion now, headline or not (the other instruments are never the headline)
+    q = next((s for s in new.suggestions if s.role == p.role), new.primary)
     if new.abstained:
         return "unclear", f"Re-check: no confident verdict on the {p.role} now ({new.agreement or 'windows disagree'})."
     g = stem_grammar(p.role)

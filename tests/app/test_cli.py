@@ -116,7 +116,7 @@ def run_profile(*args, env_extra=None):
                           capture_output=True, text=True, timeout=300, env=env)
 
 
-def test_critique_names_the_profile_and_unjudged_roles():
+def test_critique_names_the_profile_it_used():
     out = run(DEMO_DIR, "--profile", "electronic", "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
@@ -127,6 +127,53 @@ def test_critique_names_the_profile_and_unjudged_roles():
     assert "profile: pop-rock" in text.stdout and "[3 window(s)]" in text.stdout
     bad = run(DEMO_DIR, "--profile", "nope")
     assert bad.returncode == 2 and "Unknown profile 'nope'" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def stems_from_one_noise(folder, db, plays=None, seconds=30, sr=22050):
+    """Stems cut from one noise, so each role sits exactly ``db`` LU from the vocals; ``plays`` = (start, end) s."""
+    base = (0.05 * np.random.default_rng(0).standard_normal((seconds * sr, 2))).astype(np.float32)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, gain in db.items():
+        audio = base * np.float32(10 ** (gain / 20))
+        start, end = (plays or {}).get(name, (0, seconds))
+        audio[: start * sr] = 0.0
+        audio[end * sr:] = 0.0
+        sf.write(folder / name, audio, sr, subtype="FLOAT")
+    return folder
+
+
+def test_unjudged_role_and_an_out_of_band_other_are_said_as_such(tmp_path):
+    # pop-rock medians vs vocals: drums -2, bass -2.5, other -1. The bass never plays with the vocals, the
+    # drums sit on their median, the keys (other) 13 LU over theirs.
+    song = stems_from_one_noise(tmp_path / "song", {"Lead Vox.wav": 0.0, "Drums.wav": -2.0, "Bass.wav": -3.0,
+                                                      "Keys.wav": 12.0},
+                                plays={"Lead Vox.wav": (0, 15), "Bass.wav": (20, 30)})
+    out = run(song)
+    assert out.returncode == 0, out.stderr
+    rows = {line.split()[0]: line for line in out.stdout.splitlines() if line.startswith("  ") and line.split()
+            and line.split()[0] in ("drums", "bass", "other")}
+    assert rows["bass"].rstrip().endswith("not judged") and "in band" not in rows["bass"]
+    assert "in band" in rows["drums"] and "lower 6–12 dB" in rows["other"]
+    assert "well-balanced" not in out.stdout
+    assert ("Against the vocals, the drums sit well. The other instruments are much too loud: lower them by 6 to "
+            "12 dB.") in out.stdout
+    assert "bass not judged: bass and vocals never play together in the judged span." in out.stdout
+    data = json.loads(run(song, "--json").stdout)
+    pairs = {p["role"]: p for p in data["pairs"]}
+    assert pairs["bass"]["judged"] is False and pairs["bass"]["windows"] == 0 and pairs["bass"]["reason"]
+    assert pairs["drums"]["judged"] and pairs["other"]["judged"]
+    assert [(s["stem"], s["direction"]) for s in data["suggestions"]] == [("other", "decrease")]
+    # "the drums sit well" is no surer than the drums' own fit to the profile: under 100 % even at its median
+    assert 0.5 < data["confidence"] < 1.0
+
+
+def test_a_second_out_of_band_role_is_listed_under_the_headline(tmp_path):
+    song = stems_from_one_noise(tmp_path / "song", {"Lead Vox.wav": 0.0, "Drums.wav": 8.0, "Bass.wav": -2.5,
+                                                      "Keys.wav": 12.0})
+    out = run(song)
+    assert out.returncode == 0, out.stderr
+    assert "The drums are far too loud. Lower them by 6 to 12 dB." in out.stdout
+    assert "Also: lower the other instruments by 6 to 12 dB (very loud, 9" in out.stdout   # confident: not hedged
 
 
 def test_short_span_and_silent_anchor_exit_2(tmp_path):

@@ -12,6 +12,7 @@ import soundfile as sf
 from model.advice.advisor import AdviceRequest
 from model.advisors import load_advisor
 from model.advice.pipeline import critique as run_critique
+from model.advice.profiles import song_offsets
 from model.advice.report import advice_to_json
 from model.audio.measure import measure_session
 
@@ -64,7 +65,8 @@ def wait_exact(qtbot, c, timeout: int = 20000) -> None:
 def test_role_lu_vs_anchor_equals_the_cli_json(qtbot, make_window, tmp_path, capsys):
     folder = sparse_session(tmp_path / "song")
     assert cli_main([str(folder), "--json"]) == 0
-    cli = json.loads(capsys.readouterr().out)["measurements"]
+    data = json.loads(capsys.readouterr().out)
+    cli, judged = data["measurements"], {p["role"]: p["offset_lu"] for p in data["pairs"]}
     assert cli["anchor"] == "vocals"
 
     w = make_window()
@@ -75,9 +77,9 @@ def test_role_lu_vs_anchor_equals_the_cli_json(qtbot, make_window, tmp_path, cap
     assert w.table.role_lu_item("drums").text().startswith(MEASURING_TEXT)
     assert c.project.lu_vs_anchor("drums") > cli["roles"]["drums"]["rel_anchor_lu"] + 0.5   # what it would show
     wait_exact(qtbot, c)
-    for role in ("drums", "bass", "other"):
+    for role in ("drums", "bass", "other"):   # the offset the critique judges: where the role and the anchor play
         value = shown(w.roles.rel_labels[role].text())
-        assert value == pytest.approx(cli["roles"][role]["rel_anchor_lu"], abs=0.1), role
+        assert value == pytest.approx(judged[role], abs=0.06), role
         assert shown(w.table.role_lu_item(role).text()) == value   # once, on the role's row
     assert w.roles.rel_labels["vocals"].text() == "anchor"
 
@@ -94,10 +96,10 @@ def test_meters_follow_gains_mutes_and_roles_like_the_critique(qtbot, make_windo
     wait_exact(qtbot, c)
     p = c.project
     request = AdviceRequest(p.tracks, p.anchor, p.gains())
-    expected = advice_to_json(run_critique(request, load_advisor("balance")))["measurements"]["roles"]
+    expected = {p["role"]: p["offset_lu"] for p in advice_to_json(run_critique(request, load_advisor("balance")))["pairs"]}
     for role in ("drums", "bass"):
         value = shown(w.roles.rel_labels[role].text())
-        assert value == pytest.approx(expected[role]["rel_anchor_lu"], abs=0.1), role
+        assert value == pytest.approx(expected[role], abs=0.06), role
     assert w.roles.rel_labels["other"].text() == "absent"
 
 
@@ -115,13 +117,13 @@ def test_measuring_is_debounced_and_stale_results_are_dropped(qtbot, make_window
     key = p.loudness_key()
     c.set_track_gain("Kick.wav", -12.0)
     stale_job = c.jobs.latest(JobKind.MEASURE)
-    c._on_measured(stale_job, [(key, p.gains(), {"vocals": 0.0, "drums": 99.0}, 0.0, {})])   # a result for the old mix
+    c._on_measured(stale_job, [(key, p.gains(), {"vocals": 0.0, "drums": 99.0}, 0.0, {}, {})])   # for the old mix
     assert not p.loudness_is_exact()
     assert w.roles.rel_labels["drums"].text().startswith(MEASURING_TEXT)   # not the stale result's 99
     wait_exact(qtbot, c)
     m = measure_session(p.tracks, p.gains(), true_peak=False)
     value = shown(w.roles.rel_labels["drums"].text())
-    assert value == pytest.approx(m.roles["drums"].lufs - m.roles["vocals"].lufs, abs=0.05)
+    assert value == pytest.approx(song_offsets("", m).offsets[("drums", "vocals")], abs=0.06)
 
 
 def test_ab_match_uses_the_measured_mix_loudness(qtbot, make_window, tmp_path):
@@ -141,3 +143,28 @@ def test_ab_match_uses_the_measured_mix_loudness(qtbot, make_window, tmp_path):
     assert c.ab_offset_db < 0
     assert np.allclose(c.engine.gains, g0 * 10 ** (c.ab_offset_db / 20), rtol=1e-5)
     assert "measured" in w.statusBar().currentMessage()
+
+
+def test_a_role_that_rests_reads_as_the_critique_judges_it_and_follows_its_gain(qtbot, make_window, tmp_path, capsys):
+    # the vocals are 10 dB louder in the first 10 s, where the bass rests: over the whole song the bass reads
+    # about 6 LU lower against them than over the 20 s where both play, which is what the critique judges
+    noise = (0.05 * np.random.default_rng(5).standard_normal((30 * RATE, 2))).astype(np.float32)
+    vox, bass = noise.copy(), noise * np.float32(10 ** (-5 / 20))
+    vox[10 * RATE:] *= np.float32(10 ** (-10 / 20))
+    bass[: 10 * RATE] = 0.0
+    folder = tmp_path / "song"
+    folder.mkdir()
+    sf.write(folder / "Lead Vox.wav", vox, RATE, subtype="FLOAT")
+    sf.write(folder / "Bass.wav", bass, RATE, subtype="FLOAT")
+    assert cli_main([str(folder), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    judged = next(p["offset_lu"] for p in data["pairs"] if p["role"] == "bass")
+    whole = data["measurements"]["roles"]["bass"]["rel_anchor_lu"]
+    assert judged - whole > 4.0
+    w = make_window()
+    c = load(qtbot, w, [folder])
+    wait_exact(qtbot, c)
+    assert shown(w.roles.rel_labels["bass"].text()) == pytest.approx(judged, abs=0.06)
+    c.set_role_gain("bass", -3.0)                 # exact at once: a role gain only shifts its offset
+    assert c.project.loudness_is_exact()
+    assert shown(w.roles.rel_labels["bass"].text()) == pytest.approx(judged - 3.0, abs=0.06)

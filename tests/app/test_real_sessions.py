@@ -348,3 +348,32 @@ def test_play_is_disabled_with_a_reason_without_an_output(qtbot, make_window, st
     load(qtbot, w2, stems)
     assert w2.play_action.isEnabled() and w2.transport.play_button.isEnabled()
     assert "Unavailable" not in w2.play_action.toolTip()
+
+
+def _noise_stems(folder: Path, db: dict[str, float], seconds: float = 12.0, rate: int = 22050) -> list[Path]:
+    """Stems cut from one noise, each exactly ``db`` LU from the lead vocal."""
+    base = (0.05 * np.random.default_rng(3).standard_normal((int(seconds * rate), 2))).astype(np.float32)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, gain in db.items():
+        sf.write(folder / name, base * np.float32(10 ** (gain / 20)), rate, subtype="FLOAT")
+        paths.append(folder / name)
+    return paths
+
+
+def test_a_suggestion_for_the_other_instruments_alone_is_worded_applied_and_rechecked(qtbot, make_window, tmp_path):
+    # pop-rock medians vs vocals: drums -2, bass -2.5, other -1; the keys sit 13 LU over theirs
+    w = make_window(load_advisor("balance"))
+    c = load(qtbot, w, _noise_stems(tmp_path / "s", {"Lead Vox.wav": 0.0, "Drums.wav": -2.0, "Bass.wav": -2.5,
+                                                     "Keys.wav": 12.0}))
+    advice = critique(qtbot, w)
+    assert advice.primary is None and [s.role for s in advice.suggestions] == ["other"]
+    assert w.advice.sentence.text().startswith("Against the vocals, the drums and bass sit well. The other "
+                                               "instruments are much too loud")
+    assert c.can_apply() and w.advice.apply_buttons["other"].isEnabled()
+    before = c.project.role_db.get("other", 0.0)
+    w.advice.apply_buttons["other"].click()
+    assert c.project.role_db["other"] == pytest.approx(before + advice.suggestions[0].delta_db)
+    with qtbot.waitSignal(c.recheck_done, timeout=15000):
+        c.recheck()
+    assert "resolved" in w.advice.recheck.text().lower()

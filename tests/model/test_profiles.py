@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from model.advice.advisor import AdviceRequest
-from model.advice.balance import BalanceAdvisor, flaw_probability
+from model.advice.balance import BalanceAdvisor, balanced_probability, flaw_probability
 from model.advice.pipeline import critique
 from model.advice.profiles import (BalanceProfile, PairStats, fit_profile, list_profiles, load_profile,
                                    resolve_profile, user_profile_path)
@@ -162,6 +162,24 @@ def test_wide_profile_gives_tentative_never_far_too(tmp_path):
     assert tentative.profile == "wide"
 
 
+def test_balanced_probability_weighs_the_same_explanations():
+    for d, spread in ((0.0, 1.0), (2.5, 3.0), (-4.0, 5.0), (9.0, 2.0)):
+        # balanced, off the way d points, off the other way: three shares of one whole
+        assert 0.0 < balanced_probability(d, spread) + flaw_probability(d, spread) <= 1.0
+    assert balanced_probability(0.0, 1.0) > 0.95 > balanced_probability(0.0, 5.0)
+    assert balanced_probability(0.0, 3.0) > balanced_probability(2.5, 3.0) > balanced_probability(9.0, 3.0)
+    assert balanced_probability(9.0, 1.0) < 0.01
+
+
+def test_well_balanced_is_as_sure_as_the_profile_allows(tmp_path):
+    tracks = load_tracks([noise_song(tmp_path / "s")]).tracks  # every role exactly on the profiles' medians
+    narrow = critique(AdviceRequest(tracks, "vocals"), BalanceAdvisor(wide(0.0, 1.0)))
+    loose = critique(AdviceRequest(tracks, "vocals"), BalanceAdvisor(wide(0.0, 5.0)))
+    assert narrow.primary is None and loose.primary is None
+    assert narrow.confidence > 0.95  # every window agrees, and songs of the profile agree closely
+    assert loose.confidence == pytest.approx(balanced_probability(0.0, 5.0), abs=0.01) and loose.confidence < 0.9
+
+
 def test_other_out_of_band_is_a_secondary_suggestion(write_session):
     advice = critique(AdviceRequest(load_tracks([write_session({"other": 12.0})]).tracks, "vocals"),
                       load_advisor("balance"))
@@ -196,6 +214,21 @@ def test_shipped_electronic_profile_was_fitted_on_the_four_real_songs():
     data = json.loads(resolve_profile("electronic").read_text())
     assert sorted(data["provenance"]["songs"]) == sorted(p.name for p in REAL.iterdir() if p.is_dir())
     assert data["pairs"]["drums|vocals"]["songs"] == 4
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not REAL.is_dir(), reason=f"real stems not found at {REAL} (../shared is absent)")
+def test_shipped_electronic_profile_is_what_fitting_the_real_songs_gives():
+    shipped = json.loads(resolve_profile("electronic").read_text())
+    songs = sorted(p for p in REAL.iterdir() if p.is_dir())
+    refit, _ = fit_profile(songs, "electronic")
+    assert set(refit["pairs"]) == set(shipped["pairs"])
+    for pair, stats in shipped["pairs"].items():
+        got = refit["pairs"][pair]
+        for key in ("median", "q25", "q75", "spread_lu"):
+            assert got[key] == pytest.approx(stats[key], abs=0.05), (pair, key)
+        assert got["song_offsets"] == pytest.approx(stats["song_offsets"], abs=0.05), pair
+        assert got["songs"] == stats["songs"] and got["windows"] == stats["windows"]
 
 
 @pytest.mark.skipif(not REAL.is_dir(), reason=f"real stems not found at {REAL} (../shared is absent)")

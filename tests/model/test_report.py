@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -51,6 +52,16 @@ def test_recheck_verdict_labels():
     assert recheck_verdict(applied, _advice(up))[0] == "over-corrected"
     label, sentence = recheck_verdict(applied, _advice(None, abstained=True))
     assert label == "unclear" and "2 of 3 windows agree" in sentence
+
+
+def test_recheck_of_the_other_instruments_reads_their_own_suggestion():
+    # the other instruments are never the headline: their suggestion after the re-check is a secondary one
+    other = RoleGain("other", "decrease", "very_loud", 6.0, 12.0, -9.0, 0.9)
+    applied = Advice("vocals", None, (other,), (), 0.8, False, "", "balance")
+    still = Advice("vocals", None, (replace(other, category="loud", min_db=3.0, max_db=6.0, delta_db=-4.0),), (),
+                   0.8, False, "", "balance")
+    assert recheck_verdict(replace(applied, primary=other), still)[0] == "still there"
+    assert recheck_verdict(replace(applied, primary=other), _advice(None))[0] == "resolved"
 
 
 def test_formatting():
