@@ -60,14 +60,15 @@ def song_source(path: str, overrides: dict[str, str]):
 def summary(profile, out: Path | None) -> str:
     """n songs, then per pair: songs, windows, median and spread (of a checked BalanceProfile)."""
     prov = profile.provenance
+    width = max(14, *(len(f"{r}|{a}") for r, a in profile.pairs))
     songs = prov.get("songs")
     songs = [str(s) for s in songs] if isinstance(songs, list) else []
     lines = [f"Profile '{profile.name}': {len(songs)} song(s): {', '.join(songs)}" if songs else
              f"Profile '{profile.name}': {prov.get('method') or 'no provenance given'}", "",
-             f"  {'pair':<14} {'songs':>5} {'windows':>7} {'median':>7} {'window IQR':>13} {'spread':>7}  judged"]
+             f"  {'pair':<{width}} {'songs':>5} {'windows':>7} {'median':>7} {'window IQR':>13} {'spread':>7}  judged"]
     for (role, anchor), st in profile.pairs.items():
         judged = "yes" if st.judged else "no (too few songs)"
-        lines.append(f"  {role + '|' + anchor:<14} {st.songs if st.songs is not None else '—':>5} "
+        lines.append(f"  {role + '|' + anchor:<{width}} {st.songs if st.songs is not None else '—':>5} "
                      f"{st.windows or '—':>7} {st.median:>+7.1f} {st.q25:>+6.1f}..{st.q75:<+6.1f} {st.spread:>7.1f}  "
                      f"{judged}")
     if out is not None:

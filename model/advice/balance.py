@@ -34,6 +34,7 @@ FLAW_RANGE_DB = (GAIN_RANGE_DB["loud"][0], GAIN_RANGE_DB["very_loud"][1])
 PRIOR_BALANCED = 2 / 3
 #: A role guessed from a name this uncertain (``RoleGuess.confidence``) cannot back a confident suggestion.
 UNCERTAIN_GUESS = 0.5
+GUESSED_CAP = UNCERTAIN_GUESS - 0.01
 UNGATED_CAP = 0.5
 
 
@@ -202,12 +203,17 @@ class BalanceAdvisor:
         judged = [measurements.levels_for(v.window) for v in verdicts]
         fallback = any(not v.window.gated for v in verdicts)
         cap = UNGATED_CAP if fallback else 1.0
-        pairs = [self._judge_pair(request, measurements, judged, verdicts, role, fallback, cap)
+        guessed = {}  # role -> its audible files whose role was guessed from an ambiguous name
+        for t in request.tracks.tracks:
+            if t.role.confidence < UNCERTAIN_GUESS and t.role.source != "user" and request.gains.audible(t):
+                guessed.setdefault(t.role.role, []).append(t.name)
+        pairs = [self._judge_pair(request, measurements, judged, verdicts, role, fallback,
+                                  cap if role not in guessed and anchor not in guessed else min(cap, GUESSED_CAP))
                  for role in measurements.roles_present if role != anchor]
         suggestions = sorted((p.suggestion for p in pairs if p.suggestion is not None),
                              key=lambda s: (s.role == "other", -s.confidence, -abs(s.delta_db)))
         primary = suggestions[0] if suggestions and suggestions[0].role != "other" else None
-        notes = tuple(self._notes(pairs, primary, verdicts, fallback))
+        notes = tuple(self._notes(pairs, primary, verdicts, fallback, guessed))
         judged_pairs = [p for p in pairs if not p.reason]
         if not judged_pairs:  # nothing to call balanced: say so instead
             return SongVerdict(None, (), 0.0, True, tuple(pairs), notes, self.profile.name,
@@ -250,16 +256,12 @@ class BalanceAdvisor:
         agree = sum(1 for v in mine if abs(v.measured_lu[role] - stats.median) >= self.profile.ok_db
                     and ((v.measured_lu[role] - stats.median > 0) == (direction == "decrease")))
         agreement = agree / len(mine) if mine else 0.0
-        guess_cap = 1.0
-        if any(t.role.role in (role, anchor) and t.role.confidence < UNCERTAIN_GUESS and t.role.source != "user"
-               and request.gains.audible(t) for t in request.tracks.tracks):
-            guess_cap = UNCERTAIN_GUESS - 0.01
-        suggestion, p = self._judge(role, d, stats, min(cap, agreement, guess_cap))
+        suggestion, p = self._judge(role, d, stats, min(cap, agreement))
         return PairJudgement(role, anchor, len(used), skipped, offset, d, p, agreement, suggestion, "", agree,
                              len(mine))
 
     def _notes(self, pairs: Sequence[PairJudgement], primary: RoleGain | None,
-               verdicts: Sequence[WindowVerdict], fallback: bool) -> list[Finding]:
+               verdicts: Sequence[WindowVerdict], fallback: bool, guessed: Mapping[str, list[str]]) -> list[Finding]:
         out = []
         for p in pairs:
             if p.reason:
@@ -269,9 +271,11 @@ class BalanceAdvisor:
                                    f"{p.role} vs {p.anchor}: judged over {p.windows} window(s) where both play; "
                                    f"{p.skipped} skipped (one of them silent)."))
             if p.suggestion is not None and p.suggestion.confidence < TENTATIVE_BELOW:
-                why = "songs of this profile disagree this much" if (p.probability or 0) < TENTATIVE_BELOW else (
-                    "its windows disagree" if (p.agreement or 0) < TENTATIVE_BELOW else "a role was guessed from an "
-                    "ambiguous file name; set the roles to make it firm")
+                names = guessed.get(p.role, []) + guessed.get(p.anchor, [])
+                why = "finished songs of this kind disagree this much" if (p.probability or 0) < TENTATIVE_BELOW else (
+                    "its windows disagree" if (p.agreement or 0) < TENTATIVE_BELOW else
+                    f"the role of {', '.join(names[:3])} was guessed from an ambiguous file name; set it to make "
+                    f"the advice firm")
                 out.append(Finding("tentative", "info",
                                    f"{p.role}: tentative ({p.suggestion.confidence:.0%}): {why}."))
         if primary is not None:

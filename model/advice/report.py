@@ -163,6 +163,21 @@ def anchor_name(advice: Advice) -> str:
     return f"{names.get(advice.anchor_track, advice.anchor_track)}, the {advice.judged_anchor} track"
 
 
+def true_peak_lines(m: Mapping) -> list[str]:
+    """The true-peak readings (--true-peak): the mix and the highest track; nothing when they were not measured."""
+    mix = (m.get("mix") or {}).get("true_peak_db")
+    if mix is None:
+        return []
+    peaks = [(t["true_peak_db"], t["name"]) for t in m.get("tracks", ()) if t.get("true_peak_db") is not None]
+    line = f"  True peak: mix {fmt_db(mix, signed=True)} dBTP"
+    if peaks:
+        top, name = max(peaks)
+        line += f"; highest track {name} {fmt_db(top, signed=True)} dBTP"
+    if math.isfinite(mix) and mix > 0.0:
+        line += " (the mix goes over 0 dBTP: it clips once converted or encoded; lower its level)"
+    return ["", line]
+
+
 def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profile=None) -> str:
     """Human-readable critique: sentence, confidence, role table, timeline, warnings."""
     m = advice.measurements
@@ -208,6 +223,7 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
             # the number the verdict judged: over the windows where both play (else the whole span)
             rel = fmt_db(pair.offset_lu if judged else r["rel_anchor_lu"], signed=True)
         lines.append(f"  {role:<{width}} {r['tracks']:>6} {fmt_db(r['lufs']):>7} {rel:>13} {band:>14}  {verdict}")
+    lines += true_peak_lines(m)
     lines += ["", f"  Timeline ({len(advice.windows)} window(s)):"]
     for v in advice.windows:
         what = ("unparsed answer" if v.category == "unparsed" else

@@ -206,3 +206,13 @@ def test_profile_fit_list_show(tmp_path, write_session):
     used = run(songs[0], "--profile", tmp_path / "profiles" / "mine.json", "--json")
     assert used.returncode == 0, used.stderr
     assert json.loads(used.stdout)["profile"] == "mine"
+
+
+def test_true_peak_is_printed_only_when_asked_for(tmp_path):
+    song = stems_from_one_noise(tmp_path / "song", {"Lead Vox.wav": 0.0, "Drums.wav": 6.0})
+    data = json.loads(run(song, "--true-peak", "--json").stdout)
+    mix = data["measurements"]["mix"]["true_peak_db"]
+    assert mix is not None and mix >= data["measurements"]["mix"]["sample_peak_db"] - 0.01
+    text = run(song, "--true-peak").stdout
+    assert f"True peak: mix {mix:+.1f} dBTP; highest track Drums.wav" in text
+    assert "True peak" not in run(song).stdout

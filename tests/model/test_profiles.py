@@ -180,6 +180,20 @@ def test_well_balanced_is_as_sure_as_the_profile_allows(tmp_path):
     assert loose.confidence == pytest.approx(balanced_probability(0.0, 5.0), abs=0.01) and loose.confidence < 0.9
 
 
+def test_a_role_guessed_from_an_ambiguous_name_stays_tentative_until_set(tmp_path):
+    folder = noise_song(tmp_path / "s", db={"bass": 9.0})
+    (folder / "Bass.wav").rename(folder / "Pad + Bass.wav")           # two instruments in one name: bass, unsure
+    narrow = BalanceAdvisor(wide(0.0, 1.0))
+    guessed = critique(AdviceRequest(load_tracks([folder]).tracks, "vocals"), narrow)
+    assert guessed.primary.role == "bass" and guessed.primary.confidence < 0.5
+    why = [f.message for f in guessed.findings if f.code == "tentative"]
+    assert why == [f"bass: tentative ({guessed.primary.confidence:.0%}): the role of Pad + Bass.wav was guessed from "
+                   "an ambiguous file name; set it to make the advice firm."]
+    set_by_user = critique(AdviceRequest(load_tracks([folder], roles={"Pad + Bass.wav": "bass"}).tracks, "vocals"),
+                           narrow)
+    assert set_by_user.primary.role == "bass" and set_by_user.primary.confidence > 0.9
+
+
 def test_other_out_of_band_is_a_secondary_suggestion(write_session):
     advice = critique(AdviceRequest(load_tracks([write_session({"other": 12.0})]).tracks, "vocals"),
                       load_advisor("balance"))
