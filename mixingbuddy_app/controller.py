@@ -29,7 +29,7 @@ from mixingbuddy_app.jobs import JobKind, JobRegistry
 from mixingbuddy_app.metering import MeteringMixin
 from mixingbuddy_app.playback import MixEngine, NullOutput, preview_file
 from mixingbuddy_app.profile_flow import ProfileMixin
-from mixingbuddy_app.project import MixProject
+from mixingbuddy_app.project import MIN_SPAN_S, MixProject
 from mixingbuddy_app.session_file import PendingSession
 from mixingbuddy_app.session_io import SessionFilesMixin
 from mixingbuddy_app.spectral_flow import SpectralMixin
@@ -72,6 +72,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
     spectral_busy = Signal(bool)             # the masking/tonal analysis is running
     spectral_changed = Signal(object)        # SpectralAnalysis
     pair_masking_changed = Signal(object)    # PairMasking between two chosen tracks (or a track and a role); None: failed
+    critique_succeeded = Signal(list)        # a critique gave advice: the ErrorReports of earlier failed critiques
 
     def __init__(self, worker: AdvisorWorker, output=None, project: MixProject | None = None,
                  pool: QThreadPool | None = None, parent: QObject | None = None,
@@ -98,6 +99,9 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         self._status_before = ""                 # the status before the running critique
         self._status_before_load = ""            # the status before the running load
         self.status.connect(self._remember_status)
+        self._reporting_critique = False          # a critique is being started or its failure reported
+        self.critique_failures: list[ErrorReport] = []   # reports of failed critiques since the last good one
+        self.error.connect(self._remember_critique_failure)
         self.busy_changed.connect(self._critique_started)
         self._init_transport()
         self._init_metering()
@@ -120,6 +124,33 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
     def _critique_started(self, busy: bool, _what: str) -> None:
         if busy:
             self._status_before = self.last_status   # runs before the critique's own status line
+
+    # --- critique failures: their banners go when a later critique succeeds ---------------
+    def _remember_critique_failure(self, report: ErrorReport) -> None:
+        if self._reporting_critique:
+            self.critique_failures.append(report)
+
+    def critique(self, kind: str = "critique") -> int | None:
+        self._reporting_critique = True      # a refused critique (no anchor, silent anchor, ...) reports here
+        try:
+            return super().critique(kind)
+        finally:
+            self._reporting_critique = False
+
+    def _on_advice_failed(self, rid: int, report: ErrorReport) -> None:
+        self._reporting_critique = True
+        try:
+            super()._on_advice_failed(rid, report)
+        finally:
+            self._reporting_critique = False
+
+    def _on_advice_ready(self, rid: int, advice) -> None:
+        pending = self._pending
+        super()._on_advice_ready(rid, advice)
+        if (pending is not None and rid == pending[0] and self._pending is None
+                and self.project.advice is advice):   # taken (not dropped as stale): the earlier failures are over
+            failures, self.critique_failures = self.critique_failures, []
+            self.critique_succeeded.emit(failures)
 
     def cancel(self) -> None:
         """Esc: stop the running load, else the running critique, at once; the state and text from before return.
@@ -237,6 +268,9 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
             p.failed = tuple(outcome.failed)
             self.tracks_changed.emit()
             self._report_failed(outcome.failed)
+            first = outcome.failed[0][1].rstrip(".")
+            more = f" (and {len(outcome.failed) - 1} more)" if len(outcome.failed) > 1 else ""
+            self.status.emit(f"Nothing was added: {first}{more}. The session is unchanged.")
             return
         self.analysis_cache.forget_shared()   # measurements of the audio loaded before hold its preview buffer
         try:
@@ -352,9 +386,16 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         self.gains_changed.emit()
 
     def set_region(self, region: tuple[float, float] | None) -> None:
-        self.project.set_region(region)
+        """The span Critique judges and playback loops; None: the whole song. A span too short to judge (or
+        outside the song) clears the span, and the status bar says so: Critique then judges the whole song."""
+        had = self.project.region
+        why = self.project.set_region(region)
         self._apply_loop()
         self.region_changed.emit(self.project.region)
+        if why:
+            cleared = "the span is cleared, so" if had is None else "the span was cleared, so"
+            self.status.emit(f"{why}: {cleared} Critique judges the whole song. Drag a span of at least "
+                             f"{MIN_SPAN_S:g} s to judge a part.")
 
     def new_session(self) -> None:
         """Close the tracks and the session file: an empty window."""

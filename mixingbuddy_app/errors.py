@@ -10,6 +10,7 @@ import traceback
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import QObject, QStandardPaths, Qt, Signal
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QToolButton, QVBoxLayout,
@@ -125,8 +126,12 @@ class BannerArea(QWidget):
         return banner
 
     def clear_kind(self, title: str) -> None:
+        self.clear_where(lambda report: report.title == title)
+
+    def clear_where(self, gone: Callable[[ErrorReport], bool]) -> None:
+        """Remove the banners whose report ``gone`` picks."""
         for b in list(self.banners):
-            if b.report.title == title:
+            if gone(b.report):
                 self.banners.remove(b)
                 b.hide()
                 b.deleteLater()

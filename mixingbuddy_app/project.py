@@ -34,6 +34,9 @@ def clamp_gain(db: float) -> float:
     return max(GAIN_MIN_DB, min(GAIN_MAX_DB, float(db)))
 
 
+MIN_SPAN_S = 0.5  # a shorter span is dropped: the critique needs 400 ms loudness blocks to judge
+
+
 @dataclass(frozen=True)
 class ApplyResult:
     """What Apply did: the role, the suggested delta, the delta actually applied, and whether it was clamped."""
@@ -272,16 +275,23 @@ class MixProject:
                                               or self.anchor_track not in self.anchor_track_choices()):
             self.anchor_track = None
 
-    def set_region(self, region: tuple[float, float] | None) -> None:
+    def set_region(self, region: tuple[float, float] | None) -> str:
+        """Judge (and loop) this span; None or the whole song: no span. Returns why a span was dropped ("" if not):
+        shorter than MIN_SPAN_S (the critique needs loudness blocks) or outside the song."""
+        why = ""
         if region is not None:
             a, b = sorted((float(region[0]), float(region[1])))
             dur = self.tracks.duration_s if self.tracks else b
-            a, b = max(0.0, a), min(dur, b)
-            region = None if b - a < 0.5 or (a <= 0.0 and b >= dur - 1e-3) else (a, b)
-        if region == self.region:
-            return
-        self.region = region
-        self._bump()
+            lo, hi = max(0.0, a), min(dur, b)
+            if hi <= lo:
+                why = f"The span {a:.1f}–{b:.1f} s lies outside the song (0–{dur:.1f} s)"
+            elif hi - lo < MIN_SPAN_S:
+                why = f"The span {lo:.1f}–{hi:.1f} s is shorter than {MIN_SPAN_S:g} s"
+            region = None if why or (lo <= 0.0 and hi >= dur - 1e-3) else (lo, hi)
+        if region != self.region:
+            self.region = region
+            self._bump()
+        return why
 
     # --- gains, mutes, solos (undoable) ------------------------------------
     def _push_undo(self, label: str, key: str | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QSplitter, QTabWidget,
                                QToolBar, QVBoxLayout, QWidget)
@@ -23,6 +23,7 @@ from mixingbuddy_app.widgets.spectral_views import MaskingView, TonalView
 from mixingbuddy_app.widgets.track_table import RolePanel, TrackTable
 from mixingbuddy_app.widgets.transport import Transport
 
+ADVICE_KEEP_H = 270   # a Masking or Tonal view grows the chart area fully only when the advice keeps this much
 SESSION_FILTER = "MixingBuddy session (*.mbsession *.json)"
 AUDIO_FILTER = "Audio files (" + " ".join(f"*{e}" for e in sorted(AUDIO_EXTENSIONS)) + ");;All files (*)"
 
@@ -39,6 +40,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1280, 820)
         self._closing = False
+        self._loading_message = ""   # the status line a running load shows (cleared when it ends)
 
         central = QWidget()
         outer = QVBoxLayout(central)
@@ -94,10 +96,15 @@ class MainWindow(QMainWindow):
         vsplit.addWidget(bottom)
         vsplit.setStretchFactor(0, 1)
         vsplit.setStretchFactor(1, 3)
-        vsplit.setSizes([220, 600])
+        vsplit.setSizes([170, 650])    # the overview needs little height; the table and the advice need it all
         bottom.setSizes([760, 520])
-        right.setSizes([200, 360])
+        right.setSizes([400, 600])     # the advice (headline, suggestions, Apply, re-check) before the chart
         self.splitters = (vsplit, bottom, right)
+        self._fit_advice_panel()
+        self._sizes_before_view: tuple[list[int], list[int]] | None = None   # (before, after) a view grew
+        self.chart_tabs.currentChanged.connect(lambda _i: self._fit_chart_to_view())
+        # the plots a view draws are known once its analysis is shown (the view's slot runs first)
+        controller.spectral_changed.connect(lambda _a: QTimer.singleShot(0, self._fit_chart_to_view))
         outer.addWidget(vsplit, 1)
         self.setCentralWidget(central)
 
@@ -265,6 +272,7 @@ class MainWindow(QMainWindow):
         c.files_missing.connect(self._locate_missing)
         c.session_changed.connect(self._on_session_changed)
         c.profile_changed.connect(self._on_profile_changed)
+        c.critique_succeeded.connect(self._clear_failed_critique_banners)
 
     # --- state ---------------------------------------------------------------------------
     @staticmethod
@@ -321,11 +329,60 @@ class MainWindow(QMainWindow):
 
     def _on_loading(self, loading: bool, what: str) -> None:
         self.progress.setVisible(loading or self.controller.busy)
+        sb = self.statusBar()
         if loading:
             self.progress.setValue(0)
             self.progress.setFormat(what)
-            self.statusBar().showMessage(what)
+            sb.showMessage(what)
+            self._loading_message = what
+        elif sb.currentMessage() and sb.currentMessage() == self._loading_message:
+            sb.clearMessage()   # never left saying "Loading…" (the load's own outcome follows, when it has one)
         self.update_actions()
+
+    # --- layout of the right side: the advice first, the chart as tall as its view needs -----------------
+    def _fit_advice_panel(self) -> None:
+        """The advice text and suggestions get the panel's height; the export doctor's list keeps a few lines
+        (it scrolls) instead of two fifths of the panel."""
+        lay = self.advice.layout()
+        lay.setStretchFactor(self.advice.scroll, 5)
+        lay.setStretchFactor(self.advice.findings, 1)
+        self.advice.findings.setMinimumHeight(3 * self.advice.findings.fontMetrics().lineSpacing() + 8)
+        self.controller.recheck_done.connect(lambda *_a: self._reveal_advice(self.advice.recheck))
+
+    def _reveal_advice(self, widget: QWidget) -> None:
+        """Scroll the advice so a result line that just appeared shows (after the panel laid it out)."""
+        QTimer.singleShot(0, lambda: widget.isVisible() and self.advice.scroll.ensureWidgetVisible(widget, 0, 4))
+
+    def _fit_chart_to_view(self) -> None:
+        """Opening the Masking or Tonal view in a short chart area makes the area as tall as the view needs to be
+        readable (the advice below scrolls); going back to the Balance chart gives the advice its height back
+        unless the user moved the splitter in between."""
+        right = self.splitters[2]
+        page = self.chart_tabs.currentWidget()
+        sizes = right.sizes()
+        if not hasattr(page, "comfortable_height"):
+            if self._sizes_before_view is not None:
+                before, after = self._sizes_before_view
+                self._sizes_before_view = None
+                if sizes == after:
+                    right.setSizes(before)
+            return
+        total = sum(sizes)
+        chrome = self.chart_tabs.tabBar().sizeHint().height() + 6   # the tab bar and the frame
+        # the whole drawing when the advice keeps ADVICE_KEEP_H; else what is readable (the advice scrolls)
+        full = page.comfortable_height(full=True) + chrome
+        top = full if total - full >= ADVICE_KEEP_H else min(page.comfortable_height() + chrome,
+                                                              total - self.advice.minimumSizeHint().height())
+        if total <= 0 or top <= sizes[0]:
+            return
+        before = self._sizes_before_view[0] if self._sizes_before_view is not None else sizes
+        right.setSizes([top, total - top])
+        self._sizes_before_view = (before, right.sizes())
+
+    def _clear_failed_critique_banners(self, reports: list) -> None:
+        """A critique succeeded: the banners of the critiques that failed before it are out of date (banners of
+        other problems, such as files that did not load, stay)."""
+        self.banners.clear_where(lambda report: report in reports)
 
     def _on_session_changed(self, path: str) -> None:
         self._update_title()

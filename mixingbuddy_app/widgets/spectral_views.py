@@ -15,8 +15,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPen
-from PySide6.QtWidgets import (QComboBox, QGraphicsRectItem, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QPushButton, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFrame, QGraphicsRectItem, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QPushButton, QScrollArea, QSizePolicy, QSplitter, QVBoxLayout, QWidget)
 
 from model.advice.wording import hz, nominal_hz
 
@@ -28,6 +28,13 @@ BACKGROUND = "#1b1e23"
 DEPTH_STOPS = ((-12.0, "#2b5c8a"), (0.0, "#3a3d42"), (6.0, "#e0b341"), (18.0, "#ff4a3d"))
 DEPTH_LEVELS = (DEPTH_STOPS[0][0], DEPTH_STOPS[-1][0])
 HZ_TICKS = (31.5, 63, 125, 250, 500, 1000, 2000, 4000, 8000, 16000)
+#: The frequency labels always shown; the others (HZ_TICKS) are labelled only when the plot is wide enough.
+HZ_MAJOR = (63, 250, 1000, 4000, 16000)
+#: Tick text may fill this much of the axis before a level's labels are dropped (instead of running together).
+TICK_FILL_LIMITS = [(0, 0.8), (2, 0.62), (4, 0.62), (6, 0.62)]
+#: The least height of one role's tonal plot (its curve area then stays about 100 px tall or more); when the view
+#: is shorter than its rows, the plots scroll instead of shrinking to flat lines.
+TONAL_PLOT_MIN_H = 140
 ROLE_COLOURS = {"vocals": "#e0b341", "drums": "#ff8a4a", "bass": "#5fbf77", "other": "#a9d1ff"}
 
 
@@ -61,9 +68,38 @@ class SpectralView(QWidget):
         controller.anchor_changed.connect(lambda _a: self._on_mix_changed())
         controller.profile_changed.connect(lambda _n: self._on_mix_changed())
 
-    def _finish_bar(self) -> None:
+    def _finish_bar(self, status_below: bool = False) -> None:
+        """Analyse at the end of the bar; the status line beside it, or on a row of its own (a crowded bar)."""
         self.bar.addWidget(self.analyse_button)
-        self.bar.addWidget(self.status, 1)
+        if status_below:
+            self.layout_.addWidget(self.status)
+        else:
+            self.bar.addWidget(self.status, 1)
+
+    #: The least height of the view's drawing (MaskingView: the map; TonalView: one row of plots).
+    BODY_MIN_H = 180
+
+    def comfortable_height(self, full: bool = False) -> int:
+        """The height at which the drawing is readable: the bar (and status row) plus BODY_MIN_H (``full``: the
+        height the whole drawing wants, e.g. every row of plots) and whatever else sits below it. The main window
+        gives a shorter chart area this much when the view opens."""
+        lay = self.layout_
+        m = lay.contentsMargins()
+        h = m.top() + m.bottom() + (self._full_body_h() if full else self.BODY_MIN_H)
+        items = [lay.itemAt(i) for i in range(lay.count())]
+        body = self._body()
+        others = [it for it in items if it.widget() is not body]
+        h += sum(0 if it.widget() is not None and not it.widget().isVisibleTo(self) else it.sizeHint().height()
+                 for it in others)
+        h += lay.spacing() * (len(items) - 1)
+        return h
+
+    def _body(self) -> QWidget | None:
+        """The widget that gets the height left (the map, or the plots)."""
+        return None
+
+    def _full_body_h(self) -> int:
+        return self.BODY_MIN_H
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt)
         super().showEvent(event)
@@ -136,11 +172,15 @@ class MaskingView(SpectralView):
         self.maskee.setToolTip("The role or track that is covered")
         for combo in (self.masker, self.maskee):
             combo.activated.connect(lambda _i: self.show_pair(self.masker.currentData(), self.maskee.currentData()))
+            # long track names must not widen the bar (and squeeze the status line to a column of words)
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
+            combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.bar.addWidget(QLabel("Masker"))
-        self.bar.addWidget(self.masker)
+        self.bar.addWidget(self.masker, 1)
         self.bar.addWidget(QLabel("over"))
-        self.bar.addWidget(self.maskee)
-        self._finish_bar()
+        self.bar.addWidget(self.maskee, 1)
+        self._finish_bar(status_below=True)
         self.plot = pg.PlotWidget(background=BACKGROUND)
         adopt_menus(self.plot)
         self.plot.setMenuEnabled(False)
@@ -167,6 +207,9 @@ class MaskingView(SpectralView):
         split.addWidget(self.findings)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
+        split.setSizes([600, 400])   # the list gets two fifths of the width (its words wrap), the map the rest
+        self.findings.setMinimumWidth(160)
+        self.split = split
         self.layout_.addWidget(split, 1)
         self.pair: tuple[str, str] | None = None
         self.depth: np.ndarray | None = None
@@ -174,6 +217,9 @@ class MaskingView(SpectralView):
         self._wanted: tuple[str, str] | None = None   # a pair with a track, waiting for its analysis
         controller.pair_masking_changed.connect(self._on_pair_masking)
         self._show_status()
+
+    def _body(self) -> QWidget:
+        return self.split
 
     # --- drawing ----------------------------------------------------------------------------
     def summary(self) -> str:
@@ -319,24 +365,49 @@ class MaskingView(SpectralView):
 
 class TonalView(SpectralView):
     """One small plot per role: its band levels relative to its loudness against the profile's median +- spread,
-    with the tonal findings listed (and shaded on the role's plot)."""
+    with the tonal findings listed (and shaded on the role's plot).
 
+    The plots sit two to a row in a scroll area and never get shorter than TONAL_PLOT_MIN_H: in a short view the
+    first row shows and the others scroll into view (the role name is the plot's left label, so no title row costs
+    height). The findings list below is a few lines tall and scrolls.
+    """
+
+    COLUMNS = 2
 
     def __init__(self, controller, parent: QWidget | None = None) -> None:
         super().__init__(controller, parent)
         self._finish_bar()
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground(BACKGROUND)
+        self.graphics.ci.setContentsMargins(2, 2, 2, 2)
+        self.graphics.setMinimumHeight(TONAL_PLOT_MIN_H)
+        self.plot_area = QScrollArea()
+        self.plot_area.setObjectName("tonalPlots")
+        self.plot_area.setWidget(self.graphics)
+        self.plot_area.setWidgetResizable(True)
+        self.plot_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.plot_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.findings = QListWidget()
         self.findings.setObjectName("tonalFindings")
         self.findings.setWordWrap(True)
-        self.findings.setMaximumHeight(110)
-        self.layout_.addWidget(self.graphics, 1)
+        lines = self.findings.fontMetrics().lineSpacing()
+        self.findings.setMinimumHeight(2 * lines + 8)     # two lines: a finding is one or two lines long
+        self.findings.setMaximumHeight(4 * lines + 10)
+        self.findings.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.layout_.addWidget(self.plot_area, 1)
         self.layout_.addWidget(self.findings)
         self.plots: dict[str, pg.PlotItem] = {}   # kept while the roles stay the same (each owns its menus)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.bands: dict[str, pg.FillBetweenItem] = {}
         self._show_status()
+
+    BODY_MIN_H = TONAL_PLOT_MIN_H
+
+    def _body(self) -> QWidget:
+        return self.plot_area
+
+    def _full_body_h(self) -> int:
+        return max(self.BODY_MIN_H, self.graphics.minimumHeight())   # every row of plots
 
     def summary(self) -> str:
         a = self.analysis
@@ -349,15 +420,19 @@ class TonalView(SpectralView):
         self.analysis = analysis
         bands_hz = analysis.frames.bands.centres_hz
         x = np.log10(bands_hz)
-        ticks = [(math.log10(f), _hz_tick(f)) for f in HZ_TICKS if bands_hz[0] <= f <= bands_hz[-1] * 1.01]
+        shown = [f for f in HZ_TICKS if bands_hz[0] <= f <= bands_hz[-1] * 1.01]
+        ticks = [[(math.log10(f), _hz_tick(f)) for f in shown if f in HZ_MAJOR],      # always labelled
+                 [(math.log10(f), _hz_tick(f)) for f in shown if f not in HZ_MAJOR]]  # labelled when they fit
         roles = [r for r in ROLE_COLOURS if r in analysis.shapes] + [r for r in analysis.shapes
                                                                        if r not in ROLE_COLOURS]
         if list(self.plots) != roles:
             self.graphics.clear()
             self.plots = {}
+        rows = max(1, math.ceil(len(roles) / self.COLUMNS))
+        self.graphics.setMinimumHeight(rows * TONAL_PLOT_MIN_H)
         for i, role in enumerate(roles):
             plot = self._plot(role, i)
-            plot.getAxis("bottom").setTicks([ticks])
+            plot.getAxis("bottom").setTicks(ticks)
             tone = analysis.tonal.roles.get(role) if analysis.tonal is not None else None
             if tone is not None:
                 tx = np.log10(np.asarray(tone.bands_hz))
@@ -388,11 +463,16 @@ class TonalView(SpectralView):
         if plot is not None:
             plot.clear()
             return plot
-        plot = self.graphics.addPlot(row=i // 2, col=i % 2, title=role)
+        plot = self.graphics.addPlot(row=i // self.COLUMNS, col=i % self.COLUMNS)
         adopt_menus(self.graphics, plot)
         plot.setMenuEnabled(False)
+        plot.setMouseEnabled(x=False, y=False)   # the wheel scrolls the plots, it does not zoom one
         plot.showGrid(x=True, y=True, alpha=0.15)
-        plot.setYRange(-45, 15)
+        plot.setYRange(-45, 15, padding=0.02)
+        plot.setLabel("left", role, color=ROLE_COLOURS.get(role, "#dddddd"))   # no title row: height for the curve
+        plot.getAxis("bottom").setStyle(textFillLimits=TICK_FILL_LIMITS)
+        plot.getAxis("left").setTicks([[(v, str(v)) for v in (-40, -20, 0)], [(v, str(v)) for v in (-30, -10, 10)]])
+        plot.getAxis("left").setStyle(textFillLimits=TICK_FILL_LIMITS)
         self.plots[role] = plot
         return plot
 

@@ -359,17 +359,17 @@ def recheck_verdict(applied: Advice, new: Advice) -> tuple[str, str]:
     # the role's own suggestion now, headline or not (the other instruments are never the headline)
     q = next((s for s in new.suggestions if s.role == p.role), new.primary)
     if new.abstained:
-        return "unclear", f"Re-check: no confident verdict on the {p.role} now ({new.agreement or 'windows disagree'})."
-    g = stem_grammar(p.role)
+        return "unclear", f"No confident verdict on the {p.role} now ({new.agreement or 'windows disagree'})."
+    g, who = stem_grammar(p.role), _role_words(p.role).capitalize()
     plural = g["be"] == "are"
     if q is None or q.role != p.role:
         extra = f" The critique now points at the {q.role}." if q is not None else ""
-        return "resolved", (f"Re-check: resolved. The {p.role} now {'sit' if plural else 'sits'} within the "
+        return "resolved", (f"{who} now {'sit' if plural else 'sits'} within the "
                             f"typical balance.{extra}")
     way = "up" if q.direction == "increase" else "down"
     need = "need" if plural else "needs"
     if q.direction == p.direction:
-        return "still there", (f"Re-check: still there. The {p.role} still {need} to go {way} "
+        return "still there", (f"{who} still {need} to go {way} "
                                f"({q.delta_db:+.1f} dB suggested).")
-    return "over-corrected", (f"Re-check: over-corrected. The {p.role} now {need} to go {way} "
+    return "over-corrected", (f"{who} now {need} to go {way} "
                               f"by about {abs(q.delta_db):.1f} dB.")
