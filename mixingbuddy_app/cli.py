@@ -94,10 +94,17 @@ def parse_span(text: str | None, duration: float, option: str = "--span") -> tup
         start_s, end_s = (float(x) for x in text.split(":"))
     except ValueError:
         raise InputError(f"{option} expects START:END in seconds, got '{text}'.") from None
-    if not (math.isfinite(start_s) and math.isfinite(end_s)) or start_s < 0 or end_s <= start_s:
-        raise InputError(f"{option} {text}: END must be after START, both >= 0.")
-    if start_s >= duration or end_s > duration + 1e-6:
-        raise InputError(f"{option} {text} is outside the song (0 to {duration:.1f} s).")
+    song = f"the song runs 0 to {duration:.1f} s"
+    if not (math.isfinite(start_s) and math.isfinite(end_s)):
+        raise InputError(f"{option} expects START:END in seconds, got '{text}'.")
+    if start_s < 0:
+        raise InputError(f"{option} {text}: START must be 0 or more ({song}).")
+    if end_s <= start_s:
+        raise InputError(f"{option} {text}: END must be after START.")
+    if start_s >= duration:
+        raise InputError(f"{option} {text} starts after the song ends ({song}).")
+    if end_s > duration + 1e-6:
+        raise InputError(f"{option} {text} ends after the song ({song}): give END {duration:.1f} or less.")
     return start_s, end_s
 
 

@@ -317,7 +317,8 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
 
     def _report_failed(self, failed) -> None:
         self.files_failed.emit(list(failed))
-        lines = "\n".join(f"{Path(path).name}: {reason}" for path, reason in failed)
+        lines = "\n".join(reason if Path(path).name in reason else f"{Path(path).name}: {reason}"
+                          for path, reason in failed)   # most reasons name their file already
         first = failed[0][1]
         more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
         self.error.emit(ErrorReport(f"{len(failed)} file(s) not loaded", first + more, lines, "warning"))

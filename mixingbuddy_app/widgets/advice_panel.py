@@ -92,7 +92,7 @@ class AdvicePanel(QFrame):
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        layout.addWidget(self.scroll, 3)
+        layout.addWidget(self.scroll, 5)   # the advice first: the doctor's list keeps a few lines and scrolls
         self._applied_lines: list[str] = []
         self.findings = QListWidget()
         self.findings.setObjectName("findings")
@@ -110,7 +110,8 @@ class AdvicePanel(QFrame):
         doctor_head.addStretch(1)
         doctor_head.addWidget(self.findings_details)
         layout.addLayout(doctor_head)
-        layout.addWidget(self.findings, 2)
+        layout.addWidget(self.findings, 1)
+        self.findings.setMinimumHeight(3 * self.findings.fontMetrics().lineSpacing() + 8)
         controller.advice_changed.connect(self.show_advice)
         controller.tracks_changed.connect(self._show_findings)
         controller.apply_done.connect(self._on_apply)

@@ -100,7 +100,7 @@ class MainWindow(QMainWindow):
         bottom.setSizes([760, 520])
         right.setSizes([400, 600])     # the advice (headline, suggestions, Apply, re-check) before the chart
         self.splitters = (vsplit, bottom, right)
-        self._fit_advice_panel()
+        self.controller.recheck_done.connect(lambda *_a: self._reveal_advice(self.advice.recheck))
         self._sizes_before_view: tuple[list[int], list[int]] | None = None   # (before, after) a view grew
         self.chart_tabs.currentChanged.connect(lambda _i: self._fit_chart_to_view())
         # the plots a view draws are known once its analysis is shown (the view's slot runs first)
@@ -340,15 +340,6 @@ class MainWindow(QMainWindow):
         self.update_actions()
 
     # --- layout of the right side: the advice first, the chart as tall as its view needs -----------------
-    def _fit_advice_panel(self) -> None:
-        """The advice text and suggestions get the panel's height; the export doctor's list keeps a few lines
-        (it scrolls) instead of two fifths of the panel."""
-        lay = self.advice.layout()
-        lay.setStretchFactor(self.advice.scroll, 5)
-        lay.setStretchFactor(self.advice.findings, 1)
-        self.advice.findings.setMinimumHeight(3 * self.advice.findings.fontMetrics().lineSpacing() + 8)
-        self.controller.recheck_done.connect(lambda *_a: self._reveal_advice(self.advice.recheck))
-
     def _reveal_advice(self, widget: QWidget) -> None:
         """Scroll the advice so a result line that just appeared shows (after the panel laid it out)."""
         QTimer.singleShot(0, lambda: widget.isVisible() and self.advice.scroll.ensureWidgetVisible(widget, 0, 4))

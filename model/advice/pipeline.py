@@ -169,7 +169,7 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
                               f"{anchor_track.name} is named like a backing vocal, yet it is judged as the lead "
                               f"vocal, against the profile's lead-vocal statistics; if the lead is another track, "
                               f"anchor on that one.", (anchor_track.id,)),)
-    text = song.text or advice_sentence(primary, abstained)
+    text = song.text or advice_sentence(primary, abstained, confidence=confidence)
     if primary is None and not abstained and suggestions:  # only a secondary role (other) is out of band
         sit_well = [p.role for p in song.pairs if not p.reason and p.role != "other"]
         text = balanced_but_sentence(judged_request.anchor, sit_well, suggestions[0])

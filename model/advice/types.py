@@ -184,11 +184,15 @@ def verdict_from_text(window: Window, text: str) -> WindowVerdict:
                          exact=parsed.exact)
 
 
-def advice_sentence(primary: RoleGain | None, abstained: bool = False, variant: int = 0) -> str:
+def advice_sentence(primary: RoleGain | None, abstained: bool = False, variant: int = 0,
+                    confidence: float = 1.0) -> str:
     """The sentence shown to the user for a song-level verdict; below 50 % confidence it is tentative."""
     if abstained:
         return "No confident issue: the windows disagree, so no change is suggested."
     if primary is None:
+        if confidence < TENTATIVE_BELOW:
+            return ("No role is clearly out of balance, but the measurement is not conclusive: listen before "
+                    "leaving the faders where they are.")
         return render_response("no_error", None, variant)
     if primary.confidence < TENTATIVE_BELOW:
         return render_tentative(primary.category, primary.role)

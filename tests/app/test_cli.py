@@ -216,3 +216,12 @@ def test_true_peak_is_printed_only_when_asked_for(tmp_path):
     text = run(song, "--true-peak").stdout
     assert f"True peak: mix {mix:+.1f} dBTP; highest track Drums.wav" in text
     assert "True peak" not in run(song).stdout
+
+
+@pytest.mark.parametrize("span,words", [("25:40", "ends after the song (the song runs 0 to 30.0 s): give END 30.0"),
+                                        ("31:40", "starts after the song ends"),
+                                        ("-5:10", "START must be 0 or more"),
+                                        ("10:5", "END must be after START")])
+def test_a_span_the_song_cannot_give_says_what_is_wrong(span, words):
+    out = run(DEMO_DIR, f"--span={span}")   # "=": a span starting with "-" is not an option
+    assert out.returncode == 2 and words in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr

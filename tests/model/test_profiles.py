@@ -180,6 +180,18 @@ def test_well_balanced_is_as_sure_as_the_profile_allows(tmp_path):
     assert loose.confidence == pytest.approx(balanced_probability(0.0, 5.0), abs=0.01) and loose.confidence < 0.9
 
 
+def test_well_balanced_is_worded_as_a_guess_when_most_windows_disagree(tmp_path):
+    # the drums +4, -4 and 0 LU from their median in three windows: in band over the song, flagged in two windows
+    folder = noise_song(tmp_path / "s")
+    drums, sr = sf.read(folder / "Drums.wav", dtype="float32")
+    for i, db in enumerate((4.0, -4.0, 0.0)):
+        drums[i * 10 * sr:(i + 1) * 10 * sr] *= np.float32(10 ** (db / 20))
+    sf.write(folder / "Drums.wav", drums, sr, subtype="FLOAT")
+    advice = critique(AdviceRequest(load_tracks([folder]).tracks, "vocals"), BalanceAdvisor(wide(0.0, 1.0)))
+    assert advice.primary is None and advice.confidence < 0.5
+    assert advice.text.startswith("No role is clearly out of balance, but the measurement is not conclusive")
+
+
 def test_a_role_guessed_from_an_ambiguous_name_stays_tentative_until_set(tmp_path):
     folder = noise_song(tmp_path / "s", db={"bass": 9.0})
     (folder / "Bass.wav").rename(folder / "Pad + Bass.wav")           # two instruments in one name: bass, unsure
