@@ -599,13 +599,23 @@ class MixProject:
     def pair_lu(self, role: str, gains: Gains | None = None) -> float | None:
         """The role minus the anchor role over the windows where both play, at these gains; None when the two
         never play together or it is not measured yet."""
-        if self.anchor is None or role == self.anchor:
-            return None
         gains = gains or self.gains()
-        offset = self._pair_lu.get((self.role_key(role, gains), self.role_key(self.anchor, gains)))
+        known, offset = self._pair_entry(role, gains)
         if offset is None:
             return None
         return offset + gains.role_db.get(role, 0.0) - gains.role_db.get(self.anchor, 0.0)
+
+    def plays_apart_from_anchor(self, role: str) -> bool:
+        """Measured: the role never plays together with the anchor role, so the critique cannot judge it."""
+        known, offset = self._pair_entry(role, self.gains())
+        return known and offset is None
+
+    def _pair_entry(self, role: str, gains: Gains) -> tuple[bool, float | None]:
+        """(measured?, the pair offset with role gains out, None where the two never play together)."""
+        if self.anchor is None or role == self.anchor or self.anchor_track:
+            return False, None
+        key = (self.role_key(role, gains), self.role_key(self.anchor, gains))
+        return key in self._pair_lu, self._pair_lu.get(key)
 
     # --- session files (the format lives in session_file.py) ------------------
     def save(self, path: str | os.PathLike) -> Path:

@@ -83,6 +83,9 @@ def whole_db(x: float) -> str:
 
 #: A role within this many LU of its profile median is in band (the profiles' "ok" threshold).
 OK_LU = 3.0
+#: Said beside a role that never plays with the anchor: its whole-song reading, which the critique cannot judge.
+APART = "not judged"
+APART_TIP = "This role never plays together with the anchor, so the critique cannot judge it; the value is over the whole song."
 LU_TIP = ("BS.1770 loudness of the summed role minus the anchor's over the windows where both play, as the critique "
           "judges it (over the whole song where they never play together, or against one anchor track).")
 
@@ -474,8 +477,9 @@ class TrackTable(QTableWidget):
                           else "This role is the reference the others are judged against.")
             return
         rel, band = p.lu_vs_anchor(role), self.controller.typical_band(role)
-        state = band_state(rel, band) if exact else "none"
-        text = rel_text(rel, exact)
+        apart = p.plays_apart_from_anchor(role)
+        state = band_state(rel, band) if exact and not apart else "none"
+        text = rel_text(rel, exact) + (f" ({APART})" if apart else "")
         if band is not None and rel is not None:
             low, high = band.band(OK_LU)
             text += f"  [{whole_db(low)}..{whole_db(high)}]"
@@ -483,7 +487,7 @@ class TrackTable(QTableWidget):
         it.setForeground(QBrush(QColor(BAND_COLOURS[state])))
         it.setToolTip(f"{role} vs {p.anchor_label()}: {text}. {LU_TIP} In band: within {OK_LU:g} LU of the "
                       f"profile's median (green); amber up to {2 * OK_LU:g}, red beyond."
-                      + ("" if exact else "\n" + MEASURING_TIP))
+                      + ("\n" + APART_TIP if apart else "") + ("" if exact else "\n" + MEASURING_TIP))
 
 
 ANCHOR_TRACK_TIP = ("Judge the other roles against one vocals track (the lead vocal, as in \"anchor on the Lead "
@@ -598,9 +602,12 @@ class RolePanel(QGroupBox):
                 continue
             rel = p.lu_vs_anchor(role)
             band = self.controller.typical_band(role)
+            apart = p.plays_apart_from_anchor(role)
             text = rel_text(rel, exact)
-            if band is not None:
+            if apart:
+                text += f" ({APART})"
+            elif band is not None:
                 text += f" (typ. {whole_db(band.median)})"
             lab.setText(text)
-            lab.setToolTip(LU_TIP + ("" if exact else "\n" + MEASURING_TIP))
-            lab.setStyleSheet(f"color: {BAND_COLOURS[band_state(rel, band) if exact else 'none']}")
+            lab.setToolTip(LU_TIP + ("\n" + APART_TIP if apart else "") + ("" if exact else "\n" + MEASURING_TIP))
+            lab.setStyleSheet(f"color: {BAND_COLOURS[band_state(rel, band) if exact and not apart else 'none']}")

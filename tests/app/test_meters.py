@@ -168,3 +168,22 @@ def test_a_role_that_rests_reads_as_the_critique_judges_it_and_follows_its_gain(
     c.set_role_gain("bass", -3.0)                 # exact at once: a role gain only shifts its offset
     assert c.project.loudness_is_exact()
     assert shown(w.roles.rel_labels["bass"].text()) == pytest.approx(judged - 3.0, abs=0.06)
+
+
+def test_a_role_that_never_plays_with_the_anchor_is_marked_not_judged(qtbot, make_window, tmp_path):
+    noise = (0.05 * np.random.default_rng(6).standard_normal((30 * RATE, 2))).astype(np.float32)
+    vox, bass, drums = noise.copy(), noise.copy(), noise.copy()
+    vox[15 * RATE:] = 0.0      # the vocals sing the first half, the bass plays the second
+    bass[: 20 * RATE] = 0.0
+    folder = tmp_path / "song"
+    folder.mkdir()
+    for name, audio in (("Lead Vox.wav", vox), ("Bass.wav", bass), ("Drums.wav", drums)):
+        sf.write(folder / name, audio, RATE, subtype="FLOAT")
+    w = make_window(load_advisor("balance"))
+    c = load(qtbot, w, [folder])
+    wait_exact(qtbot, c)
+    assert c.project.plays_apart_from_anchor("bass") and not c.project.plays_apart_from_anchor("drums")
+    assert "not judged" in w.roles.rel_labels["bass"].text() and "not judged" in w.table.role_lu_item("bass").text()
+    assert "not judged" not in w.roles.rel_labels["drums"].text()
+    advice = critique(qtbot, w)
+    assert next(p for p in advice.pairs if p.role == "bass").reason   # the critique says the same
