@@ -85,7 +85,8 @@ def whole_db(x: float) -> str:
 OK_LU = 3.0
 #: Said beside a role that never plays with the anchor: its whole-song reading, which the critique cannot judge.
 APART = "not judged"
-APART_TIP = "This role never plays together with the anchor, so the critique cannot judge it; the value is over the whole song."
+APART_TIP = ("This role never plays together with the anchor, so the critique cannot judge it; the value is over the "
+             "whole song.")
 LU_TIP = ("BS.1770 loudness of the summed role minus the anchor's over the windows where both play, as the critique "
           "judges it (over the whole song where they never play together, or against one anchor track).")
 

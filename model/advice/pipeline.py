@@ -161,25 +161,8 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
         verdicts = advisor.judge(request, plan.windows, cancel)
         song = from_vote(vote(verdicts, request.min_agreement))
     primary, suggestions, confidence, abstained = song.primary, song.suggestions, song.confidence, song.abstained
-    notes = tuple(findings) + tuple(measurements.findings(plan)) + tuple(song.notes)
-    if request.anchor_track is not None:
-        anchor_track = request.tracks.get(request.anchor_track)
-        if named_like_backing_vocal(anchor_track.name):
-            notes += (Finding("anchor_named_backing", "warning",
-                              f"{anchor_track.name} is named like a backing vocal, yet it is judged as the lead "
-                              f"vocal, against the profile's lead-vocal statistics; if the lead is another track, "
-                              f"anchor on that one.", (anchor_track.id,)),)
-    text = song.text or advice_sentence(primary, abstained, confidence=confidence)
-    if primary is None and not abstained and suggestions:  # only a secondary role (other) is out of band
-        sit_well = [p.role for p in song.pairs if not p.reason and p.role != "other"]
-        text = balanced_but_sentence(judged_request.anchor, sit_well, suggestions[0])
-    agreement = f"{sum(1 for v in verdicts if _agrees(v, primary))} of {len(verdicts)} windows agree"
-    pair = next((p for p in song.pairs if primary is not None and p.role == primary.role and p.compared), None)
-    if abstained and song.text:  # the advisor said why it judged nothing: no windows to count
-        agreement = ""
-    elif pair is not None:  # judged over the pair's own windows: count those
-        agreement = (f"{pair.agreeing} of {pair.compared} windows where the {primary.role} and the "
-                     f"{judged_request.anchor} both play agree")
+    notes = tuple(findings) + tuple(measurements.findings(plan)) + tuple(song.notes) + track_anchor_notes(request)
+    text, agreement = headline(song, verdicts, judged_request.anchor)
     if progress:
         progress(1.0, "Done")
     return Advice(
@@ -199,6 +182,35 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
         pairs=tuple(song.pairs),
         anchor_track=request.anchor_track,
     )
+
+
+def headline(song: SongVerdict, verdicts: Sequence[WindowVerdict], anchor: str) -> tuple[str, str]:
+    """The sentence for a song verdict and how many windows back it ("" when the advisor judged nothing)."""
+    primary = song.primary
+    text = song.text or advice_sentence(primary, song.abstained, confidence=song.confidence)
+    if primary is None and not song.abstained and song.suggestions:  # only a secondary role (other) is off
+        sit_well = [p.role for p in song.pairs if not p.reason and p.role != "other"]
+        text = balanced_but_sentence(anchor, sit_well, song.suggestions[0])
+    if song.abstained and song.text:  # the advisor said why it judged nothing: no windows to count
+        return text, ""
+    pair = next((p for p in song.pairs if primary is not None and p.role == primary.role and p.compared), None)
+    if pair is not None:  # judged over the pair's own windows: count those
+        return text, (f"{pair.agreeing} of {pair.compared} windows where the {primary.role} and the {anchor} both "
+                      f"play agree")
+    return text, f"{sum(1 for v in verdicts if _agrees(v, primary))} of {len(verdicts)} windows agree"
+
+
+def track_anchor_notes(request: AdviceRequest) -> tuple[Finding, ...]:
+    """A warning when the single-track anchor is named like a backing vocal (it is judged as the lead all the same)."""
+    if request.anchor_track is None:
+        return ()
+    track = request.tracks.get(request.anchor_track)
+    if not named_like_backing_vocal(track.name):
+        return ()
+    return (Finding("anchor_named_backing", "warning",
+                    f"{track.name} is named like a backing vocal, yet it is judged as the lead vocal, against the "
+                    f"profile's lead-vocal statistics; if the lead is another track, anchor on that one.",
+                    (track.id,)),)
 
 
 def _agrees(v: WindowVerdict, primary: RoleGain | None) -> bool:
