@@ -81,8 +81,6 @@ def whole_db(x: float) -> str:
     return f"{int(round(x)):+d}"
 
 
-#: A role within this many LU of its profile median is in band (the profiles' "ok" threshold).
-OK_LU = 3.0
 #: Said beside a role that never plays with the anchor: its whole-song reading, which the critique cannot judge.
 APART = "not judged"
 APART_TIP = ("This role never plays together with the anchor, so the critique cannot judge it; the value is over the "
@@ -91,11 +89,17 @@ LU_TIP = ("BS.1770 loudness of the summed role minus the anchor's over the windo
           "judges it (over the whole song where they never play together, or against one anchor track).")
 
 
-def band_state(rel: float | None, band) -> str:
-    if rel is None or band is None:
-        return "none"
-    d = abs(rel - band.median)
-    return "ok" if d < OK_LU else ("off" if d < 2 * OK_LU else "far")
+def role_reading(controller, role: str, exact: bool):
+    """(LU vs anchor, the profile's PairStats or None, whether the role never plays with the anchor, colour state)
+    of a role that is not the anchor, as the track table and the role panel show it. The state follows the
+    profile's own categories: "ok" in band, "off" for the smaller correction, "far" for the larger."""
+    p = controller.project
+    rel, band, profile = p.lu_vs_anchor(role), controller.typical_band(role), controller.balance_profile()
+    apart = p.plays_apart_from_anchor(role)
+    if not exact or apart or rel is None or band is None:
+        return rel, band, apart, "none"
+    category = profile.category(rel - band.median)
+    return rel, band, apart, "ok" if category == "no_error" else "far" if category.startswith("very") else "off"
 
 
 #: Patterns of the name guesser that often match by accident ("MELODY BREAK", "SUB PAD", "BEAT SYNTH").
@@ -477,17 +481,18 @@ class TrackTable(QTableWidget):
             it.setToolTip("One track of this role is the reference the others are judged against." if p.anchor_track
                           else "This role is the reference the others are judged against.")
             return
-        rel, band = p.lu_vs_anchor(role), self.controller.typical_band(role)
-        apart = p.plays_apart_from_anchor(role)
-        state = band_state(rel, band) if exact and not apart else "none"
+        rel, band, apart, state = role_reading(self.controller, role, exact)
         text = rel_text(rel, exact) + (f" ({APART})" if apart else "")
-        if band is not None and rel is not None:
-            low, high = band.band(OK_LU)
-            text += f"  [{whole_db(low)}..{whole_db(high)}]"
+        bands = ""
+        if band is not None:
+            profile = self.controller.balance_profile()
+            low, high = band.band(profile.ok_db)
+            text += f"  [{whole_db(low)}..{whole_db(high)}]" if rel is not None else ""
+            bands = (f" In band: within {profile.ok_db:g} LU of the profile's median (green); amber up to "
+                     f"{profile.very_db:g}, red beyond.")
         it.setText(text)
         it.setForeground(QBrush(QColor(BAND_COLOURS[state])))
-        it.setToolTip(f"{role} vs {p.anchor_label()}: {text}. {LU_TIP} In band: within {OK_LU:g} LU of the "
-                      f"profile's median (green); amber up to {2 * OK_LU:g}, red beyond."
+        it.setToolTip(f"{role} vs {p.anchor_label()}: {text}. {LU_TIP}{bands}"
                       + ("\n" + APART_TIP if apart else "") + ("" if exact else "\n" + MEASURING_TIP))
 
 
@@ -601,9 +606,7 @@ class RolePanel(QGroupBox):
                 lab.setText("anchor: one track" if p.anchor_track else "anchor")
                 lab.setStyleSheet(f"color: {BAND_COLOURS['anchor']}")
                 continue
-            rel = p.lu_vs_anchor(role)
-            band = self.controller.typical_band(role)
-            apart = p.plays_apart_from_anchor(role)
+            rel, band, apart, state = role_reading(self.controller, role, exact)
             text = rel_text(rel, exact)
             if apart:
                 text += f" ({APART})"
@@ -611,4 +614,4 @@ class RolePanel(QGroupBox):
                 text += f" (typ. {whole_db(band.median)})"
             lab.setText(text)
             lab.setToolTip(LU_TIP + ("\n" + APART_TIP if apart else "") + ("" if exact else "\n" + MEASURING_TIP))
-            lab.setStyleSheet(f"color: {BAND_COLOURS[band_state(rel, band) if exact and not apart else 'none']}")
+            lab.setStyleSheet(f"color: {BAND_COLOURS[state]}")

@@ -18,7 +18,7 @@ import numpy as np
 from model.advice.balance import PairJudgement
 from model.advice.templates import stem_grammar, stems_phrase
 from model.advice.types import TENTATIVE_BELOW, Advice, RoleGain, WindowVerdict
-from model.advice.wording import ROLE_WORDS
+from model.advice.wording import Party
 from model.audio.findings import Finding
 from model.audio.roles import ROLES
 from model.audio.segments import Window
@@ -50,14 +50,10 @@ CATEGORY_WORDS = {"quiet": "a little too quiet", "very_quiet": "much too quiet",
 #: Below this confidence a suggestion is worded as a guess ("may be", "probably").
 
 
-def _role_words(role: str) -> str:
-    return ROLE_WORDS.get(role, (f"the {role}", False))[0]
-
-
 def suggestion_action(s: RoleGain, tentative: bool = False) -> str:
     """What to do about one suggestion: "Lower the drums by 3 to 6 dB" ("Probably lower …" when tentative)."""
     verb = _verb(s)
-    text = f"{'probably ' if tentative else ''}{verb} {_role_words(s.role)} by {s.min_db:g} to {s.max_db:g} dB"
+    text = f"{'probably ' if tentative else ''}{verb} {Party.role(s.role).words} by {s.min_db:g} to {s.max_db:g} dB"
     return text[0].upper() + text[1:]
 
 
@@ -70,8 +66,7 @@ def suggestion_sentence(s: RoleGain, tentative: bool = False) -> str:
     verb = _verb(s)
     what = CATEGORY_WORDS.get(s.category, s.category.replace("_", " "))
     be = "may be" if tentative else g["be"]
-    subject = _role_words(s.role)
-    return (f"{subject[0].upper()}{subject[1:]} {be} {what}: {'probably ' if tentative else ''}{verb} {g['obj']} "
+    return (f"{Party.role(s.role).subject} {be} {what}: {'probably ' if tentative else ''}{verb} {g['obj']} "
             f"by {s.min_db:g} to {s.max_db:g} dB.")
 
 
@@ -191,8 +186,8 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
     lines.append(f"  Confidence: {agree} ({advice.confidence:.0%})" if agree else f"  Confidence: {advice.confidence:.0%}")
     for s in advice.suggestions[1:]:
         tentative = s.confidence < TENTATIVE_BELOW
-        lines.append(f"  Also: {'probably ' if tentative else ''}{_verb(s)} {_role_words(s.role)} by {s.min_db:g} to "
-                     f"{s.max_db:g} dB ({s.category.replace('_', ' ')}, {s.confidence:.0%}"
+        action = suggestion_action(s, tentative)
+        lines.append(f"  Also: {action[0].lower()}{action[1:]} ({s.category.replace('_', ' ')}, {s.confidence:.0%}"
                      f"{', tentative' if tentative else ''}).")
     width = max(7, *(len(r) for r in m["roles"]))
     lines += ["", f"  {'role':<{width}} {'tracks':>6} {'LUFS':>7} {'LU vs anchor':>13} {'typical band':>14}  verdict"]
@@ -360,7 +355,7 @@ def recheck_verdict(applied: Advice, new: Advice) -> tuple[str, str]:
     q = next((s for s in new.suggestions if s.role == p.role), new.primary)
     if new.abstained:
         return "unclear", f"No confident verdict on the {p.role} now ({new.agreement or 'windows disagree'})."
-    g, who = stem_grammar(p.role), _role_words(p.role).capitalize()
+    g, who = stem_grammar(p.role), Party.role(p.role).subject
     plural = g["be"] == "are"
     if q is None or q.role != p.role:
         extra = f" The critique now points at the {q.role}." if q is not None else ""
