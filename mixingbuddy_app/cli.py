@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mert", metavar="ID|DIR", help="MERT base model (default: what the checkpoint records)")
     p.add_argument("--llm", metavar="ID|DIR", help="Qwen2 base model (default: what the checkpoint records)")
     p.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
-    p.add_argument("--span", metavar="START:END", help="judge only this span, in seconds (e.g. 30:60)")
+    p.add_argument("--span", metavar="START:END",
+                   help="judge only this span: seconds (e.g. 90:150) or m:ss (e.g. 1:30-2:30)")
     p.add_argument("--window", metavar="START:END", help=argparse.SUPPRESS)  # the old name of --span
     p.add_argument("--role", action="append", default=[], metavar="FILE=ROLE",
                    help="override a file's guessed role, e.g. --role 'Synth 1.wav=bass' (repeatable)")
@@ -84,19 +85,46 @@ def parse_role_overrides(items: Sequence[str]) -> dict[str, str]:
     return overrides
 
 
+SPAN_FORMS = "START:END in seconds (30:60) or START-END in m:ss (1:30-2:30)"
+
+
+def _seconds(text: str) -> float:
+    """'95', '95.5', '1:35' or '0:01:35' -> seconds (ValueError otherwise)."""
+    parts = text.strip().split(":")
+    if not 1 <= len(parts) <= 3 or any(not p.strip() for p in parts):
+        raise ValueError(text)
+    *whole, last = parts
+    if any(not p.strip().isdigit() for p in whole) or (whole and not 0 <= float(last) < 60):
+        raise ValueError(text)
+    value = 0.0
+    for p in whole:
+        value = value * 60 + int(p)
+    return value * 60 + float(last) if whole else float(last)
+
+
+def _span_ends(text: str) -> tuple[float, float]:
+    """A span's two ends in seconds: 'A:B' (both in seconds) or 'A-B' (each m:ss or seconds)."""
+    dash = text.find("-", 1)   # a leading '-' is a negative START, not the separator
+    if dash > 0:
+        return _seconds(text[:dash]), _seconds(text[dash + 1:])
+    start, end = text.split(":")
+    return float(start), float(end)
+
+
 def parse_span(text: str | None, duration: float, option: str = "--span") -> tuple[float, float] | None:
-    """'START:END' in seconds -> (start, end) inside the song, else InputError naming ``option``."""
+    """A span ('30:60' seconds, or '1:30-2:30') -> (start, end) inside the song, else InputError naming ``option``."""
+    from model.advice.report import clock
     from model.errors import InputError
 
     if not text:
         return None
     try:
-        start_s, end_s = (float(x) for x in text.split(":"))
+        start_s, end_s = _span_ends(text)
     except ValueError:
-        raise InputError(f"{option} expects START:END in seconds, got '{text}'.") from None
-    song = f"the song runs 0 to {duration:.1f} s"
+        raise InputError(f"{option} expects {SPAN_FORMS}, got '{text}'.") from None
+    song = f"the song runs 0 to {duration:.1f} s, {clock(duration)}"
     if not (math.isfinite(start_s) and math.isfinite(end_s)):
-        raise InputError(f"{option} expects START:END in seconds, got '{text}'.")
+        raise InputError(f"{option} expects {SPAN_FORMS}, got '{text}'.")
     if start_s < 0:
         raise InputError(f"{option} {text}: START must be 0 or more ({song}).")
     if end_s <= start_s:
@@ -228,7 +256,8 @@ def build_masking_parser() -> argparse.ArgumentParser:
     p.add_argument("first", metavar="A", help="a track (file name, with or without extension) or a role")
     p.add_argument("second", metavar="B", help="another track or role")
     p.add_argument("paths", nargs="+", metavar="PATH", help="audio files and/or folders of stems (non-recursive)")
-    p.add_argument("--span", metavar="START:END", help="look only at this span, in seconds (e.g. 30:60)")
+    p.add_argument("--span", metavar="START:END",
+                   help="look only at this span: seconds (e.g. 90:150) or m:ss (e.g. 1:30-2:30)")
     p.add_argument("--json", action="store_true", help=f"print one JSON object (schema {MASKING_SCHEMA})")
     return p
 

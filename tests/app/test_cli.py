@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from mixingbuddy_app.cli import parse_span
+from model.errors import InputError
 from resources import DEMO_DIR
 
 
@@ -103,6 +105,25 @@ def test_closed_pipe_is_quiet():
     err = proc.stderr.read().decode()
     proc.wait(timeout=120)
     assert "Traceback" not in err and "internal error" not in err
+
+
+def test_a_span_in_minutes_and_seconds_judges_the_same_stretch_as_in_seconds():
+    seconds, clock = run(DEMO_DIR, "--span", "5:20", "--json"), run(DEMO_DIR, "--span", "0:05-0:20", "--json")
+    assert seconds.returncode == clock.returncode == 0, seconds.stderr + clock.stderr
+    assert json.loads(seconds.stdout) == json.loads(clock.stdout)
+
+
+@pytest.mark.parametrize("text,span", [("90:150", (90.0, 150.0)), ("1:30-2:30", (90.0, 150.0)),
+                                       ("90-150.5", (90.0, 150.5)), ("0:01:30-0:02:00", (90.0, 120.0)),
+                                       ("1:1.2", (1.0, 1.2))])
+def test_span_forms(text, span):
+    assert parse_span(text, 300.0) == span
+
+
+@pytest.mark.parametrize("text", ["abc", "1:2:3", "1:75-2:00", "1:30-", "nan:5", "1:x-2:00"])
+def test_a_malformed_span_names_both_forms(text):
+    with pytest.raises(InputError, match="1:30-2:30"):
+        parse_span(text, 300.0)
 
 
 def test_window_is_the_hidden_old_name_of_span():
@@ -218,7 +239,7 @@ def test_true_peak_is_printed_only_when_asked_for(tmp_path):
     assert "True peak" not in run(song).stdout
 
 
-@pytest.mark.parametrize("span,words", [("25:40", "ends after the song (the song runs 0 to 30.0 s): give END 30.0"),
+@pytest.mark.parametrize("span,words", [("25:40", "ends after the song (the song runs 0 to 30.0 s, 0:30.0): give END 30.0"),
                                         ("31:40", "starts after the song ends"),
                                         ("-5:10", "START must be 0 or more"),
                                         ("10:5", "END must be after START")])
