@@ -73,7 +73,8 @@ class ExactLoudness:
     ``role_blocks`` are each role's gating-block energies with its role gain taken out: a role's sum
     only scales with its role gain, so its exact loudness at any role gain follows from them. ``pairs``
     are each (role, anchor role) offset over the windows where both play (what the critique judges),
-    with both role gains taken out; a pair that never plays together is absent.
+    with both role gains taken out, and each (role, "t:<id>") offset against a vocals track as a lone anchor
+    (its track gain kept in); a pair that never plays together is absent.
     """
 
     roles: Mapping[str, float]
@@ -511,13 +512,21 @@ class MixProject:
         while len(self._role_blocks) > 64:
             self._role_blocks.pop(next(iter(self._role_blocks)))
         audible = [r for r in self.roles_present() if self.role_key(r, gains)[2]]
+        lone = [t.id for t in self.tracks.tracks if t.role.role == "vocals" and gains.audible(t)]
         for role in audible:  # every pair is known now, played together (an offset) or not (None)
             for anchor in audible:
                 if role != anchor:
                     self._pair_lu[(self.role_key(role, gains), self.role_key(anchor, gains))] = \
                         value.pairs.get((role, anchor))
+            for track_id in lone if role != "vocals" else ():
+                self._pair_lu[(self.role_key(role, gains), self._track_key(track_id, gains))] = \
+                    value.pairs.get((role, f"t:{track_id}"))
         while len(self._pair_lu) > 256:
             self._pair_lu.pop(next(iter(self._pair_lu)))
+
+    def _track_key(self, track_id: str, gains: Gains) -> tuple:
+        """What a lone anchor track's pair offsets depend on besides its role gain: the audio and its track gain."""
+        return (self._load_gen, "track", track_id, round(gains.track_db.get(track_id, 0.0), 9))
 
     def exact_loudness(self, gains: Gains | None = None) -> ExactLoudness | None:
         """The roles and the mix as measured at exactly these gains, or None."""
@@ -582,12 +591,13 @@ class MixProject:
     def lu_vs_anchor(self, role: str) -> float | None:
         """The role's loudness minus the anchor's: the anchor role, or the anchor track at its gains.
 
-        Against an anchor role, once measured: over the windows where both play, as the critique judges it
-        (a role that rests part of the song reads differently over the whole song); else over the whole song.
+        Once measured: over the windows where both play, as the critique judges it (a role that rests part of
+        the song reads differently over the whole song); else, and for the vocals against a vocals track, over
+        the whole song.
         """
         if self.anchor is None:
             return None
-        judged = None if self.anchor_track else self.pair_lu(role)
+        judged = self.pair_lu(role)
         if judged is not None:
             return judged
         a = self.track_loudness(self.anchor_track) if self.anchor_track else self.role_loudness(self.anchor)
@@ -597,8 +607,8 @@ class MixProject:
         return r - a
 
     def pair_lu(self, role: str, gains: Gains | None = None) -> float | None:
-        """The role minus the anchor role over the windows where both play, at these gains; None when the two
-        never play together or it is not measured yet."""
+        """The role minus the anchor (role, or lone track) over the windows where both play, at these gains; None
+        when the two never play together or it is not measured yet."""
         gains = gains or self.gains()
         known, offset = self._pair_entry(role, gains)
         if offset is None:
@@ -606,15 +616,16 @@ class MixProject:
         return offset + gains.role_db.get(role, 0.0) - gains.role_db.get(self.anchor, 0.0)
 
     def plays_apart_from_anchor(self, role: str) -> bool:
-        """Measured: the role never plays together with the anchor role, so the critique cannot judge it."""
+        """Measured: the role never plays together with the anchor, so the critique cannot judge it."""
         known, offset = self._pair_entry(role, self.gains())
         return known and offset is None
 
     def _pair_entry(self, role: str, gains: Gains) -> tuple[bool, float | None]:
         """(measured?, the pair offset with role gains out, None where the two never play together)."""
-        if self.anchor is None or role == self.anchor or self.anchor_track:
+        if self.anchor is None or role == self.anchor:
             return False, None
-        key = (self.role_key(role, gains), self.role_key(self.anchor, gains))
+        anchor = self._track_key(self.anchor_track, gains) if self.anchor_track else self.role_key(self.anchor, gains)
+        key = (self.role_key(role, gains), anchor)
         return key in self._pair_lu, self._pair_lu.get(key)
 
     # --- session files (the format lives in session_file.py) ------------------

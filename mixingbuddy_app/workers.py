@@ -421,7 +421,9 @@ class MeasureJob(PoolJob):
     measures instead of measure_session (the controller's metering process). ``requests`` is
     [(key, AdviceRequest)]; the result is [(key, gains, roles' LUFS, mix LUFS,
     each role's block energies with its role gain taken out, each (role, anchor role) offset over the windows
-    where both play with both role gains taken out)]. Cancel stops it within a track's window.
+    where both play with both role gains taken out, and each (role, "t:<id>") offset against every vocals track
+    as a lone anchor, with the role gains out and that track's own gain in)]. Cancel stops it within a track's
+    window.
     """
 
     def __init__(self, job_id: int, requests: list[tuple[tuple, AdviceRequest]], cache: Any = None,
@@ -435,6 +437,7 @@ class MeasureJob(PoolJob):
         try:
             from model.advice.pipeline import measure_request
             from model.advice.profiles import song_offsets
+            from model.audio.roles import TRACK_ANCHOR
 
             out = []
             for key, request in self.requests:
@@ -444,6 +447,11 @@ class MeasureJob(PoolJob):
                 blocks = {r: m.energies(f"r:{r}") / 10.0 ** (role_db.get(r, 0.0) / 10.0) for r in m.roles}
                 pairs = {(r, a): d - role_db.get(r, 0.0) + role_db.get(a, 0.0)
                          for (r, a), d in song_offsets("", m).offsets.items()}
+                for t in request.tracks.tracks:   # each vocals track, should the user anchor on it alone
+                    if t.role.role == "vocals" and t.id in m.tracks:
+                        pairs.update({(r, f"t:{t.id}"): d - role_db.get(r, 0.0) + role_db.get("vocals", 0.0)
+                                      for (r, a), d in song_offsets("", m, lead=t.id).offsets.items()
+                                      if a == TRACK_ANCHOR})
                 out.append((key, request.gains, {r: float(lv.lufs) for r, lv in m.roles.items()},
                             float(m.mix.lufs), blocks, pairs))
         except Cancelled:

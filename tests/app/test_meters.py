@@ -170,6 +170,34 @@ def test_a_role_that_rests_reads_as_the_critique_judges_it_and_follows_its_gain(
     assert shown(w.roles.rel_labels["bass"].text()) == pytest.approx(judged - 3.0, abs=0.06)
 
 
+def test_against_a_lone_vocal_track_the_meters_read_as_the_critique_judges(qtbot, make_window, tmp_path, capsys):
+    # as above, but judged against the lead vocal track alone (beside a backing vocal that sings throughout)
+    noise = (0.05 * np.random.default_rng(7).standard_normal((30 * RATE, 2))).astype(np.float32)
+    vox, bass = noise.copy(), noise * np.float32(10 ** (-5 / 20))
+    vox[10 * RATE:] *= np.float32(10 ** (-10 / 20))
+    bass[: 10 * RATE] = 0.0
+    folder = tmp_path / "song"
+    folder.mkdir()
+    sf.write(folder / "Lead Vox.wav", vox, RATE, subtype="FLOAT")
+    sf.write(folder / "BGV Ooh.wav", noise * np.float32(0.3), RATE, subtype="FLOAT")
+    sf.write(folder / "Bass.wav", bass, RATE, subtype="FLOAT")
+    assert cli_main([str(folder), "--profile", "electronic", "--anchor", "Lead Vox.wav", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    judged = next(p["offset_lu"] for p in data["pairs"] if p["role"] == "bass")
+    w = make_window(load_advisor("balance", profile="electronic"))
+    c = load(qtbot, w, [folder])
+    c.set_profile("electronic")
+    c.set_anchor_track("Lead Vox.wav")
+    wait_exact(qtbot, c)
+    p = c.project
+    assert judged - (p.role_loudness("bass") - p.track_loudness("Lead Vox.wav")) > 4.0   # whole song reads otherwise
+    assert shown(w.roles.rel_labels["bass"].text()) == pytest.approx(judged, abs=0.06)
+    c.set_role_gain("vocals", 2.0)         # the lone track moves with its role gain: exact at once
+    c.set_role_gain("bass", -3.0)
+    assert p.loudness_is_exact()
+    assert shown(w.roles.rel_labels["bass"].text()) == pytest.approx(judged - 5.0, abs=0.06)
+
+
 def test_a_role_that_never_plays_with_the_anchor_is_marked_not_judged(qtbot, make_window, tmp_path):
     noise = (0.05 * np.random.default_rng(6).standard_normal((30 * RATE, 2))).astype(np.float32)
     vox, bass, drums = noise.copy(), noise.copy(), noise.copy()
