@@ -14,7 +14,8 @@ import numpy as np
 
 from model.audio.masking import MaskedRegion, MaskingSettings, band_importance, masked_regions, masking_depth
 from model.audio.spectral import BandFrames
-from model.advice.wording import ROLE_WORDS, Party, band_phrase, clock, hz, nominal_hz
+from model.advice.wording import ROLE_WORDS, Party, band_phrase, hz, nominal_hz
+from model.audio.findings import clock
 
 #: Below this, panning cannot separate two sounds (low end is mono in practice): duck instead.
 PAN_USELESS_BELOW_HZ = 200.0

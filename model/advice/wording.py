@@ -1,4 +1,4 @@
-"""Words shared by the spectral findings: how roles and tracks are named, frequencies, times."""
+"""Words shared by the spectral findings: how roles and tracks are named, and frequencies."""
 
 from __future__ import annotations
 
@@ -75,7 +75,3 @@ def _number(x: float) -> str:
     return f"{float(f'{x:.3g}'):g}"
 
 
-def clock(seconds: float) -> str:
-    """m:ss."""
-    s = int(round(seconds))
-    return f"{s // 60}:{s % 60:02d}"

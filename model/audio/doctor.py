@@ -1,7 +1,9 @@
 """Export doctor: pre-flight checks on DAW exports, reported as findings with every critique.
 
 The checks read per-file statistics (FileStats) gathered block by block, so a streamed
-analysis (model.audio.stream) and loaded tracks (check_session) give the same findings.
+analysis (model.audio.stream) and loaded tracks (check_session) give the same findings;
+only the cut-short check reads the files themselves, their container's header and tail
+(model.audio.truncation).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from model.audio.decode import abs_peak_per_frame, linear_to_db
 from model.errors import RoleError
 from model.audio.decode import AudioInfo
 from model.audio.tracks import Gains, Track, TrackSet
+from model.audio.truncation import cut_short
 
 SILENT_PEAK_DB = -90.0
 #: Peak levels an export dialog normalises to (dBFS).
@@ -183,12 +186,14 @@ def check_files(files: Sequence[FileStats], sample_rate: int, anchor: str | None
             raise RoleError(f"The anchor role '{anchor}' has no audible track (all its files are silent or muted).")
     findings += _normalised(files, peaks)
     findings += _rates(files, sample_rate)
+    cut = _cut_short(files)
+    findings += cut
     for t in files:
         if peaks[t.id] >= SILENT_PEAK_DB:
             findings += _clipping(t) + _dc_offset(t) + _fake_stereo(t)
     misaligned = _misaligned(files, peaks)
     findings += misaligned
-    findings += _ends(files, {f.track_ids[0] for f in misaligned})
+    findings += _ends(files, {f.track_ids[0] for f in misaligned + cut})
     return findings
 
 
@@ -263,11 +268,30 @@ def _rates(tracks: Sequence[FileStats], sample_rate: int) -> list[Finding]:
     return out
 
 
-def _ends(tracks: Sequence[FileStats], misaligned: set[str]) -> list[Finding]:
-    """Files that start together but end early: normal (DAWs trim each export after its last sound)."""
+def _cut_short(tracks: Sequence[FileStats]) -> list[Finding]:
+    """Files whose container says they were cut short (model.audio.truncation: header and tail only).
+
+    Their audio stops where the file does, so the critique hears them fall silent there: a warning,
+    never the "shorter, padded, normal" note of ``_ends``.
+    """
+    out = []
+    for t in tracks:
+        cut = cut_short(t.info)
+        if cut is not None and (cut.declared_s is None or cut.declared_s - cut.ends_s > LENGTH_TOLERANCE_S):
+            out.append(Finding("truncated_file", "warning",
+                               f"{t.name} was cut short: the file {cut.where()} (an interrupted export or copy), "
+                               "so the critique hears it stop there. Re-export it (or copy it again).", (t.id,)))
+    return out
+
+
+def _ends(tracks: Sequence[FileStats], explained: set[str]) -> list[Finding]:
+    """Files that start together but end early: normal (DAWs trim each export after its last sound).
+
+    ``explained`` are the files another finding already accounts for (shifted, or cut short).
+    """
     lengths = {t.id: t.info.duration_s for t in tracks}
     longest = max(lengths.values(), default=0.0)
-    short = [t for t in tracks if longest - lengths[t.id] > LENGTH_TOLERANCE_S and t.id not in misaligned]
+    short = [t for t in tracks if longest - lengths[t.id] > LENGTH_TOLERANCE_S and t.id not in explained]
     if not short:
         return []
     gaps = [longest - lengths[t.id] for t in short]

@@ -9,6 +9,12 @@ from typing import Literal
 SHOWN_FILES = 3
 
 
+def clock(seconds: float) -> str:
+    """A time in a finding's words: m:ss."""
+    s = int(round(seconds))
+    return f"{s // 60}:{s % 60:02d}"
+
+
 @dataclass(frozen=True)
 class Finding:
     """An export-doctor finding: one line (what, its consequence, the fix) and the files it concerns."""

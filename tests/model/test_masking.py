@@ -100,7 +100,8 @@ def test_masking_map_marks_the_boosted_cells(voice_and_pad):
 
 def test_wording_names_bands_by_their_nominal_centres_and_moves_the_right_side():
     from model.advice.masking import suggestion
-    from model.advice.wording import Party, band_phrase, clock, hz
+    from model.advice.wording import Party, band_phrase, hz
+    from model.audio.findings import clock
 
     assert band_phrase(1000.0, 3999.9) == "between 1 and 4 kHz"
     assert band_phrase(396.9, 1587.4) == "between 400 Hz and 1.6 kHz" and band_phrase(62.5, 62.5) == "around 63 Hz"

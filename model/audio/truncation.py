@@ -1,0 +1,230 @@
+"""Truncated files: whether a file's container says it was cut short (an interrupted export, copy or download).
+
+Only the container is read, never the audio: an Ogg file's last 64 KiB (its last page must carry the
+end-of-stream flag), a WAV/RF64/W64/AIFF file's chunk headers (the data chunk must fit in the file) and an
+MP3's Xing/Info tag (the stream must be as long as the tag says). FLAC is not checked: libsndfile's length
+is the STREAMINFO total itself, and a cut FLAC stream already fails to decode.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from model.audio.decode import AudioInfo
+from model.audio.findings import clock
+
+#: How much of an Ogg file's end is read: more than the largest Ogg page (65,307 bytes).
+TAIL_BYTES = 1 << 16
+#: Chunks walked before a PCM container's data chunk (a DAW writes a handful: fmt, bext, iXML, JUNK...).
+MAX_CHUNKS = 64
+_RIFF_DATA_UNKNOWN = (0, 0xFFFFFFFF)   # streaming writers leave the size open: nothing to compare
+_W64_DATA = b"data" + bytes.fromhex("f3acd3118cd100c04f8edb8a")   # Wave64's data chunk id
+_REV8 = bytes(int(f"{b:08b}"[::-1], 2) for b in range(256))
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A file cut short: where its audio ends, the length its header declares (when it does), and what is missing."""
+
+    ends_s: float
+    declared_s: float | None
+    missing: str = ""
+
+    def where(self) -> str:
+        """"ends at 0:51 of the 4:10 its header declares" / "ends at 0:51 without its end-of-stream marker"."""
+        if self.declared_s is not None:
+            return f"ends at {clock(self.ends_s)} of the {clock(self.declared_s)} its header declares"
+        return f"ends at {clock(self.ends_s)} {self.missing}".rstrip()
+
+
+def cut_short(info: AudioInfo) -> Cut | None:
+    """How a probed file's container shows it was cut short; None when it is whole, unreadable or not checked.
+
+    ``info.duration_s`` is what libsndfile reads: for Ogg and the PCM containers the audio the file
+    holds (it stops at the cut), for MP3 the length its Xing tag declares.
+    """
+    try:
+        with open(info.path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            magic = f.read(4)
+            if magic == b"OggS":
+                return Cut(info.duration_s, None, "without its end-of-stream marker") if _ogg_cut(f, size) else None
+            if magic in (b"RIFF", b"RIFX", b"RF64", b"BW64", b"riff", b"FORM"):
+                held = _pcm_held(f, size, magic)
+                return Cut(info.duration_s, info.duration_s / held) if held is not None else None
+            held = _mp3_held(f, size)
+            return Cut(info.duration_s * held, info.duration_s) if held is not None else None
+    except (OSError, struct.error, ValueError):
+        return None
+
+
+# --- Ogg --------------------------------------------------------------------------------------------
+
+def ogg_crc(page: bytes) -> int:
+    """Ogg's page checksum (CRC-32, polynomial 0x04C11DB7, unreflected, no init or final xor) via zlib."""
+    reg = zlib.crc32(page.translate(_REV8), 0xFFFFFFFF) ^ 0xFFFFFFFF
+    return int(f"{reg:032b}"[::-1], 2)
+
+
+def _ogg_cut(f: BinaryIO, size: int) -> bool:
+    """True when the Ogg file's last page lacks the end-of-stream flag or the file ends inside a page.
+
+    The walk starts at the first page in the tail whose checksum holds (an "OggS" inside packet data is
+    no page) and follows the page lengths to the end; anything else at the end (appended data, a bad
+    checksum) is not a cut and reads False.
+    """
+    start = max(0, size - TAIL_BYTES)
+    f.seek(start)
+    tail = f.read()
+    pos = _first_page(tail)
+    if pos is None:
+        return False
+    last_flags = 0
+    while pos < len(tail):
+        rest = tail[pos:]
+        if not b"OggS\x00".startswith(rest[:5]):
+            return False                      # not a page: appended data, not a cut
+        length = _page_length(rest)
+        if length is None or length > len(rest):
+            return True                       # the file ends inside this page
+        if not _page_ok(rest[:length]):
+            return False
+        last_flags = rest[5]
+        pos += length
+    return not last_flags & 0x04
+
+
+def _first_page(tail: bytes) -> int | None:
+    """Offset of the first whole page in ``tail`` whose checksum holds."""
+    pos = tail.find(b"OggS\x00")
+    while pos >= 0:
+        length = _page_length(tail[pos:])
+        if length is not None and pos + length <= len(tail) and _page_ok(tail[pos:pos + length]):
+            return pos
+        pos = tail.find(b"OggS\x00", pos + 1)
+    return None
+
+
+def _page_length(page: bytes) -> int | None:
+    """A page's length (header, segment table and body), or None when its header is cut."""
+    if len(page) < 27 or len(page) < 27 + page[26]:
+        return None
+    segments = page[26]
+    return 27 + segments + sum(page[27:27 + segments])
+
+
+def _page_ok(page: bytes) -> bool:
+    stored = struct.unpack_from("<I", page, 22)[0]
+    return ogg_crc(page[:22] + b"\0\0\0\0" + page[26:]) == stored
+
+
+# --- WAV, RF64, W64, AIFF ----------------------------------------------------------------------------
+
+def _pcm_held(f: BinaryIO, size: int, magic: bytes) -> float | None:
+    """The share of the data chunk's declared bytes that the file holds, when below 1 (else None)."""
+    found = _w64_data(f) if magic == b"riff" else _aiff_data(f) if magic == b"FORM" else _riff_data(f, magic)
+    if found is None:
+        return None
+    start, declared = found
+    held = size - start
+    return held / declared if 0 < held < declared else None
+
+
+def _riff_data(f: BinaryIO, magic: bytes) -> tuple[int, int] | None:
+    """(offset, declared size) of a RIFF/RIFX/RF64/BW64 file's data chunk; RF64 keeps the size in ds64."""
+    order = ">" if magic == b"RIFX" else "<"
+    pos, big_size = 12, None
+    for _ in range(MAX_CHUNKS):
+        f.seek(pos)
+        head = f.read(8)
+        if len(head) < 8:
+            return None
+        cid, n = head[:4], struct.unpack(order + "I", head[4:])[0]
+        if cid == b"ds64":
+            big_size = struct.unpack("<Q", f.read(16)[8:16])[0]
+        elif cid == b"data":
+            if magic in (b"RF64", b"BW64") and n == 0xFFFFFFFF:
+                return (pos + 8, big_size) if big_size else None
+            return None if n in _RIFF_DATA_UNKNOWN else (pos + 8, n)
+        pos += 8 + n + (n & 1)
+    return None
+
+
+def _aiff_data(f: BinaryIO) -> tuple[int, int] | None:
+    """(offset, declared size) of an AIFF/AIFC file's SSND chunk (its 8-byte offset/block-size header included)."""
+    pos = 12
+    for _ in range(MAX_CHUNKS):
+        f.seek(pos)
+        head = f.read(8)
+        if len(head) < 8:
+            return None
+        cid, n = head[:4], struct.unpack(">I", head[4:])[0]
+        if cid == b"SSND":
+            return (pos + 8, n) if n else None
+        pos += 8 + n + (n & 1)
+    return None
+
+
+def _w64_data(f: BinaryIO) -> tuple[int, int] | None:
+    """(offset, declared size) of a Sony Wave64 file's data chunk (16-byte ids, 64-bit sizes counting the header)."""
+    pos = 40
+    for _ in range(MAX_CHUNKS):
+        f.seek(pos)
+        head = f.read(24)
+        if len(head) < 24:
+            return None
+        n = struct.unpack("<Q", head[16:])[0]
+        if head[:16] == _W64_DATA:
+            return (pos + 24, n - 24) if n > 24 else None
+        if n < 24:
+            return None
+        pos += (n + 7) & ~7
+    return None
+
+
+# --- MP3 ---------------------------------------------------------------------------------------------
+
+def _mp3_held(f: BinaryIO, size: int) -> float | None:
+    """The share of an MP3's declared length it holds, from its Xing/Info tag's stream size (and the tag's
+    time-to-byte table when it has one), when below 1; None without such a tag."""
+    f.seek(0)
+    head = f.read(10)
+    start = 0
+    if head[:3] == b"ID3":    # ID3v2 tag: a syncsafe size, plus a footer when flagged
+        start = 10 + ((head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]) + (10 if head[5] & 0x10 else 0)
+    f.seek(start)
+    frame = f.read(4 + 32 + 8 + 4 + 4 + 100)
+    if len(frame) < 4 or frame[0] != 0xFF or frame[1] & 0xE0 != 0xE0 or (frame[1] >> 1) & 3 != 1:
+        return None          # no layer III frame where the audio starts
+    mpeg1 = (frame[1] >> 3) & 3 == 3
+    mono = frame[3] >> 6 == 3
+    side_info = (17 if mono else 32) if mpeg1 else (9 if mono else 17)   # the tag follows the side information
+    at = 4 + side_info
+    if frame[at:at + 4] not in (b"Xing", b"Info"):
+        return None
+    flags = struct.unpack_from(">I", frame, at + 4)[0]
+    if not flags & 0x2:
+        return None
+    at += 8 + (4 if flags & 0x1 else 0)
+    declared = struct.unpack_from(">I", frame, at)[0]
+    toc = frame[at + 4:at + 104] if flags & 0x4 else b""
+    f.seek(max(0, size - 128))
+    held = size - start - (128 if f.read(3) == b"TAG" else 0)   # an ID3v1 tag at the end is no audio
+    if not 0 < held < declared:
+        return None
+    share = held / declared
+    return _toc_time(toc, share) if len(toc) == 100 else share
+
+
+def _toc_time(toc: bytes, share: float) -> float:
+    """The share of the playing time at ``share`` of the stream's bytes, from the Xing table (byte share x 256
+    at each 1 % of the time)."""
+    marks = list(toc) + [256]
+    b = share * 256
+    i = max((k for k in range(100) if marks[k] <= b), default=0)
+    step = marks[i + 1] - marks[i]
+    return (i + (min(1.0, (b - marks[i]) / step) if step > 0 else 0.0)) / 100
