@@ -6,9 +6,9 @@ ProfileMixin is mixed into ProjectController and uses its pool, jobs and signals
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Sequence
-
 
 from model.advice.profiles import (DEFAULT_PROFILE, MIN_SONGS, fit_profile, resolve_profile, user_profile_path,
                                    write_profile)
@@ -19,6 +19,24 @@ from mixingbuddy_app.jobs import JobKind
 from mixingbuddy_app.workers import PoolJob, cancelled_report
 
 LEARN_METHOD = "MixingBuddy app: Learn a profile from my mixes"
+
+
+def distinct_folders(folders: Sequence[str]) -> list[str]:
+    """Each folder once, as first written, however it is spelled (relative, with '..', through a link)."""
+    seen: dict[str, str] = {}
+    for folder in folders:
+        seen.setdefault(os.path.realpath(folder), str(folder))
+    return list(seen.values())
+
+
+def learn_refusal(folders: Sequence[str]) -> str:
+    """Why a profile cannot be learned from ``folders`` (one folder of stems per song), in one line; "" if it can."""
+    songs = len(distinct_folders(folders))
+    if songs < MIN_SONGS:
+        return (f"Pick at least {MIN_SONGS} finished songs, one folder of stems each ({songs} so far): a profile "
+                "learns how far songs sit apart.")
+    missing = [f for f in folders if not Path(f).is_dir()]
+    return f"{missing[0]} is not a folder." if missing else ""
 
 
 class FitProfileJob(PoolJob):
@@ -82,12 +100,9 @@ class ProfileMixin:
             return None
         folders = [str(f) for f in folders]
         try:
-            if len(folders) < MIN_SONGS:
-                raise InputError(f"Choose at least {MIN_SONGS} song folders: a profile judges a pair only from the "
-                                 f"spread between songs.")
-            missing = [f for f in folders if not Path(f).is_dir()]
-            if missing:
-                raise InputError(f"{missing[0]} is not a folder.")
+            refusal = learn_refusal(folders)
+            if refusal:
+                raise InputError(refusal)
             out = user_profile_path(name)
         except InputError as exc:
             self.error.emit(ErrorReport("Learn a profile", exc.message))

@@ -15,7 +15,10 @@ from model.audio.roles import ROLES  # noqa: E402
 
 from mixingbuddy_app.widgets.overview import DIRECTION_COLOURS, adopt_menus  # noqa: E402
 
-Y_LIMIT = 13.0
+Y_LIMIT = 13.0       # the least the chart shows either side of 0 dB; it grows to fit a label that would not fit
+X_MARGIN = 0.6       # the least the chart shows beside the first and the last bar
+LABEL_GAP_PX = 4     # between a whisker's end and its value label
+MAX_LABEL_SHARE = 0.5   # of the plot's height or width one label may take however small the plot gets
 
 
 class GainPlot(QWidget):
@@ -54,14 +57,17 @@ class GainPlot(QWidget):
         self.current = pg.ScatterPlotItem(symbol="d", size=11, brush=pg.mkBrush("#e0b341"), pen=pg.mkPen("#222"))
         self.current.setToolTip("◆ current role gain")
         pi.addItem(self.current)
-        self.anchor_text = pg.TextItem("anchor", color="#9fb3c8", anchor=(0.5, 1.0))
-        pi.addItem(self.anchor_text)
+        self.anchor_text = pg.TextItem("anchor", color="#9fb3c8", anchor=(0.5, 0.0))   # hangs from the top
         self.value_texts = [pg.TextItem("", color="#f0f0f0", anchor=(0.5, 1.0)) for _ in ROLES]
-        for t in self.value_texts:
+        for t in (self.anchor_text, *self.value_texts):
+            t.textItem.document().setDocumentMargin(1)   # not Qt's 4 px: a short chart keeps more room for bars
             pi.addItem(t)
         self._heights = {r: 0.0 for r in ROLES}
         self._ranges: dict[str, tuple[float, float]] = {}
+        self._label_ends: dict[int, float] = {}   # bar index -> the signed whisker end its value label sits beyond
         self._labels()
+        # labels keep their size in pixels: how much of the dB scale they take depends on the plot's size
+        pi.getViewBox().sigResized.connect(lambda _vb: self._fit_labels())
         controller.advice_changed.connect(self.show_advice)
         controller.anchor_changed.connect(lambda _a: self._labels())
         controller.gains_changed.connect(self._show_current)
@@ -71,11 +77,8 @@ class GainPlot(QWidget):
         anchor = self.controller.project.anchor
         ticks = [(i, f"{r} ⚓" if r == anchor else r) for i, r in enumerate(ROLES)]
         self.plot.getPlotItem().getAxis("bottom").setTicks([ticks])
-        if anchor in ROLES:
-            self.anchor_text.setPos(ROLES.index(anchor), Y_LIMIT - 0.5)
-            self.anchor_text.setVisible(True)
-        else:
-            self.anchor_text.setVisible(False)
+        self.anchor_text.setVisible(anchor in ROLES)
+        self._fit_labels()
         self._show_current()
 
     def _show_current(self) -> None:
@@ -91,6 +94,7 @@ class GainPlot(QWidget):
         bottom = np.zeros(len(ROLES))
         brushes = [pg.mkBrush("#555")] * len(ROLES)
         self._ranges = {}
+        self._label_ends = {}
         for t in self.value_texts:
             t.setText("")
         if advice is not None and not advice.abstained:
@@ -108,16 +112,56 @@ class GainPlot(QWidget):
                 primary = advice.primary is not None and advice.primary.role == s.role
                 c.setAlphaF(1.0 if primary else 0.55)
                 brushes[i] = pg.mkBrush(c)
-                # beyond the whisker's end, centred on the bar: never beside it (the next bar's label would
-                # collide), never on the whisker, and never past the plot's edge
                 self.value_texts[i].setText(f"{s.delta_db:+.1f} dB")
-                up = s.delta_db >= 0
-                self.value_texts[i].setAnchor((0.5, 1.0) if up else (0.5, 0.0))
-                y_text = hi + 0.4 if up else lo - 0.4
-                self.value_texts[i].setPos(i, max(-Y_LIMIT + 2.5, min(Y_LIMIT - 2.5, y_text)))
+                self._label_ends[i] = hi if s.delta_db >= 0 else lo
         self._heights = {r: float(heights[i]) for i, r in enumerate(ROLES)}
         self.bars.setOpts(height=heights, brushes=brushes)
         self.errors.setData(x=np.arange(len(ROLES)), y=y, top=top, bottom=bottom)
+        self._fit_labels()
+
+    def _fit_labels(self) -> None:
+        """Place each value label beyond its whisker's end, centred on its bar (never beside it, where the next
+        bar's label would collide, nor on the whisker), and widen the view just enough that every label, bar and
+        whisker lies fully inside it at the plot's current size in pixels."""
+        vb = self.plot.getPlotItem().getViewBox()
+        width_px, height_px = vb.width(), vb.height()
+        if width_px <= 0 or height_px <= 0:   # not laid out yet: sigResized calls again
+            return
+        last = len(ROLES) - 1
+        # symmetric about 0 dB: a label h px tall beyond |end| needs R >= |end| + h * 2R / height_px
+        # (a label above the anchor's bar also leaves room for the "anchor" label hanging from the top)
+        anchor = self.controller.project.anchor
+        at = ROLES.index(anchor) if anchor in ROLES else None
+        y_limit = Y_LIMIT
+        for i, end in self._label_ends.items():
+            h = self._text_size(self.value_texts[i])[1] + LABEL_GAP_PX
+            if i == at and end >= 0:
+                h += self._text_size(self.anchor_text)[1]
+            y_limit = max(y_limit, abs(end) / (1 - min(h * 2 / height_px, MAX_LABEL_SHARE)))
+        # a label w px wide centred on the first or last bar needs m >= w/2 * (last + 2m) / width_px
+        margin = X_MARGIN
+        shown = [(i, self.value_texts[i]) for i in self._label_ends]
+        if at is not None:
+            shown.append((at, self.anchor_text))
+        for i, t in shown:
+            if i in (0, last):
+                k = min(self._text_size(t)[0] / 2 / width_px, MAX_LABEL_SHARE / 2)
+                margin = max(margin, k * last / (1 - 2 * k))
+        pi = self.plot.getPlotItem()
+        pi.setYRange(-y_limit, y_limit, padding=0)
+        pi.setXRange(-margin, last + margin, padding=0)
+        gap = LABEL_GAP_PX * 2 * y_limit / height_px
+        for i, end in self._label_ends.items():
+            self.value_texts[i].setAnchor((0.5, 1.0) if end >= 0 else (0.5, 0.0))
+            self.value_texts[i].setPos(i, end + gap if end >= 0 else end - gap)
+        if at is not None:
+            self.anchor_text.setPos(at, y_limit)
+
+    @staticmethod
+    def _text_size(text: pg.TextItem) -> tuple[float, float]:
+        """A label's width and height in pixels (a TextItem keeps its size whatever the view's scale)."""
+        r = text.textItem.boundingRect()
+        return r.width(), r.height()
 
     def bar_heights(self) -> dict[str, float]:
         return dict(self._heights)

@@ -20,6 +20,7 @@ from mixingbuddy_app.widgets.gain_plot import GainPlot
 from mixingbuddy_app.widgets.overview import MixOverview
 from mixingbuddy_app.widgets.profile_picker import LEARN_TEXT, LearnProfileDialog, ProfilePicker
 from mixingbuddy_app.widgets.spectral_views import MaskingView, TonalView
+from mixingbuddy_app.widgets.status_bar import MessageBar
 from mixingbuddy_app.widgets.track_table import RolePanel, TrackTable
 from mixingbuddy_app.widgets.transport import Transport
 
@@ -240,7 +241,8 @@ class MainWindow(QMainWindow):
         self._rebuild_recent()
 
     def _build_status(self) -> None:
-        sb = self.statusBar()
+        sb = MessageBar()
+        self.setStatusBar(sb)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(180)
         self.progress.setRange(0, 100)

@@ -11,6 +11,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QFileDialo
 
 from model.advice.profiles import MIN_SONGS, list_profiles, user_profile_dir
 
+from mixingbuddy_app.profile_flow import distinct_folders, learn_refusal
+
 LEARN_TEXT = "Learn a profile from my mixes…"
 
 
@@ -114,7 +116,13 @@ class LearnProfileDialog(QDialog):
         layout.addWidget(self.progress)
         layout.addWidget(self.message)
         buttons = QHBoxLayout()
-        buttons.addStretch(1)
+        self.requirement = QLabel("")   # why Learn is disabled, beside it
+        self.requirement.setObjectName("learnRequirement")
+        self.requirement.setWordWrap(True)
+        policy = self.requirement.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)   # hidden, it still keeps the buttons on the right
+        self.requirement.setSizePolicy(policy)
+        buttons.addWidget(self.requirement, 1)
         self.learn_button = QPushButton("Learn")
         self.learn_button.setDefault(True)
         self.learn_button.clicked.connect(self.learn)
@@ -128,15 +136,14 @@ class LearnProfileDialog(QDialog):
         controller.profile_learned.connect(self._on_learned)
         controller.error.connect(self._on_error)
         self._running = False
+        self._check_folders()
 
     # --- folders ------------------------------------------------------------------------
     def add_folders(self, folders) -> None:
-        known = set(self.song_folders())
-        for folder in folders:
-            folder = str(Path(folder))
-            if folder not in known:
-                known.add(folder)
-                self.folders.addItem(folder)
+        known = self.song_folders()
+        for folder in distinct_folders(known + [str(Path(f)) for f in folders])[len(known):]:
+            self.folders.addItem(folder)
+        self._check_folders()
 
     def song_folders(self) -> list[str]:
         return [self.folders.item(i).text() for i in range(self.folders.count())]
@@ -158,6 +165,15 @@ class LearnProfileDialog(QDialog):
     def _remove_selected(self) -> None:
         for item in self.folders.selectedItems():
             self.folders.takeItem(self.folders.row(item))
+        self._check_folders()
+
+    def _check_folders(self) -> None:
+        """Learn is enabled only for folders the controller would accept; otherwise the reason shows beside it."""
+        why = learn_refusal(self.song_folders())
+        self.learn_button.setEnabled(not why and not self._running)
+        self.learn_button.setToolTip(why)
+        self.requirement.setText(why)
+        self.requirement.setVisible(bool(why))
 
     # --- learning -------------------------------------------------------------------------
     def learn(self) -> None:
@@ -174,8 +190,9 @@ class LearnProfileDialog(QDialog):
 
     def _on_learning(self, running: bool, what: str) -> None:
         self._running = running
-        for w in (self.learn_button, self.add_button, self.remove_button, self.name, self.description):
+        for w in (self.add_button, self.remove_button, self.name, self.description):
             w.setEnabled(not running)
+        self._check_folders()
         self.progress.setVisible(running)
         if running:
             self.progress.setValue(0)

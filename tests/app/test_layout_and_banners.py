@@ -150,3 +150,82 @@ def test_suggestions_and_recheck_show_in_the_advice_at_1366x768(qtbot, make_wind
         c.recheck()
     settle(qtbot)
     assert shown(panel.recheck), (top_in(panel.recheck, viewport), viewport.height())
+
+
+# --- the chart's value labels at 1366x768 ----------------------------------------------------------------------
+def big_suggestions(anchor: str):
+    """Advice with the largest suggestions on every role but the anchor: up, down, at both ends of the chart."""
+    from model.advice.types import Advice, RoleGain
+
+    moves = {"vocals": ("increase", "very_quiet", 12.0), "drums": ("decrease", "very_loud", -12.0),
+             "bass": ("increase", "very_quiet", 12.0), "other": ("decrease", "very_loud", -12.0)}
+    suggestions = tuple(RoleGain(role, direction, category, 6.0, 12.0, delta, 0.9)
+                        for role, (direction, category, delta) in moves.items() if role != anchor)
+    return Advice(anchor, suggestions[0], suggestions, (), 0.9, False, "test advice", "test")
+
+
+def inside(view, rect) -> bool:
+    """``rect`` lies within ``view`` (to rounding)."""
+    return view.adjusted(-1e-6, -1e-6, 1e-6, 1e-6).contains(rect)
+
+
+def in_view(plot, text):
+    """A label's rectangle in the view's coordinates (dB up, one bar per unit across)."""
+    text.updateTransform(force=True)
+    return plot.plot.getPlotItem().getViewBox().mapSceneToView(text.sceneBoundingRect()).boundingRect()
+
+
+def test_chart_value_labels_lie_inside_the_chart_at_1366x768(qtbot, make_window, stems):
+    from model.audio.roles import ROLES
+
+    w = small_window(qtbot, make_window)
+    c = load(qtbot, w, stems)
+    plot = w.gain_plot
+    vb = plot.plot.getPlotItem().getViewBox()
+    for anchor, height in (("drums", None), ("vocals", None), ("bass", 120)):
+        c.set_anchor(anchor)
+        if height is not None:   # the chart as short as the splitter makes it
+            w.splitters[2].setSizes([height, 2000])
+            settle(qtbot)
+        advice = big_suggestions(anchor)
+        plot.show_advice(advice)
+        settle(qtbot)
+        view = vb.viewRect()
+        assert plot.anchor_text.isVisible()
+        anchor_rect = in_view(plot, plot.anchor_text)
+        assert inside(view, anchor_rect), (anchor, vb.height(), anchor_rect, view)
+        for s in advice.suggestions:
+            text = plot.value_texts[ROLES.index(s.role)]
+            assert text.textItem.toPlainText() == f"{s.delta_db:+.1f} dB"
+            r = in_view(plot, text)
+            assert inside(view, r), (anchor, vb.height(), s.role, r, view)
+            # beyond the whisker's end, not on it
+            assert (r.top() >= s.max_db) if s.delta_db > 0 else (r.bottom() <= -s.max_db), (s.role, r)
+
+
+# --- the status bar at 1366x768 --------------------------------------------------------------------------------
+def test_a_long_status_message_is_elided_in_the_middle_with_the_full_text_as_tooltip(qtbot, make_window, stems,
+                                                                                    tmp_path):
+    w = small_window(qtbot, make_window)
+    load(qtbot, w, stems)
+    long_name = "07 Lead Vocal Double (comp take 3, tuned, de-essed, printed through the bus chain) FINAL v12.wav"
+    broken = tmp_path / long_name
+    broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot really audio")
+    load(qtbot, w, [broken])
+    settle(qtbot)
+    sb = w.statusBar()
+    line = sb.line
+    message = sb.currentMessage()
+    assert message.startswith("Nothing was added") and long_name in message and message.endswith("unchanged."), (
+        message)
+    assert line.isVisible() and w.width() == 1366          # the message did not widen the window
+    shown = line.text()
+    assert line.is_elided() and "…" in shown
+    assert line.fontMetrics().horizontalAdvance(shown) <= line.contentsRect().width()
+    head, tail = shown.split("…")
+    assert message.startswith(head) and message.endswith(tail) and tail.endswith("unchanged.")
+    assert line.toolTip() == message                       # all of it, on hover
+    sb.showMessage("Saved song.mbsession")                 # a short one shows whole, with no tooltip
+    assert line.text() == "Saved song.mbsession" and not line.is_elided() and line.toolTip() == ""
+    sb.clearMessage()
+    assert sb.currentMessage() == "" and line.toolTip() == ""

@@ -164,15 +164,51 @@ def test_closing_the_app_cancels_a_running_fit(qtbot, real_window, songs, user_d
     assert not (user_dir / "closing.json").exists()
 
 
-def test_too_few_songs_or_a_bad_folder_is_one_line(qtbot, real_window, songs, tmp_path):
+def test_learn_is_disabled_until_two_different_songs_are_picked(qtbot, real_window, songs, tmp_path):
     w = real_window()
-    dlg = open_learn_dialog(w, songs[:1], "one")
-    dlg.learn_button.click()
-    assert "at least 2 song folders" in dlg.message.text()
-    assert any("at least 2 song folders" in m for m in w.banners.messages())
+    dlg = open_learn_dialog(w, [], "mine")
+
+    def refused(so_far: int) -> bool:
+        why = dlg.requirement.text()
+        return (not dlg.learn_button.isEnabled() and dlg.requirement.isVisible()
+                and why.startswith("Pick at least 2 finished songs") and f"({so_far} so far)" in why)
+
+    assert refused(0)
+    dlg.add_folders([songs[0]])
+    assert refused(1)
+    link = tmp_path / "link to song0"
+    link.symlink_to(songs[0], target_is_directory=True)
+    dlg.add_folders([songs[0], songs[0] / ".." / songs[0].name, link])   # the same song, spelled three ways
+    assert dlg.song_folders() == [str(songs[0])] and refused(1)
+    dlg.add_folders([songs[1]])
+    assert dlg.learn_button.isEnabled() and not dlg.requirement.isVisible()
+    dlg.folders.setCurrentRow(1)
+    dlg.remove_button.click()
+    assert refused(1)
+
+
+def test_the_controller_refuses_fewer_than_two_songs_in_one_line(qtbot, real_window, songs, user_dir):
+    w = real_window()
+    c = w.controller
+    reports = []
+    c.error.connect(reports.append)
+    for folders in ([], [songs[0]], [songs[0], songs[0].parent / ".." / songs[0].parent.name / songs[0].name]):
+        assert c.learn_profile([str(f) for f in folders], "one") is None
+        assert not c.learning
+    assert [r.title for r in reports] == ["Learn a profile"] * 3
+    for r, so_far in zip(reports, (0, 1, 1)):
+        assert r.message.startswith("Pick at least 2 finished songs") and f"({so_far} so far)" in r.message
+        assert "\n" not in r.message and not r.detail
+    assert any(m.startswith("Pick at least 2 finished songs") for m in w.banners.messages())
+    assert not user_dir.exists() or not any(user_dir.iterdir())
+
+
+def test_a_bad_song_folder_is_one_line(qtbot, real_window, songs, tmp_path):
+    w = real_window()
     empty = tmp_path / "empty song"
     empty.mkdir()
-    dlg.add_folders([str(songs[1]), str(empty)])
+    dlg = open_learn_dialog(w, [songs[1], empty], "bad")
+    assert dlg.learn_button.isEnabled()
     with qtbot.waitSignal(w.controller.learning_changed, timeout=60000,
                           check_params_cb=lambda running, _m: not running):
         dlg.learn_button.click()
