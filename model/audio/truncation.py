@@ -12,7 +12,7 @@ import os
 import struct
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 from model.audio.decode import AudioInfo
 from model.audio.findings import clock
@@ -134,38 +134,38 @@ def _pcm_held(f: BinaryIO, size: int, magic: bytes) -> float | None:
     return held / declared if 0 < held < declared else None
 
 
-def _riff_data(f: BinaryIO, magic: bytes) -> tuple[int, int] | None:
-    """(offset, declared size) of a RIFF/RIFX/RF64/BW64 file's data chunk; RF64 keeps the size in ds64."""
-    order = ">" if magic == b"RIFX" else "<"
-    pos, big_size = 12, None
+def _chunks(f: BinaryIO, order: str) -> Iterator[tuple[int, bytes, int]]:
+    """(offset, id, declared size) of each chunk of a RIFF-style file (8-byte headers after the 12-byte form
+    header), up to MAX_CHUNKS; stops where the headers run out."""
+    pos = 12
     for _ in range(MAX_CHUNKS):
         f.seek(pos)
         head = f.read(8)
         if len(head) < 8:
-            return None
-        cid, n = head[:4], struct.unpack(order + "I", head[4:])[0]
+            return
+        n = struct.unpack(order + "I", head[4:])[0]
+        yield pos, head[:4], n
+        pos += 8 + n + (n & 1)
+
+
+def _riff_data(f: BinaryIO, magic: bytes) -> tuple[int, int] | None:
+    """(offset, declared size) of a RIFF/RIFX/RF64/BW64 file's data chunk; RF64 keeps the size in ds64."""
+    big_size = None
+    for pos, cid, n in _chunks(f, ">" if magic == b"RIFX" else "<"):
         if cid == b"ds64":
             big_size = struct.unpack("<Q", f.read(16)[8:16])[0]
         elif cid == b"data":
             if magic in (b"RF64", b"BW64") and n == 0xFFFFFFFF:
                 return (pos + 8, big_size) if big_size else None
             return None if n in _RIFF_DATA_UNKNOWN else (pos + 8, n)
-        pos += 8 + n + (n & 1)
     return None
 
 
 def _aiff_data(f: BinaryIO) -> tuple[int, int] | None:
     """(offset, declared size) of an AIFF/AIFC file's SSND chunk (its 8-byte offset/block-size header included)."""
-    pos = 12
-    for _ in range(MAX_CHUNKS):
-        f.seek(pos)
-        head = f.read(8)
-        if len(head) < 8:
-            return None
-        cid, n = head[:4], struct.unpack(">I", head[4:])[0]
+    for pos, cid, n in _chunks(f, ">"):
         if cid == b"SSND":
             return (pos + 8, n) if n else None
-        pos += 8 + n + (n & 1)
     return None
 
 

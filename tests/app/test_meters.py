@@ -145,17 +145,24 @@ def test_ab_match_uses_the_measured_mix_loudness(qtbot, make_window, tmp_path):
     assert "measured" in w.statusBar().currentMessage()
 
 
-def test_a_role_that_rests_reads_as_the_critique_judges_it_and_follows_its_gain(qtbot, make_window, tmp_path, capsys):
-    # the vocals are 10 dB louder in the first 10 s, where the bass rests: over the whole song the bass reads
-    # about 6 LU lower against them than over the 20 s where both play, which is what the critique judges
-    noise = (0.05 * np.random.default_rng(5).standard_normal((30 * RATE, 2))).astype(np.float32)
+def resting_bass_song(folder, seed: int, backing: bool = False):
+    """The vocals are 10 dB louder in the first 10 s, where the bass rests: over the whole song the bass reads
+    about 6 LU lower against them than over the 20 s where both play, which is what the critique judges.
+    ``backing`` adds a backing vocal that sings throughout at an even level."""
+    noise = (0.05 * np.random.default_rng(seed).standard_normal((30 * RATE, 2))).astype(np.float32)
     vox, bass = noise.copy(), noise * np.float32(10 ** (-5 / 20))
     vox[10 * RATE:] *= np.float32(10 ** (-10 / 20))
     bass[: 10 * RATE] = 0.0
-    folder = tmp_path / "song"
     folder.mkdir()
     sf.write(folder / "Lead Vox.wav", vox, RATE, subtype="FLOAT")
     sf.write(folder / "Bass.wav", bass, RATE, subtype="FLOAT")
+    if backing:
+        sf.write(folder / "BGV Ooh.wav", noise * np.float32(0.3), RATE, subtype="FLOAT")
+    return folder
+
+
+def test_a_role_that_rests_reads_as_the_critique_judges_it_and_follows_its_gain(qtbot, make_window, tmp_path, capsys):
+    folder = resting_bass_song(tmp_path / "song", seed=5)
     assert cli_main([str(folder), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     judged = next(p["offset_lu"] for p in data["pairs"] if p["role"] == "bass")
@@ -171,16 +178,8 @@ def test_a_role_that_rests_reads_as_the_critique_judges_it_and_follows_its_gain(
 
 
 def test_against_a_lone_vocal_track_the_meters_read_as_the_critique_judges(qtbot, make_window, tmp_path, capsys):
-    # as above, but judged against the lead vocal track alone (beside a backing vocal that sings throughout)
-    noise = (0.05 * np.random.default_rng(7).standard_normal((30 * RATE, 2))).astype(np.float32)
-    vox, bass = noise.copy(), noise * np.float32(10 ** (-5 / 20))
-    vox[10 * RATE:] *= np.float32(10 ** (-10 / 20))
-    bass[: 10 * RATE] = 0.0
-    folder = tmp_path / "song"
-    folder.mkdir()
-    sf.write(folder / "Lead Vox.wav", vox, RATE, subtype="FLOAT")
-    sf.write(folder / "BGV Ooh.wav", noise * np.float32(0.3), RATE, subtype="FLOAT")
-    sf.write(folder / "Bass.wav", bass, RATE, subtype="FLOAT")
+    # judged against the lead vocal track alone, beside a backing vocal that sings throughout
+    folder = resting_bass_song(tmp_path / "song", seed=7, backing=True)
     assert cli_main([str(folder), "--profile", "electronic", "--anchor", "Lead Vox.wav", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     judged = next(p["offset_lu"] for p in data["pairs"] if p["role"] == "bass")
