@@ -97,7 +97,7 @@ class BalanceProfile:
         raw = data.get("pairs")
         if not isinstance(raw, Mapping) or not raw:
             raise ValueError('"pairs" is not an object of role|anchor pairs' if raw != {} else "it has no pairs")
-        pairs = {_pair_key(key): _pair_stats(key, v, fmt == PROFILE_FORMAT) for key, v in raw.items()}
+        pairs = {_pair_key(key): _pair_stats(key, v) for key, v in raw.items()}
         th = data.get("thresholds_db") or {}
         if not isinstance(th, Mapping):
             raise ValueError('"thresholds_db" is not an object')
@@ -178,8 +178,9 @@ def _pair_key(key: str) -> tuple[str, str]:
     return role, anchor
 
 
-def _pair_stats(key: str, v, with_songs: bool) -> PairStats:
-    """One pair's JSON (with its song count in format /2) -> PairStats; ValueError in plain words."""
+def _pair_stats(key: str, v) -> PairStats:
+    """One pair's JSON -> PairStats; ValueError in plain words. A song count is read wherever it is given (format
+    /1 had none, but a /1 file edited by hand may carry one, and a pair of one song must stay unjudged)."""
     where = f"pair {key}"
     if not isinstance(v, Mapping):
         raise ValueError(f"{where} is not an object")
@@ -189,7 +190,7 @@ def _pair_stats(key: str, v, with_songs: bool) -> PairStats:
     spread = checked_number(v, "spread_lu", where) if v.get("spread_lu") is not None else (q75 - q25) / IQR_PER_SD
     if spread < 0:
         raise ValueError(f"{where} has a negative spread_lu")
-    songs = _count(v.get("songs"), "songs", where) if with_songs else None
+    songs = _count(v.get("songs"), "songs", where)
     return PairStats(median, q25, q75, spread, songs, _count(v.get("n") or v.get("windows"), "windows", where))
 
 

@@ -233,6 +233,9 @@ def test_format_1_profiles_still_load(tmp_path):
     path.write_text(json.dumps(old))
     stats = BalanceProfile.load(path).typical("drums", "vocals")
     assert stats.judged and abs(stats.spread - 6.0 / 1.349) < 1e-6
+    old["pairs"]["drums|vocals"]["songs"] = 1        # labelled /1, but it says one song: not judged
+    path.write_text(json.dumps(old))
+    assert not BalanceProfile.load(path).typical("drums", "vocals").judged
 
 
 @pytest.mark.skipif(not REAL.is_dir(), reason=f"real stems not found at {REAL} (../shared is absent)")
