@@ -6,12 +6,12 @@ ProfileMixin is mixed into ProjectController and uses its pool, jobs and signals
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Sequence
 
 from model.advice.profiles import (DEFAULT_PROFILE, MIN_SONGS, fit_profile, resolve_profile, user_profile_path,
                                    write_profile)
+from model.audio.tracks import path_key
 from model.errors import Cancelled, InputError, MixingBuddyError
 
 from mixingbuddy_app.errors import ErrorKind, ErrorReport
@@ -25,7 +25,7 @@ def distinct_folders(folders: Sequence[str]) -> list[str]:
     """Each folder once, as first written, however it is spelled (relative, with '..', through a link)."""
     seen: dict[str, str] = {}
     for folder in folders:
-        seen.setdefault(os.path.realpath(folder), str(folder))
+        seen.setdefault(path_key(folder), str(folder))
     return list(seen.values())
 
 

@@ -436,7 +436,7 @@ class MeasureJob(PoolJob):
     def run(self) -> None:
         try:
             from model.advice.pipeline import measure_request
-            from model.advice.profiles import song_offsets
+            from model.advice.profiles import profile_pairs, song_offsets
             from model.audio.roles import TRACK_ANCHOR
 
             out = []
@@ -447,11 +447,11 @@ class MeasureJob(PoolJob):
                 blocks = {r: m.energies(f"r:{r}") / 10.0 ** (role_db.get(r, 0.0) / 10.0) for r in m.roles}
                 pairs = {(r, a): d - role_db.get(r, 0.0) + role_db.get(a, 0.0)
                          for (r, a), d in song_offsets("", m).offsets.items()}
+                against_track = [(r, a) for r, a in profile_pairs() if a == TRACK_ANCHOR]
                 for t in request.tracks.tracks:   # each vocals track, should the user anchor on it alone
                     if t.role.role == "vocals" and t.id in m.tracks:
                         pairs.update({(r, f"t:{t.id}"): d - role_db.get(r, 0.0) + role_db.get("vocals", 0.0)
-                                      for (r, a), d in song_offsets("", m, lead=t.id).offsets.items()
-                                      if a == TRACK_ANCHOR})
+                                      for (r, _a), d in song_offsets("", m, t.id, against_track).offsets.items()})
                 out.append((key, request.gains, {r: float(lv.lufs) for r, lv in m.roles.items()},
                             float(m.mix.lufs), blocks, pairs))
         except Cancelled:

@@ -241,14 +241,15 @@ def profile_pairs() -> list[tuple[str, str]]:
     return [(r, a) for a in ANCHORS for r in ROLES if r != a and not (a == TRACK_ANCHOR and r == "vocals")]
 
 
-def song_offsets(label: str, measurements: "Measurements", lead: str | None = None) -> SongOffsets:
-    """Every (role, anchor) pair's offset over the song's co-active windows; with ``lead`` (the id of the
-    lead vocal track, metered on its own) also each role against that track."""
+def song_offsets(label: str, measurements: "Measurements", lead: str | None = None,
+                 pairs: Sequence[tuple[str, str]] | None = None) -> SongOffsets:
+    """Every (role, anchor) pair's offset (or only ``pairs``') over the song's co-active windows; with ``lead``
+    (the id of the lead vocal track, metered on its own) also each role against that track."""
     if lead is not None:
         measurements = measurements.with_track_as_role(lead, TRACK_ANCHOR)
     candidates = measurements.candidates()
     offsets, per_window = {}, {}
-    for role, anchor in profile_pairs():
+    for role, anchor in profile_pairs() if pairs is None else pairs:
         co = pair_windows(candidates, role, anchor)
         d = pair_offset(measurements, co, role, anchor)
         if d is None:
@@ -356,7 +357,7 @@ def load_song(song: SongSource) -> tuple["TrackSet", "Gains"]:
 def check_songs(sources: Sequence[SongSource]) -> None:
     """Before anything is measured: every song's files exist (listed, not decoded), no song is given twice, and
     every file given a role is a file of some song. Raises InputError in one line."""
-    from model.audio.tracks import expand_paths
+    from model.audio.tracks import expand_paths, path_key
 
     if not sources:
         raise InputError("No songs given to fit a profile from.")
@@ -364,7 +365,7 @@ def check_songs(sources: Sequence[SongSource]) -> None:
     names: set[str] = set()
     for song in sources:
         files = expand_paths(song.paths, strict=True)[0]
-        key = frozenset(os.path.realpath(f) for f in files)
+        key = frozenset(path_key(f) for f in files)
         if key in seen:
             raise InputError(f"The same song is given twice: {_where(seen[key])} and {_where(song)}. "
                              "Give each song once.")

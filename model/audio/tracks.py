@@ -159,7 +159,7 @@ def expand_paths(paths: Iterable[str | os.PathLike], strict: bool = True
     repeated: list[str] = []     # names of those given again, in order of first repeat
 
     def first_time(p: Path, label: str) -> bool:
-        key = _resolved(p)
+        key = path_key(p)
         if key not in seen:
             seen.add(key)
             return True
@@ -216,8 +216,9 @@ def expand_paths(paths: Iterable[str | os.PathLike], strict: bool = True
     return files, notes, refused
 
 
-def _resolved(p: Path) -> str:
-    """The key two spellings of one file share (symlinks and ``..`` resolved, case folded where the OS does)."""
+def path_key(p: str | os.PathLike) -> str:
+    """The key two spellings of one file or folder share (symlinks and ``..`` resolved, case folded where the OS
+    does)."""
     try:
         return os.path.normcase(os.path.realpath(p))
     except (OSError, ValueError):
