@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget  # noqa: E402
 
 import pyqtgraph as pg  # noqa: E402
 
-DIRECTION_COLOURS = {"increase": "#4aa3ff", "decrease": "#ff8a4a", "none": "#6c8a7a", "unparsed": "#555555"}
+DIRECTION_COLOURS = {"increase": "#4aa3ff", "decrease": "#ff8a4a", "none": "#6c8a7a", "unparsed": "#555555",
+                     "not_judged": "#555555"}
 ARROWS = {"increase": "↑", "decrease": "↓", "none": "✓"}
 
 
@@ -178,7 +179,8 @@ class VerdictStrip(QWidget):
         vb = pi.getViewBox()
         vb.sigResized.connect(self.thin_labels)
         vb.sigXRangeChanged.connect(self.thin_labels)
-        self.setToolTip("Per-window verdicts: blue = raise, orange = lower, green = balanced; opacity = how well "
+        self.setToolTip("Per-window verdicts: blue = raise, orange = lower, green = balanced, grey = not judged (only "
+                        "instruments no verdict names played beside the anchor); opacity = how well "
                         "the window agrees with the song's verdict (fainter: disagrees, or below the activity gate).")
 
     def show_advice(self, advice) -> None:
@@ -193,8 +195,8 @@ class VerdictStrip(QWidget):
             return
         runs: list = []
         for v in advice.windows:
-            key = "unparsed" if v.category == "unparsed" else v.direction
-            alpha = 0.25 + 0.75 * window_agreement(v, advice)
+            key = "unparsed" if v.category == "unparsed" else "not_judged" if v.judged_no_role else v.direction
+            alpha = 0.5 if key == "not_judged" else 0.25 + 0.75 * window_agreement(v, advice)
             if not v.window.gated:
                 alpha *= 0.5
             if not v.exact:
@@ -207,7 +209,7 @@ class VerdictStrip(QWidget):
                                   brush=pg.mkBrush(c), pen=pg.mkPen(None))
             pi.addItem(bar)
             self.items.append(bar)
-            label = ("?" if key == "unparsed" else
+            label = ("?" if key == "unparsed" else "–" if key == "not_judged" else
                      "ok" if v.direction == "none" else f"{v.target} {ARROWS[v.direction]}")
             runs.append([v.window.start_s, v.window.end_s, label])
         for start, end, label in self._merge_runs(runs):

@@ -224,8 +224,9 @@ class BalanceAdvisor:
             if not main and suggestions:  # only the other instruments were judged, and they are off
                 return SongVerdict(None, tuple(suggestions), suggestions[0].confidence, False, tuple(pairs), notes,
                                    self.profile.name)
-            total = len(verdicts) or 1
-            confidence = min([cap, sum(1 for v in verdicts if v.direction == "none") / total] + [
+            counted = [v for v in verdicts if not v.judged_no_role]
+            share = [sum(1 for v in counted if v.direction == "none") / len(counted)] if counted else []
+            confidence = min([cap] + share + [
                 balanced_probability(p.deviation_lu, self.profile.typical(p.role, anchor).spread, self.profile.ok_db)
                 for p in main or judged_pairs])
             return SongVerdict(None, tuple(suggestions), confidence, False, tuple(pairs), notes, self.profile.name)

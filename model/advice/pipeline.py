@@ -197,7 +197,9 @@ def headline(song: SongVerdict, verdicts: Sequence[WindowVerdict], anchor: str) 
     if pair is not None:  # judged over the pair's own windows: count those
         return text, (f"{pair.agreeing} of {pair.compared} windows where the {primary.role} and the {anchor} both "
                       f"play agree")
-    return text, f"{sum(1 for v in verdicts if _agrees(v, primary))} of {len(verdicts)} windows agree"
+    counted = [v for v in verdicts if not v.judged_no_role]  # a window with no role to judge backs nothing
+    judged = " judged" if len(counted) < len(verdicts) else ""
+    return text, f"{sum(1 for v in counted if _agrees(v, primary))} of {len(counted)}{judged} windows agree"
 
 
 def track_anchor_notes(request: AdviceRequest) -> tuple[Finding, ...]:

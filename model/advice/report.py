@@ -113,7 +113,8 @@ def advice_to_json(advice: Advice) -> dict:
             {"start_s": round(v.window.start_s, 3), "end_s": round(v.window.end_s, 3), "gated": v.window.gated,
              "target": v.target, "direction": v.direction, "category": v.category,
              "min_db": v.min_db, "max_db": v.max_db, "text": v.text,
-             "measured_lu": {k: round(x, 2) for k, x in (v.measured_lu or {}).items()}}
+             "measured_lu": {k: round(x, 2) for k, x in (v.measured_lu or {}).items()},
+             "judged_a_role": not v.judged_no_role}
             for v in advice.windows
         ],
         "pairs": [p.to_json() for p in advice.pairs],
@@ -220,10 +221,10 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
         lines.append(f"  {role:<{width}} {r['tracks']:>6} {fmt_db(r['lufs']):>7} {rel:>13} {band:>14}  {verdict}")
     lines += true_peak_lines(m)
     lines += ["", f"  Timeline ({len(advice.windows)} window(s)):"]
+    beside = " or ".join(r for r in ROLES[:3] if r not in (anchor, "vocals" if advice.anchor_track else anchor))
     for v in advice.windows:
         what = ("unparsed answer" if v.category == "unparsed" else
-                "not judged (no vocals, drums or bass beside the anchor)" if v.measured_lu is not None
-                and not set(v.measured_lu) - {"other"} else
+                f"not judged (no {beside} beside the {anchor})" if v.judged_no_role else
                 "balanced" if v.direction == "none" else
                 f"{v.target} {ARROWS[v.direction]} ({v.category.replace('_', ' ')})")
         gate = "" if v.window.gated else "  [below the activity gate]"
@@ -300,7 +301,7 @@ def advice_to_dict(a: Advice) -> dict:
         return {"start_s": v.window.start_s, "end_s": v.window.end_s, "gated": v.window.gated, "target": v.target,
                 "direction": v.direction, "category": v.category, "low_db": v.min_db, "high_db": v.max_db,
                 "text": v.text, "exact": v.exact, "delta_db": v.delta_db,
-                "measured_lu": {k: float(x) for k, x in v.measured_lu.items()} if v.measured_lu else None}
+                "measured_lu": None if v.measured_lu is None else {k: float(x) for k, x in v.measured_lu.items()}}
 
     return finite_json({
         "anchor": a.anchor, "primary": asdict(a.primary) if a.primary else None,
@@ -323,7 +324,7 @@ def advice_from_dict(d: Mapping) -> Advice:
         return WindowVerdict(Window(float(v["start_s"]), float(v["end_s"]), bool(v.get("gated", True))),
                              v.get("target"), v["direction"], v["category"], v.get("low_db"), v.get("high_db"),
                              v.get("text", ""),
-                             {k: (float("nan") if x is None else float(x)) for k, x in lu.items()} if lu else None,
+                             None if lu is None else {k: (float("nan") if x is None else float(x)) for k, x in lu.items()},
                              bool(v.get("exact", True)), v.get("delta_db"))
 
     return Advice(

@@ -47,6 +47,11 @@ class WindowVerdict:
     exact: bool = True
     delta_db: float | None = None  # the advisor's own signed correction, when it measures one
 
+    @property
+    def judged_no_role(self) -> bool:
+        """Measured, but only the other instruments (or nothing) played beside the anchor: nothing to flag."""
+        return self.measured_lu is not None and not set(self.measured_lu) - {"other"}
+
 
 @dataclass(frozen=True)
 class RoleGain:

@@ -263,3 +263,22 @@ def test_verdict_strip_opacity_follows_each_windows_agreement(qtbot, make_window
     assert [round(c.alphaF(), 2) for c in strip.colours] == [round(min(1.0, max(0.1, a)), 2) for a in expected]
     # agreeing windows are more opaque than the dissenting one, whatever the song's overall confidence
     assert strip.alphas[0] > strip.alphas[2] > strip.alphas[3]
+
+
+def test_verdict_strip_greys_a_window_where_no_role_was_judged(qtbot):
+    from mixingbuddy_app.widgets.overview import DIRECTION_COLOURS, VerdictStrip
+    from model.advice.types import Advice, WindowVerdict
+    from model.audio.segments import Window
+
+    def window(i, measured):
+        return WindowVerdict(Window(10.0 * i, 10.0 * (i + 1), True), None, "none", "no_error", None, None, "",
+                             measured)
+
+    # the balance advisor measured drums in the first window, only the other instruments in the second
+    advice = Advice("vocals", None, (), (window(0, {"drums": 0.5, "other": -1.0}), window(1, {"other": -1.0})),
+                    0.9, False, "", "balance")
+    strip = VerdictStrip()
+    qtbot.addWidget(strip)
+    strip.show_advice(advice)
+    assert [c.name() for c in strip.colours] == [DIRECTION_COLOURS["none"], DIRECTION_COLOURS["not_judged"]]
+    assert [text for _, text, _ in strip.labels] == ["ok", "–"]

@@ -109,6 +109,22 @@ def test_per_pair_gate_uses_windows_where_both_play(tmp_path):
     assert any("skipped" in f.message for f in advice.findings)
 
 
+def test_a_window_with_only_the_other_instruments_beside_the_anchor_is_not_judged(tmp_path):
+    from model.advice.report import advice_from_dict, advice_to_dict, advice_to_json, render_text
+
+    # drums and bass rest in the last 10 s: keys alone play beside the vocals there
+    folder = noise_song(tmp_path / "s", seconds=40.0, plays={"drums": (0.0, 30.0), "bass": (0.0, 30.0)})
+    advice = critique(AdviceRequest(load_tracks([folder]).tracks, "vocals"), BalanceAdvisor(wide(0.0, 1.0)))
+    assert [v.judged_no_role for v in advice.windows] == [False, False, False, True]
+    assert advice.primary is None and advice.agreement == "3 of 3 judged windows agree"
+    text = render_text(advice, "chosen", ())
+    assert "0:30.0–0:40.0  not judged (no drums or bass beside the vocals)" in text
+    assert text.count("  balanced") == 3
+    windows = advice_to_json(advice)["windows"]
+    assert [w["judged_a_role"] for w in windows] == [True, True, True, False]
+    assert [v.judged_no_role for v in advice_from_dict(advice_to_dict(advice)).windows] == [False, False, False, True]
+
+
 def test_default_anchor_falls_back_when_vocals_rest(tmp_path):
     folder = noise_song(tmp_path / "s", seconds=40.0, plays={"vocals": (30.0, 40.0)})
     tracks = load_tracks([folder]).tracks
