@@ -226,7 +226,7 @@ def test_column_widths_stay_put_after_apply_and_anchor_change(qtbot, make_window
 def test_layout_at_1024x700_keeps_every_toolbar_action_and_the_table_usable(qtbot, make_window, stems):
     w = make_window(StubAdvisor([("vocals", "quiet")]), FakeOutput())
     w.resize(1024, 700)
-    c = load(qtbot, w, stems)
+    load(qtbot, w, stems)
     critique(qtbot, w)
     for _ in range(5):
         QApplication.processEvents()

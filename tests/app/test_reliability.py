@@ -282,7 +282,7 @@ def test_llm_without_a_checkpoint_falls_back_to_the_measured_advisor(qtbot, tmp_
     w = build_main_window(advisor_factory_for(AdvisorSettings(advisor="llm")), NullOutput("t"), settings=settings)
     qtbot.addWidget(w)
     w.show()
-    c = load(qtbot, w, stems)
+    load(qtbot, w, stems)
     advice = critique(qtbot, w)
     assert advice.advisor_id == "balance"
     why = "pip install 'mixingbuddy[llm]'" if missing_modules("llm") else "no LLM checkpoint"  # the core-only venv

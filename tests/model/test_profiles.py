@@ -15,7 +15,7 @@ from model.advice.pipeline import critique
 from model.advice.profiles import (BalanceProfile, PairStats, fit_profile, list_profiles, load_profile,
                                    resolve_profile, user_profile_path)
 from model.advisors import load_advisor
-from model.audio.tracks import Gains, load_tracks
+from model.audio.tracks import load_tracks
 from model.errors import InputError, NoAnalysableAudio, RoleError
 
 SR = 22050
