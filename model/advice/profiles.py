@@ -165,7 +165,8 @@ def checked_number(obj: Mapping, name: str, where: str) -> float:
     return float(x)
 
 
-def _count(x, name: str, where: str) -> int | None:
+def checked_count(x, name: str, where: str) -> int | None:
+    """``x`` when it is None or a count (an int, not negative); ValueError otherwise."""
     if x is not None and (isinstance(x, bool) or not isinstance(x, int) or x < 0):
         raise ValueError(f"{where} has no count of {name} (it is {json.dumps(x)[:24]})")
     return x
@@ -190,8 +191,8 @@ def _pair_stats(key: str, v) -> PairStats:
     spread = checked_number(v, "spread_lu", where) if v.get("spread_lu") is not None else (q75 - q25) / IQR_PER_SD
     if spread < 0:
         raise ValueError(f"{where} has a negative spread_lu")
-    songs = _count(v.get("songs"), "songs", where)
-    return PairStats(median, q25, q75, spread, songs, _count(v.get("n") or v.get("windows"), "windows", where))
+    songs = checked_count(v.get("songs"), "songs", where)
+    return PairStats(median, q25, q75, spread, songs, checked_count(v.get("n") or v.get("windows"), "windows", where))
 
 
 # --- per-pair gate -------------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from model.advice.profiles import checked_count
 from model.advice.wording import Party, band_phrase, hz, nominal_hz
 from model.audio.spectral import BandFrames, tonal_shape
 from model.errors import InputError
@@ -97,10 +98,7 @@ def _role_tone(role: str, v) -> RoleTone:
         raise ValueError(f"tonal.{role}: bands_hz, median_db and spread_db differ in length")
     if any(s < 0 for s in lists[2]):
         raise ValueError(f"tonal.{role}.spread_db has a negative spread")
-    songs = v.get("songs", 0)
-    if isinstance(songs, bool) or not isinstance(songs, int) or songs < 0:
-        raise ValueError(f"tonal.{role}.songs is not a count of songs")
-    return RoleTone(*lists, songs)
+    return RoleTone(*lists, checked_count(v.get("songs", 0), "songs", f"tonal.{role}") or 0)
 
 
 def tonal_for_profile(profile: str | Path | None = None) -> tuple[TonalProfile, str]:
