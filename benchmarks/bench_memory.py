@@ -54,6 +54,7 @@ def add_one_file(folder: Path, block: np.ndarray) -> tuple[float, float]:
     """Seconds for the app's load job over the session, then for the same session plus one new file."""
     sys.path.insert(0, str(REPO))
     from mixingbuddy_app.workers import LoadTracksJob
+    from model.audio.cache import AnalysisCache
 
     paths = sorted(str(p) for p in folder.glob("*.wav"))
     extra = folder / "new" / "17 Extra.wav"
@@ -61,11 +62,12 @@ def add_one_file(folder: Path, block: np.ndarray) -> tuple[float, float]:
     with sf.SoundFile(str(extra), "w", SR, 2, subtype="PCM_24") as f:
         for _ in range(SECONDS // 10):
             f.write(block * 0.4)
+    cache = AnalysisCache()   # what the app keeps of each file it has measured (in memory here)
     t0 = time.perf_counter()
-    first = LoadTracksJob(1, paths)._load()
+    first = LoadTracksJob(1, paths, cache=cache)._load()
     full_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    LoadTracksJob(2, paths + [str(extra)], loaded=first.tracks, loaded_lufs=first.lufs)._load()
+    LoadTracksJob(2, paths + [str(extra)], loaded=first.tracks, cache=cache)._load()
     return full_s, time.perf_counter() - t0
 
 

@@ -8,6 +8,8 @@ target and the direction that undoes the gain. The electronic profile is refitte
 other songs only (the song under test is never in its own profile). Both profiles run side by side.
 Beside them, the single-track anchor: the untouched excerpt and the drums and bass cases again, anchored on the
 song's lead vocal track instead of the vocals role (leave-one-song-out electronic, with its lead-vocal pairs).
+It also counts how often a confident suggestion carries the note that the other profile of the run does not
+back it ("sure & wrong / right: other profile differs").
 
 Targets (electronic, leave-one-song-out): joint >= 90 % at +-9 dB and >= 50 % at +-4.5 dB; no untouched
 original gets a confident (>= 50 %) or a 6-12 dB suggestion; suggestions at confidence >= 80 % are right
@@ -91,14 +93,15 @@ def run_song(tracks, span, advisors: dict, lead: str | None = None, lead_advisor
         gains = Gains(role_db={target: gain}) if target else Gains()
         request = (AdviceRequest(tracks, "vocals", gains, span=span, anchor_track=lead) if anchor == TRACK_ANCHOR
                    else AdviceRequest(tracks, anchor, gains, span=span))
-        advice = critique(request, advisor)
+        others = [a.profile for n, a in advisors.items() if a is not advisor]  # the note weighs the run's others
+        advice = critique(request, advisor, contrast_with=others)
         p = advice.primary
         want = None if target is None else ("decrease" if gain > 0 else "increase")
         right = (p is None) if target is None else (p is not None and p.role == target and p.direction == want)
         rows.append({"profile": name, "target": target, "gain": gain, "anchor": anchor, "right": right,
                      "said": None if p is None else f"{p.role} {p.direction} {p.category}",
                      "confidence": None if p is None else p.confidence,
-                     "far": p is not None and p.category.startswith("very")})
+                     "far": p is not None and p.category.startswith("very"), "noted": bool(advice.profile_note)})
     return rows
 
 
@@ -124,6 +127,10 @@ def report(rows: list[dict], name: str) -> dict:
         sel = [r for r in said if lo <= r["confidence"] < hi]
         out[f"right at conf {lo:.0%}-{min(hi, 1):.0%}"] = pct(sum(r["right"] for r in sel), len(sel))
         out[f"_bin{lo}"] = (sum(r["right"] for r in sel), len(sel))
+    sure = [r for r in said if r["confidence"] >= 0.5]
+    for right, what in ((False, "wrong"), (True, "right")):
+        sel = [r for r in sure if r["right"] == right]
+        out[f"sure & {what}: other profile differs"] = f"{sum(r['noted'] for r in sel)} of {len(sel)}"
     return out
 
 

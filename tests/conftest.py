@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -11,6 +14,9 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 os.environ.setdefault("MIXINGBUDDY_NO_AUDIO", "1")
+# the user's own profiles (~/.config/mixingbuddy/profiles) must not change what a test sees
+os.environ["MIXINGBUDDY_PROFILE_DIR"] = tempfile.mkdtemp(prefix="mixingbuddy-test-profiles-")
+atexit.register(shutil.rmtree, os.environ["MIXINGBUDDY_PROFILE_DIR"], True)
 
 import pytest  # noqa: E402
 

@@ -3,12 +3,15 @@ opinion, what was applied, the re-check result, export-doctor findings and files
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar,
                                QPushButton, QScrollArea, QToolButton, QVBoxLayout, QWidget)
 
 from model.advice.report import CATEGORY_WORDS, TENTATIVE_BELOW, anchor_name, suggestion_action, suggestion_sentence
+from model.advice.types import PROFILE_DECIDES
 
 SEVERITY_COLOURS = {"error": "#ff8a80", "warning": "#ffd479", "info": "#a9d1ff", "failed": "#ff8a80"}
 RECHECK_COLOURS = {"resolved": "#5fbf77", "over-corrected": "#e0b341", "still there": "#ff8a4a", "unclear": "#aaaaaa"}
@@ -63,6 +66,9 @@ class AdvicePanel(QFrame):
         body.addLayout(row)
         self.context = _label("adviceContext")
         body.addWidget(self.context)
+        self.profile_note = _label("profileNote")   # another profile would judge this confident verdict otherwise
+        self.profile_note.setVisible(False)
+        body.addWidget(self.profile_note)
         self.suggestion_box = QWidget()
         self.suggestion_grid = QGridLayout(self.suggestion_box)
         self.suggestion_grid.setContentsMargins(0, 0, 0, 0)
@@ -150,6 +156,7 @@ class AdvicePanel(QFrame):
             self.confidence.setText("")
             self.confidence_bar.setVisible(False)
             self.context.setText("")
+            self.profile_note.setVisible(False)
             self.second_opinion.setVisible(False)
             self._show_findings()
             return
@@ -164,6 +171,8 @@ class AdvicePanel(QFrame):
         self.confidence_bar.setValue(int(round(adv.confidence * 100)))
         self.confidence_bar.setStyleSheet(f"QProgressBar::chunk {{ background: {colour}; }}")
         self.confidence_bar.setVisible(True)
+        self.profile_note.setText(f"<span style='color:#ffd479'>{html.escape(adv.profile_note, quote=False)}</span>")
+        self.profile_note.setVisible(bool(adv.profile_note))
         self._show_second_opinion(adv)
         self._refresh_state()
         self._show_findings()
@@ -264,7 +273,8 @@ class AdvicePanel(QFrame):
         p = self.controller.project
         adv = p.advice
         self.findings.clear()
-        findings = list(adv.findings) if adv is not None else list(p.load_findings)
+        findings = ([f for f in adv.findings if f.code != PROFILE_DECIDES] if adv is not None  # shown with the advice
+                    else list(p.load_findings))
         for path, reason in p.failed:
             self._add("failed", f"Not loaded: {reason}")
         for m in p.missing:

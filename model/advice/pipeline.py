@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
-from model.advice.report import balanced_but_sentence
-from model.advice.types import Advice, RoleGain, WindowVerdict, advice_sentence
+from model.advice.report import balanced_but_sentence, suggestion_sentence
+from model.advice.types import PROFILE_DECIDES, TENTATIVE_BELOW, Advice, RoleGain, WindowVerdict, advice_sentence
 from model.advice.advisor import AdviceRequest, Advisor, CancelToken, MeasuringAdvisor, Progress, SongVerdict
-from model.errors import NoAnalysableAudio, RoleError
+from model.errors import InputError, NoAnalysableAudio, RoleError
 from model.audio.findings import Finding
 from model.audio.roles import ANCHOR_PREFERENCE, TARGET_ROLES, TRACK_ANCHOR, named_like_backing_vocal
 
 if TYPE_CHECKING:
+    from model.advice.profiles import BalanceProfile
     from model.audio.cache import AnalysisCache
     from model.audio.measure import Measurements, MeasureSession
 
@@ -100,13 +101,15 @@ def check_track_anchor_statistics(advisor: Advisor) -> None:
 
 def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | None = None,
              progress: Progress | None = None, analysis=None, cache: "AnalysisCache | None" = None,
-             measure_with: "MeasureSession | None" = None) -> Advice:
+             measure_with: "MeasureSession | None" = None,
+             contrast_with: Iterable["BalanceProfile"] | None = None) -> Advice:
     """Doctor -> windows -> advisor.judge -> vote (or the advisor's song verdict) -> Advice.
 
     ``analysis`` (model.audio.stream.SessionAnalysis of the request's tracks, span and
     window length) gives the measurements and doctor findings made while streaming the
     files; without it both are made here from the request's loaded audio, reusing what
-    ``cache`` knows of each track's file (and keeping what is new there).
+    ``cache`` knows of each track's file (and keeping what is new there). ``contrast_with``: the profiles a
+    confident verdict is checked against (``profile_contrast``; default: every listed one).
     """
     if not request.tracks.tracks:
         raise NoAnalysableAudio("No tracks to judge.")
@@ -157,6 +160,8 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
     if isinstance(advisor, MeasuringAdvisor):  # reuses the measurements (no second metering pass)
         verdicts = advisor.judge_measured(judged_request, judged, plan.windows, cancel)
         song = advisor.song_verdict(judged_request, judged, verdicts)
+        song = dataclasses.replace(song, notes=tuple(song.notes) + profile_contrast(
+            advisor, judged_request, judged, plan.windows, song, contrast_with))
     else:
         verdicts = advisor.judge(request, plan.windows, cancel)
         song = from_vote(vote(verdicts, request.min_agreement))
@@ -200,6 +205,56 @@ def headline(song: SongVerdict, verdicts: Sequence[WindowVerdict], anchor: str) 
     counted = [v for v in verdicts if not v.judged_no_role]  # a window with no role to judge backs nothing
     judged = " judged" if len(counted) < len(verdicts) else ""
     return text, f"{sum(1 for v in counted if _agrees(v, primary))} of {len(counted)}{judged} windows agree"
+
+
+def _claim(song: SongVerdict) -> tuple[str, str] | None:
+    """What a song verdict confidently says should move: (role, direction), or None (balanced or tentative)."""
+    p = song.primary
+    return None if p is None or p.confidence < TENTATIVE_BELOW else (p.role, p.direction)
+
+
+def listed_profiles() -> Iterator["BalanceProfile"]:
+    """Every profile the user can choose (shipped, then theirs), skipping a file that cannot be read."""
+    from model.advice.profiles import list_profiles, load_profile
+
+    for entry in list_profiles():
+        try:
+            yield load_profile(entry.path)
+        except InputError:  # an unreadable user file: the profile list says so, not the critique
+            continue
+
+
+def profile_contrast(advisor: Advisor, request: AdviceRequest, measurements: "Measurements", windows: Sequence,
+                     song: SongVerdict, others: Iterable["BalanceProfile"] | None = None) -> tuple[Finding, ...]:
+    """A note when a confident suggestion holds against the chosen profile but not against another one.
+
+    Loudness alone cannot tell a flawed mix from one of another genre (released electronic pop sits its drums
+    louder than pop/rock), so a confident verdict that another profile (``others``, default: every listed
+    one) does not share says which profile decides it, and what that one says: the user knows the genre.
+    """
+    from model.advice.balance import BalanceAdvisor
+
+    claim = _claim(song)
+    if claim is None or not isinstance(advisor, BalanceAdvisor):
+        return ()
+    for profile in listed_profiles() if others is None else others:
+        if profile.name == advisor.profile.name:
+            continue
+        other = BalanceAdvisor(profile)
+        verdicts = other.judge_measured(request, measurements, windows)
+        alt = other.song_verdict(request, measurements, verdicts)
+        if _claim(alt) == claim or all(p.reason for p in alt.pairs):  # agrees, or judged nothing here
+            continue
+        said = (suggestion_sentence(alt.primary, tentative=alt.primary.confidence < TENTATIVE_BELOW)
+                if alt.primary is not None else headline(alt, verdicts, request.anchor)[0])
+        kind = profile.description.split(":")[0].strip()
+        kind = f" — {kind[0].lower()}{kind[1:]} —" if kind else ""
+        return (Finding(PROFILE_DECIDES, "info",
+                        f"This advice rests on the '{advisor.profile.name}' profile. Against '{profile.name}'{kind} "
+                        f"{said[0].lower()}{said[1:-1]} ({alt.confidence:.0%}). If the song is of that kind, "
+                        f"critique it with that profile (--profile {profile.name}, or the Profile picker in the "
+                        f"app)."),)
+    return ()
 
 
 def track_anchor_notes(request: AdviceRequest) -> tuple[Finding, ...]:

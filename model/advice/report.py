@@ -17,7 +17,7 @@ import numpy as np
 
 from model.advice.balance import PairJudgement
 from model.advice.templates import stem_grammar, stems_phrase
-from model.advice.types import TENTATIVE_BELOW, Advice, RoleGain, WindowVerdict
+from model.advice.types import PROFILE_DECIDES, TENTATIVE_BELOW, Advice, RoleGain, WindowVerdict
 from model.advice.wording import Party
 from model.audio.findings import Finding
 from model.audio.roles import ROLES
@@ -190,6 +190,8 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
         action = suggestion_action(s, tentative)
         lines.append(f"  Also: {action[0].lower()}{action[1:]} ({s.category.replace('_', ' ')}, {s.confidence:.0%}"
                      f"{', tentative' if tentative else ''}).")
+    if advice.profile_note:
+        lines.append(f"  Note: {advice.profile_note}")
     width = max(7, *(len(r) for r in m["roles"]))
     lines += ["", f"  {'role':<{width}} {'tracks':>6} {'LUFS':>7} {'LU vs anchor':>13} {'typical band':>14}  verdict"]
     verdicts = {s.role: s for s in advice.suggestions}
@@ -229,7 +231,8 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
                 f"{v.target} {ARROWS[v.direction]} ({v.category.replace('_', ' ')})")
         gate = "" if v.window.gated else "  [below the activity gate]"
         lines.append(f"    {clock(v.window.start_s)}–{clock(v.window.end_s)}  {what}{gate}")
-    warnings = [(f.severity, f.message, f.files_line()) for f in advice.findings] + [("note", n, "") for n in notes]
+    warnings = [(f.severity, f.message, f.files_line()) for f in advice.findings if f.code != PROFILE_DECIDES] + [
+        ("note", n, "") for n in notes]
     if warnings:
         lines += ["", "  Warnings:"]
         for severity, message, files in warnings:  # --json lists every file
@@ -244,8 +247,10 @@ def advice_markdown(a: Advice, span: tuple[float, float] | None,
     """Markdown report. ``track_gains``: (file name, role, track + role gain in dB) per loaded track."""
     lines = ["# MixingBuddy critique", "", f"**{a.text}**", ""]
     lines.append(f"- Anchor: {anchor_name(a)}")
-    lines.append(f"- Advisor: {a.advisor_id}")
+    lines.append(f"- Advisor: {a.advisor_id}" + (f", profile {a.profile}" if a.profile else ""))
     lines.append(f"- Confidence: {a.confidence:.0%}" + (f" ({a.agreement})" if a.agreement else ""))
+    if a.profile_note:
+        lines.append(f"- Note: {a.profile_note}")
     if a.abstained:
         lines.append("- The advice abstains: no confident issue.")
     if span:
@@ -261,9 +266,10 @@ def advice_markdown(a: Advice, span: tuple[float, float] | None,
         gate = "" if v.window.gated else " (ungated)"
         lines.append(f"| {v.window.start_s:.0f}–{v.window.end_s:.0f} s{gate} | {v.text or v.category} |")
     lines += ["", "## Export doctor", ""]
-    if a.findings:
+    findings = [f for f in a.findings if f.code != PROFILE_DECIDES]  # shown with the headline
+    if findings:
         lines += [f"- **{f.severity}** `{f.code}`: {f.message}" + (f" ({files})" if (files := f.files_line(None)) else "")
-                  for f in a.findings]
+                  for f in findings]
     else:
         lines.append("- No findings.")
     track_gains = list(track_gains)

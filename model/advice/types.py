@@ -53,6 +53,10 @@ class WindowVerdict:
         return self.measured_lu is not None and not set(self.measured_lu) - {"other"}
 
 
+#: The finding that says another profile would judge a confident verdict otherwise (shown with the headline).
+PROFILE_DECIDES = "profile_decides"
+
+
 @dataclass(frozen=True)
 class RoleGain:
     """A suggested gain change for a role: signed ``delta_db`` and the magnitude range."""
@@ -88,6 +92,11 @@ class Advice:
     profile: str | None = None    # the balance profile judged against (None for advisors without one)
     pairs: tuple = ()             # per (role, anchor) pair: windows used and skipped, offset, verdict
     anchor_track: str | None = None  # the id of the one track judged against (the lead vocal), else None
+
+    @property
+    def profile_note(self) -> str:
+        """What another profile would say where it disagrees with a confident verdict ("" when none does)."""
+        return next((f.message for f in self.findings if f.code == PROFILE_DECIDES), "")
 
     @property
     def judged_anchor(self) -> str:

@@ -231,3 +231,18 @@ def test_a_missing_chosen_profile_falls_back_to_the_default(qtbot, real_window, 
     assert again.settings.advisor().profile == "pop-rock"
     load(qtbot, again, stems)
     assert critique(qtbot, again).profile == "pop-rock"
+
+
+def test_the_advice_says_when_another_profile_would_not_back_a_confident_verdict(qtbot, real_window, tmp_path):
+    folder = tmp_path / "loud drums"
+    write_multitrack(folder, synth_multitrack(7, 20.0, SONG_RATE, role_offsets_db={"drums": 9.0}), SONG_RATE)
+    w = real_window()
+    load(qtbot, w, sorted(folder.iterdir()))
+    advice = critique(qtbot, w)
+    assert advice.profile == "pop-rock" and advice.primary.role == "drums" and advice.primary.confidence >= 0.5
+    assert "Against 'electronic'" in advice.profile_note
+    assert w.advice.profile_note.isVisible() and "Against 'electronic'" in w.advice.profile_note.text()
+    doctor = [w.advice.findings.item(i).text() for i in range(w.advice.findings.count())]
+    assert not any("Against 'electronic'" in line for line in doctor)   # shown once, with the advice
+    choose(w, "electronic")
+    assert critique(qtbot, w).profile_note == "" and not w.advice.profile_note.isVisible()

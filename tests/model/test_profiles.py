@@ -282,3 +282,28 @@ def test_real_song_where_vocals_rest_falls_back_to_drums():
     advice = critique(AdviceRequest(tracks, None, span=(90.0, 150.0)), load_advisor("balance", profile="electronic"))
     assert advice.anchor == "drums" and "vocals" in advice.anchor_reason
     assert not (advice.primary and advice.primary.confidence >= 0.5 and advice.primary.category.startswith("very"))
+
+
+def test_a_confident_verdict_that_another_profile_does_not_share_says_which_profile_decides(tmp_path):
+    from model.advice.report import advice_markdown, render_text
+
+    def judged(drums_db, profile):
+        tracks = load_tracks([noise_song(tmp_path / f"d{drums_db}", db={"drums": drums_db})]).tracks
+        return critique(AdviceRequest(tracks, "vocals"), load_advisor("balance", profile=profile))
+
+    # drums 7 LU over the vocals: far too loud for pop/rock, within what released electronic pop does
+    pop = judged(7.0, "pop-rock")
+    assert pop.primary.role == "drums" and pop.primary.confidence >= 0.5
+    electronic = judged(7.0, "electronic")
+    assert electronic.primary.confidence < 0.5
+    note = pop.profile_note
+    assert note.startswith("This advice rests on the 'pop-rock' profile. Against 'electronic'")
+    assert f"the drums may be a little too loud: probably lower them by 3 to 6 dB ({electronic.confidence:.0%})" in note
+    assert "--profile electronic" in note
+    text = render_text(pop, "chosen", ())
+    head, warnings = text.split("  Warnings:") if "  Warnings:" in text else (text, "")
+    assert f"  Note: {note}" in head and note not in warnings
+    assert f"- Note: {note}" in advice_markdown(pop, None)
+    # a tentative verdict claims nothing to contrast; where both profiles are sure of the same move, no note
+    assert electronic.profile_note == ""
+    assert judged(12.0, "pop-rock").profile_note == judged(12.0, "electronic").profile_note == ""
