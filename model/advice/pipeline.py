@@ -250,7 +250,7 @@ def profile_contrast(advisor: Advisor, request: AdviceRequest, measurements: "Me
         kind = profile.description.split(":")[0].strip()
         kind = f" — {kind[0].lower()}{kind[1:]} —" if kind else ""
         return (Finding(PROFILE_DECIDES, "info",
-                        f"This advice rests on the '{advisor.profile.name}' profile. Against '{profile.name}'{kind} "
+                        f"This advice rests on the '{advisor.profile.name or 'chosen'}' profile. Against '{profile.name}'{kind} "
                         f"{said[0].lower()}{said[1:-1]} ({alt.confidence:.0%}). If the song is of that kind, "
                         f"critique it with that profile (--profile {profile.name}, or the Profile picker in the "
                         f"app)."),)
