@@ -93,7 +93,7 @@ def run_song(tracks, span, advisors: dict, lead: str | None = None, lead_advisor
         gains = Gains(role_db={target: gain}) if target else Gains()
         request = (AdviceRequest(tracks, "vocals", gains, span=span, anchor_track=lead) if anchor == TRACK_ANCHOR
                    else AdviceRequest(tracks, anchor, gains, span=span))
-        others = [a.profile for n, a in advisors.items() if a is not advisor]  # the note weighs the run's others
+        others = [a.profile for a in advisors.values() if a is not advisor]  # the note weighs the run's others
         advice = critique(request, advisor, contrast_with=others)
         p = advice.primary
         want = None if target is None else ("decrease" if gain > 0 else "increase")

@@ -180,7 +180,7 @@ class VerdictStrip(QWidget):
         vb.sigResized.connect(self.thin_labels)
         vb.sigXRangeChanged.connect(self.thin_labels)
         self.setToolTip("Per-window verdicts: blue = raise, orange = lower, green = balanced, grey = not judged (only "
-                        "instruments no verdict names played beside the anchor); opacity = how well "
+                        "the other instruments played beside the anchor); opacity = how well "
                         "the window agrees with the song's verdict (fainter: disagrees, or below the activity gate).")
 
     def show_advice(self, advice) -> None:
