@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QListWi
                                QPushButton, QScrollArea, QToolButton, QVBoxLayout, QWidget)
 
 from model.advice.report import CATEGORY_WORDS, TENTATIVE_BELOW, anchor_name, suggestion_action, suggestion_sentence
-from model.advice.types import PROFILE_DECIDES
 
 SEVERITY_COLOURS = {"error": "#ff8a80", "warning": "#ffd479", "info": "#a9d1ff", "failed": "#ff8a80"}
 RECHECK_COLOURS = {"resolved": "#5fbf77", "over-corrected": "#e0b341", "still there": "#ff8a4a", "unclear": "#aaaaaa"}
@@ -273,8 +272,7 @@ class AdvicePanel(QFrame):
         p = self.controller.project
         adv = p.advice
         self.findings.clear()
-        findings = ([f for f in adv.findings if f.code != PROFILE_DECIDES] if adv is not None  # shown with the advice
-                    else list(p.load_findings))
+        findings = adv.doctor_findings if adv is not None else p.load_findings
         for path, reason in p.failed:
             self._add("failed", f"Not loaded: {reason}")
         for m in p.missing:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from model.advice.report import balanced_but_sentence, suggestion_sentence
 from model.advice.types import PROFILE_DECIDES, TENTATIVE_BELOW, Advice, RoleGain, WindowVerdict, advice_sentence
 from model.advice.advisor import AdviceRequest, Advisor, CancelToken, MeasuringAdvisor, Progress, SongVerdict
-from model.errors import InputError, NoAnalysableAudio, RoleError
+from model.errors import NoAnalysableAudio, RoleError
 from model.audio.findings import Finding
 from model.audio.roles import ANCHOR_PREFERENCE, TARGET_ROLES, TRACK_ANCHOR, named_like_backing_vocal
 
@@ -213,17 +213,6 @@ def _claim(song: SongVerdict) -> tuple[str, str] | None:
     return None if p is None or p.confidence < TENTATIVE_BELOW else (p.role, p.direction)
 
 
-def listed_profiles() -> Iterator["BalanceProfile"]:
-    """Every profile the user can choose (shipped, then theirs), skipping a file that cannot be read."""
-    from model.advice.profiles import list_profiles, load_profile
-
-    for entry in list_profiles():
-        try:
-            yield load_profile(entry.path)
-        except InputError:  # an unreadable user file: the profile list says so, not the critique
-            continue
-
-
 def profile_contrast(advisor: Advisor, request: AdviceRequest, measurements: "Measurements", windows: Sequence,
                      song: SongVerdict, others: Iterable["BalanceProfile"] | None = None) -> tuple[Finding, ...]:
     """A note when a confident suggestion holds against the chosen profile but not against another one.
@@ -233,11 +222,12 @@ def profile_contrast(advisor: Advisor, request: AdviceRequest, measurements: "Me
     one) does not share says which profile decides it, and what that one says: the user knows the genre.
     """
     from model.advice.balance import BalanceAdvisor
+    from model.advice.profiles import load_listed_profiles
 
     claim = _claim(song)
     if claim is None or not isinstance(advisor, BalanceAdvisor):
         return ()
-    for profile in listed_profiles() if others is None else others:
+    for profile in load_listed_profiles() if others is None else others:
         if profile.name == advisor.profile.name:
             continue
         other = BalanceAdvisor(profile)

@@ -16,7 +16,7 @@ import os
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -484,6 +484,15 @@ def resolve_profile(name_or_path: str | os.PathLike | None = None) -> Path:
 def load_profile(name_or_path: str | os.PathLike | None = None) -> BalanceProfile:
     """Load a profile by name or path (default: pop-rock)."""
     return BalanceProfile.load(resolve_profile(name_or_path))
+
+
+def load_listed_profiles() -> Iterator[BalanceProfile]:
+    """Every profile the user can choose (shipped, then theirs), skipping a file that cannot be read."""
+    for entry in list_profiles():
+        try:
+            yield BalanceProfile.load(entry.path)
+        except InputError:  # an unreadable user file: the profile list says so, not the critique
+            continue
 
 
 def write_profile(profile: Mapping, path: str | os.PathLike) -> Path:

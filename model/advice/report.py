@@ -17,10 +17,10 @@ import numpy as np
 
 from model.advice.balance import PairJudgement
 from model.advice.templates import stem_grammar, stems_phrase
-from model.advice.types import PROFILE_DECIDES, TENTATIVE_BELOW, Advice, RoleGain, WindowVerdict
+from model.advice.types import TENTATIVE_BELOW, Advice, RoleGain, WindowVerdict
 from model.advice.wording import Party
 from model.audio.findings import Finding
-from model.audio.roles import ROLES
+from model.audio.roles import ROLES, TARGET_ROLES
 from model.audio.segments import Window
 
 SCHEMA = "mixingbuddy.advice/1"
@@ -223,7 +223,7 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
         lines.append(f"  {role:<{width}} {r['tracks']:>6} {fmt_db(r['lufs']):>7} {rel:>13} {band:>14}  {verdict}")
     lines += true_peak_lines(m)
     lines += ["", f"  Timeline ({len(advice.windows)} window(s)):"]
-    beside = " or ".join(r for r in ROLES[:3] if r not in (anchor, "vocals" if advice.anchor_track else anchor))
+    beside = " or ".join(r for r in TARGET_ROLES if r not in (anchor, "vocals" if advice.anchor_track else anchor))
     for v in advice.windows:
         what = ("unparsed answer" if v.category == "unparsed" else
                 f"not judged (no {beside} beside the {anchor})" if v.judged_no_role else
@@ -231,8 +231,7 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
                 f"{v.target} {ARROWS[v.direction]} ({v.category.replace('_', ' ')})")
         gate = "" if v.window.gated else "  [below the activity gate]"
         lines.append(f"    {clock(v.window.start_s)}–{clock(v.window.end_s)}  {what}{gate}")
-    warnings = [(f.severity, f.message, f.files_line()) for f in advice.findings if f.code != PROFILE_DECIDES] + [
-        ("note", n, "") for n in notes]
+    warnings = [(f.severity, f.message, f.files_line()) for f in advice.doctor_findings] + [("note", n, "") for n in notes]
     if warnings:
         lines += ["", "  Warnings:"]
         for severity, message, files in warnings:  # --json lists every file
@@ -266,10 +265,9 @@ def advice_markdown(a: Advice, span: tuple[float, float] | None,
         gate = "" if v.window.gated else " (ungated)"
         lines.append(f"| {v.window.start_s:.0f}–{v.window.end_s:.0f} s{gate} | {v.text or v.category} |")
     lines += ["", "## Export doctor", ""]
-    findings = [f for f in a.findings if f.code != PROFILE_DECIDES]  # shown with the headline
-    if findings:
+    if a.doctor_findings:
         lines += [f"- **{f.severity}** `{f.code}`: {f.message}" + (f" ({files})" if (files := f.files_line(None)) else "")
-                  for f in findings]
+                  for f in a.doctor_findings]
     else:
         lines.append("- No findings.")
     track_gains = list(track_gains)

@@ -94,6 +94,11 @@ class Advice:
     anchor_track: str | None = None  # the id of the one track judged against (the lead vocal), else None
 
     @property
+    def doctor_findings(self) -> tuple[Finding, ...]:
+        """The findings listed as warnings: all but the profile note, which is shown with the headline."""
+        return tuple(f for f in self.findings if f.code != PROFILE_DECIDES)
+
+    @property
     def profile_note(self) -> str:
         """What another profile would say where it disagrees with a confident verdict ("" when none does)."""
         return next((f.message for f in self.findings if f.code == PROFILE_DECIDES), "")
