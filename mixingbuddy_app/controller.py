@@ -10,10 +10,12 @@ one) and spectral_flow (masking and tonal analysis).
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
@@ -37,6 +39,16 @@ from mixingbuddy_app.transport_control import TransportMixin
 from mixingbuddy_app.workers import AdvisorWorker, FileRead, ListedFile, LoadOutcome, LoadTracksJob
 
 SHUTDOWN_WAIT_MS = 3000     # how long closing waits for cancelled background jobs to end
+
+
+def _one_change(method):
+    """A controller method whose signals describe one change: views that listen to several of them through
+    AfterBurst update once, when it returns."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        with self._burst():
+            return method(self, *args, **kwargs)
+    return run
 
 
 class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFilesMixin, ProfileMixin, SpectralMixin,
@@ -73,6 +85,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
     spectral_changed = Signal(object)        # SpectralAnalysis
     pair_masking_changed = Signal(object)    # PairMasking between two chosen tracks (or a track and a role); None: failed
     critique_succeeded = Signal(list)        # a critique gave advice: the ErrorReports of earlier failed critiques
+    settled = Signal()                       # a burst of changes is over: views that waited (AfterBurst) update
 
     def __init__(self, worker: AdvisorWorker, output=None, project: MixProject | None = None,
                  pool: QThreadPool | None = None, parent: QObject | None = None,
@@ -84,6 +97,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         self.engine = MixEngine()
         self.pool = pool or QThreadPool.globalInstance()
         self.jobs = JobRegistry()
+        self.in_burst = False                    # emitting the changes of one event (a load's end) in a row
         self._removed_paths: set[str] = set()   # files removed while a load was running stay removed
         # What each loaded file contributes to a critique (gain-independent), measured while it is loaded and
         # kept on disk by file stamp: reopening a session meters no unchanged file.
@@ -113,6 +127,20 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         worker.advice_failed.connect(self._on_advice_failed)
         worker.progress.connect(self._on_progress)
         worker.advisor_changed.connect(self._on_advisor_changed)
+
+    @contextmanager
+    def _burst(self) -> Iterator[None]:
+        """Signals emitted inside describe one change: AfterBurst views update once, when it settles (a burst
+        inside a burst settles with the outer one)."""
+        if self.in_burst:
+            yield
+            return
+        self.in_burst = True
+        try:
+            yield
+        finally:
+            self.in_burst = False
+            self.settled.emit()
 
     @property
     def loading(self) -> bool:
@@ -250,6 +278,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         self.error.emit(report)
         self.status.emit(report.message)
 
+    @_one_change
     def _on_loaded(self, job_id: int, outcome: LoadOutcome) -> None:
         if not self._finish_load(job_id):
             return  # a newer load superseded this one
@@ -327,6 +356,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
     def set_role(self, track_id: str, role: str) -> None:
         self.set_roles([track_id], role)
 
+    @_one_change
     def set_roles(self, track_ids: Iterable[str], role: str) -> None:
         """Give every one of ``track_ids`` the role ``role`` (a user choice), with one refresh."""
         old_anchor = self.project.anchor
@@ -343,6 +373,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         if self.project.anchor != old_anchor:
             self.anchor_changed.emit(self.project.anchor or "")
 
+    @_one_change
     def remove_tracks(self, track_ids: Iterable[str]) -> list[str]:
         """Remove tracks now: the engine keeps its buffer and plays the removed rows at gain 0."""
         p = self.project
@@ -367,6 +398,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         self.status.emit(f"Removed {len(gone)} track(s)" + ("" if p.tracks else "; no tracks left"))
         return gone
 
+    @_one_change
     def set_anchor(self, role: str) -> None:
         try:
             self.project.set_anchor(role)
@@ -376,6 +408,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         self.anchor_changed.emit(role)
         self.gains_changed.emit()   # LU-vs-anchor meters change
 
+    @_one_change
     def set_anchor_track(self, track_id: str | None) -> None:
         """Anchor on one vocals track (the lead vocal), or on the whole vocals role again (None)."""
         try:

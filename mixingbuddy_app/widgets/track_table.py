@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QGrid
 from model.audio.roles import ROLES, TARGET_ROLES
 
 from mixingbuddy_app.project import GAIN_MAX_DB, GAIN_MIN_DB
+from mixingbuddy_app.widgets.after_burst import AfterBurst
 
 STEP = 10  # slider units per dB
 BAND_COLOURS = {"ok": "#5fbf77", "off": "#e0b341", "far": "#e06c5a", "anchor": "#9fb3c8", "none": "#777777"}
@@ -172,14 +173,16 @@ class TrackTable(QTableWidget):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._context_menu)
         self.cellClicked.connect(self._cell_clicked)
-        controller.tracks_changed.connect(self.rebuild)
+        later = AfterBurst(controller)
+        refresh = later.slot(self.refresh, covered_by=self.rebuild)
+        controller.tracks_changed.connect(later.slot(self.rebuild))
         controller.files_listed.connect(self.show_listed)
         controller.file_loaded.connect(self.show_reading)
-        controller.loading_changed.connect(lambda busy, _m: busy or self.refresh())
-        controller.gains_changed.connect(self.refresh)
-        controller.anchor_changed.connect(lambda _a: self.refresh())
-        controller.loudness_changed.connect(lambda _exact: self.refresh())
-        controller.profile_changed.connect(lambda _name: self.refresh())   # the typical bands follow the profile
+        controller.loading_changed.connect(lambda busy, _m: busy or refresh())
+        controller.gains_changed.connect(refresh)
+        controller.anchor_changed.connect(refresh)
+        controller.loudness_changed.connect(refresh)
+        controller.profile_changed.connect(refresh)   # the typical bands follow the profile
 
     # --- rows --------------------------------------------------------------------------
     @property
@@ -244,7 +247,8 @@ class TrackTable(QTableWidget):
 
     # --- building ----------------------------------------------------------------------------
     #: A table of up to SYNC_ROWS tracks gets its widgets (role box, fader, mute, solo) at once; a bigger one gets
-    #: them WIDGET_BATCH rows per event-loop turn, so it never holds the GUI thread for long (3-9 ms a row).
+    #: them WIDGET_BATCH rows per event-loop turn from the next one on, so it never holds the GUI thread for long
+    #: (3-9 ms a row; the rebuild itself comes at a load's end, beside everything else the load's end updates).
     SYNC_ROWS = 8
     WIDGET_BATCH = 4
 
@@ -271,7 +275,7 @@ class TrackTable(QTableWidget):
                     self._build_track_items(row, by_id[key])
                     self._unbuilt.append(key)
                     self.setRowHidden(row, by_id[key].role.role in self.collapsed)
-            self._build_widgets(len(self._unbuilt) if len(self._unbuilt) <= self.SYNC_ROWS else self.WIDGET_BATCH)
+            self._build_widgets(len(self._unbuilt) if len(self._unbuilt) <= self.SYNC_ROWS else 0)
         finally:
             self.setUpdatesEnabled(True)
         self.refresh()
@@ -546,15 +550,15 @@ class RolePanel(QGroupBox):
             lambda i: self.controller.set_anchor_track(self.anchor_track_box.itemData(i)))
         grid.addWidget(self.anchor_track_box, row, 1, 1, 3)
         grid.setColumnStretch(2, 1)
-        controller.tracks_changed.connect(self.refresh)
-        controller.gains_changed.connect(self.refresh)
-        controller.anchor_changed.connect(lambda _a: self.refresh())
-        controller.loudness_changed.connect(lambda _exact: self.refresh())
-        controller.profile_changed.connect(lambda _name: self.refresh())   # the typical bands follow the profile
+        later = AfterBurst(controller)
+        refresh = later.slot(self.refresh)
+        for changed in (controller.tracks_changed, controller.gains_changed, controller.anchor_changed,
+                        controller.loudness_changed, controller.profile_changed):   # the bands follow the profile
+            changed.connect(refresh)
         # the anchor-on choice depends on the tracks' roles, the anchor and the profile only (not on every fader step)
-        controller.tracks_changed.connect(self._refresh_anchor_track)
-        controller.anchor_changed.connect(lambda _a: self._refresh_anchor_track())
-        controller.profile_changed.connect(lambda _name: self._refresh_anchor_track())
+        refresh_anchor_track = later.slot(self._refresh_anchor_track)
+        for changed in (controller.tracks_changed, controller.anchor_changed, controller.profile_changed):
+            changed.connect(refresh_anchor_track)
         self._refresh_anchor_track()
         self.refresh()
 

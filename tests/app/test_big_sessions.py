@@ -80,7 +80,7 @@ def test_a_big_table_gets_its_widgets_in_batches_with_the_right_values(qtbot, ma
     t = w.table
     t.rebuild()                                           # as when the load ends (its batches may have run since)
     built = [tid for tid in c.project.track_ids if tid in t.gain_cells]
-    assert len(built) == 1 and not t.widgets_built()      # the rest come on later event-loop turns
+    assert not built and not t.widgets_built()            # they come on later event-loop turns
     assert all(t.item(t.track_row(tid), 5).text() for tid in c.project.track_ids)   # loudness shows at once
     last = c.project.track_ids[-1]
     c.set_track_gain(last, -4.0)                          # edits meanwhile reach the widgets built later
@@ -89,6 +89,38 @@ def test_a_big_table_gets_its_widgets_in_batches_with_the_right_values(qtbot, ma
     assert set(t.gain_cells) == set(c.project.track_ids)
     assert t.gain_cells[last].fader.db() == -4.0 and t.mute_buttons[last].isChecked()
     assert all(t.role_combos[tr.id].currentText() == tr.role.role for tr in c.project.tracks.tracks)
+
+
+def test_a_load_end_refreshes_the_table_and_the_role_panel_once_each(qtbot, make_window, stems, monkeypatch):
+    from mixingbuddy_app.controller import ProjectController
+    from mixingbuddy_app.widgets.track_table import RolePanel, TrackTable
+
+    calls: list[str] = []
+    in_load_end = {"on": False}
+    for cls, name in ((TrackTable, "rebuild"), (TrackTable, "refresh"), (RolePanel, "refresh")):
+        real = getattr(cls, name)
+        monkeypatch.setattr(cls, name, lambda self, real=real, tag=f"{cls.__name__}.{name}": (
+            in_load_end["on"] and calls.append(tag), real(self))[-1])
+    real_loaded = ProjectController._on_loaded
+
+    def on_loaded(self, *args):
+        in_load_end["on"] = True
+        try:
+            real_loaded(self, *args)
+        finally:
+            in_load_end["on"] = False
+    monkeypatch.setattr(ProjectController, "_on_loaded", on_loaded)
+    w = make_window()
+    c = load(qtbot, w, stems)
+    # the load's end emits tracks, anchor, region, gains, advice and loudness changes: each view updates once
+    assert sorted(calls) == ["RolePanel.refresh", "TrackTable.rebuild", "TrackTable.refresh"]
+    assert w.table.track_count() == len(stems) and w.table.role_lu_item(c.project.anchor).text() == "anchor"
+    assert w.roles.rel_labels[c.project.anchor].text() == "anchor"
+    calls.clear()
+    in_load_end["on"] = True
+    c.set_anchor("drums")                     # anchor and gains change: one refresh each, and it shows the change
+    assert sorted(calls) == ["RolePanel.refresh", "TrackTable.refresh"]
+    assert w.table.role_lu_item("drums").text() == "anchor" and w.roles.rel_labels["drums"].text() == "anchor"
 
 
 def _stall_reads(monkeypatch):
