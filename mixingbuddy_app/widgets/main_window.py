@@ -323,18 +323,22 @@ class MainWindow(QMainWindow):
         self.setWindowModified(bool(name) and self.controller.project.dirty)
 
     def _on_busy(self, busy: bool, what: str) -> None:
-        self.progress.setVisible(busy or self.controller.loading)
         if busy:
-            self.progress.setValue(0)
-            self.progress.setFormat(what)
+            self._reset_progress(what)
+        self.progress.setVisible(busy or self.controller.loading)
         self.update_actions()
 
+    def _reset_progress(self, what: str) -> None:
+        # before the bar shows: a visible QProgressBar repaints at once on setValue (10-25 ms on the GUI thread)
+        self.progress.setValue(0)
+        self.progress.setFormat(what)
+
     def _on_loading(self, loading: bool, what: str) -> None:
-        self.progress.setVisible(loading or self.controller.busy)
         sb = self.statusBar()
         if loading:
-            self.progress.setValue(0)
-            self.progress.setFormat(what)
+            self._reset_progress(what)
+        self.progress.setVisible(loading or self.controller.busy)
+        if loading:
             sb.showMessage(what)
             self._loading_message = what
         elif sb.currentMessage() and sb.currentMessage() == self._loading_message:
