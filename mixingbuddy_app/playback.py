@@ -12,6 +12,7 @@ clips. This processing is for listening only; the critique always judges the unp
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import sys
 import tempfile
@@ -58,6 +59,7 @@ class MixEngine:
         self.loop: tuple[int, int] | None = None   # (start, end) frames, replaced by reference
         self._seek: tuple[int, int] = (0, 0)       # (sequence, frame), replaced by reference
         self._seek_seen = 0
+        start_releaser()   # now, so that swapping in a load's buffer never waits for a thread to start
 
     # --- GUI side -------------------------------------------------------------
     @property
@@ -166,15 +168,35 @@ class MixEngine:
         np.add(a, b, out=dst)
 
 
+_to_release: queue.SimpleQueue = queue.SimpleQueue()   # (when, holder) for the release-preview thread
+_releaser_lock = threading.Lock()
+_releaser: threading.Thread | None = None
+
+
+def _release_forever() -> None:
+    while True:
+        when, holder = _to_release.get()
+        time.sleep(max(0.0, when - time.monotonic()))
+        holder.clear()
+        del holder
+
+
+def start_releaser() -> None:
+    """Start the release-preview thread once (MixEngine does, at creation): starting a thread waits until it
+    runs, tens of ms on busy cores, which a load's end on the GUI thread should not spend."""
+    global _releaser
+    with _releaser_lock:
+        if _releaser is None:
+            _releaser = threading.Thread(target=_release_forever, name="release-preview", daemon=True)
+            _releaser.start()
+
+
 def release_in_background(holder: list) -> None:
-    """Empty ``holder`` on a short-lived thread, so that if it held the last view of a preview buffer, the
+    """Empty ``holder`` on the release-preview thread, so that if it held the last view of a preview buffer, the
     unmapping (about 1 s for 4.5 GB: the file's blocks are freed) happens there, not on the caller's (GUI)
     thread. It waits RELEASE_DELAY_S first, so an audio callback still mixing from the old buffer ends first."""
-    def release() -> None:
-        time.sleep(RELEASE_DELAY_S)
-        holder.clear()
-
-    threading.Thread(target=release, name="release-preview", daemon=True).start()
+    start_releaser()
+    _to_release.put((time.monotonic() + RELEASE_DELAY_S, holder))
 
 
 def favour_the_audio_thread() -> None:

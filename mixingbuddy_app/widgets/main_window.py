@@ -337,12 +337,11 @@ class MainWindow(QMainWindow):
         sb = self.statusBar()
         if loading:
             self._reset_progress(what)
-        self.progress.setVisible(loading or self.controller.busy)
-        if loading:
             sb.showMessage(what)
             self._loading_message = what
         elif sb.currentMessage() and sb.currentMessage() == self._loading_message:
             sb.clearMessage()   # never left saying "Loading…" (the load's own outcome follows, when it has one)
+        self.progress.setVisible(loading or self.controller.busy)
         self.update_actions()
 
     # --- layout of the right side: the advice first, the chart as tall as its view needs -----------------

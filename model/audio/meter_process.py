@@ -26,8 +26,8 @@ import numpy as np
 import model.errors
 from model.audio.measure import Measurements, TrackWindow, measure_session
 from model.audio.processes import (MappedFile, MappedView, StopToken, array_at, end_workers, error_reply,
-                                   ignore_interrupts, mapped_view, reply_payload, start_worker, stop_flag,
-                                   without_audio)
+                                   ignore_interrupts, lower_priority, mapped_view, reply_payload, start_worker,
+                                   stop_flag, without_audio)
 from model.audio.tracks import Gains, Track, TrackSet
 
 _POLL_S = 0.05     # how often a waiting caller looks at its cancel token
@@ -153,6 +153,7 @@ class MeteringProcess:
 def _serve(conn: Connection, stop) -> None:
     """The worker process: answer measurement requests until the main process closes the pipe."""
     ignore_interrupts()
+    lower_priority()
     token = StopToken(stop)
     while True:
         try:

@@ -22,8 +22,8 @@ from model.audio.cache import FileAnalysis
 from model.audio.doctor import FileStats
 from model.audio.measure import read_track_window, window_spans
 from model.audio.processes import (MappedFile, StopToken, Worker, array_at, end_workers, error_reply,
-                                   ignore_interrupts, mapped_view, reply_payload, start_worker, stop_flag,
-                                   without_audio)
+                                   ignore_interrupts, lower_priority, mapped_view, reply_payload, start_worker,
+                                   stop_flag, without_audio)
 from model.audio.stream import FileStream
 from model.audio.tracks import Track
 from model.errors import AudioFormatError
@@ -34,8 +34,6 @@ if TYPE_CHECKING:
 READ_BLOCK_S = 0.25     # decode step
 #: The critique's window length (AdviceRequest.window_s): the load reads every file's windows in it.
 SONG_WINDOW_S = 10.0
-#: How much lower the workers' scheduling priority is than the app's (POSIX nice).
-WORKER_NICENESS = 5
 _POLL_S = 0.05
 _STOP_S = 0.5   # how long a worker may take to end (its next block, or its start-up) before it is killed
 
@@ -146,10 +144,7 @@ def fill_rows_in_processes(buffer: np.ndarray, mapped: MappedFile, tasks: Sequen
 def _fill(conn: Connection, stop, length_bytes: int) -> None:
     """A worker process: map the preview file, then fill the rows it is given until the pipe closes."""
     ignore_interrupts()
-    try:
-        os.nice(WORKER_NICENESS)
-    except (AttributeError, OSError):
-        pass
+    lower_priority()
     token = StopToken(stop)
     try:
         fd = reduction.recv_handle(conn)

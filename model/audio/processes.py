@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import multiprocessing as mp
+import os
 import signal
 import traceback
 from dataclasses import dataclass
@@ -59,6 +60,19 @@ def end_workers(workers: Sequence[Worker], wait_s: float) -> None:
 def ignore_interrupts() -> None:
     """In a worker: Ctrl-C reaches the whole process group, and the main process decides what it stops."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+#: How much lower the app's worker processes run than the app (POSIX nice): when both want a core, the GUI
+#: thread (and the user's DAW) get it first.
+WORKER_NICENESS = 5
+
+
+def lower_priority() -> None:
+    """In one of the app's workers, first thing (the threads it starts inherit it): see WORKER_NICENESS."""
+    try:
+        os.nice(WORKER_NICENESS)
+    except (AttributeError, OSError):
+        pass
 
 
 def error_reply(exc: BaseException) -> tuple:

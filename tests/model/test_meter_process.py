@@ -135,3 +135,13 @@ def test_a_measurement_waiting_for_another_can_be_cancelled(mapped_session):
     with pytest.raises(Cancelled):
         process.measure_session(tracks, Gains({"t0": -3.0}), 10.0, None, False, False, cancel=token)
     busy.join()
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="POSIX scheduling priorities only")
+def test_the_process_runs_below_the_app_so_the_gui_gets_a_core_first(mapped_session):
+    from model.audio.processes import WORKER_NICENESS
+
+    tracks, process = mapped_session
+    process.measure_session(tracks, Gains(), true_peak=False)
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, process._proc.pid) == min(19, mine + WORKER_NICENESS)
