@@ -16,12 +16,14 @@ metering process) measure; for comparison, the metering on a thread of the app, 
 The load keeps each file's window readings and doctor statistics in the analysis cache (on disk, by file
 stamp), so critique, re-check and Apply measure only the role sums and the mix, and a critique started beside
 the meters waits for their measurement instead of repeating it. A session of 16 files and 60 s or more is
-decoded in worker processes. Last run (2 cores, no other work):
-Lithium first row 0.04 s, ready 19.9 s (43.1 s on one decoding thread), stall 72 ms, anonymous 0.19 + 0.07 GB
-(worker processes), critique 3.5 s, Apply exact at once, re-check 2.9 s; reopened: ready 14.9 s, stall 90 ms
-(165 ms while the meters ran on a thread of the app); 96 tracks: first row 0.03 s, ready 51.5 s (93.9 s),
-stall 95 ms, anonymous 0.30 + 0.06 GB, critique 6.4 s. Callback maximum beside the meters 1.7 ms (2.3 ms with
-the limiter) of a 10.7 ms period; with the meters on a thread of the app 2.6-4.4 ms (5.3-29.6 ms at Python's
+decoded in worker processes. A load's end updates each view once (the controller's signals come as one burst)
+and the worker processes run at nice 5, so the GUI thread gets a core first. Last run (2 cores, no other work):
+Lithium first row 0.07 s, ready 25.8 s, stall 90 ms (the GUI thread ran 51 ms, waited 37 ms for a core),
+anonymous 0.19 + 0.07 GB (worker processes), critique 4.1 s, Apply exact at once, re-check 3.5 s; reopened:
+ready 14.5 s, stall 67 ms; 96 tracks: first row 0.05 s, ready 62.4 s, stall 84 ms (ran 48 ms, was 123 ms
+before the burst), anonymous 0.30 + 0.07 GB, critique 8.8 s (6.5-8.8 over four runs). Callback maximum beside
+the meters 3.4 ms (2.6 ms with the limiter) of a 10.7 ms period; alone, the first blocks that touch the
+preview reach 36 ms once (p99 0.8 ms); with the meters on a thread of the app 3.7 ms (10.6 ms at Python's
 default switch interval).
 """
 
