@@ -13,9 +13,8 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
@@ -42,12 +41,18 @@ SHUTDOWN_WAIT_MS = 3000     # how long closing waits for cancelled background jo
 
 
 def _one_change(method):
-    """A controller method whose signals describe one change: views that listen to several of them through
-    AfterBurst update once, when it returns."""
+    """A controller method whose signals describe one change (a burst): views that listen to several of them
+    through AfterBurst update once, when it returns (one called inside another settles with the outer one)."""
     @functools.wraps(method)
     def run(self, *args, **kwargs):
-        with self._burst():
+        if self.in_burst:
             return method(self, *args, **kwargs)
+        self.in_burst = True
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.in_burst = False
+            self.settled.emit()
     return run
 
 
@@ -127,20 +132,6 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         worker.advice_failed.connect(self._on_advice_failed)
         worker.progress.connect(self._on_progress)
         worker.advisor_changed.connect(self._on_advisor_changed)
-
-    @contextmanager
-    def _burst(self) -> Iterator[None]:
-        """Signals emitted inside describe one change: AfterBurst views update once, when it settles (a burst
-        inside a burst settles with the outer one)."""
-        if self.in_burst:
-            yield
-            return
-        self.in_burst = True
-        try:
-            yield
-        finally:
-            self.in_burst = False
-            self.settled.emit()
 
     @property
     def loading(self) -> bool:

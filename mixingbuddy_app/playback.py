@@ -178,7 +178,6 @@ def _release_forever() -> None:
         when, holder = _to_release.get()
         time.sleep(max(0.0, when - time.monotonic()))
         holder.clear()
-        del holder
 
 
 def start_releaser() -> None:
