@@ -35,7 +35,12 @@ STATISTIC = ("role loudness minus anchor loudness in LU: BS.1770 integrated loud
              "role mixes, combined over the 10 s windows where both roles are active (each role's own gate)")
 #: A pair fitted on fewer songs has no measured between-song spread: it is kept but not judged.
 MIN_SONGS = 2
-#: Weight, in songs, of the fit's pooled between-song spread when a pair's own spread rests on few songs.
+#: How far finished mixes disagree on a pair's balance (LU, one standard deviation) before any song of a kind
+#: is measured: the spread of the cited pop/rock prior (quartiles 3 LU either side of the median). Four released
+#: songs of one electronic album measure 4.2 LU pooled over their pairs.
+PRIOR_SPREAD_LU = 4.5
+#: Weight, in songs, of PRIOR_SPREAD_LU against a pair's own between-song spread: three songs that happen to
+#: agree cannot make a profile sure that every song of the kind will.
 PRIOR_SONGS = 2
 #: Interquartile range of a normal distribution in standard deviations.
 IQR_PER_SD = 1.349
@@ -286,9 +291,9 @@ def combine(songs: Sequence[SongOffsets], name: str, method: str, description: s
     Per pair: median over songs (a song where the two roles never play together counts through a role that
     plays with both: ``bridged_offsets``); quartiles over all co-active windows; the between-song standard
     deviation; and the decision spread, the larger of the windows' spread (IQR / 1.349) and the
-    between-song spread expected for a new song (pooled with the fit's other pairs when a pair has few
-    songs, times sqrt(1 + 1/n) for the median's own uncertainty). The pooled spread comes from the role
-    pairs only: the lead-vocal pairs repeat the vocals pairs and would count the same disagreement twice.
+    between-song spread expected for a new song (the pair's own, shrunk toward PRIOR_SPREAD_LU with the weight
+    of PRIOR_SONGS songs, times sqrt(1 + 1/n) for the median's own uncertainty). The pooled spread, recorded
+    in the provenance, comes from the role pairs only: the lead-vocal pairs repeat the vocals pairs.
     """
     keys = profile_pairs()
     bridged = [bridged_offsets(s) for s in songs]
@@ -306,12 +311,9 @@ def combine(songs: Sequence[SongOffsets], name: str, method: str, description: s
         q25, q75 = (float(x) for x in np.percentile(windows or values, [25, 75]))
         n = len(values)
         sd = between.get(key)
-        prior = pooled if pooled is not None else sd
-        spread_song = None
-        if prior is not None:
-            own = (n - 1) * (sd or 0.0) ** 2
-            spread_song = math.sqrt((PRIOR_SONGS * prior ** 2 + own) / (PRIOR_SONGS + n - 1)) * math.sqrt(1 + 1 / n)
-        spread = max((q75 - q25) / IQR_PER_SD, spread_song or 0.0)
+        own = (n - 1) * (sd or 0.0) ** 2
+        spread_song = math.sqrt((PRIOR_SONGS * PRIOR_SPREAD_LU ** 2 + own) / (PRIOR_SONGS + n - 1)) * math.sqrt(1 + 1 / n)
+        spread = max((q75 - q25) / IQR_PER_SD, spread_song)
         pairs["|".join(key)] = {
             "median": round(float(np.median(values)), 2), "q25": round(q25, 2), "q75": round(q75, 2),
             "spread_lu": round(spread, 2), "between_song_sd_lu": None if sd is None else round(sd, 2),

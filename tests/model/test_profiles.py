@@ -87,6 +87,25 @@ def test_pair_that_never_plays_together_is_bridged_through_a_third_role():
     assert BalanceProfile.from_json(profile).typical("bass", "vocals").judged
 
 
+def test_a_few_songs_that_happen_to_agree_do_not_make_a_narrow_profile():
+    from model.advice.profiles import PRIOR_SPREAD_LU, SongOffsets, combine
+
+    def songs(drums_vocals: list[float]) -> list[SongOffsets]:
+        return [SongOffsets(f"s{i}", {("drums", "vocals"): x, ("vocals", "drums"): -x}, {}, 3)
+                for i, x in enumerate(drums_vocals)]
+
+    def spread(drums_vocals: list[float]) -> float:
+        return combine(songs(drums_vocals), "t", "test")["pairs"]["drums|vocals"]["spread_lu"]
+
+    # three songs within 1 LU of each other (standard deviation 0.5 LU) still leave room for a song 7.7 LU
+    # away, as a fourth released song of one album is: not a sure flaw (without the prior: 0.6 LU, 100 %)
+    close = spread([3.0, 3.5, 4.0])
+    assert close > 0.7 * PRIOR_SPREAD_LU and flaw_probability(-7.7, close) < 0.8
+    # many songs that agree do narrow it, and songs that disagree widen it
+    assert spread([3.0, 3.5, 4.0] * 10) < 0.5 * close
+    assert spread([-5.0, 3.0, 11.0]) > 1.5 * close
+
+
 def test_pair_on_one_song_is_kept_but_not_judged(tmp_path):
     profile, _ = fit_profile([noise_song(tmp_path / "a")], "one")
     stats = BalanceProfile.from_json(profile).typical("drums", "vocals")
