@@ -421,9 +421,9 @@ class MeasureJob(PoolJob):
     measures instead of measure_session (the controller's metering process). ``requests`` is
     [(key, AdviceRequest)]; the result is [(key, gains, roles' LUFS, mix LUFS,
     each role's block energies with its role gain taken out, each (role, anchor role) offset over the windows
-    where both play with both role gains taken out, and each (role, "t:<id>") offset against every vocals track
-    as a lone anchor, with the role gains out and that track's own gain in)]. Cancel stops it within a track's
-    window.
+    where both play (through a role that plays with both where the two never do) with both role gains taken
+    out, and each (role, "t:<id>") offset against every vocals track as a lone anchor, with the role gains out
+    and that track's own gain in)]. Cancel stops it within a track's window.
     """
 
     def __init__(self, job_id: int, requests: list[tuple[tuple, AdviceRequest]], cache: Any = None,
@@ -436,7 +436,7 @@ class MeasureJob(PoolJob):
     def run(self) -> None:
         try:
             from model.advice.pipeline import measure_request
-            from model.advice.profiles import profile_pairs, song_offsets
+            from model.advice.profiles import SongOffsets, bridged_offsets, profile_pairs, song_offsets
             from model.audio.roles import TRACK_ANCHOR
 
             out = []
@@ -445,13 +445,18 @@ class MeasureJob(PoolJob):
                 m = measure_request(request, cache=self.cache, cancel=self.token, measure_with=self.measure_with)
                 role_db = request.gains.role_db
                 blocks = {r: m.energies(f"r:{r}") / 10.0 ** (role_db.get(r, 0.0) / 10.0) for r in m.roles}
+                # as the critique judges: over the windows where both play, else through a role playing with both
+                song = song_offsets("", m)
                 pairs = {(r, a): d - role_db.get(r, 0.0) + role_db.get(a, 0.0)
-                         for (r, a), d in song_offsets("", m).offsets.items()}
+                         for (r, a), d in {**bridged_offsets(song), **song.offsets}.items()}
                 against_track = [(r, a) for r, a in profile_pairs() if a == TRACK_ANCHOR]
                 for t in request.tracks.tracks:   # each vocals track, should the user anchor on it alone
                     if t.role.role == "vocals" and t.id in m.tracks:
+                        lead = SongOffsets("", {**song.offsets, **song_offsets("", m, t.id, against_track).offsets},
+                                           {}, 0)
                         pairs.update({(r, f"t:{t.id}"): d - role_db.get(r, 0.0) + role_db.get("vocals", 0.0)
-                                      for (r, _a), d in song_offsets("", m, t.id, against_track).offsets.items()})
+                                      for (r, a), d in {**bridged_offsets(lead), **lead.offsets}.items()
+                                      if a == TRACK_ANCHOR})
                 out.append((key, request.gains, {r: float(lv.lufs) for r, lv in m.roles.items()},
                             float(m.mix.lufs), blocks, pairs))
         except Cancelled:

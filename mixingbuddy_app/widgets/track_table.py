@@ -82,12 +82,14 @@ def whole_db(x: float) -> str:
     return f"{int(round(x)):+d}"
 
 
-#: Said beside a role that never plays with the anchor: its whole-song reading, which the critique cannot judge.
+#: Said beside a role that never plays with the anchor nor with a role that does: its whole-song reading, which the
+#: critique cannot judge.
 APART = "not judged"
-APART_TIP = ("This role never plays together with the anchor, so the critique cannot judge it; the value is over the "
-             "whole song.")
+APART_TIP = ("This role never plays together with the anchor, nor with another role that does, so the critique "
+             "cannot judge it; the value is over the whole song.")
 LU_TIP = ("BS.1770 loudness of the summed role minus the anchor's over the windows where both play, as the critique "
-          "judges it (over the whole song where they never play together, or against one anchor track).")
+          "judges it (where they never play together: through a role that plays with both, e.g. bass vs drums plus "
+          "drums vs vocals; the vocals against one of their own tracks: over the whole song).")
 
 
 def role_reading(controller, role: str, exact: bool):

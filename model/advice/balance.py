@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 from model.advice.advisor import AdviceRequest, AdvisorInfo, CancelToken, SongVerdict
-from model.advice.profiles import BalanceProfile, PairStats, load_profile, pair_offset, pair_windows
+from model.advice.profiles import (BalanceProfile, PairStats, bridged_offset, load_profile, pair_offset,
+                                   pair_windows)
 from model.advice.templates import CORRECTION_RANGE_DB, DIRECTION, GAIN_RANGE_DB, render_response
 from model.advice.types import TENTATIVE_BELOW, RoleGain, WindowVerdict
 from model.audio.roles import TRACK_ANCHOR
@@ -36,6 +37,8 @@ PRIOR_BALANCED = 2 / 3
 UNCERTAIN_GUESS = 0.5
 GUESSED_CAP = UNCERTAIN_GUESS - 0.01
 UNGATED_CAP = 0.5
+#: A pair that never plays together is measured through a role that plays with both: indirect, so never firm.
+BRIDGED_CAP = TENTATIVE_BELOW - 0.01
 
 
 def _normal_cdf(x: float) -> float:
@@ -97,6 +100,7 @@ class PairJudgement:
     reason: str  # why it was not judged, or "" when it was
     agreeing: int = 0   # of the pair's judged windows (``compared``), those pointing the song's way
     compared: int = 0
+    via: tuple[str, ...] = ()  # the roles it was measured through when the two never play together
 
     def to_json(self) -> dict:
         def r(x):
@@ -106,7 +110,7 @@ class PairJudgement:
                 "offset_lu": r(self.offset_lu), "deviation_lu": r(self.deviation_lu),
                 "probability": r(self.probability), "agreement": r(self.agreement),
                 "judged": not self.reason, "reason": self.reason or None, "agreeing": self.agreeing,
-                "compared": self.compared}
+                "compared": self.compared, "via": list(self.via)}
 
 
 class BalanceAdvisor:
@@ -226,7 +230,7 @@ class BalanceAdvisor:
                                    self.profile.name)
             counted = [v for v in verdicts if not v.judged_no_role]
             share = [sum(1 for v in counted if v.direction == "none") / len(counted)] if counted else []
-            confidence = min([cap] + share + [
+            confidence = min([cap] + share + [BRIDGED_CAP for p in main if p.via] + [
                 balanced_probability(p.deviation_lu, self.profile.typical(p.role, anchor).spread, self.profile.ok_db)
                 for p in main or judged_pairs])
             return SongVerdict(None, tuple(suggestions), confidence, False, tuple(pairs), notes, self.profile.name)
@@ -247,6 +251,13 @@ class BalanceAdvisor:
             return PairJudgement(role, anchor, len(used), skipped, None, None, None, None, None,
                                  f"the profile measured {role} vs {anchor} on {stats.songs} song(s) only")
         offset = pair_offset(measurements, used, role, anchor)
+        bridged = (None if offset is not None or fallback  # each leg over every window of the span it plays in
+                   else bridged_offset(measurements, measurements.candidates(), role, anchor))
+        if bridged is not None:
+            offset, via = bridged
+            suggestion, p = self._judge(role, offset - stats.median, stats, min(cap, BRIDGED_CAP))
+            return PairJudgement(role, anchor, 0, len(measurements.candidates()), offset, offset - stats.median, p,
+                                 None, suggestion, "", via=via)
         if offset is None:
             return PairJudgement(role, anchor, 0, len(measurements.candidates()), None, None, None, None, None,
                                  f"{role} and {anchor} never play together in the judged span")
@@ -267,6 +278,12 @@ class BalanceAdvisor:
         for p in pairs:
             if p.reason:
                 out.append(Finding("pair_not_judged", "info", f"{p.role} not judged: {p.reason}."))
+            elif p.via:
+                through = " and ".join(p.via)
+                out.append(Finding("pair_bridged", "info",
+                                   f"{p.role} vs {p.anchor}: never play together in the judged span; measured "
+                                   f"through the {through} ({p.role} vs {through} plus {through} vs {p.anchor}), "
+                                   f"an indirect reading, so at most tentative."))
             elif p.skipped and not fallback:
                 out.append(Finding("pair_windows", "info",
                                    f"{p.role} vs {p.anchor}: judged over {p.windows} window(s) where both play; "
@@ -274,6 +291,7 @@ class BalanceAdvisor:
             if p.suggestion is not None and p.suggestion.confidence < TENTATIVE_BELOW:
                 names = guessed.get(p.role, []) + guessed.get(p.anchor, [])
                 why = "finished songs of this kind disagree this much" if (p.probability or 0) < TENTATIVE_BELOW else (
+                    f"measured through the {' and '.join(p.via)} only" if p.via else
                     "its windows disagree" if (p.agreement or 0) < TENTATIVE_BELOW else
                     f"the role of {', '.join(names[:3])} was guessed from an ambiguous file name; set it to make "
                     f"the advice firm")

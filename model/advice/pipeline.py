@@ -198,8 +198,11 @@ def headline(song: SongVerdict, verdicts: Sequence[WindowVerdict], anchor: str) 
         text = balanced_but_sentence(anchor, sit_well, song.suggestions[0])
     if song.abstained and song.text:  # the advisor said why it judged nothing: no windows to count
         return text, ""
-    pair = next((p for p in song.pairs if primary is not None and p.role == primary.role and p.compared), None)
-    if pair is not None:  # judged over the pair's own windows: count those
+    pair = next((p for p in song.pairs if primary is not None and p.role == primary.role), None)
+    if pair is not None and pair.via:  # no window has both: the reading is a sum of two pairs
+        return text, (f"no window has both the {primary.role} and the {anchor}; measured through the "
+                      f"{' and '.join(pair.via)}")
+    if pair is not None and pair.compared:  # judged over the pair's own windows: count those
         return text, (f"{pair.agreeing} of {pair.compared} windows where the {primary.role} and the {anchor} both "
                       f"play agree")
     counted = [v for v in verdicts if not v.judged_no_role]  # a window with no role to judge backs nothing

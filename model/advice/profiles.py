@@ -247,6 +247,26 @@ def profile_pairs() -> list[tuple[str, str]]:
     return [(r, a) for a in ANCHORS for r in ROLES if r != a and not (a == TRACK_ANCHOR and r == "vocals")]
 
 
+def bridge_roles(role: str, anchor: str) -> list[str]:
+    """The roles a pair that never plays together can be measured through: ``role`` vs each of them plus it vs
+    ``anchor`` (offsets add up), each leg a pair a profile holds."""
+    pairs = set(profile_pairs())
+    return [m for m in ROLES if m not in (role, anchor) and (role, m) in pairs and (m, anchor) in pairs]
+
+
+def bridged_offset(measurements: "Measurements", windows: Sequence["WindowLevels"], role: str,
+                   anchor: str) -> tuple[float, tuple[str, ...]] | None:
+    """``role`` vs ``anchor`` through the roles that play with both in ``windows`` (each leg over its own
+    co-active windows, several bridges averaged), and those roles; None when no role plays with both."""
+    via = {}
+    for middle in bridge_roles(role, anchor):
+        first = pair_offset(measurements, pair_windows(windows, role, middle), role, middle)
+        second = pair_offset(measurements, pair_windows(windows, middle, anchor), middle, anchor)
+        if first is not None and second is not None:
+            via[middle] = first + second
+    return (float(np.mean(list(via.values()))), tuple(via)) if via else None
+
+
 def song_offsets(label: str, measurements: "Measurements", lead: str | None = None,
                  pairs: Sequence[tuple[str, str]] | None = None) -> SongOffsets:
     """Every (role, anchor) pair's offset (or only ``pairs``') over the song's co-active windows; with ``lead``
@@ -277,8 +297,8 @@ def bridged_offsets(song: SongOffsets) -> dict[tuple[str, str], float]:
     for role, anchor in profile_pairs():
         if (role, anchor) in song.offsets:
             continue
-        via = [song.offsets[(role, m)] + song.offsets[(m, anchor)] for m in ROLES
-               if m not in (role, anchor) and (role, m) in song.offsets and (m, anchor) in song.offsets]
+        via = [song.offsets[(role, m)] + song.offsets[(m, anchor)] for m in bridge_roles(role, anchor)
+               if (role, m) in song.offsets and (m, anchor) in song.offsets]
         if via:
             out[(role, anchor)] = float(np.mean(via))
     return out

@@ -217,7 +217,7 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
                 verdict = "in band"
             judged = pair is not None and not pair.reason
             if judged:
-                verdict += f" [{pair.windows} window(s)]"
+                verdict += f" [through {' and '.join(pair.via)}]" if pair.via else f" [{pair.windows} window(s)]"
             # the number the verdict judged: over the windows where both play (else the whole span)
             rel = fmt_db(pair.offset_lu if judged else r["rel_anchor_lu"], signed=True)
         lines.append(f"  {role:<{width}} {r['tracks']:>6} {fmt_db(r['lufs']):>7} {rel:>13} {band:>14}  {verdict}")
@@ -340,7 +340,8 @@ def advice_from_dict(d: Mapping) -> Advice:
                        for f in d.get("findings", ())),
         measurements=d.get("measurements") or {}, agreement=d.get("status", ""),
         anchor_reason=d.get("anchor_reason", ""), profile=d.get("profile"),
-        pairs=tuple(PairJudgement(**{**p, "suggestion": rg(p["suggestion"]) if p.get("suggestion") else None})
+        pairs=tuple(PairJudgement(**{**p, "suggestion": rg(p["suggestion"]) if p.get("suggestion") else None,
+                                     "via": tuple(p.get("via", ()))})
                     for p in d.get("pairs", ())),
         anchor_track=d.get("anchor_track"),
     )

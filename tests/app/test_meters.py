@@ -197,20 +197,55 @@ def test_against_a_lone_vocal_track_the_meters_read_as_the_critique_judges(qtbot
     assert shown(w.roles.rel_labels["bass"].text()) == pytest.approx(judged - 5.0, abs=0.06)
 
 
-def test_a_role_that_never_plays_with_the_anchor_is_marked_not_judged(qtbot, make_window, tmp_path):
+def apart_song(folder, drums_play_with_the_bass: bool):
+    """The vocals sing the first half, the bass plays the second; the drums play throughout, or with the vocals."""
     noise = (0.05 * np.random.default_rng(6).standard_normal((30 * RATE, 2))).astype(np.float32)
-    vox, bass, drums = noise.copy(), noise.copy(), noise.copy()
-    vox[15 * RATE:] = 0.0      # the vocals sing the first half, the bass plays the second
+    vox, bass, drums = noise.copy(), noise * np.float32(2.0), noise.copy()
+    vox[15 * RATE:] = 0.0
     bass[: 20 * RATE] = 0.0
-    folder = tmp_path / "song"
+    if not drums_play_with_the_bass:
+        drums[15 * RATE:] = 0.0
     folder.mkdir()
     for name, audio in (("Lead Vox.wav", vox), ("Bass.wav", bass), ("Drums.wav", drums)):
         sf.write(folder / name, audio, RATE, subtype="FLOAT")
+    return folder
+
+
+def test_a_role_that_never_plays_with_the_anchor_is_marked_not_judged(qtbot, make_window, tmp_path):
     w = make_window(load_advisor("balance"))
-    c = load(qtbot, w, [folder])
+    c = load(qtbot, w, [apart_song(tmp_path / "song", drums_play_with_the_bass=False)])
     wait_exact(qtbot, c)
     assert c.project.plays_apart_from_anchor("bass") and not c.project.plays_apart_from_anchor("drums")
     assert "not judged" in w.roles.rel_labels["bass"].text() and "not judged" in w.table.role_lu_item("bass").text()
     assert "not judged" not in w.roles.rel_labels["drums"].text()
     advice = critique(qtbot, w)
     assert next(p for p in advice.pairs if p.role == "bass").reason   # the critique says the same
+
+
+def test_a_role_that_plays_with_the_anchor_only_through_another_reads_as_the_critique_judges(qtbot, make_window,
+                                                                                            tmp_path):
+    w = make_window(load_advisor("balance"))
+    c = load(qtbot, w, [apart_song(tmp_path / "song", drums_play_with_the_bass=True)])
+    wait_exact(qtbot, c)
+    assert not c.project.plays_apart_from_anchor("bass")
+    advice = critique(qtbot, w)
+    bass = next(p for p in advice.pairs if p.role == "bass")
+    assert bass.via == ("drums",) and bass.offset_lu == pytest.approx(6.0, abs=0.2)   # bass - drums + drums - vox
+    assert "not judged" not in w.roles.rel_labels["bass"].text()
+    assert shown(w.roles.rel_labels["bass"].text()) == pytest.approx(bass.offset_lu, abs=0.06)
+    c.set_role_gain("bass", -3.0)           # follows the fader exactly, as a direct pair does
+    wait_exact(qtbot, c)
+    assert shown(w.roles.rel_labels["bass"].text()) == pytest.approx(bass.offset_lu - 3.0, abs=0.06)
+
+
+def test_against_a_lone_vocal_track_a_role_that_never_plays_with_it_reads_through_another(qtbot, make_window,
+                                                                                          tmp_path):
+    w = make_window(load_advisor("balance", profile="electronic"))
+    c = load(qtbot, w, [apart_song(tmp_path / "song", drums_play_with_the_bass=True)])
+    c.set_profile("electronic")
+    c.set_anchor_track("Lead Vox.wav")
+    wait_exact(qtbot, c)
+    advice = critique(qtbot, w)
+    bass = next(p for p in advice.pairs if p.role == "bass")
+    assert bass.anchor == "lead vocal" and bass.via == ("drums",) and bass.offset_lu == pytest.approx(6.0, abs=0.2)
+    assert shown(w.roles.rel_labels["bass"].text()) == pytest.approx(bass.offset_lu, abs=0.06)
