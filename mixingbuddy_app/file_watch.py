@@ -163,7 +163,9 @@ class ReexportLoop(QObject):
 
     def _on_loading(self, busy: bool, _message: str) -> None:
         if not busy and self._stage == "loading":
-            QTimer.singleShot(0, self._recheck)   # the load's result is applied after loading ends
+            # the load's result is applied after loading ends; with self as context, a closed window's loop
+            # (its action already deleted) is not called
+            QTimer.singleShot(0, self, self._recheck)
 
     def _recheck(self) -> None:
         tracks = self.controller.project.tracks
@@ -179,7 +181,7 @@ class ReexportLoop(QObject):
         if not busy and self._stage == "critiquing":
             # a re-check that succeeded reports its advice right after this; one that failed or was
             # cancelled reports nothing, and must not take a later critique for its result
-            QTimer.singleShot(0, lambda: self._stage == "critiquing" and self._reset())
+            QTimer.singleShot(0, self, lambda: self._stage == "critiquing" and self._reset())
 
     def _reset(self) -> None:
         self._stage = ""
