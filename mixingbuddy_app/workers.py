@@ -436,7 +436,7 @@ class MeasureJob(PoolJob):
     def run(self) -> None:
         try:
             from model.advice.pipeline import measure_request
-            from model.advice.profiles import SongOffsets, bridged_offsets, profile_pairs, song_offsets
+            from model.advice.profiles import SongOffsets, profile_pairs, song_offsets, with_bridges
             from model.audio.roles import TRACK_ANCHOR
 
             out = []
@@ -448,14 +448,14 @@ class MeasureJob(PoolJob):
                 # as the critique judges: over the windows where both play, else through a role playing with both
                 song = song_offsets("", m)
                 pairs = {(r, a): d - role_db.get(r, 0.0) + role_db.get(a, 0.0)
-                         for (r, a), d in {**bridged_offsets(song), **song.offsets}.items()}
+                         for (r, a), d in with_bridges(song).items()}
                 against_track = [(r, a) for r, a in profile_pairs() if a == TRACK_ANCHOR]
                 for t in request.tracks.tracks:   # each vocals track, should the user anchor on it alone
                     if t.role.role == "vocals" and t.id in m.tracks:
                         lead = SongOffsets("", {**song.offsets, **song_offsets("", m, t.id, against_track).offsets},
                                            {}, 0)
                         pairs.update({(r, f"t:{t.id}"): d - role_db.get(r, 0.0) + role_db.get("vocals", 0.0)
-                                      for (r, a), d in {**bridged_offsets(lead), **lead.offsets}.items()
+                                      for (r, a), d in with_bridges(lead).items()
                                       if a == TRACK_ANCHOR})
                 out.append((key, request.gains, {r: float(lv.lufs) for r, lv in m.roles.items()},
                             float(m.mix.lufs), blocks, pairs))

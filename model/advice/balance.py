@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 from model.advice.advisor import AdviceRequest, AdvisorInfo, CancelToken, SongVerdict
-from model.advice.profiles import (BalanceProfile, PairStats, bridged_offset, load_profile, pair_offset,
-                                   pair_windows)
+from model.advice.profiles import (BalanceProfile, PairStats, bridge, bridge_legs, load_profile, pair_offset,
+                                   pair_windows, song_offsets)
 from model.advice.templates import CORRECTION_RANGE_DB, DIRECTION, GAIN_RANGE_DB, render_response
 from model.advice.types import TENTATIVE_BELOW, RoleGain, WindowVerdict
 from model.audio.roles import TRACK_ANCHOR
@@ -252,7 +252,7 @@ class BalanceAdvisor:
                                  f"the profile measured {role} vs {anchor} on {stats.songs} song(s) only")
         offset = pair_offset(measurements, used, role, anchor)
         bridged = (None if offset is not None or fallback  # each leg over every window of the span it plays in
-                   else bridged_offset(measurements, measurements.candidates(), role, anchor))
+                   else bridge(song_offsets("", measurements, pairs=bridge_legs(role, anchor)).offsets, role, anchor))
         if bridged is not None:
             offset, via = bridged
             suggestion, p = self._judge(role, offset - stats.median, stats, min(cap, BRIDGED_CAP))

@@ -254,17 +254,18 @@ def bridge_roles(role: str, anchor: str) -> list[str]:
     return [m for m in ROLES if m not in (role, anchor) and (role, m) in pairs and (m, anchor) in pairs]
 
 
-def bridged_offset(measurements: "Measurements", windows: Sequence["WindowLevels"], role: str,
-                   anchor: str) -> tuple[float, tuple[str, ...]] | None:
-    """``role`` vs ``anchor`` through the roles that play with both in ``windows`` (each leg over its own
-    co-active windows, several bridges averaged), and those roles; None when no role plays with both."""
-    via = {}
-    for middle in bridge_roles(role, anchor):
-        first = pair_offset(measurements, pair_windows(windows, role, middle), role, middle)
-        second = pair_offset(measurements, pair_windows(windows, middle, anchor), middle, anchor)
-        if first is not None and second is not None:
-            via[middle] = first + second
-    return (float(np.mean(list(via.values()))), tuple(via)) if via else None
+def bridge(offsets: Mapping[tuple[str, str], float], role: str, anchor: str) -> tuple[float, tuple[str, ...]] | None:
+    """``role`` vs ``anchor`` through every role ``offsets`` holds both legs of (offsets add up: role - middle plus
+    middle - anchor; several bridges averaged), and those roles; None when no role bridges them."""
+    via = tuple(m for m in bridge_roles(role, anchor) if (role, m) in offsets and (m, anchor) in offsets)
+    if not via:
+        return None
+    return float(np.mean([offsets[(role, m)] + offsets[(m, anchor)] for m in via])), via
+
+
+def bridge_legs(role: str, anchor: str) -> list[tuple[str, str]]:
+    """The pairs whose offsets can bridge ``role`` vs ``anchor``."""
+    return [leg for m in bridge_roles(role, anchor) for leg in ((role, m), (m, anchor))]
 
 
 def song_offsets(label: str, measurements: "Measurements", lead: str | None = None,
@@ -287,20 +288,15 @@ def song_offsets(label: str, measurements: "Measurements", lead: str | None = No
     return SongOffsets(label, offsets, per_window, len(candidates))
 
 
-def bridged_offsets(song: SongOffsets) -> dict[tuple[str, str], float]:
-    """Offsets of pairs that never play together in a song, bridged through a third role that plays with both.
-
-    Offsets add up (role - anchor = (role - middle) + (middle - anchor)), so a song whose bass rests whenever the
-    vocals sing still says where its bass sits against its vocals. Several bridges are averaged.
-    """
-    out = {}
+def with_bridges(song: SongOffsets) -> dict[tuple[str, str], float]:
+    """The song's measured offsets, and for each pair that never plays together in it, the offset bridged through
+    a third role that plays with both (``bridge``): a song whose bass rests whenever the vocals sing still says
+    where its bass sits against its vocals."""
+    out = dict(song.offsets)
     for role, anchor in profile_pairs():
-        if (role, anchor) in song.offsets:
-            continue
-        via = [song.offsets[(role, m)] + song.offsets[(m, anchor)] for m in bridge_roles(role, anchor)
-               if (role, m) in song.offsets and (m, anchor) in song.offsets]
-        if via:
-            out[(role, anchor)] = float(np.mean(via))
+        bridged = None if (role, anchor) in song.offsets else bridge(song.offsets, role, anchor)
+        if bridged is not None:
+            out[(role, anchor)] = bridged[0]
     return out
 
 
@@ -309,15 +305,14 @@ def combine(songs: Sequence[SongOffsets], name: str, method: str, description: s
     """A profile (format /2) from measured songs: the one place where offsets become a profile.
 
     Per pair: median over songs (a song where the two roles never play together counts through a role that
-    plays with both: ``bridged_offsets``); quartiles over all co-active windows; the between-song standard
+    plays with both: ``with_bridges``); quartiles over all co-active windows; the between-song standard
     deviation; and the decision spread, the larger of the windows' spread (IQR / 1.349) and the
     between-song spread expected for a new song (the pair's own, shrunk toward PRIOR_SPREAD_LU with the weight
     of PRIOR_SONGS songs, times sqrt(1 + 1/n) for the median's own uncertainty). The pooled spread, recorded
     in the provenance, comes from the role pairs only: the lead-vocal pairs repeat the vocals pairs.
     """
     keys = profile_pairs()
-    bridged = [bridged_offsets(s) for s in songs]
-    song_offsets_of = [{**b, **s.offsets} for s, b in zip(songs, bridged)]  # measured offsets win
+    song_offsets_of = [with_bridges(s) for s in songs]
     by_pair = {k: [o[k] for o in song_offsets_of if k in o] for k in keys}
     between = {k: statistics.stdev(v) for k, v in by_pair.items() if len(v) >= 2}
     role_pairs = [x for k, x in between.items() if k[1] != TRACK_ANCHOR]
@@ -338,7 +333,7 @@ def combine(songs: Sequence[SongOffsets], name: str, method: str, description: s
             "median": round(float(np.median(values)), 2), "q25": round(q25, 2), "q75": round(q75, 2),
             "spread_lu": round(spread, 2), "between_song_sd_lu": None if sd is None else round(sd, 2),
             "songs": n, "windows": len(windows),
-            "bridged_songs": sum(1 for b in bridged if key in b),
+            "bridged_songs": sum(1 for s, o in zip(songs, song_offsets_of) if key in o and key not in s.offsets),
             "song_offsets": {s.label: round(o[key], 2) for s, o in zip(songs, song_offsets_of) if key in o},
         }
     if not pairs:
