@@ -80,9 +80,9 @@ class MeteringMixin:
         p = self.project
         wanted = {p.loudness_key(), p.loudness_key(p.ab_gains()) if p.ab_gains() is not None else None}
         used = False
-        for key, gains, roles, mix, blocks, pairs in results:
+        for key, gains, roles, mix, blocks, pairs, bridged in results:
             if key in wanted:                # results for a mix that changed since are dropped
-                p.set_exact_loudness(key, ExactLoudness(roles, mix, blocks, pairs), gains)
+                p.set_exact_loudness(key, ExactLoudness(roles, mix, blocks, pairs, bridged), gains)
                 used = True
         if not used:
             return                           # the mix changed while measuring: a newer job follows

@@ -74,13 +74,19 @@ class ExactLoudness:
     only scales with its role gain, so its exact loudness at any role gain follows from them. ``pairs``
     are each (role, anchor role) offset over the windows where both play (what the critique judges),
     with both role gains taken out, and each (role, "t:<id>") offset against a vocals track as a lone anchor
-    (its track gain kept in); a pair that never plays together is absent.
+    (its track gain kept in); a pair that never plays together is absent. ``bridged`` are the pairs measured
+    through a third role (their offsets also depend on the other roles' tracks).
     """
 
     roles: Mapping[str, float]
     mix: float
     role_blocks: Mapping[str, np.ndarray] = field(default_factory=dict)
     pairs: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    bridged: frozenset[tuple[str, str]] = frozenset()
+
+    def bridged_or_apart(self, role: str, anchor: str) -> bool:
+        """Whether the pair never plays together (measured through a third role, or not at all)."""
+        return (role, anchor) in self.bridged or (role, anchor) not in self.pairs
 
 
 class MixProject:
@@ -120,7 +126,8 @@ class MixProject:
         self._load_gen = 0                          # bumps whenever the audio itself changes
         self._exact: dict[tuple, ExactLoudness] = {}  # measured loudness by loudness_key (a few entries)
         self._role_blocks: dict[tuple, np.ndarray] = {}  # a role's block energies by role_key (role gain out)
-        self._pair_lu: dict[tuple, float | None] = {}  # (role_key, anchor's role_key) -> pair offset, role gains out
+        #: _pair_key -> the pair's offset with role gains out (None: the two never play together, nothing bridges)
+        self._pair_lu: dict[tuple, float | None] = {}
 
     # --- basic queries -----------------------------------------------------
     @property
@@ -516,13 +523,22 @@ class MixProject:
         for role in audible:  # every pair is known now, played together (an offset) or not (None)
             for anchor in audible:
                 if role != anchor:
-                    self._pair_lu[(self.role_key(role, gains), self.role_key(anchor, gains))] = \
-                        value.pairs.get((role, anchor))
+                    self._pair_lu[self._pair_key(role, self.role_key(anchor, gains), anchor, value.bridged_or_apart(
+                        role, anchor), gains)] = value.pairs.get((role, anchor))
             for track_id in lone if role != "vocals" else ():
-                self._pair_lu[(self.role_key(role, gains), self._track_key(track_id, gains))] = \
-                    value.pairs.get((role, f"t:{track_id}"))
+                self._pair_lu[self._pair_key(role, self._track_key(track_id, gains), None, value.bridged_or_apart(
+                    role, f"t:{track_id}"), gains)] = value.pairs.get((role, f"t:{track_id}"))
         while len(self._pair_lu) > 256:
             self._pair_lu.pop(next(iter(self._pair_lu)))
+
+    def _pair_key(self, role: str, anchor_key: tuple, anchor_role: str | None, indirect: bool, gains: Gains) -> tuple:
+        """_pair_lu's key of a pair: the role's and the anchor's keys; for a pair that never plays together, also
+        the other roles' keys (``anchor_role`` None for a lone track: every other role, its own included), since
+        what bridges it, and the bridged offset, depend on their tracks too."""
+        key = (self.role_key(role, gains), anchor_key)
+        if not indirect:
+            return key
+        return key + (tuple(self.role_key(r, gains) for r in self.roles_present() if r not in (role, anchor_role)),)
 
     def _track_key(self, track_id: str, gains: Gains) -> tuple:
         """What a lone anchor track's pair offsets depend on besides its role gain: the audio and its track gain."""
@@ -625,8 +641,12 @@ class MixProject:
         if self.anchor is None or role == self.anchor:
             return False, None
         anchor = self._track_key(self.anchor_track, gains) if self.anchor_track else self.role_key(self.anchor, gains)
-        key = (self.role_key(role, gains), anchor)
-        return key in self._pair_lu, self._pair_lu.get(key)
+        anchor_role = None if self.anchor_track else self.anchor
+        for indirect in (False, True):
+            key = self._pair_key(role, anchor, anchor_role, indirect, gains)
+            if key in self._pair_lu:
+                return True, self._pair_lu[key]
+        return False, None
 
     # --- session files (the format lives in session_file.py) ------------------
     def save(self, path: str | os.PathLike) -> Path:

@@ -423,7 +423,8 @@ class MeasureJob(PoolJob):
     each role's block energies with its role gain taken out, each (role, anchor role) offset over the windows
     where both play (through a role that plays with both where the two never do) with both role gains taken
     out, and each (role, "t:<id>") offset against every vocals track as a lone anchor, with the role gains out
-    and that track's own gain in)]. Cancel stops it within a track's window.
+    and that track's own gain in, and the set of those pairs that were bridged)]. Cancel stops it within a
+    track's window.
     """
 
     def __init__(self, job_id: int, requests: list[tuple[tuple, AdviceRequest]], cache: Any = None,
@@ -449,6 +450,7 @@ class MeasureJob(PoolJob):
                 song = song_offsets("", m)
                 pairs = {(r, a): d - role_db.get(r, 0.0) + role_db.get(a, 0.0)
                          for (r, a), d in with_bridges(song).items()}
+                bridged = {k for k in pairs if k not in song.offsets}
                 against_track = [(r, a) for r, a in profile_pairs() if a == TRACK_ANCHOR]
                 for t in request.tracks.tracks:   # each vocals track, should the user anchor on it alone
                     if t.role.role == "vocals" and t.id in m.tracks:
@@ -457,8 +459,10 @@ class MeasureJob(PoolJob):
                         pairs.update({(r, f"t:{t.id}"): d - role_db.get(r, 0.0) + role_db.get("vocals", 0.0)
                                       for (r, a), d in with_bridges(lead).items()
                                       if a == TRACK_ANCHOR})
+                        bridged |= {(r, f"t:{t.id}") for (r, a) in with_bridges(lead)
+                                    if a == TRACK_ANCHOR and (r, a) not in lead.offsets}
                 out.append((key, request.gains, {r: float(lv.lufs) for r, lv in m.roles.items()},
-                            float(m.mix.lufs), blocks, pairs))
+                            float(m.mix.lufs), blocks, pairs, frozenset(bridged)))
         except Cancelled:
             self.fail(cancelled_report("Meters"))
             return

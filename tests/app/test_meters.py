@@ -117,7 +117,8 @@ def test_measuring_is_debounced_and_stale_results_are_dropped(qtbot, make_window
     key = p.loudness_key()
     c.set_track_gain("Kick.wav", -12.0)
     stale_job = c.jobs.latest(JobKind.MEASURE)
-    c._on_measured(stale_job, [(key, p.gains(), {"vocals": 0.0, "drums": 99.0}, 0.0, {}, {})])   # for the old mix
+    old_mix = (key, p.gains(), {"vocals": 0.0, "drums": 99.0}, 0.0, {}, {}, frozenset())
+    c._on_measured(stale_job, [old_mix])
     assert not p.loudness_is_exact()
     assert w.roles.rel_labels["drums"].text().startswith(MEASURING_TEXT)   # not the stale result's 99
     wait_exact(qtbot, c)
@@ -236,6 +237,28 @@ def test_a_role_that_plays_with_the_anchor_only_through_another_reads_as_the_cri
     c.set_role_gain("bass", -3.0)           # follows the fader exactly, as a direct pair does
     wait_exact(qtbot, c)
     assert shown(w.roles.rel_labels["bass"].text()) == pytest.approx(bass.offset_lu - 3.0, abs=0.06)
+
+
+def test_a_bridged_reading_is_not_kept_once_a_track_of_the_bridging_role_changes(qtbot, make_window, tmp_path):
+    """Two drum tracks: one plays with the vocals, the other with the bass; the bass reads through the drums, so
+    turning the second down moves the bass's reading by as much, and the old one must not stay on show."""
+    folder = apart_song(tmp_path / "song", drums_play_with_the_bass=False)   # its drums play with the vocals only
+    late = (0.05 * np.random.default_rng(7).standard_normal((30 * RATE, 2))).astype(np.float32)
+    late[: 15 * RATE] = 0.0
+    sf.write(folder / "Drums Late.wav", late, RATE, subtype="FLOAT")
+    w = make_window(load_advisor("balance"))
+    c = load(qtbot, w, [folder])
+    wait_exact(qtbot, c)
+    before = c.project.pair_lu("bass")
+    assert before is not None and not c.project.plays_apart_from_anchor("bass")
+    c.set_track_gain("Drums Late.wav", -6.0)
+    assert c.project.pair_lu("bass") is None        # not measured at these gains yet: no stale bridged value
+    wait_exact(qtbot, c)
+    bass = next(p for p in critique(qtbot, w).pairs if p.role == "bass")
+    assert bass.via == ("drums",) and bass.offset_lu - before > 4.0   # (both drum tracks share one window)
+    assert shown(w.roles.rel_labels["bass"].text()) == pytest.approx(bass.offset_lu, abs=0.06)
+    c.set_track_gain("Drums Late.wav", 0.0)          # back where it was measured: known again at once
+    assert c.project.pair_lu("bass") == pytest.approx(before)
 
 
 def test_against_a_lone_vocal_track_a_role_that_never_plays_with_it_reads_through_another(qtbot, make_window,
