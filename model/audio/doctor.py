@@ -13,12 +13,12 @@ from typing import Sequence
 
 import numpy as np
 
-from model.audio.findings import Finding
+from model.audio.findings import Finding, clock
 from model.audio.decode import abs_peak_per_frame, linear_to_db
 from model.errors import RoleError
 from model.audio.decode import AudioInfo
 from model.audio.tracks import Gains, Track, TrackSet
-from model.audio.truncation import cut_short
+from model.audio.truncation import cut_short, mp3_reads_short
 
 SILENT_PEAK_DB = -90.0
 #: Peak levels an export dialog normalises to (dBFS).
@@ -269,13 +269,20 @@ def _rates(tracks: Sequence[FileStats], sample_rate: int) -> list[Finding]:
 
 
 def _cut_short(tracks: Sequence[FileStats]) -> list[Finding]:
-    """Files whose container says they were cut short (model.audio.truncation: header and tail only).
+    """Files whose container says they were cut short (model.audio.truncation: header and tail only), and MP3s
+    whose end libsndfile never reads.
 
     Their audio stops where the file does, so the critique hears them fall silent there: a warning,
     never the "shorter, padded, normal" note of ``_ends``.
     """
     out = []
     for t in tracks:
+        short = mp3_reads_short(t.info) if t.info.format == "MP3" else None
+        if short is not None:
+            out.append(Finding("mp3_length_guessed", "warning",
+                               f"{t.name} is a variable-bitrate MP3 without a length tag: only its first "
+                               f"{clock(short[0])} of {clock(short[1])} can be read, so the critique hears it stop "
+                               "there. Re-export it as WAV or FLAC (or as MP3 with a Xing tag).", (t.id,)))
         cut = cut_short(t.info)
         if cut is not None and (cut.declared_s is None or cut.declared_s - cut.ends_s > LENGTH_TOLERANCE_S):
             out.append(Finding("truncated_file", "warning",

@@ -2,8 +2,12 @@
 
 Only the container is read, never the audio: an Ogg file's last 64 KiB (its last page must carry the
 end-of-stream flag), a WAV/RF64/W64/AIFF file's chunk headers (the data chunk must fit in the file) and an
-MP3's Xing/Info tag (the stream must be as long as the tag says). FLAC is not checked: libsndfile's length
-is the STREAMINFO total itself, and a cut FLAC stream already fails to decode.
+MP3's Xing/Info tag (the stream must be as long as the tag says) or, without one, its frame headers (the last
+frame must be whole). FLAC is not checked: libsndfile's length is the STREAMINFO total itself, and a cut FLAC
+stream already fails to decode.
+
+Without a length tag libsndfile guesses an MP3's length from its first frame's bitrate, and reads no further:
+``mp3_reads_short`` finds the variable-bitrate files whose end it would never read.
 """
 
 from __future__ import annotations
@@ -56,10 +60,32 @@ def cut_short(info: AudioInfo) -> Cut | None:
             if magic in (b"RIFF", b"RIFX", b"RF64", b"BW64", b"riff", b"FORM"):
                 held = _pcm_held(f, size, magic)
                 return Cut(info.duration_s, info.duration_s / held) if held is not None else None
-            held = _mp3_held(f, size)
-            return Cut(info.duration_s * held, info.duration_s) if held is not None else None
+            start = _mp3_start(f)
+            tag = _mp3_tag(f, start)
+            if tag is not None and tag[0] & 0x2:     # the tag says how many bytes the stream has
+                held = _mp3_held(f, tag, start, size)
+                return Cut(info.duration_s * held, info.duration_s) if held is not None else None
+            frames = _mp3_frames(f, start, size)
+            return Cut(frames.seconds, None, "inside an MP3 frame") if frames and frames.cut else None
     except (OSError, struct.error, ValueError):
         return None
+
+
+def mp3_reads_short(info: AudioInfo) -> tuple[float, float] | None:
+    """(seconds libsndfile reads, seconds the frames hold) of an MP3 whose frames hold more than it reads: a
+    variable-bitrate file without a length tag. None for any other file."""
+    try:
+        with open(info.path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            start = _mp3_start(f)
+            if _mp3_tag(f, start) is not None:
+                return None
+            frames = _mp3_frames(f, start, size)
+    except (OSError, struct.error, ValueError):
+        return None
+    if frames is None or frames.seconds - info.duration_s <= MP3_SLACK_S:
+        return None
+    return info.duration_s, frames.seconds
 
 
 # --- Ogg --------------------------------------------------------------------------------------------
@@ -188,36 +214,111 @@ def _w64_data(f: BinaryIO) -> tuple[int, int] | None:
 
 # --- MP3 ---------------------------------------------------------------------------------------------
 
-def _mp3_held(f: BinaryIO, size: int) -> float | None:
-    """The share of an MP3's declared length it holds, from its Xing/Info tag's stream size (and the tag's
-    time-to-byte table when it has one), when below 1; None without such a tag."""
+def _mp3_start(f: BinaryIO) -> int:
+    """Where an MP3's audio starts: after its ID3v2 tag (a syncsafe size, plus a footer when flagged), if any."""
     f.seek(0)
     head = f.read(10)
-    start = 0
-    if head[:3] == b"ID3":    # ID3v2 tag: a syncsafe size, plus a footer when flagged
-        start = 10 + ((head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]) + (10 if head[5] & 0x10 else 0)
+    if head[:3] != b"ID3" or len(head) < 10:
+        return 0
+    return 10 + ((head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]) + (10 if head[5] & 0x10 else 0)
+
+
+def _mp3_tag(f: BinaryIO, start: int) -> tuple[int, bytes] | None:
+    """The first frame's Xing/Info tag: (flags, the 108 bytes after its id); None when the audio starts with no
+    layer III frame or that frame holds no such tag."""
     f.seek(start)
     frame = f.read(4 + 32 + 8 + 4 + 4 + 100)
-    if len(frame) < 4 or frame[0] != 0xFF or frame[1] & 0xE0 != 0xE0 or (frame[1] >> 1) & 3 != 1:
+    if _mp3_header(frame) is None:
         return None          # no layer III frame where the audio starts
     mpeg1 = (frame[1] >> 3) & 3 == 3
     mono = frame[3] >> 6 == 3
-    side_info = (17 if mono else 32) if mpeg1 else (9 if mono else 17)   # the tag follows the side information
-    at = 4 + side_info
-    if frame[at:at + 4] not in (b"Xing", b"Info"):
+    at = 4 + ((17 if mono else 32) if mpeg1 else (9 if mono else 17))   # the tag follows the side information
+    if frame[at:at + 4] not in (b"Xing", b"Info") or len(frame) < at + 8:
         return None
-    flags = struct.unpack_from(">I", frame, at + 4)[0]
-    if not flags & 0x2:
-        return None
-    at += 8 + (4 if flags & 0x1 else 0)
-    declared = struct.unpack_from(">I", frame, at)[0]
-    toc = frame[at + 4:at + 104] if flags & 0x4 else b""
+    return struct.unpack_from(">I", frame, at + 4)[0], frame[at + 8:]
+
+
+def _mp3_held(f: BinaryIO, tag: tuple[int, bytes], start: int, size: int) -> float | None:
+    """The share of an MP3's declared length it holds, from its Xing/Info tag's stream size (and the tag's
+    time-to-byte table when it has one), when below 1."""
+    flags, body = tag
+    at = 4 if flags & 0x1 else 0
+    declared = struct.unpack_from(">I", body, at)[0]
+    toc = body[at + 4:at + 104] if flags & 0x4 else b""
     f.seek(max(0, size - 128))
     held = size - start - (128 if f.read(3) == b"TAG" else 0)   # an ID3v1 tag at the end is no audio
     if not 0 < held < declared:
         return None
     share = held / declared
     return _toc_time(toc, share) if len(toc) == 100 else share
+
+
+#: How much longer than libsndfile reads an MP3's frames may run (encoder delay and padding are decoded away).
+MP3_SLACK_S = 0.25
+#: Layer III bitrates (kbit/s) by index, MPEG-1 and MPEG-2/2.5; sample rates by index, MPEG-1.
+_L3_KBPS = ((0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+            (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160))
+_MPEG1_RATES = (44100, 48000, 32000)
+
+
+@dataclass(frozen=True)
+class Mp3Frames:
+    """What an MP3's frame headers say: the seconds its whole frames hold, and whether the file ends inside one."""
+
+    seconds: float
+    cut: bool
+
+
+def _mp3_header(head: bytes) -> tuple[int, int, int] | None:
+    """(frame length in bytes, samples per frame, sample rate) of a layer III frame header; None if it is none."""
+    if len(head) < 4 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0 or (head[1] >> 1) & 3 != 1:
+        return None
+    version = (head[1] >> 3) & 3          # 3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5, 1: reserved
+    kbps_index, rate_index, padding = head[2] >> 4, (head[2] >> 2) & 3, (head[2] >> 1) & 1
+    if version == 1 or kbps_index in (0, 15) or rate_index == 3:
+        return None                       # reserved values, or a free-format stream (no length in the header)
+    mpeg1 = version == 3
+    rate = _MPEG1_RATES[rate_index] >> (0 if mpeg1 else 1 if version == 2 else 2)
+    kbps = _L3_KBPS[0 if mpeg1 else 1][kbps_index]
+    per_frame = 1152 if mpeg1 else 576
+    return per_frame // 8 * kbps * 1000 // rate + padding, per_frame, rate
+
+
+def _audio_end(data: bytes) -> int:
+    """Where an MP3's frames end: before an ID3v1 tag and an APEv2 tag at the end of the file."""
+    end = len(data)
+    if data[end - 128:end - 125] == b"TAG":
+        end -= 128
+    if end >= 32 and data[end - 32:end - 24] == b"APETAGEX":
+        size, flags = struct.unpack_from("<I4xI", data, end - 32 + 12)
+        end -= size + (32 if flags & 0x80000000 else 0)
+    return max(0, end)
+
+
+def _mp3_frames(f: BinaryIO, start: int, size: int) -> Mp3Frames | None:
+    """Walk an MP3's frame headers from ``start``; None when it starts with no layer III frame. Bytes after the
+    last whole frame that are no frame header (appended data) are no cut; a header whose frame runs past the
+    end of the file, or the first bytes of one, are."""
+    f.seek(start)
+    data = f.read(size - start)
+    end = _audio_end(data)
+    first = _mp3_header(data[:4])
+    if first is None:
+        return None
+    _, per_frame, rate = first
+    pos = frames = 0
+    cut = False
+    while pos < end:
+        header = _mp3_header(data[pos:pos + 4])
+        if header is None or header[2] != rate:
+            cut = end - pos < 4 and data[pos] == 0xFF    # only a header's first bytes made it
+            break
+        if pos + header[0] > end:
+            cut = True
+            break
+        frames += 1
+        pos += header[0]
+    return Mp3Frames(frames * per_frame / rate, cut)
 
 
 def _toc_time(toc: bytes, share: float) -> float:

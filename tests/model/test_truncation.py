@@ -1,6 +1,7 @@
 """Files cut short (an interrupted export, copy or download): found from the container, reported as a warning."""
 
 import re
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from model.audio.decode import probe
 from model.audio.doctor import check_session
 from model.audio.stream import analyse_files
 from model.audio.tracks import load_tracks
-from model.audio.truncation import cut_short, ogg_crc
+from model.audio.truncation import cut_short, mp3_reads_short, ogg_crc
 
 SR = 48000
 REAL = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "evr" / "Potassium"
@@ -97,6 +98,55 @@ def test_an_mp3_shorter_than_its_xing_tag_is_a_cut(tmp_path):
     cut = cut_short(probe(write(tmp_path / "cut.mp3", 10.0, keep=0.5, **kw)))
     assert cut is not None and cut.declared_s == pytest.approx(10.0, abs=0.1)
     assert cut.ends_s == pytest.approx(5.0, abs=0.5)
+
+
+def untagged_mp3(path, seconds, seed=0):
+    """An MP3 without a length tag: libsndfile writes a variable-bitrate one whose first frame holds the Xing
+    tag; that frame is dropped (it decodes to silence)."""
+    try:
+        write(path, seconds, seed=seed, format="MP3", subtype="MPEG_LAYER_III")
+    except (sf.LibsndfileError, TypeError, ValueError) as exc:
+        pytest.skip(f"this libsndfile writes no MP3: {exc}")
+    data = path.read_bytes()
+    tag = data.find(b"Xing")
+    assert 0 < tag < 64, "libsndfile's MP3 starts with a Xing frame"
+    second = data.find(data[:2], tag)      # the next frame's sync word and version bits
+    path.write_bytes(data[second:])
+    return path
+
+
+def test_an_mp3_without_a_length_tag_cut_inside_a_frame_is_a_cut(tmp_path):
+    whole = untagged_mp3(tmp_path / "a.mp3", 10.0)
+    data = whole.read_bytes()
+    ape = b"\0" * 2016 + b"APETAGEX" + struct.pack("<4I8x", 2000, 2048, 0, 0)   # an APEv2 tag, longer than a frame
+    tags = ape + b"TAG" + b"\0" * 125                                               # and an ID3v1 tag
+    (tmp_path / "cut.mp3").write_bytes(data[: len(data) // 2 + 101])
+    (tmp_path / "cut_tags.mp3").write_bytes(data[: len(data) // 2 + 101] + tags)
+    (tmp_path / "tags.mp3").write_bytes(data + tags)
+    (tmp_path / "junk.mp3").write_bytes(data + b"\0" * 300)
+    for name in ("cut.mp3", "cut_tags.mp3"):
+        cut = cut_short(probe(tmp_path / name))
+        assert cut is not None and cut.declared_s is None and cut.ends_s == pytest.approx(5.0, abs=0.6)
+        assert re.fullmatch(r"ends at 0:0[4-6] inside an MP3 frame", cut.where())
+    for intact in ("a.mp3", "tags.mp3", "junk.mp3"):   # whole, with end tags, with bytes after the last frame
+        assert cut_short(probe(tmp_path / intact)) is None, intact
+
+
+def test_a_variable_bitrate_mp3_without_a_length_tag_says_its_end_cannot_be_read(tmp_path):
+    """libsndfile guesses such a file's length from its first frame's bitrate and reads no further."""
+    untagged_mp3(tmp_path / "Pad.mp3", 10.0, seed=1)
+    write(tmp_path / "Vox.wav", 10.0, seed=2)
+    write(tmp_path / "Tagged.mp3", 10.0, seed=3, format="MP3", subtype="MPEG_LAYER_III")
+    info = probe(tmp_path / "Pad.mp3")
+    assert info.duration_s < 9.0                    # what libsndfile reads of it (the guess)
+    assert mp3_reads_short(info) == (info.duration_s, pytest.approx(10.0, abs=0.1))
+    assert mp3_reads_short(probe(tmp_path / "Tagged.mp3")) is None
+    found = check_session(load_tracks([tmp_path]).tracks)
+    (short,) = [f for f in found if f.code == "mp3_length_guessed"]
+    assert short.severity == "warning" and short.track_ids == ("Pad.mp3",)
+    assert re.match(r"Pad.mp3 is a variable-bitrate MP3 without a length tag: only its first 0:0\d of 0:10 can be "
+                    r"read", short.message), short.message
+    assert "length_mismatch" not in {f.code for f in found}   # its shortness is explained, not "normal"
 
 
 def test_what_follows_the_last_ogg_page_decides(tmp_path):
