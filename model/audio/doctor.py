@@ -269,8 +269,8 @@ def _rates(tracks: Sequence[FileStats], sample_rate: int) -> list[Finding]:
 
 
 def _cut_short(tracks: Sequence[FileStats]) -> list[Finding]:
-    """Files whose container says they were cut short (model.audio.truncation: header and tail only), and MP3s
-    whose end libsndfile never reads.
+    """Files whose container says they were cut short (model.audio.truncation: the container, never decoded), and
+    MP3s whose end libsndfile never reads.
 
     Their audio stops where the file does, so the critique hears them fall silent there: a warning,
     never the "shorter, padded, normal" note of ``_ends``.

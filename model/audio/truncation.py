@@ -1,9 +1,9 @@
 """Truncated files: whether a file's container says it was cut short (an interrupted export, copy or download).
 
-Only the container is read, never the audio: an Ogg file's last 64 KiB (its last page must carry the
+Only the container is read, nothing is decoded: an Ogg file's last 64 KiB (its last page must carry the
 end-of-stream flag), a WAV/RF64/W64/AIFF file's chunk headers (the data chunk must fit in the file) and an
 MP3's Xing/Info tag (the stream must be as long as the tag says) or, without one, its frame headers (the last
-frame must be whole). FLAC is not checked: libsndfile's length is the STREAMINFO total itself, and a cut FLAC
+frame must be whole; a file cut exactly between two frames cannot be told from a whole one). FLAC is not checked: libsndfile's length is the STREAMINFO total itself, and a cut FLAC
 stream already fails to decode.
 
 Without a length tag libsndfile guesses an MP3's length from its first frame's bitrate, and reads no further:
