@@ -74,8 +74,14 @@ def probe(path: str | os.PathLike) -> AudioInfo:
         raise AudioFormatError(
             f"{name}: too short to analyse ({info.frames} frames; at least {MIN_DURATION_S:g} s is needed)."
         )
+    frames = int(info.frames)
+    if info.format == "MP3":
+        from model.audio.truncation import MP3_SLACK_S, untagged_mp3_seconds   # (it reads AudioInfo from here)
+        held = untagged_mp3_seconds(p)    # without a length tag libsndfile guesses, and may guess too long
+        if held is not None and held < frames / info.samplerate - MP3_SLACK_S:
+            frames = max(1, round(held * info.samplerate))
     st = p.stat()
-    return AudioInfo(str(p), int(info.samplerate), int(info.channels), int(info.frames), info.format, info.subtype,
+    return AudioInfo(str(p), int(info.samplerate), int(info.channels), frames, info.format, info.subtype,
                      (int(st.st_size), int(st.st_mtime_ns)))
 
 

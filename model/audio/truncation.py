@@ -7,7 +7,8 @@ frame must be whole; a file cut exactly between two frames cannot be told from a
 stream already fails to decode.
 
 Without a length tag libsndfile guesses an MP3's length from its first frame's bitrate, and reads no further:
-``mp3_reads_short`` finds the variable-bitrate files whose end it would never read.
+``mp3_reads_short`` finds the variable-bitrate files whose end it would never read; ``untagged_mp3_seconds`` is
+the length their frames hold (``model.audio.decode.probe`` takes it where the guess is longer).
 """
 
 from __future__ import annotations
@@ -74,18 +75,23 @@ def cut_short(info: AudioInfo) -> Cut | None:
 def mp3_reads_short(info: AudioInfo) -> tuple[float, float] | None:
     """(seconds libsndfile reads, seconds the frames hold) of an MP3 whose frames hold more than it reads: a
     variable-bitrate file without a length tag. None for any other file."""
+    held = untagged_mp3_seconds(info.path)
+    if held is None or held - info.duration_s <= MP3_SLACK_S:
+        return None
+    return info.duration_s, held
+
+
+def untagged_mp3_seconds(path: str | os.PathLike) -> float | None:
+    """The seconds an MP3 without a length tag holds in whole frames (libsndfile can only guess them from the
+    first frame's bitrate); None for a tagged MP3 or any other file."""
     try:
-        with open(info.path, "rb") as f:
+        with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             start = _mp3_start(f)
-            if _mp3_tag(f, start) is not None:
-                return None
-            frames = _mp3_frames(f, start, size)
+            frames = None if _mp3_tag(f, start) is not None else _mp3_frames(f, start, size)
     except (OSError, struct.error, ValueError):
         return None
-    if frames is None or frames.seconds - info.duration_s <= MP3_SLACK_S:
-        return None
-    return info.duration_s, frames.seconds
+    return None if frames is None else frames.seconds
 
 
 # --- Ogg --------------------------------------------------------------------------------------------

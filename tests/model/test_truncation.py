@@ -12,7 +12,7 @@ from model.audio.decode import probe
 from model.audio.doctor import check_session
 from model.audio.stream import analyse_files
 from model.audio.tracks import load_tracks
-from model.audio.truncation import cut_short, mp3_reads_short, ogg_crc
+from model.audio.truncation import _mp3_header, cut_short, mp3_reads_short, ogg_crc
 
 SR = 48000
 REAL = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "evr" / "Potassium"
@@ -147,6 +147,23 @@ def test_a_variable_bitrate_mp3_without_a_length_tag_says_its_end_cannot_be_read
     assert re.match(r"Pad.mp3 is a variable-bitrate MP3 without a length tag: only its first 0:0\d of 0:10 can be "
                     r"read", short.message), short.message
     assert "length_mismatch" not in {f.code for f in found}   # its shortness is explained, not "normal"
+
+
+def test_an_untagged_mp3_libsndfile_guesses_too_long_is_as_long_as_its_frames(tmp_path):
+    """Starting on a low-bitrate frame, the guess from the first frame runs past the end: the probe takes the
+    frames' length, so the file is neither padded with silence nor makes the others look short."""
+    data = untagged_mp3(tmp_path / "a.mp3", 10.0).read_bytes()
+    starts, pos = [], 0
+    while (header := _mp3_header(data[pos:pos + 4])) is not None:
+        starts.append((header[0], pos))
+        pos += header[0]
+    _, low = min(starts[5:])                       # the smallest (lowest-bitrate) frame past the start
+    (tmp_path / "low.mp3").write_bytes(data[low:])
+    guessed = sf.info(str(tmp_path / "low.mp3")).duration
+    decoded = len(sf.read(str(tmp_path / "low.mp3"))[0]) / SR
+    assert guessed > decoded + 0.5                 # what libsndfile's header guess says vs what it decodes
+    assert probe(tmp_path / "low.mp3").duration_s == pytest.approx(decoded, abs=0.001)
+    assert cut_short(probe(tmp_path / "low.mp3")) is None and mp3_reads_short(probe(tmp_path / "low.mp3")) is None
 
 
 def test_what_follows_the_last_ogg_page_decides(tmp_path):
