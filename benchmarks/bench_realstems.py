@@ -154,6 +154,16 @@ def report(rows: list[dict], name: str) -> dict:
     return out
 
 
+def side_by_side(rows: list[dict], names: tuple[str, ...], width: int) -> dict:
+    """Print each run's report in a column; the reports by run."""
+    results = {n: report(rows, n) for n in names}
+    print(f"  {'measure':<26}" + "".join(f"{n:>{width}}" for n in names))
+    for key in results[names[0]]:
+        if not key.startswith("_"):
+            print(f"  {key:<26}" + "".join(f"{results[n][key]:>{width}}" for n in names))
+    return results
+
+
 def main() -> int:
     if not REAL.is_dir():
         print(f"skipped: real stems not found at {REAL} (../shared/realdata lives beside the repo, never in it)")
@@ -182,21 +192,13 @@ def main() -> int:
     for name, (tracks, lead) in loaded.items():
         rows += print_misses(name, run_song(tracks, None, {"pop-rock": pop, "electronic (LOO)": loo[name]}, lead,
                                             loo[name]))
-    names = ("pop-rock", "electronic (LOO)")
-    results = {n: report(rows, n) for n in names}
-    print(f"\n  {'measure':<26}" + "".join(f"{n:>22}" for n in names))
-    for key in results[names[0]]:
-        if not key.startswith("_"):
-            print(f"  {key:<26}" + "".join(f"{results[n][key]:>22}" for n in names))
+    print()
+    results = side_by_side(rows, ("pop-rock", "electronic (LOO)"), 22)
     both = [r for r in rows if r["target"] in (None, "drums", "bass") and r["anchor"] in ("vocals", TRACK_ANCHOR)
             and r["profile"] in ("electronic (LOO)", LEAD_RUN)]
     if any(r["profile"] == LEAD_RUN for r in both):
         print("\n  The same cases (untouched, drums and bass moved) anchored on the vocals role vs the lead vocal track:")
-        side = {n: report(both, n) for n in ("electronic (LOO)", LEAD_RUN)}
-        print(f"  {'measure':<26}" + "".join(f"{n:>30}" for n in side))
-        for key in side["electronic (LOO)"]:
-            if not key.startswith("_"):
-                print(f"  {key:<26}" + "".join(f"{side[n][key]:>30}" for n in side))
+        side_by_side(both, ("electronic (LOO)", LEAD_RUN), 30)
     if fixed:
         print(f"\n  The same cases at {FIXED_SPAN[0]:.0f}-{FIXED_SPAN[1]:.0f} s of each song, a span nobody chose "
               "(electronic leave-one-song-out; no targets):")
@@ -204,11 +206,7 @@ def main() -> int:
         for name, tracks in fixed.items():
             span_rows += print_misses(name, run_song(tracks, None, {"electronic (LOO)": loo[name]}, loaded[name][1],
                                                      loo[name]), f"{FIXED_SPAN[0]:.0f}-{FIXED_SPAN[1]:.0f} s ")
-        side = {n: report(span_rows, n) for n in ("electronic (LOO)", LEAD_RUN)}
-        print(f"  {'measure':<26}" + "".join(f"{n:>30}" for n in side))
-        for key in side["electronic (LOO)"]:
-            if not key.startswith("_"):
-                print(f"  {key:<26}" + "".join(f"{side[n][key]:>30}" for n in side))
+        side_by_side(span_rows, ("electronic (LOO)", LEAD_RUN), 30)
     e = results["electronic (LOO)"]
     checks = [
         ("joint >= 90 % at ±9 dB", e["_9.0"][1] and e["_9.0"][0] / e["_9.0"][1] >= 0.9),
