@@ -13,6 +13,7 @@ the length their frames hold (``model.audio.decode.probe`` takes it where the gu
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 import zlib
@@ -66,7 +67,7 @@ def cut_short(info: AudioInfo) -> Cut | None:
             if tag is not None and tag[0] & 0x2:     # the tag says how many bytes the stream has
                 held = _mp3_held(f, tag, start, size)
                 return Cut(info.duration_s * held, info.duration_s) if held is not None else None
-            frames = _mp3_frames(f, start, size)
+            frames = _walked(info.path)
             return Cut(frames.seconds, None, "inside an MP3 frame") if frames and frames.cut else None
     except (OSError, struct.error, ValueError):
         return None
@@ -86,9 +87,9 @@ def untagged_mp3_seconds(path: str | os.PathLike) -> float | None:
     first frame's bitrate); None for a tagged MP3 or any other file."""
     try:
         with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            start = _mp3_start(f)
-            frames = None if _mp3_tag(f, start) is not None else _mp3_frames(f, start, size)
+            if _mp3_tag(f, _mp3_start(f)) is not None:
+                return None
+        frames = _walked(path)
     except (OSError, struct.error, ValueError):
         return None
     return None if frames is None else frames.seconds
@@ -299,6 +300,18 @@ def _audio_end(data: bytes) -> int:
         size, flags = struct.unpack_from("<I4xI", data, end - 32 + 12)
         end -= size + (32 if flags & 0x80000000 else 0)
     return max(0, end)
+
+
+def _walked(path: str | os.PathLike) -> Mp3Frames | None:
+    """_mp3_frames of the file as it is now (the probe, the cut check and the read-short check all ask)."""
+    st = os.stat(path)
+    return _walk(os.fspath(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _walk(path: str, size: int, mtime_ns: int) -> Mp3Frames | None:
+    with open(path, "rb") as f:
+        return _mp3_frames(f, _mp3_start(f), size)
 
 
 def _mp3_frames(f: BinaryIO, start: int, size: int) -> Mp3Frames | None:
