@@ -456,11 +456,11 @@ class MeasureJob(PoolJob):
                     if t.role.role == "vocals" and t.id in m.tracks:
                         lead = SongOffsets("", {**song.offsets, **song_offsets("", m, t.id, against_track).offsets},
                                            {}, 0)
-                        pairs.update({(r, f"t:{t.id}"): d - role_db.get(r, 0.0) + role_db.get("vocals", 0.0)
-                                      for (r, a), d in with_bridges(lead).items()
-                                      if a == TRACK_ANCHOR})
-                        bridged |= {(r, f"t:{t.id}") for (r, a) in with_bridges(lead)
-                                    if a == TRACK_ANCHOR and (r, a) not in lead.offsets}
+                        for (r, a), d in with_bridges(lead).items():
+                            if a == TRACK_ANCHOR:
+                                pairs[(r, f"t:{t.id}")] = d - role_db.get(r, 0.0) + role_db.get("vocals", 0.0)
+                                if (r, a) not in lead.offsets:
+                                    bridged.add((r, f"t:{t.id}"))
                 out.append((key, request.gains, {r: float(lv.lufs) for r, lv in m.roles.items()},
                             float(m.mix.lufs), blocks, pairs, frozenset(bridged)))
         except Cancelled:

@@ -252,8 +252,7 @@ def _mp3_held(f: BinaryIO, tag: tuple[int, bytes], start: int, size: int) -> flo
     at = 4 if flags & 0x1 else 0
     declared = struct.unpack_from(">I", body, at)[0]
     toc = body[at + 4:at + 104] if flags & 0x4 else b""
-    f.seek(max(0, size - 128))
-    held = size - start - (128 if f.read(3) == b"TAG" else 0)   # an ID3v1 tag at the end is no audio
+    held = _audio_end(f, size) - start
     if not 0 < held < declared:
         return None
     share = held / declared
@@ -291,15 +290,18 @@ def _mp3_header(head: bytes) -> tuple[int, int, int] | None:
     return per_frame // 8 * kbps * 1000 // rate + padding, per_frame, rate
 
 
-def _audio_end(data: bytes) -> int:
-    """Where an MP3's frames end: before an ID3v1 tag and an APEv2 tag at the end of the file."""
-    end = len(data)
-    if data[end - 128:end - 125] == b"TAG":
+def _audio_end(f: BinaryIO, size: int) -> int:
+    """Where an MP3's audio ends: before an ID3v1 tag and an APEv2 tag at the end of the file (neither is audio)."""
+    f.seek(max(0, size - 160))
+    tail = f.read()
+    end = len(tail)
+    if tail[end - 128:end - 125] == b"TAG":
         end -= 128
-    if end >= 32 and data[end - 32:end - 24] == b"APETAGEX":
-        size, flags = struct.unpack_from("<I4xI", data, end - 32 + 12)
-        end -= size + (32 if flags & 0x80000000 else 0)
-    return max(0, end)
+    tags = len(tail) - end
+    if end >= 32 and tail[end - 32:end - 24] == b"APETAGEX":
+        ape, flags = struct.unpack_from("<I4xI", tail, end - 32 + 12)
+        tags += ape + (32 if flags & 0x80000000 else 0)
+    return max(0, size - tags)
 
 
 def _walked(path: str | os.PathLike) -> Mp3Frames | None:
@@ -318,9 +320,9 @@ def _mp3_frames(f: BinaryIO, start: int, size: int) -> Mp3Frames | None:
     """Walk an MP3's frame headers from ``start``; None when it starts with no layer III frame. Bytes after the
     last whole frame that are no frame header (appended data) are no cut; a header whose frame runs past the
     end of the file, or the first bytes of one, are."""
+    end = _audio_end(f, size) - start
     f.seek(start)
-    data = f.read(size - start)
-    end = _audio_end(data)
+    data = f.read(max(0, end))
     first = _mp3_header(data[:4])
     if first is None:
         return None
