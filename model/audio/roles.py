@@ -16,13 +16,15 @@ ANCHOR_PREFERENCE: tuple[Role, ...] = ("vocals", "drums", "bass")
 
 # Ordered alias table: the first role whose pattern matches wins. Drums come first
 # so that "bass drum" and "kick" never land in bass; vocals before bass so that
-# "bass vox" (a low harmony) stays a vocal. Patterns are matched against the
-# normalised name (lower case, separators to spaces, camelCase split).
+# "bass vox" (a low harmony) stays a vocal. A bare "808" or "Subs" is the (trap) bass;
+# "808 Kick" and "Sub Kick" (a kick mic) are drums. A name with a VOCAL_WORDS word checks
+# vocals first (see guess_role). Patterns are matched against the normalised name
+# (lower case, separators to spaces, camelCase split).
 ALIASES: tuple[tuple[Role, tuple[str, ...]], ...] = (
     ("drums", (
-        r"bass ?drum", r"kick", r"kik", r"bd", r"snare", r"snr", r"sn", r"hi ?hats?", r"hh", r"hats?",
-        r"toms?", r"floor ?tom", r"rack ?tom", r"overheads?", r"oh", r"ohs", r"cymbals?", r"crash",
-        r"ride", r"china", r"splash", r"perc\w*", r"clap", r"claps", r"shaker", r"tamb\w*", r"conga\w*",
+        r"bass ?drum", r"sub ?kicks?", r"kick ?subs?", r"kick", r"kik", r"bd", r"snare", r"snr", r"sn",
+        r"hi ?hats?", r"hh", r"hats?", r"toms?", r"floor ?tom", r"rack ?tom", r"overheads?", r"oh", r"ohs", r"cymbals?", r"crash",
+        r"ride", r"china", r"splash", r"perc\w*", r"prc", r"clap", r"claps", r"shaker", r"tamb\w*", r"conga\w*",
         r"bongo\w*", r"cajon", r"rim\w*", r"drums?", r"drm", r"kit", r"room ?mics?", r"drum ?rooms?",
         r"break ?beats?", r"drum ?breaks?", r"loop ?drums?", r"cowbell", r"timbale\w*", r"808 ?kick",
         r"trap ?kit",
@@ -32,14 +34,26 @@ ALIASES: tuple[tuple[Role, tuple[str, ...]], ...] = (
         r"bv", r"bvs", r"backing", r"backups?", r"backup ?vocals?", r"choir", r"harmon(?:y|ies)", r"adlibs?",
         r"ad ?libs?", r"voice\w*", r"singer", r"rap", r"verse ?vox", r"chorus ?vox",
         r"spoken", r"speech", r"narration", r"acapella", r"a ?cappella", r"lead ?vocal\w*",
-        r"leadvocal\w*", r"main ?vox", r"falsetto", r"whispers?",
+        r"leadvocal\w*", r"main ?vox", r"falsetto", r"whispers?", r"o{2,}h+s?", r"a{2,}h+s?",
     )),
     ("bass", (
-        r"bass", r"basses", r"bass ?di", r"bass ?amp", r"bass ?gtr", r"bass ?guitar", r"sub", r"sub ?bass",
+        r"bass", r"basses", r"bass ?di", r"bass ?amp", r"bass ?gtr", r"bass ?guitar", r"subs?", r"sub ?bass",
         r"808s?", r"synth ?bass", r"bassline", r"bass ?line", r"double ?bass", r"contrabass",
         r"moog ?bass", r"reese", r"di ?bass", r"bs",
     )),
 )
+
+# Words that name a vocal track whatever else the name says: "Ride Vox" and "Hat Vox" are vocals (a drum
+# word next to them is a part or a section name), so these names check vocals before drums.
+VOCAL_WORDS = (
+    r"vocals?", r"vox", r"voc", r"vocal\w*", r"bgv\w*", r"bv", r"bvs", r"leadvocal\w*", r"choir",
+    r"adlibs?", r"ad ?libs?", r"acapella", r"a ?cappella",
+)
+# Sung syllables that read as drum words: in "BV Ohs" the "Ohs" are sung, not overheads.
+SUNG_SYLLABLES = (r"o+h*s?", r"a+h+s?")
+# Vocal percussion (beatbox) is a drum part: it is mixed with the kit and sounds like one, so these
+# names are drums, at low confidence since some mixes keep it with the vocals.
+VOCAL_PERCUSSION = (r"(?:vocal|vox|voc|voice|mouth) ?perc\w*", r"beat ?box\w*")
 
 # Words that say "drums" only when nothing else in the name names a role: "Gtr Room", "Vocal Room" and
 # "Melody Break" are a guitar, a vocal and a melody; a bare "Room", "Break" or "Beat" is a drum track.
@@ -62,6 +76,10 @@ _COMPILED = tuple(
 )
 _WEAK_DRUMS = re.compile(r"(?<![a-z0-9])(?:" + "|".join(WEAK_DRUM_WORDS) + r")(?![a-z0-9])")
 _OTHER = re.compile(r"(?<![a-z0-9])(?:" + "|".join(OTHER_WORDS) + r")(?![a-z0-9])")
+_VOCAL = re.compile(r"(?<![a-z0-9])(?:" + "|".join(VOCAL_WORDS) + r")(?![a-z0-9])")
+_SUNG = re.compile(r"(?<![a-z0-9])(?:" + "|".join(SUNG_SYLLABLES) + r")(?![a-z0-9])")
+_VOCAL_PERCUSSION = re.compile(r"(?<![a-z0-9])(?:" + "|".join(VOCAL_PERCUSSION) + r")(?![a-z0-9])")
+_VOCALS_FIRST = tuple(sorted(_COMPILED, key=lambda rp: rp[0] != "vocals"))
 
 #: File extensions treated as audio (model.audio.decode reads them; here they are stripped from names).
 AUDIO_EXTENSIONS = frozenset({".wav", ".wave", ".aif", ".aiff", ".aifc", ".flac", ".ogg", ".oga", ".opus",
@@ -104,10 +122,17 @@ def guess_role(name: str) -> RoleGuess:
 
     Unknown names give ``other`` with ``source="default"``. The guess carries a confidence:
     high when the name names one role only, lower for a bare drum word ("Room", "Break") or a name
-    that also names another instrument ("PAD + BASS").
+    that also names another instrument ("PAD + BASS") or a vocal word and a drum word ("Ride Vox": vocals).
     """
     norm = normalise_name(name)
-    for role, pattern in _COMPILED:
+    m = _VOCAL_PERCUSSION.search(norm)
+    if m:
+        return RoleGuess("drums", "name", m.group(0), GUESS_CONFIDENCE["ambiguous"])
+    order = _COMPILED
+    if _VOCAL.search(norm):
+        norm = " ".join(_SUNG.sub(" ", norm).split())
+        order = _VOCALS_FIRST
+    for role, pattern in order:
         m = pattern.search(norm)
         if m:
             rest = norm[:m.start()] + " " + norm[m.end():]  # "synth bass" is bass, "pad bass" is two things

@@ -66,3 +66,26 @@ def test_guess_confidence_marks_only_uncertain_guesses():
     assert guess_role("PAD + BASS.ogg").confidence < 0.5   # two instruments in one file
     assert guess_role("Room.wav").confidence < 0.9         # a bare drum word
     assert guess_role("EDM BUILD.ogg").confidence < 0.5    # no role word at all
+
+
+@pytest.mark.parametrize("name, role", [
+    # a vocal word beats a drum word: "Ohs"/"Oohs"/"Aahs" are sung, a drum word is a part name
+    ("BV Ohs.wav", "vocals"), ("Vox Ohs.wav", "vocals"), ("Ride Vox.wav", "vocals"), ("Hat Vox.wav", "vocals"),
+    ("Clap Vox.wav", "vocals"), ("Oohs.wav", "vocals"), ("Aahs.wav", "vocals"),
+    # ... except vocal percussion, which is mixed with the kit
+    ("Vox Perc.wav", "drums"), ("Vocal Perc.wav", "drums"), ("Beatbox.wav", "drums"),
+    # subs and 808s are the bass; a sub kick is a kick mic
+    ("Subs.wav", "bass"), ("Sub.wav", "bass"), ("Sub Bass.wav", "bass"), ("808.wav", "bass"),
+    ("Subkick.wav", "drums"), ("Sub Kick.wav", "drums"), ("Kick Sub.wav", "drums"),
+    # "PRC" is percussion
+    ("BUILD PRC.ogg", "drums"), ("PRC.wav", "drums"), ("Perc.wav", "drums"),
+])
+def test_vocal_bass_and_percussion_names_from_the_audit(name, role):
+    assert guess_role(name).role == role
+
+
+def test_two_role_names_keep_a_low_confidence():
+    assert guess_role("BV Ohs.wav").confidence >= 0.9   # the "Ohs" are sung: one role only
+    assert guess_role("Ride Vox.wav").confidence < 0.5  # a vocal and a drum word: worth a look
+    assert guess_role("Vox Perc.wav").confidence < 0.5  # some mixes keep vocal percussion with the vocals
+    assert guess_role("Sub Kick.wav").confidence >= 0.9
