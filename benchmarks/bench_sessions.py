@@ -11,6 +11,8 @@ workers, multiprocessing's resource tracker), the last VmHWM read from /proc eve
 before it ended. A sum of peaks is at least the peak of the sum, and the shared role
 buffers count once per process that maps them, so the figure errs high, never low.
 The load average (the machine is shared) is printed with each session.
+Last, learning a profile from two real songs (``mixingbuddy profile fit Lithium Sodium``, 66 stems) against
+decoding their files once, with the same targets: fitting streams each song as the critique does.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ GB = 1024**3
 DECODE = """
 import sys, time, soundfile as sf
 from model.audio.tracks import expand_paths
-files = expand_paths([sys.argv[1]])[0]
+files = expand_paths(sys.argv[1:])[0]
 t0 = time.perf_counter()
 for f in files:
     sf.read(str(f), dtype="float32")
@@ -42,7 +44,7 @@ print(time.perf_counter() - t0)
 # parent at fork (Linux carries it across exec). Children's VmHWM is sampled while they live.
 CRITIQUE = """
 import contextlib, io, os, re, sys, threading, time
-from mixingbuddy_app.cli import main
+from mixingbuddy_app.__main__ import main
 
 def hwm(pid):
     try:
@@ -71,8 +73,8 @@ def sample():
 sampler = threading.Thread(target=sample, daemon=True)
 sampler.start()
 t0 = time.perf_counter()
-with contextlib.redirect_stdout(io.StringIO()):
-    rc = main([sys.argv[1], "--json"])
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    rc = main(sys.argv[1:])
 wall = time.perf_counter() - t0
 done.set()
 sampler.join()
@@ -96,14 +98,15 @@ def _python(code: str, *args: str) -> list[str]:
     return out.stdout.split()
 
 
-def measure(name: str, folder: Path) -> bool:
+def measure(name: str, folders: list[Path], command: list[str] | None = None, what: str = "critique") -> bool:
+    """``mixingbuddy COMMAND`` (default: critique the folder, --json) against decoding the folders' files once."""
     load = os.getloadavg()[0]
-    decode_s = min(float(_python(DECODE, str(folder))[0]) for _ in range(2))
-    wall, rss, rc, processes = _python(CRITIQUE, str(folder))
+    decode_s = min(float(_python(DECODE, *map(str, folders))[0]) for _ in range(2))
+    wall, rss, rc, processes = _python(CRITIQUE, *(command or ["critique", str(folders[0]), "--json"]))
     wall_s, peak = float(wall), int(rss)
     ratio = wall_s / decode_s
     ok = ratio <= 1.5 and peak <= GB and rc == "0"
-    print(f"{name}: critique {wall_s:.1f} s wall vs decoding every file once {decode_s:.1f} s -> "
+    print(f"{name}: {what} {wall_s:.1f} s wall vs decoding every file once {decode_s:.1f} s -> "
           f"ratio {ratio:.2f} (target <= 1.5); peak RSS {peak / GB:.2f} GB, {processes} child process(es) counted "
           f"(target <= 1 GB) -> {'PASS' if ok else 'MISS'} [load average {load:.1f} before, "
           f"{os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores]", flush=True)
@@ -128,14 +131,19 @@ def write_session(folder: Path, tracks: int = 96, seconds: float = 300.0, sr: in
 
 def main() -> int:
     if LITHIUM.is_dir():
-        measure("Lithium (38 Ogg stems, 48/24 kHz, 5:27)", LITHIUM)
+        measure("Lithium (38 Ogg stems, 48/24 kHz, 5:27)", [LITHIUM])
     else:
         print(f"Lithium: skipped ({LITHIUM} is absent: ../shared holds the real-music sessions)")
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         _python(GENERATE, tmp)  # in a child, so this process stays small
         print(f"  (generated the 96-track session in {time.perf_counter() - t0:.0f} s)", flush=True)
-        measure("generated 96 x 5 min 48 kHz stereo 24-bit WAV", Path(tmp))
+        measure("generated 96 x 5 min 48 kHz stereo 24-bit WAV", [Path(tmp)])
+        if LITHIUM.is_dir():
+            songs = [LITHIUM, LITHIUM.parent / "Sodium"]
+            measure("Lithium + Sodium (66 Ogg stems)", songs,
+                    ["profile", "fit", *map(str, songs), "--name", "bench", "--out", str(Path(tmp) / "bench.json")],
+                    "profile fit")
     return 0
 
 

@@ -25,7 +25,6 @@ from model.errors import AdvisorUnavailable, InputError
 
 if TYPE_CHECKING:
     from model.advice.advisor import CancelToken, Progress
-    from model.audio.tracks import Gains, TrackSet
     from model.audio.measure import Measurements, WindowLevels
 
 PROFILE_FORMAT = "mixingbuddy.balance_profile/2"
@@ -358,18 +357,32 @@ def combine(songs: Sequence[SongOffsets], name: str, method: str, description: s
     }
 
 
-def load_song(song: SongSource) -> tuple["TrackSet", "Gains"]:
-    """A song's files (roles guessed, or as given) and its gains (muted tracks, track levels)."""
-    from model.audio.tracks import Gains, load_tracks
+def measure_song(song: SongSource, window_s: float = 10.0) -> tuple[SongOffsets, dict[str, np.ndarray], str | None]:
+    """One finished song, its files streamed once and never held whole (a 38-stem song fits in a few hundred MB):
+    its pair offsets, each role's tonal shape, and the file name of its lead vocal (None when it has none).
 
-    tracks = load_tracks(song.paths, strict=True).tracks
-    if song.roles:
-        by_name = {t.name: t.id for t in tracks.tracks} | {t.id: t.id for t in tracks.tracks}
-        tracks = tracks.with_roles({by_name[n]: r for n, r in song.roles.items() if n in by_name})
-    ids = {t.name: t.id for t in tracks.tracks}
+    Roles are guessed from the file names unless ``song.roles`` sets them (by file name or track id); the song
+    is mixed with its own gains (``track_db``, ``muted``).
+    """
+    from model.advice.tonal import song_tonal_shapes
+    from model.audio.spectral import BandFrameStream
+    from model.audio.stream import analyse_session, session_tracks
+    from model.audio.tracks import Gains, plan_session
+
+    plan = plan_session(song.paths, strict=True)
+    ids = {path.name: tid for tid, path in zip(plan.ids, plan.paths)} | {tid: tid for tid in plan.ids}
+    roles = {ids[n]: r for n, r in song.roles.items() if n in ids}
     gains = Gains(track_db={ids[n]: db for n, db in song.track_db.items() if n in ids},
                   muted=frozenset(ids[n] for n in song.muted if n in ids))
-    return tracks, gains
+    tracks = session_tracks(plan, roles)
+    audible = [t for t in tracks.tracks if gains.audible(t)]
+    lead = next((t.id for t in audible if t.name == song.lead and t.role.role == "vocals"), None) \
+        if song.lead else lead_vocal_of(audible)
+    bands = BandFrameStream.over(plan.sample_rate, plan.frames)
+    analysis = analyse_session(plan, roles, window_s, gains=gains, per_track=False,
+                               also_alone=[lead] if lead else (), on_role_sums=bands.add)
+    return (song_offsets(song.label, analysis.measurements, lead), song_tonal_shapes(bands.finish()),
+            tracks.get(lead).name if lead else None)
 
 
 def check_songs(sources: Sequence[SongSource]) -> None:
@@ -407,8 +420,7 @@ def fit_profile(songs: Sequence[SongSource | str | os.PathLike], name: str, meth
     role's loudness, and their spread over the songs), measured from the same songs.
     Returns the profile (format /2, ready for ``write_profile``) and the per-song offsets behind it.
     """
-    from model.advice.tonal import TonalProfile, fit_tonal_shapes, song_tonal_shapes, tonal_bands_hz
-    from model.audio.measure import measure_session
+    from model.advice.tonal import TonalProfile, fit_tonal_shapes, tonal_bands_hz
 
     sources = [s if isinstance(s, SongSource) else SongSource(Path(s).name, (str(s),)) for s in songs]
     check_songs(sources)
@@ -418,15 +430,9 @@ def fit_profile(songs: Sequence[SongSource | str | os.PathLike], name: str, meth
             cancel.raise_if_cancelled()
         if progress:
             progress(i / len(sources), f"Measuring {song.label} ({i + 1} of {len(sources)})")
-        tracks, gains = load_song(song)
-        audible = [t for t in tracks.tracks if gains.audible(t)]
-        lead = next((t.id for t in audible if t.name == song.lead and t.role.role == "vocals"), None) \
-            if song.lead else lead_vocal_of(audible)
-        leads[song.label] = tracks.get(lead).name if lead else None
-        m = measure_session(tracks, gains, window_s, None, true_peak=False, per_track=False,
-                            also_alone=[lead] if lead else ())
-        measured.append(song_offsets(song.label, m, lead))
-        shapes.append(song_tonal_shapes(tracks, gains))
+        offsets, shape, leads[song.label] = measure_song(song, window_s)
+        measured.append(offsets)
+        shapes.append(shape)
     if progress:
         progress(1.0, "Fitted")
     profile = combine(measured, name, method, description, window_s)

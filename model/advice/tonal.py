@@ -125,11 +125,9 @@ def tonal_bands_hz() -> list[float]:
     return [float(f) for f in third_octave_bands(48000).centres_hz]
 
 
-def song_tonal_shapes(tracks, gains) -> dict[str, np.ndarray]:
-    """Each role's shape in one song, on ``tonal_bands_hz`` (NaN where the song's rate has no band)."""
-    from model.audio.spectral import role_band_frames
-
-    frames = role_band_frames(tracks, gains)
+def song_tonal_shapes(frames: BandFrames) -> dict[str, np.ndarray]:
+    """Each role's shape in one song from its roles' band frames, on ``tonal_bands_hz`` (NaN where the song's
+    rate has no band)."""
     bands_hz = tonal_bands_hz()
     return {role: aligned(shape, frames.bands.centres_hz, bands_hz) for role, shape in role_shapes(frames).items()}
 

@@ -121,7 +121,7 @@ def analyse_session(plan: SessionPlan, roles: Mapping[str, str] | None = None, w
                     span: tuple[float, float] | None = None, true_peak: bool = False, anchor: str | None = None,
                     gains: Gains | None = None, per_track: bool = True, workers: int | None = None,
                     cache: AnalysisCache | None = None, processes: bool | None = None,
-                    on_role_sums: RoleSumsHook | None = None) -> SessionAnalysis:
+                    on_role_sums: RoleSumsHook | None = None, also_alone: Iterable[str] = ()) -> SessionAnalysis:
     """Decode every file of the plan once and measure it (see the module docstring).
 
     ``roles`` overrides guessed roles by track id; ``anchor`` makes the doctor raise RoleError
@@ -133,6 +133,7 @@ def analyse_session(plan: SessionPlan, roles: Mapping[str, str] | None = None, w
     processes, since libebur128's metering holds the GIL. ``on_role_sums(first sample, {role: (frames, 2)
     float32})`` is given each window's role sums (audible tracks at their gains) in this process, in time
     order, one call at a time; the windows tile the span (e.g. model.audio.spectral.BandFrameStream.add).
+    ``also_alone`` names tracks to meter on their own without ``per_track`` (e.g. a lead vocal).
     """
     gains = gains or Gains()
     tset = session_tracks(plan, roles)
@@ -142,7 +143,8 @@ def analyse_session(plan: SessionPlan, roles: Mapping[str, str] | None = None, w
     keys = {t.id: FileKey.of(t.info, sr, length, window_s, span) for t in tset.tracks}
     known = {tid: hit for tid, key in keys.items() if cache is not None and (hit := cache.get(key)) is not None
              and (not true_peak or hit.true_peak_db is not None)}
-    job = BlockJob(sr, role_of, metered_alone(role_of, per_track), {t.id: gains.linear(t) for t in audible},
+    alone = metered_alone(role_of, per_track) | (set(also_alone) & set(role_of))
+    job = BlockJob(sr, role_of, alone, {t.id: gains.linear(t) for t in audible},
                    {tid: hit.windows for tid, hit in known.items()}, true_peak)
     pieces = _pieces(length, sr, window_s, span)
     n = workers or os.cpu_count() or 1
