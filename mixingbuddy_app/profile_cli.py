@@ -52,6 +52,8 @@ def song_source(path: str, overrides: dict[str, str]):
         muted = frozenset(names[e["abs_path"]] for e in pending.entries if e.get("muted"))
         lead = next((names[e["abs_path"]] for e in pending.entries if e.get("anchor")), None)  # the anchor track
         return SongSource(p.stem, tuple(pending.resolved_paths()), roles | overrides, track_db, muted, lead)
+    if not p.exists():
+        raise CliInputError(f"{path}: no such file or folder")
     if not p.is_dir():
         raise CliInputError(f"{path}: give one folder of stems or one .mbsession per song")
     return SongSource(p.name, (str(p),), overrides)

@@ -14,7 +14,7 @@ import json
 import math
 import os
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence
 
@@ -148,7 +148,10 @@ def read_profile_file(path: str | os.PathLike) -> tuple[BalanceProfile, dict]:
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return BalanceProfile.from_json(data, path.stem), data
+        profile = BalanceProfile.from_json(data, path.stem)
+        if path.parent.resolve() in (shipped_profile_dir().resolve(), user_profile_dir().resolve()):
+            profile = replace(profile, name=path.stem)  # listed by its file name, so chosen by that name too
+        return profile, data
     except OSError as exc:
         raise ProfileError(f"The profile {path} cannot be read: {exc.strerror or exc}.") from None
     except UnicodeDecodeError:
@@ -341,7 +344,7 @@ def combine(songs: Sequence[SongOffsets], name: str, method: str, description: s
     return {
         "format": PROFILE_FORMAT,
         "name": name,
-        "description": description,
+        "description": description or f"Learned from {len(songs)} songs: {', '.join(s.label for s in songs)}",
         "statistic": STATISTIC,
         "thresholds_db": {"ok": ok_db, "very": very_db},
         "provenance": {
@@ -407,6 +410,14 @@ def check_songs(sources: Sequence[SongSource]) -> None:
         raise InputError(f"A role is given for {unknown[0]!r}, but no song has a file of that name.")
 
 
+def distinct_labels(sources: Sequence[SongSource]) -> list[SongSource]:
+    """The songs, those sharing a label (two folders called ``Mix``) labelled with their parent folder too
+    (``A/Mix``, ``B/Mix``): the provenance keeps each song's offsets by label."""
+    labels = [s.label for s in sources]
+    return [replace(s, label=f"{Path(s.paths[0]).resolve().parent.name}/{s.label}") if labels.count(s.label) > 1
+            else s for s in sources]
+
+
 def _where(song: SongSource) -> str:
     return str(song.paths[0]) if len(song.paths) == 1 else song.label
 
@@ -424,6 +435,7 @@ def fit_profile(songs: Sequence[SongSource | str | os.PathLike], name: str, meth
 
     sources = [s if isinstance(s, SongSource) else SongSource(Path(s).name, (str(s),)) for s in songs]
     check_songs(sources)
+    sources = distinct_labels(sources)
     measured, shapes, leads = [], [], {}
     for i, song in enumerate(sources):
         if cancel:
@@ -482,9 +494,9 @@ def list_profiles() -> list[ProfileEntry]:
             if any(e.name == path.stem for e in out):
                 continue
             try:
-                description = str(json.loads(path.read_text(encoding="utf-8")).get("description") or "")
-            except (OSError, ValueError, AttributeError):
-                description = "(unreadable)"
+                description = read_profile_file(path)[0].description
+            except InputError as exc:
+                description = f"(unusable) {exc.message}"
             out.append(ProfileEntry(path.stem, path, source, description))
     return out
 

@@ -84,7 +84,7 @@ def test_every_song_is_checked_before_any_is_measured(tmp_path, fit):
     out_file = tmp_path / "p.json"
     (tmp_path / "empty").mkdir()
     refused(fit(DEMO_DIR, tmp_path / "empty", "--out", out_file), "empty", "no audio files")
-    refused(fit(DEMO_DIR, tmp_path / "nosuch", "--out", out_file), "nosuch")
+    refused(fit(DEMO_DIR, tmp_path / "nosuch", "--out", out_file), "nosuch", "no such file or folder")
     assert not out_file.exists()
 
 

@@ -261,6 +261,32 @@ def test_shipped_and_user_profiles_are_listed_and_loaded(tmp_path, monkeypatch):
         user_profile_path("pop-rock")
 
 
+def test_a_listed_profile_is_known_by_its_file_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("MIXINGBUDDY_PROFILE_DIR", str(tmp_path / "mine"))
+    (tmp_path / "mine").mkdir()
+    data = json.loads(resolve_profile("electronic").read_text())   # its JSON says "electronic"
+    (tmp_path / "mine" / "club.json").write_text(json.dumps(data))
+    (tmp_path / "elsewhere.json").write_text(json.dumps(data))
+    assert load_profile("club").name == "club"           # as listed, so `--profile club` chooses it again
+    assert load_advisor("balance", profile="club").profile.name == "club"
+    assert load_profile(tmp_path / "elsewhere.json").name == "electronic"   # a file given by path: its own name
+    data["pairs"] = {"drums|vocals": {"median": 1.0}}
+    (tmp_path / "mine" / "broken.json").write_text(json.dumps(data))
+    listed = {e.name: e.description for e in list_profiles()}
+    assert listed["broken"].startswith("(unusable)") and "no numeric q25" in listed["broken"]
+    assert not listed["club"].startswith("(unusable)")
+
+
+def test_songs_in_folders_of_one_name_keep_their_own_offsets(tmp_path):
+    songs = [noise_song(tmp_path / parent / "Mix", db={"drums": d}, seed=i)
+             for i, (parent, d) in enumerate((("A", 4.0), ("B", 0.0)))]
+    profile, _ = fit_profile(songs, "twins")
+    assert profile["provenance"]["songs"] == ["A/Mix", "B/Mix"]
+    offsets = profile["pairs"]["drums|vocals"]["song_offsets"]
+    assert offsets == pytest.approx({"A/Mix": 4.0, "B/Mix": 0.0}, abs=0.1)
+    assert profile["description"] == "Learned from 2 songs: A/Mix, B/Mix"   # none given: say what it holds
+
+
 def test_format_1_profiles_still_load(tmp_path):
     old = {"format": "mixingbuddy.balance_profile/1", "thresholds_db": {"ok": 3, "very": 6},
            "pairs": {"drums|vocals": {"median": -2.0, "q25": -5.0, "q75": 1.0, "n": None}}}
