@@ -183,10 +183,11 @@ def run(argv: Sequence[str]) -> int:
     request = AdviceRequest(tracks, anchor, span=span, true_peak=args.true_peak, anchor_track=anchor_track)
     analysis = bands = None
     if analyse is not None:
-        from model.advice.pipeline import check_anchor, check_track_anchor_statistics
+        from model.advice.pipeline import check_anchor, check_span, check_track_anchor_statistics
         from model.audio.spectral import BandFrameStream
 
-        check_anchor(request)  # before decoding anything
+        check_span(request)  # before decoding anything
+        check_anchor(request)
         if anchor_track is not None:
             check_track_anchor_statistics(advisor)
         if args.masking or args.tonal:  # the band frames of the role sums, built as the files stream by

@@ -263,3 +263,15 @@ def test_true_peak_is_printed_only_when_asked_for(tmp_path):
 def test_a_span_the_song_cannot_give_says_what_is_wrong(span, words):
     out = run(DEMO_DIR, f"--span={span}")   # "=": a span starting with "-" is not an option
     assert out.returncode == 2 and words in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
+
+
+def test_a_span_too_short_is_refused_before_any_file_is_decoded(monkeypatch, capsys):
+    import model.audio.stream
+    from mixingbuddy_app.cli import main
+
+    def decode(*args, **kwargs):
+        raise AssertionError("the files were decoded for a span that cannot be judged")
+
+    monkeypatch.setattr(model.audio.stream, "analyse_session", decode)
+    assert main([str(DEMO_DIR), "--span", "1:1.2"]) == 2
+    assert "400 ms" in capsys.readouterr().err
