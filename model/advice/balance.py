@@ -23,7 +23,7 @@ from model.advice.templates import CORRECTION_RANGE_DB, DIRECTION, GAIN_RANGE_DB
 from model.advice.types import TENTATIVE_BELOW, RoleGain, WindowVerdict
 from model.audio.roles import TRACK_ANCHOR
 from model.audio.findings import Finding
-from model.audio.segments import Window, WindowPlan, select_windows
+from model.audio.segments import MIN_ACTIVE_SHARE, Window, WindowPlan, select_windows
 
 if TYPE_CHECKING:
     from model.audio.measure import Measurements, WindowLevels
@@ -84,6 +84,16 @@ def balanced_probability(deviation: float, spread: float, ok_db: float = 3.0) ->
     return balanced / total
 
 
+def _window_agrees(window_d: float, song_d: float, ok_db: float) -> bool:
+    """Whether one window's deviation agrees with the pair's verdict over the song.
+
+    A pair out of band agrees with a window out of band the same way; a pair in band, with a window in band.
+    """
+    if abs(song_d) < ok_db:
+        return abs(window_d) < ok_db
+    return abs(window_d) >= ok_db and (window_d > 0) == (song_d > 0)
+
+
 @dataclass(frozen=True)
 class PairJudgement:
     """One (role, anchor) pair over the song: windows used and skipped, offset, deviation and verdict."""
@@ -98,7 +108,7 @@ class PairJudgement:
     agreement: float | None
     suggestion: RoleGain | None
     reason: str  # why it was not judged, or "" when it was
-    agreeing: int = 0   # of the pair's judged windows (``compared``), those pointing the song's way
+    agreeing: int = 0   # of the pair's judged windows (``compared``), those agreeing with the pair's verdict
     compared: int = 0
     via: tuple[str, ...] = ()  # the roles it was measured through when the two never play together
 
@@ -262,11 +272,9 @@ class BalanceAdvisor:
             return PairJudgement(role, anchor, 0, len(measurements.candidates()), None, None, None, None, None,
                                  f"{role} and {anchor} never play together in the judged span")
         d = offset - stats.median
-        direction = "decrease" if d > 0 else "increase"
         starts = {round(w.window.start_s, 6) for w in used}
         mine = [v for v in verdicts if round(v.window.start_s, 6) in starts and v.measured_lu and role in v.measured_lu]
-        agree = sum(1 for v in mine if abs(v.measured_lu[role] - stats.median) >= self.profile.ok_db
-                    and ((v.measured_lu[role] - stats.median > 0) == (direction == "decrease")))
+        agree = sum(1 for v in mine if _window_agrees(v.measured_lu[role] - stats.median, d, self.profile.ok_db))
         agreement = agree / len(mine) if mine else 0.0
         suggestion, p = self._judge(role, d, stats, min(cap, agreement))
         return PairJudgement(role, anchor, len(used), skipped, offset, d, p, agreement, suggestion, "", agree,
@@ -287,7 +295,8 @@ class BalanceAdvisor:
             elif p.skipped and not fallback:
                 out.append(Finding("pair_windows", "info",
                                    f"{p.role} vs {p.anchor}: judged over {p.windows} window(s) where both play; "
-                                   f"{p.skipped} skipped (one of them silent)."))
+                                   f"{p.skipped} skipped (in each, one of them is silent or plays in under "
+                                   f"{MIN_ACTIVE_SHARE:.0%} of it)."))
             if p.suggestion is not None and p.suggestion.confidence < TENTATIVE_BELOW:
                 names = guessed.get(p.role, []) + guessed.get(p.anchor, [])
                 why = "finished songs of this kind disagree this much" if (p.probability or 0) < TENTATIVE_BELOW else (

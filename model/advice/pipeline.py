@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from model.advice.report import balanced_but_sentence, suggestion_sentence
 from model.advice.types import PROFILE_DECIDES, TENTATIVE_BELOW, Advice, RoleGain, WindowVerdict, advice_sentence
+from model.advice.wording import Party
 from model.advice.advisor import AdviceRequest, Advisor, CancelToken, MeasuringAdvisor, Progress, SongVerdict
 from model.errors import NoAnalysableAudio, RoleError
 from model.audio.findings import Finding
 from model.audio.roles import ANCHOR_PREFERENCE, TARGET_ROLES, TRACK_ANCHOR, named_like_backing_vocal
+from model.audio.segments import MIN_ACTIVE_SHARE
 
 if TYPE_CHECKING:
     from model.advice.profiles import BalanceProfile
@@ -40,19 +43,41 @@ def choose_anchor(measurements: "Measurements") -> tuple[str, str]:
             passed = [r for r in ANCHOR_PREFERENCE[:ANCHOR_PREFERENCE.index(role)]]
             if not passed:
                 return role, f"default: {role} play in the judged span"
-            why = "; ".join(f"{r} {'silent in the judged span' if r in present else 'absent'}" for r in passed)
+            why = "; ".join(f"{r} {how_little_it_plays(r, measurements) if r in present else 'absent'}"
+                            for r in passed)
             return role, f"default: {why}, so {role}"
     raise NoAnalysableAudio("None of vocals, drums or bass plays in the judged span: there is nothing to anchor "
                             "the balance on. Select a longer span or set the roles.")
+
+
+def how_little_it_plays(role: str, measurements: "Measurements", subject: str = "", where: str = "") -> str:
+    """Why a role counts as not playing in the judged span, for a role active in none of its windows.
+
+    "silent in the judged span" when nothing of it is heard there; else "barely plays in the judged span
+    (in under 20% of each 10 s window)": the activity gate (MIN_ACTIVE_SHARE of a window) is not silence,
+    and the role may well be loud where it does play. ``subject`` (a singular one, "The anchor role 'drums'")
+    opens the phrase with the verb that agrees with it; without it the verb agrees with the role. ``where``
+    ("90.0-110.0 s") is said in the parentheses after "the judged span".
+    """
+    cands = measurements.candidates()
+    heard = measurements.role_loudness([w.window for w in cands]).get(role, -math.inf)
+    plural = not subject and Party.role(role).plural
+    if not math.isfinite(heard):
+        verb = "is silent" if subject else "silent"
+        return f"{subject} {verb}".lstrip() + " in the judged span" + (f" ({where})" if where else "")
+    each = f"each {measurements.window_s:g} s window" if any(w.full for w in cands) else "it"
+    verb = "barely play" if plural else "barely plays"
+    return (f"{subject} {verb}".lstrip() + f" in the judged span ({where + ': ' if where else ''}"
+            f"in under {MIN_ACTIVE_SHARE:.0%} of {each})")
 
 
 def check_anchor_plays(anchor: str, measurements: "Measurements", what: str = "") -> None:
     """A chosen anchor must play somewhere in the judged span (else there is nothing to compare against)."""
     if not any(w.role_active.get(anchor) for w in measurements.candidates()):
         span = measurements.windows
-        where = f" ({span[0].window.start_s:.1f}-{span[-1].window.end_s:.1f} s)" if span else ""
-        raise RoleError(f"{what or f'The anchor role {anchor!r}'} is silent in the judged span{where}: choose "
-                        "another anchor or span.")
+        where = f"{span[0].window.start_s:.1f}-{span[-1].window.end_s:.1f} s" if span else ""
+        raise RoleError(f"{how_little_it_plays(anchor, measurements, what or f'The anchor role {anchor!r}', where)}: "
+                        "choose another anchor or span.")
 
 
 def check_span(request: AdviceRequest) -> None:
