@@ -238,10 +238,7 @@ class AdvicePanel(QFrame):
         adv = c.project.advice
         if adv is None:
             return
-        level, colour = confidence_level(adv.confidence)
-        conf = f"<span style='color:{colour}'>Confidence {adv.confidence:.0%} · {level}</span>"
-        if adv.agreement:
-            conf += f" ({adv.agreement})"
+        conf = self.confidence_html(adv)
         current = c.advice_is_current()
         if not current and not c.project.applicable_roles():
             conf += "  ·  the mix changed since: Critique again"
@@ -267,6 +264,22 @@ class AdvicePanel(QFrame):
                 button.setToolTip("Applied" if role in c.project.applied_roles() else
                                   "The mix changed since this critique: Critique again")
         self.apply_all_button.setEnabled(len(applicable & set(self.apply_buttons)) > 0)
+
+    @staticmethod
+    def confidence_html(adv) -> str:
+        """The confidence line: one number and its windows, or, when the headline makes two claims (the main
+        roles sit well, the other instruments are off), each claim's own number and windows after its words."""
+        if not adv.claims:
+            level, colour = confidence_level(adv.confidence)
+            conf = f"<span style='color:{colour}'>Confidence {adv.confidence:.0%} · {level}</span>"
+            return conf + (f" ({html.escape(adv.agreement, quote=False)})" if adv.agreement else "")
+        parts = []
+        for c in adv.claims:
+            level, colour = confidence_level(c.confidence)
+            part = (f"{html.escape(c.claim, quote=False)} <span style='color:{colour}'>{c.confidence:.0%} · "
+                    f"{level}</span>")
+            parts.append(part + (f" ({html.escape(c.backing, quote=False)})" if c.backing else ""))
+        return "Confidence: " + "; ".join(parts)
 
     def _show_findings(self) -> None:
         p = self.controller.project

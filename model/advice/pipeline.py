@@ -7,8 +7,9 @@ import math
 import os
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from model.advice.report import balanced_but_sentence, suggestion_sentence
-from model.advice.types import PROFILE_DECIDES, TENTATIVE_BELOW, Advice, RoleGain, WindowVerdict, advice_sentence
+from model.advice.report import balanced_but_sentence, sit_well_claim, suggestion_claim, suggestion_sentence
+from model.advice.types import (PROFILE_DECIDES, TENTATIVE_BELOW, Advice, Claim, RoleGain, WindowLeftOut,
+                                WindowVerdict, advice_sentence)
 from model.advice.wording import Party
 from model.advice.advisor import AdviceRequest, Advisor, CancelToken, MeasuringAdvisor, Progress, SongVerdict
 from model.errors import NoAnalysableAudio, RoleError
@@ -192,7 +193,7 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
         song = from_vote(vote(verdicts, request.min_agreement))
     primary, suggestions, confidence, abstained = song.primary, song.suggestions, song.confidence, song.abstained
     notes = tuple(findings) + tuple(measurements.findings(plan)) + tuple(song.notes) + track_anchor_notes(request)
-    text, agreement = headline(song, verdicts, judged_request.anchor)
+    text, agreement, claims = headline(song, verdicts, judged_request.anchor)
     if progress:
         progress(1.0, "Done")
     return Advice(
@@ -211,28 +212,96 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
         profile=song.profile,
         pairs=tuple(song.pairs),
         anchor_track=request.anchor_track,
+        claims=claims,
+        span=judged_span(request),
+        left_out=windows_left_out(judged, plan.windows, judged_request.anchor, max_windows),
     )
 
 
-def headline(song: SongVerdict, verdicts: Sequence[WindowVerdict], anchor: str) -> tuple[str, str]:
-    """The sentence for a song verdict and how many windows back it ("" when the advisor judged nothing)."""
+def judged_span(request: AdviceRequest) -> tuple[float, float] | None:
+    """The span a request judges, within the song (None: the whole song)."""
+    if not request.span:
+        return None
+    start, end = request.span
+    return max(0.0, start), min(end, request.tracks.duration_s)
+
+
+def windows_left_out(measurements: "Measurements", judged: Sequence, anchor: str,
+                     max_windows: int | None = None) -> tuple[WindowLeftOut, ...]:
+    """The windows of the span that no verdict covers, each with why: the anchor does not play there, nothing
+    plays beside it, the window is below the activity gate, or it is the tail shorter than one window."""
+    kept = {round(w.start_s, 6) for w in judged}
+    who = Party.role(anchor)
+    out = []
+    for w in measurements.candidates():
+        if round(w.window.start_s, 6) in kept:
+            continue
+        if not w.role_active.get(anchor):
+            heard = w.roles.get(anchor)
+            why = (f"{who.words} (the anchor) {who.verb('is', 'are')} silent there"
+                   if heard is None or not math.isfinite(heard.lufs) else
+                   f"{who.words} (the anchor) {who.verb('plays', 'play')} in under {MIN_ACTIVE_SHARE:.0%} of it")
+        elif not any(r != anchor and w.role_active.get(r) for r in w.roles):
+            why = f"nothing plays beside {who.words} (the anchor) there"
+        elif not w.window.gated:
+            why = "below the activity gate"
+        else:
+            why = (f"the advisor judges {max_windows} windows at most, spread over the span" if max_windows
+                   else "not picked by the advisor")
+        out.append(WindowLeftOut(w.window.start_s, w.window.end_s, why))
+    if any(w.full for w in measurements.windows):
+        out += [WindowLeftOut(w.window.start_s, w.window.end_s,
+                              f"the end of the span, shorter than one {measurements.window_s:g} s window")
+                for w in measurements.windows if not w.full]
+    return tuple(out)
+
+
+def headline(song: SongVerdict, verdicts: Sequence[WindowVerdict], anchor: str
+             ) -> tuple[str, str, tuple[Claim, ...]]:
+    """The sentence for a song verdict, how many windows back it ("" when the advisor judged nothing) and, when
+    the sentence makes two claims (the main roles sit well, the other instruments are off), each claim with its
+    own confidence and windows."""
     primary = song.primary
     text = song.text or advice_sentence(primary, song.abstained, confidence=song.confidence)
-    if primary is None and not song.abstained and song.suggestions:  # only a secondary role (other) is off
-        sit_well = [p.role for p in song.pairs if not p.reason and p.role != "other"]
-        text = balanced_but_sentence(anchor, sit_well, song.suggestions[0])
     if song.abstained and song.text:  # the advisor said why it judged nothing: no windows to count
-        return text, ""
-    pair = next((p for p in song.pairs if primary is not None and p.role == primary.role), None)
+        return text, "", ()
+    if primary is None and not song.abstained and song.suggestions:  # only a secondary role (other) is off
+        other = song.suggestions[0]
+        sit_well = [p.role for p in song.pairs if not p.reason and p.role != "other"]
+        text = balanced_but_sentence(anchor, sit_well, other, song.confidence)
+        backing = _pair_backing(song, other.role, anchor)
+        if not sit_well:  # the one claim is the other instruments': their pair's windows back it
+            return text, backing, ()
+        claims = (Claim(sit_well_claim(sit_well, song.confidence < TENTATIVE_BELOW), song.confidence,
+                        _window_backing(song, verdicts, None, anchor)),
+                  Claim(suggestion_claim(other, other.confidence < TENTATIVE_BELOW), other.confidence, backing))
+        return text, "; ".join(f"{c.claim}: {c.backing}" for c in claims if c.backing), claims
+    backing = _pair_backing(song, primary.role, anchor) if primary is not None else ""
+    return text, backing or _window_backing(song, verdicts, primary, anchor), ()
+
+
+def _pair_backing(song: SongVerdict, role: str, anchor: str) -> str:
+    """The windows behind one pair's verdict: "3 of 4 windows where the drums and the vocals both play agree"
+    (or how it was measured when no window has both; "" when the pair counted no window)."""
+    pair = next((p for p in song.pairs if p.role == role and not p.reason), None)
+    who = Party.role(role).words
     if pair is not None and pair.via:  # no window has both: the reading is a sum of two pairs
-        return text, (f"no window has both the {primary.role} and the {anchor}; measured through the "
-                      f"{' and '.join(pair.via)}")
+        return f"no window has both {who} and the {anchor}; measured through the {' and '.join(pair.via)}"
     if pair is not None and pair.compared:  # judged over the pair's own windows: count those
-        return text, (f"{pair.agreeing} of {pair.compared} windows where the {primary.role} and the {anchor} both "
-                      f"play agree")
+        return f"{pair.agreeing} of {pair.compared} windows where {who} and the {anchor} both play agree"
+    return ""
+
+
+def _window_backing(song: SongVerdict, verdicts: Sequence[WindowVerdict], primary: RoleGain | None,
+                    anchor: str) -> str:
+    """How many of the windows that judged a role agree with the verdict (when none did, as for roles measured
+    only through another one, how the judged roles were measured)."""
     counted = [v for v in verdicts if not v.judged_no_role]  # a window with no role to judge backs nothing
+    if not counted and primary is None:
+        return "; ".join(b for p in song.pairs if not p.reason and p.role != "other"
+                         for b in [_pair_backing(song, p.role, anchor)] if b)
     judged = " judged" if len(counted) < len(verdicts) else ""
-    return text, f"{sum(1 for v in counted if _agrees(v, primary))} of {len(counted)}{judged} windows agree"
+    return f"{sum(1 for v in counted if _agrees(v, primary))} of {len(counted)}{judged} windows agree"
 
 
 def _claim(song: SongVerdict) -> tuple[str, str] | None:

@@ -11,13 +11,13 @@ import io
 import json
 import math
 from dataclasses import asdict
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from model.advice.balance import PairJudgement
 from model.advice.templates import stem_grammar, stems_phrase
-from model.advice.types import TENTATIVE_BELOW, Advice, RoleGain, WindowVerdict
+from model.advice.types import TENTATIVE_BELOW, Advice, Claim, RoleGain, WindowLeftOut, WindowVerdict
 from model.advice.wording import Party
 from model.audio.findings import Finding
 from model.audio.roles import ROLES, TARGET_ROLES
@@ -57,29 +57,45 @@ def suggestion_action(s: RoleGain, tentative: bool = False) -> str:
     return text[0].upper() + text[1:]
 
 
+def suggestion_claim(s: RoleGain, tentative: bool = False) -> str:
+    """What a suggestion claims, without the fix: "the drums are a little too loud" ("may be" when tentative)."""
+    what = CATEGORY_WORDS.get(s.category, s.category.replace("_", " "))
+    return f"{Party.role(s.role).words} {'may be' if tentative else stem_grammar(s.role)['be']} {what}"
+
+
 def suggestion_sentence(s: RoleGain, tentative: bool = False) -> str:
     """One suggestion in words: "The drums are a little too loud: lower them by 3 to 6 dB.".
 
     ``tentative`` words it as a guess: "The drums may be a little too loud: probably lower them by 3 to 6 dB.".
     """
-    g = stem_grammar(s.role)
-    verb = _verb(s)
-    what = CATEGORY_WORDS.get(s.category, s.category.replace("_", " "))
-    be = "may be" if tentative else g["be"]
-    return (f"{Party.role(s.role).subject} {be} {what}: {'probably ' if tentative else ''}{verb} {g['obj']} "
-            f"by {s.min_db:g} to {s.max_db:g} dB.")
+    claim = suggestion_claim(s, tentative)
+    return (f"{claim[0].upper()}{claim[1:]}: {'probably ' if tentative else ''}{_verb(s)} "
+            f"{stem_grammar(s.role)['obj']} by {s.min_db:g} to {s.max_db:g} dB.")
 
 
-def balanced_but_sentence(anchor: str, sit_well: Sequence[str], s: RoleGain) -> str:
+def sit_well_claim(sit_well: Sequence[str], tentative: bool = False) -> str:
+    """"the drums and bass sit well", "the bass sits well": the judged main roles that are in band.
+
+    ``tentative`` (a balanced verdict below 50 %) words it as a guess: "the drums and bass seem to sit well".
+    """
+    single = len(sit_well) == 1 and stem_grammar(sit_well[0])["be"] == "is"
+    verb = ("seems to sit" if single else "seem to sit") if tentative else ("sits" if single else "sit")
+    return f"the {stems_phrase(list(sit_well))} {verb} well"
+
+
+def balanced_but_sentence(anchor: str, sit_well: Sequence[str], s: RoleGain, confidence: float = 1.0) -> str:
     """The headline when the judged main roles are in band and only a secondary role (other) is off.
 
     "Against the vocals, the drums and bass sit well. The other instruments are much too loud: lower them …".
+    ``confidence`` is the balanced verdict's: below 50 % "sit well" is worded as a guess, as "well-balanced" is.
     """
     said = suggestion_sentence(s, tentative=s.confidence < TENTATIVE_BELOW)
     if not sit_well:
         return f"Against the {anchor}, {said[0].lower()}{said[1:]}"
-    verb = "sits" if len(sit_well) == 1 and stem_grammar(sit_well[0])["be"] == "is" else "sit"
-    return f"Against the {anchor}, the {stems_phrase(list(sit_well))} {verb} well. {said}"
+    if confidence < TENTATIVE_BELOW:
+        return (f"Against the {anchor}, {sit_well_claim(sit_well, True)}, but the measurement is not conclusive. "
+                f"{said}")
+    return f"Against the {anchor}, {sit_well_claim(sit_well)}. {said}"
 
 
 def finite_json(x: Any) -> Any:
@@ -118,6 +134,11 @@ def advice_to_json(advice: Advice) -> dict:
             for v in advice.windows
         ],
         "pairs": [p.to_json() for p in advice.pairs],
+        "claims": [{"claim": c.claim, "confidence": round(c.confidence, 3), "backing": c.backing or None}
+                   for c in advice.claims],  # empty when the headline makes one claim (confidence is its)
+        "span": None if advice.span is None else [round(x, 3) for x in advice.span],
+        "windows_left_out": [{"start_s": round(w.start_s, 3), "end_s": round(w.end_s, 3), "reason": w.reason}
+                             for w in advice.left_out],
         "warnings": [{"code": f.code, "severity": f.severity, "message": f.message, "tracks": list(f.track_ids)}
                      for f in advice.findings],
     }
@@ -174,17 +195,67 @@ def true_peak_lines(m: Mapping) -> list[str]:
     return ["", line]
 
 
+def confidence_text(a: Advice, levels: Callable[[float], str] | None = None) -> str:
+    """The confidence and what backs it, for the CLI and the Markdown export.
+
+    One claim: "3 of 4 windows agree (75%)". Two (the main roles sit well, the other instruments are off): each
+    number after the claim it belongs to, "the drums and bass sit well 86% (2 of 2 judged windows agree); the
+    other instruments may be a little too quiet 42%, tentative (3 of 4 windows where … agree)".
+    ``levels`` words a confidence's level after the number (default: ", tentative" below 50%).
+    """
+    level = levels or (lambda c: ", tentative" if c < TENTATIVE_BELOW else "")
+    if not a.claims:
+        return f"{a.agreement} ({a.confidence:.0%})" if a.agreement else f"{a.confidence:.0%}"
+    return "; ".join(f"{c.claim} {c.confidence:.0%}{level(c.confidence)}" + (f" ({c.backing})" if c.backing else "")
+                     for c in a.claims)
+
+
+def span_text(span: tuple[float, float] | None) -> str:
+    """The judged span as the CLI takes it: "1:30.0–2:30.0" ("" for the whole song)."""
+    return f"{clock(span[0])}–{clock(span[1])}" if span else ""
+
+
+def _timeline(a: Advice, anchor: str) -> list[str]:
+    """The timeline's lines: each judged window's verdict, and the windows left out (runs of them with one
+    reason on one line), in time order."""
+    beside = " or ".join(r for r in TARGET_ROLES if r not in (anchor, "vocals" if a.anchor_track else anchor))
+    rows: list[tuple[float, float, str, bool]] = []
+    for v in a.windows:
+        what = ("unparsed answer" if v.category == "unparsed" else
+                f"not judged (no {beside} beside the {anchor})" if v.judged_no_role else
+                "balanced" if v.direction == "none" else
+                f"{v.target} {ARROWS[v.direction]} ({v.category.replace('_', ' ')})")
+        gate = "" if v.window.gated else "  [below the activity gate]"
+        rows.append((v.window.start_s, v.window.end_s, what + gate, False))
+    for w in a.left_out:
+        rows.append((w.start_s, w.end_s, w.reason, True))
+    rows.sort(key=lambda r: r[0])
+    merged: list[list] = []
+    for start, end, what, left in rows:
+        last = merged[-1] if merged else None
+        if left and last is not None and last[3] and last[2] == what and abs(last[1] - start) < 1e-6:
+            last[1], last[4] = end, last[4] + 1
+        else:
+            merged.append([start, end, what, left, 1])
+    lines = []
+    for start, end, what, left, n in merged:
+        if left:
+            what = f"not judged, left out: {what}" + (f" ({n} windows)" if n > 1 else "")
+        lines.append(f"    {clock(start)}–{clock(end)}  {what}")
+    return lines
+
+
 def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profile=None) -> str:
     """Human-readable critique: sentence, confidence, role table, timeline, warnings."""
     m = advice.measurements
     used = f" — profile: {advice.profile}" if advice.profile else ""
     anchor = advice.judged_anchor
+    span = f", judged {span_text(advice.span)}" if advice.span else ""
     lines = [f"MixingBuddy critique — {len(m['tracks'])} tracks, {m['sample_rate'] / 1000:g} kHz, "
-             f"{clock(m['duration_s'])} — anchor: {anchor_name(advice)} ({anchor_reason}) — advisor: "
+             f"{clock(m['duration_s'])}{span} — anchor: {anchor_name(advice)} ({anchor_reason}) — advisor: "
              f"{advice.advisor_id}{used}",
              "", f"  {advice.text}"]
-    agree = advice.agreement or ""
-    lines.append(f"  Confidence: {agree} ({advice.confidence:.0%})" if agree else f"  Confidence: {advice.confidence:.0%}")
+    lines.append(f"  Confidence: {confidence_text(advice)}")
     for s in advice.suggestions[1:]:
         tentative = s.confidence < TENTATIVE_BELOW
         action = suggestion_action(s, tentative)
@@ -222,15 +293,8 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
             rel = fmt_db(pair.offset_lu if judged else r["rel_anchor_lu"], signed=True)
         lines.append(f"  {role:<{width}} {r['tracks']:>6} {fmt_db(r['lufs']):>7} {rel:>13} {band:>14}  {verdict}")
     lines += true_peak_lines(m)
-    lines += ["", f"  Timeline ({len(advice.windows)} window(s)):"]
-    beside = " or ".join(r for r in TARGET_ROLES if r not in (anchor, "vocals" if advice.anchor_track else anchor))
-    for v in advice.windows:
-        what = ("unparsed answer" if v.category == "unparsed" else
-                f"not judged (no {beside} beside the {anchor})" if v.judged_no_role else
-                "balanced" if v.direction == "none" else
-                f"{v.target} {ARROWS[v.direction]} ({v.category.replace('_', ' ')})")
-        gate = "" if v.window.gated else "  [below the activity gate]"
-        lines.append(f"    {clock(v.window.start_s)}–{clock(v.window.end_s)}  {what}{gate}")
+    left = f", {len(advice.left_out)} left out" if advice.left_out else ""
+    lines += ["", f"  Timeline ({len(advice.windows)} window(s){left}):"] + _timeline(advice, anchor)
     warnings = [(f.severity, f.message, f.files_line()) for f in advice.doctor_findings] + [("note", n, "") for n in notes]
     if warnings:
         lines += ["", "  Warnings:"]
@@ -247,11 +311,13 @@ def advice_markdown(a: Advice, span: tuple[float, float] | None,
     lines = ["# MixingBuddy critique", "", f"**{a.text}**", ""]
     lines.append(f"- Anchor: {anchor_name(a)}")
     lines.append(f"- Advisor: {a.advisor_id}" + (f", profile {a.profile}" if a.profile else ""))
-    lines.append(f"- Confidence: {a.confidence:.0%}" + (f" ({a.agreement})" if a.agreement else ""))
+    lines.append(f"- Confidence: {confidence_text(a)}" if a.claims else
+                 f"- Confidence: {a.confidence:.0%}" + (f" ({a.agreement})" if a.agreement else ""))
     if a.profile_note:
         lines.append(f"- Note: {a.profile_note}")
     if a.abstained:
         lines.append("- The advice abstains: no confident issue.")
+    span = span or a.span
     if span:
         lines.append(f"- Span: {span[0]:.1f}–{span[1]:.1f} s")
     lines += ["", "## Suggested gain changes", "", "| role | direction | change (dB) | range (dB) | confidence |",
@@ -261,9 +327,11 @@ def advice_markdown(a: Advice, span: tuple[float, float] | None,
     if not a.suggestions:
         lines.append("| – | none | 0 | – | – |")
     lines += ["", "## Timeline", "", "| window | verdict |", "|---|---|"]
-    for v in a.windows:
-        gate = "" if v.window.gated else " (ungated)"
-        lines.append(f"| {v.window.start_s:.0f}–{v.window.end_s:.0f} s{gate} | {v.text or v.category} |")
+    rows = [(v.window.start_s, f"| {v.window.start_s:.0f}–{v.window.end_s:.0f} s"
+                               f"{'' if v.window.gated else ' (ungated)'} | {v.text or v.category} |")
+            for v in a.windows]
+    rows += [(w.start_s, f"| {w.start_s:.0f}–{w.end_s:.0f} s | not judged: {w.reason} |") for w in a.left_out]
+    lines += [row for _, row in sorted(rows, key=lambda r: r[0])]
     lines += ["", "## Export doctor", ""]
     if a.doctor_findings:
         lines += [f"- **{f.severity}** `{f.code}`: {f.message}" + (f" ({files})" if (files := f.files_line(None)) else "")
@@ -313,7 +381,8 @@ def advice_to_dict(a: Advice) -> dict:
         "confidence": a.confidence, "abstained": a.abstained, "text": a.text, "advisor_id": a.advisor_id,
         "findings": [asdict(f) for f in a.findings], "measurements": a.measurements, "status": a.agreement,
         "anchor_reason": a.anchor_reason, "profile": a.profile, "pairs": [asdict(p) for p in a.pairs],
-        "anchor_track": a.anchor_track,
+        "anchor_track": a.anchor_track, "claims": [asdict(c) for c in a.claims],
+        "span": None if a.span is None else list(a.span), "left_out": [asdict(w) for w in a.left_out],
     })
 
 
@@ -344,6 +413,10 @@ def advice_from_dict(d: Mapping) -> Advice:
                                      "via": tuple(p.get("via", ()))})
                     for p in d.get("pairs", ())),
         anchor_track=d.get("anchor_track"),
+        claims=tuple(Claim(c["claim"], float(c["confidence"]), c.get("backing", "")) for c in d.get("claims", ())),
+        span=None if d.get("span") is None else (float(d["span"][0]), float(d["span"][1])),
+        left_out=tuple(WindowLeftOut(float(w["start_s"]), float(w["end_s"]), w["reason"])
+                       for w in d.get("left_out", ())),
     )
 
 

@@ -71,6 +71,29 @@ class RoleGain:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """One claim of the headline, how sure it is and what backs it.
+
+    A headline that says two things ("the drums and bass sit well" and "the other instruments may be a little
+    too quiet") has one claim each, so a confidence is never read as the other claim's.
+    """
+
+    claim: str          # "the drums and bass sit well", "the other instruments may be a little too quiet"
+    confidence: float
+    backing: str = ""   # the windows behind it, e.g. "3 of 4 windows where the other instruments and the vocals
+                        # both play agree" ("" when none are counted)
+
+
+@dataclass(frozen=True)
+class WindowLeftOut:
+    """A window of the judged span that no verdict covers, and why (e.g. the anchor barely plays there)."""
+
+    start_s: float
+    end_s: float
+    reason: str
+
+
+@dataclass(frozen=True)
 class Advice:
     """The song-level advice: primary suggestion (or none), timeline, confidence and findings.
 
@@ -92,6 +115,12 @@ class Advice:
     profile: str | None = None    # the balance profile judged against (None for advisors without one)
     pairs: tuple = ()             # per (role, anchor) pair: windows used and skipped, offset, verdict
     anchor_track: str | None = None  # the id of the one track judged against (the lead vocal), else None
+    #: The headline's claims, each with its own confidence and backing: two when it says the main roles sit well
+    #: and the other instruments are off (``confidence`` is then the first one's, and ``agreement`` names each
+    #: claim before its windows); () when it makes one claim (``confidence`` and ``agreement`` are that one's).
+    claims: tuple[Claim, ...] = ()
+    span: tuple[float, float] | None = None  # the judged span (s) when one was asked for, else None (the song)
+    left_out: tuple[WindowLeftOut, ...] = ()  # the span's windows that no verdict covers, and why
 
     @property
     def doctor_findings(self) -> tuple[Finding, ...]:

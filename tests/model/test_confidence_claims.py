@@ -1,8 +1,9 @@
-"""What a critique's agreement and anchor reasons describe: the windows agreeing with each pair's verdict, and a
-role that barely plays told from a silent one."""
+"""What a critique's confidence and agreement describe: the claim they belong to, the windows behind it, the span
+judged and the windows left out, in the human text, the Markdown export, the JSON and the session dict."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,8 @@ import soundfile as sf
 from model.advice.advisor import AdviceRequest
 from model.advice.balance import BalanceAdvisor
 from model.advice.pipeline import critique
-from model.advice.report import advice_to_json
+from model.advice.report import (advice_from_dict, advice_json_text, advice_markdown, advice_to_dict,
+                                 advice_to_json, render_text)
 from model.audio.tracks import load_tracks
 from model.errors import RoleError
 from tests.model.test_profiles import SR, noise_song, wide
@@ -28,6 +30,68 @@ def boost(folder: Path, name: str, start: float, end: float, db: float) -> None:
     audio, sr = sf.read(folder / name, dtype="float32")
     audio[int(start * sr):int(end * sr)] *= np.float32(10 ** (db / 20))
     sf.write(folder / name, audio, sr, subtype="FLOAT")
+
+
+def confidence_line(text: str) -> str:
+    return next(line.strip() for line in text.splitlines() if line.strip().startswith("Confidence:"))
+
+
+def test_other_alone_out_of_band_is_backed_by_its_own_pair_windows_never_0_of_0(tmp_path):
+    # the drums and bass play only where the vocals rest: only the keys (other) are judged, 9 LU over the median
+    folder = noise_song(tmp_path / "s", db={"other": 9.0},
+                        plays={"vocals": (0, 20), "other": (0, 20), "drums": (20, 30), "bass": (20, 30)})
+    advice = judge(folder)
+    other = advice.suggestions[0]
+    assert advice.primary is None and other.role == "other" and advice.confidence == other.confidence
+    assert advice.text.startswith("Against the vocals, the other instruments are much too loud")
+    assert advice.agreement == "2 of 2 windows where the other instruments and the vocals both play agree"
+    line = confidence_line(render_text(advice, "chosen", ()))
+    assert line == f"Confidence: {advice.agreement} ({other.confidence:.0%})" and "0 of 0" not in line
+    assert advice.claims == ()  # one claim: the confidence is the other instruments'
+
+
+def test_each_number_of_a_two_claim_headline_says_which_claim_it_belongs_to(tmp_path):
+    # drums and bass in band, the keys 9 LU over: "sit well" 84 %, the other instruments' suggestion 51 %
+    advice = judge(noise_song(tmp_path / "s", db={"other": 9.0}), spread=5.0)
+    other = advice.suggestions[0]
+    sit_well, off = advice.claims
+    assert (sit_well.claim, sit_well.confidence) == ("the drums and bass sit well", advice.confidence)
+    assert (off.claim, off.confidence) == ("the other instruments are much too loud", other.confidence)
+    assert round(sit_well.confidence, 2) != round(off.confidence, 2)
+    backing = "3 of 3 windows where the other instruments and the vocals both play agree"
+    assert (sit_well.backing, off.backing) == ("3 of 3 windows agree", backing)
+    expected = (f"the drums and bass sit well {sit_well.confidence:.0%} (3 of 3 windows agree); the other "
+                f"instruments are much too loud {off.confidence:.0%} ({backing})")
+    assert confidence_line(render_text(advice, "chosen", ())) == f"Confidence: {expected}"
+    assert f"- Confidence: {expected}" in advice_markdown(advice, None)
+    # the agreement alone (the app's status bar, the session) names each claim before its windows
+    assert advice.agreement == f"the drums and bass sit well: 3 of 3 windows agree; the other instruments are " \
+                               f"much too loud: {backing}"
+    data = json.loads(advice_json_text(advice))
+    assert [(c["claim"], c["confidence"]) for c in data["claims"]] == [
+        ("the drums and bass sit well", round(sit_well.confidence, 3)),
+        ("the other instruments are much too loud", round(off.confidence, 3))]
+    assert data["confidence"] == round(sit_well.confidence, 3)
+    back = advice_from_dict(advice_to_dict(advice))
+    assert back.claims == advice.claims and advice_to_json(back) == advice_to_json(advice)
+
+
+def test_an_unsure_sit_well_is_worded_as_a_guess_and_its_pairs_count_the_windows_in_band(tmp_path):
+    # each of drums and bass is 4.5 LU over in one window and in band over the song; the keys 9 LU over
+    folder = noise_song(tmp_path / "s", db={"other": 9.0})
+    boost(folder, "Drums.wav", 0, 10, 4.5)
+    boost(folder, "Bass.wav", 10, 20, 4.5)
+    advice = judge(folder)
+    pairs = {p.role: p for p in advice.pairs}
+    for role in ("drums", "bass"):  # in band: the windows agreeing with "in band" are the two in band
+        p = pairs[role]
+        assert p.suggestion is None and abs(p.deviation_lu) < 3.0
+        assert (p.agreeing, p.compared, p.agreement) == (2, 3, pytest.approx(2 / 3))
+    assert advice.confidence < 0.5  # one window in three judged balanced
+    assert advice.text.startswith("Against the vocals, the drums and bass seem to sit well, but the measurement "
+                                  "is not conclusive. The other instruments are much too loud")
+    assert confidence_line(render_text(advice, "chosen", ())).startswith(
+        f"Confidence: the drums and bass seem to sit well {advice.confidence:.0%}, tentative (1 of 3 windows agree)")
 
 
 def test_a_pair_in_band_counts_its_windows_in_band_as_agreeing(tmp_path):
@@ -78,3 +142,33 @@ def test_a_pair_note_says_why_windows_were_skipped_without_calling_a_role_silent
     note = next(f.message for f in advice.findings if f.message.startswith("drums vs vocals: judged over"))
     assert note == ("drums vs vocals: judged over 2 window(s) where both play; 1 skipped (in each, one of them is "
                     "silent or plays in under 20% of it).")
+
+
+def test_the_header_names_the_judged_span_and_the_timeline_every_window_left_out(tmp_path):
+    # the vocals (the anchor) rest after 20 s; the song runs 35 s and 0-30 s is judged
+    folder = noise_song(tmp_path / "s", seconds=35.0, plays={"vocals": (0, 20)})
+    advice = judge(folder, span=(0.0, 30.0))
+    assert advice.span == (0.0, 30.0) and [v.window.start_s for v in advice.windows] == [0.0, 10.0]
+    text = render_text(advice, "chosen", ())
+    assert text.splitlines()[0].startswith("MixingBuddy critique — 4 tracks, 22.05 kHz, 0:35.0, judged "
+                                           "0:00.0–0:30.0 — anchor: vocals")
+    assert "  Timeline (2 window(s), 1 left out):" in text
+    assert "    0:20.0–0:30.0  not judged, left out: the vocals (the anchor) are silent there" in text
+    data = advice_to_json(advice)
+    assert data["span"] == [0.0, 30.0]
+    assert data["windows_left_out"] == [{"start_s": 20.0, "end_s": 30.0,
+                                         "reason": "the vocals (the anchor) are silent there"}]
+    assert "| 20–30 s | not judged: the vocals (the anchor) are silent there |" in advice_markdown(advice, None)
+    assert advice_from_dict(advice_to_dict(advice)).left_out == advice.left_out
+    # the whole song: no span in the header, and the tail shorter than a window is said, not dropped
+    whole = render_text(judge(folder), "chosen", ())
+    assert ", judged" not in whole.splitlines()[0]
+    assert "0:20.0–0:30.0  not judged, left out: the vocals (the anchor) are silent there" in whole
+    assert "0:30.0–0:35.0  not judged, left out: the end of the span, shorter than one 10 s window" in whole
+
+
+def test_runs_of_windows_left_out_for_one_reason_share_a_line(tmp_path):
+    folder = noise_song(tmp_path / "s", seconds=50.0, plays={"vocals": (30, 50)})
+    text = render_text(judge(folder), "chosen", ())
+    assert "    0:00.0–0:30.0  not judged, left out: the vocals (the anchor) are silent there (3 windows)" in text
+    assert "Timeline (2 window(s), 3 left out):" in text
