@@ -306,6 +306,13 @@ class BalanceAdvisor:
                     f"the advice firm")
                 out.append(Finding("tentative", "info",
                                    f"{p.role}: tentative ({p.suggestion.confidence:.0%}): {why}."))
+            names = guessed.get(p.role, []) + guessed.get(p.anchor, [])
+            if p.suggestion is not None and names and (p.probability or 0) < TENTATIVE_BELOW:
+                # the advice is tentative for another reason, but its role may not even be what the name says
+                out.append(Finding("role_guessed", "info",
+                                   f"{p.role} vs {p.anchor} rests on {', '.join(names[:3])}, whose role was guessed "
+                                   f"from an ambiguous file name: if it holds other parts too, set its role "
+                                   f"and critique again."))
         if primary is not None:
             louder = [v for v in verdicts if v.target == primary.role and v.category != primary.category]
             if louder:

@@ -241,6 +241,21 @@ def test_a_role_guessed_from_an_ambiguous_name_stays_tentative_until_set(tmp_pat
     assert set_by_user.primary.role == "bass" and set_by_user.primary.confidence > 0.9
 
 
+def test_advice_that_is_tentative_anyway_still_names_the_ambiguous_track_it_rests_on(tmp_path):
+    folder = noise_song(tmp_path / "s", db={"bass": 5.0})
+    (folder / "Bass.wav").rename(folder / "Pad + Bass.wav")
+    advice = critique(AdviceRequest(load_tracks([folder]).tracks, "vocals"), BalanceAdvisor(wide(0.0, 6.0)))
+    assert advice.primary.role == "bass" and advice.primary.confidence < 0.5
+    assert [f.message for f in advice.findings if f.code == "tentative"] == [
+        f"bass: tentative ({advice.primary.confidence:.0%}): finished songs of this kind disagree this much."]
+    assert [f.message for f in advice.findings if f.code == "role_guessed"] == [
+        "bass vs vocals rests on Pad + Bass.wav, whose role was guessed from an ambiguous file name: if it holds "
+        "other parts too, set its role and critique again."]
+    set_by_user = critique(AdviceRequest(load_tracks([folder], roles={"Pad + Bass.wav": "bass"}).tracks, "vocals"),
+                           BalanceAdvisor(wide(0.0, 6.0)))
+    assert not [f for f in set_by_user.findings if f.code == "role_guessed"]
+
+
 def test_other_out_of_band_is_a_secondary_suggestion(write_session):
     advice = critique(AdviceRequest(load_tracks([write_session({"other": 12.0})]).tracks, "vocals"),
                       load_advisor("balance"))
