@@ -13,6 +13,8 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget  # noqa: E402
 
 import pyqtgraph as pg  # noqa: E402
 
+from model.audio.findings import clock  # noqa: E402
+
 DIRECTION_COLOURS = {"increase": "#4aa3ff", "decrease": "#ff8a4a", "none": "#6c8a7a", "unparsed": "#555555",
                      "not_judged": "#555555"}
 ARROWS = {"increase": "↑", "decrease": "↓", "none": "✓"}
@@ -176,12 +178,15 @@ class VerdictStrip(QWidget):
         self.colours: list[QColor] = []   # per window, for tests and screenshots
         self.alphas: list[float] = []
         self.labels: list[tuple[float, str, pg.TextItem]] = []   # (centre in s, text, item), left to right
+        self.left_out: list[tuple[float, float, str]] = []        # windows no verdict covers: (start, end, why)
         vb = pi.getViewBox()
         vb.sigResized.connect(self.thin_labels)
         vb.sigXRangeChanged.connect(self.thin_labels)
-        self.setToolTip("Per-window verdicts: blue = raise, orange = lower, green = balanced, grey = not judged (only "
-                        "the other instruments played beside the anchor); opacity = how well "
-                        "the window agrees with the song's verdict (fainter: disagrees, or below the activity gate).")
+        self.setToolTip(self.TOOLTIP)
+
+    TOOLTIP = ("Per-window verdicts: blue = raise, orange = lower, green = balanced, grey = not judged (only the other "
+               "instruments played beside the anchor); opacity = how well the window agrees with the song's verdict "
+               "(fainter: disagrees, or below the activity gate). An outline only: a window left out.")
 
     def show_advice(self, advice) -> None:
         pi = self.plot.getPlotItem()
@@ -191,8 +196,11 @@ class VerdictStrip(QWidget):
         self.colours = []
         self.alphas = []
         self.labels = []
+        self.left_out = []
+        self.setToolTip(self.TOOLTIP)
         if advice is None or not advice.windows:
             return
+        self._show_left_out(advice.left_out)
         runs: list = []
         for v in advice.windows:
             key = "unparsed" if v.category == "unparsed" else "not_judged" if v.judged_no_role else v.direction
@@ -219,6 +227,21 @@ class VerdictStrip(QWidget):
             self.items.append(t)
             self.labels.append(((start + end) / 2, label, t))
         self.thin_labels()
+
+    def _show_left_out(self, left_out) -> None:
+        """An outline for each window of the span that no verdict covers; the tooltip says why, run by run."""
+        pi = self.plot.getPlotItem()
+        for w in left_out:
+            box = pg.BarGraphItem(x0=[w.start_s], x1=[w.end_s - 0.05], y0=[0.2], height=[0.6], brush=pg.mkBrush(None),
+                                  pen=pg.mkPen(DIRECTION_COLOURS["not_judged"], width=1, style=Qt.PenStyle.DotLine))
+            pi.addItem(box)
+            self.items.append(box)
+            self.left_out.append((w.start_s, w.end_s, w.reason))
+        if self.left_out:
+            runs = self._merge_runs([[a, b, why] for a, b, why in self.left_out])
+            lines = [f"{clock(a)}–{clock(b)}: {why}" for a, b, why in runs]
+            shown = lines[:8] + ([f"… and {len(lines) - 8} more"] if len(lines) > 8 else [])
+            self.setToolTip(self.TOOLTIP + "\n\nLeft out, not judged:\n" + "\n".join(shown))
 
     @staticmethod
     def _merge_runs(runs: list) -> list:

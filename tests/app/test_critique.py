@@ -282,3 +282,22 @@ def test_verdict_strip_greys_a_window_where_no_role_was_judged(qtbot):
     strip.show_advice(advice)
     assert [c.name() for c in strip.colours] == [DIRECTION_COLOURS["none"], DIRECTION_COLOURS["not_judged"]]
     assert [text for _, text, _ in strip.labels] == ["ok", "–"]
+
+
+def test_verdict_strip_outlines_the_windows_left_out_and_says_why(qtbot):
+    from mixingbuddy_app.widgets.overview import VerdictStrip
+    from model.advice.types import Advice, WindowLeftOut, WindowVerdict
+    from model.audio.segments import Window
+
+    judged = WindowVerdict(Window(20.0, 30.0, True), None, "none", "no_error", None, None, "", {"drums": 0.5})
+    left = (WindowLeftOut(0.0, 10.0, "the vocals (the anchor) are silent there"),
+            WindowLeftOut(10.0, 20.0, "the vocals (the anchor) are silent there"))
+    advice = Advice("vocals", None, (), (judged,), 0.9, False, "", "balance", left_out=left)
+    strip = VerdictStrip()
+    qtbot.addWidget(strip)
+    strip.show_advice(advice)
+    assert [text for _, text, _ in strip.labels] == ["ok"] and len(strip.colours) == 1   # judged windows only
+    assert strip.left_out == [(0.0, 10.0, left[0].reason), (10.0, 20.0, left[1].reason)]
+    assert "0:00–0:20: the vocals (the anchor) are silent there" in strip.toolTip()
+    strip.show_advice(Advice("vocals", None, (), (judged,), 0.9, False, "", "balance"))
+    assert strip.left_out == [] and "Left out" not in strip.toolTip()
