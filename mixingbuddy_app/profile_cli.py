@@ -97,13 +97,16 @@ def check_out(out: Path, create: bool) -> None:
 
 
 def run(argv: Sequence[str]) -> int:
-    from model.advice.profiles import (MIN_SONGS, BalanceProfile, fit_profile, list_profiles, read_profile_file,
-                                       resolve_profile, user_profile_path, write_profile)
+    from model.advice.profiles import (MIN_SONGS, BalanceProfile, fit_profile, hidden_user_profiles, list_profiles,
+                                       read_profile_file, resolve_profile, user_profile_path, write_profile)
 
     args = build_parser().parse_args(list(argv))
     if args.command == "list":
         for e in list_profiles():
             print(f"{e.name:<16} {e.source:<8} {e.description}  ({e.path})")
+        for path in hidden_user_profiles():
+            print(f"note: your {path} is not listed: a shipped profile is called '{path.stem}'. Rename the file "
+                  "to choose it.", file=sys.stderr)
         return 0
     if args.command == "show":
         print(summary(read_profile_file(resolve_profile(args.name))[0], None))

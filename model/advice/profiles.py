@@ -501,6 +501,13 @@ def list_profiles() -> list[ProfileEntry]:
     return out
 
 
+def hidden_user_profiles() -> list[Path]:
+    """The user's profile files named like a shipped profile: not listed (the shipped one wins), so said apart."""
+    folder = user_profile_dir()
+    return sorted(p for p in folder.glob("*.json") if (shipped_profile_dir() / p.name).is_file()) \
+        if folder.is_dir() else []
+
+
 def resolve_profile(name_or_path: str | os.PathLike | None = None) -> Path:
     """A profile name (shipped or user) or a JSON file path -> the file; InputError when there is none."""
     text = str(name_or_path or DEFAULT_PROFILE)

@@ -155,3 +155,14 @@ def test_shipped_and_format_1_profiles_still_show(tmp_path):
     for name in ("pop-rock", "electronic", tmp_path / "old.json"):
         out = mb("profile", "show", name)
         assert out.returncode == 0 and "drums|vocals" in out.stdout, out.stderr
+
+
+def test_a_user_profile_named_like_a_shipped_one_is_said_not_to_be_listed(tmp_path):
+    (tmp_path / "pop-rock.json").write_text(json.dumps(electronic()))
+    (tmp_path / "club.json").write_text(json.dumps(electronic()))
+    out = mb("profile", "list", env_extra={"MIXINGBUDDY_PROFILE_DIR": str(tmp_path)})
+    assert out.returncode == 0, out.stderr
+    listed = [line.split()[:2] for line in out.stdout.splitlines()]
+    assert ["club", "user"] in listed and ["pop-rock", "shipped"] in listed and ["pop-rock", "user"] not in listed
+    assert out.stderr.strip() == (f"note: your {tmp_path / 'pop-rock.json'} is not listed: a shipped profile is "
+                                  "called 'pop-rock'. Rename the file to choose it.")
