@@ -360,12 +360,13 @@ def combine(songs: Sequence[SongOffsets], name: str, method: str, description: s
     }
 
 
-def measure_song(song: SongSource, window_s: float = 10.0) -> tuple[SongOffsets, dict[str, np.ndarray], str | None]:
+def measure_song(song: SongSource, window_s: float = 10.0, cancel: "CancelToken | None" = None
+                 ) -> tuple[SongOffsets, dict[str, np.ndarray], str | None]:
     """One finished song, its files streamed once and never held whole (a 38-stem song fits in a few hundred MB):
     its pair offsets, each role's tonal shape, and the file name of its lead vocal (None when it has none).
 
     Roles are guessed from the file names unless ``song.roles`` sets them (by file name or track id); the song
-    is mixed with its own gains (``track_db``, ``muted``).
+    is mixed with its own gains (``track_db``, ``muted``). ``cancel`` is checked before each 10 s block.
     """
     from model.advice.tonal import song_tonal_shapes
     from model.audio.spectral import BandFrameStream
@@ -383,7 +384,7 @@ def measure_song(song: SongSource, window_s: float = 10.0) -> tuple[SongOffsets,
         if song.lead else lead_vocal_of(audible)
     bands = BandFrameStream.over(plan.sample_rate, plan.frames)
     analysis = analyse_session(plan, roles, window_s, gains=gains, per_track=False,
-                               also_alone=[lead] if lead else (), on_role_sums=bands.add)
+                               also_alone=[lead] if lead else (), on_role_sums=bands.add, cancel=cancel)
     return (song_offsets(song.label, analysis.measurements, lead), song_tonal_shapes(bands.finish()),
             tracks.get(lead).name if lead else None)
 
@@ -442,7 +443,7 @@ def fit_profile(songs: Sequence[SongSource | str | os.PathLike], name: str, meth
             cancel.raise_if_cancelled()
         if progress:
             progress(i / len(sources), f"Measuring {song.label} ({i + 1} of {len(sources)})")
-        offsets, shape, leads[song.label] = measure_song(song, window_s)
+        offsets, shape, leads[song.label] = measure_song(song, window_s, cancel)
         measured.append(offsets)
         shapes.append(shape)
     if progress:

@@ -27,7 +27,7 @@ from typing import Mapping
 import numpy as np
 
 import model.errors
-from model.audio.measure import TrackWindow, WindowBuilder
+from model.audio.measure import Cancellable, TrackWindow, WindowBuilder
 from model.audio.processes import end_workers, error_reply, ignore_interrupts, reply_payload, start_worker
 from model.audio.stream import Analysed, BlockJob, FileStream, Piece, RoleSumsHook, session_tracks
 from model.audio.tracks import SessionPlan
@@ -49,7 +49,8 @@ class _WorkerSetup:
 
 
 def analyse_in_processes(plan: SessionPlan, roles: Mapping[str, str] | None, job: BlockJob,
-                         pieces: list[Piece], processes: int, on_role_sums: RoleSumsHook | None = None) -> Analysed:
+                         pieces: list[Piece], processes: int, on_role_sums: RoleSumsHook | None = None,
+                         cancel: Cancellable | None = None) -> Analysed:
     """The streamed analysis with the files shared among ``processes`` worker processes."""
     shares = _shares(plan, job, processes)
     max_frames = max((b - a for a, b, window in pieces if window), default=0)
@@ -64,12 +65,13 @@ def analyse_in_processes(plan: SessionPlan, roles: Mapping[str, str] | None, job
             slots = [np.frombuffer(r, dtype=np.float32)[: len(rows) * max_frames * 2].reshape(len(rows), max_frames, 2)
                      for r in raw]
             workers.append((proc, mine, slots, rows))
-        return _run(workers, job, pieces, on_role_sums)
+        return _run(workers, job, pieces, on_role_sums, cancel)
     finally:
         _stop(workers)
 
 
-def _run(workers, job: BlockJob, pieces: list[Piece], on_role_sums: RoleSumsHook | None) -> Analysed:
+def _run(workers, job: BlockJob, pieces: list[Piece], on_role_sums: RoleSumsHook | None,
+         cancel: Cancellable | None = None) -> Analysed:
     measured: dict[str, list[TrackWindow]] = {}
     windows = []
     windowed = [window is not None for _, _, window in pieces]
@@ -84,6 +86,8 @@ def _run(workers, job: BlockJob, pieces: list[Piece], on_role_sums: RoleSumsHook
     for k in range(SLOTS):
         send(k)
     for k, (start, end, window) in enumerate(pieces):
+        if cancel is not None:
+            cancel.raise_if_cancelled()   # the caller's finally ends the workers
         replies = [_receive(conn) for _, conn, _, _ in workers]
         builder = WindowBuilder(job.sample_rate, *window, job.role_of, job.alone) if window else None
         if builder is not None:

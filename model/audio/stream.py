@@ -26,8 +26,8 @@ from model.audio.decode import BlockReader, out_channels
 from model.audio.doctor import FileStats, check_files
 from model.audio.dsp import TRUE_PEAK_CONTEXT, NEG_INF, StreamResampler, true_peak_db
 from model.audio.findings import Finding
-from model.audio.measure import (Measurements, TrackWindow, WindowBuilder, WindowLevels, metered_alone,
-                                 set_track_true_peaks, window_spans)
+from model.audio.measure import (Cancellable, Measurements, TrackWindow, WindowBuilder, WindowLevels,
+                                 metered_alone, set_track_true_peaks, window_spans)
 from model.audio.roles import RoleGuess, guess_role
 from model.audio.tracks import Gains, SessionPlan, Track, TrackSet, conversion_notes, frames_at, plan_session
 
@@ -121,7 +121,8 @@ def analyse_session(plan: SessionPlan, roles: Mapping[str, str] | None = None, w
                     span: tuple[float, float] | None = None, true_peak: bool = False, anchor: str | None = None,
                     gains: Gains | None = None, per_track: bool = True, workers: int | None = None,
                     cache: AnalysisCache | None = None, processes: bool | None = None,
-                    on_role_sums: RoleSumsHook | None = None, also_alone: Iterable[str] = ()) -> SessionAnalysis:
+                    on_role_sums: RoleSumsHook | None = None, also_alone: Iterable[str] = (),
+                    cancel: Cancellable | None = None) -> SessionAnalysis:
     """Decode every file of the plan once and measure it (see the module docstring).
 
     ``roles`` overrides guessed roles by track id; ``anchor`` makes the doctor raise RoleError
@@ -133,7 +134,8 @@ def analyse_session(plan: SessionPlan, roles: Mapping[str, str] | None = None, w
     processes, since libebur128's metering holds the GIL. ``on_role_sums(first sample, {role: (frames, 2)
     float32})`` is given each window's role sums (audible tracks at their gains) in this process, in time
     order, one call at a time; the windows tile the span (e.g. model.audio.spectral.BandFrameStream.add).
-    ``also_alone`` names tracks to meter on their own without ``per_track`` (e.g. a lead vocal).
+    ``also_alone`` names tracks to meter on their own without ``per_track`` (e.g. a lead vocal). ``cancel`` is
+    checked before each block (Cancelled; every file closed, every worker ended).
     """
     gains = gains or Gains()
     tset = session_tracks(plan, roles)
@@ -154,9 +156,9 @@ def analyse_session(plan: SessionPlan, roles: Mapping[str, str] | None = None, w
         from model.audio.filepool import analyse_in_processes
 
         files, windows, measured = analyse_in_processes(plan, roles, job, pieces, min(n, MAX_PROCESSES),
-                                                        on_role_sums)
+                                                        on_role_sums, cancel)
     else:
-        files, windows, measured = _analyse_in_threads(tset, length, job, pieces, n, on_role_sums)
+        files, windows, measured = _analyse_in_threads(tset, length, job, pieces, n, on_role_sums, cancel)
     for t in tset.tracks:
         if t.id in known:
             files[t.id] = (known[t.id].for_track(t.id, t.name, t.role.role), known[t.id].true_peak_db)
@@ -223,7 +225,7 @@ Analysed = tuple[dict[str, tuple[FileStats, float]], list[WindowLevels], dict[st
 
 
 def _analyse_in_threads(tset: TrackSet, length: int, job: BlockJob, pieces: list[Piece], workers: int,
-                        on_role_sums: RoleSumsHook | None = None) -> Analysed:
+                        on_role_sums: RoleSumsHook | None = None, cancel: Cancellable | None = None) -> Analysed:
     streams: list[FileStream] = []
     try:
         for t in tset.tracks:
@@ -240,6 +242,8 @@ def _analyse_in_threads(tset: TrackSet, length: int, job: BlockJob, pieces: list
         with ThreadPoolExecutor(max_workers=workers) as pool, ThreadPoolExecutor(max_workers=1) as finisher:
             index = -1
             for start, end, window in pieces:
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
                 builder = WindowBuilder(job.sample_rate, *window, job.role_of, job.alone) if window else None
                 index += window is not None
                 list(pool.map(lambda s, n=end - start, b=builder, i=index: job.step(s, n, b, i), streams))

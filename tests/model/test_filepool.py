@@ -169,3 +169,28 @@ def test_role_sums_reach_the_spectral_stream_from_the_pool_as_from_threads(tmp_p
     assert frames[True].power.keys() == frames[False].power.keys()
     for name, power in frames[False].power.items():
         np.testing.assert_allclose(frames[True].power[name], power, rtol=1e-5, atol=1e-12)
+
+
+class CancelAfter:
+    """A cancel token that trips on its ``n``-th check: a user pressing Cancel in the middle of a song."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.checks = n, 0
+
+    def raise_if_cancelled(self) -> None:
+        from model.errors import Cancelled
+
+        self.checks += 1
+        if self.checks >= self.n:
+            raise Cancelled()
+
+
+@pytest.mark.parametrize("processes", [False, True])
+def test_a_streamed_analysis_stops_at_the_next_block_when_cancelled_and_leaves_no_process(tmp_path, processes):
+    from model.errors import Cancelled
+
+    folder = big_session(tmp_path)
+    cancel = CancelAfter(3)
+    with pytest.raises(Cancelled):
+        analyse_session(plan_session([folder]), processes=processes, workers=2, cancel=cancel)
+    assert cancel.checks == 3 and _children() == []

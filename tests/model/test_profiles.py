@@ -54,6 +54,17 @@ def test_fitting_recovers_known_offsets(tmp_path):
     assert loaded.typical("drums", "vocals").judged and loaded.typical("drums", "vocals").spread >= 3.5
 
 
+def test_a_fit_stops_inside_a_song_when_cancelled(tmp_path):
+    from model.errors import Cancelled
+    from tests.model.test_filepool import CancelAfter
+
+    songs = [noise_song(tmp_path / f"s{i}", seed=i) for i in range(2)]
+    cancel = CancelAfter(3)   # the check before the first song, then one per 10 s block of it
+    with pytest.raises(Cancelled):
+        fit_profile(songs, "never", cancel=cancel)
+    assert cancel.checks == 3
+
+
 def test_fitted_profile_carries_the_songs_tonal_shapes(tmp_path):
     from model.advice.profiles import write_profile
     from model.advice.tonal import tonal_for_profile
