@@ -17,7 +17,7 @@ from model.advice.report import (advice_from_dict, advice_json_text, advice_mark
                                  advice_to_json, render_text)
 from model.audio.tracks import load_tracks
 from model.errors import RoleError
-from tests.model.test_profiles import SR, noise_song, wide
+from tests.model.test_profiles import noise_song, wide
 
 
 def judge(folder: Path, anchor: str | None = "vocals", spread: float = 1.0, span=None):
