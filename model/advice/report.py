@@ -276,6 +276,8 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
                 band = f"{low:+.1f}..{high:+.1f}"
         if role == anchor:
             verdict, rel = "anchor", "anchor"
+        elif advice.anchor_track and role == "vocals":  # its sum holds the anchor track: no offset to read
+            verdict, rel = "holds the anchor", "—"
         else:
             s = verdicts.get(role)
             pair = pairs.get(role)

@@ -120,6 +120,8 @@ def test_a_role_too_loud_against_the_lead_vocal_is_flagged(tmp_path, lead_profil
     assert "vocals not judged: the anchor, the lead vocal track, is one of the vocals." in text
     row = next(line for line in text.splitlines() if line.strip().startswith("lead vocal"))
     assert row.split()[-1] == "anchor"
+    vocals = next(line for line in text.splitlines() if line.strip().startswith("vocals "))
+    assert vocals.split()[3:] == ["—", "—", "holds", "the", "anchor"]   # no offset of a sum against its own part
     data = advice_to_json(advice)
     assert data["anchor"] == "vocals" and data["anchor_track"] == lead
     assert data["measurements"]["roles"][TRACK_ANCHOR]["tracks"] == 1
