@@ -52,9 +52,7 @@ def song_source(path: str, overrides: dict[str, str]):
         muted = frozenset(names[e["abs_path"]] for e in pending.entries if e.get("muted"))
         lead = next((names[e["abs_path"]] for e in pending.entries if e.get("anchor")), None)  # the anchor track
         return SongSource(p.stem, tuple(pending.resolved_paths()), roles | overrides, track_db, muted, lead)
-    if not p.exists():
-        raise CliInputError(f"{path}: no such file or folder")
-    if not p.is_dir():
+    if p.exists() and not p.is_dir():   # a missing path is refused with the others' checks (expand_paths)
         raise CliInputError(f"{path}: give one folder of stems or one .mbsession per song")
     return SongSource(p.name, (str(p),), overrides)
 

@@ -297,8 +297,8 @@ class BalanceAdvisor:
                                    f"{p.role} vs {p.anchor}: judged over {p.windows} window(s) where both play; "
                                    f"{p.skipped} skipped (in each, one of them is silent or plays in under "
                                    f"{MIN_ACTIVE_SHARE:.0%} of it)."))
+            names = guessed.get(p.role, []) + guessed.get(p.anchor, [])   # its files' roles, guessed uncertainly
             if p.suggestion is not None and p.suggestion.confidence < TENTATIVE_BELOW:
-                names = guessed.get(p.role, []) + guessed.get(p.anchor, [])
                 why = "finished songs of this kind disagree this much" if (p.probability or 0) < TENTATIVE_BELOW else (
                     f"measured through the {' and '.join(p.via)} only" if p.via else
                     "its windows disagree" if (p.agreement or 0) < TENTATIVE_BELOW else
@@ -306,7 +306,6 @@ class BalanceAdvisor:
                     f"the advice firm")
                 out.append(Finding("tentative", "info",
                                    f"{p.role}: tentative ({p.suggestion.confidence:.0%}): {why}."))
-            names = guessed.get(p.role, []) + guessed.get(p.anchor, [])
             if p.suggestion is not None and names and (p.probability or 0) < TENTATIVE_BELOW:
                 # the advice is tentative for another reason, but its role may not even be what the name says
                 out.append(Finding("role_guessed", "info",

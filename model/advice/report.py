@@ -219,30 +219,29 @@ def _timeline(a: Advice, anchor: str) -> list[str]:
     """The timeline's lines: each judged window's verdict, and the windows left out (runs of them with one
     reason on one line), in time order."""
     beside = " or ".join(r for r in TARGET_ROLES if r not in (anchor, "vocals" if a.anchor_track else anchor))
-    rows: list[tuple[float, float, str, bool]] = []
+    rows: list[tuple[float, float, str]] = []
     for v in a.windows:
         what = ("unparsed answer" if v.category == "unparsed" else
                 f"not judged (no {beside} beside the {anchor})" if v.judged_no_role else
                 "balanced" if v.direction == "none" else
                 f"{v.target} {ARROWS[v.direction]} ({v.category.replace('_', ' ')})")
         gate = "" if v.window.gated else "  [below the activity gate]"
-        rows.append((v.window.start_s, v.window.end_s, what + gate, False))
-    for w in a.left_out:
-        rows.append((w.start_s, w.end_s, w.reason, True))
-    rows.sort(key=lambda r: r[0])
-    merged: list[list] = []
-    for start, end, what, left in rows:
-        last = merged[-1] if merged else None
-        if left and last is not None and last[3] and last[2] == what and abs(last[1] - start) < 1e-6:
-            last[1], last[4] = end, last[4] + 1
+        rows.append((v.window.start_s, v.window.end_s, what + gate))
+    for w, n in left_out_runs(a.left_out):
+        rows.append((w.start_s, w.end_s, f"not judged, left out: {w.reason}" + (f" ({n} windows)" if n > 1 else "")))
+    return [f"    {clock(start)}–{clock(end)}  {what}" for start, end, what in sorted(rows, key=lambda r: r[0])]
+
+
+def left_out_runs(left_out: Sequence[WindowLeftOut]) -> list[tuple[WindowLeftOut, int]]:
+    """Neighbouring windows left out for one reason, each run as one span with how many windows it holds."""
+    runs: list[tuple[WindowLeftOut, int]] = []
+    for w in sorted(left_out, key=lambda w: w.start_s):
+        if runs and runs[-1][0].reason == w.reason and abs(runs[-1][0].end_s - w.start_s) < 1e-6:
+            first, n = runs[-1]
+            runs[-1] = (WindowLeftOut(first.start_s, w.end_s, w.reason), n + 1)
         else:
-            merged.append([start, end, what, left, 1])
-    lines = []
-    for start, end, what, left, n in merged:
-        if left:
-            what = f"not judged, left out: {what}" + (f" ({n} windows)" if n > 1 else "")
-        lines.append(f"    {clock(start)}–{clock(end)}  {what}")
-    return lines
+            runs.append((w, 1))
+    return runs
 
 
 def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profile=None) -> str:
