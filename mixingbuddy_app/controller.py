@@ -417,6 +417,9 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         why = self.project.set_region(region)
         self._apply_loop()
         self.region_changed.emit(self.project.region)
+        if self.project.region != had:       # the meters read the judged span
+            self.schedule_measure()
+            self.loudness_changed.emit(self.project.loudness_is_exact())
         if why:
             cleared = "the span is cleared, so" if had is None else "the span was cleared, so"
             self.status.emit(f"{why}: {cleared} Critique judges the whole song. Drag a span of at least "

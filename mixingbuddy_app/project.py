@@ -68,7 +68,8 @@ class GainState:
 
 @dataclass(frozen=True)
 class ExactLoudness:
-    """Whole-song BS.1770 loudness of each audible role and of the mix (model.audio.measure.measure_session).
+    """BS.1770 loudness of each audible role and of the mix over the judged span (the whole song when none is
+    selected), as model.audio.measure.measure_session measures it.
 
     ``role_blocks`` are each role's gating-block energies with its role gain taken out: a role's sum
     only scales with its role gain, so its exact loudness at any role gain follows from them. ``pairs``
@@ -485,32 +486,38 @@ class MixProject:
             power += (g * g) * 10.0 ** (lufs / 10.0)
         return 10.0 * math.log10(power) if power > 0 else float("-inf")
 
+    def _measured_audio(self) -> tuple:
+        """What every measured reading depends on besides roles and gains: the loaded audio and the judged span."""
+        return self._load_gen, self.region
+
     def loudness_key(self, gains: Gains | None = None) -> tuple | None:
-        """Everything the role and mix loudness depend on: the loaded audio, each track's role and linear gain."""
+        """Everything the role and mix loudness depend on: the loaded audio, the span, each track's role and gain."""
         if not self.tracks or not self.tracks.tracks:
             return None
         gains = gains or self.gains()
-        return (self._load_gen,
+        return (self._measured_audio(),
                 tuple((t.id, t.role.role, round(gains.linear(t), 9)) for t in self.tracks.tracks))
 
     def measure_request(self, gains: Gains | None = None) -> AdviceRequest | None:
-        """The whole-song request that model.audio.measure.measure_session measures for the meters."""
+        """The request that model.audio.measure.measure_session measures for the meters: the judged span (the whole
+        song when none is selected), so the meters read what Critique judges."""
         if not self.tracks or not self.tracks.tracks:
             return None
-        return AdviceRequest(tracks=self.tracks, anchor=self.anchor or TARGET_ROLES[0], gains=gains or self.gains())
+        return AdviceRequest(tracks=self.tracks, anchor=self.anchor or TARGET_ROLES[0], gains=gains or self.gains(),
+                             span=self.region)
 
     def role_key(self, role: str, gains: Gains | None = None) -> tuple | None:
-        """Everything a role's sum depends on besides its role gain: the audio, its tracks and their track gains."""
+        """Everything a role's sum depends on besides its role gain: the audio and span, its tracks, their gains."""
         if not self.tracks:
             return None
         gains = gains or self.gains()
-        return (self._load_gen, role, tuple((t.id, round(gains.track_db.get(t.id, 0.0), 9)) for t in self.tracks.tracks
+        return (self._measured_audio(), role, tuple((t.id, round(gains.track_db.get(t.id, 0.0), 9)) for t in self.tracks.tracks
                                             if t.role.role == role and gains.audible(t)))
 
     def set_exact_loudness(self, key: tuple, value: ExactLoudness, gains: Gains | None = None) -> None:
         """Keep a measurement made at ``gains`` (key: its loudness_key); its role blocks serve other role gains."""
-        if key is None or key[0] != self._load_gen:
-            return  # measured on audio that is no longer loaded
+        if key is None or key[0] != self._measured_audio():
+            return  # measured on audio that is no longer loaded, or over another span
         self._exact[key] = value
         while len(self._exact) > 8:
             self._exact.pop(next(iter(self._exact)))
@@ -542,7 +549,7 @@ class MixProject:
 
     def _track_key(self, track_id: str, gains: Gains) -> tuple:
         """What a lone anchor track's pair offsets depend on besides its role gain: the audio and its track gain."""
-        return (self._load_gen, "track", track_id, round(gains.track_db.get(track_id, 0.0), 9))
+        return (self._measured_audio(), "track", track_id, round(gains.track_db.get(track_id, 0.0), 9))
 
     def exact_loudness(self, gains: Gains | None = None) -> ExactLoudness | None:
         """The roles and the mix as measured at exactly these gains, or None."""
@@ -607,9 +614,9 @@ class MixProject:
     def lu_vs_anchor(self, role: str) -> float | None:
         """The role's loudness minus the anchor's: the anchor role, or the anchor track at its gains.
 
-        Once measured: over the windows where both play, as the critique judges it (a role that rests part of
-        the song reads differently over the whole song); else, and for the vocals against a vocals track, over
-        the whole song.
+        Once measured: over the windows of the judged span where both play, as the critique judges it (a role
+        that rests part of the song reads differently over the whole song); where the two never play together,
+        over the whole span. Until then, an estimate from the tracks' whole-file loudness.
         """
         if self.anchor is None:
             return None

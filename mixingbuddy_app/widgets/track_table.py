@@ -82,14 +82,14 @@ def whole_db(x: float) -> str:
     return f"{int(round(x)):+d}"
 
 
-#: Said beside a role that never plays with the anchor nor with a role that does: its whole-song reading, which the
-#: critique cannot judge.
+#: Said beside a role that never plays with the anchor nor with a role that does: its reading over the whole span,
+#: which the critique cannot judge.
 APART = "not judged"
 APART_TIP = ("This role never plays together with the anchor, nor with another role that does, so the critique "
-             "cannot judge it; the value is over the whole song.")
-LU_TIP = ("BS.1770 loudness of the summed role minus the anchor's over the windows where both play, as the critique "
-          "judges it (where they never play together: through a role that plays with both, e.g. bass vs drums plus "
-          "drums vs vocals; the vocals against one of their own tracks: over the whole song).")
+             "cannot judge it; the value is over the whole judged span (the song, or the span you selected).")
+LU_TIP = ("BS.1770 loudness of the summed role minus the anchor's over the windows of the judged span (the song, or "
+          "the span you selected) where both play, as the critique judges it (where they never play together: "
+          "through a role that plays with both, e.g. bass vs drums plus drums vs vocals).")
 
 
 def role_reading(controller, role: str, exact: bool):
@@ -159,9 +159,9 @@ class TrackTable(QTableWidget):
         self.setMinimumWidth(self.MIN_NAME_WIDTH + sum(self.WIDTHS.values()) + 24)
         self.horizontalHeaderItem(5).setToolTip("Integrated loudness (ITU-R BS.1770) of the track with its gains")
         self.horizontalHeaderItem(6).setToolTip(
-            "Loudness of the role minus the anchor role, in LU, with the typical band (quartiles) from the "
-            "balance profile; shown once on each role's row. BS.1770 is less reliable on narrow-band material "
-            "(bass, hi-hats).")
+            "Loudness of the role minus the anchor role, in LU, with the band the critique calls in band (within a "
+            "few LU of the balance profile's median); shown once on each role's row. BS.1770 is less reliable on "
+            "narrow-band material (bass, hi-hats).")
         self.rows: list[tuple[str, str]] = []          # ("role", role) or ("track", track id), one per table row
         self._unbuilt: list[str] = []                   # track rows still waiting for their widgets
         self._build_timer = QTimer(self)

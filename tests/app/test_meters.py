@@ -272,3 +272,32 @@ def test_against_a_lone_vocal_track_a_role_that_never_plays_with_it_reads_throug
     bass = next(p for p in advice.pairs if p.role == "bass")
     assert bass.anchor == "lead vocal" and bass.via == ("drums",) and bass.offset_lu == pytest.approx(6.0, abs=0.2)
     assert shown(w.roles.rel_labels["bass"].text()) == pytest.approx(bass.offset_lu, abs=0.06)
+
+
+def test_with_a_span_selected_the_meters_read_the_span_as_its_critique_judges_it(qtbot, make_window, tmp_path,
+                                                                                 capsys):
+    # the bass is 8 dB louder in the first 15 s than in the last 15 s: the span 15-30 s reads it lower
+    noise = (0.05 * np.random.default_rng(3).standard_normal((30 * RATE, 2))).astype(np.float32)
+    bass = noise * np.float32(10 ** (-5 / 20))
+    bass[: 15 * RATE] *= np.float32(10 ** (8 / 20))
+    folder = tmp_path / "song"
+    folder.mkdir()
+    sf.write(folder / "Lead Vox.wav", noise, RATE, subtype="FLOAT")
+    sf.write(folder / "Bass.wav", bass, RATE, subtype="FLOAT")
+    offsets = {}
+    for span in (None, "15:30"):
+        assert cli_main([str(folder), "--json"] + (["--span", span] if span else [])) == 0
+        offsets[span] = next(p["offset_lu"] for p in json.loads(capsys.readouterr().out)["pairs"] if p["role"] == "bass")
+    assert offsets[None] - offsets["15:30"] > 3.0
+    w = make_window()
+    c = load(qtbot, w, [folder])
+    wait_exact(qtbot, c)
+    assert shown(w.roles.rel_labels["bass"].text()) == pytest.approx(offsets[None], abs=0.06)
+    c.set_region((15.0, 30.0))
+    assert w.table.role_lu_item("bass").text().startswith(MEASURING_TEXT)   # not the whole song's value
+    wait_exact(qtbot, c)
+    assert shown(w.roles.rel_labels["bass"].text()) == pytest.approx(offsets["15:30"], abs=0.06)
+    assert shown(w.table.role_lu_item("bass").text()) == shown(w.roles.rel_labels["bass"].text())
+    c.set_region(None)                             # the whole song again: its reading is still known
+    assert c.project.loudness_is_exact()
+    assert shown(w.roles.rel_labels["bass"].text()) == pytest.approx(offsets[None], abs=0.06)
