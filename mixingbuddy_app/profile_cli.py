@@ -65,12 +65,17 @@ def summary(profile, out: Path | None) -> str:
     songs = [str(s) for s in songs] if isinstance(songs, list) else []
     lines = [f"Profile '{profile.name}': {len(songs)} song(s): {', '.join(songs)}" if songs else
              f"Profile '{profile.name}': {prov.get('method') or 'no provenance given'}", "",
-             f"  {'pair':<{width}} {'songs':>5} {'windows':>7} {'median':>7} {'window IQR':>13} {'spread':>7}  judged"]
+             f"  {'pair':<{width}} {'songs':>5} {'windows':>7} {'median':>7} {'song range':>13} {'window IQR':>13} "
+             f"{'spread':>7}  judged"]
     for (role, anchor), st in profile.pairs.items():
         judged = "yes" if st.judged else "no (too few songs)"
+        songs_range = f"{st.song_range[0]:>+6.1f}..{st.song_range[1]:<+6.1f}" if st.song_range else f"{'—':>6}{'':7}"
         lines.append(f"  {role + '|' + anchor:<{width}} {st.songs if st.songs is not None else '—':>5} "
-                     f"{st.windows or '—':>7} {st.median:>+7.1f} {st.q25:>+6.1f}..{st.q75:<+6.1f} {st.spread:>7.1f}  "
-                     f"{judged}")
+                     f"{st.windows or '—':>7} {st.median:>+7.1f} {songs_range} {st.q25:>+6.1f}..{st.q75:<+6.1f} "
+                     f"{st.spread:>7.1f}  {judged}")
+    lines += ["", "  song range: the lowest and highest of the fitted songs' own offsets (the median lies between them)",
+              "  window IQR: quartiles over all the songs' windows pooled, so songs with more windows weigh more",
+              "  spread: how far a finished song of this kind may sit from the median (LU); it sets the confidence"]
     if out is not None:
         lines += ["", f"  written to {out}"]
     return "\n".join(lines)

@@ -53,6 +53,8 @@ class PairStats:
     """One (role, anchor) pair: median offset, window quartiles, decision spread (LU) and how it was fitted.
 
     ``songs`` is None for a cited prior (no songs measured); such a pair is judged with its quartile band.
+    ``song_range`` is the lowest and highest of the fitted songs' own offsets (the median lies between them,
+    which the window quartiles, dominated by the songs with the most windows, need not), None when not recorded.
     """
 
     median: float
@@ -61,6 +63,7 @@ class PairStats:
     spread: float
     songs: int | None = None
     windows: int | None = None
+    song_range: tuple[float, float] | None = None
 
     @property
     def judged(self) -> bool:
@@ -199,7 +202,12 @@ def _pair_stats(key: str, v) -> PairStats:
     if spread < 0:
         raise ValueError(f"{where} has a negative spread_lu")
     songs = checked_count(v.get("songs"), "songs", where)
-    return PairStats(median, q25, q75, spread, songs, checked_count(v.get("n") or v.get("windows"), "windows", where))
+    per_song = v.get("song_offsets")
+    if per_song is not None and not isinstance(per_song, Mapping):
+        raise ValueError(f"{where} has song_offsets that are not an object")
+    offsets = [checked_number(per_song, k, f"{where} song_offsets") for k in per_song or ()]
+    return PairStats(median, q25, q75, spread, songs, checked_count(v.get("n") or v.get("windows"), "windows", where),
+                     (min(offsets), max(offsets)) if offsets else None)
 
 
 # --- per-pair gate -------------------------------------------------------------

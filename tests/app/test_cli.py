@@ -241,6 +241,11 @@ def test_profile_fit_list_show(tmp_path, write_session):
     assert "mine" in listed.stdout and "user" in listed.stdout and "electronic" in listed.stdout
     shown = run_profile("show", "mine", env_extra=env)
     assert shown.returncode == 0 and "drums|vocals" in shown.stdout
+    # the songs' own range holds the median (the pooled window quartiles need not)
+    per_song = saved["pairs"]["drums|vocals"]["song_offsets"].values()
+    row = next(line.split() for line in shown.stdout.splitlines() if line.strip().startswith("drums|vocals"))
+    assert row[4] == f"{min(per_song):+.1f}..{max(per_song):+.1f}"
+    assert min(per_song) <= float(row[3]) <= max(per_song)
     used = run(songs[0], "--profile", tmp_path / "profiles" / "mine.json", "--json")
     assert used.returncode == 0, used.stderr
     assert json.loads(used.stdout)["profile"] == "mine"
