@@ -161,6 +161,7 @@ def smoke() -> int:
     c.add_paths([str(DEMO_DIR)], replace=True)
     app.exec()
     guard.stop()
+    settings.q.sync()   # written now: QSettings would otherwise write (and recreate the folder) when destroyed
     tmp.cleanup()
     return int(result["rc"])
 

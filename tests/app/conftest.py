@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -12,7 +15,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MIXINGBUDDY_NO_AUDIO", "1")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 # the preview buffers and the analysis cache go to a folder of this test run, not the user's cache
-os.environ.setdefault("XDG_CACHE_HOME", __import__("tempfile").mkdtemp(prefix="mixingbuddy-tests-cache-"))
+if "XDG_CACHE_HOME" not in os.environ:
+    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="mixingbuddy-tests-cache-")
+    atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], True)
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

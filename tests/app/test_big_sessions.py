@@ -244,13 +244,14 @@ def test_add_folder_asks_whether_to_add_or_start_a_new_session(qtbot, make_windo
     assert c.project.session_path is None
 
 
-def test_smoke_run_ends_with_an_empty_stderr():
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+def test_smoke_run_ends_with_an_empty_stderr_and_leaves_no_temporary_folder(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(tmp_path)}
     out = subprocess.run([sys.executable, "-m", "mixingbuddy_app", "--smoke"], capture_output=True, text=True,
                          env=env, cwd=REPO, timeout=180)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("ready: ")
     assert out.stderr == ""
+    assert [p.name for p in tmp_path.glob("mixingbuddy-smoke-*")] == []   # its settings file went with it
 
 
 QUIT_WHILE_LOADING = r"""
