@@ -91,6 +91,7 @@ def main(out: str) -> int:
     QTimer.singleShot(60000, lambda: (print("screenshot: timed out", file=sys.stderr), app.quit()))
     c.add_paths([str(DEMO_DIR)], replace=True)
     app.exec()
+    settings.q.sync()   # before the folder goes: QSettings would write (and recreate it) when destroyed
     tmp.cleanup()
     return state["rc"]
 
