@@ -19,6 +19,7 @@ original gets a confident (>= 50 %) or a 6-12 dB suggestion; suggestions at conf
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from dataclasses import replace
@@ -129,6 +130,22 @@ def pct(k: int, n: int) -> str:
     return f"{k}/{n} = {100 * k / n:.0f} %" if n else "—"
 
 
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95 % Wilson score interval of k right out of n: with a few songs' cases, how far the rate could be."""
+    p, z2 = k / n, z * z
+    mid, half = (p + z2 / (2 * n)) / (1 + z2 / n), z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, mid - half), min(1.0, mid + half)
+
+
+def rate(kn: tuple[int, int]) -> str:
+    """'k/n = r %, 95 % interval a-b %' (or 'no cases')."""
+    k, n = kn
+    if not n:
+        return "no cases"
+    lo, hi = wilson(k, n)
+    return f"{pct(k, n)}, 95 % interval {100 * lo:.0f}-{100 * hi:.0f} %"
+
+
 def report(rows: list[dict], name: str) -> dict:
     mine = [r for r in rows if r["profile"] == name]
     inj = [r for r in mine if r["target"]]
@@ -209,15 +226,15 @@ def main() -> int:
         side_by_side(span_rows, ("electronic (LOO)", LEAD_RUN), 30)
     e = results["electronic (LOO)"]
     checks = [
-        ("joint >= 90 % at ±9 dB", e["_9.0"][1] and e["_9.0"][0] / e["_9.0"][1] >= 0.9),
-        ("joint >= 50 % at ±4.5 dB", e["_4.5"][1] and e["_4.5"][0] / e["_4.5"][1] >= 0.5),
-        ("no original gets a confident or 6-12 dB suggestion", e["_bad"] == 0),
+        ("joint >= 90 % at ±9 dB", e["_9.0"][1] and e["_9.0"][0] / e["_9.0"][1] >= 0.9, rate(e["_9.0"])),
+        ("joint >= 50 % at ±4.5 dB", e["_4.5"][1] and e["_4.5"][0] / e["_4.5"][1] >= 0.5, rate(e["_4.5"])),
+        ("no original gets a confident or 6-12 dB suggestion", e["_bad"] == 0, f"{e['_bad']} did"),
         ("suggestions at confidence >= 80 % right >= 90 %",
-         e["_bin0.8"][1] == 0 or e["_bin0.8"][0] / e["_bin0.8"][1] >= 0.9),
+         e["_bin0.8"][1] == 0 or e["_bin0.8"][0] / e["_bin0.8"][1] >= 0.9, rate(e["_bin0.8"])),
     ]
     print()
-    for label, ok in checks:
-        print(f"  {'PASS' if ok else 'MISS'} electronic (LOO): {label}")
+    for label, ok, measured in checks:
+        print(f"  {'PASS' if ok else 'MISS'} electronic (LOO): {label} ({measured})")
     print(f"  ({time.perf_counter() - t0:.0f} s)")
     return 0
 

@@ -157,7 +157,8 @@ class TrackTable(QTableWidget):
             hh.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
             self.setColumnWidth(col, width)
         self.setMinimumWidth(self.MIN_NAME_WIDTH + sum(self.WIDTHS.values()) + 24)
-        self.horizontalHeaderItem(5).setToolTip("Integrated loudness (ITU-R BS.1770) of the track with its gains")
+        self.horizontalHeaderItem(5).setToolTip("Integrated loudness (ITU-R BS.1770) of the track with its gains, over "
+                                                "the whole file (a selected span changes only LU vs anchor)")
         self.horizontalHeaderItem(6).setToolTip(
             "Loudness of the role minus the anchor role, in LU, with the band the critique calls in band (within a "
             "few LU of the balance profile's median); shown once on each role's row. BS.1770 is less reliable on "

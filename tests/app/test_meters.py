@@ -298,6 +298,8 @@ def test_with_a_span_selected_the_meters_read_the_span_as_its_critique_judges_it
     wait_exact(qtbot, c)
     assert shown(w.roles.rel_labels["bass"].text()) == pytest.approx(offsets["15:30"], abs=0.06)
     assert shown(w.table.role_lu_item("bass").text()) == shown(w.roles.rel_labels["bass"].text())
+    span_mix = measure_session(c.project.tracks, c.project.gains(), span=(15.0, 30.0), true_peak=False).mix.lufs
+    assert c.project.exact_loudness().mix == pytest.approx(span_mix, abs=0.01)   # the A/B match: what loops
     c.set_region(None)                             # the whole song again: its reading is still known
     assert c.project.loudness_is_exact()
     assert shown(w.roles.rel_labels["bass"].text()) == pytest.approx(offsets[None], abs=0.06)
