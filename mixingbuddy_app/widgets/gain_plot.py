@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget  # noqa: E402
 
 import pyqtgraph as pg  # noqa: E402
 
+from model.advice.report import not_judged  # noqa: E402
 from model.audio.roles import ROLES  # noqa: E402
 
 from mixingbuddy_app.widgets.overview import DIRECTION_COLOURS, adopt_menus  # noqa: E402
@@ -19,6 +20,7 @@ Y_LIMIT = 13.0       # the least the chart shows either side of 0 dB; it grows t
 X_MARGIN = 0.6       # the least the chart shows beside the first and the last bar
 LABEL_GAP_PX = 4     # between a whisker's end and its value label
 MAX_LABEL_SHARE = 0.5   # of the plot's height or width one label may take however small the plot gets
+DIAMOND_PX = 11      # the role-gain marker's size
 
 
 class GainPlot(QWidget):
@@ -45,7 +47,8 @@ class GainPlot(QWidget):
         pi.showGrid(y=True, alpha=0.15)
         pi.setTitle("<span style='color:#b9c3ce; font-size:9pt'>Suggested change per role</span>")
         self.plot.setToolTip("Bar: the suggested change in dB (fainter: not the headline) · whisker: its range · "
-                             "◆: the role gain now · ⚓: the anchor")
+                             "◆: the role gain now · ⚓: the anchor · not judged: the critique could not judge the "
+                             "role (it never plays with the anchor in the span), so it suggests nothing for it")
         self.zero = pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#bbbbbb", width=1))
         pi.addItem(self.zero)
         self.bars = pg.BarGraphItem(x=np.arange(len(ROLES)), height=np.zeros(len(ROLES)), width=0.55,
@@ -54,12 +57,16 @@ class GainPlot(QWidget):
         self.errors = pg.ErrorBarItem(x=np.arange(len(ROLES)), y=np.zeros(len(ROLES)), top=np.zeros(len(ROLES)),
                                       bottom=np.zeros(len(ROLES)), beam=0.25, pen=pg.mkPen("#f0f0f0", width=2))
         pi.addItem(self.errors)
-        self.current = pg.ScatterPlotItem(symbol="d", size=11, brush=pg.mkBrush("#e0b341"), pen=pg.mkPen("#222"))
+        self.current = pg.ScatterPlotItem(symbol="d", size=DIAMOND_PX, brush=pg.mkBrush("#e0b341"), pen=pg.mkPen("#222"))
         self.current.setToolTip("◆ current role gain")
         pi.addItem(self.current)
         self.anchor_text = pg.TextItem("anchor", color="#9fb3c8", anchor=(0.5, 0.0))   # hangs from the top
         self.value_texts = [pg.TextItem("", color="#f0f0f0", anchor=(0.5, 1.0)) for _ in ROLES]
-        for t in (self.anchor_text, *self.value_texts):
+        #: "not judged" above the zero line of a role the advice could not judge (no bar is not "no change")
+        self.unjudged_texts = [pg.TextItem("not judged", color="#8a96a3", anchor=(0.5, 1.0)) for _ in ROLES]
+        for t in self.unjudged_texts:
+            t.setVisible(False)
+        for t in (self.anchor_text, *self.value_texts, *self.unjudged_texts):
             t.textItem.document().setDocumentMargin(1)   # not Qt's 4 px: a short chart keeps more room for bars
             pi.addItem(t)
         self._heights = {r: 0.0 for r in ROLES}
@@ -86,6 +93,7 @@ class GainPlot(QWidget):
         present = set(p.roles_present())
         xs = [i for i, r in enumerate(ROLES) if r in present]
         self.current.setData(x=xs, y=[max(-Y_LIMIT, min(Y_LIMIT, p.role_db.get(ROLES[i], 0.0))) for i in xs])
+        self._place_unjudged()
 
     def show_advice(self, advice) -> None:
         heights = np.zeros(len(ROLES))
@@ -97,6 +105,9 @@ class GainPlot(QWidget):
         self._label_ends = {}
         for t in self.value_texts:
             t.setText("")
+        measured = (advice.measurements or {}).get("roles", {}) if advice is not None else {}
+        for i, role in enumerate(ROLES):
+            self.unjudged_texts[i].setVisible(role in measured and not_judged(advice, role))
         if advice is not None and not advice.abstained:
             for s in advice.suggestions:
                 if s.role not in ROLES:
@@ -156,6 +167,18 @@ class GainPlot(QWidget):
             self.value_texts[i].setPos(i, end + gap if end >= 0 else end - gap)
         if at is not None:
             self.anchor_text.setPos(at, y_limit)
+        self._place_unjudged()
+
+    def _place_unjudged(self) -> None:
+        """Each "not judged" label just above its role's gain marker (◆)."""
+        vb = self.plot.getPlotItem().getViewBox()
+        if vb.height() <= 0:
+            return
+        low, high = vb.viewRange()[1]
+        lift = (LABEL_GAP_PX + DIAMOND_PX / 2) * (high - low) / vb.height()
+        role_db = self.controller.project.role_db
+        for role, t in zip(ROLES, self.unjudged_texts):
+            t.setPos(ROLES.index(role), max(0.0, min(Y_LIMIT, role_db.get(role, 0.0))) + lift)
 
     @staticmethod
     def _text_size(text: pg.TextItem) -> tuple[float, float]:
@@ -168,3 +191,7 @@ class GainPlot(QWidget):
 
     def bar_ranges(self) -> dict[str, tuple[float, float]]:
         return dict(self._ranges)
+
+    def unjudged_roles(self) -> list[str]:
+        """The roles marked "not judged"."""
+        return [r for r, t in zip(ROLES, self.unjudged_texts) if t.isVisible()]

@@ -244,6 +244,17 @@ def left_out_runs(left_out: Sequence[WindowLeftOut]) -> list[tuple[WindowLeftOut
     return runs
 
 
+def not_judged(advice: Advice, role: str) -> bool:
+    """Whether the critique could not judge ``role`` against the anchor (they never play together in the span, or
+    too little), so it says nothing of it: the table's "not judged", a chart bar that is not a zero."""
+    if role == advice.judged_anchor or (advice.anchor_track and role == "vocals") or not advice.pairs:
+        return False
+    if any(s.role == role for s in advice.suggestions):
+        return False
+    pair = next((p for p in advice.pairs if p.role == role), None)
+    return pair is None or bool(pair.reason)
+
+
 def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profile=None) -> str:
     """Human-readable critique: sentence, confidence, role table, timeline, warnings."""
     m = advice.measurements
@@ -283,7 +294,7 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
             if s:
                 verdict = f"{_verb(s)} {s.min_db:g}–{s.max_db:g} dB"
                 verdict += f" ({s.confidence:.0%}{', tentative' if s.confidence < TENTATIVE_BELOW else ''})"
-            elif advice.pairs and (pair is None or pair.reason):
+            elif not_judged(advice, role):
                 verdict = "not judged"
             else:
                 verdict = "in band"

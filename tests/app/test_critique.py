@@ -23,6 +23,29 @@ def _role_linear(c, role):
             for t in p.tracks.tracks if t.role.role == role}
 
 
+def test_the_chart_marks_a_role_the_critique_could_not_judge(qtbot, make_window, tmp_path):
+    from model.advisors import load_advisor
+    from tests.app.test_cli import stems_from_one_noise
+
+    # the bass plays only where the vocals (the anchor) and the drums rest: nothing to judge it against
+    song = stems_from_one_noise(tmp_path / "song", {"Lead Vox.wav": 0.0, "Drums.wav": -2.0, "Bass.wav": -3.0,
+                                                      "Keys.wav": 12.0},
+                                plays={"Lead Vox.wav": (0, 15), "Drums.wav": (0, 15), "Keys.wav": (0, 15),
+                                       "Bass.wav": (20, 30)})
+    w = make_window(load_advisor("balance"))
+    c = load(qtbot, w, [song])
+    critique(qtbot, w)
+    advice = c.project.advice
+    assert [s.role for s in advice.suggestions] == ["other"]
+    assert w.gain_plot.unjudged_roles() == ["bass"]      # its zero bar is no "leave it as it is"
+    assert w.gain_plot.bar_heights()["bass"] == 0.0 and w.gain_plot.bar_heights()["drums"] == 0.0
+    qtbot.waitUntil(lambda: c.project.loudness_is_exact(), timeout=15000)
+    assert "not judged" in w.table.role_lu_item("bass").text()   # as the table says
+    c.set_anchor("bass")                                # nothing plays with the bass: no role can be judged
+    critique(qtbot, w)
+    assert c.project.advice.abstained and w.gain_plot.unjudged_roles() == ["vocals", "drums", "other"]
+
+
 def test_critique_bars_timeline_and_panel_equal_the_advice(qtbot, make_window, stems):
     stub = StubAdvisor([("vocals", "quiet")])
     w = make_window(stub)
