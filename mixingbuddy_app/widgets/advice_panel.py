@@ -10,7 +10,8 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar,
                                QPushButton, QScrollArea, QToolButton, QVBoxLayout, QWidget)
 
-from model.advice.report import CATEGORY_WORDS, TENTATIVE_BELOW, anchor_name, suggestion_action, suggestion_sentence
+from model.advice.report import (CATEGORY_WORDS, TENTATIVE_BELOW, anchor_name, span_text, suggestion_action,
+                                 suggestion_sentence)
 
 SEVERITY_COLOURS = {"error": "#ff8a80", "warning": "#ffd479", "info": "#a9d1ff", "failed": "#ff8a80"}
 RECHECK_COLOURS = {"resolved": "#5fbf77", "over-corrected": "#e0b341", "still there": "#ff8a4a", "unclear": "#aaaaaa"}
@@ -123,6 +124,7 @@ class AdvicePanel(QFrame):
         controller.recheck_done.connect(self._on_recheck)
         controller.busy_changed.connect(self._on_busy)
         controller.gains_changed.connect(self._refresh_state)
+        controller.region_changed.connect(lambda _span: self._refresh_state())
         controller.anchor_changed.connect(self._on_anchor_changed)
         controller.profile_changed.connect(lambda _name: self._refresh_state())
 
@@ -241,7 +243,10 @@ class AdvicePanel(QFrame):
         conf = self.confidence_html(adv)
         current = c.advice_is_current()
         if not current and not c.project.applicable_roles():
-            conf += "  ·  the mix changed since: Critique again"
+            judged = tuple(adv.span) if adv.span else None
+            conf += ("  ·  the mix changed since: Critique again" if judged == c.project.region else
+                     f"  ·  this critique judged {span_text(judged) or 'the whole song'}; the span changed since: "
+                     "Critique again")
         self.confidence.setText(conf)
         anchor = (c.project.anchor, c.project.anchor_track)
         context = f"advisor: {adv.advisor_id}"

@@ -268,6 +268,7 @@ class MainWindow(QMainWindow):
         c.advice_changed.connect(lambda _a: self.update_actions())
         c.tracks_changed.connect(self.update_actions)
         c.gains_changed.connect(self.update_actions)
+        c.region_changed.connect(lambda _span: self.update_actions())   # a critique judged its span only
         c.ab_changed.connect(lambda s: (self.ab_action.setChecked(s == "before"), self.update_actions()))
         c.apply_done.connect(lambda _r: self.update_actions())
         c.advisor_changed.connect(self.advisor_label.setText)
@@ -298,9 +299,9 @@ class MainWindow(QMainWindow):
         self._enable(self.cancel_action, "" if busy or c.loading else "nothing is running")
         no_advice = "" if p.advice is not None else "critique first"
         self._enable(self.apply_action, no_advice or ("" if c.can_apply() else
-                                                      "applied, or the mix changed since the critique"))
+                                                      "applied, or the mix or the span changed since the critique"))
         self._enable(self.apply_all_action, no_advice or ("" if p.applicable_roles() and not busy else
-                                                          "applied, or the mix changed since the critique"))
+                                                          "applied, or the mix or the span changed since the critique"))
         self._enable(self.ab_action, "" if c.can_ab() else "apply a suggestion first")
         self._enable(self.recheck_action, no_tracks or ("a critique is running" if busy else "") or
                      ("" if p.applied_advice is not None else "apply a suggestion first"))

@@ -46,6 +46,22 @@ def test_the_chart_marks_a_role_the_critique_could_not_judge(qtbot, make_window,
     assert c.project.advice.abstained and w.gain_plot.unjudged_roles() == ["vocals", "drums", "other"]
 
 
+def test_a_new_span_says_the_critique_judged_another_and_greys_apply_at_once(qtbot, make_window, stems):
+    w = make_window(StubAdvisor([("vocals", "quiet")]))
+    c = load(qtbot, w, stems)
+    c.set_region((1.0, 4.0))
+    critique(qtbot, w)
+    assert w.apply_action.isEnabled() and w.advice.apply_buttons["vocals"].isEnabled()
+    c.set_region((2.0, 5.0))                           # nothing else happens: the panel and the toolbar follow
+    assert not w.apply_action.isEnabled() and not w.advice.apply_buttons["vocals"].isEnabled()
+    assert "this critique judged 0:01.0–0:04.0; the span changed since" in w.advice.confidence.text()
+    c.set_region(None)
+    assert "this critique judged 0:01.0–0:04.0" in w.advice.confidence.text()
+    critique(qtbot, w)
+    c.set_track_gain("01 Lead Vox.wav", -3.0)
+    assert "the mix changed since" in w.advice.confidence.text() and "this critique judged" not in w.advice.confidence.text()
+
+
 def test_critique_bars_timeline_and_panel_equal_the_advice(qtbot, make_window, stems):
     stub = StubAdvisor([("vocals", "quiet")])
     w = make_window(stub)
