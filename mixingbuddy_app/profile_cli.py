@@ -73,7 +73,8 @@ def summary(profile, out: Path | None) -> str:
         lines.append(f"  {role + '|' + anchor:<{width}} {st.songs if st.songs is not None else '—':>5} "
                      f"{st.windows or '—':>7} {st.median:>+7.1f} {songs_range} {st.q25:>+6.1f}..{st.q75:<+6.1f} "
                      f"{st.spread:>7.1f}  {judged}")
-    lines += ["", "  song range: the lowest and highest of the fitted songs' own offsets (the median lies between them)",
+    lines += ["",
+              "  song range: the lowest and highest of the fitted songs' own offsets (the median lies between them)",
               "  window IQR: quartiles over all the songs' windows pooled, so songs with more windows weigh more",
               "  spread: how far a finished song of this kind may sit from the median (LU); it sets the confidence"]
     if out is not None:

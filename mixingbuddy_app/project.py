@@ -511,8 +511,9 @@ class MixProject:
         if not self.tracks:
             return None
         gains = gains or self.gains()
-        return (self._measured_audio(), role, tuple((t.id, round(gains.track_db.get(t.id, 0.0), 9)) for t in self.tracks.tracks
-                                            if t.role.role == role and gains.audible(t)))
+        return (self._measured_audio(), role, tuple((t.id, round(gains.track_db.get(t.id, 0.0), 9))
+                                                    for t in self.tracks.tracks
+                                                    if t.role.role == role and gains.audible(t)))
 
     def set_exact_loudness(self, key: tuple, value: ExactLoudness, gains: Gains | None = None) -> None:
         """Keep a measurement made at ``gains`` (key: its loudness_key); its role blocks serve other role gains."""

@@ -47,8 +47,8 @@ class GainPlot(QWidget):
         pi.showGrid(y=True, alpha=0.15)
         pi.setTitle("<span style='color:#b9c3ce; font-size:9pt'>Suggested change per role</span>")
         self.plot.setToolTip("Bar: the suggested change in dB (fainter: not the headline) · whisker: its range · "
-                             "◆: the role gain now · ⚓: the anchor · not judged: the critique could not judge the "
-                             "role (it never plays with the anchor in the span), so it suggests nothing for it")
+                             "◆: the role gain now · ⚓: the anchor · not judged: the critique could not judge "
+                             "the role (it never plays with the anchor in the span), so it suggests nothing for it")
         self.zero = pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#bbbbbb", width=1))
         pi.addItem(self.zero)
         self.bars = pg.BarGraphItem(x=np.arange(len(ROLES)), height=np.zeros(len(ROLES)), width=0.55,
@@ -57,7 +57,8 @@ class GainPlot(QWidget):
         self.errors = pg.ErrorBarItem(x=np.arange(len(ROLES)), y=np.zeros(len(ROLES)), top=np.zeros(len(ROLES)),
                                       bottom=np.zeros(len(ROLES)), beam=0.25, pen=pg.mkPen("#f0f0f0", width=2))
         pi.addItem(self.errors)
-        self.current = pg.ScatterPlotItem(symbol="d", size=DIAMOND_PX, brush=pg.mkBrush("#e0b341"), pen=pg.mkPen("#222"))
+        self.current = pg.ScatterPlotItem(symbol="d", size=DIAMOND_PX, brush=pg.mkBrush("#e0b341"),
+                                          pen=pg.mkPen("#222"))
         self.current.setToolTip("◆ current role gain")
         pi.addItem(self.current)
         self.anchor_text = pg.TextItem("anchor", color="#9fb3c8", anchor=(0.5, 0.0))   # hangs from the top
@@ -177,8 +178,8 @@ class GainPlot(QWidget):
         low, high = vb.viewRange()[1]
         lift = (LABEL_GAP_PX + DIAMOND_PX / 2) * (high - low) / vb.height()
         role_db = self.controller.project.role_db
-        for role, t in zip(ROLES, self.unjudged_texts):
-            t.setPos(ROLES.index(role), max(0.0, min(Y_LIMIT, role_db.get(role, 0.0))) + lift)
+        for i, (role, t) in enumerate(zip(ROLES, self.unjudged_texts)):
+            t.setPos(i, max(0.0, min(Y_LIMIT, role_db.get(role, 0.0))) + lift)
 
     @staticmethod
     def _text_size(text: pg.TextItem) -> tuple[float, float]:

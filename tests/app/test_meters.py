@@ -287,7 +287,8 @@ def test_with_a_span_selected_the_meters_read_the_span_as_its_critique_judges_it
     offsets = {}
     for span in (None, "15:30"):
         assert cli_main([str(folder), "--json"] + (["--span", span] if span else [])) == 0
-        offsets[span] = next(p["offset_lu"] for p in json.loads(capsys.readouterr().out)["pairs"] if p["role"] == "bass")
+        pairs = json.loads(capsys.readouterr().out)["pairs"]
+        offsets[span] = next(p["offset_lu"] for p in pairs if p["role"] == "bass")
     assert offsets[None] - offsets["15:30"] > 3.0
     w = make_window()
     c = load(qtbot, w, [folder])
