@@ -111,6 +111,7 @@ class PairJudgement:
     agreeing: int = 0   # of the pair's judged windows (``compared``), those agreeing with the pair's verdict
     compared: int = 0
     via: tuple[str, ...] = ()  # the roles it was measured through when the two never play together
+    spread_lu: float | None = None  # the profile's spread for the pair: how far finished songs sit apart
 
     def to_json(self) -> dict:
         def r(x):
@@ -120,7 +121,7 @@ class PairJudgement:
                 "offset_lu": r(self.offset_lu), "deviation_lu": r(self.deviation_lu),
                 "probability": r(self.probability), "agreement": r(self.agreement),
                 "judged": not self.reason, "reason": self.reason or None, "agreeing": self.agreeing,
-                "compared": self.compared, "via": list(self.via)}
+                "compared": self.compared, "via": list(self.via), "spread_lu": r(self.spread_lu)}
 
 
 class BalanceAdvisor:
@@ -267,7 +268,7 @@ class BalanceAdvisor:
             offset, via = bridged
             suggestion, p = self._judge(role, offset - stats.median, stats, min(cap, BRIDGED_CAP))
             return PairJudgement(role, anchor, 0, len(measurements.candidates()), offset, offset - stats.median, p,
-                                 None, suggestion, "", via=via)
+                                 None, suggestion, "", via=via, spread_lu=stats.spread)
         if offset is None:
             return PairJudgement(role, anchor, 0, len(measurements.candidates()), None, None, None, None, None,
                                  f"{role} and {anchor} never play together in the judged span")
@@ -278,7 +279,7 @@ class BalanceAdvisor:
         agreement = agree / len(mine) if mine else 0.0
         suggestion, p = self._judge(role, d, stats, min(cap, agreement))
         return PairJudgement(role, anchor, len(used), skipped, offset, d, p, agreement, suggestion, "", agree,
-                             len(mine))
+                             len(mine), spread_lu=stats.spread)
 
     def _notes(self, pairs: Sequence[PairJudgement], primary: RoleGain | None,
                verdicts: Sequence[WindowVerdict], fallback: bool, guessed: Mapping[str, list[str]]) -> list[Finding]:

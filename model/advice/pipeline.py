@@ -18,6 +18,7 @@ from model.audio.roles import ANCHOR_PREFERENCE, TARGET_ROLES, TRACK_ANCHOR, nam
 from model.audio.segments import MIN_ACTIVE_SHARE
 
 if TYPE_CHECKING:
+    from model.advice.balance import PairJudgement
     from model.advice.profiles import BalanceProfile
     from model.audio.cache import AnalysisCache
     from model.audio.measure import Measurements, MeasureSession
@@ -288,8 +289,19 @@ def _pair_backing(song: SongVerdict, role: str, anchor: str) -> str:
     if pair is not None and pair.via:  # no window has both: the reading is a sum of two pairs
         return f"no window has both {who} and the {anchor}; measured through the {' and '.join(pair.via)}"
     if pair is not None and pair.compared:  # judged over the pair's own windows: count those
-        return f"{pair.agreeing} of {pair.compared} windows where {who} and the {anchor} both play agree"
+        return (f"{pair.agreeing} of {pair.compared} windows where {who} and the {anchor} both play agree"
+                + _spread_caveat(pair))
     return ""
+
+
+def _spread_caveat(pair: PairJudgement) -> str:
+    """Why a suggestion most windows agree on is still tentative, when what holds it back is the profile's own
+    spread (not a cap: too few windows, an ambiguous track name): finished songs of the kind differ that much."""
+    s = pair.suggestion
+    if (s is None or s.confidence >= TENTATIVE_BELOW or pair.probability is None or pair.spread_lu is None
+            or s.confidence < pair.probability - 1e-9 or 4 * pair.agreeing < 3 * pair.compared):
+        return ""
+    return f", but finished songs of this kind differ by about {pair.spread_lu:.0f} LU on this pair, so it stays tentative"
 
 
 def _window_backing(song: SongVerdict, verdicts: Sequence[WindowVerdict], primary: RoleGain | None,

@@ -172,3 +172,27 @@ def test_runs_of_windows_left_out_for_one_reason_share_a_line(tmp_path):
     text = render_text(judge(folder), "chosen", ())
     assert "    0:00.0–0:30.0  not judged, left out: the vocals (the anchor) are silent there (3 windows)" in text
     assert "Timeline (2 window(s), 3 left out):" in text
+
+
+def test_a_tentative_suggestion_every_window_backs_says_the_profile_spread_holds_it_back(tmp_path):
+    # the drums 7 LU over in every window: with a narrow profile it is sure; with songs 7 LU apart it is tentative,
+    # and the line says why (the windows alone would read as sure)
+    folder = noise_song(tmp_path / "s", db={"drums": 7.0})
+    sure, tentative = judge(folder, spread=1.0), judge(folder, spread=7.0)
+    assert sure.primary.confidence >= 0.8 and "differ by" not in sure.agreement
+    assert tentative.primary.role == "drums" and tentative.primary.confidence < 0.5
+    assert tentative.agreement == ("3 of 3 windows where the drums and the vocals both play agree, but finished "
+                                   "songs of this kind differ by about 7 LU on this pair, so it stays tentative")
+    assert tentative.agreement in confidence_line(render_text(tentative, "chosen", ()))
+    pair = next(p for p in advice_to_json(tentative)["pairs"] if p["role"] == "drums")
+    assert pair["spread_lu"] == 7.0
+    assert advice_from_dict(advice_to_dict(tentative)).pairs == tentative.pairs   # a saved session keeps it
+
+
+def test_no_spread_caveat_when_a_cap_not_the_profile_holds_the_confidence_back(tmp_path):
+    # a window where the drums are not over: fewer windows agree, and the agreement caps the confidence
+    folder = noise_song(tmp_path / "s", db={"drums": 7.0})
+    boost(folder, "Drums.wav", 0.0, 20.0, -7.0)
+    advice = judge(folder, spread=1.0)
+    assert advice.primary is not None and advice.primary.role == "drums" and advice.primary.confidence < 0.5
+    assert "differ by" not in advice.agreement
