@@ -128,7 +128,7 @@ class SessionFilesMixin:
         fmt = (fmt or Path(path).suffix.lstrip(".")).lower()
         try:
             if fmt in ("md", "markdown"):
-                text = advice_markdown(adv, self.project.region, self.project.track_gains())
+                text = advice_markdown(adv, self.project.track_gains())
             elif fmt == "json":
                 text = advice_json_text(adv)
             elif fmt == "csv":

@@ -243,9 +243,8 @@ class AdvicePanel(QFrame):
         conf = self.confidence_html(adv)
         current = c.advice_is_current()
         if not current and not c.project.applicable_roles():
-            judged = tuple(adv.span) if adv.span else None
-            conf += ("  ·  the mix changed since: Critique again" if judged == c.project.region else
-                     f"  ·  this critique judged {span_text(judged) or 'the whole song'}; the span changed since: "
+            conf += ("  ·  the mix changed since: Critique again" if adv.span == c.project.region else
+                     f"  ·  this critique judged {span_text(adv.span) or 'the whole song'}; the span changed since: "
                      "Critique again")
         self.confidence.setText(conf)
         anchor = (c.project.anchor, c.project.anchor_track)

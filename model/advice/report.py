@@ -317,9 +317,9 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
 
 # --- exports (the app's Export menu) -----------------------------------------------------------
 
-def advice_markdown(a: Advice, span: tuple[float, float] | None,
-                    track_gains: Iterable[tuple[str, str, float]] = ()) -> str:
-    """Markdown report. ``track_gains``: (file name, role, track + role gain in dB) per loaded track."""
+def advice_markdown(a: Advice, track_gains: Iterable[tuple[str, str, float]] = ()) -> str:
+    """Markdown report (the span is the one the advice judged). ``track_gains``: (file name, role, track + role
+    gain in dB) per loaded track."""
     lines = ["# MixingBuddy critique", "", f"**{a.text}**", ""]
     lines.append(f"- Anchor: {anchor_name(a)}")
     lines.append(f"- Advisor: {a.advisor_id}" + (f", profile {a.profile}" if a.profile else ""))
@@ -329,9 +329,8 @@ def advice_markdown(a: Advice, span: tuple[float, float] | None,
         lines.append(f"- Note: {a.profile_note}")
     if a.abstained:
         lines.append("- The advice abstains: no confident issue.")
-    span = span or a.span
-    if span:
-        lines.append(f"- Span: {span[0]:.1f}–{span[1]:.1f} s")
+    if a.span:
+        lines.append(f"- Span: {a.span[0]:.1f}–{a.span[1]:.1f} s")
     lines += ["", "## Suggested gain changes", "", "| role | direction | change (dB) | range (dB) | confidence |",
               "|---|---|---|---|---|"]
     for s in a.suggestions:

@@ -63,7 +63,7 @@ def test_each_number_of_a_two_claim_headline_says_which_claim_it_belongs_to(tmp_
     expected = (f"the drums and bass sit well {sit_well.confidence:.0%} (3 of 3 windows agree); the other "
                 f"instruments are much too loud {off.confidence:.0%} ({backing})")
     assert confidence_line(render_text(advice, "chosen", ())) == f"Confidence: {expected}"
-    assert f"- Confidence: {expected}" in advice_markdown(advice, None)
+    assert f"- Confidence: {expected}" in advice_markdown(advice)
     # the agreement alone (the app's status bar, the session) names each claim before its windows
     assert advice.agreement == f"the drums and bass sit well: 3 of 3 windows agree; the other instruments are " \
                                f"much too loud: {backing}"
@@ -158,7 +158,7 @@ def test_the_header_names_the_judged_span_and_the_timeline_every_window_left_out
     assert data["span"] == [0.0, 30.0]
     assert data["windows_left_out"] == [{"start_s": 20.0, "end_s": 30.0,
                                          "reason": "the vocals (the anchor) are silent there"}]
-    assert "| 20–30 s | not judged: the vocals (the anchor) are silent there |" in advice_markdown(advice, None)
+    assert "| 20–30 s | not judged: the vocals (the anchor) are silent there |" in advice_markdown(advice)
     assert advice_from_dict(advice_to_dict(advice)).left_out == advice.left_out
     # the whole song: no span in the header, and the tail shorter than a window is said, not dropped
     whole = render_text(judge(folder), "chosen", ())

@@ -374,7 +374,7 @@ def test_a_confident_verdict_that_another_profile_does_not_share_says_which_prof
     text = render_text(pop, "chosen", ())
     head, warnings = text.split("  Warnings:") if "  Warnings:" in text else (text, "")
     assert f"  Note: {note}" in head and note not in warnings
-    assert f"- Note: {note}" in advice_markdown(pop, None)
+    assert f"- Note: {note}" in advice_markdown(pop)
     # a tentative verdict claims nothing to contrast; where both profiles are sure of the same move, no note
     assert electronic.profile_note == ""
     assert judged(12.0, "pop-rock").profile_note == judged(12.0, "electronic").profile_note == ""
