@@ -187,7 +187,8 @@ def _work(conn: Connection, setup: _WorkerSetup, raw: list) -> None:
                 sums = {role: slots[slot][row] for row, role in enumerate(setup.role_rows)}
                 builder = WindowBuilder(job.sample_rate, *window, job.role_of, job.alone, sums)
             for s in streams:
-                job.step(s, n, builder, index)
+                if (share := job.step(s, n, builder, index)) is not None:
+                    builder.add_role_sum(*share)
             conn.send(("ok", builder.track_windows if builder is not None else {}))
     except (EOFError, BrokenPipeError):
         return  # the main process went away or stopped this worker

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import math
-import threading
 from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping, Protocol, Sequence
 
@@ -244,10 +243,13 @@ def _padded(segment: np.ndarray, frames: int) -> np.ndarray:
 
 
 class WindowBuilder:
-    """Readings of one window, built from one track segment at a time (``add`` is thread-safe).
+    """Readings of one window, built from one track segment at a time.
 
     ``roles`` maps each audible track id to its role; ``meter_alone`` lists the track ids
     metered on their own (every track with ``per_track``, else those alone in their role).
+    Several threads may ``meter`` at once, but segments go into the role sums (``add_role_sum``)
+    from one thread in one fixed order: float sums depend on their order, and the same files
+    must always give the same readings.
     """
 
     def __init__(self, sr: int, start_s: float, end_s: float, full: bool, roles: dict[str, str],
@@ -260,13 +262,18 @@ class WindowBuilder:
         #: Zeroed (>= frames, 2) buffers to sum each role into (shared memory of a worker process), else fresh ones.
         self._given = sums or {}
         self._sums: dict[str, np.ndarray] = {}
-        self._locks = {r: threading.Lock() for r in self._members}
         self._tracks: dict[str, tuple[Level, np.ndarray]] = {}
         #: Unity-gain readings of the tracks metered alone, by id (for a cache).
         self.track_windows: dict[str, TrackWindow] = {}
 
     def add(self, track_id: str, segment: np.ndarray, gain: float = 1.0, known: TrackWindow | None = None) -> None:
-        """A track's unity-gain (frames, 1 or 2) segment of this window (shorter: the rest is silence).
+        """A track's unity-gain (frames, 1 or 2) segment of this window (shorter: the rest is silence),
+        metered and added into its role's sum (see ``meter``)."""
+        self.add_role_sum(*self.meter(track_id, segment, gain, known))
+
+    def meter(self, track_id: str, segment: np.ndarray, gain: float = 1.0,
+              known: TrackWindow | None = None) -> tuple[str, np.ndarray]:
+        """Take a track's readings if it is metered alone, and return (its role, its gained segment) for ``add_role_sum``.
 
         ``gain`` (linear) applies to its readings and its share of the sums; ``known`` are its
         readings from a cache, used instead of metering it again.
@@ -277,7 +284,7 @@ class WindowBuilder:
             self.add_readings(track_id, known, gain)
         if gain != 1.0:
             segment = segment * np.float32(gain)
-        self.add_role_sum(self._roles[track_id], segment)
+        return self._roles[track_id], segment
 
     def add_readings(self, track_id: str, readings: TrackWindow, gain: float = 1.0) -> None:
         """A track's unity-gain readings over this window, measured elsewhere (its audio goes in by add_role_sum)."""
@@ -286,13 +293,12 @@ class WindowBuilder:
 
     def add_role_sum(self, role: str, segment: np.ndarray) -> None:
         """Add gained audio (frames, 1 or 2) into a role's sum: one track's, or several tracks' summed elsewhere."""
-        with self._locks[role]:
-            total = self._sums.get(role)
-            if total is None:
-                given = self._given.get(role)
-                total = self._sums[role] = (given[: self.frames] if given is not None
-                                            else np.zeros((self.frames, 2), dtype=np.float32))
-            total[: len(segment)] += segment  # mono (frames, 1) plays on both channels
+        total = self._sums.get(role)
+        if total is None:
+            given = self._given.get(role)
+            total = self._sums[role] = (given[: self.frames] if given is not None
+                                        else np.zeros((self.frames, 2), dtype=np.float32))
+        total[: len(segment)] += segment  # mono (frames, 1) plays on both channels
 
     @property
     def first_frame(self) -> int:
@@ -310,8 +316,9 @@ class WindowBuilder:
         if on_role_sums is not None:
             on_role_sums(self.first_frame, self.role_sums())
         wl = WindowLevels(Window(self.start_s, self.end_s, True), self.full)
-        for tid, (level, energies) in self._tracks.items():
-            wl.tracks[tid], wl.energies[f"t:{tid}"] = level, energies
+        for tid in self._roles:  # in track order, whichever thread metered first
+            if tid in self._tracks:
+                wl.tracks[tid], wl.energies[f"t:{tid}"] = self._tracks[tid]
         mix = np.zeros((self.frames, 2), dtype=np.float32)
         mono_roles: dict[str, np.ndarray] = {}
         for role, total in self.role_sums().items():

@@ -6,6 +6,8 @@ session rate if needed (soxr, streaming), gathered into the doctor's per-file
 statistics and added into the window's role sums (model.audio.measure.WindowBuilder),
 with the files spread over a thread pool (libsndfile, soxr and numpy release the GIL) or,
 for big sessions, over worker processes (model.audio.filepool: libebur128 does not).
+Either way the sums are added in one fixed order, whichever file is read first, so the same
+files on the same machine always give the same readings to the last bit.
 Memory is O(files x block), not O(files x song). The readings equal ``measure_session``
 on loaded tracks, and the findings equal ``check_session`` (tested). Worker processes are
 spawned, so a script calling this at import level needs ``if __name__ == "__main__":``.
@@ -15,9 +17,10 @@ from __future__ import annotations
 
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -205,18 +208,24 @@ class BlockJob:
     known: dict[str, tuple[TrackWindow, ...]]
     true_peak: bool
 
-    def step(self, s: FileStream, n: int, builder: WindowBuilder | None, index: int) -> None:
-        """The file's next n frames into its doctor statistics, true peak, readings and role sum."""
+    def step(self, s: FileStream, n: int, builder: WindowBuilder | None,
+             index: int) -> tuple[str, np.ndarray] | None:
+        """The file's next n frames into its doctor statistics, true peak and readings.
+
+        Returns (role, gained block) for the window's role sums, which the caller adds in the
+        session's track order (``WindowBuilder.add_role_sum``), or None when it has no share in them.
+        """
         tid = s.track.id
         if tid not in self.gain_of and tid in self.known:
-            return  # muted, and its statistics are known: nothing needs its audio
+            return None  # muted, and its statistics are known: nothing needs its audio
         block = s.read(n)
         if tid not in self.known:
             s.stats.add(block)
             if self.true_peak:
                 s.measure_true_peak(block)
-        if builder is not None and tid in self.gain_of:
-            builder.add(tid, block, self.gain_of[tid], self.known[tid][index] if tid in self.known else None)
+        if builder is None or tid not in self.gain_of:
+            return None
+        return builder.meter(tid, block, self.gain_of[tid], self.known[tid][index] if tid in self.known else None)
 
 
 #: What an analysis path returns: each file's (doctor statistics, true peak), the windows' readings,
@@ -246,7 +255,11 @@ def _analyse_in_threads(tset: TrackSet, length: int, job: BlockJob, pieces: list
                     cancel.raise_if_cancelled()
                 builder = WindowBuilder(job.sample_rate, *window, job.role_of, job.alone) if window else None
                 index += window is not None
-                list(pool.map(lambda s, n=end - start, b=builder, i=index: job.step(s, n, b, i), streams))
+                steps = _in_order(pool, lambda s, n=end - start, b=builder, i=index: job.step(s, n, b, i), streams,
+                                  2 * workers)
+                for share in steps:
+                    if share is not None:
+                        builder.add_role_sum(*share)
                 if builder is not None:
                     for tid, readings in builder.track_windows.items():
                         measured[tid].append(readings)
@@ -259,6 +272,18 @@ def _analyse_in_threads(tset: TrackSet, length: int, job: BlockJob, pieces: list
         for s in streams:
             s.close()
     return {s.track.id: (s.stats, s.true_peak) for s in streams}, windows, measured
+
+
+def _in_order(pool: ThreadPoolExecutor, fn: Callable, items: Iterable, ahead: int) -> Iterator:
+    """fn(item) for each item on the pool, yielded in the items' order, with at most ``ahead`` submitted
+    and not yet yielded (so few finished blocks wait for a slow one before them)."""
+    pending: deque[Future] = deque()
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def analyse_files(paths: Iterable[str | os.PathLike], roles: Mapping[str, str] | None = None,

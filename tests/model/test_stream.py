@@ -2,6 +2,8 @@
 
 import math
 import os
+import threading
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,7 @@ from model.audio.doctor import check_session
 from model.audio.dsp import Meter, combined_loudness, resample
 from model.audio.measure import measure_session, window_spans
 from model.audio.spectral import BandFrameStream, band_frames, power_db, role_band_frames
+from model.audio import stream
 from model.audio.stream import analyse_session
 from model.audio.tracks import Gains, load_tracks, mix, plan_session, role_mix
 from model.synthetic import synth_multitrack
@@ -152,6 +155,31 @@ def test_same_verdicts_as_loading_everything(tmp_path, offsets, anchor):
         (v.target, v.direction, v.category) for v in loaded.windows]
     if offsets:
         assert streamed.primary is not None and streamed.primary.role == next(iter(offsets))
+
+
+def test_the_same_files_give_the_same_readings_whichever_thread_finishes_first(tmp_path, monkeypatch):
+    """Float sums depend on their order: the role sums must not follow the threads' finishing order."""
+    folder = mixed_session(tmp_path, seconds=25.0, offsets={"drums": 3.0})  # three drum files, one role
+    in_order = analyse_session(plan_session([folder]), anchor="vocals", workers=1, processes=False)
+    ids = plan_session([folder]).ids
+    done: dict[tuple[float, str], threading.Event] = defaultdict(threading.Event)
+    step = stream.BlockJob.step
+
+    def last_file_first(job, s, n, builder, index):  # each file's block is done after the next file's
+        k = ids.index(s.track.id)
+        if builder is not None and k + 1 < len(ids):
+            assert done[builder.start_s, ids[k + 1]].wait(10.0)
+        try:
+            return step(job, s, n, builder, index)
+        finally:
+            if builder is not None:
+                done[builder.start_s, s.track.id].set()
+
+    monkeypatch.setattr(stream.BlockJob, "step", last_file_first)
+    reversed_ = analyse_session(plan_session([folder]), anchor="vocals", workers=len(ids), processes=False)
+    for a, b in zip(in_order.measurements.windows, reversed_.measurements.windows, strict=True):
+        assert {r: level.lufs for r, level in a.roles.items()} == {r: level.lufs for r, level in b.roles.items()}
+        assert a.mix.lufs == b.mix.lufs
 
 
 def test_cache_reuses_unchanged_files_and_measures_a_rewritten_one_again(tmp_path):
