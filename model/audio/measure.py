@@ -273,7 +273,7 @@ class WindowBuilder:
 
     def meter(self, track_id: str, segment: np.ndarray, gain: float = 1.0,
               known: TrackWindow | None = None) -> tuple[str, np.ndarray]:
-        """Take a track's readings if it is metered alone, and return (its role, its gained segment) for ``add_role_sum``.
+        """Take a track's readings if it is metered alone; return (its role, its gained segment) for ``add_role_sum``.
 
         ``gain`` (linear) applies to its readings and its share of the sums; ``known`` are its
         readings from a cache, used instead of metering it again.
