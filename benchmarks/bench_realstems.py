@@ -146,6 +146,12 @@ def rate(kn: tuple[int, int]) -> str:
     return f"{pct(k, n)}, 95 % interval {100 * lo:.0f}-{100 * hi:.0f} %"
 
 
+def reached(kn: tuple[int, int], share: float, if_none: bool = False) -> bool:
+    """Whether k of n reach ``share`` (``if_none`` when there are no cases)."""
+    k, n = kn
+    return k / n >= share if n else if_none
+
+
 def report(rows: list[dict], name: str) -> dict:
     mine = [r for r in rows if r["profile"] == name]
     inj = [r for r in mine if r["target"]]
@@ -226,11 +232,11 @@ def main() -> int:
         side_by_side(span_rows, ("electronic (LOO)", LEAD_RUN), 30)
     e = results["electronic (LOO)"]
     checks = [
-        ("joint >= 90 % at ±9 dB", e["_9.0"][1] and e["_9.0"][0] / e["_9.0"][1] >= 0.9, rate(e["_9.0"])),
-        ("joint >= 50 % at ±4.5 dB", e["_4.5"][1] and e["_4.5"][0] / e["_4.5"][1] >= 0.5, rate(e["_4.5"])),
+        ("joint >= 90 % at ±9 dB", reached(e["_9.0"], 0.9), rate(e["_9.0"])),
+        ("joint >= 50 % at ±4.5 dB", reached(e["_4.5"], 0.5), rate(e["_4.5"])),
         ("no original gets a confident or 6-12 dB suggestion", e["_bad"] == 0, f"{e['_bad']} did"),
-        ("suggestions at confidence >= 80 % right >= 90 %",
-         e["_bin0.8"][1] == 0 or e["_bin0.8"][0] / e["_bin0.8"][1] >= 0.9, rate(e["_bin0.8"])),
+        ("suggestions at confidence >= 80 % right >= 90 %", reached(e["_bin0.8"], 0.9, if_none=True),
+         rate(e["_bin0.8"])),
     ]
     print()
     for label, ok, measured in checks:
