@@ -118,7 +118,7 @@ def role_is_uncertain(guess) -> bool:
     A track that no pattern matched is simply "other" (not marked: most such stems are synths, pads, FX);
     the user's own choice is never marked.
     """
-    if guess.source == "user":
+    if guess.source in ("user", "default"):
         return False
     confidence = getattr(guess, "confidence", None)
     if confidence is not None:

@@ -24,7 +24,7 @@ ALIASES: tuple[tuple[Role, tuple[str, ...]], ...] = (
     ("drums", (
         r"bass ?drum", r"sub ?kicks?", r"kick ?subs?", r"kick", r"kik", r"bd", r"snare", r"snr", r"sn",
         r"hi ?hats?", r"hh", r"hats?", r"toms?", r"floor ?tom", r"rack ?tom", r"overheads?", r"oh", r"ohs", r"cymbals?", r"crash",
-        r"ride", r"china", r"splash", r"perc\w*", r"prc", r"clap", r"claps", r"shaker", r"tamb\w*", r"conga\w*",
+        r"ride", r"china", r"splash", r"perc\w*", r"prc", r"clap", r"claps", r"snaps?", r"shaker", r"tamb\w*", r"conga\w*",
         r"bongo\w*", r"cajon", r"rim\w*", r"drums?", r"drm", r"kit", r"room ?mics?", r"drum ?rooms?",
         r"break ?beats?", r"drum ?breaks?", r"loop ?drums?", r"cowbell", r"timbale\w*", r"808 ?kick",
         r"trap ?kit",
@@ -70,15 +70,21 @@ OTHER_WORDS = (
 #: names a role and another instrument, no role word at all; a role set by the user counts as certain.
 GUESS_CONFIDENCE = {"clear": 0.9, "weak": 0.6, "ambiguous": 0.4, "none": 0.3, "user": 1.0}
 
-_COMPILED = tuple(
-    (role, re.compile(r"(?<![a-z0-9])(?:" + "|".join(patterns) + r")(?![a-z0-9])"))
-    for role, patterns in ALIASES
-)
-_WEAK_DRUMS = re.compile(r"(?<![a-z0-9])(?:" + "|".join(WEAK_DRUM_WORDS) + r")(?![a-z0-9])")
-_OTHER = re.compile(r"(?<![a-z0-9])(?:" + "|".join(OTHER_WORDS) + r")(?![a-z0-9])")
-_VOCAL = re.compile(r"(?<![a-z0-9])(?:" + "|".join(VOCAL_WORDS) + r")(?![a-z0-9])")
-_SUNG = re.compile(r"(?<![a-z0-9])(?:" + "|".join(SUNG_SYLLABLES) + r")(?![a-z0-9])")
-_VOCAL_PERCUSSION = re.compile(r"(?<![a-z0-9])(?:" + "|".join(VOCAL_PERCUSSION) + r")(?![a-z0-9])")
+
+def _words(patterns) -> re.Pattern:
+    """One regex matching any of ``patterns`` as whole words, the longest where several start at one place:
+    alternation takes the first that fits, so "bass" listed before "bass ?gtr" would leave "gtr" over and make
+    "BASS GTR" read as a bass and a guitar."""
+    ordered = sorted(patterns, key=len, reverse=True)
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(ordered) + r")(?![a-z0-9])")
+
+
+_COMPILED = tuple((role, _words(patterns)) for role, patterns in ALIASES)
+_WEAK_DRUMS = _words(WEAK_DRUM_WORDS)
+_OTHER = _words(OTHER_WORDS)
+_VOCAL = _words(VOCAL_WORDS)
+_SUNG = _words(SUNG_SYLLABLES)
+_VOCAL_PERCUSSION = _words(VOCAL_PERCUSSION)
 _VOCALS_FIRST = tuple(sorted(_COMPILED, key=lambda rp: rp[0] != "vocals"))
 
 #: File extensions treated as audio (model.audio.decode reads them; here they are stripped from names).
@@ -159,8 +165,8 @@ LEAD_VOCAL_WORDS = (r"lead", r"ld", r"main", r"leadvo\w*")
 #: Words that mark a vocal track as a backing part even when it says "main" ("BGVOX MAIN", "Lead Vox Dbl").
 BACKING_VOCAL_WORDS = (r"bg\w*", r"bv", r"bvs", r"backing", r"backups?", r"harmon(?:y|ies)", r"choir", r"adlibs?",
                        r"ad ?libs?", r"dbl", r"doubles?")
-_LEAD = re.compile(r"(?<![a-z0-9])(?:" + "|".join(LEAD_VOCAL_WORDS) + r")(?![a-z0-9])")
-_BACKING = re.compile(r"(?<![a-z0-9])(?:" + "|".join(BACKING_VOCAL_WORDS) + r")(?![a-z0-9])")
+_LEAD = _words(LEAD_VOCAL_WORDS)
+_BACKING = _words(BACKING_VOCAL_WORDS)
 
 
 def named_like_backing_vocal(name: str) -> bool:

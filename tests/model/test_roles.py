@@ -89,3 +89,14 @@ def test_two_role_names_keep_a_low_confidence():
     assert guess_role("Ride Vox.wav").confidence < 0.5  # a vocal and a drum word: worth a look
     assert guess_role("Vox Perc.wav").confidence < 0.5  # some mixes keep vocal percussion with the vocals
     assert guess_role("Sub Kick.wav").confidence >= 0.9
+
+
+@pytest.mark.parametrize("name", ["Bass Gtr.wav", "Bass Guitar DI.wav", "BASS LINE.ogg", "Synth Bass.wav"])
+def test_a_bass_named_in_full_is_a_clear_bass(name):
+    # "Bass Gtr" is one instrument: the longest alias wins, so no "gtr" is left over to look like a second one
+    guess = guess_role(name)
+    assert (guess.role, guess.confidence) == ("bass", 0.9)
+
+
+def test_snaps_are_percussion():
+    assert guess_role("SNAP.wav").role == "drums" and guess_role("Finger Snaps.wav").role == "drums"
