@@ -493,8 +493,8 @@ class TrackTable(QTableWidget):
         bands = ""
         if band is not None:
             profile = self.controller.balance_profile()
-            low, high = band.band(profile.ok_db)
-            text += f"  [{whole_db(low)}..{whole_db(high)}]" if rel is not None else ""
+            # to 0.1 LU like the reading: "+5.1 LU [-1..+5]" shown green (in band: -0.7..+5.3) reads as a contradiction
+            text += f"  [{band.band_text(profile.ok_db)}]" if rel is not None else ""
             bands = (f" In band: within {profile.ok_db:g} LU of the profile's median (green); amber up to "
                      f"{profile.very_db:g}, red beyond.")
         it.setText(text)

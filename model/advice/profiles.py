@@ -73,6 +73,11 @@ class PairStats:
         """The offsets judged in band: within ``ok_db`` of the median (a role outside it is flagged)."""
         return self.median - ok_db, self.median + ok_db
 
+    def band_text(self, ok_db: float) -> str:
+        """The band as every view prints it ("-0.6..+5.3"): to 0.1 LU, like the readings judged against it."""
+        low, high = self.band(ok_db)
+        return f"{low:+.1f}..{high:+.1f}"
+
 
 @dataclass(frozen=True)
 class BalanceProfile:

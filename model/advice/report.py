@@ -282,8 +282,7 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
         if profile is not None and role != anchor:
             st = profile.typical(role, anchor)
             if st:
-                low, high = st.band(profile.ok_db)
-                band = f"{low:+.1f}..{high:+.1f}"
+                band = st.band_text(profile.ok_db)
         if role == anchor:
             verdict, rel = "anchor", "anchor"
         elif advice.anchor_track and role == "vocals":  # its sum holds the anchor track: no offset to read

@@ -64,6 +64,9 @@ def wait_exact(qtbot, c, timeout: int = 20000) -> None:
 
 def test_role_lu_vs_anchor_equals_the_cli_json(qtbot, make_window, tmp_path, capsys):
     folder = sparse_session(tmp_path / "song")
+    assert cli_main([str(folder)]) == 0
+    cli_bands = {row.split()[0]: row.split()[4] for row in capsys.readouterr().out.splitlines()
+                 if row.split()[:1] in (["drums"], ["bass"], ["other"])}
     assert cli_main([str(folder), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     cli, judged = data["measurements"], {p["role"]: p["offset_lu"] for p in data["pairs"]}
@@ -81,6 +84,8 @@ def test_role_lu_vs_anchor_equals_the_cli_json(qtbot, make_window, tmp_path, cap
         value = shown(w.roles.rel_labels[role].text())
         assert value == pytest.approx(judged[role], abs=0.06), role
         assert shown(w.table.role_lu_item(role).text()) == value   # once, on the role's row
+        # with the band the CLI table prints, to the same 0.1 LU as the value (never "+5.1 LU [-1..+5]" in green)
+        assert w.table.role_lu_item(role).text().endswith(f"[{cli_bands[role]}]"), role
     assert w.roles.rel_labels["vocals"].text() == "anchor"
 
 
