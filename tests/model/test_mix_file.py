@@ -1,0 +1,107 @@
+"""A file that is the full mix among its own stems: found by how it adds to them, and only then."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from model.audio.measure import measure_session
+from model.audio.mix_file import find_mix_file
+from model.audio.tracks import Gains, load_tracks
+
+RATE = 16000
+SECONDS = 30
+REAL = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "evr" / "Hydrogen"
+
+
+def stems() -> dict[str, np.ndarray]:
+    """Five independent parts that come and go like a song's (mono, float32)."""
+    rng = np.random.default_rng(3)
+    n = RATE * SECONDS
+    t = np.arange(n) / RATE
+    gate = lambda period, duty, phase=0.0: ((t / period + phase) % 1.0 < duty).astype(np.float32)  # noqa: E731
+    kick = np.zeros(n)
+    for start in range(0, n, RATE // 2):
+        k = np.arange(min(n - start, RATE // 5))
+        kick[start:start + len(k)] = 0.8 * np.exp(-k / (0.03 * RATE)) * np.sin(2 * np.pi * 55 * k / RATE)
+    parts = {
+        "Lead Vox.wav": 0.2 * np.sin(2 * np.pi * 330 * t + 3 * np.sin(2 * np.pi * 5 * t)) * gate(8.0, 0.6),
+        "Kick.wav": kick,
+        "Hats.wav": 0.1 * rng.standard_normal(n) * gate(0.25, 0.2),
+        "Bass.wav": 0.25 * np.sin(2 * np.pi * 55 * t) * gate(4.0, 0.75, 0.3),
+        "Pad.wav": 0.05 * rng.standard_normal(n) * (0.5 + 0.5 * np.sin(2 * np.pi * t / 12.0)),
+    }
+    return {name: x.astype(np.float32) for name, x in parts.items()}
+
+
+def write(folder: Path, files: dict[str, np.ndarray]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, x in files.items():
+        sf.write(str(folder / name), x, RATE, subtype="FLOAT")
+    return folder
+
+
+def found(folder: Path, gains: Gains = Gains()):
+    tracks = load_tracks([folder]).tracks
+    return find_mix_file(measure_session(tracks, gains, 10.0, None, true_peak=False, per_track=True))
+
+
+def test_stems_alone_have_no_mix_file(tmp_path):
+    assert found(write(tmp_path / "song", stems())) is None
+
+
+def test_the_sum_of_the_stems_is_found_as_the_mix_file(tmp_path):
+    parts = stems()
+    mix = found(write(tmp_path / "song", {**parts, "Song Master.wav": sum(parts.values())}))
+    assert mix is not None and mix.track_id == "Song Master.wav" and mix.others == 5
+    assert mix.excess_db == pytest.approx(3.0, abs=0.1)   # a copy at unity adds in phase: +3 dB over the powers
+    assert "Song Master.wav looks like the full mix" in mix.finding("It is left out.").message
+
+
+def test_a_mastered_mix_file_louder_and_limited_is_found(tmp_path):
+    parts = stems()
+    master = np.tanh(2.5 * sum(parts.values())) * 0.9
+    mix = found(write(tmp_path / "song", {**parts, "Mixdown.wav": master.astype(np.float32)}))
+    assert mix is not None and mix.track_id == "Mixdown.wav"
+
+
+def test_a_muted_mix_file_is_not_found(tmp_path):
+    parts = stems()
+    folder = write(tmp_path / "song", {**parts, "Song Master.wav": sum(parts.values())})
+    assert found(folder, Gains(muted=frozenset({"Song Master.wav"}))) is None
+
+
+@pytest.mark.parametrize("extra", ["a stem twice", "a bus of three stems", "a late copy"])
+def test_no_file_is_taken_for_the_mix_when_it_is_not_a_copy_of_all_the_others(tmp_path, extra):
+    parts = stems()
+    add = {
+        "a stem twice": {"Bass copy.wav": parts["Bass.wav"]},
+        "a bus of three stems": {"Drum Bus.wav": parts["Kick.wav"] + parts["Hats.wav"] + parts["Pad.wav"]},
+        # 64 ms late (a room mic hears the band late): it no longer adds in phase, so nothing is claimed
+        "a late copy": {"Room.wav": np.concatenate([np.zeros(RATE * 64 // 1000, np.float32),
+                                                    sum(parts.values())[:-(RATE * 64 // 1000)]])},
+    }[extra]
+    assert found(write(tmp_path / "song", {**parts, **add})) is None
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="../shared/realdata (real music) is absent")
+def test_a_released_song_has_no_mix_file_until_its_sum_is_added(tmp_path):
+    tracks = load_tracks([REAL]).tracks
+    assert find_mix_file(measure_session(tracks, Gains(), 10.0, None, true_peak=False)) is None
+    folder = tmp_path / "Hydrogen"
+    folder.mkdir()
+    for t in tracks.tracks:
+        (folder / t.name).symlink_to(Path(t.path).resolve())
+    stereo = [t.audio if t.audio.ndim == 2 else np.repeat(t.audio[:, None], 2, axis=1) for t in tracks.tracks]
+    sf.write(str(folder / "Hydrogen Master.wav"), sum(stereo), tracks.sample_rate, subtype="FLOAT")
+    del tracks, stereo
+    mix = found(folder)
+    assert mix is not None and mix.track_id == "Hydrogen Master.wav" and mix.others == 12
+
+
+def test_one_signal_at_several_levels_names_no_file_as_the_mix(tmp_path):
+    # every file a copy of every other (a test-tone session): any of them could be "the sum", so none is named
+    noise = np.random.default_rng(5).standard_normal(RATE * SECONDS).astype(np.float32) * 0.05
+    levels = {"Lead Vox.wav": 0.0, "Drums.wav": 8.0, "Bass.wav": -2.5, "Keys.wav": 12.0}
+    assert found(write(tmp_path / "song", {n: noise * np.float32(10 ** (db / 20)) for n, db in levels.items()})) is None
