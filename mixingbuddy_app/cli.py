@@ -184,16 +184,31 @@ def run(argv: Sequence[str]) -> int:
     analysis = bands = None
     if analyse is not None:
         from model.advice.pipeline import check_anchor, check_span, check_track_anchor_statistics
+        from model.audio.cache import AnalysisCache
+        from model.audio.mix_file import find_mix_file
         from model.audio.spectral import BandFrameStream
+        from model.audio.tracks import Gains
 
         check_span(request)  # before decoding anything
         check_anchor(request)
         if anchor_track is not None:
             check_track_anchor_statistics(advisor)
-        if args.masking or args.tonal:  # the band frames of the role sums, built as the files stream by
-            bands = BandFrameStream.over(analyse.sample_rate, analyse.frames, span)
-        analysis = analyse_session(analyse, user_roles, request.window_s, span, args.true_peak, anchor,
-                                   on_role_sums=bands.add if bands else None)
+
+        def stream(gains: Gains):
+            # the band frames of the role sums (masking, tonal) are built as the files stream by
+            frames = BandFrameStream.over(analyse.sample_rate, analyse.frames, span) if spectral else None
+            return analyse_session(analyse, user_roles, request.window_s, span, args.true_peak, anchor, gains,
+                                   cache=cache, on_role_sums=frames.add if frames else None), frames
+
+        spectral, cache = args.masking or args.tonal, AnalysisCache()   # the cache spares a second pass re-metering
+        analysis, bands = stream(request.gains)
+        mix_file = find_mix_file(analysis.measurements)
+        if mix_file is not None and mix_file.track_id not in user_roles:   # a role set by hand says it is a stem
+            request = replace(request, gains=replace(request.gains, muted=request.gains.muted | {mix_file.track_id}))
+            analysis, bands = stream(request.gains)
+            left_out = mix_file.finding(f"It is left out of this critique; to count it, set its role "
+                                        f"(--role '{mix_file.name}=other').")
+            analysis = replace(analysis, findings=(left_out,) + tuple(analysis.findings))
         notes = analysis.notes
     advice = critique(request, advisor, analysis=analysis)
     review = None

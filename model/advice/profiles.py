@@ -374,14 +374,17 @@ def combine(songs: Sequence[SongOffsets], name: str, method: str, description: s
 
 
 def measure_song(song: SongSource, window_s: float = 10.0, cancel: "CancelToken | None" = None
-                 ) -> tuple[SongOffsets, dict[str, np.ndarray], str | None]:
+                 ) -> tuple[SongOffsets, dict[str, np.ndarray], str | None, str | None]:
     """One finished song, its files streamed once and never held whole (a 38-stem song fits in a few hundred MB):
-    its pair offsets, each role's tonal shape, and the file name of its lead vocal (None when it has none).
+    its pair offsets, each role's tonal shape, the file name of its lead vocal (None when it has none) and the
+    name of a file left out as the full mix of the others (model.audio.mix_file; None when there is none).
 
     Roles are guessed from the file names unless ``song.roles`` sets them (by file name or track id); the song
-    is mixed with its own gains (``track_db``, ``muted``). ``cancel`` is checked before each 10 s block.
+    is mixed with its own gains (``track_db``, ``muted``). ``cancel`` is checked before each 10 s block. A song
+    whose roles add in phase is streamed again to find the copy, and once more without it.
     """
     from model.advice.tonal import song_tonal_shapes
+    from model.audio.mix_file import ROLE_EXCESS_DB, find_mix_file, mix_excess_db
     from model.audio.spectral import BandFrameStream
     from model.audio.stream import analyse_session, session_tracks
     from model.audio.tracks import Gains, plan_session
@@ -395,11 +398,23 @@ def measure_song(song: SongSource, window_s: float = 10.0, cancel: "CancelToken 
     audible = [t for t in tracks.tracks if gains.audible(t)]
     lead = next((t.id for t in audible if t.name == song.lead and t.role.role == "vocals"), None) \
         if song.lead else lead_vocal_of(audible)
-    bands = BandFrameStream.over(plan.sample_rate, plan.frames)
-    analysis = analyse_session(plan, roles, window_s, gains=gains, per_track=False,
-                               also_alone=[lead] if lead else (), on_role_sums=bands.add, cancel=cancel)
+
+    def stream(gains: Gains, per_track: bool = False):
+        bands = BandFrameStream.over(plan.sample_rate, plan.frames)
+        return analyse_session(plan, roles, window_s, gains=gains, per_track=per_track,
+                               also_alone=[lead] if lead else (), on_role_sums=bands.add, cancel=cancel), bands
+
+    analysis, bands = stream(gains)
+    m, mix_file = analysis.measurements, None
+    excess = mix_excess_db(m, [f"r:{r}" for r in m.roles_present])
+    if excess is not None and excess >= ROLE_EXCESS_DB:   # something is a copy: which file, metered one by one
+        mix_file = find_mix_file(stream(gains, per_track=True)[0].measurements)
+        if mix_file is not None and mix_file.track_id not in roles and mix_file.track_id != lead:
+            analysis, bands = stream(replace(gains, muted=gains.muted | {mix_file.track_id}))
+        else:
+            mix_file = None
     return (song_offsets(song.label, analysis.measurements, lead), song_tonal_shapes(bands.finish()),
-            tracks.get(lead).name if lead else None)
+            tracks.get(lead).name if lead else None, mix_file.name if mix_file else None)
 
 
 def check_songs(sources: Sequence[SongSource]) -> None:
@@ -436,6 +451,10 @@ def _where(song: SongSource) -> str:
     return str(song.paths[0]) if len(song.paths) == 1 else song.label
 
 
+#: The provenance key naming, per song, the file left out as the full mix of the song's other files.
+LEFT_OUT_AS_MIX = "left_out_as_full_mix"
+
+
 def fit_profile(songs: Sequence[SongSource | str | os.PathLike], name: str, method: str = "mixingbuddy profile fit",
                 description: str = "", progress: "Progress | None" = None, cancel: "CancelToken | None" = None,
                 window_s: float = 10.0) -> tuple[dict, list[SongOffsets]]:
@@ -450,19 +469,23 @@ def fit_profile(songs: Sequence[SongSource | str | os.PathLike], name: str, meth
     sources = [s if isinstance(s, SongSource) else SongSource(Path(s).name, (str(s),)) for s in songs]
     check_songs(sources)
     sources = distinct_labels(sources)
-    measured, shapes, leads = [], [], {}
+    measured, shapes, leads, mixes = [], [], {}, {}
     for i, song in enumerate(sources):
         if cancel:
             cancel.raise_if_cancelled()
         if progress:
             progress(i / len(sources), f"Measuring {song.label} ({i + 1} of {len(sources)})")
-        offsets, shape, leads[song.label] = measure_song(song, window_s, cancel)
+        offsets, shape, leads[song.label], mix_file = measure_song(song, window_s, cancel)
         measured.append(offsets)
         shapes.append(shape)
+        if mix_file:
+            mixes[song.label] = mix_file
     if progress:
         progress(1.0, "Fitted")
     profile = combine(measured, name, method, description, window_s)
     profile["provenance"]["lead_vocal_tracks"] = leads
+    if mixes:
+        profile["provenance"][LEFT_OUT_AS_MIX] = mixes
     tonal = TonalProfile(name, fit_tonal_shapes(shapes, tonal_bands_hz()), {
         "songs": [s.label for s in sources],
         "shape": "third-octave band level minus the role's K-weighted level, whole song, the song's own gains",

@@ -280,3 +280,50 @@ def test_a_span_too_short_is_refused_before_any_file_is_decoded(monkeypatch, cap
     monkeypatch.setattr(model.audio.stream, "analyse_session", decode)
     assert main([str(DEMO_DIR), "--span", "1:1.2"]) == 2
     assert "400 ms" in capsys.readouterr().err
+
+
+def test_a_full_mix_among_the_stems_is_left_out_and_said(tmp_path):
+    """A DAW's master track exported with the stems would count everything twice: the critique leaves it out,
+    says so in one warning, and judges exactly what the stems alone give."""
+    from tests.model.test_mix_file import stems, write
+
+    parts = stems()
+    alone = write(tmp_path / "stems", parts)
+    with_mix = write(tmp_path / "export", {**parts, "Song Master.wav": sum(parts.values())})
+    plain, out = run(alone, "--json"), run(with_mix, "--json")
+    assert plain.returncode == 0 and out.returncode == 0, out.stderr
+    plain, data = json.loads(plain.stdout), json.loads(out.stdout)
+    warned = [w for w in data["warnings"] if w["code"] == "mix_file"]
+    assert len(warned) == 1 and warned[0]["tracks"] == ["Song Master.wav"]
+    assert "looks like the full mix" in warned[0]["message"] and "--role 'Song Master.wav=other'" in warned[0]["message"]
+    assert not any(w["code"] == "mix_file" for w in plain["warnings"])
+    assert [(p["role"], p["offset_lu"]) for p in data["pairs"]] == [(p["role"], p["offset_lu"]) for p in plain["pairs"]]
+    assert data["text"] == plain["text"]
+    text = run(with_mix)
+    assert text.returncode == 0 and text.stdout.count("looks like the full mix") == 1
+    # a role set by hand says the file is a stem: it is counted, and nothing is said
+    kept = json.loads(run(with_mix, "--json", "--role", "Song Master.wav=other").stdout)
+    assert not any(w["code"] == "mix_file" for w in kept["warnings"])
+    assert next(p for p in kept["pairs"] if p["role"] == "other")["offset_lu"] > \
+        next(p for p in plain["pairs"] if p["role"] == "other")["offset_lu"] + 6
+
+
+def test_a_profile_learns_nothing_from_a_full_mix_in_a_song_folder(tmp_path):
+    """A song folder holding its own full mix is fitted as if the file were not there, and the fit says so."""
+    from tests.model.test_mix_file import stems, write
+
+    songs, with_mix = [], []
+    for i, bass_db in enumerate((0.0, 3.0)):
+        parts = stems()
+        parts["Bass.wav"] = parts["Bass.wav"] * np.float32(10 ** (bass_db / 20))
+        songs.append(write(tmp_path / "plain" / f"song{i}", parts))
+        mix = {"Song Master.wav": sum(parts.values())} if i == 1 else {}
+        with_mix.append(write(tmp_path / "export" / f"song{i}", {**parts, **mix}))
+    fits = [run_profile("fit", *folders, "--name", "mine", "--out", tmp_path / f"{kind}.json")
+            for kind, folders in (("plain", songs), ("export", with_mix))]
+    assert all(f.returncode == 0 for f in fits), fits[1].stderr
+    plain, export = (json.loads((tmp_path / f"{kind}.json").read_text()) for kind in ("plain", "export"))
+    assert export["provenance"]["left_out_as_full_mix"] == {"song1": "Song Master.wav"}
+    assert "left_out_as_full_mix" not in plain["provenance"]
+    assert {k: v["median"] for k, v in export["pairs"].items()} == {k: v["median"] for k, v in plain["pairs"].items()}
+    assert "left out as the full mix" in fits[1].stdout and "song1: Song Master.wav" in fits[1].stdout
