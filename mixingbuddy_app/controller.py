@@ -293,6 +293,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
             self.status.emit(f"Nothing was added: {first}{more}. The session is unchanged.")
             return
         self.analysis_cache.forget_shared()   # measurements of the audio loaded before hold its preview buffer
+        self._loaded_from_session = isinstance(outcome.context, PendingSession)   # its mutes are the user's
         try:
             if isinstance(outcome.context, PendingSession):
                 self._removed_paths.clear()

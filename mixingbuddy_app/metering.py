@@ -10,6 +10,8 @@ a running critique (a re-check right after Apply) rather than beside it.
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import QTimer
 
 from mixingbuddy_app.errors import ErrorReport
@@ -29,6 +31,8 @@ class MeteringMixin:
         self._measure_timer.timeout.connect(self._start_measure)
         self._measure_after_critique = False
         self.busy_changed.connect(self._critique_busy)
+        self._mix_files_seen: set[str] = set()   # files found to be the full mix, by path: said once
+        self._loaded_from_session = False
 
     def _critique_busy(self, busy: bool, _what: str) -> None:
         if not busy and self._measure_after_critique:
@@ -80,16 +84,33 @@ class MeteringMixin:
         p = self.project
         wanted = {p.loudness_key(), p.loudness_key(p.ab_gains()) if p.ab_gains() is not None else None}
         used = False
-        for key, gains, roles, mix, blocks, pairs, bridged in results:
-            if key in wanted:                # results for a mix that changed since are dropped
-                p.set_exact_loudness(key, ExactLoudness(roles, mix, blocks, pairs, bridged), gains)
+        for r in results:
+            if r.key in wanted:              # results for a mix that changed since are dropped
+                p.set_exact_loudness(r.key, ExactLoudness(r.roles, r.mix, r.blocks, r.pairs, r.bridged), r.gains)
                 used = True
+                if r.mix_file is not None and r.key == p.loudness_key():
+                    self._found_mix_file(r.mix_file)
         if not used:
             return                           # the mix changed while measuring: a newer job follows
         if self.ab_state == "before":
             self._push_gains()
             self.ab_changed.emit(self.ab_state)
         self.loudness_changed.emit(p.loudness_is_exact())
+
+    def _found_mix_file(self, mix_file) -> None:
+        """A file is the full mix of the others (a DAW's master track exported with the stems): on a fresh load,
+        mute it and say so; in a saved session, where the mutes are the user's, only say so. Once per file."""
+        track = self.project.tracks.get(mix_file.track_id)
+        path = os.path.abspath(track.path)
+        if path in self._mix_files_seen or track.role.source == "user":   # a role set by hand: a stem
+            return
+        self._mix_files_seen.add(path)
+        if self._loaded_from_session:
+            what = "Mute it (M), or every role reads too loud against it."
+        else:
+            self.set_muted(mix_file.track_id, True)
+            what = "It is muted, so the meters and the critique leave it out: unmute it (M) to count it."
+        self.error.emit(ErrorReport("Full mix among the stems", mix_file.finding(what).message, "", "warning"))
 
     def _on_measure_failed(self, job_id: int, report: ErrorReport) -> None:
         self._measure_done(job_id)

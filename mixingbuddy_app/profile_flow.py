@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from model.advice.profiles import (DEFAULT_PROFILE, MIN_SONGS, fit_profile, resolve_profile, user_profile_path,
-                                   write_profile)
+from model.advice.profiles import (DEFAULT_PROFILE, LEFT_OUT_AS_MIX, MIN_SONGS, fit_profile, resolve_profile,
+                                   user_profile_path, write_profile)
 from model.audio.tracks import path_key
 from model.errors import Cancelled, InputError, MixingBuddyError
 
@@ -56,6 +56,7 @@ class FitProfileJob(PoolJob):
                                      cancel=self.token)
             self.token.raise_if_cancelled()   # cancelled during the last song: nothing is written
             write_profile(profile, self.out)
+            mixes = profile["provenance"].get(LEFT_OUT_AS_MIX, {})
         except Cancelled:
             self.fail(cancelled_report("Learn a profile"))
             return
@@ -68,7 +69,7 @@ class FitProfileJob(PoolJob):
         except Exception as exc:  # never let a bad song take the window down
             self.fail(ErrorReport.from_exception(exc, "Learn a profile"))
             return
-        self.emit("finished", (self.name, self.out))
+        self.emit("finished", (self.name, self.out, mixes))
 
 
 class ProfileMixin:
@@ -134,10 +135,14 @@ class ProfileMixin:
         return current
 
     def _on_learned(self, job_id: int, result) -> None:
-        name, path = result
+        name, path, mixes = result
         if not self._finish_learning(job_id, f"Learned the profile '{name}' ({path}); the next critique judges "
                                              f"against it."):
             return
+        if mixes:   # a song folder held its own full mix: it was left out, and the user should know
+            self.error.emit(ErrorReport("Learn a profile", "Left out as the full mix of the song's other files "
+                                        "(it would count them twice): " + ", ".join(
+                                            f"{file} in {song}" for song, file in mixes.items()) + ".", "", "warning"))
         self.profiles_changed.emit()
         self.set_profile(name)
         self.profile_learned.emit(name)

@@ -412,6 +412,19 @@ def run_doctor(stats: list, sample_rate: int, roles_present: tuple[str, ...]) ->
         return [Finding("doctor", "info", f"The export doctor failed: {type(exc).__name__}: {exc}")]
 
 
+class Metered(NamedTuple):
+    """What MeasureJob measured for one gain setting (see MeasureJob)."""
+
+    key: tuple
+    gains: Any
+    roles: Mapping[str, float]
+    mix: float
+    blocks: Mapping[str, np.ndarray]
+    pairs: Mapping[tuple[str, str], float]
+    bridged: frozenset
+    mix_file: Any = None   # model.audio.mix_file.MixFile, when one file is the full mix of the others
+
+
 class MeasureJob(PoolJob):
     """Exact whole-song loudness of the roles and the mix for one or more gain settings.
 
@@ -419,12 +432,12 @@ class MeasureJob(PoolJob):
     and the CLI's JSON use, so the meters agree with them; tracks the ``cache`` knows are not metered
     again, and a critique asking for the same measurement meanwhile waits for this one. ``measure_with``
     measures instead of measure_session (the controller's metering process). ``requests`` is
-    [(key, AdviceRequest)]; the result is [(key, gains, roles' LUFS, mix LUFS,
+    [(key, AdviceRequest)]; the result is [Metered(key, gains, roles' LUFS, mix LUFS,
     each role's block energies with its role gain taken out, each (role, anchor role) offset over the windows
     where both play (through a role that plays with both where the two never do) with both role gains taken
     out, and each (role, "t:<id>") offset against every vocals track as a lone anchor, with the role gains out
-    and that track's own gain in, and the set of those pairs that were bridged)]. Cancel stops it within a
-    track's window.
+    and that track's own gain in, the set of those pairs that were bridged, and the file that is the full mix
+    of the others, if one is (model.audio.mix_file))]. Cancel stops it within a track's window.
     """
 
     def __init__(self, job_id: int, requests: list[tuple[tuple, AdviceRequest]], cache: Any = None,
@@ -438,6 +451,7 @@ class MeasureJob(PoolJob):
         try:
             from model.advice.pipeline import measure_request
             from model.advice.profiles import SongOffsets, profile_pairs, song_offsets, with_bridges
+            from model.audio.mix_file import find_mix_file
             from model.audio.roles import TRACK_ANCHOR
 
             out = []
@@ -461,8 +475,8 @@ class MeasureJob(PoolJob):
                                 pairs[(r, f"t:{t.id}")] = d - role_db.get(r, 0.0) + role_db.get("vocals", 0.0)
                                 if (r, a) not in lead.offsets:
                                     bridged.add((r, f"t:{t.id}"))
-                out.append((key, request.gains, {r: float(lv.lufs) for r, lv in m.roles.items()},
-                            float(m.mix.lufs), blocks, pairs, frozenset(bridged)))
+                out.append(Metered(key, request.gains, {r: float(lv.lufs) for r, lv in m.roles.items()},
+                                   float(m.mix.lufs), blocks, pairs, frozenset(bridged), find_mix_file(m)))
         except Cancelled:
             self.fail(cancelled_report("Meters"))
             return

@@ -4,6 +4,7 @@ go when a critique succeeds, a load that adds nothing says so, a span too short 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import soundfile as sf
 from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QApplication
@@ -229,3 +230,38 @@ def test_a_long_status_message_is_elided_in_the_middle_with_the_full_text_as_too
     assert line.text() == "Saved song.mbsession" and not line.is_elided() and line.toolTip() == ""
     sb.clearMessage()
     assert sb.currentMessage() == "" and line.toolTip() == ""
+
+
+# --- a full mix exported with the stems ------------------------------------------------------------------------
+def test_a_full_mix_among_the_stems_is_muted_once_and_said(qtbot, make_window, tmp_path):
+    """A DAW's master track in an "all tracks" export: muted on load with a banner, so the meters and the
+    critique judge the stems alone; unmuted by the user it stays counted; in a saved session it is only named."""
+    from tests.model.test_mix_file import stems, write
+
+    parts = stems()
+    folder = write(tmp_path / "export", {**parts, "Song Master.wav": sum(parts.values())})
+    w = make_window(advisor=load_advisor("balance"))
+    c = load(qtbot, w, [folder])
+    qtbot.waitUntil(lambda: "Song Master.wav" in c.project.muted and c.project.loudness_is_exact(), timeout=30000)
+    said = [b.report for b in w.banners.banners if b.report.title == "Full mix among the stems"]
+    assert len(said) == 1 and said[0].message.startswith("Song Master.wav looks like the full mix")
+    assert "It is muted" in said[0].message and said[0].severity == "warning"
+    alone = load(qtbot, make_window(advisor=load_advisor("balance")), [write(tmp_path / "stems", parts)])
+    qtbot.waitUntil(lambda: alone.project.loudness_is_exact(), timeout=30000)
+    for role in ("drums", "bass", "other"):   # the meters read what the stems alone give
+        assert c.project.lu_vs_anchor(role) == pytest.approx(alone.project.lu_vs_anchor(role), abs=0.01), role
+    c.set_muted("Song Master.wav", False)     # the user's choice stands: not muted again, not said again
+    qtbot.waitUntil(lambda: c.project.loudness_is_exact(), timeout=30000)
+    settle(qtbot)
+    assert "Song Master.wav" not in c.project.muted
+    assert len([b for b in w.banners.banners if b.report.title == "Full mix among the stems"]) == 1
+    session = tmp_path / "song.mbsession"
+    assert c.save_session(str(session))
+    w2 = make_window(advisor=load_advisor("balance"))
+    w2.controller.open_session(str(session))
+    qtbot.waitUntil(lambda: w2.controller.project.tracks is not None
+                    and w2.controller.project.loudness_is_exact(), timeout=30000)
+    qtbot.waitUntil(lambda: any(b.report.title == "Full mix among the stems" for b in w2.banners.banners),
+                    timeout=10000)
+    said = [b.report for b in w2.banners.banners if b.report.title == "Full mix among the stems"]
+    assert "Mute it" in said[0].message and "Song Master.wav" not in w2.controller.project.muted

@@ -18,6 +18,7 @@ from model.audio.measure import measure_session
 
 from mixingbuddy_app.cli import main as cli_main
 from mixingbuddy_app.jobs import JobKind
+from mixingbuddy_app.workers import Metered
 from mixingbuddy_app.widgets.track_table import MEASURING_TEXT
 
 from tests.app.conftest import RATE, StubAdvisor, critique, load
@@ -122,7 +123,7 @@ def test_measuring_is_debounced_and_stale_results_are_dropped(qtbot, make_window
     key = p.loudness_key()
     c.set_track_gain("Kick.wav", -12.0)
     stale_job = c.jobs.latest(JobKind.MEASURE)
-    old_mix = (key, p.gains(), {"vocals": 0.0, "drums": 99.0}, 0.0, {}, {}, frozenset())
+    old_mix = Metered(key, p.gains(), {"vocals": 0.0, "drums": 99.0}, 0.0, {}, {}, frozenset())
     c._on_measured(stale_job, [old_mix])
     assert not p.loudness_is_exact()
     assert w.roles.rel_labels["drums"].text().startswith(MEASURING_TEXT)   # not the stale result's 99

@@ -246,3 +246,18 @@ def test_the_advice_says_when_another_profile_would_not_back_a_confident_verdict
     assert not any("Against 'electronic'" in line for line in doctor)   # shown once, with the advice
     choose(w, "electronic")
     assert critique(qtbot, w).profile_note == "" and not w.advice.profile_note.isVisible()
+
+
+def test_learning_from_a_folder_with_its_full_mix_says_the_mix_was_left_out(qtbot, real_window, user_dir, tmp_path):
+    from tests.model.test_mix_file import stems, write
+
+    parts = stems()
+    folders = [write(tmp_path / "song0", parts), write(tmp_path / "song1", {**parts, "Mixdown.wav": sum(parts.values())})]
+    w = real_window()
+    c = w.controller
+    reports = []
+    c.error.connect(reports.append)
+    with qtbot.waitSignal(c.profile_learned, timeout=60000):
+        c.learn_profile([str(f) for f in folders], "mine")
+    said = [r for r in reports if r.title == "Learn a profile"]
+    assert len(said) == 1 and said[0].severity == "warning" and "Mixdown.wav in song1" in said[0].message
