@@ -185,7 +185,7 @@ def run(argv: Sequence[str]) -> int:
     if analyse is not None:
         from model.advice.pipeline import check_anchor, check_span, check_track_anchor_statistics
         from model.audio.cache import AnalysisCache
-        from model.audio.mix_file import find_mix_file
+        from model.audio.mix_file import without_copies
         from model.audio.spectral import BandFrameStream
         from model.audio.tracks import Gains
 
@@ -201,14 +201,13 @@ def run(argv: Sequence[str]) -> int:
                                    cache=cache, on_role_sums=frames.add if frames else None), frames
 
         spectral, cache = args.masking or args.tonal, AnalysisCache()   # the cache spares a second pass re-metering
-        analysis, bands = stream(request.gains)
-        mix_file = find_mix_file(analysis.measurements)
-        if mix_file is not None and mix_file.track_id not in user_roles:   # a role set by hand says it is a stem
-            request = replace(request, gains=replace(request.gains, muted=request.gains.muted | {mix_file.track_id}))
-            analysis, bands = stream(request.gains)
-            left_out = mix_file.finding(f"It is left out of this critique; to count it, set its role "
-                                        f"(--role '{mix_file.name}=other').")
-            analysis = replace(analysis, findings=(left_out,) + tuple(analysis.findings))
+        # a full mix or a role's bus among the files counts its sources twice: left out (a role set by hand: kept)
+        (analysis, bands), gains, copies = without_copies(stream, lambda r: r[0].measurements, request.gains,
+                                                          keep=user_roles)
+        request = replace(request, gains=gains)
+        left_out = tuple(c.finding(f"It is left out of this critique; to count it, set its role (--role "
+                                   f"'{c.name}={c.role or 'other'}').") for c in copies)
+        analysis = replace(analysis, findings=left_out + tuple(analysis.findings))
         notes = analysis.notes
     advice = critique(request, advisor, analysis=analysis)
     review = None

@@ -31,7 +31,7 @@ class MeteringMixin:
         self._measure_timer.timeout.connect(self._start_measure)
         self._measure_after_critique = False
         self.busy_changed.connect(self._critique_busy)
-        self._mix_files_seen: set[str] = set()   # files found to be the full mix, by path: said once
+        self._copies_seen: set[str] = set()   # files found to copy others (full mix, bus), by path: said once
         self._loaded_from_session = False
 
     def _critique_busy(self, busy: bool, _what: str) -> None:
@@ -88,8 +88,9 @@ class MeteringMixin:
             if r.key in wanted:              # results for a mix that changed since are dropped
                 p.set_exact_loudness(r.key, ExactLoudness(r.roles, r.mix, r.blocks, r.pairs, r.bridged), r.gains)
                 used = True
-                if r.mix_file is not None and r.key == p.loudness_key():
-                    self._found_mix_file(r.mix_file)
+                if r.key == p.loudness_key():
+                    for copy in r.copies:
+                        self._found_copy(copy)
         if not used:
             return                           # the mix changed while measuring: a newer job follows
         if self.ab_state == "before":
@@ -97,20 +98,21 @@ class MeteringMixin:
             self.ab_changed.emit(self.ab_state)
         self.loudness_changed.emit(p.loudness_is_exact())
 
-    def _found_mix_file(self, mix_file) -> None:
-        """A file is the full mix of the others (a DAW's master track exported with the stems): on a fresh load,
+    def _found_copy(self, copy) -> None:
+        """A file copies others (a DAW's master track or a group's bus exported with the stems): on a fresh load,
         mute it and say so; in a saved session, where the mutes are the user's, only say so. Once per file."""
-        track = self.project.tracks.get(mix_file.track_id)
+        track = self.project.tracks.get(copy.track_id)
         path = os.path.abspath(track.path)
-        if path in self._mix_files_seen or track.role.source == "user":   # a role set by hand: a stem
+        if path in self._copies_seen or track.role.source == "user":   # a role set by hand: a stem
             return
-        self._mix_files_seen.add(path)
+        self._copies_seen.add(path)
         if self._loaded_from_session:
-            what = "Mute it (M), or every role reads too loud against it."
+            what = f"Mute it (M), or {'every role' if copy.role is None else 'the ' + copy.role} reads too loud."
         else:
-            self.set_muted(mix_file.track_id, True)
+            self.set_muted(copy.track_id, True)
             what = "It is muted, so the meters and the critique leave it out: unmute it (M) to count it."
-        self.error.emit(ErrorReport("Full mix among the stems", mix_file.finding(what).message, "", "warning"))
+        title = "Full mix among the stems" if copy.role is None else f"A bus among the {copy.role}"
+        self.error.emit(ErrorReport(title, copy.finding(what).message, "", "warning"))
 
     def _on_measure_failed(self, job_id: int, report: ErrorReport) -> None:
         self._measure_done(job_id)

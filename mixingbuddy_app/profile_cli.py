@@ -59,7 +59,7 @@ def song_source(path: str, overrides: dict[str, str]):
 
 def summary(profile, out: Path | None) -> str:
     """n songs, then per pair: songs, windows, median and spread (of a checked BalanceProfile)."""
-    from model.advice.profiles import LEFT_OUT_AS_MIX
+    from model.advice.profiles import LEFT_OUT_AS_COPIES
 
     prov = profile.provenance
     width = max(14, *(len(f"{r}|{a}") for r, a in profile.pairs))
@@ -79,10 +79,11 @@ def summary(profile, out: Path | None) -> str:
               "  song range: the lowest and highest of the fitted songs' own offsets (the median lies between them)",
               "  window IQR: quartiles over all the songs' windows pooled, so songs with more windows weigh more",
               "  spread: how far a finished song of this kind may sit from the median (LU); it sets the confidence"]
-    mixes = prov.get(LEFT_OUT_AS_MIX)
-    if isinstance(mixes, dict) and mixes:
-        lines += ["", "  left out as the full mix of the song's other files (it would count them twice; set its role "
-                  "with --role to count it): " + ", ".join(f"{song}: {name}" for song, name in mixes.items())]
+    copies = prov.get(LEFT_OUT_AS_COPIES)
+    if isinstance(copies, dict) and copies:
+        lines += ["", "  left out as copies of a song's other files (a full mix: it would count them twice; set its "
+                  "role with --role to count it): " + "; ".join(f"{song}: {', '.join(map(str, names))}"
+                                                               for song, names in copies.items())]
     if out is not None:
         lines += ["", f"  written to {out}"]
     return "\n".join(lines)

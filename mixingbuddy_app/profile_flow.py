@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from model.advice.profiles import (DEFAULT_PROFILE, LEFT_OUT_AS_MIX, MIN_SONGS, fit_profile, resolve_profile,
+from model.advice.profiles import (DEFAULT_PROFILE, LEFT_OUT_AS_COPIES, MIN_SONGS, fit_profile, resolve_profile,
                                    user_profile_path, write_profile)
 from model.audio.tracks import path_key
 from model.errors import Cancelled, InputError, MixingBuddyError
@@ -56,7 +56,7 @@ class FitProfileJob(PoolJob):
                                      cancel=self.token)
             self.token.raise_if_cancelled()   # cancelled during the last song: nothing is written
             write_profile(profile, self.out)
-            mixes = profile["provenance"].get(LEFT_OUT_AS_MIX, {})
+            mixes = profile["provenance"].get(LEFT_OUT_AS_COPIES, {})
         except Cancelled:
             self.fail(cancelled_report("Learn a profile"))
             return
@@ -140,9 +140,10 @@ class ProfileMixin:
                                              f"against it."):
             return
         if mixes:   # a song folder held its own full mix: it was left out, and the user should know
-            self.error.emit(ErrorReport("Learn a profile", "Left out as the full mix of the song's other files "
-                                        "(it would count them twice): " + ", ".join(
-                                            f"{file} in {song}" for song, file in mixes.items()) + ".", "", "warning"))
+            self.error.emit(ErrorReport("Learn a profile", "Left out as copies of a song's other files (a full mix "
+                                        "would count them twice): " + ", ".join(
+                                            f"{file} in {song}" for song, files in mixes.items() for file in files)
+                                        + ".", "", "warning"))
         self.profiles_changed.emit()
         self.set_profile(name)
         self.profile_learned.emit(name)

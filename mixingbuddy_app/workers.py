@@ -422,7 +422,7 @@ class Metered(NamedTuple):
     blocks: Mapping[str, np.ndarray]
     pairs: Mapping[tuple[str, str], float]
     bridged: frozenset
-    mix_file: Any = None   # model.audio.mix_file.MixFile, when one file is the full mix of the others
+    copies: tuple = ()     # model.audio.mix_file.MixFile: files that copy others (a role's bus, the full mix)
 
 
 class MeasureJob(PoolJob):
@@ -436,8 +436,8 @@ class MeasureJob(PoolJob):
     each role's block energies with its role gain taken out, each (role, anchor role) offset over the windows
     where both play (through a role that plays with both where the two never do) with both role gains taken
     out, and each (role, "t:<id>") offset against every vocals track as a lone anchor, with the role gains out
-    and that track's own gain in, the set of those pairs that were bridged, and the file that is the full mix
-    of the others, if one is (model.audio.mix_file))]. Cancel stops it within a track's window.
+    and that track's own gain in, the set of those pairs that were bridged, and the files that copy others:
+    a role's bus or the full mix (model.audio.mix_file))]. Cancel stops it within a track's window.
     """
 
     def __init__(self, job_id: int, requests: list[tuple[tuple, AdviceRequest]], cache: Any = None,
@@ -451,7 +451,7 @@ class MeasureJob(PoolJob):
         try:
             from model.advice.pipeline import measure_request
             from model.advice.profiles import SongOffsets, profile_pairs, song_offsets, with_bridges
-            from model.audio.mix_file import find_mix_file
+            from model.audio.mix_file import find_copies
             from model.audio.roles import TRACK_ANCHOR
 
             out = []
@@ -476,7 +476,7 @@ class MeasureJob(PoolJob):
                                 if (r, a) not in lead.offsets:
                                     bridged.add((r, f"t:{t.id}"))
                 out.append(Metered(key, request.gains, {r: float(lv.lufs) for r, lv in m.roles.items()},
-                                   float(m.mix.lufs), blocks, pairs, frozenset(bridged), find_mix_file(m)))
+                                   float(m.mix.lufs), blocks, pairs, frozenset(bridged), tuple(find_copies(m))))
         except Cancelled:
             self.fail(cancelled_report("Meters"))
             return

@@ -374,17 +374,18 @@ def combine(songs: Sequence[SongOffsets], name: str, method: str, description: s
 
 
 def measure_song(song: SongSource, window_s: float = 10.0, cancel: "CancelToken | None" = None
-                 ) -> tuple[SongOffsets, dict[str, np.ndarray], str | None, str | None]:
+                 ) -> tuple[SongOffsets, dict[str, np.ndarray], str | None, list[str]]:
     """One finished song, its files streamed once and never held whole (a 38-stem song fits in a few hundred MB):
     its pair offsets, each role's tonal shape, the file name of its lead vocal (None when it has none) and the
-    name of a file left out as the full mix of the others (model.audio.mix_file; None when there is none).
+    names of the files left out as copies of others (a full mix or a role's bus: model.audio.mix_file).
 
     Roles are guessed from the file names unless ``song.roles`` sets them (by file name or track id); the song
     is mixed with its own gains (``track_db``, ``muted``). ``cancel`` is checked before each 10 s block. A song
-    whose roles add in phase is streamed again to find the copy, and once more without it.
+    whose roles add in phase (a full mix among its files) is streamed again to find the copies, and once more
+    without them; a role's bus alone does not show over the roles, and is kept.
     """
     from model.advice.tonal import song_tonal_shapes
-    from model.audio.mix_file import ROLE_EXCESS_DB, find_mix_file, mix_excess_db
+    from model.audio.mix_file import ROLE_EXCESS_DB, mix_excess_db, without_copies
     from model.audio.spectral import BandFrameStream
     from model.audio.stream import analyse_session, session_tracks
     from model.audio.tracks import Gains, plan_session
@@ -405,16 +406,14 @@ def measure_song(song: SongSource, window_s: float = 10.0, cancel: "CancelToken 
                                also_alone=[lead] if lead else (), on_role_sums=bands.add, cancel=cancel), bands
 
     analysis, bands = stream(gains)
-    m, mix_file = analysis.measurements, None
+    m, copies = analysis.measurements, []
     excess = mix_excess_db(m, [f"r:{r}" for r in m.roles_present])
-    if excess is not None and excess >= ROLE_EXCESS_DB:   # something is a copy: which file, metered one by one
-        mix_file = find_mix_file(stream(gains, per_track=True)[0].measurements)
-        if mix_file is not None and mix_file.track_id not in roles and mix_file.track_id != lead:
-            analysis, bands = stream(replace(gains, muted=gains.muted | {mix_file.track_id}))
-        else:
-            mix_file = None
+    if excess is not None and excess >= ROLE_EXCESS_DB:   # roles add in phase: find the copy, metering each file
+        (analysis, bands), gains, copies = without_copies(lambda g: stream(g, per_track=True),
+                                                          lambda r: r[0].measurements, gains,
+                                                          keep=set(roles) | ({lead} if lead else set()))
     return (song_offsets(song.label, analysis.measurements, lead), song_tonal_shapes(bands.finish()),
-            tracks.get(lead).name if lead else None, mix_file.name if mix_file else None)
+            tracks.get(lead).name if lead else None, [c.name for c in copies])
 
 
 def check_songs(sources: Sequence[SongSource]) -> None:
@@ -451,8 +450,8 @@ def _where(song: SongSource) -> str:
     return str(song.paths[0]) if len(song.paths) == 1 else song.label
 
 
-#: The provenance key naming, per song, the file left out as the full mix of the song's other files.
-LEFT_OUT_AS_MIX = "left_out_as_full_mix"
+#: The provenance key naming, per song, the files left out as copies of its other files (model.audio.mix_file).
+LEFT_OUT_AS_COPIES = "left_out_as_copies"
 
 
 def fit_profile(songs: Sequence[SongSource | str | os.PathLike], name: str, method: str = "mixingbuddy profile fit",
@@ -475,17 +474,17 @@ def fit_profile(songs: Sequence[SongSource | str | os.PathLike], name: str, meth
             cancel.raise_if_cancelled()
         if progress:
             progress(i / len(sources), f"Measuring {song.label} ({i + 1} of {len(sources)})")
-        offsets, shape, leads[song.label], mix_file = measure_song(song, window_s, cancel)
+        offsets, shape, leads[song.label], copies = measure_song(song, window_s, cancel)
         measured.append(offsets)
         shapes.append(shape)
-        if mix_file:
-            mixes[song.label] = mix_file
+        if copies:
+            mixes[song.label] = copies
     if progress:
         progress(1.0, "Fitted")
     profile = combine(measured, name, method, description, window_s)
     profile["provenance"]["lead_vocal_tracks"] = leads
     if mixes:
-        profile["provenance"][LEFT_OUT_AS_MIX] = mixes
+        profile["provenance"][LEFT_OUT_AS_COPIES] = mixes
     tonal = TonalProfile(name, fit_tonal_shapes(shapes, tonal_bands_hz()), {
         "songs": [s.label for s in sources],
         "shape": "third-octave band level minus the role's K-weighted level, whole song, the song's own gains",

@@ -1,7 +1,9 @@
-"""A file that is the whole mix, exported beside its own stems (a DAW's master track in an "all tracks" export).
+"""Files that copy other files: the whole mix exported beside its own stems (a DAW's master track in an "all
+tracks" export), or a role's bus beside the files it sums (a drum group beside the kick, snare and hats).
 
-Such a file counts everything twice: every role reads too loud against it, and the mix plays 6 dB hot. Two
-readings of the BS.1770 gating-block energies the measurement already has give it away:
+Such a file counts its sources twice: every role reads too loud against a copy of the mix, and a role with
+its own bus reads 6 dB too loud. Two readings of the BS.1770 gating-block energies the measurement already
+has give it away (said here of the mix; a bus is the same within its role's sum):
 
 * Independent stems add as powers, so the mix's energy equals the sum of the files' energies: over four
   released electronic-pop songs (12 to 38 stems each) the median excess is 0.00 dB, with 80 % of blocks
@@ -11,17 +13,22 @@ readings of the BS.1770 gating-block energies the measurement already has give i
   block loudness follows the power sum of all the others, block by block: the difference spreads by 10 to
   16 dB (standard deviation) for the stems of those songs that sound in half their blocks or more, by 0.1 to
   0.7 dB for a copy, limited or clipped.
-A copy a few milliseconds late no longer adds in phase, so it is not found: the check rather misses a copy
-than takes a stem for one.
+Within each role of those songs, too, the role's sum reads 0.00 dB over its files' power sum. A copy a few
+milliseconds late no longer adds in phase, so it is not found: the check rather misses a copy than takes a
+stem for one. A bus of files from several roles (a "music" group) is not found either.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Callable, Iterable, TypeVar
 
 import numpy as np
 
 from model.audio.findings import Finding
+from model.audio.tracks import Gains
+
+T = TypeVar("T")
 
 #: The mix must read at least this far over the power sum of its files (dB, median over its blocks).
 MIX_EXCESS_DB = 1.0
@@ -45,21 +52,26 @@ _GATE = 10.0 ** ((-70.0 + 0.691) / 10.0)
 
 @dataclass(frozen=True)
 class MixFile:
-    """The file that carries the sum of the others: its id and name, how many others it sums, the mix's excess
-    over the power sum of its files (dB) and how closely (dB) the file's loudness follows the others'."""
+    """A file that carries the sum of others: its id and name, the role whose bus it is (None: the whole mix),
+    how many files it sums, the sum's excess over their power sum (dB) and how closely (dB) the file's
+    loudness follows the others'."""
 
     track_id: str
     name: str
     others: int
     excess_db: float
     tracking_db: float
+    role: str | None = None
 
     def finding(self, what_now: str) -> Finding:
         """The doctor's line about it; ``what_now`` says what was done and how to count it anyway."""
-        return Finding("mix_file", "warning",
-                       f"{self.name} looks like the full mix: its loudness follows the sum of the other "
-                       f"{self.others} files moment by moment and adds to them in phase, as a copy does, so it "
-                       f"would count everything twice. {what_now}", (self.track_id,))
+        what, counts = (("the full mix", "everything") if self.role is None else
+                        (f"a bus of the {self.role}", f"the {self.role}"))
+        others = "" if self.role is None else f" {self.role}"
+        return Finding("mix_file" if self.role is None else "bus_file", "warning",
+                       f"{self.name} looks like {what}: its loudness follows the sum of the other {self.others}"
+                       f"{others} files moment by moment and adds to them in phase, as a copy does, so it would "
+                       f"count {counts} twice. {what_now}", (self.track_id,))
 
 
 def mix_excess_db(measurements, keys) -> float | None:
@@ -68,18 +80,47 @@ def mix_excess_db(measurements, keys) -> float | None:
 
     Read over the roles (ROLE_EXCESS_DB) it shows a copy among a role's files without metering each file.
     """
-    read = _blocks(measurements, keys)
+    read = _blocks(measurements, keys, "mix")
     return None if read is None else read[3]
 
 
-def find_mix_file(measurements) -> MixFile | None:
-    """The audible file that is a copy of the sum of the other audible files, or None.
+def find_copies(measurements) -> list[MixFile]:
+    """Each role's bus (a file that is the sum of its role's other files); where there is none, the full mix (a
+    file that is a copy of the sum of all the other audible files). Leave out what it finds, measure again and
+    ask again: with a bus in the mix, the bus's own files add in phase with the mix too, so the mix is judged
+    only once the buses are out.
 
     Reads the per-track energies of ``measurements`` (model.audio.measure.Measurements measured per track);
     windows where a track was not metered on its own are skipped.
     """
-    ids = list(measurements.track_ids)
-    read = _blocks(measurements, [f"t:{tid}" for tid in ids]) if len(ids) >= 3 else None  # one stem's mix is itself
+    buses = []
+    for role in measurements.roles_present:
+        ids = [tid for tid in measurements.track_ids if measurements.track_set.get(tid).role.role == role]
+        buses.append(_copy_of_the_rest(measurements, ids, f"r:{role}", role))
+    buses = [b for b in buses if b is not None]
+    mix = None if buses else _copy_of_the_rest(measurements, list(measurements.track_ids), "mix", None)
+    return buses or ([mix] if mix else [])
+
+
+def without_copies(stream: Callable[[Gains], T], measurements: Callable[[T], object], gains: Gains,
+                   keep: Iterable[str] = ()) -> tuple[T, Gains, list[MixFile]]:
+    """``stream(gains)``, then again with the copies find_copies names in its ``measurements`` muted (buses
+    first, then the mix), but never a track in ``keep`` (one whose role the user set: a stem): the last result,
+    the gains it was made with and the copies left out."""
+    keep = set(keep)
+    result, left_out = stream(gains), []
+    for _ in range(2):   # the buses, then the mix
+        copies = [c for c in find_copies(measurements(result)) if c.track_id not in keep]
+        if not copies:
+            break
+        gains = replace(gains, muted=gains.muted | {c.track_id for c in copies})
+        result, left_out = stream(gains), left_out + copies
+    return result, gains, left_out
+
+
+def _copy_of_the_rest(measurements, ids: list[str], total: str, role: str | None) -> MixFile | None:
+    """The one of ``ids`` that copies the sum of the others, which with it make the signal ``total``."""
+    read = _blocks(measurements, [f"t:{tid}" for tid in ids], total) if len(ids) >= 3 else None  # 1 + 1 is a pair
     if read is None or read[3] < MIX_EXCESS_DB:
         return None
     tracks, mix, power_sum, excess = read
@@ -97,18 +138,19 @@ def find_mix_file(measurements) -> MixFile | None:
             best = (tid, tracking)
     if best is None:
         return None
-    return MixFile(best[0], measurements.track_set.get(best[0]).name, len(ids) - 1, excess, best[1])
+    return MixFile(best[0], measurements.track_set.get(best[0]).name, len(ids) - 1, excess, best[1], role)
 
 
-def _blocks(measurements, keys) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
-    """Over the blocks where the mix and the signals sound: the signals' energies (one row each), the mix's,
-    their power sum and the mix's median excess over it (dB); None when no block sounds."""
+def _blocks(measurements, keys, total: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+    """Over the blocks where the signal ``total`` ("mix" or "r:ROLE") and the signals ``keys`` sound: their
+    energies (one row each), the total's, their power sum and the total's median excess over it (dB); None
+    when no block sounds."""
     keys = list(keys)
-    windows = [w for w in measurements.windows if "mix" in w.energies and all(k in w.energies for k in keys)]
+    windows = [w for w in measurements.windows if total in w.energies and all(k in w.energies for k in keys)]
     if not keys or not windows:
         return None
     parts = np.concatenate([np.stack([w.energies[k] for k in keys]) for w in windows], axis=1)
-    mix = np.concatenate([w.energies["mix"] for w in windows])
+    mix = np.concatenate([w.energies[total] for w in windows])
     power_sum = parts.sum(axis=0)
     sounding = (mix > _GATE) & (power_sum > _GATE)
     if not sounding.any():

@@ -301,6 +301,13 @@ def test_a_full_mix_among_the_stems_is_left_out_and_said(tmp_path):
     assert data["text"] == plain["text"]
     text = run(with_mix)
     assert text.returncode == 0 and text.stdout.count("looks like the full mix") == 1
+    # a drum group beside its drums, and the mix beside both: the group goes first, then the mix
+    parts_and_group = {**parts, "Drum Group.wav": parts["Kick.wav"] + parts["Hats.wav"]}
+    both = json.loads(run(write(tmp_path / "both", {**parts_and_group, "Mix.wav": sum(parts.values())}),
+                          "--json").stdout)
+    said = [(w["code"], w["tracks"]) for w in both["warnings"] if w["code"] in ("mix_file", "bus_file")]
+    assert said == [("bus_file", ["Drum Group.wav"]), ("mix_file", ["Mix.wav"])]
+    assert [(p["role"], p["offset_lu"]) for p in both["pairs"]] == [(p["role"], p["offset_lu"]) for p in plain["pairs"]]
     # a role set by hand says the file is a stem: it is counted, and nothing is said
     kept = json.loads(run(with_mix, "--json", "--role", "Song Master.wav=other").stdout)
     assert not any(w["code"] == "mix_file" for w in kept["warnings"])
@@ -323,7 +330,7 @@ def test_a_profile_learns_nothing_from_a_full_mix_in_a_song_folder(tmp_path):
             for kind, folders in (("plain", songs), ("export", with_mix))]
     assert all(f.returncode == 0 for f in fits), fits[1].stderr
     plain, export = (json.loads((tmp_path / f"{kind}.json").read_text()) for kind in ("plain", "export"))
-    assert export["provenance"]["left_out_as_full_mix"] == {"song1": "Song Master.wav"}
-    assert "left_out_as_full_mix" not in plain["provenance"]
+    assert export["provenance"]["left_out_as_copies"] == {"song1": ["Song Master.wav"]}
+    assert "left_out_as_copies" not in plain["provenance"]
     assert {k: v["median"] for k, v in export["pairs"].items()} == {k: v["median"] for k, v in plain["pairs"].items()}
-    assert "left out as the full mix" in fits[1].stdout and "song1: Song Master.wav" in fits[1].stdout
+    assert "left out as copies" in fits[1].stdout and "song1: Song Master.wav" in fits[1].stdout

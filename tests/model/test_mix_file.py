@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 
 from model.audio.measure import measure_session
-from model.audio.mix_file import find_mix_file
+from model.audio.mix_file import find_copies
 from model.audio.tracks import Gains, load_tracks
 
 RATE = 16000
@@ -43,8 +43,14 @@ def write(folder: Path, files: dict[str, np.ndarray]) -> Path:
 
 
 def found(folder: Path, gains: Gains = Gains()):
-    tracks = load_tracks([folder]).tracks
-    return find_mix_file(measure_session(tracks, gains, 10.0, None, true_peak=False, per_track=True))
+    """The file found to be the full mix, or None (and no other copy)."""
+    copies = find_copies(measured(folder, gains))
+    assert all(c.role is None for c in copies), copies
+    return copies[0] if copies else None
+
+
+def measured(folder: Path, gains: Gains = Gains()):
+    return measure_session(load_tracks([folder]).tracks, gains, 10.0, None, true_peak=False, per_track=True)
 
 
 def test_stems_alone_have_no_mix_file(tmp_path):
@@ -72,12 +78,13 @@ def test_a_muted_mix_file_is_not_found(tmp_path):
     assert found(folder, Gains(muted=frozenset({"Song Master.wav"}))) is None
 
 
-@pytest.mark.parametrize("extra", ["a stem twice", "a bus of three stems", "a late copy"])
+@pytest.mark.parametrize("extra", ["a stem twice", "a bus of two roles", "a late copy"])
 def test_no_file_is_taken_for_the_mix_when_it_is_not_a_copy_of_all_the_others(tmp_path, extra):
     parts = stems()
     add = {
         "a stem twice": {"Bass copy.wav": parts["Bass.wav"]},
-        "a bus of three stems": {"Drum Bus.wav": parts["Kick.wav"] + parts["Hats.wav"] + parts["Pad.wav"]},
+        # a bus across roles is not found (a role's own bus is: below)
+        "a bus of two roles": {"Music Bus.wav": parts["Bass.wav"] + parts["Pad.wav"]},
         # 64 ms late (a room mic hears the band late): it no longer adds in phase, so nothing is claimed
         "a late copy": {"Room.wav": np.concatenate([np.zeros(RATE * 64 // 1000, np.float32),
                                                     sum(parts.values())[:-(RATE * 64 // 1000)]])},
@@ -85,19 +92,39 @@ def test_no_file_is_taken_for_the_mix_when_it_is_not_a_copy_of_all_the_others(tm
     assert found(write(tmp_path / "song", {**parts, **add})) is None
 
 
+def test_a_bus_of_a_roles_files_is_found_as_that_roles_copy(tmp_path):
+    parts = stems()
+    parts["Snare.wav"] = np.roll(parts["Hats.wav"], RATE // 8) * np.float32(2.0)
+    bus = parts["Kick.wav"] + parts["Hats.wav"] + parts["Snare.wav"]
+    copies = find_copies(measured(write(tmp_path / "song", {**parts, "Drum Group.wav": bus})))
+    assert [(c.track_id, c.role, c.others) for c in copies] == [("Drum Group.wav", "drums", 3)]
+    said = copies[0].finding("It is left out.")
+    assert said.code == "bus_file" and said.message.startswith("Drum Group.wav looks like a bus of the drums")
+    assert find_copies(measured(write(tmp_path / "stems", parts))) == []
+    # with the bus left out, a full mix beside it is found next
+    folder = write(tmp_path / "both", {**parts, "Drum Group.wav": bus, "Mix.wav": sum(parts.values())})
+    assert [c.track_id for c in find_copies(measured(folder))] == ["Drum Group.wav"]
+    assert [(c.track_id, c.role) for c in find_copies(measured(folder, Gains(muted=frozenset({"Drum Group.wav"}))))] \
+        == [("Mix.wav", None)]
+
+
 @pytest.mark.skipif(not REAL.is_dir(), reason="../shared/realdata (real music) is absent")
 def test_a_released_song_has_no_mix_file_until_its_sum_is_added(tmp_path):
     tracks = load_tracks([REAL]).tracks
-    assert find_mix_file(measure_session(tracks, Gains(), 10.0, None, true_peak=False)) is None
+    assert find_copies(measure_session(tracks, Gains(), 10.0, None, true_peak=False)) == []
     folder = tmp_path / "Hydrogen"
     folder.mkdir()
     for t in tracks.tracks:
         (folder / t.name).symlink_to(Path(t.path).resolve())
-    stereo = [t.audio if t.audio.ndim == 2 else np.repeat(t.audio[:, None], 2, axis=1) for t in tracks.tracks]
-    sf.write(str(folder / "Hydrogen Master.wav"), sum(stereo), tracks.sample_rate, subtype="FLOAT")
+    stereo = {t.name: t.audio if t.audio.ndim == 2 else np.repeat(t.audio[:, None], 2, axis=1) for t in tracks.tracks}
+    drums = [t.name for t in tracks.tracks if t.role.role == "drums"]
+    sf.write(str(folder / "Hydrogen Master.wav"), sum(stereo.values()), tracks.sample_rate, subtype="FLOAT")
+    sf.write(str(folder / "DRUM GROUP.wav"), sum(stereo[n] for n in drums), tracks.sample_rate, subtype="FLOAT")
     del tracks, stereo
-    mix = found(folder)
-    assert mix is not None and mix.track_id == "Hydrogen Master.wav" and mix.others == 12
+    copies = find_copies(measured(folder, Gains(muted=frozenset({"DRUM GROUP.wav"}))))
+    assert [(c.track_id, c.role, c.others) for c in copies] == [("Hydrogen Master.wav", None, 12)]
+    copies = find_copies(measured(folder, Gains(muted=frozenset({"Hydrogen Master.wav"}))))
+    assert [(c.track_id, c.role, c.others) for c in copies] == [("DRUM GROUP.wav", "drums", len(drums))]
 
 
 def test_one_signal_at_several_levels_names_no_file_as_the_mix(tmp_path):
