@@ -185,7 +185,7 @@ def run(argv: Sequence[str]) -> int:
     if analyse is not None:
         from model.advice.pipeline import check_anchor, check_span, check_track_anchor_statistics
         from model.audio.cache import AnalysisCache
-        from model.audio.mix_file import without_copies
+        from model.audio.copies import without_copies
         from model.audio.spectral import BandFrameStream
         from model.audio.tracks import Gains
 

@@ -422,7 +422,7 @@ class Metered(NamedTuple):
     blocks: Mapping[str, np.ndarray]
     pairs: Mapping[tuple[str, str], float]
     bridged: frozenset
-    copies: tuple = ()     # model.audio.mix_file.MixFile: files that copy others (a role's bus, the full mix)
+    copies: tuple = ()     # model.audio.copies.CopyFile: files that copy others (a role's bus, the full mix)
 
 
 class MeasureJob(PoolJob):
@@ -437,7 +437,7 @@ class MeasureJob(PoolJob):
     where both play (through a role that plays with both where the two never do) with both role gains taken
     out, and each (role, "t:<id>") offset against every vocals track as a lone anchor, with the role gains out
     and that track's own gain in, the set of those pairs that were bridged, and the files that copy others:
-    a role's bus or the full mix (model.audio.mix_file))]. Cancel stops it within a track's window.
+    a role's bus or the full mix (model.audio.copies))]. Cancel stops it within a track's window.
     """
 
     def __init__(self, job_id: int, requests: list[tuple[tuple, AdviceRequest]], cache: Any = None,
@@ -451,7 +451,7 @@ class MeasureJob(PoolJob):
         try:
             from model.advice.pipeline import measure_request
             from model.advice.profiles import SongOffsets, profile_pairs, song_offsets, with_bridges
-            from model.audio.mix_file import find_copies
+            from model.audio.copies import find_copies
             from model.audio.roles import TRACK_ANCHOR
 
             out = []

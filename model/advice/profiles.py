@@ -377,7 +377,7 @@ def measure_song(song: SongSource, window_s: float = 10.0, cancel: "CancelToken 
                  ) -> tuple[SongOffsets, dict[str, np.ndarray], str | None, list[str]]:
     """One finished song, its files streamed once and never held whole (a 38-stem song fits in a few hundred MB):
     its pair offsets, each role's tonal shape, the file name of its lead vocal (None when it has none) and the
-    names of the files left out as copies of others (a full mix or a role's bus: model.audio.mix_file).
+    names of the files left out as copies of others (a full mix or a role's bus: model.audio.copies).
 
     Roles are guessed from the file names unless ``song.roles`` sets them (by file name or track id); the song
     is mixed with its own gains (``track_db``, ``muted``). ``cancel`` is checked before each 10 s block. A song
@@ -385,7 +385,7 @@ def measure_song(song: SongSource, window_s: float = 10.0, cancel: "CancelToken 
     without them; a role's bus alone does not show over the roles, and is kept.
     """
     from model.advice.tonal import song_tonal_shapes
-    from model.audio.mix_file import ROLE_EXCESS_DB, mix_excess_db, without_copies
+    from model.audio.copies import ROLE_EXCESS_DB, mix_excess_db, without_copies
     from model.audio.spectral import BandFrameStream
     from model.audio.stream import analyse_session, session_tracks
     from model.audio.tracks import Gains, plan_session
@@ -450,7 +450,7 @@ def _where(song: SongSource) -> str:
     return str(song.paths[0]) if len(song.paths) == 1 else song.label
 
 
-#: The provenance key naming, per song, the files left out as copies of its other files (model.audio.mix_file).
+#: The provenance key naming, per song, the files left out as copies of its other files (model.audio.copies).
 LEFT_OUT_AS_COPIES = "left_out_as_copies"
 
 

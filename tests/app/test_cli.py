@@ -285,7 +285,7 @@ def test_a_span_too_short_is_refused_before_any_file_is_decoded(monkeypatch, cap
 def test_a_full_mix_among_the_stems_is_left_out_and_said(tmp_path):
     """A DAW's master track exported with the stems would count everything twice: the critique leaves it out,
     says so in one warning, and judges exactly what the stems alone give."""
-    from tests.model.test_mix_file import stems, write
+    from tests.model.test_copies import stems, write
 
     parts = stems()
     alone = write(tmp_path / "stems", parts)
@@ -317,7 +317,7 @@ def test_a_full_mix_among_the_stems_is_left_out_and_said(tmp_path):
 
 def test_a_profile_learns_nothing_from_a_full_mix_in_a_song_folder(tmp_path):
     """A song folder holding its own full mix is fitted as if the file were not there, and the fit says so."""
-    from tests.model.test_mix_file import stems, write
+    from tests.model.test_copies import stems, write
 
     songs, with_mix = [], []
     for i, bass_db in enumerate((0.0, 3.0)):

@@ -236,7 +236,7 @@ def test_a_long_status_message_is_elided_in_the_middle_with_the_full_text_as_too
 def test_a_full_mix_among_the_stems_is_muted_once_and_said(qtbot, make_window, tmp_path):
     """A DAW's master track in an "all tracks" export: muted on load with a banner, so the meters and the
     critique judge the stems alone; unmuted by the user it stays counted; in a saved session it is only named."""
-    from tests.model.test_mix_file import stems, write
+    from tests.model.test_copies import stems, write
 
     parts = stems()
     folder = write(tmp_path / "export", {**parts, "Song Master.wav": sum(parts.values())})

@@ -249,7 +249,7 @@ def test_the_advice_says_when_another_profile_would_not_back_a_confident_verdict
 
 
 def test_learning_from_a_folder_with_its_full_mix_says_the_mix_was_left_out(qtbot, real_window, user_dir, tmp_path):
-    from tests.model.test_mix_file import stems, write
+    from tests.model.test_copies import stems, write
 
     parts = stems()
     folders = [write(tmp_path / "song0", parts), write(tmp_path / "song1", {**parts, "Mixdown.wav": sum(parts.values())})]

@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 
 from model.audio.measure import measure_session
-from model.audio.mix_file import find_copies
+from model.audio.copies import find_copies
 from model.audio.tracks import Gains, load_tracks
 
 RATE = 16000

@@ -51,7 +51,7 @@ _GATE = 10.0 ** ((-70.0 + 0.691) / 10.0)
 
 
 @dataclass(frozen=True)
-class MixFile:
+class CopyFile:
     """A file that carries the sum of others: its id and name, the role whose bus it is (None: the whole mix),
     how many files it sums, the sum's excess over their power sum (dB) and how closely (dB) the file's
     loudness follows the others'."""
@@ -84,7 +84,7 @@ def mix_excess_db(measurements, keys) -> float | None:
     return None if read is None else read[3]
 
 
-def find_copies(measurements) -> list[MixFile]:
+def find_copies(measurements) -> list[CopyFile]:
     """Each role's bus (a file that is the sum of its role's other files); where there is none, the full mix (a
     file that is a copy of the sum of all the other audible files). Leave out what it finds, measure again and
     ask again: with a bus in the mix, the bus's own files add in phase with the mix too, so the mix is judged
@@ -103,7 +103,7 @@ def find_copies(measurements) -> list[MixFile]:
 
 
 def without_copies(stream: Callable[[Gains], T], measurements: Callable[[T], object], gains: Gains,
-                   keep: Iterable[str] = ()) -> tuple[T, Gains, list[MixFile]]:
+                   keep: Iterable[str] = ()) -> tuple[T, Gains, list[CopyFile]]:
     """``stream(gains)``, then again with the copies find_copies names in its ``measurements`` muted (buses
     first, then the mix), but never a track in ``keep`` (one whose role the user set: a stem): the last result,
     the gains it was made with and the copies left out."""
@@ -118,7 +118,7 @@ def without_copies(stream: Callable[[Gains], T], measurements: Callable[[T], obj
     return result, gains, left_out
 
 
-def _copy_of_the_rest(measurements, ids: list[str], total: str, role: str | None) -> MixFile | None:
+def _copy_of_the_rest(measurements, ids: list[str], total: str, role: str | None) -> CopyFile | None:
     """The one of ``ids`` that copies the sum of the others, which with it make the signal ``total``."""
     read = _blocks(measurements, [f"t:{tid}" for tid in ids], total) if len(ids) >= 3 else None  # 1 + 1 is a pair
     if read is None or read[3] < MIX_EXCESS_DB:
@@ -138,7 +138,7 @@ def _copy_of_the_rest(measurements, ids: list[str], total: str, role: str | None
             best = (tid, tracking)
     if best is None:
         return None
-    return MixFile(best[0], measurements.track_set.get(best[0]).name, len(ids) - 1, excess, best[1], role)
+    return CopyFile(best[0], measurements.track_set.get(best[0]).name, len(ids) - 1, excess, best[1], role)
 
 
 def _blocks(measurements, keys, total: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
