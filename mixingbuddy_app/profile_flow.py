@@ -56,7 +56,7 @@ class FitProfileJob(PoolJob):
                                      cancel=self.token)
             self.token.raise_if_cancelled()   # cancelled during the last song: nothing is written
             write_profile(profile, self.out)
-            mixes = profile["provenance"].get(LEFT_OUT_AS_COPIES, {})
+            left_out = profile["provenance"].get(LEFT_OUT_AS_COPIES, {})
         except Cancelled:
             self.fail(cancelled_report("Learn a profile"))
             return
@@ -69,7 +69,7 @@ class FitProfileJob(PoolJob):
         except Exception as exc:  # never let a bad song take the window down
             self.fail(ErrorReport.from_exception(exc, "Learn a profile"))
             return
-        self.emit("finished", (self.name, self.out, mixes))
+        self.emit("finished", (self.name, self.out, left_out))
 
 
 class ProfileMixin:
@@ -135,15 +135,14 @@ class ProfileMixin:
         return current
 
     def _on_learned(self, job_id: int, result) -> None:
-        name, path, mixes = result
+        name, path, left_out = result
         if not self._finish_learning(job_id, f"Learned the profile '{name}' ({path}); the next critique judges "
                                              f"against it."):
             return
-        if mixes:   # a song folder held its own full mix: it was left out, and the user should know
+        if left_out:   # a song folder held a copy of its files (its full mix): left out, and the user should know
+            files = ", ".join(f"{file} in {song}" for song, files in left_out.items() for file in files)
             self.error.emit(ErrorReport("Learn a profile", "Left out as copies of a song's other files (a full mix "
-                                        "would count them twice): " + ", ".join(
-                                            f"{file} in {song}" for song, files in mixes.items() for file in files)
-                                        + ".", "", "warning"))
+                                        f"would count them twice): {files}.", "", "warning"))
         self.profiles_changed.emit()
         self.set_profile(name)
         self.profile_learned.emit(name)

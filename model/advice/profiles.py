@@ -468,7 +468,7 @@ def fit_profile(songs: Sequence[SongSource | str | os.PathLike], name: str, meth
     sources = [s if isinstance(s, SongSource) else SongSource(Path(s).name, (str(s),)) for s in songs]
     check_songs(sources)
     sources = distinct_labels(sources)
-    measured, shapes, leads, mixes = [], [], {}, {}
+    measured, shapes, leads, left_out = [], [], {}, {}
     for i, song in enumerate(sources):
         if cancel:
             cancel.raise_if_cancelled()
@@ -478,13 +478,13 @@ def fit_profile(songs: Sequence[SongSource | str | os.PathLike], name: str, meth
         measured.append(offsets)
         shapes.append(shape)
         if copies:
-            mixes[song.label] = copies
+            left_out[song.label] = copies
     if progress:
         progress(1.0, "Fitted")
     profile = combine(measured, name, method, description, window_s)
     profile["provenance"]["lead_vocal_tracks"] = leads
-    if mixes:
-        profile["provenance"][LEFT_OUT_AS_COPIES] = mixes
+    if left_out:
+        profile["provenance"][LEFT_OUT_AS_COPIES] = left_out
     tonal = TonalProfile(name, fit_tonal_shapes(shapes, tonal_bands_hz()), {
         "songs": [s.label for s in sources],
         "shape": "third-octave band level minus the role's K-weighted level, whole song, the song's own gains",

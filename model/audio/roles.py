@@ -24,8 +24,8 @@ ALIASES: tuple[tuple[Role, tuple[str, ...]], ...] = (
     ("drums", (
         r"bass ?drum", r"sub ?kicks?", r"kick ?subs?", r"kick", r"kik", r"bd", r"snare", r"snr", r"sn",
         r"hi ?hats?", r"hh", r"hats?", r"toms?", r"floor ?tom", r"rack ?tom", r"overheads?", r"oh", r"ohs", r"cymbals?", r"crash",
-        r"ride", r"china", r"splash", r"perc\w*", r"prc", r"clap", r"claps", r"snaps?", r"shaker", r"tamb\w*", r"conga\w*",
-        r"bongo\w*", r"cajon", r"rim\w*", r"drums?", r"drm", r"kit", r"room ?mics?", r"drum ?rooms?",
+        r"ride", r"china", r"splash", r"perc\w*", r"prc", r"clap", r"claps", r"snaps?", r"shaker", r"tamb\w*",
+        r"conga\w*", r"bongo\w*", r"cajon", r"rim\w*", r"drums?", r"drm", r"kit", r"room ?mics?", r"drum ?rooms?",
         r"break ?beats?", r"drum ?breaks?", r"loop ?drums?", r"cowbell", r"timbale\w*", r"808 ?kick",
         r"trap ?kit",
     )),

@@ -295,7 +295,8 @@ def test_a_full_mix_among_the_stems_is_left_out_and_said(tmp_path):
     plain, data = json.loads(plain.stdout), json.loads(out.stdout)
     warned = [w for w in data["warnings"] if w["code"] == "mix_file"]
     assert len(warned) == 1 and warned[0]["tracks"] == ["Song Master.wav"]
-    assert "looks like the full mix" in warned[0]["message"] and "--role 'Song Master.wav=other'" in warned[0]["message"]
+    message = warned[0]["message"]
+    assert "looks like the full mix" in message and "--role 'Song Master.wav=other'" in message
     assert not any(w["code"] == "mix_file" for w in plain["warnings"])
     assert [(p["role"], p["offset_lu"]) for p in data["pairs"]] == [(p["role"], p["offset_lu"]) for p in plain["pairs"]]
     assert data["text"] == plain["text"]

@@ -252,7 +252,8 @@ def test_learning_from_a_folder_with_its_full_mix_says_the_mix_was_left_out(qtbo
     from tests.model.test_copies import stems, write
 
     parts = stems()
-    folders = [write(tmp_path / "song0", parts), write(tmp_path / "song1", {**parts, "Mixdown.wav": sum(parts.values())})]
+    folders = [write(tmp_path / "song0", parts),
+               write(tmp_path / "song1", {**parts, "Mixdown.wav": sum(parts.values())})]
     w = real_window()
     c = w.controller
     reports = []
