@@ -202,8 +202,7 @@ def run(argv: Sequence[str]) -> int:
 
         spectral, cache = args.masking or args.tonal, AnalysisCache()   # the cache spares a second pass re-metering
         # a full mix or a role's bus among the files counts its sources twice: left out (a role set by hand: kept)
-        (analysis, bands), gains, copies = without_copies(stream, lambda r: r[0].measurements, request.gains,
-                                                          keep=user_roles)
+        (analysis, bands), gains, copies = without_copies(stream, request.gains, keep=user_roles)
         request = replace(request, gains=gains)
         left_out = tuple(c.finding(f"It is left out of this critique; to count it, set its role (--role "
                                    f"'{c.name}={c.role or 'other'}').") for c in copies)

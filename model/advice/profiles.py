@@ -409,8 +409,7 @@ def measure_song(song: SongSource, window_s: float = 10.0, cancel: "CancelToken 
     m, copies = analysis.measurements, []
     excess = mix_excess_db(m, [f"r:{r}" for r in m.roles_present])
     if excess is not None and excess >= ROLE_EXCESS_DB:   # roles add in phase: find the copy, metering each file
-        (analysis, bands), gains, copies = without_copies(lambda g: stream(g, per_track=True),
-                                                          lambda r: r[0].measurements, gains,
+        (analysis, bands), gains, copies = without_copies(lambda g: stream(g, per_track=True), gains,
                                                           keep=set(roles) | ({lead} if lead else set()))
     return (song_offsets(song.label, analysis.measurements, lead), song_tonal_shapes(bands.finish()),
             tracks.get(lead).name if lead else None, [c.name for c in copies])

@@ -102,15 +102,16 @@ def find_copies(measurements) -> list[CopyFile]:
     return buses or ([mix] if mix else [])
 
 
-def without_copies(stream: Callable[[Gains], T], measurements: Callable[[T], object], gains: Gains,
-                   keep: Iterable[str] = ()) -> tuple[T, Gains, list[CopyFile]]:
-    """``stream(gains)``, then again with the copies find_copies names in its ``measurements`` muted (buses
-    first, then the mix), but never a track in ``keep`` (one whose role the user set: a stem): the last result,
-    the gains it was made with and the copies left out."""
+def without_copies(stream: Callable[[Gains], tuple[object, T]], gains: Gains,
+                   keep: Iterable[str] = ()) -> tuple[tuple[object, T], Gains, list[CopyFile]]:
+    """``stream(gains)`` -> (a model.audio.stream.SessionAnalysis, anything made beside it), then again with the
+    copies find_copies names in its measurements muted (buses first, then the mix), but never a track in
+    ``keep`` (one whose role the user set: a stem): the last result, the gains it was made with and the copies
+    left out."""
     keep = set(keep)
     result, left_out = stream(gains), []
     for _ in range(2):   # the buses, then the mix
-        copies = [c for c in find_copies(measurements(result)) if c.track_id not in keep]
+        copies = [c for c in find_copies(result[0].measurements) if c.track_id not in keep]
         if not copies:
             break
         gains = replace(gains, muted=gains.muted | {c.track_id for c in copies})
