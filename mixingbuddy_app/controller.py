@@ -178,10 +178,11 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         """
         if self.cancel_load():
             return
-        if self._pending is None:
+        if not self.busy:
             return
-        self.worker.cancel(self._pending[0])   # the advisor thread stops at its next check
-        self._pending = None
+        if self._pending is not None:
+            self.worker.cancel(self._pending[0])   # the advisor thread stops at its next check
+        self._pending = self._waiting = None
         self.busy_changed.emit(False, "")
         self.status.emit(self._status_before)
 

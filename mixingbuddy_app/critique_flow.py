@@ -23,11 +23,13 @@ from mixingbuddy_app.workers import balance_factory
 
 
 BALANCE_ID = "balance"    # the measured advisor's id (model.advice.balance.BalanceAdvisor)
+WAITING = 0               # critique()'s answer while the critique waits for the meters (request ids start at 1)
 
 
 class CritiqueMixin:
     def _init_critique(self) -> None:
         self._pending: tuple[int, int, str] | None = None   # (request id, revision, kind) of the running critique
+        self._waiting: str | None = None                    # the kind of a critique waiting for the meters
         self.dropped_results = 0
         self.advisor_label = ""
         self._profile = None                                 # the balance profile (typical bands), once read
@@ -35,11 +37,16 @@ class CritiqueMixin:
 
     @property
     def busy(self) -> bool:
-        return self._pending is not None
+        return self._pending is not None or self._waiting is not None
 
     def critique(self, kind: str = "critique") -> int | None:
-        """Send an immutable snapshot to the worker; returns the request id (None if refused)."""
-        if self._pending is not None:
+        """Send an immutable snapshot to the worker; returns the request id, WAITING, or None if refused.
+
+        While the meters are reading a mix they have no reading of yet (right after a load or an edit), the
+        critique waits for them (WAITING): it takes the same reading, and a full mix or a bus found among the
+        files on a fresh load is muted first, so the advice never counts it (model.audio.copies).
+        """
+        if self.busy:
             self.status.emit("A critique is already running (Esc cancels it).")
             return None
         try:
@@ -47,23 +54,38 @@ class CritiqueMixin:
         except MixingBuddyError as exc:
             self.error.emit(ErrorReport("Critique", exc.message, exc.detail))
             return None
-        rid = self.worker.submit(request, self.analysis_cache, self.meter_process.measure_session)
-        self._pending = (rid, self.project.revision, kind)
+        if self.meters_pending():
+            self._waiting, rid = kind, WAITING
+        else:
+            rid = self._submit(request, kind)
         what = "Re-checking the corrected mix…" if kind == "recheck" else "Critiquing…"
         self.busy_changed.emit(True, what)
         self.status.emit(what)
         return rid
+
+    def _submit(self, request, kind: str) -> int:
+        rid = self.worker.submit(request, self.analysis_cache, self.meter_process.measure_session)
+        self._pending = (rid, self.project.revision, kind)
+        return rid
+
+    def _meters_settled(self) -> None:
+        """The meters have read the current mix, or failed to: a critique waiting for them starts now."""
+        if self._waiting is None:
+            return
+        kind, self._waiting = self._waiting, None
+        try:
+            request = self.project.snapshot()   # the mix as it is now (a copy found among the files muted)
+        except MixingBuddyError as exc:
+            self.busy_changed.emit(False, "")
+            self.error.emit(ErrorReport("Critique", exc.message, exc.detail))
+            return
+        self._submit(request, kind)
 
     def recheck(self) -> int | None:
         if self.project.applied_advice is None:
             self.status.emit("Apply a suggestion first; Re-check then verifies it.")
             return self.critique()
         return self.critique("recheck")
-
-    def cancel(self) -> None:
-        if self._pending is not None:
-            self.worker.cancel(self._pending[0])   # sets the token directly from the GUI thread
-            self.status.emit("Cancelling…")
 
     def _on_progress(self, rid: int, frac: float, msg: str) -> None:
         if self._pending and rid == self._pending[0]:

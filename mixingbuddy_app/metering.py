@@ -43,8 +43,19 @@ class MeteringMixin:
         """Re-measure the role and mix loudness after a debounce (the latest request wins)."""
         if self.project.loudness_key() is None:
             self._measure_timer.stop()
+            self._settle_unless_pending()
             return
         self._measure_timer.start()
+
+    def meters_pending(self) -> bool:
+        """Whether the meters are about to read, or are reading, a mix they have no exact reading of."""
+        p = self.project
+        return (p.loudness_key() is not None and not p.loudness_is_exact()
+                and (self._measure_timer.isActive() or self.jobs.running(JobKind.MEASURE) is not None))
+
+    def _settle_unless_pending(self) -> None:
+        if not self.meters_pending():
+            self._meters_settled()
 
     def _measure_requests(self) -> list:
         p = self.project
@@ -63,14 +74,17 @@ class MeteringMixin:
             return
         if self.busy and self.project.loudness_is_exact():
             self._measure_after_critique = True   # only the mix (A/B) is missing: the critique goes first
+            self._settle_unless_pending()         # (one waiting for the meters starts now)
             return
         requests = self._measure_requests()
         if not requests:
+            self._settle_unless_pending()
             return
         job = self.jobs.start(JobKind.MEASURE, lambda job_id: MeasureJob(job_id, requests, self.analysis_cache,
                                                                            self.meter_process.measure_session))
         job.signals.finished.connect(self._on_measured)
         job.signals.failed.connect(self._on_measure_failed)
+        job.signals.progress.connect(self._on_measure_progress)
         self.pool.start(job)
 
     def _measure_done(self, job_id: int) -> None:
@@ -78,6 +92,10 @@ class MeteringMixin:
         if self._measure_again:
             self._measure_again = False
             self._measure_timer.start()
+
+    def _on_measure_progress(self, _job_id: int, frac: float, msg: str) -> None:
+        if self._waiting is not None:        # a critique waits for this reading: it is the critique's progress
+            self.progress.emit(frac, msg)
 
     def _on_measured(self, job_id: int, results) -> None:
         self._measure_done(job_id)
@@ -92,11 +110,13 @@ class MeteringMixin:
                     for copy in r.copies:
                         self._found_copy(copy)
         if not used:
-            return                           # the mix changed while measuring: a newer job follows
+            self._settle_unless_pending()    # the mix changed while measuring: a newer job follows
+            return
         if self.ab_state == "before":
             self._push_gains()
             self.ab_changed.emit(self.ab_state)
         self.loudness_changed.emit(p.loudness_is_exact())
+        self._settle_unless_pending()        # a copy muted above: the critique waits for the mix without it
 
     def _found_copy(self, copy) -> None:
         """A file copies others (a DAW's master track or a group's bus exported with the stems): on a fresh load,
@@ -117,4 +137,5 @@ class MeteringMixin:
     def _on_measure_failed(self, job_id: int, report: ErrorReport) -> None:
         self._measure_done(job_id)
         self.status.emit(f"The meters could not measure the mix: {report.message}")
+        self._meters_settled()               # a waiting critique measures for itself and reports what fails
 

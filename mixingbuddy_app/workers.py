@@ -437,7 +437,8 @@ class MeasureJob(PoolJob):
     where both play (through a role that plays with both where the two never do) with both role gains taken
     out, and each (role, "t:<id>") offset against every vocals track as a lone anchor, with the role gains out
     and that track's own gain in, the set of those pairs that were bridged, and the files that copy others:
-    a role's bus or the full mix (model.audio.copies))]. Cancel stops it within a track's window.
+    a role's bus or the full mix (model.audio.copies))]. It reports progress as the critique does; cancel stops it
+    within a track's window.
     """
 
     def __init__(self, job_id: int, requests: list[tuple[tuple, AdviceRequest]], cache: Any = None,
@@ -457,7 +458,8 @@ class MeasureJob(PoolJob):
             out = []
             for key, request in self.requests:
                 self.token.raise_if_cancelled()
-                m = measure_request(request, cache=self.cache, cancel=self.token, measure_with=self.measure_with)
+                m = measure_request(request, cache=self.cache, cancel=self.token, measure_with=self.measure_with,
+                                    progress=lambda f, msg: self.emit("progress", float(f), str(msg)))
                 role_db = request.gains.role_db
                 blocks = {r: m.energies(f"r:{r}") / 10.0 ** (role_db.get(r, 0.0) / 10.0) for r in m.roles}
                 # as the critique judges: over the windows where both play, else through a role playing with both

@@ -25,6 +25,7 @@ from mixingbuddy_app.widgets.track_table import RolePanel, TrackTable
 from mixingbuddy_app.widgets.transport import Transport
 
 ADVICE_KEEP_H = 270   # a Masking or Tonal view grows the chart area fully only when the advice keeps this much
+PROGRESS_WIDEST = "Measuring loudness: window 888 of 888"   # the progress bar's longest usual step
 SESSION_FILTER = "MixingBuddy session (*.mbsession *.json)"
 AUDIO_FILTER = "Audio files (" + " ".join(f"*{e}" for e in sorted(AUDIO_EXTENSIONS)) + ");;All files (*)"
 
@@ -244,7 +245,8 @@ class MainWindow(QMainWindow):
         sb = MessageBar()
         self.setStatusBar(sb)
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(180)
+        # wide enough for the longest step it names, which a narrower bar cuts at both ends
+        self.progress.setFixedWidth(self.progress.fontMetrics().horizontalAdvance(PROGRESS_WIDEST) + 24)
         self.progress.setRange(0, 100)
         self.progress.setVisible(False)
         self.advisor_label = QLabel(self._advisor_hint())

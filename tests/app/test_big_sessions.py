@@ -180,7 +180,7 @@ def test_escape_cancels_a_critique_at_once_and_restores_the_text(qtbot, make_win
     c = load(qtbot, w, stems)
     c.status.emit("Ready")
     c.critique()
-    assert stub.started.wait(10)
+    qtbot.waitUntil(stub.started.is_set, timeout=10000)   # the meters read the mix first (events run)
     w.cancel_action.trigger()
     assert not c.busy                              # at once: Esc does not wait for the worker
     assert c.last_status == "Ready" and c.project.advice is None and w.critique_action.isEnabled()

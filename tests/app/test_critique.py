@@ -174,7 +174,7 @@ def test_cancel_stops_a_slow_critique_and_reenables_the_controls(qtbot, make_win
     c = load(qtbot, w, stems)
     c.critique()
     assert c.busy and w.cancel_action.isEnabled() and not w.critique_action.isEnabled()
-    assert stub.started.wait(10)
+    qtbot.waitUntil(stub.started.is_set, timeout=10000)   # the meters read the mix first (events run)
     with qtbot.waitSignal(c.busy_changed, timeout=3000, check_params_cb=lambda busy, _m: not busy):
         w.cancel_action.trigger()
     assert c.project.advice is None
@@ -187,7 +187,7 @@ def test_stale_result_is_dropped_when_the_mix_changed(qtbot, make_window, stems)
     w = make_window(stub)
     c = load(qtbot, w, stems)
     c.critique()
-    assert stub.started.wait(10)
+    qtbot.waitUntil(stub.started.is_set, timeout=10000)   # the meters read the mix first (events run)
     c.set_track_gain("02 Kick.wav", -3.0)        # revision changes while the worker runs
     qtbot.waitUntil(lambda: not c.busy, timeout=10000)
     assert c.project.advice is None and c.dropped_results == 1

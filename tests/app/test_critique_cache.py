@@ -155,6 +155,8 @@ def test_apply_shows_exact_meters_at_once(qtbot, make_window, tmp_path):
 def test_escape_stops_a_measuring_critique(qtbot, make_window, tmp_path):
     w = make_window(load_advisor("balance"))
     c = load(qtbot, w, [_song(tmp_path / "long", 240.0)], timeout=60000)
+    qtbot.waitUntil(lambda: c.project.loudness_is_exact(), timeout=60000)
+    c.analysis_cache.forget_shared()   # the meters' reading gone: the critique measures the mix itself
     c.status.emit("Ready")
     ended = []   # appended on the worker thread itself (a direct connection): when it stops
     c.worker.advice_failed.connect(lambda rid, report: ended.append((time.monotonic(), report.kind.name)))

@@ -265,3 +265,46 @@ def test_a_full_mix_among_the_stems_is_muted_once_and_said(qtbot, make_window, t
                     timeout=10000)
     said = [b.report for b in w2.banners.banners if b.report.title == "Full mix among the stems"]
     assert "Mute it" in said[0].message and "Song Master.wav" not in w2.controller.project.muted
+
+
+def test_a_critique_asked_for_during_the_first_reading_leaves_the_full_mix_out(qtbot, make_window, tmp_path):
+    """Critique clicked as soon as a fresh load ends: it waits for the meters, which find the master track and
+    mute it, so the advice is the stems' alone and describes the mix as it stands (not stale)."""
+    from tests.model.test_copies import stems, write
+
+    parts = stems()
+    alone = make_window(advisor=load_advisor("balance"))
+    load(qtbot, alone, [write(tmp_path / "stems", parts)])
+    expected = critique(qtbot, alone, timeout=60000)
+    w = make_window(advisor=load_advisor("balance"))
+    c = load(qtbot, w, [write(tmp_path / "export", {**parts, "Song Master.wav": sum(parts.values())})])
+    assert c.meters_pending()                  # the first reading has not come in yet
+    advice = critique(qtbot, w, timeout=60000)
+    assert "Song Master.wav" in c.project.muted
+    assert c.project.advice_revision == c.project.revision    # taken, and current
+    assert advice.text == expected.text
+    assert {s.role: s.delta_db for s in advice.suggestions} == pytest.approx(
+        {s.role: s.delta_db for s in expected.suggestions}, abs=0.05)
+
+
+def test_esc_stops_a_critique_waiting_for_the_meters(qtbot, make_window, tmp_path):
+    w = make_window(advisor=load_advisor("balance"))
+    c = load(qtbot, w, make_stems(tmp_path))
+    assert c.meters_pending()
+    with qtbot.waitSignal(c.busy_changed, check_params_cb=lambda busy, _m: not busy):
+        assert c.critique() is not None and c.busy
+        c.cancel()
+    qtbot.waitUntil(lambda: c.project.loudness_is_exact(), timeout=30000)
+    settle(qtbot)
+    assert not c.busy and c.project.advice is None             # nothing started once the meters had read
+
+
+def test_a_critique_waiting_for_the_meters_shows_their_progress(qtbot, make_window, tmp_path):
+    from tests.app.test_critique_cache import _song
+
+    w = make_window(advisor=load_advisor("balance"))
+    c = load(qtbot, w, [_song(tmp_path / "long", 120.0)], timeout=60000)
+    steps = []
+    c.progress.connect(lambda frac, msg: steps.append(msg))
+    assert critique(qtbot, w, timeout=60000) is not None
+    assert any(s.startswith("Measuring loudness: window") for s in steps), steps

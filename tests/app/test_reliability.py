@@ -504,7 +504,7 @@ def test_hanging_advisor_cancel_recovers_and_the_next_critique_works(qtbot, sess
     w, c = session_window()
     c.worker.set_factory(lambda: stub)
     c.critique()
-    assert stub.started.wait(10)
+    qtbot.waitUntil(stub.started.is_set, timeout=10000)   # the meters read the mix first (events run)
     qtbot.wait(100)
     assert c.busy and w.cancel_action.isEnabled()
     with qtbot.waitSignal(c.busy_changed, timeout=int(deaf_s * 1000) + 3000,
