@@ -42,6 +42,11 @@ class AudioInfo:
     def is_float(self) -> bool:
         return self.subtype in ("FLOAT", "DOUBLE")
 
+    @property
+    def may_hold_nan(self) -> bool:
+        """Whether decoded samples can be NaN or infinite (integer PCM always scales to finite floats)."""
+        return not self.subtype.startswith("PCM_")
+
 
 def is_audio_path(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in AUDIO_EXTENSIONS
@@ -118,7 +123,7 @@ def read_into(info: AudioInfo, out: np.ndarray) -> None:
                 out[pos:pos + read] = fold_to_stereo(block)
             if read == 0:
                 break
-            if not np.isfinite(out[pos:pos + read]).all():
+            if info.may_hold_nan and not np.isfinite(out[pos:pos + read]).all():
                 raise AudioFormatError(f"{name}: contains NaN or infinite samples.")
             pos += read
     if pos == 0:
@@ -143,7 +148,7 @@ class BlockReader:
             block = self._file.read(min(n, max(0, self.info.frames - self.pos)), dtype="float32", always_2d=True)
         if self.info.channels > 2:
             block = fold_to_stereo(block)
-        if not np.isfinite(block).all():
+        if self.info.may_hold_nan and not np.isfinite(block).all():
             raise AudioFormatError(f"{self._name}: contains NaN or infinite samples.")
         if self.pos == 0 and n > 0 and len(block) == 0:
             raise AudioFormatError(f"{self._name}: contains no decodable audio (truncated file?).")
