@@ -284,16 +284,39 @@ def run_masking(argv: Sequence[str]) -> int:
     args = build_masking_parser().parse_args(list(argv))
     loaded = load_tracks(args.paths, strict=True)
     span = parse_span(args.span, loaded.tracks.duration_s)
-    findings, a, b = pair_masking(loaded.tracks, args.first, args.second, span=span)
+    gains, left_out = _without_a_full_mix(loaded.tracks, span, (args.first, args.second))
+    findings, a, b = pair_masking(loaded.tracks, args.first, args.second, gains, span=span)
     if args.json:
         print(json.dumps({"schema": MASKING_SCHEMA, "a": a.key, "b": b.key,
-                          "masking": [f.to_json() for f in findings]}, indent=2, allow_nan=False))
+                          "masking": [f.to_json() for f in findings],
+                          "warnings": [{"code": f.code, "message": f.message, "tracks": list(f.track_ids)}
+                                       for f in left_out]}, indent=2, allow_nan=False))
         return 0
     lines = [f"MixingBuddy masking — {a.words} and {b.words} — {clock(loaded.tracks.duration_s)}", ""]
     lines += [f"  - {f.text}\n    {f.suggestion}" for f in findings] or [
         "  Neither covers the other strongly and lastingly."]
+    lines += [f"\n  [warning] {f.message}" for f in left_out]
     print("\n".join(lines))
     return 0
+
+
+def _without_a_full_mix(tracks, span, named: Sequence[str]):
+    """Gains that leave out a full mix found among the files (a track named A or B stays), and its findings.
+    Only a role sums files: with two tracks named, nothing is looked for."""
+    from model.advice.spectrum import named_track
+    from model.audio.copies import without_a_full_mix
+    from model.audio.measure import measure_session
+    from model.audio.stream import SessionAnalysis
+    from model.audio.tracks import Gains
+
+    def stream(gains: Gains, per_track: bool):
+        return SessionAnalysis(measure_session(tracks, gains, 10.0, span, per_track=per_track), (), ()), None
+
+    keep = {t.id for t in map(lambda text: named_track(tracks, text), named) if t is not None}
+    if len(keep) == len(named):
+        return Gains(), []
+    _, gains, copies = without_a_full_mix(stream, Gains(), keep)
+    return gains, [c.finding("It is left out of both sides; to count it, name it as A or B.") for c in copies]
 
 
 def masking_main(argv: Sequence[str] | None = None) -> int:

@@ -385,7 +385,7 @@ def measure_song(song: SongSource, window_s: float = 10.0, cancel: "CancelToken 
     without them; a role's bus alone does not show over the roles, and is kept.
     """
     from model.advice.tonal import song_tonal_shapes
-    from model.audio.copies import ROLE_EXCESS_DB, mix_excess_db, without_copies
+    from model.audio.copies import without_a_full_mix
     from model.audio.spectral import BandFrameStream
     from model.audio.stream import analyse_session, session_tracks
     from model.audio.tracks import Gains, plan_session
@@ -400,17 +400,13 @@ def measure_song(song: SongSource, window_s: float = 10.0, cancel: "CancelToken 
     lead = next((t.id for t in audible if t.name == song.lead and t.role.role == "vocals"), None) \
         if song.lead else lead_vocal_of(audible)
 
-    def stream(gains: Gains, per_track: bool = False):
+    def stream(gains: Gains, per_track: bool):
         bands = BandFrameStream.over(plan.sample_rate, plan.frames)
         return analyse_session(plan, roles, window_s, gains=gains, per_track=per_track,
                                also_alone=[lead] if lead else (), on_role_sums=bands.add, cancel=cancel), bands
 
-    analysis, bands = stream(gains)
-    m, copies = analysis.measurements, []
-    excess = mix_excess_db(m, [f"r:{r}" for r in m.roles_present])
-    if excess is not None and excess >= ROLE_EXCESS_DB:   # roles add in phase: find the copy, metering each file
-        (analysis, bands), gains, copies = without_copies(lambda g: stream(g, per_track=True), gains,
-                                                          keep=set(roles) | ({lead} if lead else set()))
+    keep = set(roles) | ({lead} if lead else set())   # a file given a role, and the lead: stems
+    (analysis, bands), gains, copies = without_a_full_mix(stream, gains, keep)
     return (song_offsets(song.label, analysis.measurements, lead), song_tonal_shapes(bands.finish()),
             tracks.get(lead).name if lead else None, [c.name for c in copies])
 

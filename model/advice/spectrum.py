@@ -64,12 +64,18 @@ def pair_frames(tracks: TrackSet, first: str, second: str, gains: Gains = Gains(
     return band_frames({a.key: a_sources, b.key: b_sources}, tracks.sample_rate, span), a, b
 
 
+def named_track(tracks: TrackSet, text: str):
+    """The track ``text`` names by id, file name or name without extension, or None."""
+    wanted = text.strip()
+    return next((t for t in tracks.tracks if wanted in (t.id, t.name, PurePath(t.name).stem)), None)
+
+
 def _select(tracks: TrackSet, gains: Gains, text: str):
     """A track by id, file name or name without extension, else a role: (party, [(audio, gain)])."""
+    t = named_track(tracks, text)
+    if t is not None:
+        return Party.track(t.id, t.name), [(t.audio, gains.linear(t))]
     wanted = text.strip()
-    for t in tracks.tracks:
-        if wanted in (t.id, t.name, PurePath(t.name).stem):
-            return Party.track(t.id, t.name), [(t.audio, gains.linear(t))]
     if wanted.lower() in ROLES:
         role = wanted.lower()
         members = [(t.audio, gains.linear(t)) for t in tracks.tracks if t.role.role == role and gains.audible(t)]

@@ -119,6 +119,19 @@ def without_copies(stream: Callable[[Gains], tuple[object, T]], gains: Gains,
     return result, gains, left_out
 
 
+def without_a_full_mix(stream: Callable[[Gains, bool], tuple[object, T]], gains: Gains,
+                       keep: Iterable[str] = ()) -> tuple[tuple[object, T], Gains, list[CopyFile]]:
+    """As ``without_copies``, for a caller that meters only the roles: ``stream(gains, per_track)`` first runs
+    without metering each file, and only when the roles add in phase (ROLE_EXCESS_DB: a full mix among the
+    files) again per file to find the copies. A role's bus alone does not show over the roles, and is kept."""
+    result = stream(gains, False)
+    m = result[0].measurements
+    excess = mix_excess_db(m, [f"r:{r}" for r in m.roles_present])
+    if excess is None or excess < ROLE_EXCESS_DB:
+        return result, gains, []
+    return without_copies(lambda g: stream(g, True), gains, keep)
+
+
 def _copy_of_the_rest(measurements, ids: list[str], total: str, role: str | None) -> CopyFile | None:
     """The one of ``ids`` that copies the sum of the others, which with it make the signal ``total``."""
     read = _blocks(measurements, [f"t:{tid}" for tid in ids], total) if len(ids) >= 3 else None  # 1 + 1 is a pair

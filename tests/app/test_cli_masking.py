@@ -88,3 +88,29 @@ def test_masking_and_tonal_stream_the_files_and_equal_the_review_of_the_loaded_t
                              tonal_for_profile(None)[0])
     assert data["masking"] == [f.to_json() for f in review.masking] and data["masking"]
     assert data["tonal"] == [f.to_json() for f in review.tonal]
+
+
+def test_a_full_mix_among_the_files_is_left_out_of_a_role(tmp_path):
+    """The master track exported with the stems would put the whole mix into "other": it is left out, said once,
+    and the findings are those of the stems alone; named as a side itself, it stays."""
+    import soundfile as sf
+
+    from model.audio.tracks import load_tracks
+
+    tracks = load_tracks([DEMO_DIR]).tracks
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for t in tracks.tracks:
+        (folder / t.name).symlink_to(t.path)
+    mix = sum(t.audio if t.audio.shape[1] == 2 else t.audio.repeat(2, axis=1) for t in tracks.tracks)
+    sf.write(str(folder / "Song Master.wav"), mix, tracks.sample_rate, subtype="FLOAT")
+    alone = json.loads(run("masking", "other", "vocals", DEMO_DIR, "--json").stdout)
+    out = run("masking", "other", "vocals", folder, "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["masking"] == alone["masking"] and alone["warnings"] == []
+    assert [(w["code"], w["tracks"]) for w in data["warnings"]] == [("mix_file", ["Song Master.wav"])]
+    text = run("masking", "other", "vocals", folder)
+    assert text.stdout.count("looks like the full mix") == 1 and "left out of both sides" in text.stdout
+    named = json.loads(run("masking", "Song Master", "vocals", folder, "--json").stdout)
+    assert named["warnings"] == [] and named["a"] == "Song Master.wav"
