@@ -181,33 +181,37 @@ def run(argv: Sequence[str]) -> int:
     advisor = load_advisor(args.advisor, checkpoint=args.checkpoint,
                            device=None if args.device == "auto" else args.device, **options)
     request = AdviceRequest(tracks, anchor, span=span, true_peak=args.true_peak, anchor_track=anchor_track)
-    analysis = bands = None
-    if analyse is not None:
-        from model.advice.pipeline import check_anchor, check_span, check_track_anchor_statistics
-        from model.audio.cache import AnalysisCache
-        from model.audio.copies import without_copies
-        from model.audio.spectral import BandFrameStream
-        from model.audio.tracks import Gains
+    from model.advice.pipeline import (check_anchor, check_span, check_track_anchor_statistics, doctor_request,
+                                       measure_request)
+    from model.audio.cache import AnalysisCache
+    from model.audio.copies import without_copies
+    from model.audio.spectral import BandFrameStream
+    from model.audio.stream import SessionAnalysis
+    from model.audio.tracks import Gains
 
-        check_span(request)  # before decoding anything
-        check_anchor(request)
-        if anchor_track is not None:
-            check_track_anchor_statistics(advisor)
+    check_span(request)  # before decoding anything
+    check_anchor(request)
+    if anchor_track is not None:
+        check_track_anchor_statistics(advisor)
 
-        def stream(gains: Gains):
-            # the band frames of the role sums (masking, tonal) are built as the files stream by
-            frames = BandFrameStream.over(analyse.sample_rate, analyse.frames, span) if spectral else None
-            return analyse_session(analyse, user_roles, request.window_s, span, args.true_peak, anchor, gains,
-                                   cache=cache, on_role_sums=frames.add if frames else None), frames
+    def stream(gains: Gains):
+        if analyse is None:   # the model hears the loaded tracks: measured and checked as the critique would
+            heard = replace(request, gains=gains)
+            return SessionAnalysis(measure_request(heard, args.true_peak, cache=cache),
+                                   tuple(doctor_request(heard, cache)), tuple(notes)), None
+        # the band frames of the role sums (masking, tonal) are built as the files stream by
+        frames = BandFrameStream.over(analyse.sample_rate, analyse.frames, span) if spectral else None
+        return analyse_session(analyse, user_roles, request.window_s, span, args.true_peak, anchor, gains,
+                               cache=cache, on_role_sums=frames.add if frames else None), frames
 
-        spectral, cache = args.masking or args.tonal, AnalysisCache()   # the cache spares a second pass re-metering
-        # a full mix or a role's bus among the files counts its sources twice: left out (a role set by hand: kept)
-        (analysis, bands), gains, copies = without_copies(stream, request.gains, keep=user_roles)
-        request = replace(request, gains=gains)
-        left_out = tuple(c.finding(f"It is left out of this critique; to count it, set its role (--role "
-                                   f"'{c.name}={c.role or 'other'}').") for c in copies)
-        analysis = replace(analysis, findings=left_out + tuple(analysis.findings))
-        notes = analysis.notes
+    spectral, cache = args.masking or args.tonal, AnalysisCache()   # the cache spares a second pass re-metering
+    # a full mix or a role's bus among the files counts its sources twice: left out (a role set by hand: kept)
+    (analysis, bands), gains, copies = without_copies(stream, request.gains, keep=user_roles)
+    request = replace(request, gains=gains)
+    left_out = tuple(c.finding(f"It is left out of this critique; to count it, set its role (--role "
+                               f"'{c.name}={c.role or 'other'}').") for c in copies)
+    analysis = replace(analysis, findings=left_out + tuple(analysis.findings))
+    notes = analysis.notes
     advice = critique(request, advisor, analysis=analysis)
     review = None
     if args.masking or args.tonal:

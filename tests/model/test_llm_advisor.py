@@ -217,3 +217,26 @@ def test_cli_refuses_broken_checkpoints_with_one_line(trained, tmp_path, capsys,
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1, err
     assert needle.lower() in err[0].lower() and "Traceback" not in err[0]
+
+
+def test_cli_llm_critique_leaves_a_full_mix_among_the_files_out(trained, tmp_path, capsys):
+    """The model hears what the balance advisor measures: a master track exported with the stems is left out
+    (one warning), so the advice is that of the stems alone."""
+    import soundfile as sf
+
+    from mixingbuddy_app import cli
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    parts = [sf.read(str(f), dtype="float32") for f in sorted(trained.song.glob("*.wav"))]
+    for f in trained.song.glob("*.wav"):
+        (folder / f.name).symlink_to(f)
+    sf.write(str(folder / "Song Master.wav"), sum(x for x, _ in parts), parts[0][1], subtype="FLOAT")
+    args = ["--advisor", "llm", "--checkpoint", str(trained.run), "--device", "cpu", "--anchor", "drums", "--json"]
+    assert cli.main([str(trained.song), *args]) == 0
+    alone = json.loads(capsys.readouterr().out)
+    assert cli.main([str(folder), *args]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [(w["code"], w["tracks"]) for w in out["warnings"] if w["code"] == "mix_file"] == [
+        ("mix_file", ["Song Master.wav"])]
+    assert out["suggestions"] == alone["suggestions"] and out["text"] == alone["text"]
