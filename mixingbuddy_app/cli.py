@@ -189,7 +189,7 @@ def run(argv: Sequence[str]) -> int:
     from model.audio.stream import SessionAnalysis
     from model.audio.tracks import Gains
 
-    check_span(request)  # before decoding anything
+    check_span(request)  # before measuring anything
     check_anchor(request)
     if anchor_track is not None:
         check_track_anchor_statistics(advisor)
@@ -316,7 +316,7 @@ def _without_a_full_mix(tracks, span, named: Sequence[str]):
     def stream(gains: Gains, per_track: bool):
         return SessionAnalysis(measure_session(tracks, gains, 10.0, span, per_track=per_track), (), ()), None
 
-    keep = {t.id for t in map(lambda text: named_track(tracks, text), named) if t is not None}
+    keep = {t.id for text in named if (t := named_track(tracks, text)) is not None}
     if len(keep) == len(named):
         return Gains(), []
     _, gains, copies = without_a_full_mix(stream, Gains(), keep)

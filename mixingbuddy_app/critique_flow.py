@@ -39,6 +39,11 @@ class CritiqueMixin:
     def busy(self) -> bool:
         return self._pending is not None or self._waiting is not None
 
+    @property
+    def waits_for_meters(self) -> bool:
+        """A critique was asked for and starts once the meters have read the mix (see ``critique``)."""
+        return self._waiting is not None
+
     def critique(self, kind: str = "critique") -> int | None:
         """Send an immutable snapshot to the worker; returns the request id, WAITING, or None if refused.
 

@@ -94,7 +94,7 @@ class MeteringMixin:
             self._measure_timer.start()
 
     def _on_measure_progress(self, _job_id: int, frac: float, msg: str) -> None:
-        if self._waiting is not None:        # a critique waits for this reading: it is the critique's progress
+        if self.waits_for_meters:            # a critique waits for this reading: it is the critique's progress
             self.progress.emit(frac, msg)
 
     def _on_measured(self, job_id: int, results) -> None:
