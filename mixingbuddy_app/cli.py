@@ -293,8 +293,7 @@ def run_masking(argv: Sequence[str]) -> int:
     if args.json:
         print(json.dumps({"schema": MASKING_SCHEMA, "a": a.key, "b": b.key,
                           "masking": [f.to_json() for f in findings],
-                          "warnings": [{"code": f.code, "message": f.message, "tracks": list(f.track_ids)}
-                                       for f in left_out]}, indent=2, allow_nan=False))
+                          "warnings": [f.to_json() for f in left_out]}, indent=2, allow_nan=False))
         return 0
     lines = [f"MixingBuddy masking — {a.words} and {b.words} — {clock(loaded.tracks.duration_s)}", ""]
     lines += [f"  - {f.text}\n    {f.suggestion}" for f in findings] or [

@@ -109,14 +109,12 @@ class MeteringMixin:
                 if r.key == p.loudness_key():
                     for copy in r.copies:
                         self._found_copy(copy)
-        if not used:
-            self._settle_unless_pending()    # the mix changed while measuring: a newer job follows
-            return
-        if self.ab_state == "before":
-            self._push_gains()
-            self.ab_changed.emit(self.ab_state)
-        self.loudness_changed.emit(p.loudness_is_exact())
-        self._settle_unless_pending()        # a copy muted above: the critique waits for the mix without it
+        if used:                             # else the mix changed while measuring: a newer job follows
+            if self.ab_state == "before":
+                self._push_gains()
+                self.ab_changed.emit(self.ab_state)
+            self.loudness_changed.emit(p.loudness_is_exact())
+        self._settle_unless_pending()        # (a copy muted above: a waiting critique waits for the mix without it)
 
     def _found_copy(self, copy) -> None:
         """A file copies others (a DAW's master track or a group's bus exported with the stems): on a fresh load,

@@ -139,8 +139,7 @@ def advice_to_json(advice: Advice) -> dict:
         "span": None if advice.span is None else [round(x, 3) for x in advice.span],
         "windows_left_out": [{"start_s": round(w.start_s, 3), "end_s": round(w.end_s, 3), "reason": w.reason}
                              for w in advice.left_out],
-        "warnings": [{"code": f.code, "severity": f.severity, "message": f.message, "tracks": list(f.track_ids)}
-                     for f in advice.findings],
+        "warnings": [f.to_json() for f in advice.findings],
     }
 
 

@@ -24,6 +24,10 @@ class Finding:
     message: str
     track_ids: tuple[str, ...] = ()
 
+    def to_json(self) -> dict:
+        """The finding as the JSON outputs list it (``warnings``)."""
+        return {"code": self.code, "severity": self.severity, "message": self.message, "tracks": list(self.track_ids)}
+
     def files_line(self, shown: int | None = SHOWN_FILES) -> str:
         """The files behind a finding about several files ("" for one or none): all, or the first ``shown``."""
         ids = self.track_ids
