@@ -22,7 +22,7 @@ ANCHOR_PREFERENCE: tuple[Role, ...] = ("vocals", "drums", "bass")
 # (lower case, separators to spaces, camelCase split).
 ALIASES: tuple[tuple[Role, tuple[str, ...]], ...] = (
     ("drums", (
-        r"bass ?drum", r"sub ?kicks?", r"kick ?subs?", r"kick", r"kik", r"bd", r"snare", r"snr", r"sn",
+        r"bass ?drum", r"sub ?kicks?", r"kick ?subs?", r"kick", r"kik", r"kck", r"bd", r"snare", r"snr", r"sn", r"sd",
         r"hi ?hats?", r"hh", r"hats?", r"toms?", r"floor ?tom", r"rack ?tom", r"overheads?", r"oh", r"ohs", r"cymbals?", r"crash",
         r"ride", r"china", r"splash", r"perc\w*", r"prc", r"clap", r"claps", r"snaps?", r"shaker", r"tamb\w*",
         r"conga\w*", r"bongo\w*", r"cajon", r"rim\w*", r"drums?", r"drm", r"kit", r"room ?mics?", r"drum ?rooms?",
@@ -33,7 +33,7 @@ ALIASES: tuple[tuple[Role, tuple[str, ...]], ...] = (
         r"vocals?", r"vox", r"voc", r"vocal\w*", r"lead ?voc\w*", r"lead ?vox", r"ld ?vox", r"bgv\w*",
         r"bv", r"bvs", r"backing", r"backups?", r"backup ?vocals?", r"choir", r"harmon(?:y|ies)", r"adlibs?",
         r"ad ?libs?", r"voice\w*", r"singer", r"rap", r"verse ?vox", r"chorus ?vox",
-        r"spoken", r"speech", r"narration", r"acapella", r"a ?cappella", r"lead ?vocal\w*",
+        r"spoken", r"speech", r"narration", r"chants?", r"shouts?", r"acapella", r"a ?cappella", r"lead ?vocal\w*",
         r"leadvocal\w*", r"main ?vox", r"falsetto", r"whispers?", r"o{2,}h+s?", r"a{2,}h+s?",
     )),
     ("bass", (
@@ -71,18 +71,20 @@ OTHER_WORDS = (
 GUESS_CONFIDENCE = {"clear": 0.9, "weak": 0.6, "ambiguous": 0.4, "none": 0.3, "user": 1.0}
 
 
-def _words(patterns) -> re.Pattern:
+def _words(patterns, plural: bool = False) -> re.Pattern:
     """One regex matching any of ``patterns`` as whole words, the longest where several start at one place:
     alternation takes the first that fits, so "bass" listed before "bass ?gtr" would leave "gtr" over and make
-    "BASS GTR" read as a bass and a guitar."""
+    "BASS GTR" read as a bass and a guitar. With ``plural``, each may end in "s" or "es": a group of kicks is
+    exported as "Kicks", of shakers as "Shakers"."""
     ordered = sorted(patterns, key=len, reverse=True)
-    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(ordered) + r")(?![a-z0-9])")
+    ending = r"(?:e?s)?" if plural else ""
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(f"(?:{p}){ending}" for p in ordered) + r")(?![a-z0-9])")
 
 
-_COMPILED = tuple((role, _words(patterns)) for role, patterns in ALIASES)
-_WEAK_DRUMS = _words(WEAK_DRUM_WORDS)
-_OTHER = _words(OTHER_WORDS)
-_VOCAL = _words(VOCAL_WORDS)
+_COMPILED = tuple((role, _words(patterns, plural=True)) for role, patterns in ALIASES)
+_WEAK_DRUMS = _words(WEAK_DRUM_WORDS, plural=True)
+_OTHER = _words(OTHER_WORDS, plural=True)
+_VOCAL = _words(VOCAL_WORDS, plural=True)
 _SUNG = _words(SUNG_SYLLABLES)
 _VOCAL_PERCUSSION = _words(VOCAL_PERCUSSION)
 _VOCALS_FIRST = tuple(sorted(_COMPILED, key=lambda rp: rp[0] != "vocals"))

@@ -3,7 +3,7 @@
 import pytest
 
 from model.errors import RoleError
-from model.audio.roles import check_role, guess_role
+from model.audio.roles import GUESS_CONFIDENCE, check_role, guess_role
 
 NAMES = [
     # drums
@@ -100,3 +100,15 @@ def test_a_bass_named_in_full_is_a_clear_bass(name):
 
 def test_snaps_are_percussion():
     assert guess_role("SNAP.wav").role == "drums" and guess_role("Finger Snaps.wav").role == "drums"
+
+
+@pytest.mark.parametrize("name, role", [
+    ("Kicks.wav", "drums"), ("SNARES.wav", "drums"), ("Shakers.wav", "drums"), ("CRASHES.wav", "drums"),
+    ("HHs.wav", "drums"), ("Kicks Bus.wav", "drums"), ("BASSLINES.wav", "bass"), ("Chants.wav", "vocals"),
+    ("SD 909.wav", "drums"),
+])
+def test_group_names_in_the_plural_keep_their_role(name, role):
+    """A DAW exports a group of kicks as "Kicks": the plural names the same role, clearly."""
+    guess = guess_role(name)
+    assert (guess.role, guess.confidence) == (role, GUESS_CONFIDENCE["clear"])
+
