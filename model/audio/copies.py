@@ -16,6 +16,12 @@ has give it away (said here of the mix; a bus is the same within its role's sum)
 Within each role of those songs, too, the role's sum reads 0.00 dB over its files' power sum. A copy a few
 milliseconds late no longer adds in phase, so it is not found: the check rather misses a copy than takes a
 stem for one. A bus of files from several roles (a "music" group) is not found either.
+
+A group inside a role's group (a "Kicks" bus inside the drum bus) sums only some of the role's files. Its own
+energy explains what the role's sum reads over the power sum wherever it sounds: that excess is twice its
+energy, block by block, as it is for any file added to exact copies of its parts. A file that merely doubles
+one other file (a layer printed twice) is not a bus: it is left alone, as are its parts, which follow the bus
+alone wherever they sound.
 """
 
 from __future__ import annotations
@@ -46,6 +52,11 @@ MAX_TRACKING_DB = 2.0
 #: the others add in phase among themselves too (one signal at several levels, as in a test tone session):
 #: then any of them could be "the mix", and none is named.
 IN_PHASE = (0.3, 1.3)
+#: A bus of some of its role's files: what the role's sum reads over the power sum, over twice the bus's own
+#: energy, block by block (1 for a bus of exact copies; a compressor on the bus moves it by its gain reduction).
+PART_BUS_RATIO = (0.5, 2.0)
+#: Rounds of looking, each after leaving out what the last found: a role's bus, a group inside it, the mix.
+COPY_ROUNDS = 4
 #: Blocks quieter than BS.1770's absolute gate (-70 LUFS) say nothing.
 _GATE = 10.0 ** ((-70.0 + 0.691) / 10.0)
 
@@ -62,16 +73,22 @@ class CopyFile:
     excess_db: float
     tracking_db: float
     role: str | None = None
+    part: bool = False     # it sums only some of its role's other files (a group inside the role's group)
 
     def finding(self, what_now: str) -> Finding:
         """The doctor's line about it; ``what_now`` says what was done and how to count it anyway."""
-        what, counts = (("the full mix", "everything") if self.role is None else
-                        (f"a bus of the {self.role}", f"the {self.role}"))
-        others = "" if self.role is None else f" {self.role}"
+        if self.role is None:
+            what, sums, counts = "the full mix", f"the other {self.others} files", "everything"
+        elif self.part:
+            what, sums, counts = (f"a bus of some of the {self.role}", f"some of the other {self.role} files",
+                                  f"those {self.role}")
+        else:
+            what, sums, counts = (f"a bus of the {self.role}", f"the other {self.others} {self.role} files",
+                                  f"the {self.role}")
         return Finding("mix_file" if self.role is None else "bus_file", "warning",
-                       f"{self.name} looks like {what}: its loudness follows the sum of the other {self.others}"
-                       f"{others} files moment by moment and adds to them in phase, as a copy does, so it would "
-                       f"count {counts} twice. {what_now}", (self.track_id,))
+                       f"{self.name} looks like {what}: its loudness follows the sum of {sums} moment by moment "
+                       f"and adds to them in phase, as a copy does, so it would count {counts} twice. {what_now}",
+                       (self.track_id,))
 
 
 def mix_excess_db(measurements, keys) -> float | None:
@@ -85,10 +102,10 @@ def mix_excess_db(measurements, keys) -> float | None:
 
 
 def find_copies(measurements) -> list[CopyFile]:
-    """Each role's bus (a file that is the sum of its role's other files); where there is none, the full mix (a
-    file that is a copy of the sum of all the other audible files). Leave out what it finds, measure again and
-    ask again: with a bus in the mix, the bus's own files add in phase with the mix too, so the mix is judged
-    only once the buses are out.
+    """Each role's bus (a file that is the sum of its role's other files, or of some of them); where there is
+    none, the full mix (a file that is a copy of the sum of all the other audible files). Leave out what it
+    finds, measure again and ask again: with a bus in the mix, the bus's own files add in phase with the mix
+    too, so the mix is judged only once the buses are out, and a group inside a group once the outer one is.
 
     Reads the per-track energies of ``measurements`` (model.audio.measure.Measurements measured per track);
     windows where a track was not metered on its own are skipped.
@@ -96,7 +113,8 @@ def find_copies(measurements) -> list[CopyFile]:
     buses = []
     for role in measurements.roles_present:
         ids = [tid for tid in measurements.track_ids if measurements.track_set.get(tid).role.role == role]
-        buses.append(_copy_of_the_rest(measurements, ids, f"r:{role}", role))
+        buses.append(_copy_of_the_rest(measurements, ids, f"r:{role}", role)
+                     or _bus_of_some(measurements, ids, role))
     buses = [b for b in buses if b is not None]
     mix = None if buses else _copy_of_the_rest(measurements, list(measurements.track_ids), "mix", None)
     return buses or ([mix] if mix else [])
@@ -105,12 +123,13 @@ def find_copies(measurements) -> list[CopyFile]:
 def without_copies(stream: Callable[[Gains], tuple[object, T]], gains: Gains,
                    keep: Iterable[str] = ()) -> tuple[tuple[object, T], Gains, list[CopyFile]]:
     """``stream(gains)`` -> (a model.audio.stream.SessionAnalysis, anything made beside it), then again with the
-    copies find_copies names in its measurements muted (buses first, then the mix), but never a track in
+    copies find_copies names in its measurements muted (buses first, outer groups before inner ones, then the
+    mix; COPY_ROUNDS at most), but never a track in
     ``keep`` (one whose role the user set: a stem): the last result, the gains it was made with and the copies
     left out."""
     keep = set(keep)
     result, left_out = stream(gains), []
-    for _ in range(2):   # the buses, then the mix
+    for _ in range(COPY_ROUNDS):
         copies = [c for c in find_copies(result[0].measurements) if c.track_id not in keep]
         if not copies:
             break
@@ -153,6 +172,48 @@ def _copy_of_the_rest(measurements, ids: list[str], total: str, role: str | None
     if best is None:
         return None
     return CopyFile(best[0], measurements.track_set.get(best[0]).name, len(ids) - 1, excess, best[1], role)
+
+
+def _bus_of_some(measurements, ids: list[str], role: str) -> CopyFile | None:
+    """The one of ``ids`` (a role's files, which with it make the role's sum) that sums some of the others: the
+    role's sum reads twice its energy over the power sum wherever it sounds (PART_BUS_RATIO, within
+    MAX_TRACKING_DB), and no other file holds it (``_inside_another_file``)."""
+    read = _blocks(measurements, [f"t:{tid}" for tid in ids], f"r:{role}") if len(ids) >= 3 else None
+    if read is None:
+        return None
+    tracks, total, power_sum, excess = read
+    best = None
+    for i, tid in enumerate(ids):
+        sounds = tracks[i] > _GATE
+        if sounds.sum() < 3:
+            continue
+        ratio = (total[sounds] - power_sum[sounds]) / (2.0 * tracks[i][sounds])
+        inside = (ratio >= PART_BUS_RATIO[0]) & (ratio <= PART_BUS_RATIO[1])
+        if inside.mean() < MIN_PRESENCE:
+            continue
+        tracking = float(np.std(10.0 * np.log10(ratio[inside])))
+        if tracking <= MAX_TRACKING_DB and not _inside_another_file(tracks, i, sounds) and \
+                (best is None or tracking < best[1]):
+            best = (tid, tracking)
+    if best is None:
+        return None
+    return CopyFile(best[0], measurements.track_set.get(best[0]).name, len(ids) - 1, excess, best[1], role,
+                    part=True)
+
+
+def _inside_another_file(tracks: np.ndarray, i: int, sounds: np.ndarray) -> bool:
+    """Whether one other row of ``tracks`` sounds in nearly all of row ``i``'s blocks (MIN_PRESENCE) and there
+    either follows its loudness (MAX_TRACKING_DB: a layer printed twice, or one of a bus's parts beside it) or
+    is louder in nearly all of them (it may hold row ``i``: a full mix in the role, with whose copy of it row
+    ``i`` adds in phase)."""
+    for j in range(len(tracks)):
+        both = sounds & (tracks[j] > _GATE)
+        if j == i or both.sum() < MIN_PRESENCE * sounds.sum():
+            continue
+        own, other = tracks[i][both], tracks[j][both]
+        if np.std(10.0 * np.log10(own / other)) <= MAX_TRACKING_DB or np.mean(other > own) >= MIN_PRESENCE:
+            return True
+    return False
 
 
 def _blocks(measurements, keys, total: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:

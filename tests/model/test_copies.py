@@ -1,13 +1,14 @@
 """A file that is the full mix among its own stems: found by how it adds to them, and only then."""
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import soundfile as sf
 
 from model.audio.measure import measure_session
-from model.audio.copies import find_copies
+from model.audio.copies import find_copies, without_copies
 from model.audio.tracks import Gains, load_tracks
 
 RATE = 16000
@@ -132,3 +133,62 @@ def test_one_signal_at_several_levels_names_no_file_as_the_mix(tmp_path):
     noise = np.random.default_rng(5).standard_normal(RATE * SECONDS).astype(np.float32) * 0.05
     levels = {"Lead Vox.wav": 0.0, "Drums.wav": 8.0, "Bass.wav": -2.5, "Keys.wav": 12.0}
     assert found(write(tmp_path / "song", {n: noise * np.float32(10 ** (db / 20)) for n, db in levels.items()})) is None
+
+
+def kit() -> dict[str, np.ndarray]:
+    """The stems with a snare, and drum parts that come and go over seconds, as a song's sections do (parts
+    that play evenly all through would follow each other's loudness and look like copies of each other)."""
+    parts = stems()
+    t = np.arange(RATE * SECONDS) / RATE
+    section = lambda period, duty, phase: ((t / period + phase) % 1.0 < duty).astype(np.float32)  # noqa: E731
+    parts["Snare.wav"] = np.roll(parts["Hats.wav"], RATE // 8) * section(9.0, 0.6, 0.5)
+    parts["Kick.wav"] = parts["Kick.wav"] * (0.3 + section(12.0, 0.6, 0.0))
+    parts["Hats.wav"] = parts["Hats.wav"] * section(7.0, 0.5, 0.3)
+    return parts
+
+
+def test_a_group_inside_the_drum_group_is_found_once_the_outer_one_is_out(tmp_path):
+    # the inner group holds a small share of the drums, as a kick or a tops group does; one with much more
+    # makes the outer one add in phase over IN_PHASE, and neither is named
+    parts = {name: x * np.float32(0.4 if name in ("Hats.wav", "Snare.wav") else 1.0) for name, x in kit().items()}
+    tops = parts["Hats.wav"] + parts["Snare.wav"]
+    folder = write(tmp_path / "song", {**parts, "Tops Bus.wav": tops, "Drum Group.wav": tops + parts["Kick.wav"]})
+    analysis = lambda gains: (SimpleNamespace(measurements=measured(folder, gains)), None)  # noqa: E731
+    _, gains, left_out = without_copies(analysis, Gains())
+    assert [(c.track_id, c.role, c.part) for c in left_out] == [("Drum Group.wav", "drums", False),
+                                                                ("Tops Bus.wav", "drums", True)]
+    assert gains.muted == {"Drum Group.wav", "Tops Bus.wav"}
+    said = left_out[1].finding("It is left out.").message
+    assert said.startswith("Tops Bus.wav looks like a bus of some of the drums") and "those drums twice" in said
+
+
+@pytest.mark.parametrize("gain_db", [0.0, -3.0])
+def test_a_group_of_some_of_a_roles_files_is_found_at_its_fader(tmp_path, gain_db):
+    parts = kit()
+    group = (parts["Hats.wav"] + parts["Snare.wav"]) * np.float32(10 ** (gain_db / 20))
+    copies = find_copies(measured(write(tmp_path / "song", {**parts, "Tops Bus.wav": group})))
+    assert [(c.track_id, c.role, c.part) for c in copies] == [("Tops Bus.wav", "drums", True)]
+
+
+def test_a_layer_printed_twice_is_not_a_group(tmp_path):
+    # the same hats on two tracks play twice as loud in the DAW's mix too: nothing is counted twice by the export
+    parts = kit()
+    assert find_copies(measured(write(tmp_path / "song", {**parts, "Hats Layer.wav": parts["Hats.wav"]}))) == []
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="../shared/realdata (real music) is absent")
+def test_groups_of_some_of_a_released_songs_files_are_found(tmp_path):
+    tracks = load_tracks([REAL]).tracks
+    folder = tmp_path / "Hydrogen"
+    folder.mkdir()
+    for t in tracks.tracks:
+        (folder / t.name).symlink_to(Path(t.path).resolve())
+    stereo = {t.name: t.audio if t.audio.ndim == 2 else np.repeat(t.audio[:, None], 2, axis=1) for t in tracks.tracks}
+    groups = {"BGVOX GROUP.wav": [n for n in stereo if n.startswith("BGVOX")],
+              "BREAKS GROUP.wav": [n for n in stereo if n.startswith("DRUMS BREAK")]}
+    for name, parts in groups.items():
+        sf.write(str(folder / name), sum(stereo[n] for n in parts), tracks.sample_rate, subtype="FLOAT")
+    del tracks, stereo
+    copies = find_copies(measured(folder))
+    assert sorted((c.track_id, c.role, c.part) for c in copies) == [("BGVOX GROUP.wav", "vocals", True),
+                                                                   ("BREAKS GROUP.wav", "drums", True)]
