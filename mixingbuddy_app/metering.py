@@ -125,12 +125,11 @@ class MeteringMixin:
             return
         self._copies_seen.add(path)
         if self._loaded_from_session:
-            what = f"Mute it (M), or {'every role' if copy.role is None else 'the ' + copy.role} reads too loud."
+            what = f"Mute it (M), or it counts {copy.counts_twice} twice."
         else:
             self.set_muted(copy.track_id, True)
             what = "It is muted, so the meters and the critique leave it out: unmute it (M) to count it."
-        title = "Full mix among the stems" if copy.role is None else f"A bus among the {copy.role}"
-        self.error.emit(ErrorReport(title, copy.finding(what).message, "", "warning"))
+        self.error.emit(ErrorReport(copy.title, copy.finding(what).message, "", "warning"))
 
     def _on_measure_failed(self, job_id: int, report: ErrorReport) -> None:
         self._measure_done(job_id)

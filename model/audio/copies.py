@@ -15,13 +15,14 @@ has give it away (said here of the mix; a bus is the same within its role's sum)
   0.7 dB for a copy, limited or clipped.
 Within each role of those songs, too, the role's sum reads 0.00 dB over its files' power sum. A copy a few
 milliseconds late no longer adds in phase, so it is not found: the check rather misses a copy than takes a
-stem for one. A bus of files from several roles (a "music" group) is not found either.
+stem for one.
 
 A group inside a role's group (a "Kicks" bus inside the drum bus) sums only some of the role's files. Its own
 energy explains what the role's sum reads over the power sum wherever it sounds: that excess is twice its
 energy, block by block, as it is for any file added to exact copies of its parts. A file that merely doubles
 one other file (a layer printed twice) is not a bus: it is left alone, as are its parts, which follow the bus
-alone wherever they sound.
+alone wherever they sound. A group of files from several roles (a "music" group of the bass and the synths) is
+found the same way over the mix, once no role has a bus and no file is the full mix.
 """
 
 from __future__ import annotations
@@ -73,22 +74,45 @@ class CopyFile:
     excess_db: float
     tracking_db: float
     role: str | None = None
-    part: bool = False     # it sums only some of its role's other files (a group inside the role's group)
+    part: bool = False     # it sums only some of the other files (of its role; of several roles: role None)
+
+    @property
+    def is_full_mix(self) -> bool:
+        return self.role is None and not self.part
+
+    @property
+    def _role_words(self) -> str:
+        return "other instruments" if self.role == "other" else str(self.role)
+
+    @property
+    def counts_twice(self) -> str:
+        """What the file would count twice: "everything", "the drums", "those drums", "those files"."""
+        if self.is_full_mix:
+            return "everything"
+        return f"{'those' if self.part else 'the'} {self._role_words if self.role else 'files'}"
+
+    @property
+    def title(self) -> str:
+        """A short heading: "Full mix among the stems", "A bus among the drums"."""
+        if self.is_full_mix:
+            return "Full mix among the stems"
+        return f"A bus among the {self._role_words}" if self.role else "A bus of several roles among the stems"
 
     def finding(self, what_now: str) -> Finding:
         """The doctor's line about it; ``what_now`` says what was done and how to count it anyway."""
-        if self.role is None:
-            what, sums, counts = "the full mix", f"the other {self.others} files", "everything"
+        files = "files of the other instruments" if self.role == "other" else f"{self.role} files"
+        if self.is_full_mix:
+            what, sums = "the full mix", f"the other {self.others} files"
+        elif self.role is None:
+            what, sums = "a bus of files from several roles", "some of the other files"
         elif self.part:
-            what, sums, counts = (f"a bus of some of the {self.role}", f"some of the other {self.role} files",
-                                  f"those {self.role}")
+            what, sums = f"a bus of some of the {self._role_words}", f"some of the other {files}"
         else:
-            what, sums, counts = (f"a bus of the {self.role}", f"the other {self.others} {self.role} files",
-                                  f"the {self.role}")
-        return Finding("mix_file" if self.role is None else "bus_file", "warning",
+            what, sums = f"a bus of the {self._role_words}", f"the other {self.others} {files}"
+        return Finding("mix_file" if self.is_full_mix else "bus_file", "warning",
                        f"{self.name} looks like {what}: its loudness follows the sum of {sums} moment by moment "
-                       f"and adds to them in phase, as a copy does, so it would count {counts} twice. {what_now}",
-                       (self.track_id,))
+                       f"and adds to them in phase, as a copy does, so it would count {self.counts_twice} twice. "
+                       f"{what_now}", (self.track_id,))
 
 
 def mix_excess_db(measurements, keys) -> float | None:
@@ -114,10 +138,13 @@ def find_copies(measurements) -> list[CopyFile]:
     for role in measurements.roles_present:
         ids = [tid for tid in measurements.track_ids if measurements.track_set.get(tid).role.role == role]
         buses.append(_copy_of_the_rest(measurements, ids, f"r:{role}", role)
-                     or _bus_of_some(measurements, ids, role))
+                     or _bus_of_some(measurements, ids, f"r:{role}", role))
     buses = [b for b in buses if b is not None]
-    mix = None if buses else _copy_of_the_rest(measurements, list(measurements.track_ids), "mix", None)
-    return buses or ([mix] if mix else [])
+    if buses:
+        return buses
+    everything = list(measurements.track_ids)
+    mix = _copy_of_the_rest(measurements, everything, "mix", None) or _bus_of_some(measurements, everything, "mix")
+    return [mix] if mix else []
 
 
 def without_copies(stream: Callable[[Gains], tuple[object, T]], gains: Gains,
@@ -174,11 +201,12 @@ def _copy_of_the_rest(measurements, ids: list[str], total: str, role: str | None
     return CopyFile(best[0], measurements.track_set.get(best[0]).name, len(ids) - 1, excess, best[1], role)
 
 
-def _bus_of_some(measurements, ids: list[str], role: str) -> CopyFile | None:
-    """The one of ``ids`` (a role's files, which with it make the role's sum) that sums some of the others: the
-    role's sum reads twice its energy over the power sum wherever it sounds (PART_BUS_RATIO, within
-    MAX_TRACKING_DB), and no other file holds it (``_inside_another_file``)."""
-    read = _blocks(measurements, [f"t:{tid}" for tid in ids], f"r:{role}") if len(ids) >= 3 else None
+def _bus_of_some(measurements, ids: list[str], total: str, role: str | None = None) -> CopyFile | None:
+    """The one of ``ids`` (which together make the signal ``total``: a role's sum, or the mix) that sums some of
+    the others: ``total`` reads twice its energy over the power sum wherever it sounds (PART_BUS_RATIO, within
+    MAX_TRACKING_DB), and no other file holds it (``_inside_another_file``). Over the mix, that is a group of
+    files from several roles (``role`` None)."""
+    read = _blocks(measurements, [f"t:{tid}" for tid in ids], total) if len(ids) >= 3 else None
     if read is None:
         return None
     tracks, total, power_sum, excess = read

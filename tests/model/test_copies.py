@@ -79,13 +79,11 @@ def test_a_muted_mix_file_is_not_found(tmp_path):
     assert found(folder, Gains(muted=frozenset({"Song Master.wav"}))) is None
 
 
-@pytest.mark.parametrize("extra", ["a stem twice", "a bus of two roles", "a late copy"])
+@pytest.mark.parametrize("extra", ["a stem twice", "a late copy"])
 def test_no_file_is_taken_for_the_mix_when_it_is_not_a_copy_of_all_the_others(tmp_path, extra):
     parts = stems()
     add = {
         "a stem twice": {"Bass copy.wav": parts["Bass.wav"]},
-        # a bus across roles is not found (a role's own bus is: below)
-        "a bus of two roles": {"Music Bus.wav": parts["Bass.wav"] + parts["Pad.wav"]},
         # 64 ms late (a room mic hears the band late): it no longer adds in phase, so nothing is claimed
         "a late copy": {"Room.wav": np.concatenate([np.zeros(RATE * 64 // 1000, np.float32),
                                                     sum(parts.values())[:-(RATE * 64 // 1000)]])},
@@ -192,3 +190,13 @@ def test_groups_of_some_of_a_released_songs_files_are_found(tmp_path):
     copies = find_copies(measured(folder))
     assert sorted((c.track_id, c.role, c.part) for c in copies) == [("BGVOX GROUP.wav", "vocals", True),
                                                                    ("BREAKS GROUP.wav", "drums", True)]
+
+
+def test_a_group_of_files_from_several_roles_is_found_over_the_mix(tmp_path):
+    parts = kit()
+    music = parts["Bass.wav"] + parts["Pad.wav"]
+    copies = find_copies(measured(write(tmp_path / "song", {**parts, "Music Bus.wav": music})))
+    assert [(c.track_id, c.role, c.part) for c in copies] == [("Music Bus.wav", None, True)]
+    said = copies[0].finding("It is left out.")
+    assert said.code == "bus_file" and said.message.startswith("Music Bus.wav looks like a bus of files from several")
+    assert copies[0].title == "A bus of several roles among the stems" and not copies[0].is_full_mix
