@@ -81,8 +81,8 @@ def summary(profile, out: Path | None) -> str:
               "  spread: how far a finished song of this kind may sit from the median (LU); it sets the confidence"]
     copies = prov.get(LEFT_OUT_AS_COPIES)
     if isinstance(copies, dict) and copies:
-        lines += ["", "  left out as copies of a song's other files (a full mix: it would count them twice; set its "
-                  "role with --role to count it): " + "; ".join(f"{song}: {', '.join(map(str, names))}"
+        lines += ["", "  left out as copies of a song's other files (a full mix or a group's bus: it would count them "
+                  "twice; set its role with --role to count it): " + "; ".join(f"{song}: {', '.join(map(str, names))}"
                                                                for song, names in copies.items())]
     if out is not None:
         lines += ["", f"  written to {out}"]

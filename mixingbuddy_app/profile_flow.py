@@ -142,7 +142,7 @@ class ProfileMixin:
         if left_out:   # a song folder held a copy of its files (its full mix): left out, and the user should know
             files = ", ".join(f"{file} in {song}" for song, files in left_out.items() for file in files)
             self.error.emit(ErrorReport("Learn a profile", "Left out as copies of a song's other files (a full mix "
-                                        f"would count them twice): {files}.", "", "warning"))
+                                        f"or a group's bus would count them twice): {files}.", "", "warning"))
         self.profiles_changed.emit()
         self.set_profile(name)
         self.profile_learned.emit(name)
