@@ -151,9 +151,8 @@ def without_copies(stream: Callable[[Gains], tuple[object, T]], gains: Gains,
                    keep: Iterable[str] = ()) -> tuple[tuple[object, T], Gains, list[CopyFile]]:
     """``stream(gains)`` -> (a model.audio.stream.SessionAnalysis, anything made beside it), then again with the
     copies find_copies names in its measurements muted (buses first, outer groups before inner ones, then the
-    mix; COPY_ROUNDS at most), but never a track in
-    ``keep`` (one whose role the user set: a stem): the last result, the gains it was made with and the copies
-    left out."""
+    mix; COPY_ROUNDS at most), but never a track in ``keep`` (one whose role the user set: a stem): the last
+    result, the gains it was made with and the copies left out."""
     keep = set(keep)
     result, left_out = stream(gains), []
     for _ in range(COPY_ROUNDS):
@@ -209,13 +208,13 @@ def _bus_of_some(measurements, ids: list[str], total: str, role: str | None = No
     read = _blocks(measurements, [f"t:{tid}" for tid in ids], total) if len(ids) >= 3 else None
     if read is None:
         return None
-    tracks, total, power_sum, excess = read
+    tracks, summed, power_sum, excess = read
     best = None
     for i, tid in enumerate(ids):
         sounds = tracks[i] > _GATE
         if sounds.sum() < 3:
             continue
-        ratio = (total[sounds] - power_sum[sounds]) / (2.0 * tracks[i][sounds])
+        ratio = (summed[sounds] - power_sum[sounds]) / (2.0 * tracks[i][sounds])
         inside = (ratio >= PART_BUS_RATIO[0]) & (ratio <= PART_BUS_RATIO[1])
         if inside.mean() < MIN_PRESENCE:
             continue
