@@ -229,16 +229,19 @@ def _bus_of_some(measurements, ids: list[str], total: str, role: str | None = No
 
 
 def _inside_another_file(tracks: np.ndarray, i: int, sounds: np.ndarray) -> bool:
-    """Whether one other row of ``tracks`` sounds in nearly all of row ``i``'s blocks (MIN_PRESENCE) and there
-    either follows its loudness (MAX_TRACKING_DB: a layer printed twice, or one of a bus's parts beside it) or
-    is louder in nearly all of them (it may hold row ``i``: a full mix in the role, with whose copy of it row
-    ``i`` adds in phase)."""
+    """Whether one other row of ``tracks`` sounds in nearly all of row ``i``'s blocks (MIN_PRESENCE) and, in
+    nearly all of them, either follows its loudness (within MAX_TRACKING_DB of their usual difference: a layer
+    printed twice, or one of a bus's parts beside it) or is louder (it may hold row ``i``: a full mix in the
+    role, with whose copy of it row ``i`` adds in phase). Nearly all, not a spread: the blocks where one of
+    them starts or stops differ by any amount."""
     for j in range(len(tracks)):
         both = sounds & (tracks[j] > _GATE)
         if j == i or both.sum() < MIN_PRESENCE * sounds.sum():
             continue
         own, other = tracks[i][both], tracks[j][both]
-        if np.std(10.0 * np.log10(own / other)) <= MAX_TRACKING_DB or np.mean(other > own) >= MIN_PRESENCE:
+        apart = 10.0 * np.log10(own / other)
+        if np.mean(np.abs(apart - np.median(apart)) <= MAX_TRACKING_DB) >= MIN_PRESENCE or \
+                np.mean(other > own) >= MIN_PRESENCE:
             return True
     return False
 
