@@ -316,22 +316,24 @@ def test_a_full_mix_among_the_stems_is_left_out_and_said(tmp_path):
         next(p for p in plain["pairs"] if p["role"] == "other")["offset_lu"] + 6
 
 
-def test_a_profile_learns_nothing_from_a_full_mix_in_a_song_folder(tmp_path):
-    """A song folder holding its own full mix is fitted as if the file were not there, and the fit says so."""
-    from tests.model.test_copies import stems, write
+def test_a_profile_learns_nothing_from_a_full_mix_or_a_bus_in_a_song_folder(tmp_path):
+    """A song folder holding its own full mix, or a drum group's bus, is fitted as if the file were not there, and
+    the fit says so."""
+    from tests.model.test_copies import kit, write
 
     songs, with_mix = [], []
     for i, bass_db in enumerate((0.0, 3.0)):
-        parts = stems()
+        parts = kit()
         parts["Bass.wav"] = parts["Bass.wav"] * np.float32(10 ** (bass_db / 20))
         songs.append(write(tmp_path / "plain" / f"song{i}", parts))
-        mix = {"Song Master.wav": sum(parts.values())} if i == 1 else {}
-        with_mix.append(write(tmp_path / "export" / f"song{i}", {**parts, **mix}))
+        copy = ({"Song Master.wav": sum(parts.values())} if i == 1 else
+                {"Drum Group.wav": parts["Kick.wav"] + parts["Hats.wav"] + parts["Snare.wav"]})
+        with_mix.append(write(tmp_path / "export" / f"song{i}", {**parts, **copy}))
     fits = [run_profile("fit", *folders, "--name", "mine", "--out", tmp_path / f"{kind}.json")
             for kind, folders in (("plain", songs), ("export", with_mix))]
     assert all(f.returncode == 0 for f in fits), fits[1].stderr
     plain, export = (json.loads((tmp_path / f"{kind}.json").read_text()) for kind in ("plain", "export"))
-    assert export["provenance"]["left_out_as_copies"] == {"song1": ["Song Master.wav"]}
+    assert export["provenance"]["left_out_as_copies"] == {"song0": ["Drum Group.wav"], "song1": ["Song Master.wav"]}
     assert "left_out_as_copies" not in plain["provenance"]
     assert {k: v["median"] for k, v in export["pairs"].items()} == {k: v["median"] for k, v in plain["pairs"].items()}
     assert "left out as copies" in fits[1].stdout and "song1: Song Master.wav" in fits[1].stdout
