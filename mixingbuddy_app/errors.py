@@ -27,6 +27,7 @@ class ErrorKind(Enum):
     GENERAL = "general"
     CANCELLED = "cancelled"            # the user cancelled; nothing failed
     ADVISOR_FAILED = "advisor_failed"  # the advisor raised or crashed (not a problem of the mix)
+    COPIES = "copies"                  # files that copy others: the newest such banner says them all
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,8 @@ class ErrorBanner(QFrame):
 
 
 class BannerArea(QWidget):
-    """A vertical stack of banners; identical messages are not repeated; at most five are kept."""
+    """A vertical stack of banners; identical messages are not repeated; a banner about the copies among the
+    stems replaces the one before it (it names them all); at most five are kept."""
 
     MAX = 5
 
@@ -113,6 +115,8 @@ class BannerArea(QWidget):
         for b in list(self.banners):
             if b.report.title == report.title and b.report.message == report.message:
                 return b
+        if report.kind is ErrorKind.COPIES:
+            self.clear_where(lambda shown: shown.kind is ErrorKind.COPIES)
         banner = ErrorBanner(report, self)
         banner.dismissed.connect(lambda b=banner: self._remove(b))
         self.banners.append(banner)

@@ -14,7 +14,7 @@ import os
 
 from PySide6.QtCore import QTimer
 
-from mixingbuddy_app.errors import ErrorReport
+from mixingbuddy_app.errors import ErrorKind, ErrorReport
 from mixingbuddy_app.jobs import JobKind
 from mixingbuddy_app.project import ExactLoudness
 from mixingbuddy_app.workers import MeasureJob
@@ -31,7 +31,7 @@ class MeteringMixin:
         self._measure_timer.timeout.connect(self._start_measure)
         self._measure_after_critique = False
         self.busy_changed.connect(self._critique_busy)
-        self._copies_seen: set[str] = set()   # files found to copy others (full mix, bus), by path: said once
+        self._copies_seen: dict[str, object] = {}   # path -> model.audio.copies.CopyFile found there: said once
         self._loaded_from_session = False
 
     def _critique_busy(self, busy: bool, _what: str) -> None:
@@ -118,18 +118,28 @@ class MeteringMixin:
 
     def _found_copy(self, copy) -> None:
         """A file copies others (a DAW's master track or a group's bus exported with the stems): on a fresh load,
-        mute it and say so; in a saved session, where the mutes are the user's, only say so. Once per file."""
+        mute it and say so; in a saved session, where the mutes are the user's, only say so. Once per file; one
+        banner says all the copies of the loaded song (an export may hold a group per part)."""
         track = self.project.tracks.get(copy.track_id)
         path = os.path.abspath(track.path)
         if path in self._copies_seen or track.role.source == "user":   # a role set by hand: a stem
             return
-        self._copies_seen.add(path)
-        if self._loaded_from_session:
-            what = f"Mute it (M), or it counts {copy.counts_twice} twice."
-        else:
+        self._copies_seen[path] = copy
+        if not self._loaded_from_session:
             self.set_muted(copy.track_id, True)
-            what = "It is muted, so the meters and the critique leave it out: unmute it (M) to count it."
-        self.error.emit(ErrorReport(copy.title, copy.finding(what).message, "", "warning"))
+        loaded = {os.path.abspath(t.path) for t in self.project.tracks.tracks}
+        said = [c for p, c in self._copies_seen.items() if p in loaded]
+        if len(said) == 1:
+            what = (f"Mute it (M), or it counts {copy.counts_twice} twice." if self._loaded_from_session else
+                    "It is muted, so the meters and the critique leave it out: unmute it (M) to count it.")
+            report = ErrorReport(copy.title, copy.finding(what).message, "", "warning", ErrorKind.COPIES)
+        else:
+            what = ("Mute them (M), or each counts its files twice." if self._loaded_from_session else
+                    "They are muted, so the meters and the critique leave them out: unmute one (M) to count it.")
+            report = ErrorReport("Copies among the stems", f"{len(said)} files look like copies of others, each "
+                                 f"adding to them in phase: {'; '.join(f'{c.name} ({c.what})' for c in said)}. "
+                                 f"{what}", "", "warning", ErrorKind.COPIES)
+        self.error.emit(report)
 
     def _on_measure_failed(self, job_id: int, report: ErrorReport) -> None:
         self._measure_done(job_id)

@@ -98,21 +98,28 @@ class CopyFile:
             return "Full mix among the stems"
         return f"A bus among the {self._role_words}" if self.role else "A bus of several roles among the stems"
 
+    @property
+    def what(self) -> str:
+        """What it looks like: "the full mix", "a bus of the drums", "a bus of some of the drums"."""
+        if self.is_full_mix:
+            return "the full mix"
+        if self.role is None:
+            return "a bus of files from several roles"
+        return f"a bus of {'some of ' if self.part else ''}the {self._role_words}"
+
     def finding(self, what_now: str) -> Finding:
         """The doctor's line about it; ``what_now`` says what was done and how to count it anyway."""
         files = "files of the other instruments" if self.role == "other" else f"{self.role} files"
         if self.is_full_mix:
-            what, sums = "the full mix", f"the other {self.others} files"
+            sums = f"the other {self.others} files"
         elif self.role is None:
-            what, sums = "a bus of files from several roles", "some of the other files"
-        elif self.part:
-            what, sums = f"a bus of some of the {self._role_words}", f"some of the other {files}"
+            sums = "some of the other files"
         else:
-            what, sums = f"a bus of the {self._role_words}", f"the other {self.others} {files}"
+            sums = f"some of the other {files}" if self.part else f"the other {self.others} {files}"
         return Finding("mix_file" if self.is_full_mix else "bus_file", "warning",
-                       f"{self.name} looks like {what}: its loudness follows the sum of {sums} moment by moment "
-                       f"and adds to them in phase, as a copy does, so it would count {self.counts_twice} twice. "
-                       f"{what_now}", (self.track_id,))
+                       f"{self.name} looks like {self.what}: its loudness follows the sum of {sums} moment by "
+                       f"moment and adds to them in phase, as a copy does, so it would count {self.counts_twice} "
+                       f"twice. {what_now}", (self.track_id,))
 
 
 def mix_excess_db(measurements, keys) -> float | None:

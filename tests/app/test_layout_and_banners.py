@@ -9,6 +9,7 @@ import soundfile as sf
 from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QApplication
 
+from mixingbuddy_app.errors import ErrorKind
 from model.advisors import load_advisor
 
 from tests.app.conftest import RATE, critique, load, make_stems
@@ -265,6 +266,24 @@ def test_a_full_mix_among_the_stems_is_muted_once_and_said(qtbot, make_window, t
                     timeout=10000)
     said = [b.report for b in w2.banners.banners if b.report.title == "Full mix among the stems"]
     assert "Mute it" in said[0].message and "Song Master.wav" not in w2.controller.project.muted
+
+
+def test_the_copies_of_an_export_are_said_in_one_banner(qtbot, make_window, tmp_path):
+    """An "all tracks" export with a drum group and the master: both are muted, found one after the other, and
+    one banner names them both (an export with a group per part would otherwise stack a banner per group)."""
+    from tests.model.test_copies import kit, write
+
+    parts = kit()
+    group = parts["Kick.wav"] + parts["Hats.wav"] + parts["Snare.wav"]
+    folder = write(tmp_path / "export", {**parts, "Drum Group.wav": group, "Song Master.wav": sum(parts.values())})
+    w = make_window(advisor=load_advisor("balance"))
+    c = load(qtbot, w, [folder])
+    qtbot.waitUntil(lambda: {"Drum Group.wav", "Song Master.wav"} <= c.project.muted
+                    and c.project.loudness_is_exact(), timeout=60000)
+    said = [b.report for b in w.banners.banners if b.report.kind is ErrorKind.COPIES]
+    assert [r.title for r in said] == ["Copies among the stems"]
+    assert "Drum Group.wav (a bus of the drums)" in said[0].message
+    assert "Song Master.wav (the full mix)" in said[0].message and "They are muted" in said[0].message
 
 
 def test_a_critique_asked_for_during_the_first_reading_leaves_the_full_mix_out(qtbot, make_window, tmp_path):
