@@ -288,7 +288,7 @@ def run_masking(argv: Sequence[str]) -> int:
     args = build_masking_parser().parse_args(list(argv))
     loaded = load_tracks(args.paths, strict=True)
     span = parse_span(args.span, loaded.tracks.duration_s)
-    gains, left_out = _without_a_full_mix(loaded.tracks, span, (args.first, args.second))
+    gains, left_out = _without_copies(loaded.tracks, span, (args.first, args.second))
     findings, a, b = pair_masking(loaded.tracks, args.first, args.second, gains, span=span)
     if args.json:
         print(json.dumps({"schema": MASKING_SCHEMA, "a": a.key, "b": b.key,
@@ -303,22 +303,22 @@ def run_masking(argv: Sequence[str]) -> int:
     return 0
 
 
-def _without_a_full_mix(tracks, span, named: Sequence[str]):
-    """Gains that leave out a full mix found among the files (a track named A or B stays), and its findings.
-    Only a role sums files: with two tracks named, nothing is looked for."""
+def _without_copies(tracks, span, named: Sequence[str]):
+    """Gains that leave out a full mix or a group's bus found among the files (a track named A or B stays), and
+    their findings. Only a role sums files: with two tracks named, nothing is looked for."""
     from model.advice.spectrum import named_track
-    from model.audio.copies import without_a_full_mix
+    from model.audio.copies import without_copies
     from model.audio.measure import measure_session
     from model.audio.stream import SessionAnalysis
     from model.audio.tracks import Gains
 
-    def stream(gains: Gains, per_track: bool):
-        return SessionAnalysis(measure_session(tracks, gains, 10.0, span, per_track=per_track), (), ()), None
+    def stream(gains: Gains):
+        return SessionAnalysis(measure_session(tracks, gains, 10.0, span, true_peak=False), (), ()), None
 
     keep = {t.id for text in named if (t := named_track(tracks, text)) is not None}
     if len(keep) == len(named):
         return Gains(), []
-    _, gains, copies = without_a_full_mix(stream, Gains(), keep)
+    _, gains, copies = without_copies(stream, Gains(), keep)
     return gains, [c.finding("It is left out of both sides; to count it, name it as A or B.") for c in copies]
 
 

@@ -39,9 +39,6 @@ T = TypeVar("T")
 
 #: The mix must read at least this far over the power sum of its files (dB, median over its blocks).
 MIX_EXCESS_DB = 1.0
-#: The same over the roles' sums: a copy of the mix sits in one role with other files, which it also adds to
-#: in phase, so it shows less there (1.3 to 2.5 dB for the copies above; 0.00 for those songs' own roles).
-ROLE_EXCESS_DB = 0.5
 #: The share of the mix's blocks the file must sound in: the whole mix plays wherever anything does.
 MIN_PRESENCE = 0.9
 #: How closely the file's block loudness must follow the power sum of the other files: the standard deviation
@@ -122,16 +119,6 @@ class CopyFile:
                        f"twice. {what_now}", (self.track_id,))
 
 
-def mix_excess_db(measurements, keys) -> float | None:
-    """How far the mix's energy sits over the power sum of the signals ``keys`` ("t:ID" or "r:ROLE", which
-    together make the mix): the median over the blocks where it sounds, in dB; None with nothing to compare.
-
-    Read over the roles (ROLE_EXCESS_DB) it shows a copy among a role's files without metering each file.
-    """
-    read = _blocks(measurements, keys, "mix")
-    return None if read is None else read[3]
-
-
 def find_copies(measurements) -> list[CopyFile]:
     """Each role's bus (a file that is the sum of its role's other files, or of some of them); where there is
     none, the full mix (a file that is a copy of the sum of all the other audible files). Leave out what it
@@ -169,19 +156,6 @@ def without_copies(stream: Callable[[Gains], tuple[object, T]], gains: Gains,
         gains = replace(gains, muted=gains.muted | {c.track_id for c in copies})
         result, left_out = stream(gains), left_out + copies
     return result, gains, left_out
-
-
-def without_a_full_mix(stream: Callable[[Gains, bool], tuple[object, T]], gains: Gains,
-                       keep: Iterable[str] = ()) -> tuple[tuple[object, T], Gains, list[CopyFile]]:
-    """As ``without_copies``, for a caller that meters only the roles: ``stream(gains, per_track)`` first runs
-    without metering each file, and only when the roles add in phase (ROLE_EXCESS_DB: a full mix among the
-    files) again per file to find the copies. A role's bus alone does not show over the roles, and is kept."""
-    result = stream(gains, False)
-    m = result[0].measurements
-    excess = mix_excess_db(m, [f"r:{r}" for r in m.roles_present])
-    if excess is None or excess < ROLE_EXCESS_DB:
-        return result, gains, []
-    return without_copies(lambda g: stream(g, True), gains, keep)
 
 
 def _copy_of_the_rest(measurements, ids: list[str], total: str, role: str | None) -> CopyFile | None:

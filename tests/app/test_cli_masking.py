@@ -114,3 +114,25 @@ def test_a_full_mix_among_the_files_is_left_out_of_a_role(tmp_path):
     assert text.stdout.count("looks like the full mix") == 1 and "left out of both sides" in text.stdout
     named = json.loads(run("masking", "Song Master", "vocals", folder, "--json").stdout)
     assert named["warnings"] == [] and named["a"] == "Song Master.wav"
+
+
+def test_a_drum_group_among_the_files_is_left_out_of_the_drums(tmp_path):
+    """A drum group's bus exported beside its drums would count them twice: the drums' side is the stems'."""
+    import soundfile as sf
+
+    from model.audio.tracks import load_tracks
+
+    tracks = load_tracks([DEMO_DIR]).tracks
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for t in tracks.tracks:
+        (folder / t.name).symlink_to(t.path)
+    drums = [t.audio if t.audio.shape[1] == 2 else t.audio.repeat(2, axis=1)
+             for t in tracks.tracks if t.role.role == "drums"]
+    sf.write(str(folder / "Drum Group.wav"), sum(drums), tracks.sample_rate, subtype="FLOAT")
+    alone = json.loads(run("masking", "drums", "vocals", DEMO_DIR, "--json").stdout)
+    out = run("masking", "drums", "vocals", folder, "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["masking"] == alone["masking"]
+    assert [(w["code"], w["tracks"]) for w in data["warnings"]] == [("bus_file", ["Drum Group.wav"])]
