@@ -402,13 +402,12 @@ def measure_song(song: SongSource, window_s: float = 10.0, cancel: "CancelToken 
     lead = next((t.id for t in audible if t.name == song.lead and t.role.role == "vocals"), None) \
         if song.lead else lead_vocal_of(audible)
 
-    def stream(gains: Gains, per_track: bool):
+    def stream(gains: Gains):
         bands = BandFrameStream.over(plan.sample_rate, plan.frames)
-        return analyse_session(plan, roles, window_s, gains=gains, per_track=per_track,
-                               also_alone=[lead] if lead else (), on_role_sums=bands.add, cancel=cancel), bands
+        return analyse_session(plan, roles, window_s, gains=gains, on_role_sums=bands.add, cancel=cancel), bands
 
     keep = set(roles) | ({lead} if lead else set())   # a file given a role, and the lead: stems
-    (analysis, bands), gains, copies = without_copies(lambda g: stream(g, True), gains, keep)
+    (analysis, bands), gains, copies = without_copies(stream, gains, keep)
     return (song_offsets(song.label, analysis.measurements, lead), song_tonal_shapes(bands.finish()),
             tracks.get(lead).name if lead else None, [c.name for c in copies])
 

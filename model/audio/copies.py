@@ -131,13 +131,11 @@ def find_copies(measurements) -> list[CopyFile]:
     buses = []
     for role in measurements.roles_present:
         ids = [tid for tid in measurements.track_ids if measurements.track_set.get(tid).role.role == role]
-        buses.append(_copy_of_the_rest(measurements, ids, f"r:{role}", role)
-                     or _bus_of_some(measurements, ids, f"r:{role}", role))
+        buses.append(_copy_among(measurements, ids, f"r:{role}", role))
     buses = [b for b in buses if b is not None]
     if buses:
         return buses
-    everything = list(measurements.track_ids)
-    mix = _copy_of_the_rest(measurements, everything, "mix", None) or _bus_of_some(measurements, everything, "mix")
+    mix = _copy_among(measurements, list(measurements.track_ids), "mix", None)
     return [mix] if mix else []
 
 
@@ -158,14 +156,28 @@ def without_copies(stream: Callable[[Gains], tuple[object, T]], gains: Gains,
     return result, gains, left_out
 
 
-def _copy_of_the_rest(measurements, ids: list[str], total: str, role: str | None) -> CopyFile | None:
-    """The one of ``ids`` that copies the sum of the others, which with it make the signal ``total``."""
+def _copy_among(measurements, ids: list[str], total: str, role: str | None) -> CopyFile | None:
+    """The one of ``ids`` (which together make the signal ``total``: a role's sum, or the mix) that copies the sum
+    of all the others, else the one that sums some of them (over the mix: a group of files from several roles)."""
     read = _blocks(measurements, [f"t:{tid}" for tid in ids], total) if len(ids) >= 3 else None  # 1 + 1 is a pair
-    if read is None or read[3] < MIX_EXCESS_DB:
+    if read is None:
         return None
+    found, part = _copy_of_the_rest(read), False
+    if found is None:
+        found, part = _bus_of_some(read), True
+    if found is None:
+        return None
+    tid = ids[found[0]]
+    return CopyFile(tid, measurements.track_set.get(tid).name, len(ids) - 1, read[3], found[1], role, part=part)
+
+
+def _copy_of_the_rest(read) -> tuple[int, float] | None:
+    """The row of ``_blocks``'s reading that copies the sum of the others, and how closely (dB) it follows them."""
     tracks, mix, power_sum, excess = read
+    if excess < MIX_EXCESS_DB:
+        return None
     best = None
-    for i, tid in enumerate(ids):
+    for i in range(len(tracks)):
         own, rest = tracks[i], power_sum - tracks[i]
         both = (own > _GATE) & (rest > _GATE)
         if both.mean() < MIN_PRESENCE or both.sum() < 3:
@@ -175,23 +187,17 @@ def _copy_of_the_rest(measurements, ids: list[str], total: str, role: str | None
         in_phase = float(np.median((mix[both] - power_sum[both]) / (2.0 * np.sqrt(own * rest))))
         copy = tracking <= MAX_TRACKING_DB and IN_PHASE[0] <= in_phase <= IN_PHASE[1]
         if copy and (best is None or tracking < best[1]):
-            best = (tid, tracking)
-    if best is None:
-        return None
-    return CopyFile(best[0], measurements.track_set.get(best[0]).name, len(ids) - 1, excess, best[1], role)
+            best = (i, tracking)
+    return best
 
 
-def _bus_of_some(measurements, ids: list[str], total: str, role: str | None = None) -> CopyFile | None:
-    """The one of ``ids`` (which together make the signal ``total``: a role's sum, or the mix) that sums some of
-    the others: ``total`` reads twice its energy over the power sum wherever it sounds (PART_BUS_RATIO, within
-    MAX_TRACKING_DB), and no other file holds it (``_inside_another_file``). Over the mix, that is a group of
-    files from several roles (``role`` None)."""
-    read = _blocks(measurements, [f"t:{tid}" for tid in ids], total) if len(ids) >= 3 else None
-    if read is None:
-        return None
-    tracks, summed, power_sum, excess = read
+def _bus_of_some(read) -> tuple[int, float] | None:
+    """The row of ``_blocks``'s reading that sums some of the others: the total reads twice its energy over the
+    power sum wherever it sounds (PART_BUS_RATIO, within MAX_TRACKING_DB), and no other file holds it
+    (``_inside_another_file``); with how closely (dB) that excess follows it."""
+    tracks, summed, power_sum, _ = read
     best = None
-    for i, tid in enumerate(ids):
+    for i in range(len(tracks)):
         sounds = tracks[i] > _GATE
         if sounds.sum() < 3:
             continue
@@ -202,11 +208,8 @@ def _bus_of_some(measurements, ids: list[str], total: str, role: str | None = No
         tracking = float(np.std(10.0 * np.log10(ratio[inside])))
         if tracking <= MAX_TRACKING_DB and not _inside_another_file(tracks, i, sounds) and \
                 (best is None or tracking < best[1]):
-            best = (tid, tracking)
-    if best is None:
-        return None
-    return CopyFile(best[0], measurements.track_set.get(best[0]).name, len(ids) - 1, excess, best[1], role,
-                    part=True)
+            best = (i, tracking)
+    return best
 
 
 def _inside_another_file(tracks: np.ndarray, i: int, sounds: np.ndarray) -> bool:
