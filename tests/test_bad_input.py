@@ -146,6 +146,9 @@ CASES = {
     "anchor other": (2, "anchor", lambda d: base_session(d) + ["--anchor", "other"]),
     "unknown anchor": (2, "neither a role", lambda d: base_session(d) + ["--anchor", "piano"]),
     "anchor role absent": (2, "no audible tracks", lambda d: (sf.write(d / "Drums.wav", music(), SR), [d, "--anchor", "vocals"])[1]),
+    "one stem alone": (2, "Only the vocals are audible", lambda d: (sf.write(d / "Lead Vox.wav", music(), SR), [d])[1]),
+    "the anchor track alone": (2, "Only the anchor track Lead Vox.wav is audible", lambda d: (
+        sf.write(d / "Lead Vox.wav", music(), SR), [d, "--anchor", "Lead Vox.wav", "--profile", "electronic"])[1]),
     "window outside the song": (2, "starts after the song ends", lambda d: base_session(d) + ["--window", "100:120"]),
     "window reversed": (2, "END must be after START", lambda d: base_session(d) + ["--window", "8:2"]),
     "bad role override": (2, "Unknown role", lambda d: base_session(d) + ["--role", "Bass.wav=guitar"]),

@@ -239,6 +239,8 @@ class AdvicePanel(QFrame):
         c = self.controller
         adv = c.project.advice
         if adv is None:
+            if not c.busy:  # a first critique failed or was cancelled: "Critiquing…" no longer holds
+                self.confidence.setText("")
             return
         conf = self.confidence_html(adv)
         current = c.advice_is_current()

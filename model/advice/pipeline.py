@@ -93,7 +93,8 @@ def check_span(request: AdviceRequest) -> None:
 
 def check_anchor(request: AdviceRequest) -> None:
     """The anchor must be a target role with at least one audible track (None: chosen after measuring), or
-    one audible vocals track (``anchor_track``): profiles hold single-track statistics for the lead vocal only."""
+    one audible vocals track (``anchor_track``): profiles hold single-track statistics for the lead vocal only.
+    Something else must be audible beside it: a lone role (or track) has nothing to be judged against."""
     if request.anchor_track is not None:
         track = next((t for t in request.tracks.tracks if t.id == request.anchor_track), None)
         if track is None:
@@ -104,14 +105,23 @@ def check_anchor(request: AdviceRequest) -> None:
             raise RoleError(f"The anchor track {track.name} is a {track.role.role} track: a single-track anchor is "
                             f"the lead vocal (profiles measure roles against it only). Anchor on the "
                             f"{track.role.role} role instead, or set the track's role.")
+        if not any(t.id != track.id and request.gains.audible(t) for t in request.tracks.tracks):
+            raise RoleError(f"Only the anchor track {track.name} is audible: there is nothing to judge against it. "
+                            f"{_ADD_STEMS}")
         return
-    if request.anchor is None:
-        return
-    if request.anchor not in TARGET_ROLES:
+    if request.anchor is not None and request.anchor not in TARGET_ROLES:
         raise RoleError(f"The anchor must be vocals, drums or bass, not '{request.anchor}'.")
-    tracks = [t for t in request.tracks.tracks if t.role.role == request.anchor and request.gains.audible(t)]
-    if not tracks:
+    present = request.tracks.roles_present(request.gains)
+    if request.anchor is not None and request.anchor not in present:
         raise RoleError(f"The anchor role '{request.anchor}' has no audible tracks.")
+    if len(present) == 1 and present[0] in TARGET_ROLES:
+        alone = Party.role(present[0])
+        raise RoleError(f"Only {alone.words} {alone.verb('is', 'are')} audible: there is nothing to judge "
+                        f"{alone.them} against. {_ADD_STEMS}")
+
+
+#: What a session of one role (or one audible track) lacks.
+_ADD_STEMS = "Add or unmute the other stems and critique again."
 
 
 def check_track_anchor_statistics(advisor: Advisor) -> None:

@@ -223,6 +223,7 @@ def test_silent_stems_load_and_critique_says_why_it_cannot_judge(qtbot, make_win
     assert "nothing to anchor" in message or "plays in the judged span" in message, message  # no anchor picked: the pipeline finds none
     qtbot.waitUntil(lambda: not c.busy, timeout=5000)
     assert w.critique_action.isEnabled() and c.project.advice is None
+    assert w.advice.confidence.text() == ""  # the first critique failed: the panel no longer says "Critiquing…"
     # a silent anchor in a real session: same message, the rest of the session intact
     w2, c2 = session_window()
     sil = tmp_path / "Drums Silent.wav"

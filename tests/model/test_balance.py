@@ -68,6 +68,20 @@ def test_anchor_other_is_refused(write_session):
         advise(write_session(), anchor="other")
 
 
+def test_an_anchor_with_nothing_audible_beside_it_is_refused(write_session):
+    folder = write_session()
+    tracks = load_tracks([folder]).tracks
+    others = frozenset(t.id for t in tracks.tracks if t.role.role != "vocals")
+    for anchor in ("vocals", None):  # chosen, or the default the pipeline would pick
+        with pytest.raises(RoleError, match="Only the vocals are audible: there is nothing to judge them against"):
+            advise(folder, anchor=anchor, gains=Gains(muted=others))
+    lead = next(t.id for t in tracks.tracks if t.role.role == "vocals")
+    alone = frozenset(t.id for t in tracks.tracks if t.id != lead)
+    with pytest.raises(RoleError, match="Only the anchor track .* is audible"):
+        critique(AdviceRequest(tracks, "vocals", Gains(muted=alone), anchor_track=lead),
+                 load_advisor("balance", profile="electronic"))
+
+
 def test_profile_pairs_cover_every_role_and_anchor_with_provenance():
     from resources import BALANCE_PROFILE
 
