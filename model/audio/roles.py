@@ -26,7 +26,7 @@ ALIASES: tuple[tuple[Role, tuple[str, ...]], ...] = (
         r"hi ?hats?", r"hh", r"hats?", r"toms?", r"floor ?tom", r"rack ?tom", r"overheads?", r"oh", r"ohs", r"cymbals?", r"crash",
         r"ride", r"china", r"splash", r"perc\w*", r"prc", r"clap", r"claps", r"snaps?", r"shaker", r"tamb\w*",
         r"conga\w*", r"bongo\w*", r"cajon", r"rim\w*", r"drums?", r"drm", r"kit", r"room ?mics?", r"drum ?rooms?",
-        r"break ?beats?", r"drum ?breaks?", r"loop ?drums?", r"cowbell", r"timbale\w*", r"808 ?kick",
+        r"break ?beats?", r"drum ?breaks?", r"loop ?drums?", r"cowbell", r"timbale\w*", r"808 ?kick", r"kick ?808",
         r"trap ?kit",
     )),
     ("vocals", (
@@ -38,7 +38,7 @@ ALIASES: tuple[tuple[Role, tuple[str, ...]], ...] = (
     )),
     ("bass", (
         r"bass", r"basses", r"bass ?di", r"bass ?amp", r"bass ?gtr", r"bass ?guitar", r"subs?", r"sub ?bass",
-        r"808s?", r"synth ?bass", r"bassline", r"bass ?line", r"double ?bass", r"contrabass",
+        r"808s?", r"synth ?bass", r"bass ?synth", r"bass ?stabs?", r"bassline", r"bass ?line", r"double ?bass", r"contrabass",
         r"moog ?bass", r"reese", r"di ?bass", r"bs",
     )),
 )
@@ -63,7 +63,12 @@ WEAK_DRUM_WORDS = (r"rooms?", r"breaks?", r"beats?", r"tops?")
 OTHER_WORDS = (
     r"melody", r"melodies", r"synths?", r"pads?", r"keys?", r"piano", r"organ", r"gtrs?", r"guitars?",
     r"harmonicas?", r"strings?", r"brass", r"horns?", r"sax\w*", r"flutes?", r"arps?", r"plucks?",
-    r"sweeps?", r"fx", r"effects?", r"risers?", r"bells?", r"mallets?",
+    r"sweeps?", r"fx", r"effects?", r"risers?", r"bells?", r"mallets?", r"chords?", r"stabs?",
+    # keyboards, band and orchestral instruments: named clearly, so not left to the unsure default
+    r"rhodes", r"wurli\w*", r"clavinet", r"clav", r"mellotron", r"accordion", r"harpsichord", r"celesta",
+    r"violins?", r"violas?", r"cellos?", r"celli", r"harps?", r"trumpets?", r"trombones?", r"tubas?",
+    r"clarinets?", r"oboes?", r"bassoons?", r"woodwinds?", r"orch\w*", r"marimbas?", r"vibraphones?",
+    r"xylophones?", r"glock\w*", r"ukuleles?", r"mandolins?", r"banjos?", r"sitars?",
 )
 
 #: How sure a name-based guess is: one role named and nothing else, a weak drum word only, a name that

@@ -91,7 +91,8 @@ def test_two_role_names_keep_a_low_confidence():
     assert guess_role("Sub Kick.wav").confidence >= 0.9
 
 
-@pytest.mark.parametrize("name", ["Bass Gtr.wav", "Bass Guitar DI.wav", "BASS LINE.ogg", "Synth Bass.wav"])
+@pytest.mark.parametrize("name", ["Bass Gtr.wav", "Bass Guitar DI.wav", "BASS LINE.ogg", "Synth Bass.wav",
+                                  "Bass Synth.wav", "BASS STAB.ogg"])
 def test_a_bass_named_in_full_is_a_clear_bass(name):
     # "Bass Gtr" is one instrument: the longest alias wins, so no "gtr" is left over to look like a second one
     guess = guess_role(name)
@@ -112,3 +113,17 @@ def test_group_names_in_the_plural_keep_their_role(name, role):
     guess = guess_role(name)
     assert (guess.role, guess.confidence) == (role, GUESS_CONFIDENCE["clear"])
 
+
+
+@pytest.mark.parametrize("name", ["Rhodes.wav", "Wurlitzer.wav", "Clav.wav", "Violins.wav", "Cello 2.wav", "Harp.wav",
+                                  "Trumpet.wav", "Trombones.wav", "Oboe.wav", "Bassoon.wav", "Marimba.wav",
+                                  "Glockenspiel.wav", "Ukulele.wav", "Orchestra.wav", "Chords.wav", "HIGH STABS.ogg"])
+def test_keyboards_and_orchestral_instruments_are_clearly_other(name):
+    # named plainly, they are no reason to ask the user (a name with no role word at all stays unsure)
+    guess = guess_role(name)
+    assert (guess.role, guess.confidence) == ("other", GUESS_CONFIDENCE["clear"])
+
+
+def test_an_808_kick_is_a_kick_either_way_round_and_a_bass_clarinet_is_not_a_clear_bass():
+    assert (guess_role("Kick 808.wav").role, guess_role("Kick 808.wav").confidence) == ("drums", 0.9)
+    assert guess_role("Bass Clarinet.wav").confidence < GUESS_CONFIDENCE["weak"]  # the user is asked
