@@ -38,8 +38,8 @@ ALIASES: tuple[tuple[Role, tuple[str, ...]], ...] = (
     )),
     ("bass", (
         r"bass", r"basses", r"bass ?di", r"bass ?amp", r"bass ?gtr", r"bass ?guitar", r"subs?", r"sub ?bass",
-        r"808s?", r"synth ?bass", r"bass ?synth", r"bass ?stabs?", r"bassline", r"bass ?line", r"double ?bass", r"contrabass",
-        r"moog ?bass", r"reese", r"di ?bass", r"bs",
+        r"808s?", r"synth ?bass", r"bass ?synth", r"bass ?stabs?", r"bassline", r"bass ?line", r"double ?bass",
+        r"contrabass", r"moog ?bass", r"reese", r"di ?bass", r"bs",
     )),
 )
 
