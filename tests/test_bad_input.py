@@ -121,6 +121,15 @@ def all_silent(d):
     return [d]
 
 
+def folder_of_songs(d):
+    for song in ("Song A", "Song B"):
+        (d / song).mkdir()
+        base_session(d / song)
+    (d / "Artwork").mkdir()
+    (d / "Artwork" / "cover.txt").write_text("not audio")
+    return [d]
+
+
 def silent_anchor(d):
     base_session(d)
     sf.write(d / "Lead Vox.wav", np.zeros(SR * 12, np.float32), SR)
@@ -141,6 +150,8 @@ CASES = {
     "symlink loop": (2, "loop_a.wav", symlink_loop),
     "missing file": (2, "no such file", lambda d: [d / "ghost.wav"]),
     "empty folder": (2, "no audio files", lambda d: [d]),
+    "folder of song folders": (2, "Folders inside it are not searched (Song A, Song B hold audio): give one song's",
+                               folder_of_songs),
     "folder given as a .wav name": (2, "no audio files", lambda d: ((d / "Stems.wav").mkdir(), [d / "Stems.wav"])[1]),
     "no vocals drums or bass": (2, "anchor", lambda d: (sf.write(d / "Pad.wav", music(), SR), [d])[1]),
     "anchor other": (2, "anchor", lambda d: base_session(d) + ["--anchor", "other"]),

@@ -201,7 +201,10 @@ def expand_paths(paths: Iterable[str | os.PathLike], strict: bool = True
             if skipped:
                 notes.append(f"{p.name}: skipped {skipped} non-audio entr{'y' if skipped == 1 else 'ies'}.")
             if not audio:
-                refuse(p, f"{p}: folder contains no audio files.")
+                inside = _folders_with_audio(entries)
+                refuse(p, f"{p}: folder contains no audio files." + (
+                    f" Folders inside it are not searched ({_listed(inside)} {'holds' if len(inside) == 1 else 'hold'}"
+                    " audio): give one song's stems, in one folder or several." if inside else ""))
             files.extend(q for q in audio if first_time(q, q.name))
         elif exists:
             if first_time(p, p.name):
@@ -225,9 +228,25 @@ def path_key(p: str | os.PathLike) -> str:
         return os.path.normcase(os.path.abspath(p))
 
 
-def _repeated_note(names: Sequence[str], shown: int = 8) -> str:
-    listed = ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
-    return f"Given more than once, counted once: {listed}."
+def _repeated_note(names: Sequence[str]) -> str:
+    return f"Given more than once, counted once: {_listed(names)}."
+
+
+def _listed(names: Sequence[str], shown: int = 8) -> str:
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def _folders_with_audio(entries: Sequence[Path]) -> list[str]:
+    """Names of the folders among ``entries`` that hold an audio file (one level down; unreadable ones skipped)."""
+    found = []
+    for q in entries:
+        try:
+            if q.is_dir() and not q.name.startswith(".") and any(
+                    f.is_file() and is_audio_path(f) for f in q.iterdir()):
+                found.append(q.name)
+        except OSError:
+            continue
+    return found
 
 
 def _unique_ids(paths: Sequence[Path]) -> list[str]:
