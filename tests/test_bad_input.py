@@ -177,7 +177,7 @@ CASES = {
     "8-channel extra track": (0, "Folded to stereo", channels(8)),
     "float file peaking near +12 dBFS": (0, "clipped run", hot_float),
     "very different lengths": (0, "padded with silence", different_lengths),
-    "duplicate names in different folders": (0, "", duplicate_names),
+    "duplicate names in different folders": (0, "2 folders (a, b) hold files of the same names", duplicate_names),
     "spaces, unicode and shell metacharacters": (0, "", odd_names),
     "500 files, 3 of them audio": (0, "skipped 497", folder_of_500),
 }

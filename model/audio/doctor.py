@@ -9,6 +9,7 @@ only the cut-short check reads the files themselves, their container's header an
 from __future__ import annotations
 
 import math
+from pathlib import PurePath
 from typing import Sequence
 
 import numpy as np
@@ -38,6 +39,7 @@ FAKE_STEREO_LIMIT = 1e-6
 _ENV_RATE = 1000  # onset envelope rate for alignment (1 ms)
 _ALIGN_SECONDS = 30.0
 _MAX_LAG_MS = 250.0
+SHOWN_FOLDERS = 3
 
 
 class FileStats:
@@ -184,6 +186,7 @@ def check_files(files: Sequence[FileStats], sample_rate: int, anchor: str | None
               and peaks[t.id] >= SILENT_PEAK_DB]
         if not ok:
             raise RoleError(f"The anchor role '{anchor}' has no audible track (all its files are silent or muted).")
+    findings += _folders_alike(files)
     findings += _normalised(files, peaks)
     findings += _rates(files, sample_rate)
     cut = _cut_short(files)
@@ -204,6 +207,25 @@ def _ids(tracks: Sequence[FileStats]) -> tuple[str, ...]:
 def _count(tracks: Sequence[FileStats]) -> str:
     """"Vox.wav is" for one file, "3 files are" for more (the names go in the finding's track ids)."""
     return f"{tracks[0].name} is" if len(tracks) == 1 else f"{len(tracks)} files are"
+
+
+def _folders_alike(tracks: Sequence[FileStats]) -> list[Finding]:
+    """Folders whose files go by the same names (at least two, and half of the smaller folder's): two songs, or
+    two versions of one, given together are judged as one mix. Stems split into folders by role share no names."""
+    folders: dict[str, list[FileStats]] = {}
+    for t in tracks:
+        folders.setdefault(str(PurePath(t.info.path).parent), []).append(t)
+    names = {f: {PurePath(t.info.path).name.lower() for t in ts} for f, ts in folders.items()}
+    alike = [f for f in folders if any(
+        g != f and len(names[f] & names[g]) >= max(2, min(len(names[f]), len(names[g])) / 2) for g in folders)]
+    if not alike:
+        return []
+    shown = ", ".join(PurePath(f).name for f in alike[:SHOWN_FOLDERS]) + (
+        f" and {len(alike) - SHOWN_FOLDERS} more" if len(alike) > SHOWN_FOLDERS else "")
+    return [Finding("folders_alike", "warning",
+                    f"{len(alike)} folders ({shown}) hold files of the same names: if they are different songs or "
+                    "versions, critique each on its own; given together, they are judged as one mix.",
+                    tuple(t.id for f in alike for t in folders[f]))]
 
 
 def _normalised(tracks: Sequence[FileStats], peaks: dict[str, float]) -> list[Finding]:

@@ -216,3 +216,20 @@ def test_a_low_session_rate_warns_about_what_the_higher_files_lose():
     found = check_files(stats({"Vox.wav": (x, 24000), "Kick.wav": (x, 24000), "HH.wav": (x, 48000)}, 24000), 24000)
     (rate,) = [f for f in found if f.code == "rate_mismatch"]
     assert rate.severity == "warning" and "above 12 kHz" in rate.message and "beyond hearing" not in rate.message
+
+
+def test_two_folders_of_the_same_file_names_are_called_two_songs_or_versions(tmp_path):
+    for version in ("Mix v1", "Mix v2"):
+        (tmp_path / version).mkdir()
+        for i, name in enumerate(("Kick.wav", "Vox.wav", "Bass.wav")):
+            sf.write(tmp_path / version / name, hits(seed=1) * (0.3 + 0.2 * i), SR)
+    found = [f for f in check_session(load_tracks([tmp_path / "Mix v1", tmp_path / "Mix v2"]).tracks, "vocals")
+             if f.code == "folders_alike"]
+    assert len(found) == 1 and found[0].severity == "warning" and len(found[0].track_ids) == 6
+    assert "2 folders (Mix v1, Mix v2) hold files of the same names" in found[0].message
+    # one song's stems split into folders by role share no names: nothing to say
+    for role, name in (("Drums", "Kick.wav"), ("Vocals", "Vox.wav"), ("Bass", "Bass.wav")):
+        (tmp_path / role).mkdir()
+        sf.write(tmp_path / role / name, hits(seed=1) * 0.3, SR)
+    split = load_tracks([tmp_path / "Drums", tmp_path / "Vocals", tmp_path / "Bass"]).tracks
+    assert "folders_alike" not in codes(check_session(split, "vocals"))
