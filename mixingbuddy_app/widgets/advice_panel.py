@@ -67,6 +67,10 @@ class AdvicePanel(QFrame):
         self.context = _label("adviceContext")
         body.addWidget(self.context)
         self.profile_note = _label("profileNote")   # another profile would judge this confident verdict otherwise
+        self.profile_note.setTextInteractionFlags(self.profile_note.textInteractionFlags()
+                                                  | Qt.TextInteractionFlag.LinksAccessibleByMouse
+                                                  | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
+        self.profile_note.linkActivated.connect(self._critique_with_contrast)
         self.profile_note.setVisible(False)
         body.addWidget(self.profile_note)
         self.suggestion_box = QWidget()
@@ -172,11 +176,22 @@ class AdvicePanel(QFrame):
         self.confidence_bar.setValue(int(round(adv.confidence * 100)))
         self.confidence_bar.setStyleSheet(f"QProgressBar::chunk {{ background: {colour}; }}")
         self.confidence_bar.setVisible(True)
-        self.profile_note.setText(f"<span style='color:#ffd479'>{html.escape(adv.profile_note, quote=False)}</span>")
+        note = f"<span style='color:#ffd479'>{html.escape(adv.profile_note, quote=False)}</span>"
+        if adv.contrast_profile:
+            note += (f" <a href='critique' style='color:#8fc7ff'>Critique with "
+                     f"'{html.escape(adv.contrast_profile, quote=False)}'</a>")
+        self.profile_note.setText(note)
         self.profile_note.setVisible(bool(adv.profile_note))
         self._show_second_opinion(adv)
         self._refresh_state()
         self._show_findings()
+
+    def _critique_with_contrast(self, _link: str) -> None:
+        """The note's link: judge against the profile it names, now."""
+        c = self.controller
+        adv = c.project.advice
+        if adv is not None and adv.contrast_profile and c.set_profile(adv.contrast_profile):
+            c.critique()
 
     @staticmethod
     def _restyle(widget: QWidget) -> None:

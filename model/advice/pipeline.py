@@ -194,11 +194,13 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
         raise NoAnalysableAudio("The selection contains no audio to judge.")
     if progress:
         progress(judged_at, f"Judging {len(plan.windows)} window(s) with {advisor.info.id}")
+    contrast = None
     if isinstance(advisor, MeasuringAdvisor):  # reuses the measurements (no second metering pass)
         verdicts = advisor.judge_measured(judged_request, judged, plan.windows, cancel)
         song = advisor.song_verdict(judged_request, judged, verdicts)
-        song = dataclasses.replace(song, notes=tuple(song.notes) + profile_contrast(
-            advisor, judged_request, judged, plan.windows, song, contrast_with))
+        contrast = profile_contrast(advisor, judged_request, judged, plan.windows, song, contrast_with)
+        if contrast is not None:
+            song = dataclasses.replace(song, notes=tuple(song.notes) + (contrast[0],))
     else:
         verdicts = advisor.judge(request, plan.windows, cancel)
         song = from_vote(vote(verdicts, request.min_agreement))
@@ -226,6 +228,7 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
         claims=claims,
         span=judged_span(request),
         left_out=windows_left_out(judged, plan.windows, judged_request.anchor, max_windows),
+        contrast_profile=None if contrast is None else contrast[1],
     )
 
 
@@ -333,8 +336,10 @@ def _claim(song: SongVerdict) -> tuple[str, str] | None:
 
 
 def profile_contrast(advisor: Advisor, request: AdviceRequest, measurements: "Measurements", windows: Sequence,
-                     song: SongVerdict, others: Iterable["BalanceProfile"] | None = None) -> tuple[Finding, ...]:
-    """A note when a confident suggestion holds against the chosen profile but not against another one.
+                     song: SongVerdict, others: Iterable["BalanceProfile"] | None = None
+                     ) -> tuple[Finding, str] | None:
+    """A note (and the other profile's name) when a confident suggestion holds against the chosen profile but not
+    against another one.
 
     Loudness alone cannot tell a flawed mix from one of another genre (released electronic pop sits its drums
     louder than pop/rock), so a confident verdict that another profile (``others``, default: every listed
@@ -345,7 +350,7 @@ def profile_contrast(advisor: Advisor, request: AdviceRequest, measurements: "Me
 
     claim = _claim(song)
     if claim is None or not isinstance(advisor, BalanceAdvisor):
-        return ()
+        return None
     for profile in load_listed_profiles() if others is None else others:
         if profile.name == advisor.profile.name:
             continue
@@ -358,12 +363,13 @@ def profile_contrast(advisor: Advisor, request: AdviceRequest, measurements: "Me
                 if alt.primary is not None else headline(alt, verdicts, request.anchor)[0])
         kind = profile.description.split(":")[0].strip()
         kind = f" — {kind[0].lower()}{kind[1:]} —" if kind else ""
-        return (Finding(PROFILE_DECIDES, "info",
-                        f"This advice rests on the '{advisor.profile.name or 'chosen'}' profile. Against '{profile.name}'{kind} "
-                        f"{said[0].lower()}{said[1:-1]} ({alt.confidence:.0%}). If the song is of that kind, "
-                        f"critique it with that profile (--profile {profile.name}, or the Profile picker in the "
-                        f"app)."),)
-    return ()
+        note = Finding(PROFILE_DECIDES, "info",
+                       f"This advice rests on the '{advisor.profile.name or 'chosen'}' profile. Against "
+                       f"'{profile.name}'{kind} {said[0].lower()}{said[1:-1]} ({alt.confidence:.0%}). If the song is "
+                       f"of that kind, critique it with that profile (--profile {profile.name}, or the Profile picker "
+                       f"in the app).")
+        return note, profile.name
+    return None
 
 
 def track_anchor_notes(request: AdviceRequest) -> tuple[Finding, ...]:

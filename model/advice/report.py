@@ -120,6 +120,7 @@ def advice_to_json(advice: Advice) -> dict:
         "anchor_reason": advice.anchor_reason,
         "advisor": advice.advisor_id,
         "profile": advice.profile,
+        "contrast_profile": advice.contrast_profile,  # the profile the note under the headline names, else None
         "text": advice.text,
         "suggestions": [suggestion_to_json(s) for s in advice.suggestions],  # empty when balanced or abstained
         "confidence": round(advice.confidence, 3),
@@ -392,6 +393,7 @@ def advice_to_dict(a: Advice) -> dict:
         "anchor_reason": a.anchor_reason, "profile": a.profile, "pairs": [asdict(p) for p in a.pairs],
         "anchor_track": a.anchor_track, "claims": [asdict(c) for c in a.claims],
         "span": None if a.span is None else list(a.span), "left_out": [asdict(w) for w in a.left_out],
+        "contrast_profile": a.contrast_profile,
     })
 
 
@@ -426,6 +428,7 @@ def advice_from_dict(d: Mapping) -> Advice:
         span=None if d.get("span") is None else (float(d["span"][0]), float(d["span"][1])),
         left_out=tuple(WindowLeftOut(float(w["start_s"]), float(w["end_s"]), w["reason"])
                        for w in d.get("left_out", ())),
+        contrast_profile=d.get("contrast_profile"),
     )
 
 

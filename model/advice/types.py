@@ -121,6 +121,7 @@ class Advice:
     claims: tuple[Claim, ...] = ()
     span: tuple[float, float] | None = None  # the judged span (s) when one was asked for, else None (the song)
     left_out: tuple[WindowLeftOut, ...] = ()  # the span's windows that no verdict covers, and why
+    contrast_profile: str | None = None  # the profile the profile note names (it would judge this song otherwise)
 
     @property
     def doctor_findings(self) -> tuple[Finding, ...]:

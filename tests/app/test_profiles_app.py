@@ -244,8 +244,13 @@ def test_the_advice_says_when_another_profile_would_not_back_a_confident_verdict
     assert w.advice.profile_note.isVisible() and "Against 'electronic'" in w.advice.profile_note.text()
     doctor = [w.advice.findings.item(i).text() for i in range(w.advice.findings.count())]
     assert not any("Against 'electronic'" in line for line in doctor)   # shown once, with the advice
-    choose(w, "electronic")
-    assert critique(qtbot, w).profile_note == "" and not w.advice.profile_note.isVisible()
+    assert "Critique with 'electronic'" in w.advice.profile_note.text()
+    with qtbot.waitSignal(w.controller.advice_changed, timeout=15000):
+        w.advice.profile_note.linkActivated.emit("critique")    # the note's link: that profile, judged at once
+    assert w.profile_picker.combo.currentData() == "electronic" == w.controller.profile_name
+    assert w.controller.project.advice.profile == "electronic" and not w.advice.profile_note.isVisible()
+    choose(w, "pop-rock")
+    assert critique(qtbot, w).profile_note and w.advice.profile_note.isVisible()
 
 
 def test_learning_from_a_folder_with_its_full_mix_says_the_mix_was_left_out(qtbot, real_window, user_dir, tmp_path):

@@ -375,6 +375,10 @@ def test_a_confident_verdict_that_another_profile_does_not_share_says_which_prof
     head, warnings = text.split("  Warnings:") if "  Warnings:" in text else (text, "")
     assert f"  Note: {note}" in head and note not in warnings
     assert f"- Note: {note}" in advice_markdown(pop)
+    # the profile it names travels as data too: in the JSON and in a saved session's advice
+    from model.advice.report import advice_from_dict, advice_to_dict, advice_to_json
+    assert pop.contrast_profile == advice_to_json(pop)["contrast_profile"] == "electronic"
+    assert advice_from_dict(advice_to_dict(pop)).contrast_profile == "electronic"
     # a tentative verdict claims nothing to contrast; where both profiles are sure of the same move, no note
-    assert electronic.profile_note == ""
+    assert electronic.profile_note == "" and electronic.contrast_profile is None
     assert judged(12.0, "pop-rock").profile_note == judged(12.0, "electronic").profile_note == ""
