@@ -40,6 +40,10 @@ _ENV_RATE = 1000  # onset envelope rate for alignment (1 ms)
 _ALIGN_SECONDS = 30.0
 _MAX_LAG_MS = 250.0
 SHOWN_FOLDERS = 3
+#: How far the lengths of one export's files may differ (s): the evr songs' files end within 0.02 s of each other.
+ONE_EXPORT_SPREAD_S = 0.1
+#: Folders, each of one length, whose lengths differ by more than this (s) hold different songs (or cuts).
+SONG_LENGTHS_DIFFER_S = 1.0
 
 
 class FileStats:
@@ -186,7 +190,8 @@ def check_files(files: Sequence[FileStats], sample_rate: int, anchor: str | None
               and peaks[t.id] >= SILENT_PEAK_DB]
         if not ok:
             raise RoleError(f"The anchor role '{anchor}' has no audible track (all its files are silent or muted).")
-    findings += _folders_alike(files)
+    songs = _several_songs(files)
+    findings += songs
     findings += _normalised(files, peaks)
     findings += _rates(files, sample_rate)
     cut = _cut_short(files)
@@ -196,7 +201,7 @@ def check_files(files: Sequence[FileStats], sample_rate: int, anchor: str | None
             findings += _clipping(t) + _dc_offset(t) + _fake_stereo(t)
     misaligned = _misaligned(files, peaks)
     findings += misaligned
-    findings += _ends(files, {f.track_ids[0] for f in misaligned + cut})
+    findings += _ends(files, {f.track_ids[0] for f in misaligned + cut} | {t for f in songs for t in f.track_ids})
     return findings
 
 
@@ -209,22 +214,32 @@ def _count(tracks: Sequence[FileStats]) -> str:
     return f"{tracks[0].name} is" if len(tracks) == 1 else f"{len(tracks)} files are"
 
 
-def _folders_alike(tracks: Sequence[FileStats]) -> list[Finding]:
-    """Folders whose files go by the same names (at least two, and half of the smaller folder's): two songs, or
-    two versions of one, given together are judged as one mix. Stems split into folders by role share no names."""
+def _several_songs(tracks: Sequence[FileStats]) -> list[Finding]:
+    """Folders that look like different songs (or versions of one) given together, which are judged as one mix.
+
+    Either their files go by the same names (at least two, and half of the smaller folder's), or each folder's
+    files (two or more) share one length, as one export of a song does, and the folders' lengths differ. Stems of
+    one song split into folders by role share neither; one file added from elsewhere is no export of its own.
+    """
     folders: dict[str, list[FileStats]] = {}
     for t in tracks:
         folders.setdefault(str(PurePath(t.info.path).parent), []).append(t)
     names = {f: {PurePath(t.info.path).name.lower() for t in ts} for f, ts in folders.items()}
     alike = [f for f in folders if any(
         g != f and len(names[f] & names[g]) >= max(2, min(len(names[f]), len(names[g])) / 2) for g in folders)]
+    why = "hold files of the same names"
+    if not alike:
+        spans = {f: [t.info.duration_s for t in ts] for f, ts in folders.items()}
+        length = {f: max(d) for f, d in spans.items() if len(d) > 1 and max(d) - min(d) <= ONE_EXPORT_SPREAD_S}
+        alike = [f for f in length if any(abs(length[f] - length[g]) > SONG_LENGTHS_DIFFER_S for g in length)]
+        why = f"each hold files of one length, and the lengths differ ({', '.join(clock(length[f]) for f in alike)})"
     if not alike:
         return []
     shown = ", ".join(PurePath(f).name for f in alike[:SHOWN_FOLDERS]) + (
         f" and {len(alike) - SHOWN_FOLDERS} more" if len(alike) > SHOWN_FOLDERS else "")
-    return [Finding("folders_alike", "warning",
-                    f"{len(alike)} folders ({shown}) hold files of the same names: if they are different songs or "
-                    "versions, critique each on its own; given together, they are judged as one mix.",
+    return [Finding("several_songs", "warning",
+                    f"{len(alike)} folders ({shown}) {why}: if they are different songs or versions, critique each "
+                    "on its own; given together, they are judged as one mix.",
                     tuple(t.id for f in alike for t in folders[f]))]
 
 

@@ -224,12 +224,28 @@ def test_two_folders_of_the_same_file_names_are_called_two_songs_or_versions(tmp
         for i, name in enumerate(("Kick.wav", "Vox.wav", "Bass.wav")):
             sf.write(tmp_path / version / name, hits(seed=1) * (0.3 + 0.2 * i), SR)
     found = [f for f in check_session(load_tracks([tmp_path / "Mix v1", tmp_path / "Mix v2"]).tracks, "vocals")
-             if f.code == "folders_alike"]
+             if f.code == "several_songs"]
     assert len(found) == 1 and found[0].severity == "warning" and len(found[0].track_ids) == 6
     assert "2 folders (Mix v1, Mix v2) hold files of the same names" in found[0].message
-    # one song's stems split into folders by role share no names: nothing to say
+    # one song's stems split into folders by role share no names and one length: nothing to say
     for role, name in (("Drums", "Kick.wav"), ("Vocals", "Vox.wav"), ("Bass", "Bass.wav")):
         (tmp_path / role).mkdir()
         sf.write(tmp_path / role / name, hits(seed=1) * 0.3, SR)
     split = load_tracks([tmp_path / "Drums", tmp_path / "Vocals", tmp_path / "Bass"]).tracks
-    assert "folders_alike" not in codes(check_session(split, "vocals"))
+    assert "several_songs" not in codes(check_session(split, "vocals"))
+
+
+def test_two_folders_each_of_one_length_and_the_lengths_apart_are_called_two_songs(tmp_path):
+    for song, seconds in (("Song A", 12.0), ("Song B", 9.0)):
+        (tmp_path / song).mkdir()
+        for name in (f"{song} Kick.wav", f"{song} Vox.wav"):
+            sf.write(tmp_path / song / name, hits(seconds, seed=1) * 0.3, SR)
+    findings = check_session(load_tracks([tmp_path / "Song A", tmp_path / "Song B"]).tracks, "vocals")
+    found = [f for f in findings if f.code == "several_songs"]
+    assert len(found) == 1 and "the lengths differ (0:12, 0:09)" in found[0].message
+    assert "length_mismatch" not in codes(findings)   # not "shorter, padded, normal": the warning says why
+    # one file re-exported elsewhere, trimmed at its last sound, is no second song
+    (tmp_path / "Later").mkdir()
+    sf.write(tmp_path / "Later" / "Shaker.wav", hits(7.0, seed=2) * 0.3, SR)
+    added = load_tracks([tmp_path / "Song A", tmp_path / "Later"]).tracks
+    assert "several_songs" not in codes(check_session(added, "vocals"))
