@@ -19,6 +19,7 @@ from model.audio.decode import abs_peak_per_frame, linear_to_db
 from model.errors import RoleError
 from model.audio.decode import AudioInfo
 from model.audio.tracks import Gains, Track, TrackSet
+from model.audio.roles import named_like_effect_return
 from model.audio.truncation import cut_short, mp3_reads_short
 
 SILENT_PEAK_DB = -90.0
@@ -192,6 +193,7 @@ def check_files(files: Sequence[FileStats], sample_rate: int, anchor: str | None
             raise RoleError(f"The anchor role '{anchor}' has no audible track (all its files are silent or muted).")
     songs = _several_songs(files)
     findings += songs
+    findings += _effect_returns(files, audible)
     findings += _normalised(files, peaks)
     findings += _rates(files, sample_rate)
     cut = _cut_short(files)
@@ -241,6 +243,24 @@ def _several_songs(tracks: Sequence[FileStats]) -> list[Finding]:
                     f"{len(alike)} folders ({shown}) {why}: if they are different songs or versions, critique each "
                     "on its own; given together, they are judged as one mix.",
                     tuple(t.id for f in alike for t in folders[f]))]
+
+
+def _effect_returns(tracks: Sequence[FileStats], audible: set[str] | None) -> list[Finding]:
+    """Audible "other" files named like an effect return: a reverb or delay fed from several tracks, whose wet sound
+    is counted in the other instruments (the tracks it came from are exported dry of it)."""
+    returns = [t for t in tracks if t.role == "other" and (audible is None or t.id in audible)
+               and named_like_effect_return(t.name)]
+    if not returns:
+        return []
+    if len(returns) == 1:
+        said = (f"{returns[0].name} is named like an effect return (a reverb or delay fed from several tracks): its "
+                "wet sound is counted in the other instruments. If it carries mostly one role's sound (a vocal "
+                "reverb), set its role to that role; to judge the dry balance, mute it.")
+    else:
+        said = (f"{len(returns)} files are named like effect returns (a reverb or delay fed from several tracks): "
+                "their wet sound is counted in the other instruments. Where one carries mostly one role's sound (a "
+                "vocal reverb), set its role to that role; to judge the dry balance, mute them.")
+    return [Finding("effect_return", "info", said, _ids(returns))]
 
 
 def _normalised(tracks: Sequence[FileStats], peaks: dict[str, float]) -> list[Finding]:

@@ -176,6 +176,18 @@ _LEAD = _words(LEAD_VOCAL_WORDS)
 _BACKING = _words(BACKING_VOCAL_WORDS)
 
 
+#: Effect words: with no instrument or role in the name, the file is an effect return (a reverb or delay fed by
+#: sends from several tracks), as Ableton's "A-Reverb" and "B-Delay" in an "all tracks" export.
+EFFECT_RETURN_WORDS = (r"reverbs?", r"verbs?", r"delays?", r"echo(?:e?s)?", r"returns?", r"sends?", r"aux\w*")
+_EFFECT_RETURN = _words(EFFECT_RETURN_WORDS)
+
+
+def named_like_effect_return(name: str) -> bool:
+    """Whether a file name names an effect and no instrument or role ("A-Reverb", "Delay Return", "Aux 2"; not
+    "Vocal Reverb" or "Snare Verb", which are their role's)."""
+    return guess_role(name).source == "default" and bool(_EFFECT_RETURN.search(normalise_name(name)))
+
+
 def named_like_backing_vocal(name: str) -> bool:
     """Whether a file name marks a backing part ("BGVOX ECHO", "Lead Vox Dbl", "Harmony 2")."""
     return bool(_BACKING.search(normalise_name(name)))

@@ -249,3 +249,17 @@ def test_two_folders_each_of_one_length_and_the_lengths_apart_are_called_two_son
     sf.write(tmp_path / "Later" / "Shaker.wav", hits(7.0, seed=2) * 0.3, SR)
     added = load_tracks([tmp_path / "Song A", tmp_path / "Later"]).tracks
     assert "several_songs" not in codes(check_session(added, "vocals"))
+
+
+def test_an_effect_return_counted_in_the_other_instruments_is_named_until_its_role_is_set(tmp_path):
+    from model.audio.tracks import Gains
+
+    t = session(tmp_path, {"Kick.wav": (hits(seed=1) * 0.7, {}), "Vox.wav": (hits(seed=1) * 0.3, {}),
+                           "A-Reverb.wav": (hits(seed=3) * 0.1, {}), "B-Delay.wav": (hits(seed=4) * 0.1, {})})
+    found = [f for f in check_session(t, "vocals") if f.code == "effect_return"]
+    assert len(found) == 1 and set(found[0].track_ids) == {"A-Reverb.wav", "B-Delay.wav"}
+    assert "counted in the other instruments" in found[0].message and "mute them" in found[0].message
+    muted = check_session(t, "vocals", Gains(muted=frozenset({"B-Delay.wav"})))
+    assert [f.track_ids for f in muted if f.code == "effect_return"] == [("A-Reverb.wav",)]
+    vocal = t.with_roles({"A-Reverb.wav": "vocals", "B-Delay.wav": "vocals"})   # the user says whose it is
+    assert "effect_return" not in codes(check_session(vocal, "vocals"))

@@ -3,7 +3,7 @@
 import pytest
 
 from model.errors import RoleError
-from model.audio.roles import GUESS_CONFIDENCE, check_role, guess_role
+from model.audio.roles import GUESS_CONFIDENCE, check_role, guess_role, named_like_effect_return
 
 NAMES = [
     # drums
@@ -127,3 +127,12 @@ def test_keyboards_and_orchestral_instruments_are_clearly_other(name):
 def test_an_808_kick_is_a_kick_either_way_round_and_a_bass_clarinet_is_not_a_clear_bass():
     assert (guess_role("Kick 808.wav").role, guess_role("Kick 808.wav").confidence) == ("drums", 0.9)
     assert guess_role("Bass Clarinet.wav").confidence < GUESS_CONFIDENCE["weak"]  # the user is asked
+
+
+@pytest.mark.parametrize("name, is_return", [
+    ("A-Reverb.wav", True), ("B-Delay.wav", True), ("Verb Return.wav", True), ("Aux 2.wav", True),
+    ("FX Return.wav", True), ("Vocal Reverb.wav", False), ("Snare Verb.wav", False), ("ECHO GUITAR.wav", False),
+    ("VOX ECHO.ogg", False), ("Pad.wav", False), ("Audio 1.wav", False),
+])
+def test_an_effect_return_is_a_name_of_an_effect_and_of_nothing_else(name, is_return):
+    assert named_like_effect_return(name) is is_return
