@@ -19,6 +19,7 @@ from PySide6.QtGui import QAction
 
 from model.advice.report import recheck_verdict
 from model.advice.types import Advice
+from model.audio.findings import listed
 from model.errors import MixingBuddyError
 
 SETTLE_MS = 1000
@@ -204,6 +205,5 @@ class ReexportLoop(QObject):
         self.controller.status.emit(sentence)
 
 
-def _names(paths: list[str], shown: int = 3) -> str:
-    names = [Path(p).name for p in paths]
-    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+def _names(paths: list[str]) -> str:
+    return listed([Path(p).name for p in paths])

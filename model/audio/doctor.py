@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from model.audio.findings import Finding, clock
+from model.audio.findings import Finding, clock, listed
 from model.audio.decode import abs_peak_per_frame, linear_to_db
 from model.errors import RoleError
 from model.audio.decode import AudioInfo
@@ -40,7 +40,6 @@ FAKE_STEREO_LIMIT = 1e-6
 _ENV_RATE = 1000  # onset envelope rate for alignment (1 ms)
 _ALIGN_SECONDS = 30.0
 _MAX_LAG_MS = 250.0
-SHOWN_FOLDERS = 3
 #: How far the lengths of one export's files may differ (s): the evr songs' files end within 0.02 s of each other.
 ONE_EXPORT_SPREAD_S = 0.1
 #: Folders, each of one length, whose lengths differ by more than this (s) hold different songs (or cuts).
@@ -237,10 +236,8 @@ def _several_songs(tracks: Sequence[FileStats]) -> list[Finding]:
         why = f"each hold files of one length, and the lengths differ ({', '.join(clock(length[f]) for f in alike)})"
     if not alike:
         return []
-    shown = ", ".join(PurePath(f).name for f in alike[:SHOWN_FOLDERS]) + (
-        f" and {len(alike) - SHOWN_FOLDERS} more" if len(alike) > SHOWN_FOLDERS else "")
     return [Finding("several_songs", "warning",
-                    f"{len(alike)} folders ({shown}) {why}: if they are different songs or versions, critique each "
+                    f"{len(alike)} folders ({listed([PurePath(f).name for f in alike])}) {why}: if they are different songs or versions, critique each "
                     "on its own; given together, they are judged as one mix.",
                     tuple(t.id for f in alike for t in folders[f]))]
 

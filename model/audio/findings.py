@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Sequence
 
 #: How many file names a one-line summary shows before "and N more".
 SHOWN_FILES = 3
@@ -13,6 +13,13 @@ def clock(seconds: float) -> str:
     """A time in a finding's words: m:ss."""
     s = int(round(seconds))
     return f"{s // 60}:{s % 60:02d}"
+
+
+def listed(names: Sequence[str], shown: int | None = SHOWN_FILES) -> str:
+    """Names joined by commas: all of them, or the first ``shown`` and how many more."""
+    if shown is None or len(names) <= shown:
+        return ", ".join(names)
+    return f"{', '.join(names[:shown])} and {len(names) - shown} more"
 
 
 @dataclass(frozen=True)
@@ -31,8 +38,4 @@ class Finding:
     def files_line(self, shown: int | None = SHOWN_FILES) -> str:
         """The files behind a finding about several files ("" for one or none): all, or the first ``shown``."""
         ids = self.track_ids
-        if len(ids) < 2:
-            return ""
-        if shown is None or len(ids) <= shown:
-            return f"{len(ids)} files: {', '.join(ids)}"
-        return f"{len(ids)} files: {', '.join(ids[:shown])} and {len(ids) - shown} more"
+        return f"{len(ids)} files: {listed(ids, shown)}" if len(ids) >= 2 else ""

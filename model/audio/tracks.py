@@ -11,11 +11,14 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from model.audio.decode import AudioInfo, is_audio_path, out_channels, probe, read_into
+from model.audio.findings import listed
 from model.errors import AudioFormatError, InputError, NoAnalysableAudio
 from model.audio.roles import ROLES, RoleGuess, guess_role
 
 #: Refuse sessions whose decoded audio would not fit comfortably in memory.
 MAX_SESSION_BYTES = 6 * 1024**3
+#: How many names a loading note lists before "and N more".
+NAMES_SHOWN = 8
 
 
 @dataclass(frozen=True, eq=False)
@@ -203,7 +206,7 @@ def expand_paths(paths: Iterable[str | os.PathLike], strict: bool = True
             if not audio:
                 inside = _folders_with_audio(entries)
                 refuse(p, f"{p}: folder contains no audio files." + (
-                    f" Folders inside it are not searched ({_listed(inside)} {'holds' if len(inside) == 1 else 'hold'}"
+                    f" Folders inside it are not searched ({listed(inside, NAMES_SHOWN)} {'holds' if len(inside) == 1 else 'hold'}"
                     " audio): give one song's stems, in one folder or several." if inside else ""))
             files.extend(q for q in audio if first_time(q, q.name))
         elif exists:
@@ -229,11 +232,7 @@ def path_key(p: str | os.PathLike) -> str:
 
 
 def _repeated_note(names: Sequence[str]) -> str:
-    return f"Given more than once, counted once: {_listed(names)}."
-
-
-def _listed(names: Sequence[str], shown: int = 8) -> str:
-    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+    return f"Given more than once, counted once: {listed(names, NAMES_SHOWN)}."
 
 
 def _folders_with_audio(entries: Sequence[Path]) -> list[str]:
