@@ -20,7 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "list them, show one.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     fit = sub.add_parser("fit", help="fit a profile from finished songs (one folder or .mbsession per song)")
-    fit.add_argument("paths", nargs="+", metavar="PATH", help="one folder of stems, or one .mbsession, per song")
+    fit.add_argument("paths", nargs="+", metavar="PATH", help="one folder of stems, or one .mbsession, per song "
+                                                            "(or a folder that holds the songs' folders)")
     fit.add_argument("--name", required=True, help="the profile's name")
     fit.add_argument("--out", metavar="FILE",
                      help="profile JSON to write (default: your profile folder, listed by `mixingbuddy profile list`)")
@@ -110,6 +111,7 @@ def check_out(out: Path, create: bool) -> None:
 def run(argv: Sequence[str]) -> int:
     from model.advice.profiles import (MIN_SONGS, BalanceProfile, fit_profile, hidden_user_profiles, list_profiles,
                                        read_profile_file, resolve_profile, user_profile_path, write_profile)
+    from model.audio.tracks import song_folders
 
     args = build_parser().parse_args(list(argv))
     if args.command == "list":
@@ -126,11 +128,12 @@ def run(argv: Sequence[str]) -> int:
         raise CliInputError("choose a command: fit, list or show")
     out = Path(args.out) if args.out else user_profile_path(args.name)
     overrides = parse_role_overrides(args.role)
-    if len(args.paths) < MIN_SONGS:
+    paths = song_folders(args.paths)   # a folder of song folders stands for its songs
+    if len(paths) < MIN_SONGS:
         raise CliInputError(f"give at least {MIN_SONGS} songs (one folder or .mbsession each): a profile learns how "
                             "far finished songs sit apart, which one song cannot tell")
     check_out(out, create=not args.out)
-    songs = [song_source(p, overrides) for p in args.paths]
+    songs = [song_source(p, overrides) for p in paths]
     progress = (lambda f, msg: print(f"  {msg}", file=sys.stderr)) if not args.json else None
     profile, _ = fit_profile(songs, args.name, "mixingbuddy profile fit", args.description, progress=progress)
     write_profile(profile, out)

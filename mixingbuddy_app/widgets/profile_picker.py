@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QFileDialo
                                QWidget)
 
 from model.advice.profiles import MIN_SONGS, list_profiles, user_profile_dir
+from model.audio.tracks import song_folders
 
 from mixingbuddy_app.profile_flow import distinct_folders, learn_refusal
 
@@ -141,7 +142,8 @@ class LearnProfileDialog(QDialog):
     # --- folders ------------------------------------------------------------------------
     def add_folders(self, folders) -> None:
         known = self.song_folders()
-        for folder in distinct_folders(known + [str(Path(f)) for f in folders])[len(known):]:
+        # a folder that holds the songs' folders stands for them
+        for folder in distinct_folders(known + [str(Path(f)) for f in song_folders(folders)])[len(known):]:
             self.folders.addItem(folder)
         self._check_folders()
 

@@ -204,7 +204,7 @@ def expand_paths(paths: Iterable[str | os.PathLike], strict: bool = True
             if skipped:
                 notes.append(f"{p.name}: skipped {skipped} non-audio entr{'y' if skipped == 1 else 'ies'}.")
             if not audio:
-                inside = _folders_with_audio(entries)
+                inside = [q.name for q in subfolders_with_audio(p)]
                 refuse(p, f"{p}: folder contains no audio files." + (
                     f" Folders inside it are not searched ({listed(inside, NAMES_SHOWN)} {'holds' if len(inside) == 1 else 'hold'}"
                     " audio): give one song's stems, in one folder or several." if inside else ""))
@@ -235,17 +235,30 @@ def _repeated_note(names: Sequence[str]) -> str:
     return f"Given more than once, counted once: {listed(names, NAMES_SHOWN)}."
 
 
-def _folders_with_audio(entries: Sequence[Path]) -> list[str]:
-    """Names of the folders among ``entries`` that hold an audio file (one level down; unreadable ones skipped)."""
-    found = []
-    for q in entries:
-        try:
-            if q.is_dir() and not q.name.startswith(".") and any(
-                    f.is_file() and is_audio_path(f) for f in q.iterdir()):
-                found.append(q.name)
-        except OSError:
-            continue
-    return found
+def subfolders_with_audio(folder: str | os.PathLike) -> list[Path]:
+    """The folders inside ``folder`` that hold an audio file, by name (hidden and unreadable ones skipped)."""
+    try:
+        entries = sorted(Path(folder).iterdir(), key=lambda q: q.name.lower())
+    except OSError:
+        return []
+    return [q for q in entries if not q.name.startswith(".") and q.is_dir() and _holds_audio(q)]
+
+
+def song_folders(paths: Iterable[str | os.PathLike]) -> list[str]:
+    """One path per song: each path as given, except a folder with no audio files of its own whose folders hold
+    some, which stands for those folders (a producer points at the folder that holds the songs)."""
+    out = []
+    for raw in paths:
+        inside = subfolders_with_audio(raw) if Path(raw).is_dir() and not _holds_audio(raw) else []
+        out += [str(q) for q in inside] or [str(raw)]
+    return out
+
+
+def _holds_audio(folder: str | os.PathLike) -> bool:
+    try:
+        return any(q.is_file() and is_audio_path(q) for q in Path(folder).iterdir())
+    except OSError:
+        return False
 
 
 def _unique_ids(paths: Sequence[Path]) -> list[str]:

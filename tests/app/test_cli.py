@@ -337,3 +337,21 @@ def test_a_profile_learns_nothing_from_a_full_mix_or_a_bus_in_a_song_folder(tmp_
     assert "left_out_as_copies" not in plain["provenance"]
     assert {k: v["median"] for k, v in export["pairs"].items()} == {k: v["median"] for k, v in plain["pairs"].items()}
     assert "left out as copies" in fits[1].stdout and "song1: Song Master.wav" in fits[1].stdout
+
+
+def test_a_folder_of_song_folders_is_fitted_as_its_songs(tmp_path):
+    """`profile fit ALBUM/` learns from the song folders inside it, as if each were given."""
+    from tests.model.test_copies import kit, write
+
+    album = tmp_path / "album"
+    for i, bass_db in enumerate((0.0, 3.0)):
+        parts = kit()
+        parts["Bass.wav"] = parts["Bass.wav"] * np.float32(10 ** (bass_db / 20))
+        write(album / f"song{i}", parts)
+    (album / "notes.txt").write_text("mastered 2026")
+    whole = run_profile("fit", album, "--name", "album", "--out", tmp_path / "album.json")
+    each = run_profile("fit", album / "song0", album / "song1", "--name", "album", "--out", tmp_path / "each.json")
+    assert whole.returncode == 0 and each.returncode == 0, whole.stderr
+    assert "2 song(s): song0, song1" in whole.stdout
+    fitted = [json.loads((tmp_path / f"{k}.json").read_text()) for k in ("album", "each")]
+    assert fitted[0]["pairs"] == fitted[1]["pairs"]

@@ -185,6 +185,8 @@ def test_learn_is_disabled_until_two_different_songs_are_picked(qtbot, real_wind
     dlg.folders.setCurrentRow(1)
     dlg.remove_button.click()
     assert refused(1)
+    dlg.add_folders([songs[0].parent])     # the folder that holds the songs stands for them
+    assert dlg.song_folders() == [str(f) for f in songs] and dlg.learn_button.isEnabled()
 
 
 def test_the_controller_refuses_fewer_than_two_songs_in_one_line(qtbot, real_window, songs, user_dir):
