@@ -236,8 +236,9 @@ def _several_songs(tracks: Sequence[FileStats]) -> list[Finding]:
         why = f"each hold files of one length, and the lengths differ ({', '.join(clock(length[f]) for f in alike)})"
     if not alike:
         return []
+    named = listed([PurePath(f).name for f in alike])
     return [Finding("several_songs", "warning",
-                    f"{len(alike)} folders ({listed([PurePath(f).name for f in alike])}) {why}: if they are different songs or versions, critique each "
+                    f"{len(alike)} folders ({named}) {why}: if they are different songs or versions, critique each "
                     "on its own; given together, they are judged as one mix.",
                     tuple(t.id for f in alike for t in folders[f]))]
 

@@ -205,9 +205,10 @@ def expand_paths(paths: Iterable[str | os.PathLike], strict: bool = True
                 notes.append(f"{p.name}: skipped {skipped} non-audio entr{'y' if skipped == 1 else 'ies'}.")
             if not audio:
                 inside = [q.name for q in subfolders_with_audio(p)]
+                verb = "holds" if len(inside) == 1 else "hold"
                 refuse(p, f"{p}: folder contains no audio files." + (
-                    f" Folders inside it are not searched ({listed(inside, NAMES_SHOWN)} {'holds' if len(inside) == 1 else 'hold'}"
-                    " audio): give one song's stems, in one folder or several." if inside else ""))
+                    f" Folders inside it are not searched ({listed(inside, NAMES_SHOWN)} {verb} audio): give one "
+                    "song's stems, in one folder or several." if inside else ""))
             files.extend(q for q in audio if first_time(q, q.name))
         elif exists:
             if first_time(p, p.name):
