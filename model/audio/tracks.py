@@ -250,12 +250,13 @@ def song_folders(paths: Iterable[str | os.PathLike]) -> list[str]:
     some, which stands for those folders (a producer points at the folder that holds the songs)."""
     out = []
     for raw in paths:
-        inside = subfolders_with_audio(raw) if Path(raw).is_dir() and not _holds_audio(raw) else []
+        inside = [] if _holds_audio(raw) else subfolders_with_audio(raw)   # a file or a missing path: neither
         out += [str(q) for q in inside] or [str(raw)]
     return out
 
 
 def _holds_audio(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` holds an audio file of its own (False for a file, or a path that cannot be listed)."""
     try:
         return any(q.is_file() and is_audio_path(q) for q in Path(folder).iterdir())
     except OSError:
