@@ -140,6 +140,8 @@ CASES = {
     # bad input: exit 2
     "text file named .wav": (2, "not a readable audio file", lambda d: with_extra(d, "Pad.wav", lambda p: p.write_text("hi"))),
     "truncated WAV header": (2, "not a readable audio file", lambda d: with_extra(d, "Pad.wav", truncated_header)),
+    "AAC stem in the folder": (2, "Pad.m4a: M4A (AAC or Apple Lossless) files cannot be read; export this stem as WAV",
+                               lambda d: with_extra(d, "Pad.m4a", lambda p: p.write_bytes(b"\0\0\0\x20ftypM4A " + bytes(64)))),
     "WAV data shorter than its header says": (2, "Pad.wav", lambda d: with_extra(d, "Pad.wav", truncated_data)),
     "zero frames": (2, "no audio frames", lambda d: with_extra(d, "Pad.wav", lambda p: sf.write(p, np.zeros((0, 1)), SR))),
     "one frame": (2, "too short", lambda d: with_extra(d, "Pad.wav", lambda p: sf.write(p, np.zeros(1), SR))),

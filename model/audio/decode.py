@@ -48,8 +48,18 @@ class AudioInfo:
         return not self.subtype.startswith("PCM_")
 
 
+#: Audio formats libsndfile cannot read, by extension: a folder's files of these kinds are taken and refused with
+#: this name (a stem left out without a word would change the critique), never skipped as "not audio".
+UNREADABLE_FORMATS = {
+    ".m4a": "M4A (AAC or Apple Lossless)", ".aac": "AAC", ".mp4": "MP4", ".alac": "Apple Lossless",
+    ".wma": "WMA", ".wv": "WavPack", ".ape": "Monkey's Audio", ".dsf": "DSD", ".dff": "DSD", ".ac3": "AC-3",
+}
+
+
 def is_audio_path(path: str | os.PathLike) -> bool:
-    return Path(path).suffix.lower() in AUDIO_EXTENSIONS
+    """Whether the file is named as audio: one MixingBuddy reads, or one it refuses by format (UNREADABLE_FORMATS)."""
+    suffix = Path(path).suffix.lower()
+    return suffix in AUDIO_EXTENSIONS or suffix in UNREADABLE_FORMATS
 
 
 def probe(path: str | os.PathLike) -> AudioInfo:
@@ -62,6 +72,9 @@ def probe(path: str | os.PathLike) -> AudioInfo:
         raise AudioFormatError(f"{name}: is a folder, not an audio file.")
     if not os.access(p, os.R_OK):
         raise AudioFormatError(f"{name}: permission denied (the file is not readable).")
+    unreadable = UNREADABLE_FORMATS.get(p.suffix.lower())
+    if unreadable:
+        raise AudioFormatError(f"{name}: {unreadable} files cannot be read; export this stem as WAV, AIFF or FLAC.")
     try:
         with library_chatter_hidden():
             info = sf.info(str(p))

@@ -88,11 +88,11 @@ def noise(seconds=3.0, seed=0, amp=0.1):
 
 # --- (a) the bad-input corpus dropped into a loaded session ---------------------------
 
-def _in_folder(writer):
+def _in_folder(writer, name="Pad.wav"):
     """A folder holding one good new stem and the bad file: the folder is dropped."""
     def make(d):
         sf.write(d / "Keys 2.wav", noise(), SR)
-        writer(d / "Pad.wav")
+        writer(d / name)
         return [d]
     return make
 
@@ -125,6 +125,8 @@ def _folder_named_wav(d):
 FILE_CASES = {
     "text file named .wav": (_in_folder(lambda p: p.write_text("hi")), "not a readable audio file"),
     "truncated WAV header": (_in_folder(truncated_header), "not a readable audio file"),
+    "AAC stem in the folder": (_in_folder(lambda p: p.write_bytes(b"\0\0\0\x20ftypM4A " + bytes(64)), "Pad.m4a"),
+                               "M4A (AAC or Apple Lossless) files cannot be read"),
     "WAV data shorter than its header says": (_in_folder(truncated_data), "Pad.wav"),
     "zero frames": (_in_folder(lambda p: sf.write(p, np.zeros((0, 1)), SR)), "no audio frames"),
     "one frame": (_in_folder(lambda p: sf.write(p, np.zeros(1), SR)), "too short"),
