@@ -386,7 +386,7 @@ def _dc_offset(t: FileStats) -> list[Finding]:
 
 
 def _fake_stereo(t: FileStats) -> list[Finding]:
-    if t.channel_sums is not None and len(t.channel_sums) == 2 and t.stereo_diff < FAKE_STEREO_LIMIT:
+    if t.info.channels == 2 and t.channel_sums is not None and t.stereo_diff < FAKE_STEREO_LIMIT:
         return [Finding("fake_stereo", "info", f"{t.name}: both channels are identical (mono saved as stereo): "
                         "harmless for the critique; export it as mono to halve the file.", (t.id,))]
     return []

@@ -65,6 +65,12 @@ def test_clipping_dc_and_fake_stereo(tmp_path):
     assert clip.message.startswith("Vox.wav: ") and re.search(r"first at \d+\.\d\d s", clip.message)
 
 
+def test_a_surround_file_folded_to_identical_halves_is_not_called_mono_saved_as_stereo(tmp_path):
+    x = hits(seed=2)
+    t = session(tmp_path, {"Vox.wav": (np.stack([x] * 6, axis=1) * 0.3, {}), "Kick.wav": (x * 0.5, {})})
+    assert "fake_stereo" not in codes(check_session(t, "vocals"))
+
+
 def test_rate_length_and_silent_files(tmp_path):
     sf.write(tmp_path / "Vox.wav", hits(seed=3), SR)
     sf.write(tmp_path / "Kick.wav", hits(seed=3)[: SR * 5], SR)
