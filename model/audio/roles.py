@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Literal
@@ -28,6 +29,10 @@ ALIASES: tuple[tuple[Role, tuple[str, ...]], ...] = (
         r"conga\w*", r"bongo\w*", r"cajon", r"rim\w*", r"drums?", r"drm", r"kit", r"room ?mics?", r"drum ?rooms?",
         r"break ?beats?", r"drum ?breaks?", r"loop ?drums?", r"cowbell", r"timbale\w*", r"808 ?kick", r"kick ?808",
         r"trap ?kit",
+        # the same in the languages producers name tracks in (accents folded, see normalise_name)
+        r"batterie", r"batteria", r"bateria", r"\w*schlagzeug", r"caisse ?claire", r"grosse ?caisse", r"caja",
+        r"bombo", r"redoblante", r"platillos?", r"caixa", r"bumbo", r"pratos?", r"cassa", r"rullante", r"piatti",
+        r"becken", r"ドラム", r"キック", r"スネア", r"ハイハット", r"드럼", r"킥", r"스네어", r"架子鼓", r"鼓组",
     )),
     ("vocals", (
         r"vocals?", r"vox", r"voc", r"vocal\w*", r"lead ?voc\w*", r"lead ?vox", r"ld ?vox", r"bgv\w*",
@@ -35,11 +40,15 @@ ALIASES: tuple[tuple[Role, tuple[str, ...]], ...] = (
         r"ad ?libs?", r"voice\w*", r"singer", r"rap", r"verse ?vox", r"chorus ?vox",
         r"spoken", r"speech", r"narration", r"chants?", r"shouts?", r"acapella", r"a ?cappella", r"lead ?vocal\w*",
         r"leadvocal\w*", r"main ?vox", r"falsetto", r"whispers?", r"o{2,}h+s?", r"a{2,}h+s?",
+        r"voix", r"voz", r"voce", r"voci", r"\w*gesang", r"\w*stimmen?", r"chor", r"choeurs?", r"coros?", r"canto",
+        r"ボーカル", r"ボイス", r"コーラス", r"보컬", r"코러스", r"人声", r"主唱", r"和声",
     )),
     ("bass", (
         r"bass", r"basses", r"bass ?di", r"bass ?amp", r"bass ?gtr", r"bass ?guitar", r"subs?", r"sub ?bass",
         r"808s?", r"synth ?bass", r"bass ?synth", r"bass ?stabs?", r"bassline", r"bass ?line", r"double ?bass",
         r"contrabass", r"moog ?bass", r"reese", r"di ?bass", r"bs",
+        r"basse", r"bajo", r"baixo", r"basso", r"kontrabass", r"contrebasse", r"contrabajo", r"contrabbasso",
+        r"ベース", r"베이스", r"贝斯", r"低音",
     )),
 )
 
@@ -47,7 +56,8 @@ ALIASES: tuple[tuple[Role, tuple[str, ...]], ...] = (
 # word next to them is a part or a section name), so these names check vocals before drums.
 VOCAL_WORDS = (
     r"vocals?", r"vox", r"voc", r"vocal\w*", r"bgv\w*", r"bv", r"bvs", r"leadvocal\w*", r"choir",
-    r"adlibs?", r"ad ?libs?", r"acapella", r"a ?cappella",
+    r"adlibs?", r"ad ?libs?", r"acapella", r"a ?cappella", r"voix", r"voz", r"voce", r"voci", r"\w*gesang",
+    r"\w*stimmen?",
 )
 # Sung syllables that read as drum words: in "BV Ohs" the "Ohs" are sung, not overheads.
 SUNG_SYLLABLES = (r"o+h*s?", r"a+h+s?")
@@ -69,6 +79,12 @@ OTHER_WORDS = (
     r"violins?", r"violas?", r"cellos?", r"celli", r"harps?", r"trumpets?", r"trombones?", r"tubas?",
     r"clarinets?", r"oboes?", r"bassoons?", r"woodwinds?", r"orch\w*", r"marimbas?", r"vibraphones?",
     r"xylophones?", r"glock\w*", r"ukuleles?", r"mandolins?", r"banjos?", r"sitars?",
+    # the same in other languages (accents folded)
+    r"guitares?", r"gitarren?", r"guitarras?", r"chitarr[ae]", r"klavier", r"clavier", r"teclados?", r"tastier[ae]",
+    r"pianoforte", r"cordes", r"cuerdas", r"cordas", r"streicher", r"archi", r"cuivres", r"metales", r"blaser",
+    r"orgue", r"orgel", r"organo", r"synthe", r"sintetizador\w*", r"sintetizzator\w*", r"flauta", r"flote",
+    r"ギター", r"ピアノ", r"シンセ", r"ストリングス", r"キーボード", r"기타", r"피아노", r"신스", r"吉他", r"钢琴",
+    r"弦乐", r"合成器",
 )
 
 #: How sure a name-based guess is: one role named and nothing else, a weak drum word only, a name that
@@ -110,9 +126,25 @@ class RoleGuess:
     confidence: float = 1.0  # GUESS_CONFIDENCE: only low values need the user's eye
 
 
+#: Letters that are not a base letter plus an accent, spelled as their usual ASCII.
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss", "ø": "o", "Ø": "O", "ł": "l",
+                            "Ł": "L"})
+
+
+def fold_accents(text: str) -> str:
+    """Latin letters without their accents ("Batería" -> "Bateria", "Chœurs" -> "Choeurs"); other scripts as
+    they are (a kana's voicing mark is part of the letter, not an accent)."""
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFD", text):
+        if unicodedata.combining(ch) and out and out[-1].isascii():
+            continue
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out)).translate(_LIGATURES)
+
+
 def normalise_name(name: str) -> str:
-    """Lower-case a DAW file name and strip extension, track numbers and take suffixes."""
-    stem = PurePath(name).name
+    """Lower-case a DAW file name and strip extension, accents, track numbers and take suffixes."""
+    stem = fold_accents(PurePath(name).name)
     stem = _AUDIO_EXT.sub("", stem)
     stem = re.sub(r"([a-z])([A-Z])", r"\1 \2", stem)  # LeadVocal -> Lead Vocal
     stem = stem.lower()
@@ -168,10 +200,11 @@ def _names_two_roles(norm: str, role: str) -> bool:
 #: lead vocal, measured on its own.
 TRACK_ANCHOR = "lead vocal"
 #: Words that mark a vocal track as the lead ("VOX LEAD", "Lead Vox", "Ld Vocal", "Main Vox").
-LEAD_VOCAL_WORDS = (r"lead", r"ld", r"main", r"leadvo\w*")
+LEAD_VOCAL_WORDS = (r"lead\w*", r"ld", r"main", r"principale?", r"haupt\w*", r"リード", r"메인", r"主唱")
 #: Words that mark a vocal track as a backing part even when it says "main" ("BGVOX MAIN", "Lead Vox Dbl").
 BACKING_VOCAL_WORDS = (r"bg\w*", r"bv", r"bvs", r"backing", r"backups?", r"harmon(?:y|ies)", r"choir", r"adlibs?",
-                       r"ad ?libs?", r"dbl", r"doubles?")
+                       r"ad ?libs?", r"dbl", r"doubles?", r"chor", r"choeurs?", r"coros?", r"begleit\w*",
+                       r"コーラス", r"코러스", r"和声")
 _LEAD = _words(LEAD_VOCAL_WORDS)
 _BACKING = _words(BACKING_VOCAL_WORDS)
 

@@ -1,9 +1,12 @@
 """Role guessing from real-world DAW export names."""
 
+from types import SimpleNamespace
+
 import pytest
 
 from model.errors import RoleError
-from model.audio.roles import GUESS_CONFIDENCE, check_role, guess_role, named_like_effect_return
+from model.audio.roles import (GUESS_CONFIDENCE, check_role, fold_accents, guess_role, lead_vocal_of,
+                               named_like_effect_return)
 
 NAMES = [
     # drums
@@ -136,3 +139,40 @@ def test_an_808_kick_is_a_kick_either_way_round_and_a_bass_clarinet_is_not_a_cle
 ])
 def test_an_effect_return_is_a_name_of_an_effect_and_of_nothing_else(name, is_return):
     assert named_like_effect_return(name) is is_return
+
+
+@pytest.mark.parametrize("name, role", [
+    # French, German, Spanish, Portuguese, Italian: accents may be written or not
+    ("Voix lead.wav", "vocals"), ("Chœurs.wav", "vocals"), ("Batterie.wav", "drums"), ("Caisse claire.wav", "drums"),
+    ("Grosse caisse.wav", "drums"), ("Basse.wav", "bass"), ("Contrebasse.wav", "bass"), ("Guitare.wav", "other"),
+    ("Gesang.wav", "vocals"), ("Hauptstimme.wav", "vocals"), ("Backgroundgesang.wav", "vocals"),
+    ("Schlagzeug.wav", "drums"), ("Becken.wav", "drums"), ("E-Bass.wav", "bass"), ("Gitarre.wav", "other"),
+    ("Bläser.wav", "other"), ("Voz.wav", "vocals"), ("Coros.wav", "vocals"), ("Batería.wav", "drums"),
+    ("Bateria.wav", "drums"), ("Caja.wav", "drums"), ("Bombo.wav", "drums"), ("Bajo.wav", "bass"),
+    ("Baixo.wav", "bass"), ("Guitarra.wav", "other"), ("Teclados.wav", "other"), ("Voce.wav", "vocals"),
+    ("Batteria.wav", "drums"), ("Cassa.wav", "drums"), ("Rullante.wav", "drums"), ("Basso.wav", "bass"),
+    ("Chitarra.wav", "other"), ("Tastiera.wav", "other"),
+    # Japanese, Korean, Chinese
+    ("ボーカル.wav", "vocals"), ("リードボーカル.wav", "vocals"), ("ドラム.wav", "drums"), ("ベース.wav", "bass"),
+    ("ギター.wav", "other"), ("보컬.wav", "vocals"), ("드럼.wav", "drums"), ("베이스.wav", "bass"), ("人声.wav", "vocals"),
+    ("架子鼓.wav", "drums"), ("贝斯.wav", "bass"), ("吉他.wav", "other"),
+])
+def test_track_names_in_other_languages_are_guessed_clearly(name, role):
+    guess = guess_role(name)
+    assert (guess.role, guess.confidence) == (role, GUESS_CONFIDENCE["clear"])
+
+
+def test_accents_are_folded_for_latin_letters_only():
+    assert fold_accents("Batería Chœurs Flöte") == "Bateria Choeurs Flote"
+    assert fold_accents("ボーカル") == "ボーカル"   # the voicing mark of a kana is part of the letter
+
+
+@pytest.mark.parametrize("names, lead", [
+    (["Voz principal.wav", "Coros 1.wav", "Bateria.wav"], "Voz principal.wav"),
+    (["Leadgesang.wav", "Chor.wav"], "Leadgesang.wav"),
+    (["Hauptstimme.wav", "Begleitstimme.wav"], "Hauptstimme.wav"),
+    (["リードボーカル.wav", "コーラス.wav"], "リードボーカル.wav"),
+])
+def test_the_lead_vocal_is_found_by_its_name_in_other_languages(names, lead):
+    tracks = [SimpleNamespace(id=n, name=n, role=guess_role(n)) for n in names]
+    assert lead_vocal_of(tracks) == lead
