@@ -320,6 +320,22 @@ def abs_peak_per_frame(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def channel_sums(x: np.ndarray) -> np.ndarray:
+    """Each channel's sum over the frames of (frames, channels) float32, as float64.
+
+    Stereo is summed as one complex64 array (left real, right imaginary): numpy sums a contiguous array
+    pairwise in one pass, ~3x faster than two strided column sums (BLAS would be faster still, but its
+    threads fight the analysis workers for the cores). Pairwise float32 sums of one block are far finer
+    than any use here (the doctor's DC limit is 1e-3 of full scale).
+    """
+    a = np.ascontiguousarray(x, dtype=np.float32)
+    if a.ndim == 2 and a.shape[1] == 2:
+        total = a.view(np.complex64).sum()
+        return np.array([total.real, total.imag], dtype=np.float64)
+    a = a.reshape(len(a), -1)
+    return np.array([a[:, c].sum(dtype=np.float64) for c in range(a.shape[1])])
+
+
 def frame_rms_db(mono: np.ndarray, frame: int) -> np.ndarray:
     """Raw RMS in dBFS of non-overlapping frames (the tail shorter than a frame is dropped)."""
     n = len(mono) // frame

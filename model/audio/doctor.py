@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from model.audio.findings import Finding, clock, listed
-from model.audio.decode import abs_peak_per_frame, linear_to_db
+from model.audio.decode import abs_peak_per_frame, channel_sums, linear_to_db
 from model.errors import RoleError
 from model.audio.decode import AudioInfo
 from model.audio.tracks import Gains, Track, TrackSet
@@ -70,20 +70,21 @@ class FileStats:
         self._env: list[np.ndarray] = []
         self._env_rest = np.zeros(0, dtype=np.float32)
 
-    def add(self, block: np.ndarray) -> None:
-        """The next (frames, channels) float32 block of the file (padding included)."""
+    def add(self, block: np.ndarray) -> float:
+        """The next (frames, channels) float32 block of the file (padding included); returns its sample peak."""
         n = len(block)
         if n == 0:
-            return
-        mag = abs_peak_per_frame(block)
-        block_peak = float(mag.max())
+            return 0.0
+        block_peak = max(float(block.max()), -float(block.min()))
         self.peak = max(self.peak, block_peak)
-        # Column by column: numpy's axis-0 reduction of a (frames, 2) array is ~15x slower.
-        sums = np.array([block[:, c].sum(dtype=np.float64) for c in range(block.shape[1])])
+        # the per-frame peaks only where they are needed: near full scale, and for the first seconds' envelope
+        hot = block_peak >= CLIP_LEVEL or bool(self._hot_tail.any())
+        mag = abs_peak_per_frame(block) if hot or self.frames < self._env_frames else None
+        sums = channel_sums(block)
         self.channel_sums = sums if self.channel_sums is None else self.channel_sums + sums
         if block.shape[1] == 2 and self.stereo_diff < FAKE_STEREO_LIMIT:
             self.stereo_diff = max(self.stereo_diff, float(np.abs(block[:, 0] - block[:, 1]).max()))
-        if block_peak >= CLIP_LEVEL or self._hot_tail.any():
+        if hot:
             self._clips(mag)
         else:  # nothing near full scale: no run can start or continue here
             self._hot_tail = np.zeros(CLIP_RUN - 1, dtype=np.int8)
@@ -91,6 +92,7 @@ class FileStats:
         if self.frames < self._env_frames:
             self._envelope(mag[: self._env_frames - self.frames])
         self.frames += n
+        return block_peak
 
     def _clips(self, mag: np.ndarray) -> None:
         if self.info.is_float and mag.max() > 1.0:

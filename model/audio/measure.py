@@ -220,10 +220,14 @@ class TrackWindow:
         return Level(gated_loudness(energies), self.peak_db + gain_db, None, active, int(self.block_db.size)), energies
 
 
-def read_track_window(audio: np.ndarray, sr: int) -> TrackWindow:
-    """A track's unity-gain readings over a window (a mono track counts on both speakers)."""
-    peak = linear_to_db(max(float(audio.max()), -float(audio.min()))) if len(audio) else NEG_INF
-    return TrackWindow(block_energies(audio, sr, True), peak,
+def read_track_window(audio: np.ndarray, sr: int, peak: float | None = None) -> TrackWindow:
+    """A track's unity-gain readings over a window (a mono track counts on both speakers); ``peak`` is its sample
+    peak (linear) where it is known already."""
+    if not len(audio):
+        peak_db = NEG_INF
+    else:
+        peak_db = linear_to_db(max(float(audio.max()), -float(audio.min())) if peak is None else peak)
+    return TrackWindow(block_energies(audio, sr, True), peak_db,
                        frame_rms_db(to_mono(audio), max(1, int(ACTIVITY_BLOCK_S * sr))))
 
 
@@ -271,16 +275,17 @@ class WindowBuilder:
         metered and added into its role's sum (see ``meter``)."""
         self.add_role_sum(*self.meter(track_id, segment, gain, known))
 
-    def meter(self, track_id: str, segment: np.ndarray, gain: float = 1.0,
-              known: TrackWindow | None = None) -> tuple[str, np.ndarray]:
+    def meter(self, track_id: str, segment: np.ndarray, gain: float = 1.0, known: TrackWindow | None = None,
+              peak: float | None = None) -> tuple[str, np.ndarray]:
         """Take a track's readings if it is metered alone; return (its role, its gained segment) for ``add_role_sum``.
 
         ``gain`` (linear) applies to its readings and its share of the sums; ``known`` are its
-        readings from a cache, used instead of metering it again.
+        readings from a cache, used instead of metering it again; ``peak`` is the segment's sample peak
+        (linear, unity gain) where it was measured already.
         """
         if track_id in self._alone:
             if known is None:
-                known = read_track_window(_padded(segment, self.frames), self.sr)
+                known = read_track_window(_padded(segment, self.frames), self.sr, peak)
             self.add_readings(track_id, known, gain)
         if gain != 1.0:
             segment = segment * np.float32(gain)

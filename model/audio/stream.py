@@ -219,13 +219,15 @@ class BlockJob:
         if tid not in self.gain_of and tid in self.known:
             return None  # muted, and its statistics are known: nothing needs its audio
         block = s.read(n)
+        peak = None
         if tid not in self.known:
-            s.stats.add(block)
+            peak = s.stats.add(block)
             if self.true_peak:
                 s.measure_true_peak(block)
         if builder is None or tid not in self.gain_of:
             return None
-        return builder.meter(tid, block, self.gain_of[tid], self.known[tid][index] if tid in self.known else None)
+        return builder.meter(tid, block, self.gain_of[tid], self.known[tid][index] if tid in self.known else None,
+                             peak)
 
 
 #: What an analysis path returns: each file's (doctor statistics, true peak), the windows' readings,

@@ -269,3 +269,23 @@ def test_an_effect_return_counted_in_the_other_instruments_is_named_until_its_ro
     assert [f.track_ids for f in muted if f.code == "effect_return"] == [("A-Reverb.wav",)]
     vocal = t.with_roles({"A-Reverb.wav": "vocals", "B-Delay.wav": "vocals"})   # the user says whose it is
     assert "effect_return" not in codes(check_session(vocal, "vocals"))
+
+
+@pytest.mark.parametrize("channels", [1, 2, 6])
+def test_block_statistics_match_a_plain_float64_reading(channels):
+    """The doctor's fast paths (complex-view channel sums, per-frame peaks only near full scale) read what
+    plain numpy reads: peak, channel sums and clipped runs, block after block."""
+    from model.audio.decode import channel_sums
+
+    rng = np.random.default_rng(channels)
+    x = (rng.standard_normal((SR * 3, channels)) * 0.2 + 0.003).astype(np.float32)
+    x[SR + 10:SR + 20] = 1.0                               # one clipped run, in the second block
+    info = AudioInfo("x.wav", SR, channels, len(x), "WAV", "PCM_24")
+    stats = FileStats("x", "x.wav", "other", info, SR)
+    peaks = [stats.add(x[a:a + SR]) for a in range(0, len(x), SR)]
+    assert peaks == [float(np.abs(x[a:a + SR]).max()) for a in range(0, len(x), SR)]
+    assert stats.peak == 1.0 and stats.clip_runs == 1
+    folded = np.stack([x[:, 0::2].mean(axis=1), x[:, 1::2].mean(axis=1)], axis=1) if channels > 2 else x
+    expected = folded.astype(np.float64).sum(axis=0)
+    assert np.allclose(channel_sums(folded), expected, rtol=1e-6, atol=1e-3)
+    assert np.allclose(stats.channel_sums, x.astype(np.float64).sum(axis=0), rtol=1e-6, atol=1e-3)
