@@ -33,6 +33,7 @@ ALIASES: tuple[tuple[Role, tuple[str, ...]], ...] = (
         r"batterie", r"batteria", r"bateria", r"\w*schlagzeug", r"caisse ?claire", r"grosse ?caisse", r"caja",
         r"bombo", r"redoblante", r"platillos?", r"caixa", r"bumbo", r"pratos?", r"cassa", r"rullante", r"piatti",
         r"becken", r"ドラム", r"キック", r"スネア", r"ハイハット", r"드럼", r"킥", r"스네어", r"架子鼓", r"鼓组",
+        r"барабан\w*", r"ударн\w*", r"бочк\w*", r"снейр\w*", r"хэт\w*", r"тарелк\w*", r"перкусси\w*",
     )),
     ("vocals", (
         r"vocals?", r"vox", r"voc", r"vocal\w*", r"lead ?voc\w*", r"lead ?vox", r"ld ?vox", r"bgv\w*",
@@ -41,14 +42,16 @@ ALIASES: tuple[tuple[Role, tuple[str, ...]], ...] = (
         r"spoken", r"speech", r"narration", r"chants?", r"shouts?", r"acapella", r"a ?cappella", r"lead ?vocal\w*",
         r"leadvocal\w*", r"main ?vox", r"falsetto", r"whispers?", r"o{2,}h+s?", r"a{2,}h+s?",
         r"voix", r"voz", r"voce", r"voci", r"\w*gesang", r"\w*stimmen?", r"chor", r"choeurs?", r"coros?", r"canto",
-        r"ボーカル", r"ボイス", r"コーラス", r"보컬", r"코러스", r"人声", r"主唱", r"和声",
+        r"voces", r"ボーカル", r"ボイス", r"コーラス", r"보컬", r"코러스", r"人声", r"主唱", r"和声", r"вокал\w*",
+        r"голос\w*", r"бэк\w*", r"хор",
     )),
     ("bass", (
         r"bass", r"basses", r"bass ?di", r"bass ?amp", r"bass ?gtr", r"bass ?guitar", r"subs?", r"sub ?bass",
         r"808s?", r"synth ?bass", r"bass ?synth", r"bass ?stabs?", r"bassline", r"bass ?line", r"double ?bass",
         r"contrabass", r"moog ?bass", r"reese", r"di ?bass", r"bs",
         r"basse", r"bajo", r"baixo", r"basso", r"kontrabass", r"contrebasse", r"contrabajo", r"contrabbasso",
-        r"ベース", r"베이스", r"贝斯", r"低音",
+        r"ベース", r"베이스", r"贝斯", r"低音", r"бас", r"басы", r"басс", r"бас ?гитар\w*", r"саб ?бас\w*",
+        r"басов\w*", r"басов\w* ?синт\w*", r"синт ?бас\w*", r"контрабас\w*",
     )),
 )
 
@@ -56,8 +59,8 @@ ALIASES: tuple[tuple[Role, tuple[str, ...]], ...] = (
 # word next to them is a part or a section name), so these names check vocals before drums.
 VOCAL_WORDS = (
     r"vocals?", r"vox", r"voc", r"vocal\w*", r"bgv\w*", r"bv", r"bvs", r"leadvocal\w*", r"choir",
-    r"adlibs?", r"ad ?libs?", r"acapella", r"a ?cappella", r"voix", r"voz", r"voce", r"voci", r"\w*gesang",
-    r"\w*stimmen?",
+    r"adlibs?", r"ad ?libs?", r"acapella", r"a ?cappella", r"voix", r"voz", r"voces", r"voce", r"voci", r"\w*gesang",
+    r"\w*stimmen?", r"вокал\w*",
 )
 # Sung syllables that read as drum words: in "BV Ohs" the "Ohs" are sung, not overheads.
 SUNG_SYLLABLES = (r"o+h*s?", r"a+h+s?")
@@ -84,12 +87,19 @@ OTHER_WORDS = (
     r"pianoforte", r"cordes", r"cuerdas", r"cordas", r"streicher", r"archi", r"cuivres", r"metales", r"blaser",
     r"orgue", r"orgel", r"organo", r"synthe", r"sintetizador\w*", r"sintetizzator\w*", r"flauta", r"flote",
     r"ギター", r"ピアノ", r"シンセ", r"ストリングス", r"キーボード", r"기타", r"피아노", r"신스", r"吉他", r"钢琴",
-    r"弦乐", r"合成器",
+    r"弦乐", r"合成器", r"гитар\w*", r"гітар\w*", r"клавиш\w*", r"клавіш\w*", r"пианино", r"фортепиано", r"рояль",
+    r"синт\w*", r"пэд\w*", r"струнн\w*", r"скрипк\w*", r"орган\w*",
 )
 
 #: How sure a name-based guess is: one role named and nothing else, a weak drum word only, a name that
 #: names a role and another instrument, no role word at all; a role set by the user counts as certain.
 GUESS_CONFIDENCE = {"clear": 0.9, "weak": 0.6, "ambiguous": 0.4, "none": 0.3, "user": 1.0}
+
+
+#: What a word is made of, for where a name's words begin and end: Latin (accents folded) and Cyrillic letters and
+#: digits. Japanese, Korean and Chinese names often run words together ("リードボーカル"), so there a role word
+#: is found anywhere.
+_LETTERS = "a-z0-9а-яёіїєґ"
 
 
 def _words(patterns, plural: bool = False) -> re.Pattern:
@@ -99,7 +109,7 @@ def _words(patterns, plural: bool = False) -> re.Pattern:
     exported as "Kicks", of shakers as "Shakers"."""
     ordered = sorted(patterns, key=len, reverse=True)
     ending = r"(?:e?s)?" if plural else ""
-    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(f"(?:{p}){ending}" for p in ordered) + r")(?![a-z0-9])")
+    return re.compile(rf"(?<![{_LETTERS}])(?:" + "|".join(f"(?:{p}){ending}" for p in ordered) + rf")(?![{_LETTERS}])")
 
 
 _COMPILED = tuple((role, _words(patterns, plural=True)) for role, patterns in ALIASES)
@@ -204,7 +214,7 @@ LEAD_VOCAL_WORDS = (r"lead\w*", r"ld", r"main", r"principale?", r"haupt\w*", r"�
 #: Words that mark a vocal track as a backing part even when it says "main" ("BGVOX MAIN", "Lead Vox Dbl").
 BACKING_VOCAL_WORDS = (r"bg\w*", r"bv", r"bvs", r"backing", r"backups?", r"harmon(?:y|ies)", r"choir", r"adlibs?",
                        r"ad ?libs?", r"dbl", r"doubles?", r"chor", r"choeurs?", r"coros?", r"begleit\w*",
-                       r"コーラス", r"코러스", r"和声")
+                       r"コーラス", r"코러스", r"和声", r"бэк\w*", r"хор")
 _LEAD = _words(LEAD_VOCAL_WORDS)
 _BACKING = _words(BACKING_VOCAL_WORDS)
 

@@ -156,10 +156,18 @@ def test_an_effect_return_is_a_name_of_an_effect_and_of_nothing_else(name, is_re
     ("ボーカル.wav", "vocals"), ("リードボーカル.wav", "vocals"), ("ドラム.wav", "drums"), ("ベース.wav", "bass"),
     ("ギター.wav", "other"), ("보컬.wav", "vocals"), ("드럼.wav", "drums"), ("베이스.wav", "bass"), ("人声.wav", "vocals"),
     ("架子鼓.wav", "drums"), ("贝斯.wav", "bass"), ("吉他.wav", "other"),
+    # Russian, Ukrainian: Cyrillic letters make words as Latin ones do
+    ("Вокал.wav", "vocals"), ("Бэк-вокал.wav", "vocals"), ("Барабаны.wav", "drums"), ("Бочка.wav", "drums"),
+    ("Бас.wav", "bass"), ("Бас-гитара.wav", "bass"), ("Басовый синт.wav", "bass"), ("Гитара.wav", "other"),
+    ("Гітара.wav", "other"), ("Клавиши.wav", "other"), ("Voces.wav", "vocals"),
 ])
 def test_track_names_in_other_languages_are_guessed_clearly(name, role):
     guess = guess_role(name)
     assert (guess.role, guess.confidence) == (role, GUESS_CONFIDENCE["clear"])
+
+
+def test_a_cyrillic_role_word_inside_a_longer_word_is_not_a_role():
+    assert guess_role("Басня.wav").role == "other"        # a fable, not a bass: "бас" is only a whole word
 
 
 def test_accents_are_folded_for_latin_letters_only():
