@@ -210,7 +210,8 @@ def _names_two_roles(norm: str, role: str) -> bool:
 #: lead vocal, measured on its own.
 TRACK_ANCHOR = "lead vocal"
 #: Words that mark a vocal track as the lead ("VOX LEAD", "Lead Vox", "Ld Vocal", "Main Vox").
-LEAD_VOCAL_WORDS = (r"lead\w*", r"ld", r"main", r"principale?", r"haupt\w*", r"リード", r"메인", r"主唱")
+LEAD_VOCAL_WORDS = (r"lead\w*", r"ld", r"main", r"principale?", r"haupt\w*", r"リード", r"메인", r"主唱",
+                    r"основн\w*", r"ведущ\w*", r"лид")
 #: Words that mark a vocal track as a backing part even when it says "main" ("BGVOX MAIN", "Lead Vox Dbl").
 BACKING_VOCAL_WORDS = (r"bg\w*", r"bv", r"bvs", r"backing", r"backups?", r"harmon(?:y|ies)", r"choir", r"adlibs?",
                        r"ad ?libs?", r"dbl", r"doubles?", r"chor", r"choeurs?", r"coros?", r"begleit\w*",

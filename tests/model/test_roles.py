@@ -180,6 +180,7 @@ def test_accents_are_folded_for_latin_letters_only():
     (["Leadgesang.wav", "Chor.wav"], "Leadgesang.wav"),
     (["Hauptstimme.wav", "Begleitstimme.wav"], "Hauptstimme.wav"),
     (["リードボーカル.wav", "コーラス.wav"], "リードボーカル.wav"),
+    (["Вокал основной.wav", "Бэк-вокал.wav"], "Вокал основной.wav"),
 ])
 def test_the_lead_vocal_is_found_by_its_name_in_other_languages(names, lead):
     tracks = [SimpleNamespace(id=n, name=n, role=guess_role(n)) for n in names]
