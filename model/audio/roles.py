@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import PurePath
-from typing import Literal
+from typing import Literal, Sequence
 
 Role = Literal["vocals", "drums", "bass", "other"]
 ROLES: tuple[Role, ...] = ("vocals", "drums", "bass", "other")
@@ -179,7 +181,10 @@ def guess_role(name: str) -> RoleGuess:
     high when the name names one role only, lower for a bare drum word ("Room", "Break") or a name
     that also names another instrument ("PAD + BASS") or a vocal word and a drum word ("Ride Vox": vocals).
     """
-    norm = normalise_name(name)
+    return _guess_normalised(normalise_name(name))
+
+
+def _guess_normalised(norm: str) -> RoleGuess:
     m = _VOCAL_PERCUSSION.search(norm)
     if m:
         return RoleGuess("drums", "name", m.group(0), GUESS_CONFIDENCE["ambiguous"])
@@ -204,6 +209,57 @@ def guess_role(name: str) -> RoleGuess:
 
 def _names_two_roles(norm: str, role: str) -> bool:
     return any(r != role and p.search(norm) for r, p in _COMPILED)
+
+
+#: Words that at least this share of a session's names (two at least) begin or end with are the song's or the
+#: project's title, which DAWs put around each track name ("Drum Love_Bass.wav", "Bass Face - Vocals.wav").
+TITLE_SHARE = 0.75
+
+
+def guess_roles(names: Sequence[str]) -> list[RoleGuess]:
+    """Each name's guess within its session (``guess_role``), the words of a shared title left out.
+
+    A title is the longest run of leading (or trailing) words that most names share (TITLE_SHARE) and that
+    leaves each of them a word; it is left out only where what is left names more than one role, so a
+    folder of one role's files ("BGVOX 1", "BGVOX HARMONY") keeps its shared word. A name whose other words
+    name nothing keeps its whole-name guess, marked unsure where the shared words name a role: "Drum Loop"
+    beside "Drum Kick" and "Drum Snare" reads like a drum, "Drum Love_Insert 3" does not, and only the user
+    knows which the shared word was.
+    """
+    words = [normalise_name(n).split() for n in names]
+    whole = [_guess_normalised(" ".join(w)) for w in words]
+    head = _shared_run(words)
+    tail = _shared_run([w[::-1] for w in words])[::-1]
+    if not head and not tail:
+        return whole
+    untitled = [_guess_normalised(" ".join(_without_title(w, head, tail))) for w in words]
+    if len({g.role for g in untitled if g.source == "name"}) < 2:
+        return whole
+    title_names_a_role = any(_guess_normalised(" ".join(run)).role != "other" for run in (head, tail) if run)
+    unsure = GUESS_CONFIDENCE["ambiguous"] if title_names_a_role else 1.0
+    return [u if u.source == "name" or w.source != "name" else replace(w, confidence=min(w.confidence, unsure))
+            for u, w in zip(untitled, whole)]
+
+
+def _shared_run(words: Sequence[Sequence[str]]) -> tuple[str, ...]:
+    """The longest run of leading words that TITLE_SHARE of the names begin with, each keeping a word after it."""
+    need = max(2, math.ceil(TITLE_SHARE * len(words)))
+    best: tuple[str, ...] = ()
+    for k in range(1, max((len(w) for w in words), default=0)):
+        counts = Counter(tuple(w[:k]) for w in words if len(w) > k)
+        run, count = counts.most_common(1)[0] if counts else ((), 0)
+        if count < need:
+            break
+        best = run
+    return best
+
+
+def _without_title(words: list[str], head: tuple[str, ...], tail: tuple[str, ...]) -> list[str]:
+    if head and tuple(words[:len(head)]) == head and len(words) > len(head):
+        words = words[len(head):]
+    if tail and tuple(words[-len(tail):]) == tail and len(words) > len(tail):
+        words = words[:-len(tail)]
+    return words
 
 
 #: The one single track the advice can be anchored on (a pseudo-role in measurements and profiles): the

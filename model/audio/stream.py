@@ -31,7 +31,7 @@ from model.audio.dsp import TRUE_PEAK_CONTEXT, NEG_INF, StreamResampler, true_pe
 from model.audio.findings import Finding
 from model.audio.measure import (Cancellable, Measurements, TrackWindow, WindowBuilder, WindowLevels,
                                  metered_alone, set_track_true_peaks, window_spans)
-from model.audio.roles import RoleGuess, guess_role
+from model.audio.roles import RoleGuess, guess_roles
 from model.audio.tracks import Gains, SessionPlan, Track, TrackSet, conversion_notes, frames_at, plan_session
 
 
@@ -58,8 +58,9 @@ def session_tracks(plan: SessionPlan, roles: Mapping[str, str] | None = None) ->
     the streamed analysis reads the files themselves.
     """
     tracks = []
-    for tid, path, info in zip(plan.ids, plan.paths, plan.infos):
-        role = RoleGuess(roles[tid], "user", None) if roles and tid in roles else guess_role(path.name)  # type: ignore[arg-type]
+    guesses = guess_roles([path.name for path in plan.paths])
+    for tid, path, info, guess in zip(plan.ids, plan.paths, plan.infos, guesses):
+        role = RoleGuess(roles[tid], "user", None) if roles and tid in roles else guess  # type: ignore[arg-type]
         unheld = np.broadcast_to(np.zeros((1, out_channels(info.channels)), dtype=np.float32),
                                  (plan.frames, out_channels(info.channels)))
         tracks.append(Track(tid, str(path), path.name, role, unheld, plan.sample_rate, info))

@@ -13,7 +13,7 @@ import numpy as np
 from model.audio.decode import AudioInfo, is_audio_path, out_channels, probe, read_into
 from model.audio.findings import listed
 from model.errors import AudioFormatError, InputError, NoAnalysableAudio
-from model.audio.roles import ROLES, RoleGuess, guess_role
+from model.audio.roles import ROLES, RoleGuess, guess_roles
 
 #: Refuse sessions whose decoded audio would not fit comfortably in memory.
 MAX_SESSION_BYTES = 6 * 1024**3
@@ -352,7 +352,7 @@ def load_tracks(paths: Iterable[str | os.PathLike], strict: bool = True,
         )
     tracks: list[Track] = []
     reused: set[str] = set()
-    for tid, path, info in zip(plan.ids, good, infos):
+    for tid, path, info, guess in zip(plan.ids, good, infos, guess_roles([path.name for path in good])):
         before = (reuse or {}).get(os.path.abspath(path))
         if before is not None and before.info == info and before.sample_rate == rate:
             audio = _fit_length(before.audio, length)
@@ -365,7 +365,7 @@ def load_tracks(paths: Iterable[str | os.PathLike], strict: bool = True,
                     raise
                 failed.append((str(path), str(exc)))
                 continue
-        role = guess_role(path.name)
+        role = guess
         if roles and tid in roles:
             role = RoleGuess(roles[tid], "user", None)  # type: ignore[arg-type]
         tracks.append(Track(tid, str(path), path.name, role, audio, rate, info))

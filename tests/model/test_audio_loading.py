@@ -237,3 +237,18 @@ def test_a_rewritten_file_or_a_new_session_rate_is_decoded_again(tmp_path, monke
     assert third.tracks.sample_rate == 48000 and third.reused == frozenset()
     assert sorted(decoded) == ["A.wav", "B.wav", "Bass.wav", "C.wav", "Kick.wav"]
     _same_as_fresh(third, paths)
+
+
+def test_a_song_title_before_each_track_name_does_not_decide_the_roles(tmp_path):
+    """FL Studio names split-mixer stems "Project_Track": a title with a drum word must not make every file a drum,
+    whether the files are loaded or streamed."""
+    from model.audio.stream import session_tracks
+    from model.audio.tracks import plan_session
+
+    names = {"Drum Love_Voz.wav": "vocals", "Drum Love_Batería.wav": "drums", "Drum Love_Bajo.wav": "bass",
+             "Drum Love_Piano.wav": "other"}
+    for name in names:
+        sf.write(tmp_path / name, tone(), SR)
+    loaded = {t.name: t.role.role for t in load_tracks([tmp_path]).tracks.tracks}
+    streamed = {t.name: t.role.role for t in session_tracks(plan_session([tmp_path])).tracks}
+    assert loaded == streamed == names

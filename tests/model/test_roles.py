@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from model.errors import RoleError
-from model.audio.roles import (GUESS_CONFIDENCE, check_role, fold_accents, guess_role, lead_vocal_of,
+from model.audio.roles import (GUESS_CONFIDENCE, check_role, fold_accents, guess_role, guess_roles, lead_vocal_of,
                                named_like_effect_return)
 
 NAMES = [
@@ -185,3 +185,37 @@ def test_accents_are_folded_for_latin_letters_only():
 def test_the_lead_vocal_is_found_by_its_name_in_other_languages(names, lead):
     tracks = [SimpleNamespace(id=n, name=n, role=guess_role(n)) for n in names]
     assert lead_vocal_of(tracks) == lead
+
+
+def _session(names):
+    return [(g.role, g.confidence) for g in guess_roles(names)]
+
+
+@pytest.mark.parametrize("names", [
+    ["Drum Love_Kick.wav", "Drum Love_Bass.wav", "Drum Love_Lead Vox.wav", "Drum Love_Piano.wav"],    # FL Studio
+    ["Bass Face - Kick.wav", "Bass Face - Bass.wav", "Bass Face - Lead Vox.wav", "Bass Face - Piano.wav"],
+    ["Kick (Drum Love).wav", "Bass (Drum Love).wav", "Lead Vox (Drum Love).wav", "Piano (Drum Love).wav"],
+])
+def test_a_song_title_around_every_track_name_is_not_read_as_a_role(names):
+    assert _session(names) == [("drums", 0.9), ("bass", 0.9), ("vocals", 0.9), ("other", 0.9)]
+    # one file from elsewhere does not hide the title (most names share it)
+    assert _session(names + ["Reference.wav"])[:4] == _session(names)
+
+
+def test_a_track_name_that_is_only_the_title_and_a_number_is_asked_about():
+    names = ["Drum Love_Kick.wav", "Drum Love_Bass.wav", "Drum Love_Vox.wav", "Drum Love_Insert 3.wav"]
+    assert _session(names)[3] == ("drums", GUESS_CONFIDENCE["ambiguous"])
+
+
+@pytest.mark.parametrize("names", [
+    ["BGVOX 1.ogg", "BGVOX HARMONY.ogg", "BGVOX MAIN.ogg"],                    # one role's files: nothing to strip
+    ["Synth Bass.wav", "Synth Lead.wav", "Synth Pad.wav", "Vox.wav"],          # shared instrument word, not a role
+    ["Kick.wav", "Snare.wav", "Bass.wav", "Lead Vox.wav"],                     # nothing shared
+])
+def test_shared_words_that_are_no_title_leave_the_guesses_as_they_were(names):
+    assert _session(names) == [(guess_role(n).role, guess_role(n).confidence) for n in names]
+
+
+def test_a_shared_drum_word_leaves_a_track_that_names_nothing_else_a_drum_but_asks():
+    names = ["Drum Kick.wav", "Drum Snare.wav", "Drum Hat.wav", "Drum Loop.wav", "Vox.wav"]
+    assert _session(names) == [("drums", 0.9)] * 3 + [("drums", GUESS_CONFIDENCE["ambiguous"]), ("vocals", 0.9)]
