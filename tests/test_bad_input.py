@@ -155,7 +155,11 @@ CASES = {
     "folder of song folders": (2, "Folders inside it are not searched (Song A, Song B hold audio): give one song's",
                                folder_of_songs),
     "folder given as a .wav name": (2, "no audio files", lambda d: ((d / "Stems.wav").mkdir(), [d / "Stems.wav"])[1]),
-    "no vocals drums or bass": (2, "anchor", lambda d: (sf.write(d / "Pad.wav", music(), SR), [d])[1]),
+    "no vocals drums or bass": (2, "every audible stem is another instrument (Keys.wav, Pad.wav)", lambda d: (
+        sf.write(d / "Pad.wav", music(), SR), sf.write(d / "Keys.wav", music(seed=4), SR), [d])[2]),
+    "stems named Audio 1, 2, 3": (2, "the file names (Audio 1.wav, Audio 2.wav, Audio 3.wav) do not say what the "
+                                     "stems hold. Set the stems' roles", lambda d: (
+        [sf.write(d / f"Audio {i}.wav", music(seed=i), SR) for i in (1, 2, 3)], [d])[1]),
     "anchor other": (2, "anchor", lambda d: base_session(d) + ["--anchor", "other"]),
     "unknown anchor": (2, "neither a role", lambda d: base_session(d) + ["--anchor", "piano"]),
     "anchor role absent": (2, "no audible tracks", lambda d: (sf.write(d / "Drums.wav", music(), SR), [d, "--anchor", "vocals"])[1]),

@@ -13,7 +13,7 @@ from model.advice.types import (PROFILE_DECIDES, TENTATIVE_BELOW, Advice, Claim,
 from model.advice.wording import Party
 from model.advice.advisor import AdviceRequest, Advisor, CancelToken, MeasuringAdvisor, Progress, SongVerdict
 from model.errors import NoAnalysableAudio, RoleError
-from model.audio.findings import Finding
+from model.audio.findings import Finding, listed
 from model.audio.roles import ANCHOR_PREFERENCE, TARGET_ROLES, TRACK_ANCHOR, named_like_backing_vocal
 from model.audio.segments import MIN_ACTIVE_SHARE
 
@@ -114,10 +114,26 @@ def check_anchor(request: AdviceRequest) -> None:
     present = request.tracks.roles_present(request.gains)
     if request.anchor is not None and request.anchor not in present:
         raise RoleError(f"The anchor role '{request.anchor}' has no audible tracks.")
+    if request.anchor is None and present and not set(present) & set(TARGET_ROLES):
+        raise RoleError(_nothing_to_anchor_on(request))
     if len(present) == 1 and present[0] in TARGET_ROLES:
         alone = Party.role(present[0])
         raise RoleError(f"Only {alone.words} {alone.verb('is', 'are')} audible: there is nothing to judge "
                         f"{alone.them} against. {_ADD_STEMS}")
+
+
+def _nothing_to_anchor_on(request: AdviceRequest) -> str:
+    """Why no role can be the anchor when every audible stem is "other": names that say nothing, or other
+    instruments only."""
+    audible = [t for t in request.tracks.tracks if request.gains.audible(t)]
+    unnamed = [t.name for t in audible if t.role.source == "default"]
+    if len(unnamed) == len(audible):
+        why = f"the file names ({listed(unnamed)}) do not say what the stems hold"
+    else:
+        only = "the only audible stem is" if len(audible) == 1 else "every audible stem is"
+        why = f"{only} another instrument ({listed([t.name for t in audible])})"
+    return (f"No audible stem is vocals, drums or bass, so there is nothing to anchor the balance on: {why}. Set "
+            "the stems' roles (the Role column in the app; --role 'NAME=drums' on the command line) and critique again.")
 
 
 #: What a session of one role (or one audible track) lacks.
