@@ -9,6 +9,7 @@ only the cut-short check reads the files themselves, their container's header an
 from __future__ import annotations
 
 import math
+import re
 from pathlib import PurePath
 from typing import Sequence
 
@@ -195,6 +196,7 @@ def check_files(files: Sequence[FileStats], sample_rate: int, anchor: str | None
     songs = _several_songs(files)
     findings += songs
     findings += _effect_returns(files, audible)
+    findings += _mono_pairs(files)
     findings += _normalised(files, peaks)
     findings += _rates(files, sample_rate)
     cut = _cut_short(files)
@@ -243,6 +245,30 @@ def _several_songs(tracks: Sequence[FileStats]) -> list[Finding]:
                     f"{len(alike)} folders ({named}) {why}: if they are different songs or versions, critique each "
                     "on its own; given together, they are judged as one mix.",
                     tuple(t.id for f in alike for t in folders[f]))]
+
+
+#: A file name that ends in a side: "Kick.L", "OH R", "Gtr_Left" (Pro Tools' multiple-mono bounces, mic pairs).
+_SIDE = re.compile(r"^(?P<base>.+?)[ ._-]+(?P<side>l|r|left|right)$", re.IGNORECASE)
+
+
+def _mono_pairs(tracks: Sequence[FileStats]) -> list[Finding]:
+    """Mono files that are the left and right of one source (one name, one ending in L and one in R): the DAW plays
+    them apart, the critique plays each mono file on both speakers, so together they read louder than they sound."""
+    sides: dict[tuple[str, str], dict[str, list[FileStats]]] = {}
+    for t in tracks:
+        m = _SIDE.match(PurePath(t.name).stem)
+        if m and t.info.channels == 1:
+            key = (str(PurePath(t.info.path).parent), m["base"].strip().lower())
+            sides.setdefault(key, {}).setdefault(m["side"][0].lower(), []).append(t)
+    pairs = [(s["l"][0], s["r"][0]) for s in sides.values() if len(s.get("l", ())) == len(s.get("r", ())) == 1]
+    if not pairs:
+        return []
+    named = listed([f"{left.name} + {right.name}" for left, right in pairs])
+    what = "a left/right pair" if len(pairs) == 1 else f"{len(pairs)} left/right pairs"
+    return [Finding("mono_pairs", "warning",
+                    f"{what.capitalize()} of mono files ({named}): the DAW plays each side on its own speaker, this "
+                    "critique plays a mono file on both, so together they read 3 to 6 LU louder than in your mix. "
+                    "Export them as stereo (interleaved) files.", tuple(t.id for pair in pairs for t in pair))]
 
 
 def _effect_returns(tracks: Sequence[FileStats], audible: set[str] | None) -> list[Finding]:
