@@ -123,11 +123,14 @@ def check_anchor(request: AdviceRequest) -> None:
 
 
 def _nothing_to_anchor_on(request: AdviceRequest) -> str:
-    """Why no role can be the anchor when every audible stem is "other": names that say nothing, or other
-    instruments only."""
+    """Why no role can be the anchor when every audible stem is "other": its stems are muted, names say nothing,
+    or there are other instruments only."""
     audible = [t for t in request.tracks.tracks if request.gains.audible(t)]
     unnamed = [t.name for t in audible if t.role.source == "default"]
-    if len(unnamed) == len(audible):
+    muted = [t.name for t in request.tracks.tracks if t.role.role in TARGET_ROLES and not request.gains.audible(t)]
+    if muted:
+        why = f"{listed(muted)} {'is' if len(muted) == 1 else 'are'} muted"
+    elif len(unnamed) == len(audible):
         why = f"the file names ({listed(unnamed)}) do not say what the stems hold"
     else:
         only = "the only audible stem is" if len(audible) == 1 else "every audible stem is"

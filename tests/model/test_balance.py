@@ -1,6 +1,7 @@
 """BalanceAdvisor end to end on synthetic sessions with known flaws."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -9,7 +10,8 @@ from model.advisors import load_advisor
 from model.advice.profiles import BalanceProfile
 from model.advice.pipeline import critique
 from model.errors import AdvisorUnavailable, RoleError
-from model.audio.tracks import Gains, load_tracks
+from model.audio.roles import RoleGuess
+from model.audio.tracks import Gains, TrackSet, load_tracks
 
 
 def advise(folder, anchor="vocals", gains=None):
@@ -80,6 +82,18 @@ def test_an_anchor_with_nothing_audible_beside_it_is_refused(write_session):
     with pytest.raises(RoleError, match="Only the anchor track .* is audible"):
         critique(AdviceRequest(tracks, "vocals", Gains(muted=alone), anchor_track=lead),
                  load_advisor("balance", profile="electronic"))
+
+
+def test_with_no_vocals_drums_or_bass_audible_the_refusal_says_why(write_session):
+    folder = write_session()
+    tracks = load_tracks([folder]).tracks
+    targets = frozenset(t.id for t in tracks.tracks if t.role.role != "other")
+    with pytest.raises(RoleError, match=r"No audible stem is vocals, drums or bass.*(05 Lead Vox|01 Kick).* muted"):
+        critique(AdviceRequest(tracks, None, Gains(muted=targets)), load_advisor("balance"))
+    unnamed = TrackSet(tuple(replace(t, role=RoleGuess("other", "default", None, 0.3)) for t in tracks.tracks),
+                       tracks.sample_rate)
+    with pytest.raises(RoleError, match=r"the file names \(01 Kick.wav, .* and \d more\) do not say what the stems"):
+        critique(AdviceRequest(unnamed, None, Gains()), load_advisor("balance"))
 
 
 def test_profile_pairs_cover_every_role_and_anchor_with_provenance():
