@@ -338,7 +338,8 @@ class TrackTable(QTableWidget):
     def _build_track_items(self, row: int, t) -> None:
         item = QTableWidgetItem(t.name)
         rate = f"{t.info.sample_rate / 1000:g} kHz" if t.info else ""
-        item.setToolTip(f"{t.name}\n{t.path}\n{t.info.channels} ch, {rate}, {t.info.subtype}" if t.info else t.path)
+        side = f" (played on the {t.info.side})" if t.info and t.info.side else ""
+        item.setToolTip(f"{t.name}\n{t.path}\n{t.info.channels} ch{side}, {rate}, {t.info.subtype}" if t.info else t.path)
         self.setItem(row, 0, item)
         for col in (5, 6):
             it = QTableWidgetItem("")

@@ -64,7 +64,7 @@ class FileKey:
     path: str
     size: int
     mtime_ns: int
-    header: tuple[int, int, int, str, str]  # rate, channels, frames, format, subtype
+    header: tuple[int, int, int, str, str, str | None]  # rate, channels, frames, format, subtype, side
     session_rate: int
     session_frames: int
     window_s: float
@@ -74,7 +74,7 @@ class FileKey:
     def of(cls, info: AudioInfo, session_rate: int, session_frames: int, window_s: float,
            span: tuple[float, float] | None) -> "FileKey":
         return cls(os.path.abspath(info.path), info.stamp[0], info.stamp[1],
-                   (info.sample_rate, info.channels, info.frames, info.format, info.subtype),
+                   (info.sample_rate, info.channels, info.frames, info.format, info.subtype, info.side),
                    int(session_rate), int(session_frames), float(window_s),
                    (float(span[0]), float(span[1])) if span else None)
 
@@ -289,7 +289,7 @@ class AnalysisCache:
             os.utime(path)   # used now: ``prune`` deletes the least recently used first
         except OSError:
             pass
-        info = AudioInfo(key.path, *key.header, stamp=(key.size, key.mtime_ns))
+        info = AudioInfo(key.path, *key.header[:5], stamp=(key.size, key.mtime_ns), side=key.header[5])
         stats = FileStats("", Path(key.path).name, "other", info, key.session_rate)
         for k, v in scalars.items():
             setattr(stats, k, v)

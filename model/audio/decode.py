@@ -33,10 +33,19 @@ class AudioInfo:
     subtype: str
     #: (size in bytes, modification time in ns) when probed: equal stamps mean the file was not rewritten since.
     stamp: tuple[int, int] = (0, 0)
+    #: "left" or "right" for a mono file that is one side of a left/right pair (model.audio.tracks.sides_of_pairs):
+    #: it decodes to stereo with the other side silent, as the DAW plays it. None: mono plays on both speakers.
+    side: str | None = None
 
     @property
     def duration_s(self) -> float:
         return self.frames / self.sample_rate if self.sample_rate else 0.0
+
+    @property
+    def decoded_channels(self) -> int:
+        """Channels of the decoded audio: 1 for mono (it plays on both speakers), else 2 (more are folded, a side
+        of a pair is placed on its speaker)."""
+        return 1 if self.channels == 1 and self.side is None else 2
 
     @property
     def is_float(self) -> bool:
@@ -103,11 +112,6 @@ def probe(path: str | os.PathLike) -> AudioInfo:
                      (int(st.st_size), int(st.st_mtime_ns)))
 
 
-def out_channels(channels: int) -> int:
-    """Mono stays mono, anything else becomes stereo."""
-    return 1 if channels == 1 else 2
-
-
 def fold_to_stereo(block: np.ndarray) -> np.ndarray:
     """(frames, n>2) -> (frames, 2): even channels to the left, odd to the right, averaged."""
     left = block[:, 0::2].mean(axis=1)
@@ -115,8 +119,17 @@ def fold_to_stereo(block: np.ndarray) -> np.ndarray:
     return np.stack([left, right], axis=1).astype(np.float32, copy=False)
 
 
+def on_its_side(block: np.ndarray, side: str | None) -> np.ndarray:
+    """A mono (frames, 1) block as stereo with only its ``side`` ("left"/"right") sounding; unchanged for None."""
+    if side is None:
+        return block
+    out = np.zeros((len(block), 2), dtype=np.float32)
+    out[:, 0 if side == "left" else 1] = block[:, 0]
+    return out
+
+
 def read_into(info: AudioInfo, out: np.ndarray) -> None:
-    """Decode a probed file into ``out[:info.frames]`` (float32, frames x out_channels) block by block.
+    """Decode a probed file into ``out[:info.frames]`` (float32, frames x decoded_channels) block by block.
 
     Raises AudioFormatError when nothing decodes or on NaN/Inf samples; a file that ends early (truncated) leaves
     the rest of ``out`` silent.
@@ -127,13 +140,13 @@ def read_into(info: AudioInfo, out: np.ndarray) -> None:
     with _DecodeErrors(info.path, lambda: pos / info.sample_rate), sf.SoundFile(info.path) as f:
         while pos < info.frames:
             n = min(_BLOCK, info.frames - pos)
-            if info.channels <= 2:
+            if info.channels == info.decoded_channels:
                 got = f.read(n, dtype="float32", always_2d=True, out=out[pos:pos + n])
                 read = len(got)
             else:
                 block = f.read(n, dtype="float32", always_2d=True)
                 read = len(block)
-                out[pos:pos + read] = fold_to_stereo(block)
+                out[pos:pos + read] = fold_to_stereo(block) if info.channels > 2 else on_its_side(block, info.side)
             if read == 0:
                 break
             if info.may_hold_nan and not np.isfinite(out[pos:pos + read]).all():
@@ -141,12 +154,12 @@ def read_into(info: AudioInfo, out: np.ndarray) -> None:
             pos += read
     if pos == 0:
         raise AudioFormatError(f"{name}: contains no decodable audio (truncated file?).")
-    if ch_out != out_channels(info.channels):
+    if ch_out != info.decoded_channels:
         raise ValueError("output buffer has the wrong channel count")
 
 
 class BlockReader:
-    """Decodes a probed file in consecutive blocks of float32 (frames, out_channels); raises AudioFormatError."""
+    """Decodes a probed file in consecutive blocks of float32 (frames, decoded_channels); raises AudioFormatError."""
 
     def __init__(self, info: AudioInfo) -> None:
         self.info = info
@@ -161,6 +174,8 @@ class BlockReader:
             block = self._file.read(min(n, max(0, self.info.frames - self.pos)), dtype="float32", always_2d=True)
         if self.info.channels > 2:
             block = fold_to_stereo(block)
+        elif self.info.side is not None:
+            block = on_its_side(block, self.info.side)
         if self.info.may_hold_nan and not np.isfinite(block).all():
             raise AudioFormatError(f"{self._name}: contains NaN or infinite samples.")
         if self.pos == 0 and n > 0 and len(block) == 0:
@@ -277,7 +292,7 @@ def library_chatter_hidden() -> _StderrGuard:
 def load_audio(path: str | os.PathLike) -> tuple[np.ndarray, AudioInfo]:
     """Decode one file into float32 (frames, 1 or 2)."""
     info = probe(path)
-    out = np.zeros((info.frames, out_channels(info.channels)), dtype=np.float32)
+    out = np.zeros((info.frames, info.decoded_channels), dtype=np.float32)
     read_into(info, out)
     return out, info
 

@@ -9,7 +9,6 @@ only the cut-short check reads the files themselves, their container's header an
 from __future__ import annotations
 
 import math
-import re
 from pathlib import PurePath
 from typing import Sequence
 
@@ -247,28 +246,18 @@ def _several_songs(tracks: Sequence[FileStats]) -> list[Finding]:
                     tuple(t.id for f in alike for t in folders[f]))]
 
 
-#: A file name that ends in a side: "Kick.L", "OH R", "Gtr_Left" (Pro Tools' multiple-mono bounces, mic pairs).
-_SIDE = re.compile(r"^(?P<base>.+?)[ ._-]+(?P<side>l|r|left|right)$", re.IGNORECASE)
-
-
 def _mono_pairs(tracks: Sequence[FileStats]) -> list[Finding]:
-    """Mono files that are the left and right of one source (one name, one ending in L and one in R): the DAW plays
-    them apart, the critique plays each mono file on both speakers, so together they read louder than they sound."""
-    sides: dict[tuple[str, str], dict[str, list[FileStats]]] = {}
-    for t in tracks:
-        m = _SIDE.match(PurePath(t.name).stem)
-        if m and t.info.channels == 1:
-            key = (str(PurePath(t.info.path).parent), m["base"].strip().lower())
-            sides.setdefault(key, {}).setdefault(m["side"][0].lower(), []).append(t)
-    pairs = [(s["l"][0], s["r"][0]) for s in sides.values() if len(s.get("l", ())) == len(s.get("r", ())) == 1]
-    if not pairs:
+    """The left/right pairs of mono files (model.audio.tracks.sides_of_pairs), each side played on its speaker."""
+    left = [t for t in tracks if t.info.side == "left"]
+    if not left:
         return []
-    named = listed([f"{left.name} + {right.name}" for left, right in pairs])
-    what = "a left/right pair" if len(pairs) == 1 else f"{len(pairs)} left/right pairs"
-    return [Finding("mono_pairs", "warning",
-                    f"{what.capitalize()} of mono files ({named}): the DAW plays each side on its own speaker, this "
-                    "critique plays a mono file on both, so together they read 3 to 6 LU louder than in your mix. "
-                    "Export them as stereo (interleaved) files.", tuple(t.id for pair in pairs for t in pair))]
+    what = "a left/right pair" if len(left) == 1 else f"{len(left)} left/right pairs"
+    files = tuple(t.id for t in tracks if t.info.side is not None)
+    return [Finding("mono_pairs", "info",
+                    f"{what.capitalize()} of mono files (named ... L and ... R) {'is' if len(left) == 1 else 'are'} "
+                    "played as the DAW plays them, each side on its own speaker "
+                    "(played on both, a pair reads 3 to 6 LU louder). If they were panned otherwise in the mix, "
+                    "export them as stereo files.", files)]
 
 
 def _effect_returns(tracks: Sequence[FileStats], audible: set[str] | None) -> list[Finding]:

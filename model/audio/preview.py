@@ -49,7 +49,7 @@ def read_track(track: Track, row: np.ndarray, length: int, reuse: Track | None, 
     reads of the loaded track, a mono track counting on both speakers); else None.
     """
     rate = track.sample_rate
-    channels = 2 if track.info.channels >= 2 else 1
+    channels = track.info.decoded_channels
     if reuse is not None:
         stream, source = None, reuse.audio
         stats = FileStats(track.id, track.name, track.role.role, track.info, rate) if measure else None

@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Iterator, Mapping
 import numpy as np
 
 from model.audio.cache import AnalysisCache, FileAnalysis, FileKey
-from model.audio.decode import BlockReader, out_channels
+from model.audio.decode import BlockReader
 from model.audio.doctor import FileStats, check_files
 from model.audio.dsp import TRUE_PEAK_CONTEXT, NEG_INF, StreamResampler, true_peak_db
 from model.audio.findings import Finding
@@ -61,8 +61,8 @@ def session_tracks(plan: SessionPlan, roles: Mapping[str, str] | None = None) ->
     guesses = guess_roles([path.name for path in plan.paths])
     for tid, path, info, guess in zip(plan.ids, plan.paths, plan.infos, guesses):
         role = RoleGuess(roles[tid], "user", None) if roles and tid in roles else guess  # type: ignore[arg-type]
-        unheld = np.broadcast_to(np.zeros((1, out_channels(info.channels)), dtype=np.float32),
-                                 (plan.frames, out_channels(info.channels)))
+        unheld = np.broadcast_to(np.zeros((1, info.decoded_channels), dtype=np.float32),
+                                 (plan.frames, info.decoded_channels))
         tracks.append(Track(tid, str(path), path.name, role, unheld, plan.sample_rate, info))
     return TrackSet(tuple(tracks), plan.sample_rate)
 
@@ -74,10 +74,10 @@ class FileStream:
         self.track = track
         info = track.info
         self._reader = BlockReader(info)
-        self._resample = (StreamResampler(info.sample_rate, track.sample_rate, out_channels(info.channels))
+        self._resample = (StreamResampler(info.sample_rate, track.sample_rate, info.decoded_channels)
                           if info.sample_rate != track.sample_rate else None)
         self._content = min(length, frames_at(info, track.sample_rate))
-        self._pending = np.zeros((0, out_channels(info.channels)), dtype=np.float32)
+        self._pending = np.zeros((0, info.decoded_channels), dtype=np.float32)
         self.pos = 0
         self.stats = FileStats(track.id, track.name, track.role.role, info, track.sample_rate)
         self.true_peak = NEG_INF

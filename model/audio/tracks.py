@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from model.audio.decode import AudioInfo, is_audio_path, out_channels, probe, read_into
+from model.audio.decode import AudioInfo, is_audio_path, probe, read_into
 from model.audio.findings import listed
 from model.errors import AudioFormatError, InputError, NoAnalysableAudio
 from model.audio.roles import ROLES, RoleGuess, guess_roles
@@ -308,9 +309,34 @@ def plan_session(paths: Iterable[str | os.PathLike], strict: bool = True) -> Ses
             failed.append((str(f), str(exc)))
     if not infos:
         raise NoAnalysableAudio("None of the files could be read: " + "; ".join(r for _, r in failed))
+    infos = [replace(i, side=side) for i, side in zip(infos, sides_of_pairs(infos))]
     rate = Counter(i.sample_rate for i in infos).most_common(1)[0][0]
     length = max(frames_at(i, rate) for i in infos)
     return SessionPlan(tuple(_unique_ids(good)), tuple(good), tuple(infos), rate, length, tuple(notes), tuple(failed))
+
+
+#: A file name that ends in a side: "Kick.L", "OH R", "Gtr_Left" (a multiple-mono bounce, a mic pair, a double).
+_SIDE = re.compile(r"^(?P<base>.+?)[ ._-]+(?P<side>l|r|left|right)$", re.IGNORECASE)
+
+
+def sides_of_pairs(infos: Sequence[AudioInfo]) -> list[str | None]:
+    """"left"/"right" for each mono file that is one side of a left/right pair, else None.
+
+    A pair is two mono files of one folder whose names differ only in a final L/R (or Left/Right): Pro Tools'
+    multiple-mono bounce of a stereo track ("Kick.L", "Kick.R"), a mic pair or a double ("OH L", "Gtr R").
+    The DAW plays them apart; played on both speakers each, the pair would read 3 to 6 LU louder.
+    """
+    sides: dict[tuple[str, str], dict[str, list[int]]] = {}
+    for i, info in enumerate(infos):
+        m = _SIDE.match(Path(info.path).stem)
+        if m and info.channels == 1:
+            key = (os.path.dirname(os.path.abspath(info.path)), m["base"].strip().lower())
+            sides.setdefault(key, {}).setdefault(m["side"][0].lower(), []).append(i)
+    out: list[str | None] = [None] * len(infos)
+    for found in sides.values():
+        if len(found.get("l", ())) == len(found.get("r", ())) == 1:
+            out[found["l"][0]], out[found["r"][0]] = "left", "right"
+    return out
 
 
 def frames_at(info: AudioInfo, rate: int) -> int:
@@ -343,7 +369,7 @@ def load_tracks(paths: Iterable[str | os.PathLike], strict: bool = True,
     plan = plan_session(paths, strict)
     notes, failed = list(plan.notes), list(plan.failed)
     rate, length, infos, good = plan.sample_rate, plan.frames, plan.infos, plan.paths
-    need = sum(length * out_channels(i.channels) * 4 for i in infos)
+    need = sum(length * i.decoded_channels * 4 for i in infos)
     if need > max_bytes:
         minutes = length / rate / 60
         raise InputError(
@@ -386,7 +412,7 @@ def _fit_length(audio: np.ndarray, length: int) -> np.ndarray:
 
 
 def _decode_at_rate(info: AudioInfo, rate: int, length: int) -> np.ndarray:
-    channels = out_channels(info.channels)
+    channels = info.decoded_channels
     if info.sample_rate == rate:
         out = np.zeros((length, channels), dtype=np.float32)
         read_into(info, out)

@@ -252,3 +252,29 @@ def test_a_song_title_before_each_track_name_does_not_decide_the_roles(tmp_path)
     loaded = {t.name: t.role.role for t in load_tracks([tmp_path]).tracks.tracks}
     streamed = {t.name: t.role.role for t in session_tracks(plan_session([tmp_path])).tracks}
     assert loaded == streamed == names
+
+
+def test_a_left_right_pair_of_mono_files_reads_as_the_stereo_file_it_was_bounced_from(tmp_path):
+    """Kick.L/Kick.R (a multiple-mono bounce) play each on its side: loaded, streamed and previewed they give the
+    role the loudness of the interleaved stereo file, not that of both sides on both speakers (3-6 LU more)."""
+    from model.audio.dsp import loudness_lufs
+    from model.audio.stream import analyse_session
+    from model.audio.tracks import Gains, plan_session, role_mix
+
+    rng = np.random.default_rng(0)
+    left, right = (rng.standard_normal(SR * 12) * 0.1).astype(np.float32), (rng.standard_normal(SR * 12) * 0.05)
+    pair, stereo = tmp_path / "pair", tmp_path / "stereo"
+    pair.mkdir(), stereo.mkdir()
+    sf.write(pair / "Kick.L.wav", left, SR, subtype="FLOAT")
+    sf.write(pair / "Kick.R.wav", right.astype(np.float32), SR, subtype="FLOAT")
+    sf.write(stereo / "Kick.wav", np.stack([left, right], 1).astype(np.float32), SR, subtype="FLOAT")
+    for folder in (pair, stereo):
+        sf.write(folder / "Lead Vox.wav", tone(12.0), SR)
+    loaded = load_tracks([pair]).tracks
+    drums = role_mix(loaded, Gains(), "drums")
+    assert np.array_equal(drums, np.stack([left, right.astype(np.float32)], 1))
+    expected = loudness_lufs(np.stack([left, right], 1).astype(np.float32), SR)
+    assert abs(loudness_lufs(drums, SR) - expected) < 1e-6
+    for folder in (pair, stereo):
+        m = analyse_session(plan_session([folder]), processes=False).measurements
+        assert abs(m.role_loudness([w.window for w in m.windows])["drums"] - expected) < 0.01

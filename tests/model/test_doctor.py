@@ -291,17 +291,17 @@ def test_block_statistics_match_a_plain_float64_reading(channels):
     assert np.allclose(stats.channel_sums, x.astype(np.float64).sum(axis=0), rtol=1e-6, atol=1e-3)
 
 
-def test_left_and_right_mono_files_of_one_source_are_named_as_a_pair(tmp_path):
-    """Pro Tools' multiple-mono bounce (Kick.L/Kick.R) and mic pairs (OH L/OH R) play apart in the DAW; here each
-    mono file plays on both speakers, so the pair reads louder: the doctor says so and names both files."""
+def test_left_and_right_mono_files_of_one_source_are_reported_as_played_apart(tmp_path):
+    """Pro Tools' multiple-mono bounce (Kick.L/Kick.R) and mic pairs (OH L/OH R) are played each on its side; the
+    doctor says so and names the four files. A lone "Gtr L" is an ordinary mono file."""
     t = session(tmp_path, {"Kick.L.wav": (hits(seed=1) * 0.5, {}), "Kick.R.wav": (hits(seed=2) * 0.5, {}),
                            "OH L.wav": (hits(seed=3) * 0.3, {}), "OH R.wav": (hits(seed=4) * 0.3, {}),
-                           "Gtr L.wav": (hits(seed=5) * 0.3, {}),                       # no right side: no pair
+                           "Gtr L.wav": (hits(seed=5) * 0.3, {}),
                            "Vox.wav": (np.stack([hits(seed=6), hits(seed=7)], 1) * 0.3, {})})
     pair = next(f for f in check_session(t, "vocals") if f.code == "mono_pairs")
-    assert pair.message.startswith("2 left/right pairs of mono files (Kick.L.wav + Kick.R.wav, OH L.wav + OH R.wav)")
-    assert "3 to 6 LU louder" in pair.message and sorted(pair.track_ids) == ["Kick.L.wav", "Kick.R.wav",
-                                                                              "OH L.wav", "OH R.wav"]
+    assert pair.message.startswith("2 left/right pairs of mono files") and "each side on its own speaker" in pair.message
+    assert sorted(pair.track_ids) == ["Kick.L.wav", "Kick.R.wav", "OH L.wav", "OH R.wav"]
+    assert t.get("Gtr L.wav").audio.shape[1] == 1 and t.get("Kick.L.wav").info.side == "left"
 
 
 def test_stereo_files_named_left_and_right_are_no_mono_pair(tmp_path):
