@@ -19,7 +19,7 @@ from model.audio.decode import abs_peak_per_frame, channel_sums, linear_to_db
 from model.errors import RoleError
 from model.audio.decode import AudioInfo
 from model.audio.tracks import Gains, Track, TrackSet
-from model.audio.roles import named_like_effect_return
+from model.audio.roles import named_like_effect_return, named_like_reference
 from model.audio.truncation import cut_short, mp3_reads_short
 
 SILENT_PEAK_DB = -90.0
@@ -195,6 +195,7 @@ def check_files(files: Sequence[FileStats], sample_rate: int, anchor: str | None
     songs = _several_songs(files)
     findings += songs
     findings += _effect_returns(files, audible)
+    findings += _references(files, audible)
     findings += _mono_pairs(files)
     findings += _normalised(files, peaks)
     findings += _rates(files, sample_rate)
@@ -244,6 +245,20 @@ def _several_songs(tracks: Sequence[FileStats]) -> list[Finding]:
                     f"{len(alike)} folders ({named}) {why}: if they are different songs or versions, critique each "
                     "on its own; given together, they are judged as one mix.",
                     tuple(t.id for f in alike for t in folders[f]))]
+
+
+def _references(tracks: Sequence[FileStats], audible: set[str] | None) -> list[Finding]:
+    """Audible "other" files named like a reference track: a DAW's "export all tracks" takes the reference song
+    kept in the session along, and its whole mix would count in the other instruments."""
+    refs = [t for t in tracks if t.role == "other" and (audible is None or t.id in audible)
+            and named_like_reference(t.name)]
+    if not refs:
+        return []
+    return [Finding("reference_track", "warning",
+                    f"{_count(refs)} named like a reference track: if {'it is' if len(refs) == 1 else 'they are'} "
+                    "another song or mix kept to compare with, its whole mix counts in the other instruments and "
+                    f"skews the balance. Mute {'it' if len(refs) == 1 else 'them'} (or leave "
+                    f"{'it' if len(refs) == 1 else 'them'} out) and critique again.", _ids(refs))]
 
 
 def _mono_pairs(tracks: Sequence[FileStats]) -> list[Finding]:

@@ -288,6 +288,17 @@ def named_like_effect_return(name: str) -> bool:
     return guess_role(name).source == "default" and bool(_EFFECT_RETURN.search(normalise_name(name)))
 
 
+#: Words of a reference track kept in the session to compare with (often another song): "Reference", "Ref Mix".
+REFERENCE_WORDS = (r"refs?", r"references?")
+_REFERENCE = _words(REFERENCE_WORDS)
+
+
+def named_like_reference(name: str) -> bool:
+    """Whether a file name names a reference track and no instrument or role ("Reference", "REF MIX", "Master Ref";
+    not "Ref Vox")."""
+    return guess_role(name).source == "default" and bool(_REFERENCE.search(normalise_name(name)))
+
+
 def named_like_backing_vocal(name: str) -> bool:
     """Whether a file name marks a backing part ("BGVOX ECHO", "Lead Vox Dbl", "Harmony 2")."""
     return bool(_BACKING.search(normalise_name(name)))

@@ -271,6 +271,17 @@ def test_an_effect_return_counted_in_the_other_instruments_is_named_until_its_ro
     assert "effect_return" not in codes(check_session(vocal, "vocals"))
 
 
+def test_a_reference_track_exported_with_the_stems_is_named_until_it_is_muted(tmp_path):
+    from model.audio.tracks import Gains
+
+    t = session(tmp_path, {"Kick.wav": (hits(seed=1) * 0.7, {}), "Vox.wav": (hits(seed=1) * 0.3, {}),
+                           "REF MIX.wav": (hits(seed=3) * 0.9, {}), "Ref Vox.wav": (hits(seed=4) * 0.1, {})})
+    found = [f for f in check_session(t, "vocals") if f.code == "reference_track"]
+    assert len(found) == 1 and found[0].track_ids == ("REF MIX.wav",)
+    assert found[0].message.startswith("REF MIX.wav is named like a reference track") and "Mute it" in found[0].message
+    assert "reference_track" not in codes(check_session(t, "vocals", Gains(muted=frozenset({"REF MIX.wav"}))))
+
+
 @pytest.mark.parametrize("channels", [1, 2, 6])
 def test_block_statistics_match_a_plain_float64_reading(channels):
     """The doctor's fast paths (complex-view channel sums, per-frame peaks only near full scale) read what

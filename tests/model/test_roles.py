@@ -6,7 +6,7 @@ import pytest
 
 from model.errors import RoleError
 from model.audio.roles import (GUESS_CONFIDENCE, check_role, fold_accents, guess_role, guess_roles, lead_vocal_of,
-                               named_like_effect_return)
+                               named_like_effect_return, named_like_reference)
 
 NAMES = [
     # drums
@@ -219,3 +219,11 @@ def test_shared_words_that_are_no_title_leave_the_guesses_as_they_were(names):
 def test_a_shared_drum_word_leaves_a_track_that_names_nothing_else_a_drum_but_asks():
     names = ["Drum Kick.wav", "Drum Snare.wav", "Drum Hat.wav", "Drum Loop.wav", "Vox.wav"]
     assert _session(names) == [("drums", 0.9)] * 3 + [("drums", GUESS_CONFIDENCE["ambiguous"]), ("vocals", 0.9)]
+
+
+@pytest.mark.parametrize("name, is_reference", [
+    ("Reference.wav", True), ("REF MIX.wav", True), ("Master Ref.wav", True), ("Refs.wav", True),
+    ("Ref Vox.wav", False), ("Refrain Synth.wav", False), ("Audio 1.wav", False),
+])
+def test_a_reference_track_is_named_as_one_and_names_nothing_else(name, is_reference):
+    assert named_like_reference(name) is is_reference
