@@ -19,7 +19,7 @@ from model.audio.decode import abs_peak_per_frame, channel_sums, linear_to_db
 from model.errors import RoleError
 from model.audio.decode import AudioInfo
 from model.audio.tracks import Gains, Track, TrackSet
-from model.audio.roles import named_like_effect_return, named_like_reference
+from model.audio.roles import dry_wet_pairs, named_like_effect_return, named_like_reference
 from model.audio.truncation import cut_short, mp3_reads_short
 
 SILENT_PEAK_DB = -90.0
@@ -196,6 +196,7 @@ def check_files(files: Sequence[FileStats], sample_rate: int, anchor: str | None
     findings += songs
     findings += _effect_returns(files, audible)
     findings += _references(files, audible)
+    findings += _dry_and_wet(files, audible)
     findings += _mono_pairs(files)
     findings += _normalised(files, peaks)
     findings += _rates(files, sample_rate)
@@ -259,6 +260,21 @@ def _references(tracks: Sequence[FileStats], audible: set[str] | None) -> list[F
                     "another song or mix kept to compare with, its whole mix counts in the other instruments and "
                     f"skews the balance. Mute {'it' if len(refs) == 1 else 'them'} (or leave "
                     f"{'it' if len(refs) == 1 else 'them'} out) and critique again.", _ids(refs))]
+
+
+def _dry_and_wet(tracks: Sequence[FileStats], audible: set[str] | None) -> list[Finding]:
+    """One track printed twice, dry and with its effects, both audible: it counts twice."""
+    heard = [t for t in tracks if audible is None or t.id in audible]
+    pairs = [(heard[d], heard[w]) for d, w in dry_wet_pairs([t.name for t in heard])]
+    if not pairs:
+        return []
+    named = listed([f"{dry.name} + {wet.name}" for dry, wet in pairs])
+    what = "one track" if len(pairs) == 1 else f"{len(pairs)} tracks"
+    return [Finding("dry_and_wet", "warning",
+                    f"{what.capitalize()} printed both dry and with {'its' if len(pairs) == 1 else 'their'} effects "
+                    f"({named}): both count, so {'it reads' if len(pairs) == 1 else 'they read'} up to 6 LU louder "
+                    "than in the mix. Mute the dry print (the wet one is what the mix plays) and critique again.",
+                    tuple(t.id for pair in pairs for t in pair))]
 
 
 def _mono_pairs(tracks: Sequence[FileStats]) -> list[Finding]:

@@ -299,6 +299,21 @@ def named_like_reference(name: str) -> bool:
     return guess_role(name).source == "default" and bool(_REFERENCE.search(normalise_name(name)))
 
 
+_DRY, _WET = _words((r"dry",)), _words((r"wet", r"fx", r"print(?:ed)?"))
+
+
+def dry_wet_pairs(names: Sequence[str]) -> list[tuple[int, int]]:
+    """(dry, wet) indices of names that are one track printed dry and with its effects ("Lead Vox Dry" and
+    "Lead Vox Wet" or "Lead Vox FX"): the same name once these words are dropped, one saying dry, one wet."""
+    by_name: dict[str, dict[str, list[int]]] = {}
+    for i, name in enumerate(names):
+        words = re.sub(r"[_\-\.\(\)\[\]]+", " ", fold_accents(PurePath(name).stem).lower())
+        kind = "dry" if _DRY.search(words) else "wet" if _WET.search(words) else None
+        if kind:
+            by_name.setdefault(normalise_name(name), {}).setdefault(kind, []).append(i)
+    return [(k["dry"][0], k["wet"][0]) for k in by_name.values() if len(k.get("dry", ())) == len(k.get("wet", ())) == 1]
+
+
 def named_like_backing_vocal(name: str) -> bool:
     """Whether a file name marks a backing part ("BGVOX ECHO", "Lead Vox Dbl", "Harmony 2")."""
     return bool(_BACKING.search(normalise_name(name)))

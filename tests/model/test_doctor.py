@@ -282,6 +282,18 @@ def test_a_reference_track_exported_with_the_stems_is_named_until_it_is_muted(tm
     assert "reference_track" not in codes(check_session(t, "vocals", Gains(muted=frozenset({"REF MIX.wav"}))))
 
 
+def test_one_track_printed_dry_and_wet_is_named_until_one_print_is_muted(tmp_path):
+    from model.audio.tracks import Gains
+
+    t = session(tmp_path, {"Kick.wav": (hits(seed=1) * 0.7, {}), "Lead Vox Dry.wav": (hits(seed=2) * 0.3, {}),
+                           "Lead Vox Wet.wav": (hits(seed=3) * 0.3, {}), "Synth Dry.wav": (hits(seed=4) * 0.2, {})})
+    found = [f for f in check_session(t, "vocals") if f.code == "dry_and_wet"]
+    assert len(found) == 1 and found[0].track_ids == ("Lead Vox Dry.wav", "Lead Vox Wet.wav")
+    assert found[0].message.startswith("One track printed both dry and with its effects (Lead Vox Dry.wav + Lead Vox "
+                                       "Wet.wav): both count")
+    assert "dry_and_wet" not in codes(check_session(t, "vocals", Gains(muted=frozenset({"Lead Vox Dry.wav"}))))
+
+
 @pytest.mark.parametrize("channels", [1, 2, 6])
 def test_block_statistics_match_a_plain_float64_reading(channels):
     """The doctor's fast paths (complex-view channel sums, per-frame peaks only near full scale) read what

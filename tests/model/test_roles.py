@@ -5,8 +5,8 @@ from types import SimpleNamespace
 import pytest
 
 from model.errors import RoleError
-from model.audio.roles import (GUESS_CONFIDENCE, check_role, fold_accents, guess_role, guess_roles, lead_vocal_of,
-                               named_like_effect_return, named_like_reference)
+from model.audio.roles import (GUESS_CONFIDENCE, check_role, dry_wet_pairs, fold_accents, guess_role, guess_roles,
+                               lead_vocal_of, named_like_effect_return, named_like_reference)
 
 NAMES = [
     # drums
@@ -227,3 +227,9 @@ def test_a_shared_drum_word_leaves_a_track_that_names_nothing_else_a_drum_but_as
 ])
 def test_a_reference_track_is_named_as_one_and_names_nothing_else(name, is_reference):
     assert named_like_reference(name) is is_reference
+
+
+def test_dry_and_wet_prints_of_one_track_are_paired_by_name():
+    names = ["Lead Vox Dry.wav", "Lead Vox Wet.wav", "Kick.wav", "Gtr_DRY.wav", "Gtr_FX.wav", "Synth Dry.wav",
+             "Pad Wet.wav", "FX.wav"]
+    assert dry_wet_pairs(names) == [(0, 1), (3, 4)]
