@@ -12,8 +12,11 @@ from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QListWi
 
 from model.advice.report import (CATEGORY_WORDS, TENTATIVE_BELOW, anchor_name, span_text, suggestion_action,
                                  suggestion_sentence)
+from model.audio.findings import listed
 
 SEVERITY_COLOURS = {"error": "#ff8a80", "warning": "#ffd479", "info": "#a9d1ff", "failed": "#ff8a80"}
+#: Where a findings row keeps the ids of the files its fix mutes (Finding.mutes).
+_MUTES = Qt.ItemDataRole.UserRole + 1
 RECHECK_COLOURS = {"resolved": "#5fbf77", "over-corrected": "#e0b341", "still there": "#ff8a4a", "unclear": "#aaaaaa"}
 #: How sure a verdict looks: (lowest confidence, level, colour). A tentative verdict is amber and in italics.
 CONFIDENCE_LEVELS = ((0.75, "firm", "#5fbf77"), (TENTATIVE_BELOW, "fair", "#9fb3c8"), (0.0, "tentative", "#e0b341"))
@@ -109,6 +112,7 @@ class AdvicePanel(QFrame):
         self.findings.setWordWrap(True)
         self.findings.setMinimumHeight(60)
         self.findings.setToolTip("Export doctor: problems in the exported files that can distort the critique")
+        self.findings.itemDoubleClicked.connect(self._mute_for_finding)
         self.findings_details = QToolButton()
         self.findings_details.setObjectName("findings_details")
         self.findings_details.setText("Details")
@@ -313,22 +317,36 @@ class AdvicePanel(QFrame):
             self._add("warning", f"Missing (kept in the session): {m.path}")
         for f in findings:
             files = f.files_line(None)
+            mutes = tuple(t for t in f.mutes if t not in p.muted)
             if files and self.findings_details.isChecked():
-                self._add(f.severity, f"{f.message}\n    {files}")
+                self._add(f.severity, f"{f.message}\n    {files}", mutes=mutes)
             else:
-                self._add(f.severity, f.message + (f" ({len(f.track_ids)} files)" if files else ""), files)
+                self._add(f.severity, f.message + (f" ({len(f.track_ids)} files)" if files else ""), files, mutes)
         for note in p.load_notes:
             self._add("info", note)
         if self.findings.count() == 0 and p.tracks:
             self._add("info", "No export problems found.")
 
-    def _add(self, severity: str, text: str, tooltip: str = "") -> None:
+    def _add(self, severity: str, text: str, tooltip: str = "", mutes: tuple[str, ...] = ()) -> None:
         it = QListWidgetItem(f"[{severity}] {text}")
+        if mutes:
+            tooltip = "\n".join(x for x in (tooltip, f"Double-click to mute {listed(list(mutes))}.") if x)
+            it.setData(_MUTES, mutes)
         if tooltip:
             it.setToolTip(tooltip)
         it.setForeground(QBrush(QColor(SEVERITY_COLOURS.get(severity, "#dddddd"))))
         it.setData(Qt.ItemDataRole.UserRole, severity)
         self.findings.addItem(it)
+
+    def _mute_for_finding(self, item: QListWidgetItem) -> None:
+        """A finding whose fix is to mute files (a reference track, a dry print): mute them on a double-click."""
+        mutes = item.data(_MUTES) or ()
+        for track_id in mutes:
+            self.controller.set_muted(track_id, True)
+        if mutes:
+            self.controller.status.emit(f"Muted {listed(list(mutes))}: critique again to judge the mix without "
+                                        f"{'it' if len(mutes) == 1 else 'them'}.")
+            self._show_findings()
 
     # --- results of Apply and Re-check --------------------------------------------------------
     def _on_apply(self, result) -> None:

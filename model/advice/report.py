@@ -416,7 +416,8 @@ def advice_from_dict(d: Mapping) -> Advice:
         suggestions=tuple(rg(s) for s in d.get("suggestions", ())), windows=tuple(wv(v) for v in d.get("windows", ())),
         confidence=float(d.get("confidence", 0.0)), abstained=bool(d.get("abstained", False)), text=d.get("text", ""),
         advisor_id=d.get("advisor_id", ""),
-        findings=tuple(Finding(f["code"], f["severity"], f["message"], tuple(f.get("track_ids", ())))
+        findings=tuple(Finding(f["code"], f["severity"], f["message"], tuple(f.get("track_ids", ())),
+                               tuple(f.get("mutes", ())))
                        for f in d.get("findings", ())),
         measurements=d.get("measurements") or {}, agreement=d.get("status", ""),
         anchor_reason=d.get("anchor_reason", ""), profile=d.get("profile"),

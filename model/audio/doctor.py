@@ -259,7 +259,7 @@ def _references(tracks: Sequence[FileStats], audible: set[str] | None) -> list[F
                     f"{_count(refs)} named like a reference track: if {'it is' if len(refs) == 1 else 'they are'} "
                     "another song or mix kept to compare with, its whole mix counts in the other instruments and "
                     f"skews the balance. Mute {'it' if len(refs) == 1 else 'them'} (or leave "
-                    f"{'it' if len(refs) == 1 else 'them'} out) and critique again.", _ids(refs))]
+                    f"{'it' if len(refs) == 1 else 'them'} out) and critique again.", _ids(refs), _ids(refs))]
 
 
 def _dry_and_wet(tracks: Sequence[FileStats], audible: set[str] | None) -> list[Finding]:
@@ -274,7 +274,7 @@ def _dry_and_wet(tracks: Sequence[FileStats], audible: set[str] | None) -> list[
                     f"{what.capitalize()} printed both dry and with {'its' if len(pairs) == 1 else 'their'} effects "
                     f"({named}): both count, so {'it reads' if len(pairs) == 1 else 'they read'} up to 6 LU louder "
                     "than in the mix. Mute the dry print (the wet one is what the mix plays) and critique again.",
-                    tuple(t.id for pair in pairs for t in pair))]
+                    tuple(t.id for pair in pairs for t in pair), tuple(dry.id for dry, _ in pairs))]
 
 
 def _mono_pairs(tracks: Sequence[FileStats]) -> list[Finding]:
@@ -306,7 +306,7 @@ def _effect_returns(tracks: Sequence[FileStats], audible: set[str] | None) -> li
         said = (f"{len(returns)} files are named like effect returns (a reverb or delay fed from several tracks): "
                 "their wet sound is counted in the other instruments. Where one carries mostly one role's sound (a "
                 "vocal reverb), set its role to that role; to judge the dry balance, mute them.")
-    return [Finding("effect_return", "info", said, _ids(returns))]
+    return [Finding("effect_return", "info", said, _ids(returns), _ids(returns))]
 
 
 def _normalised(tracks: Sequence[FileStats], peaks: dict[str, float]) -> list[Finding]:

@@ -30,6 +30,8 @@ class Finding:
     severity: Literal["error", "warning", "info"]
     message: str
     track_ids: tuple[str, ...] = ()
+    #: The files its fix mutes, where the fix is to mute them (the app offers it on a double-click).
+    mutes: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         """The finding as the JSON outputs list it (``warnings``)."""
