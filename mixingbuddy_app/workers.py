@@ -366,8 +366,8 @@ class LoadTracksJob(PoolJob):
             if row != i:
                 buffer[row] = buffer[i]
         buffer = buffer[: len(kept)]
-        tracks = TrackSet(tuple(replace(planned[i], audio=buffer[row] if planned[i].info.decoded_channels == 2
-                                        else buffer[row, :, :1]) for row, i in enumerate(kept)), rate)
+        tracks = TrackSet(tuple(replace(planned[i], audio=buffer[row, :, :planned[i].info.decoded_channels])
+                                for row, i in enumerate(kept)), rate)
         lufs = {planned[i].id: read[i][1] for i in kept}
         self.emit("progress", 0.97, "Checking the export")
         findings = tuple(run_doctor([read[i][0] for i in kept], rate, tracks.roles_present()))

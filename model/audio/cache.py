@@ -64,19 +64,20 @@ class FileKey:
     path: str
     size: int
     mtime_ns: int
-    header: tuple[int, int, int, str, str, str | None]  # rate, channels, frames, format, subtype, side
+    header: tuple[int, int, int, str, str]  # rate, channels, frames, format, subtype
     session_rate: int
     session_frames: int
     window_s: float
     span: tuple[float, float] | None
+    side: str | None = None  # AudioInfo.side: a side of a left/right pair decodes to stereo
 
     @classmethod
     def of(cls, info: AudioInfo, session_rate: int, session_frames: int, window_s: float,
            span: tuple[float, float] | None) -> "FileKey":
         return cls(os.path.abspath(info.path), info.stamp[0], info.stamp[1],
-                   (info.sample_rate, info.channels, info.frames, info.format, info.subtype, info.side),
+                   (info.sample_rate, info.channels, info.frames, info.format, info.subtype),
                    int(session_rate), int(session_frames), float(window_s),
-                   (float(span[0]), float(span[1])) if span else None)
+                   (float(span[0]), float(span[1])) if span else None, info.side)
 
     @classmethod
     def of_track(cls, track: Track, tracks: TrackSet, window_s: float = 0.0,
@@ -289,7 +290,7 @@ class AnalysisCache:
             os.utime(path)   # used now: ``prune`` deletes the least recently used first
         except OSError:
             pass
-        info = AudioInfo(key.path, *key.header[:5], stamp=(key.size, key.mtime_ns), side=key.header[5])
+        info = AudioInfo(key.path, *key.header, stamp=(key.size, key.mtime_ns), side=key.side)
         stats = FileStats("", Path(key.path).name, "other", info, key.session_rate)
         for k, v in scalars.items():
             setattr(stats, k, v)

@@ -8,7 +8,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import PurePath
-from typing import Literal, Sequence
+from typing import Hashable, Iterable, Literal, Sequence
 
 Role = Literal["vocals", "drums", "bass", "other"]
 ROLES: tuple[Role, ...] = ("vocals", "drums", "bass", "other")
@@ -154,8 +154,21 @@ def fold_accents(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(out)).translate(_LIGATURES)
 
 
+#: Take, version and side words that carry no role information.
+_NOISE_WORDS = {"take", "tk", "comp", "v", "ver", "version", "final", "mix", "stem", "stems", "track", "trk", "audio",
+                "export", "bounce", "print", "l", "r", "left", "right", "st", "stereo", "mono", "dry", "wet", "fx",
+                "edit", "edited", "master", "mstr", "copy"}
+
+
 def normalise_name(name: str) -> str:
     """Lower-case a DAW file name and strip extension, accents, track numbers and take suffixes."""
+    words = _name_words(name)
+    kept = [w for w in words if w not in _NOISE_WORDS]
+    return " ".join(kept if kept else words)
+
+
+def _name_words(name: str) -> list[str]:
+    """A file name's lower-case words, accents, extension and track numbers (not 808) left out."""
     stem = fold_accents(PurePath(name).name)
     stem = _AUDIO_EXT.sub("", stem)
     stem = re.sub(r"([a-z])([A-Z])", r"\1 \2", stem)  # LeadVocal -> Lead Vocal
@@ -163,15 +176,8 @@ def normalise_name(name: str) -> str:
     stem = re.sub(r"[_\-\.\(\)\[\]\{\}+,;:#&]+", " ", stem)
     stem = re.sub(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])", " ", stem)  # bgv2 -> bgv 2, but keep 808
     stem = re.sub(r"\b(8 ?0 ?8)\b", "808", stem)
-    words = stem.split()
-    # Drop pure numbers (track numbers, take counters) except meaningful ones (808).
-    words = [w for w in words if not (w.isdigit() and w != "808")]
-    # Drop take / version / side words that carry no role information.
-    noise = {"take", "tk", "comp", "v", "ver", "version", "final", "mix", "stem", "stems", "track", "trk",
-             "audio", "export", "bounce", "print", "l", "r", "left", "right", "st", "stereo", "mono",
-             "dry", "wet", "fx", "print", "edit", "edited", "master", "mstr", "copy"}
-    kept = [w for w in words if w not in noise]
-    return " ".join(kept if kept else words)
+    # pure numbers (track numbers, take counters) say nothing, except a meaningful one (808)
+    return [w for w in stem.split() if not (w.isdigit() and w != "808")]
 
 
 def guess_role(name: str) -> RoleGuess:
@@ -285,7 +291,7 @@ _EFFECT_RETURN = _words(EFFECT_RETURN_WORDS)
 def named_like_effect_return(name: str) -> bool:
     """Whether a file name names an effect and no instrument or role ("A-Reverb", "Delay Return", "Aux 2"; not
     "Vocal Reverb" or "Snare Verb", which are their role's)."""
-    return guess_role(name).source == "default" and bool(_EFFECT_RETURN.search(normalise_name(name)))
+    return _names_only(name, _EFFECT_RETURN)
 
 
 #: Words of a reference track kept in the session to compare with (often another song): "Reference", "Ref Mix".
@@ -296,22 +302,36 @@ _REFERENCE = _words(REFERENCE_WORDS)
 def named_like_reference(name: str) -> bool:
     """Whether a file name names a reference track and no instrument or role ("Reference", "REF MIX", "Master Ref";
     not "Ref Vox")."""
-    return guess_role(name).source == "default" and bool(_REFERENCE.search(normalise_name(name)))
+    return _names_only(name, _REFERENCE)
 
 
-_DRY, _WET = _words((r"dry",)), _words((r"wet", r"fx", r"print(?:ed)?"))
+def _names_only(name: str, pattern: re.Pattern) -> bool:
+    """Whether the name has a ``pattern`` word and names no instrument or role."""
+    return guess_role(name).source == "default" and bool(pattern.search(normalise_name(name)))
+
+
+_WET_WORDS = {"wet", "fx", "print", "printed"}
 
 
 def dry_wet_pairs(names: Sequence[str]) -> list[tuple[int, int]]:
     """(dry, wet) indices of names that are one track printed dry and with its effects ("Lead Vox Dry" and
     "Lead Vox Wet" or "Lead Vox FX"): the same name once these words are dropped, one saying dry, one wet."""
-    by_name: dict[str, dict[str, list[int]]] = {}
+    entries = []
     for i, name in enumerate(names):
-        words = re.sub(r"[_\-\.\(\)\[\]]+", " ", fold_accents(PurePath(name).stem).lower())
-        kind = "dry" if _DRY.search(words) else "wet" if _WET.search(words) else None
+        words = set(_name_words(name))
+        kind = "dry" if "dry" in words else "wet" if words & _WET_WORDS else None
         if kind:
-            by_name.setdefault(normalise_name(name), {}).setdefault(kind, []).append(i)
-    return [(k["dry"][0], k["wet"][0]) for k in by_name.values() if len(k.get("dry", ())) == len(k.get("wet", ())) == 1]
+            entries.append((normalise_name(name), kind, i))
+    return one_of_each(entries, "dry", "wet")
+
+
+def one_of_each(entries: Iterable[tuple[Hashable, str, int]], first: str, second: str) -> list[tuple[int, int]]:
+    """(first, second) indices of the keys that have exactly one entry of each kind, from (key, kind, index)."""
+    by_key: dict[Hashable, dict[str, list[int]]] = {}
+    for key, kind, i in entries:
+        by_key.setdefault(key, {}).setdefault(kind, []).append(i)
+    return [(k[first][0], k[second][0]) for k in by_key.values()
+            if len(k.get(first, ())) == len(k.get(second, ())) == 1]
 
 
 def named_like_backing_vocal(name: str) -> bool:

@@ -14,7 +14,7 @@ import numpy as np
 from model.audio.decode import AudioInfo, is_audio_path, probe, read_into
 from model.audio.findings import listed
 from model.errors import AudioFormatError, InputError, NoAnalysableAudio
-from model.audio.roles import ROLES, RoleGuess, guess_roles
+from model.audio.roles import ROLES, RoleGuess, guess_roles, one_of_each
 
 #: Refuse sessions whose decoded audio would not fit comfortably in memory.
 MAX_SESSION_BYTES = 6 * 1024**3
@@ -326,16 +326,15 @@ def sides_of_pairs(infos: Sequence[AudioInfo]) -> list[str | None]:
     multiple-mono bounce of a stereo track ("Kick.L", "Kick.R"), a mic pair or a double ("OH L", "Gtr R").
     The DAW plays them apart; played on both speakers each, the pair would read 3 to 6 LU louder.
     """
-    sides: dict[tuple[str, str], dict[str, list[int]]] = {}
+    entries = []
     for i, info in enumerate(infos):
         m = _SIDE.match(Path(info.path).stem)
         if m and info.channels == 1:
-            key = (os.path.dirname(os.path.abspath(info.path)), m["base"].strip().lower())
-            sides.setdefault(key, {}).setdefault(m["side"][0].lower(), []).append(i)
+            folder = os.path.dirname(os.path.abspath(info.path))
+            entries.append(((folder, m["base"].strip().lower()), m["side"][0].lower(), i))
     out: list[str | None] = [None] * len(infos)
-    for found in sides.values():
-        if len(found.get("l", ())) == len(found.get("r", ())) == 1:
-            out[found["l"][0]], out[found["r"][0]] = "left", "right"
+    for left, right in one_of_each(entries, "l", "r"):
+        out[left], out[right] = "left", "right"
     return out
 
 
