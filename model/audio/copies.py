@@ -128,10 +128,8 @@ def find_copies(measurements) -> list[CopyFile]:
     Reads the per-track energies of ``measurements`` (model.audio.measure.Measurements measured per track);
     windows where a track was not metered on its own are skipped.
     """
-    buses = []
-    for role in measurements.roles_present:
-        ids = [tid for tid in measurements.track_ids if measurements.track_set.get(tid).role.role == role]
-        buses.append(_copy_among(measurements, ids, f"r:{role}", role))
+    buses = [_copy_among(measurements, _ids_of(measurements, role), f"r:{role}", role)
+             for role in measurements.roles_present]
     buses = [b for b in buses if b is not None]
     if buses:
         return buses
@@ -156,13 +154,18 @@ def without_copies(stream: Callable[[Gains], tuple[object, T]], gains: Gains,
     return result, gains, left_out
 
 
+def _ids_of(measurements, role: str) -> list[str]:
+    return [tid for tid in measurements.track_ids if measurements.track_set.get(tid).role.role == role]
+
+
 def _copy_among(measurements, ids: list[str], total: str, role: str | None) -> CopyFile | None:
     """The one of ``ids`` (which together make the signal ``total``: a role's sum, or the mix) that copies the sum
     of all the others, else the one that sums some of them (over the mix: a group of files from several roles)."""
-    read = _blocks(measurements, [f"t:{tid}" for tid in ids], total) if len(ids) >= 3 else None  # 1 + 1 is a pair
+    groups = None if role else [[ids.index(tid) for tid in _ids_of(measurements, r)] for r in measurements.roles_present]
+    read = _blocks(measurements, [f"t:{tid}" for tid in ids], total, groups) if len(ids) >= 3 else None  # 1 + 1: a pair
     if read is None:
         return None
-    found, part = _copy_of_the_rest(read), False
+    found, part = _copy_of_the_rest(read, over_the_mix=role is None), False
     if found is None:
         found, part = _bus_of_some(read), True
     if found is None:
@@ -171,9 +174,12 @@ def _copy_among(measurements, ids: list[str], total: str, role: str | None) -> C
     return CopyFile(tid, measurements.track_set.get(tid).name, len(ids) - 1, read[3], found[1], role, part=part)
 
 
-def _copy_of_the_rest(read) -> tuple[int, float] | None:
-    """The row of ``_blocks``'s reading that copies the sum of the others, and how closely (dB) it follows them."""
-    tracks, mix, power_sum, excess = read
+def _copy_of_the_rest(read, over_the_mix: bool) -> tuple[int, float] | None:
+    """The row of ``_blocks``'s reading that copies the sum of the others, and how closely (dB) it follows them.
+    Over the mix, not a row that follows one other file (``_follows_another_file``): a track printed dry and wet
+    adds in phase with its twin, and in a session of a few files its twin can be most of the others' sum (a
+    role's bus that follows its loudest part is still its bus)."""
+    tracks, mix, power_sum, excess, elsewhere = read
     if excess < MIX_EXCESS_DB:
         return None
     best = None
@@ -184,9 +190,10 @@ def _copy_of_the_rest(read) -> tuple[int, float] | None:
             continue
         own, rest = own[both], rest[both]
         tracking = float(np.std(10.0 * np.log10(own / rest)))
-        in_phase = float(np.median((mix[both] - power_sum[both]) / (2.0 * np.sqrt(own * rest))))
+        in_phase = float(np.median((mix - power_sum - elsewhere[i])[both] / (2.0 * np.sqrt(own * rest))))
         copy = tracking <= MAX_TRACKING_DB and IN_PHASE[0] <= in_phase <= IN_PHASE[1]
-        if copy and (best is None or tracking < best[1]):
+        if copy and not (over_the_mix and _follows_another_file(tracks, i, tracks[i] > _GATE)) and \
+                (best is None or tracking < best[1]):
             best = (i, tracking)
     return best
 
@@ -195,13 +202,13 @@ def _bus_of_some(read) -> tuple[int, float] | None:
     """The row of ``_blocks``'s reading that sums some of the others: the total reads twice its energy over the
     power sum wherever it sounds (PART_BUS_RATIO, within MAX_TRACKING_DB), and no other file holds it
     (``_inside_another_file``); with how closely (dB) that excess follows it."""
-    tracks, summed, power_sum, _ = read
+    tracks, summed, power_sum, _, elsewhere = read
     best = None
     for i in range(len(tracks)):
         sounds = tracks[i] > _GATE
         if sounds.sum() < 3:
             continue
-        ratio = (summed[sounds] - power_sum[sounds]) / (2.0 * tracks[i][sounds])
+        ratio = (summed - power_sum - elsewhere[i])[sounds] / (2.0 * tracks[i][sounds])
         inside = (ratio >= PART_BUS_RATIO[0]) & (ratio <= PART_BUS_RATIO[1])
         if inside.mean() < MIN_PRESENCE:
             continue
@@ -213,29 +220,47 @@ def _bus_of_some(read) -> tuple[int, float] | None:
 
 
 def _inside_another_file(tracks: np.ndarray, i: int, sounds: np.ndarray) -> bool:
-    """Whether one other row of ``tracks`` sounds in nearly all of row ``i``'s blocks (MIN_PRESENCE) and, in
-    nearly all of them, either follows its loudness (within MAX_TRACKING_DB of their usual difference: a layer
-    printed twice, or one of a bus's parts beside it) or is louder (it may hold row ``i``: a full mix in the
-    role, with whose copy of it row ``i`` adds in phase). Nearly all, not a spread: the blocks where one of
-    them starts or stops differ by any amount."""
+    """Whether one other row of ``tracks`` sounds in nearly all of row ``i``'s blocks and either follows its
+    loudness (``_follows_another_file``: a layer printed twice, or one of a bus's parts beside it) or is louder
+    in nearly all of them (it may hold row ``i``: a full mix in the role, with whose copy of it row ``i`` adds in
+    phase)."""
+    return any(_follows(own, other) or np.mean(other > own) >= MIN_PRESENCE
+               for own, other in _beside(tracks, i, sounds))
+
+
+def _follows_another_file(tracks: np.ndarray, i: int, sounds: np.ndarray) -> bool:
+    """Whether one other row of ``tracks`` sounds in nearly all of row ``i``'s blocks (MIN_PRESENCE) and follows
+    its loudness in nearly all of them, within MAX_TRACKING_DB of their usual difference: one track printed
+    twice (a layer, or dry and wet), which adds in phase with its twin as a full mix or a bus does with its
+    parts, but copies one file, not a sum. Nearly all, not a spread: the blocks where one of them starts or
+    stops differ by any amount."""
+    return any(_follows(own, other) for own, other in _beside(tracks, i, sounds))
+
+
+def _beside(tracks: np.ndarray, i: int, sounds: np.ndarray):
+    """(row i's energies, row j's) over the blocks where both sound, for each other row j that sounds in nearly
+    all of the blocks where row ``i`` does (``sounds``)."""
     for j in range(len(tracks)):
         both = sounds & (tracks[j] > _GATE)
-        if j == i or both.sum() < MIN_PRESENCE * sounds.sum():
-            continue
-        own, other = tracks[i][both], tracks[j][both]
-        apart = 10.0 * np.log10(own / other)
-        if np.mean(np.abs(apart - np.median(apart)) <= MAX_TRACKING_DB) >= MIN_PRESENCE or \
-                np.mean(other > own) >= MIN_PRESENCE:
-            return True
-    return False
+        if j != i and both.sum() >= MIN_PRESENCE * sounds.sum():
+            yield tracks[i][both], tracks[j][both]
 
 
-def _blocks(measurements, keys, total: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+def _follows(own: np.ndarray, other: np.ndarray) -> bool:
+    apart = 10.0 * np.log10(own / other)
+    return bool(np.mean(np.abs(apart - np.median(apart)) <= MAX_TRACKING_DB) >= MIN_PRESENCE)
+
+
+def _blocks(measurements, keys, total: str, groups: list[list[int]] | None = None):
     """Over the blocks where the signal ``total`` ("mix" or "r:ROLE") and the signals ``keys`` sound: their
-    energies (one row each), the total's, their power sum and the total's median excess over it (dB); None
-    when no block sounds."""
+    energies (one row each), the total's, their power sum, the total's median excess over it (dB) and, for each
+    row, the part of that excess made inside the roles it is not in (``groups``: the rows of each role, in
+    measurements.roles_present's order; None: no such part). Two files of one role that add in phase (one
+    track printed dry and wet, a layer printed twice) make that part, and it says nothing about a third file
+    elsewhere, which a copy of the mix must explain by itself. None when no block sounds."""
     keys = list(keys)
-    windows = [w for w in measurements.windows if total in w.energies and all(k in w.energies for k in keys)]
+    roles = [f"r:{r}" for r in measurements.roles_present] if groups else []
+    windows = [w for w in measurements.windows if all(k in w.energies for k in [total, *keys, *roles])]
     if not keys or not windows:
         return None
     parts = np.concatenate([np.stack([w.energies[k] for k in keys]) for w in windows], axis=1)
@@ -245,4 +270,10 @@ def _blocks(measurements, keys, total: str) -> tuple[np.ndarray, np.ndarray, np.
     if not sounding.any():
         return None
     parts, mix, power_sum = parts[:, sounding], mix[sounding], power_sum[sounding]
-    return parts, mix, power_sum, float(np.median(10.0 * np.log10(mix / power_sum)))
+    elsewhere = np.zeros_like(parts)
+    if groups:
+        inside = [np.concatenate([w.energies[key] for w in windows])[sounding] - parts[rows].sum(axis=0)
+                  for key, rows in zip(roles, groups)]
+        for role, rows in enumerate(groups):
+            elsewhere[rows] = sum(inside) - inside[role]
+    return parts, mix, power_sum, float(np.median(10.0 * np.log10(mix / power_sum))), elsewhere

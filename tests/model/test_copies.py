@@ -205,3 +205,24 @@ def test_a_group_of_files_from_several_roles_is_found_over_the_mix(tmp_path):
     said = copies[0].finding("It is left out.")
     assert said.code == "bus_file" and said.message.startswith("Music Bus.wav looks like a bus of files from several")
     assert copies[0].title == "A bus of several roles among the stems" and not copies[0].is_full_mix
+
+
+@pytest.mark.parametrize("gated", [False, True])
+def test_a_track_printed_dry_and_wet_is_not_taken_for_the_mix_nor_makes_another_file_one(tmp_path, gated):
+    # the wet print adds in phase with its dry twin, as a copy of the mix adds with the stems; in a session of a
+    # few files the twin is much of the others' sum, and the pair's excess must not be laid on a third file
+    # either. Parts that play throughout (a loop) follow each other's loudness as a copy does.
+    rng = np.random.default_rng(5)
+    n = RATE * SECONDS
+
+    def part(seed_gain: float) -> np.ndarray:   # noise whose level drifts by up to 3 dB from block to block
+        drift = np.repeat(rng.uniform(-3.0, 3.0, n // (RATE // 5) + 1), RATE // 5)[:n]
+        return (seed_gain * rng.standard_normal(n) * 10 ** (drift / 20)).astype(np.float32)
+
+    parts = stems() if gated else {"Kick.wav": part(0.1), "Bass.wav": part(0.1), "Lead Vox.wav": part(0.1)}
+    dry = parts["Lead Vox.wav"]
+    tail = np.exp(-np.arange(RATE // 2) / (0.15 * RATE)) * rng.standard_normal(RATE // 2)
+    wet = dry + 0.5 * np.convolve(dry, tail / np.sqrt(np.sum(tail ** 2)))[:n].astype(np.float32)
+    session = {"Kick.wav": parts["Kick.wav"], "Bass.wav": parts["Bass.wav"], "Lead Vox Dry.wav": dry,
+               "Lead Vox Wet.wav": wet}
+    assert find_copies(measured(write(tmp_path / "song", session))) == []
