@@ -335,7 +335,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
             msg += " · " + " ".join(outcome.notes)
         self.status.emit(msg)
         if was_playing and self.output.available:
-            self.engine.playing = True
+            self.engine.start()
 
     def _report_failed(self, failed) -> None:
         self.files_failed.emit(list(failed))

@@ -37,6 +37,15 @@ MAX_BLOCK = 8192                 # frames; larger callback blocks are split
 AUDIO_SWITCH_INTERVAL_S = 0.0005
 #: How long a replaced buffer is kept before it is let go (well over one callback period).
 RELEASE_DELAY_S = 0.2
+#: How far ahead of the play position (s) the preview's pages are read in, on a thread of their own, so that the
+#: callback never waits for the disk: the kernel drops a memory-mapped preview's pages under memory pressure (that
+#: is what keeps a 96-track session out of the app's own memory), and a page read back inside the callback is a
+#: dropout (96 tracks played from a cold preview: 0.4 s for the first block on this repo's machine).
+READ_AHEAD_S = 2.0
+#: What is read at once, per track; starting to play and a seek while playing read the first one themselves.
+READ_CHUNK_S = 0.25
+#: A chunk read longer ago than this may have been dropped since: read it again when it comes up.
+READ_AGAIN_S = 10.0
 PREVIEW_BUS_NOTE = ("Preview bus: -6 dB headroom and a soft limiter above -2 dBFS (never clips). "
                     "Listening only: the critique judges the unprocessed mix.")
 
@@ -59,6 +68,7 @@ class MixEngine:
         self.loop: tuple[int, int] | None = None   # (start, end) frames, replaced by reference
         self._seek: tuple[int, int] = (0, 0)       # (sequence, frame), replaced by reference
         self._seek_seen = 0
+        self._read_ahead = ReadAhead(self)
         start_releaser()   # now, so that swapping in a load's buffer never waits for a thread to start
 
     # --- GUI side -------------------------------------------------------------
@@ -108,8 +118,37 @@ class MixEngine:
         return np.ascontiguousarray(g * np.float32(self._master))
 
     def seek(self, frame: int) -> None:
-        seq = self._seek[0] + 1
-        self._seek = (seq, max(0, int(frame)))
+        frame = max(0, int(frame))
+        if self.playing:   # the callback goes there at once: its first chunk read in first
+            self._read_ahead.read(self._play_ranges(frame, READ_CHUNK_S))
+        self._seek = (self._seek[0] + 1, frame)
+
+    def start(self) -> None:
+        """Play from the position (or the pending seek), its first chunk read in before the callback mixes it."""
+        if not self.playing:
+            pending = self.pending_seek
+            self._read_ahead.read(self._play_ranges(self.position if pending is None else pending, READ_CHUNK_S))
+        self.playing = True
+
+    def _play_ranges(self, frame: int, seconds: float) -> list[tuple[int, int]]:
+        """The (first frame, frames) ranges playing ``seconds`` from ``frame`` covers: up to the end, or round the
+        loop."""
+        total = self.frames
+        loop = self.loop
+        start, end = (loop[0], min(loop[1], total)) if loop is not None and loop[0] < total else (0, total)
+        if not start <= frame < end:
+            frame = start
+        wanted = int(seconds * self.sample_rate)
+        ranges = [(frame, min(wanted, end - frame))]
+        if loop is not None and wanted > end - frame:
+            ranges.append((start, min(wanted - (end - frame), end - start)))
+        return [r for r in ranges if r[1] > 0]
+
+    def read_ahead(self) -> None:
+        """While playing, read in what the next READ_AHEAD_S will play (the read-ahead thread calls this)."""
+        if self.playing and self.frames:
+            pending = self.pending_seek
+            self._read_ahead.read(self._play_ranges(self.position if pending is None else pending, READ_AHEAD_S))
 
     def set_loop(self, start: int | None, end: int | None) -> None:
         self.loop = None if start is None or end is None or end - start < 64 else (int(start), int(end))
@@ -166,6 +205,80 @@ class MixEngine:
         np.tanh(b, out=b)
         np.multiply(b, self._rest, out=b)
         np.add(a, b, out=dst)
+
+
+class ReadAhead:
+    """Reads a MixEngine's memory-mapped buffer into the page cache ahead of the callback, in READ_CHUNK_S chunks
+    (each track's chunk one pread, which lets go of the interpreter lock while it waits for the disk), skipping
+    chunks read within READ_AGAIN_S. A buffer in ordinary memory needs none of it."""
+
+    def __init__(self, engine: "MixEngine") -> None:
+        self._engine = weakref.ref(engine)
+        self._located: tuple = (lambda: None, None)      # (weak reference to the buffer, where it lies or None)
+        self._when: dict[int, float] = {}                 # chunk -> when it was read
+        self._scratch = bytearray(0)
+        _READERS.add(engine)
+        start_read_ahead()
+
+    def read(self, ranges: list[tuple[int, int]]) -> None:
+        engine = self._engine()
+        if engine is None:
+            return
+        buf = engine.buffer
+        where = self._locate(buf)
+        if where is None:
+            return
+        fd, offset, row_stride = where
+        chunk = max(1, int(READ_CHUNK_S * engine.sample_rate))
+        frame_bytes = buf.strides[1]
+        if len(self._scratch) < chunk * frame_bytes:
+            self._scratch = bytearray(chunk * frame_bytes)
+        now = time.monotonic()
+        for first, frames in ranges:
+            for c in range(first // chunk, (first + frames - 1) // chunk + 1):
+                if now - self._when.get(c, -READ_AGAIN_S) < READ_AGAIN_S:
+                    continue
+                self._when[c] = now
+                length = (min((c + 1) * chunk, buf.shape[1]) - c * chunk) * frame_bytes
+                view = memoryview(self._scratch)[:length]
+                try:
+                    for row in range(buf.shape[0]):
+                        os.preadv(fd, [view], offset + row * row_stride + c * chunk * frame_bytes)
+                except OSError:   # the file went with its buffer: nothing left to read ahead of
+                    return
+
+    def _locate(self, buf: np.ndarray) -> tuple[int, int, int] | None:
+        """(fd, byte offset of the first frame, bytes from one track to the next) of ``buf`` in its preview file;
+        None in ordinary memory. A new buffer starts with no chunk read."""
+        if self._located[0]() is not buf:
+            from model.audio.processes import mapped_view
+
+            mapped = preview_file(buf) if buf.size and hasattr(os, "preadv") else None
+            view = mapped_view(buf, mapped) if mapped is not None else None
+            self._located = (weakref.ref(buf), None if view is None else (mapped.fd, view[0], buf.strides[0]))
+            self._when = {}
+        return self._located[1]
+
+
+_READERS: "weakref.WeakSet[MixEngine]" = weakref.WeakSet()   # the engines the read-ahead thread serves
+_read_ahead_lock = threading.Lock()
+_read_ahead_thread: threading.Thread | None = None
+
+
+def _read_ahead_forever() -> None:
+    while True:
+        time.sleep(READ_CHUNK_S)
+        for engine in list(_READERS):
+            engine.read_ahead()
+
+
+def start_read_ahead() -> None:
+    """Start the read-ahead thread once (each MixEngine asks, at creation)."""
+    global _read_ahead_thread
+    with _read_ahead_lock:
+        if _read_ahead_thread is None:
+            _read_ahead_thread = threading.Thread(target=_read_ahead_forever, name="read-ahead", daemon=True)
+            _read_ahead_thread.start()
 
 
 _to_release: queue.SimpleQueue = queue.SimpleQueue()   # (when, holder) for the release-preview thread

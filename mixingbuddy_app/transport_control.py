@@ -103,7 +103,7 @@ class TransportMixin:
             a, b = (int(x * self.engine.sample_rate) for x in self.project.region)
             if not a <= pos < b:
                 self.engine.seek(a)
-        self.engine.playing = True
+        self.engine.start()
         self.transport_changed.emit(True)
 
     def pause(self) -> None:

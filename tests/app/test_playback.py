@@ -209,3 +209,86 @@ def test_a_replaced_buffer_is_let_go_off_the_calling_thread():
     assert not gone.is_set()                       # still held while a callback could be mixing from it
     assert gone.wait(RELEASE_DELAY_S + 2.0)
     assert where == ["release-preview"]
+
+
+class _Reads:
+    """os.preadv, recording what each call read: {offset: bytes}."""
+
+    def __init__(self, monkeypatch):
+        import os
+
+        self.got: dict[int, bytes] = {}
+        real = os.preadv
+
+        def preadv(fd, buffers, offset):
+            n = real(fd, buffers, offset)
+            self.got[offset] = bytes(buffers[0][:n])
+            return n
+
+        monkeypatch.setattr("mixingbuddy_app.playback.os.preadv", preadv)
+
+    def frames_of(self, buf: np.ndarray, row: int) -> set[int]:
+        """The frames of track ``row`` whose bytes were read, checked against the buffer's."""
+        from mixingbuddy_app.playback import preview_file
+        from model.audio.processes import mapped_view
+
+        start = mapped_view(buf, preview_file(buf))[0] + row * buf.strides[0]
+        frames = set()
+        for offset, data in self.got.items():
+            first, n = (offset - start) // buf.strides[1], len(data) // buf.strides[1]
+            if 0 <= first < buf.shape[1] and offset >= start:
+                assert data == buf[row, first:first + n].tobytes()   # the bytes that frame range holds
+                frames |= set(range(first, first + n))
+        return frames
+
+
+def _mapped_engine(tmp_path, n_tracks=3, seconds=12.0, rate=8000):
+    from mixingbuddy_app.playback import preview_buffer
+
+    buf = preview_buffer(n_tracks, int(seconds * rate), tmp_path)
+    buf[:] = np.random.default_rng(1).standard_normal(buf.shape).astype(np.float32) * 0.05
+    e = MixEngine(rate)
+    e.set_buffer(buf, np.ones(n_tracks, np.float32), rate)
+    return e, buf
+
+
+def test_starting_to_play_reads_the_first_chunk_of_every_track_of_a_mapped_preview_first(tmp_path, monkeypatch):
+    # the callback must not wait for the disk: what it mixes first is in the page cache before it starts
+    from mixingbuddy_app.playback import READ_CHUNK_S
+
+    e, buf = _mapped_engine(tmp_path)
+    reads = _Reads(monkeypatch)
+    e.seek(int(5.1 * 8000))
+    e.start()
+    assert e.playing
+    chunk = int(READ_CHUNK_S * 8000)
+    for row in range(3):
+        assert set(range(int(5.1 * 8000), 5 * 8000 + chunk)) <= reads.frames_of(buf, row)
+
+
+def test_a_seek_while_playing_and_the_loop_wrap_are_read_ahead(tmp_path, monkeypatch):
+    import time
+
+    from mixingbuddy_app.playback import READ_AHEAD_S
+
+    e, buf = _mapped_engine(tmp_path)
+    e.set_loop(8000, 4 * 8000)
+    reads = _Reads(monkeypatch)
+    e.start()   # from the loop's start
+    e.seek(int(3.5 * 8000))   # read now, before the callback jumps there
+    assert set(range(int(3.5 * 8000), int(3.6 * 8000))) <= reads.frames_of(buf, 2)
+    # the read-ahead thread then covers READ_AHEAD_S from there: round the loop, back to its start
+    wanted = set(range(int(3.5 * 8000), 4 * 8000)) | set(range(8000, int((1 + READ_AHEAD_S - 0.5) * 8000)))
+    deadline = time.monotonic() + 5.0
+    while not wanted <= reads.frames_of(buf, 0) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert wanted <= reads.frames_of(buf, 0)
+    assert not reads.frames_of(buf, 0) & set(range(4 * 8000, buf.shape[1]))   # nothing past the loop
+
+
+def test_a_preview_in_ordinary_memory_is_not_read_ahead(monkeypatch):
+    e, _ = _engine()
+    reads = _Reads(monkeypatch)
+    e.start()
+    e.read_ahead()
+    assert e.playing and reads.got == {}
