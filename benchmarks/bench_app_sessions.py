@@ -18,15 +18,15 @@ The load keeps each file's window readings and doctor statistics in the analysis
 stamp), so critique, re-check and Apply measure only the role sums and the mix, and a critique started beside
 the meters waits for their measurement instead of repeating it. A session of 16 files and 60 s or more is
 decoded in worker processes. A load's end updates each view once (the controller's signals come as one burst)
-and the worker processes run at nice 5, so the GUI thread gets a core first. Last run (2 cores, no other work):
-Lithium first row 0.07 s, ready 25.8 s, stall 90 ms (the GUI thread ran 51 ms, waited 37 ms for a core),
-anonymous 0.19 + 0.07 GB (worker processes), critique 4.1 s, Apply exact at once, re-check 3.5 s; reopened:
-ready 14.5 s, stall 67 ms; 96 tracks: first row 0.05 s, ready 62.4 s, stall 84 ms (ran 48 ms, was 123 ms
-before the burst), anonymous 0.30 + 0.07 GB, critique 8.8 s (6.5-8.8 over four runs). Callback maximum beside
-the meters 3.4 ms (2.6 ms with the limiter) of a 10.7 ms period; alone, the first blocks that touch the
-preview reach 36 ms once (p99 0.8 ms); with the meters on a thread of the app 3.7 ms (10.6 ms at Python's
-default switch interval). Cold, with the read-ahead: max 0.6 ms; without it the first block waited 462 ms for
-the disk.
+and the worker processes run at nice 5, so the GUI thread gets a core first. Last run (2 cores, no other work,
+at the read-ahead's commit): Lithium first row 0.04 s, ready 13.9 s, stall 61 ms (the GUI thread waited for a
+core), anonymous 0.19 + 0.07 GB (worker processes), critique 3.5 s, Apply exact at once, re-check 3.5 s;
+reopened: ready 9.2 s, stall 35 ms; 96 tracks: first row 0.02 s, ready 33.8 s, stall 41 ms, anonymous 0.31 +
+0.07 GB, critique 7.0 s (6.5 s the run before). Callback maximum beside the meters 2.5 ms (4.4 ms with the
+limiter) of a 10.7 ms period; alone 0.3-1.0 ms (the run before reached 87 ms once, straight after the app's
+10 GB sessions were deleted; the same measurement run by itself, 0.3 ms); with the meters on a thread of the app 4.2 ms
+(5.3 ms at Python's default switch interval). Played cold (the preview's pages dropped first), with the
+read-ahead: max 2.3 ms; without it the first block waited 463 ms for the disk.
 """
 
 from __future__ import annotations
