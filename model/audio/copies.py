@@ -28,7 +28,7 @@ found the same way over the mix, once no role has a bus and no file is the full 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Callable, Iterable, TypeVar
+from typing import Callable, Iterable, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -50,6 +50,11 @@ MAX_TRACKING_DB = 2.0
 #: the others add in phase among themselves too (one signal at several levels, as in a test tone session):
 #: then any of them could be "the mix", and none is named.
 IN_PHASE = (0.3, 1.3)
+#: Over the mix, a copy of it adds in phase with the files of the roles it is not in: the mix must read at least
+#: this far over the sum of its roles' energies (dB, median over its blocks; 0.00 over four released songs, +0.6 for
+#: a copy of the mix at unity in a role that holds three quarters of the mix's energy, up to +3 in one that holds
+#: little of it). A pair inside one role that adds in phase (dry and wet prints) leaves it at 0.
+CROSS_ROLE_EXCESS_DB = 0.5
 #: A bus of some of its role's files: what the role's sum reads over the power sum, over twice the bus's own
 #: energy, block by block (1 for a bus of exact copies; a compressor on the bus moves it by its gain reduction).
 PART_BUS_RATIO = (0.5, 2.0)
@@ -165,22 +170,22 @@ def _copy_among(measurements, ids: list[str], total: str, role: str | None) -> C
     read = _blocks(measurements, [f"t:{tid}" for tid in ids], total, groups) if len(ids) >= 3 else None  # 1 + 1: a pair
     if read is None:
         return None
-    found, part = _copy_of_the_rest(read, over_the_mix=role is None), False
+    found, part = _copy_of_the_rest(read), False
     if found is None:
         found, part = _bus_of_some(read), True
     if found is None:
         return None
     tid = ids[found[0]]
-    return CopyFile(tid, measurements.track_set.get(tid).name, len(ids) - 1, read[3], found[1], role, part=part)
+    return CopyFile(tid, measurements.track_set.get(tid).name, len(ids) - 1, read.excess_db, found[1], role, part=part)
 
 
-def _copy_of_the_rest(read, over_the_mix: bool) -> tuple[int, float] | None:
+def _copy_of_the_rest(read: _Reading) -> tuple[int, float] | None:
     """The row of ``_blocks``'s reading that copies the sum of the others, and how closely (dB) it follows them.
-    Over the mix, not a row that follows one other file (``_follows_another_file``): a track printed dry and wet
-    adds in phase with its twin, and in a session of a few files its twin can be most of the others' sum (a
-    role's bus that follows its loudest part is still its bus)."""
-    tracks, mix, power_sum, excess, elsewhere = read
-    if excess < MIX_EXCESS_DB:
+    Over the mix, files of different roles must add in phase (CROSS_ROLE_EXCESS_DB): a track printed dry and wet
+    adds in phase with its twin inside its role only, and in a session of a few files the twin is much of the
+    others' sum."""
+    tracks, mix, power_sum, excess, elsewhere, across = read
+    if excess < MIX_EXCESS_DB or across is not None and across < CROSS_ROLE_EXCESS_DB:
         return None
     best = None
     for i in range(len(tracks)):
@@ -192,17 +197,16 @@ def _copy_of_the_rest(read, over_the_mix: bool) -> tuple[int, float] | None:
         tracking = float(np.std(10.0 * np.log10(own / rest)))
         in_phase = float(np.median((mix - power_sum - elsewhere[i])[both] / (2.0 * np.sqrt(own * rest))))
         copy = tracking <= MAX_TRACKING_DB and IN_PHASE[0] <= in_phase <= IN_PHASE[1]
-        if copy and not (over_the_mix and _follows_another_file(tracks, i, tracks[i] > _GATE)) and \
-                (best is None or tracking < best[1]):
+        if copy and (best is None or tracking < best[1]):
             best = (i, tracking)
     return best
 
 
-def _bus_of_some(read) -> tuple[int, float] | None:
+def _bus_of_some(read: _Reading) -> tuple[int, float] | None:
     """The row of ``_blocks``'s reading that sums some of the others: the total reads twice its energy over the
     power sum wherever it sounds (PART_BUS_RATIO, within MAX_TRACKING_DB), and no other file holds it
     (``_inside_another_file``); with how closely (dB) that excess follows it."""
-    tracks, summed, power_sum, _, elsewhere = read
+    tracks, summed, power_sum, _, elsewhere, _ = read
     best = None
     for i in range(len(tracks)):
         sounds = tracks[i] > _GATE
@@ -220,44 +224,41 @@ def _bus_of_some(read) -> tuple[int, float] | None:
 
 
 def _inside_another_file(tracks: np.ndarray, i: int, sounds: np.ndarray) -> bool:
-    """Whether one other row of ``tracks`` sounds in nearly all of row ``i``'s blocks and either follows its
-    loudness (``_follows_another_file``: a layer printed twice, or one of a bus's parts beside it) or is louder
-    in nearly all of them (it may hold row ``i``: a full mix in the role, with whose copy of it row ``i`` adds in
-    phase)."""
-    return any(_follows(own, other) or np.mean(other > own) >= MIN_PRESENCE
-               for own, other in _beside(tracks, i, sounds))
-
-
-def _follows_another_file(tracks: np.ndarray, i: int, sounds: np.ndarray) -> bool:
-    """Whether one other row of ``tracks`` sounds in nearly all of row ``i``'s blocks (MIN_PRESENCE) and follows
-    its loudness in nearly all of them, within MAX_TRACKING_DB of their usual difference: one track printed
-    twice (a layer, or dry and wet), which adds in phase with its twin as a full mix or a bus does with its
-    parts, but copies one file, not a sum. Nearly all, not a spread: the blocks where one of them starts or
-    stops differ by any amount."""
-    return any(_follows(own, other) for own, other in _beside(tracks, i, sounds))
-
-
-def _beside(tracks: np.ndarray, i: int, sounds: np.ndarray):
-    """(row i's energies, row j's) over the blocks where both sound, for each other row j that sounds in nearly
-    all of the blocks where row ``i`` does (``sounds``)."""
+    """Whether one other row of ``tracks`` sounds in nearly all of row ``i``'s blocks (MIN_PRESENCE) and, in
+    nearly all of them, either follows its loudness (within MAX_TRACKING_DB of their usual difference: a layer
+    printed twice, or one of a bus's parts beside it) or is louder (it may hold row ``i``: a full mix in the
+    role, with whose copy of it row ``i`` adds in phase). Nearly all, not a spread: the blocks where one of
+    them starts or stops differ by any amount."""
     for j in range(len(tracks)):
         both = sounds & (tracks[j] > _GATE)
-        if j != i and both.sum() >= MIN_PRESENCE * sounds.sum():
-            yield tracks[i][both], tracks[j][both]
+        if j == i or both.sum() < MIN_PRESENCE * sounds.sum():
+            continue
+        own, other = tracks[i][both], tracks[j][both]
+        apart = 10.0 * np.log10(own / other)
+        if np.mean(np.abs(apart - np.median(apart)) <= MAX_TRACKING_DB) >= MIN_PRESENCE or \
+                np.mean(other > own) >= MIN_PRESENCE:
+            return True
+    return False
 
 
-def _follows(own: np.ndarray, other: np.ndarray) -> bool:
-    apart = 10.0 * np.log10(own / other)
-    return bool(np.mean(np.abs(apart - np.median(apart)) <= MAX_TRACKING_DB) >= MIN_PRESENCE)
+class _Reading(NamedTuple):
+    """Energies over the blocks where a total and its files sound (see ``_blocks``)."""
+
+    tracks: np.ndarray        # one row per file
+    total: np.ndarray
+    power_sum: np.ndarray     # of the files
+    excess_db: float          # the total's median excess over the power sum
+    elsewhere: np.ndarray     # per row: the part of that excess made inside the roles the file is not in
+    across_db: float | None   # over the mix: its median excess over the sum of its roles' energies
 
 
-def _blocks(measurements, keys, total: str, groups: list[list[int]] | None = None):
+def _blocks(measurements, keys, total: str, groups: list[list[int]] | None = None) -> _Reading | None:
     """Over the blocks where the signal ``total`` ("mix" or "r:ROLE") and the signals ``keys`` sound: their
-    energies (one row each), the total's, their power sum, the total's median excess over it (dB) and, for each
-    row, the part of that excess made inside the roles it is not in (``groups``: the rows of each role, in
-    measurements.roles_present's order; None: no such part). Two files of one role that add in phase (one
-    track printed dry and wet, a layer printed twice) make that part, and it says nothing about a third file
-    elsewhere, which a copy of the mix must explain by itself. None when no block sounds."""
+    energies, the total's, their power sum and the total's median excess over it (dB); with ``groups`` (the rows
+    of each role, in measurements.roles_present's order: the total is the mix), for each row the part of that
+    excess made inside the roles it is not in (two files of one role that add in phase, a track printed dry and
+    wet, say nothing about a file elsewhere, which a copy of the mix must explain by itself) and the mix's
+    median excess over its roles' sums (what files of different roles add in phase). None when no block sounds."""
     keys = list(keys)
     roles = [f"r:{r}" for r in measurements.roles_present] if groups else []
     windows = [w for w in measurements.windows if all(k in w.energies for k in [total, *keys, *roles])]
@@ -270,10 +271,11 @@ def _blocks(measurements, keys, total: str, groups: list[list[int]] | None = Non
     if not sounding.any():
         return None
     parts, mix, power_sum = parts[:, sounding], mix[sounding], power_sum[sounding]
-    elsewhere = np.zeros_like(parts)
+    elsewhere, across = np.zeros_like(parts), None
     if groups:
-        inside = [np.concatenate([w.energies[key] for w in windows])[sounding] - parts[rows].sum(axis=0)
-                  for key, rows in zip(roles, groups)]
+        sums = [np.concatenate([w.energies[key] for w in windows])[sounding] for key in roles]
+        inside = [role_sum - parts[rows].sum(axis=0) for role_sum, rows in zip(sums, groups)]
         for role, rows in enumerate(groups):
             elsewhere[rows] = sum(inside) - inside[role]
-    return parts, mix, power_sum, float(np.median(10.0 * np.log10(mix / power_sum))), elsewhere
+        across = float(np.median(10.0 * np.log10(mix / np.maximum(sum(sums), _GATE))))
+    return _Reading(parts, mix, power_sum, float(np.median(10.0 * np.log10(mix / power_sum))), elsewhere, across)
