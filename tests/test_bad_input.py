@@ -142,9 +142,9 @@ CASES = {
     "truncated WAV header": (2, "not a readable audio file", lambda d: with_extra(d, "Pad.wav", truncated_header)),
     "AAC stem in the folder": (2, "Pad.m4a: M4A (AAC or Apple Lossless) files cannot be read; export this stem as WAV",
                                lambda d: with_extra(d, "Pad.m4a", lambda p: p.write_bytes(b"\0\0\0\x20ftypM4A " + bytes(64)))),
-    "WAV data shorter than its header says": (2, "Pad.wav", lambda d: with_extra(d, "Pad.wav", truncated_data)),
     "zero frames": (2, "no audio frames", lambda d: with_extra(d, "Pad.wav", lambda p: sf.write(p, np.zeros((0, 1)), SR))),
-    "one frame": (2, "too short", lambda d: with_extra(d, "Pad.wav", lambda p: sf.write(p, np.zeros(1), SR))),
+    "every file shorter than one loudness block": (2, "The longest file is 300 ms long", lambda d: (
+        [sf.write(d / n, music(0.3, seed=i), SR) for i, n in enumerate(("Lead Vox.wav", "Drums.wav"))], [d])[1]),
     "NaN samples": (2, "NaN", lambda d: with_extra(d, "Pad.wav", lambda p: sf.write(p, np.full(SR, np.nan, np.float32), SR, subtype="FLOAT"))),
     "Inf samples": (2, "infinite", lambda d: with_extra(d, "Pad.wav", lambda p: sf.write(p, np.full(SR, np.inf, np.float32), SR, subtype="FLOAT"))),
     "all-silent stems": (2, "nothing to anchor", all_silent),
@@ -186,6 +186,14 @@ CASES = {
     "8-channel extra track": (0, "Folded to stereo", channels(8)),
     "float file peaking near +12 dBFS": (0, "clipped run", hot_float),
     "very different lengths": (0, "padded with silence", different_lengths),
+    # an interrupted copy: read as far as it goes, with the doctor's warning (its header claims 1:53)
+    "WAV data shorter than its header says": (0, "Pad.wav was cut short: the file ends at 0:00 of the 1:53", lambda d:
+                                              with_extra(d, "Pad.wav", truncated_data)),
+    # a one-shot (a crash, a riser's hit) trimmed to its sound: it plays with the others at the song's start
+    "a 0.3 s one-shot stem": (0, "Crash.wav is shorter than the longest file", lambda d: with_extra(
+        d, "Crash.wav", lambda p: sf.write(p, music(0.3, seed=7), SR))),
+    "a one-frame stem": (0, "Pad.wav is shorter than the longest file", lambda d: with_extra(
+        d, "Pad.wav", lambda p: sf.write(p, np.full(1, 0.1), SR))),
     "duplicate names in different folders": (0, "2 folders (a, b) hold files of the same names", duplicate_names),
     "spaces, unicode and shell metacharacters": (0, "", odd_names),
     "500 files, 3 of them audio": (0, "skipped 497", folder_of_500),

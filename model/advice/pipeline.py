@@ -87,6 +87,9 @@ def check_span(request: AdviceRequest) -> None:
     start, end = request.span if request.span else (0.0, request.tracks.duration_s)
     end = min(end, request.tracks.duration_s)
     if end - start < MIN_SPAN_S:
+        if not request.span:   # the files themselves are that short: a one-shot stem is fine beside longer ones
+            raise NoAnalysableAudio(f"The longest file is {request.tracks.duration_s * 1000:.0f} ms long; at least "
+                                    f"{MIN_SPAN_S * 1000:.0f} ms (one loudness block) is needed to judge a balance.")
         raise NoAnalysableAudio(f"The judged span is {max(0.0, end - start) * 1000:.0f} ms long; select at least "
                                 f"{MIN_SPAN_S * 1000:.0f} ms (one loudness block).")
 

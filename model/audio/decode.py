@@ -16,7 +16,6 @@ import soundfile as sf
 
 from model.errors import AudioFormatError
 from model.audio.roles import AUDIO_EXTENSIONS
-MIN_DURATION_S = 0.4  # one BS.1770 block
 MIN_RATE, MAX_RATE = 8000, 384000
 _BLOCK = 1 << 18
 
@@ -97,10 +96,6 @@ def probe(path: str | os.PathLike) -> AudioInfo:
         raise AudioFormatError(f"{name}: unsupported sample rate {info.samplerate} Hz.")
     if info.channels < 1:
         raise AudioFormatError(f"{name}: has no channels.")
-    if info.frames / info.samplerate < MIN_DURATION_S:
-        raise AudioFormatError(
-            f"{name}: too short to analyse ({info.frames} frames; at least {MIN_DURATION_S:g} s is needed)."
-        )
     frames = int(info.frames)
     if info.format == "MP3":
         from model.audio.truncation import MP3_SLACK_S, untagged_mp3_seconds   # (it reads AudioInfo from here)

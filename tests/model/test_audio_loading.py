@@ -85,7 +85,6 @@ BAD = {
     "text.wav": lambda p: p.write_text("this is not audio"),
     "truncated.wav": lambda p: p.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt "),
     "empty.wav": lambda p: sf.write(p, np.zeros((0, 1), np.float32), SR),
-    "oneframe.wav": lambda p: sf.write(p, np.zeros((1, 1), np.float32), SR),
     "nan.wav": lambda p: sf.write(p, np.full(SR, np.nan, np.float32), SR, subtype="FLOAT"),
     "inf.wav": lambda p: sf.write(p, np.full(SR, np.inf, np.float32), SR, subtype="FLOAT"),
 }
@@ -98,6 +97,18 @@ def test_bad_files_give_one_line_errors_naming_the_file(tmp_path, name):
         load_tracks([tmp_path / name])
     message = str(err.value)
     assert message.startswith(name) and "\n" not in message
+
+
+def test_a_file_shorter_than_one_loudness_block_loads_padded_to_the_session(tmp_path):
+    # a one-shot trimmed to its sound is part of the song (it plays at the start with the rest)
+    sf.write(tmp_path / "Vox.wav", tone(2.0), SR)
+    sf.write(tmp_path / "Crash.wav", tone(0.1), SR)
+    sf.write(tmp_path / "Blip.wav", np.full((1, 1), 0.5, np.float32), SR)
+    tracks = {t.name: t for t in load_tracks([tmp_path]).tracks.tracks}
+    assert {name: len(t.audio) for name, t in tracks.items()} == {"Vox.wav": 2 * SR, "Crash.wav": 2 * SR,
+                                                                   "Blip.wav": 2 * SR}
+    np.testing.assert_allclose(tracks["Crash.wav"].audio[:SR // 10, 0], tone(0.1), atol=1e-4)   # 16-bit file
+    assert not tracks["Crash.wav"].audio[SR // 10:].any() and tracks["Blip.wav"].audio[0, 0] == 0.5
 
 
 def test_non_strict_loading_keeps_the_good_files(tmp_path):
