@@ -19,7 +19,7 @@ from model.audio.decode import abs_peak_per_frame, channel_sums, linear_to_db
 from model.errors import RoleError
 from model.audio.decode import AudioInfo
 from model.audio.tracks import Gains, Track, TrackSet
-from model.audio.roles import dry_wet_pairs, named_like_effect_return, named_like_reference
+from model.audio.roles import dry_wet_pairs, named_like_click_track, named_like_effect_return, named_like_reference
 from model.audio.truncation import cut_short, mp3_reads_short
 
 SILENT_PEAK_DB = -90.0
@@ -196,6 +196,7 @@ def check_files(files: Sequence[FileStats], sample_rate: int, anchor: str | None
     findings += songs
     findings += _effect_returns(files, audible)
     findings += _references(files, audible)
+    findings += _click_tracks(files, audible)
     findings += _dry_and_wet(files, audible)
     findings += _mono_pairs(files)
     findings += _normalised(files, peaks)
@@ -251,8 +252,7 @@ def _several_songs(tracks: Sequence[FileStats]) -> list[Finding]:
 def _references(tracks: Sequence[FileStats], audible: set[str] | None) -> list[Finding]:
     """Audible "other" files named like a reference track: a DAW's "export all tracks" takes the reference song
     kept in the session along, and its whole mix would count in the other instruments."""
-    refs = [t for t in tracks if t.role == "other" and (audible is None or t.id in audible)
-            and named_like_reference(t.name)]
+    refs = _audible_others_named(tracks, audible, named_like_reference)
     if not refs:
         return []
     return [Finding("reference_track", "warning",
@@ -260,6 +260,24 @@ def _references(tracks: Sequence[FileStats], audible: set[str] | None) -> list[F
                     "another song or mix kept to compare with, its whole mix counts in the other instruments and "
                     f"skews the balance. Mute {'it' if len(refs) == 1 else 'them'} (or leave "
                     f"{'it' if len(refs) == 1 else 'them'} out) and critique again.", _ids(refs), _ids(refs))]
+
+
+def _click_tracks(tracks: Sequence[FileStats], audible: set[str] | None) -> list[Finding]:
+    """Audible "other" files named like a click track: the metronome, printed by an "export all tracks" (a Pro
+    Tools session's click track), plays on every beat and is never part of the mix."""
+    clicks = _audible_others_named(tracks, audible, named_like_click_track)
+    if not clicks:
+        return []
+    one = len(clicks) == 1
+    return [Finding("click_track", "warning",
+                    f"{_count(clicks)} named like a click track (the metronome printed as a track): "
+                    f"{'it is' if one else 'they are'} not part of the mix, yet {'it counts' if one else 'they count'} "
+                    f"in the other instruments. Mute {'it' if one else 'them'} (or leave {'it' if one else 'them'} "
+                    "out) and critique again.", _ids(clicks), _ids(clicks))]
+
+
+def _audible_others_named(tracks: Sequence[FileStats], audible: set[str] | None, named) -> list[FileStats]:
+    return [t for t in tracks if t.role == "other" and (audible is None or t.id in audible) and named(t.name)]
 
 
 def _dry_and_wet(tracks: Sequence[FileStats], audible: set[str] | None) -> list[Finding]:

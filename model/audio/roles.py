@@ -30,7 +30,8 @@ ALIASES: tuple[tuple[Role, tuple[str, ...]], ...] = (
         r"ride", r"china", r"splash", r"perc\w*", r"prc", r"clap", r"claps", r"snaps?", r"shaker", r"tamb\w*",
         r"conga\w*", r"bongo\w*", r"cajon", r"rim\w*", r"drums?", r"drm", r"kit", r"room ?mics?", r"drum ?rooms?",
         r"break ?beats?", r"drum ?breaks?", r"loop ?drums?", r"cowbell", r"timbale\w*", r"808 ?kick", r"kick ?808",
-        r"trap ?kit",
+        r"trap ?kit", r"tablas?", r"djembes?", r"darbukas?", r"doumbeks?", r"timpani", r"guiros?", r"cabasas?",
+        r"wood ?blocks?", r"claves?", r"agogos?", r"bodhrans?", r"taikos?",
         # the same in the languages producers name tracks in (accents folded, see normalise_name)
         r"batterie", r"batteria", r"bateria", r"\w*schlagzeug", r"caisse ?claire", r"grosse ?caisse", r"caja",
         r"bombo", r"redoblante", r"platillos?", r"caixa", r"bumbo", r"pratos?", r"cassa", r"rullante", r"piatti",
@@ -303,6 +304,17 @@ def named_like_reference(name: str) -> bool:
     """Whether a file name names a reference track and no instrument or role ("Reference", "REF MIX", "Master Ref";
     not "Ref Vox")."""
     return _names_only(name, _REFERENCE)
+
+
+#: Words of a click track (the DAW's metronome printed as a track): "Click", "Click Track", "Metronome".
+CLICK_WORDS = (r"clicks?", r"click ?track", r"metronom\w*", r"klick")
+_CLICK = _words(CLICK_WORDS)
+
+
+def named_like_click_track(name: str) -> bool:
+    """Whether a file name names a click track and no instrument or role ("Click", "Metronome"; not "Kick Click",
+    a kick's attack layer)."""
+    return _names_only(name, _CLICK)
 
 
 def _names_only(name: str, pattern: re.Pattern) -> bool:

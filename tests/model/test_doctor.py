@@ -282,6 +282,17 @@ def test_a_reference_track_exported_with_the_stems_is_named_until_it_is_muted(tm
     assert "reference_track" not in codes(check_session(t, "vocals", Gains(muted=frozenset({"REF MIX.wav"}))))
 
 
+def test_a_click_track_exported_with_the_stems_is_named_until_it_is_muted(tmp_path):
+    from model.audio.tracks import Gains
+
+    t = session(tmp_path, {"Kick.wav": (hits(seed=1) * 0.7, {}), "Vox.wav": (hits(seed=1) * 0.3, {}),
+                           "Click.wav": (hits(seed=3) * 0.5, {}), "Kick Click.wav": (hits(seed=4) * 0.1, {})})
+    found = [f for f in check_session(t, "vocals") if f.code == "click_track"]
+    assert len(found) == 1 and found[0].track_ids == ("Click.wav",) and found[0].mutes == ("Click.wav",)
+    assert found[0].message.startswith("Click.wav is named like a click track") and "Mute it" in found[0].message
+    assert "click_track" not in codes(check_session(t, "vocals", Gains(muted=frozenset({"Click.wav"}))))
+
+
 def test_one_track_printed_dry_and_wet_is_named_until_one_print_is_muted(tmp_path):
     from model.audio.tracks import Gains
 

@@ -6,7 +6,8 @@ import pytest
 
 from model.errors import RoleError
 from model.audio.roles import (GUESS_CONFIDENCE, check_role, dry_wet_pairs, fold_accents, guess_role, guess_roles,
-                               lead_vocal_of, named_like_effect_return, named_like_reference)
+                               lead_vocal_of, named_like_click_track, named_like_effect_return,
+                               named_like_reference)
 
 NAMES = [
     # drums
@@ -17,6 +18,8 @@ NAMES = [
     ("9 Percussion.wav", "drums"), ("2 Drums.wav", "drums"), ("Drum Bus.wav", "drums"), ("Bass Drum.wav", "drums"),
     ("Clap.wav", "drums"), ("Shaker_01.wav", "drums"), ("Tambourine.wav", "drums"), ("Cymbals.wav", "drums"),
     ("Ride.flac", "drums"), ("808 Kick.wav", "drums"), ("Congas.wav", "drums"), ("DRUMS.WAV", "drums"),
+    ("Tabla.wav", "drums"), ("Djembe.wav", "drums"), ("Timpani.wav", "drums"), ("Claves.wav", "drums"),
+    ("Wood Block.wav", "drums"), ("Cabasa.wav", "drums"),
     # vocals
     ("Lead Vox", "vocals"), ("Lead Vocal.wav", "vocals"), ("LeadVocal_Verse.wav", "vocals"), ("BGV 2", "vocals"),
     ("BGV_1.wav", "vocals"), ("Backup Vocal 2.wav", "vocals"), ("Backing Vocals.wav", "vocals"), ("Vox Dbl.wav", "vocals"),
@@ -227,6 +230,14 @@ def test_a_shared_drum_word_leaves_a_track_that_names_nothing_else_a_drum_but_as
 ])
 def test_a_reference_track_is_named_as_one_and_names_nothing_else(name, is_reference):
     assert named_like_reference(name) is is_reference
+
+
+@pytest.mark.parametrize("name, is_click", [
+    ("Click.wav", True), ("Click Track.wav", True), ("Metronome.wav", True), ("KLICK.wav", True),
+    ("Kick Click.wav", False), ("Click Vox.wav", False), ("Keys.wav", False),
+])
+def test_a_click_track_is_named_as_one_and_names_nothing_else(name, is_click):
+    assert named_like_click_track(name) is is_click
 
 
 def test_dry_and_wet_prints_of_one_track_are_paired_by_name():
