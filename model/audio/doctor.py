@@ -9,6 +9,7 @@ only the cut-short check reads the files themselves, their container's header an
 from __future__ import annotations
 
 import math
+import re
 from pathlib import PurePath
 from typing import Sequence
 
@@ -198,6 +199,7 @@ def check_files(files: Sequence[FileStats], sample_rate: int, anchor: str | None
     findings += _references(files, audible)
     findings += _click_tracks(files, audible)
     findings += _dry_and_wet(files, audible)
+    findings += _same_audio(files, audible)
     findings += _mono_pairs(files)
     findings += _normalised(files, peaks)
     findings += _rates(files, sample_rate)
@@ -278,6 +280,47 @@ def _click_tracks(tracks: Sequence[FileStats], audible: set[str] | None) -> list
 
 def _audible_others_named(tracks: Sequence[FileStats], audible: set[str] | None, named) -> list[FileStats]:
     return [t for t in tracks if t.role == "other" and (audible is None or t.id in audible) and named(t.name)]
+
+
+#: What a file manager or a browser adds to the name of a second copy of a file: "Bass copy", "Bass copy 2",
+#: "Bass (1)", "Copy of Bass".
+_COPY_MARK = re.compile(r"^(?:copy of )?(.*?)(?:[ _-]copy(?: \d+)?| ?\(\d+\))?$", re.IGNORECASE)
+
+
+def _same_audio(files: Sequence[FileStats], audible: set[str] | None) -> list[Finding]:
+    """Audible files that hold exactly the same audio (the same length, peak, channel sums and first 30 s): a
+    second copy of a file (its name says so: "Bass (1)", "Bass copy") counts its track twice, 6 LU louder than
+    in the mix; two tracks the DAW plays both (a duplicated layer) count as it plays them, so those only get an
+    [info] line."""
+    groups: dict[tuple, list[FileStats]] = {}
+    for t in files:
+        if (audible is None or t.id in audible) and t.peak_db >= SILENT_PEAK_DB and t.channel_sums is not None:
+            groups.setdefault((t.frames, t.peak, t.envelope().tobytes()), []).append(t)
+    findings = []
+    for same in groups.values():
+        same = [t for t in same if np.allclose(t.channel_sums, same[0].channel_sums, rtol=1e-5, atol=1e-6)]
+        if len(same) < 2:
+            continue
+        original = min(same, key=lambda t: (len(t.name), t.name))
+        stem = _COPY_MARK.match(PurePath(original.name).stem).group(1).lower()
+        copies = [t for t in same if t is not original and _COPY_MARK.match(PurePath(t.name).stem).group(1).lower() == stem
+                  and PurePath(t.name).stem.lower() != stem]
+        if copies:
+            findings.append(Finding(
+                "copied_file", "warning",
+                f"{listed([t.name for t in copies])} {'holds' if len(copies) == 1 else 'hold'} exactly the audio of "
+                f"{original.name}, and the name{'' if len(copies) == 1 else 's'} say{'s' if len(copies) == 1 else ''} "
+                f"copy: the track counts {'twice' if len(copies) == 1 else f'{len(copies) + 1} times'}, up to "
+                f"{10 * np.log10((len(copies) + 1) ** 2):.0f} LU louder than in the mix. Mute "
+                f"{'the copy' if len(copies) == 1 else 'the copies'} (or remove {'it' if len(copies) == 1 else 'them'}) "
+                "and critique again.", _ids([original, *copies]), _ids(copies)))
+        else:
+            findings.append(Finding(
+                "same_audio", "info",
+                f"{listed([t.name for t in same])} hold exactly the same audio: if the DAW plays "
+                f"{'both' if len(same) == 2 else 'them all'} (a duplicated track), they count as it plays them; if "
+                "one is a second copy of the file, mute it.", _ids(same)))
+    return findings
 
 
 def _dry_and_wet(tracks: Sequence[FileStats], audible: set[str] | None) -> list[Finding]:

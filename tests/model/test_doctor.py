@@ -158,8 +158,8 @@ def test_ends_that_differ_are_one_info_line_not_a_warning():
     """Stems that start together and end 20 ms to 2.5 s apart: how DAWs trim exports."""
     base = hits(14.0, seed=5)
     ends = {"Vox.wav": 14.0, "Kick.wav": 13.98, "Bass.wav": 12.4, "Pad.wav": 11.5}
-    files = stats({n: (base[: int(s * SR)] * 0.4, SR, "vocals" if n == "Vox.wav" else "other")
-                   for n, s in ends.items()})
+    files = stats({n: (base[: int(s * SR)] * (0.4 + 0.01 * i), SR, "vocals" if n == "Vox.wav" else "other")
+                   for i, (n, s) in enumerate(ends.items())})   # levels apart: not one file's audio twice
     found = check_files(files, SR, "vocals")
     assert [f.severity for f in found] == ["info"]
     assert found[0].code == "length_mismatch" and set(found[0].track_ids) == {"Kick.wav", "Bass.wav", "Pad.wav"}
@@ -280,6 +280,23 @@ def test_a_reference_track_exported_with_the_stems_is_named_until_it_is_muted(tm
     assert len(found) == 1 and found[0].track_ids == ("REF MIX.wav",)
     assert found[0].message.startswith("REF MIX.wav is named like a reference track") and "Mute it" in found[0].message
     assert "reference_track" not in codes(check_session(t, "vocals", Gains(muted=frozenset({"REF MIX.wav"}))))
+
+
+def test_a_second_copy_of_a_file_is_named_and_identical_tracks_are_noted(tmp_path):
+    from model.audio.tracks import Gains
+
+    bass, kick = hits(seed=2) * 0.3, hits(seed=1) * 0.7
+    t = session(tmp_path, {"Kick.wav": (kick, {}), "Kick Layer.wav": (kick, {}), "Vox.wav": (hits(seed=3) * 0.3, {}),
+                           "Bass.wav": (bass, {}), "Bass (1).wav": (bass, {}), "Copy of Bass.wav": (bass, {}),
+                           "Bass Amp.wav": (bass * 0.9, {})})
+    found = {f.code: f for f in check_session(t, "vocals") if f.code in ("copied_file", "same_audio")}
+    copied, same = found["copied_file"], found["same_audio"]
+    assert copied.severity == "warning" and set(copied.mutes) == {"Bass (1).wav", "Copy of Bass.wav"}
+    assert copied.message.startswith("Bass (1).wav, Copy of Bass.wav hold exactly the audio of Bass.wav")
+    assert "counts 3 times, up to 10 LU louder" in copied.message
+    assert same.severity == "info" and set(same.track_ids) == {"Kick.wav", "Kick Layer.wav"} and not same.mutes
+    muted = Gains(muted=frozenset({"Bass (1).wav", "Copy of Bass.wav", "Kick Layer.wav"}))
+    assert not {"copied_file", "same_audio"} & codes(check_session(t, "vocals", muted))
 
 
 def test_a_click_track_exported_with_the_stems_is_named_until_it_is_muted(tmp_path):
