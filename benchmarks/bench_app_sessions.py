@@ -22,11 +22,13 @@ and the worker processes run at nice 5, so the GUI thread gets a core first. Las
 at the read-ahead's commit): Lithium first row 0.04 s, ready 13.9 s, stall 61 ms (the GUI thread waited for a
 core), anonymous 0.19 + 0.07 GB (worker processes), critique 3.5 s, Apply exact at once, re-check 3.5 s;
 reopened: ready 9.2 s, stall 35 ms; 96 tracks: first row 0.02 s, ready 33.8 s, stall 41 ms, anonymous 0.31 +
-0.07 GB, critique 7.0 s (6.5 s the run before). Callback maximum beside the meters 2.5 ms (4.4 ms with the
-limiter) of a 10.7 ms period; alone 0.3-1.0 ms (the run before reached 87 ms once, straight after the app's
-10 GB sessions were deleted; the same measurement run by itself, 0.3 ms); with the meters on a thread of the app 4.2 ms
-(5.3 ms at Python's default switch interval). Played cold (the preview's pages dropped first), with the
-read-ahead: max 2.3 ms; without it the first block waited 463 ms for the disk.
+0.07 GB, critique 7.0 s (6.5 s the run before). Callback maximum beside the meters 0.9-1.0 ms (0.8-3.3 ms with
+the limiter) of a 10.7 ms period over two runs, alone 0.3-0.8 ms (an earlier run reached 87 ms once, straight
+after the app's 10 GB sessions were deleted; the same measurement run by itself, 0.3 ms), with the meters on a
+thread of the app 2.4-3.0 ms (5.2-5.4 ms at Python's default switch interval). Played cold (the preview's pages
+dropped first), with the read-ahead: max 2.5 and 4.1 ms (0.5-0.8 ms in three runs of that case alone); without
+it the first block waited 461-470 ms for the disk. (The first read-ahead waited for its thread's next round after
+the first chunk: 263-438 ms at the second chunk, cold.)
 """
 
 from __future__ import annotations
@@ -274,49 +276,44 @@ def callback_with_measurement(seconds: float = 20.0, blocks: int = 3000) -> dict
             engine.set_buffer(buf, np.full(CALLBACK_TRACKS, gain, np.float32), RATE)
             engine.set_loop(0, frames)
             engine.seek(0)
-            engine.playing = True
+            engine.start()
             token = CancelToken()
             t = None
             if where is not None:
                 t = threading.Thread(target=meter, args=(token, AdviceRequest(tracks, None), measuring[where]))
                 t.start()
                 time.sleep(1.0)   # the metering under way (the process started) before timing
-            times = np.empty(blocks)
-            for i in range(blocks):
-                t0 = time.perf_counter()
-                engine.render(out, BLOCK)
-                times[i] = time.perf_counter() - t0
-                time.sleep(max(0.0, period - times[i]) * 0.5)
+            result[label] = _played(engine, out, blocks, period)
             token.cancel()
-            engine.playing = False
             if t is not None:
                 t.join()
-            result[label] = _timing(times, period)
         for label, read_ahead in (("cold: the preview's pages dropped, then played", True),
                                   ("cold, without reading ahead (as before)", False)):
             engine = MixEngine(RATE)
             if not read_ahead:
-                engine._read_ahead.read = lambda ranges: None
+                engine._read_ahead.read = lambda ranges, wait=True: None
             engine.set_buffer(buf, np.full(CALLBACK_TRACKS, 0.3, np.float32), RATE)
             if not _drop_pages(buf):
                 print(f"audio callback ({label}): skipped (this kernel cannot drop a mapping's pages)")
                 continue
             engine.start()
-            times = np.empty(blocks)
-            for i in range(blocks):
-                t0 = time.perf_counter()
-                engine.render(out, BLOCK)
-                times[i] = time.perf_counter() - t0
-                time.sleep(max(0.0, period - times[i]) * 0.5)
-            engine.playing = False
-            result[label] = _timing(times, period)
+            result[label] = _played(engine, out, blocks, period)
         sys.setswitchinterval(default_interval)
         process.close()
         del buf, engine, tracks
     return result
 
 
-def _timing(times: np.ndarray, period: float) -> dict:
+def _played(engine, out: np.ndarray, blocks: int, period: float) -> dict:
+    """Render ``blocks`` blocks as the audio callback would, one each half period or so, then stop: how long each
+    render took."""
+    times = np.empty(blocks)
+    for i in range(blocks):
+        t0 = time.perf_counter()
+        engine.render(out, BLOCK)
+        times[i] = time.perf_counter() - t0
+        time.sleep(max(0.0, period - times[i]) * 0.5)
+    engine.playing = False
     return {"mean_us": times.mean() * 1e6, "p99_us": float(np.percentile(times, 99)) * 1e6,
             "max_us": times.max() * 1e6, "period_us": period * 1e6}
 

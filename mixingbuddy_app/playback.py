@@ -119,8 +119,9 @@ class MixEngine:
 
     def seek(self, frame: int) -> None:
         frame = max(0, int(frame))
-        if self.playing:   # the callback goes there at once: its first chunk read in first
+        if self.playing:   # the callback goes there at once: its first chunk read in first, the rest next
             self._read_ahead.read(self._play_ranges(frame, READ_CHUNK_S))
+            _read_ahead_now.set()
         self._seek = (self._seek[0] + 1, frame)
 
     def start(self) -> None:
@@ -129,6 +130,7 @@ class MixEngine:
             pending = self.pending_seek
             self._read_ahead.read(self._play_ranges(self.position if pending is None else pending, READ_CHUNK_S))
         self.playing = True
+        _read_ahead_now.set()   # the rest of READ_AHEAD_S now, not at the thread's next round
 
     def _play_ranges(self, frame: int, seconds: float) -> list[tuple[int, int]]:
         """The (first frame, frames) ranges playing ``seconds`` from ``frame`` covers: up to the end, or round the
@@ -148,7 +150,8 @@ class MixEngine:
         """While playing, read in what the next READ_AHEAD_S will play (the read-ahead thread calls this)."""
         if self.playing and self.frames:
             pending = self.pending_seek
-            self._read_ahead.read(self._play_ranges(self.position if pending is None else pending, READ_AHEAD_S))
+            self._read_ahead.read(self._play_ranges(self.position if pending is None else pending, READ_AHEAD_S),
+                                  wait=False)
 
     def set_loop(self, start: int | None, end: int | None) -> None:
         self.loop = None if start is None or end is None or end - start < 64 else (int(start), int(end))
@@ -208,19 +211,23 @@ class MixEngine:
 
 
 class ReadAhead:
-    """Reads a MixEngine's memory-mapped buffer into the page cache ahead of the callback, in READ_CHUNK_S chunks
-    (each track's chunk one pread, which lets go of the interpreter lock while it waits for the disk), skipping
-    chunks read within READ_AGAIN_S. A buffer in ordinary memory needs none of it."""
+    """Brings a MixEngine's memory-mapped buffer into the page cache ahead of the callback, in READ_CHUNK_S
+    chunks of every track. Starting to play and a seek read their first chunk before the callback gets there
+    (pread, which lets go of the interpreter lock while it waits for the disk); the read-ahead thread asks the
+    kernel for the next READ_AHEAD_S (posix_fadvise WILLNEED: nothing copied, it returns at once; pread where the
+    system lacks it), skipping chunks asked for within READ_AGAIN_S. A buffer in ordinary memory needs none of it."""
 
     def __init__(self, engine: "MixEngine") -> None:
         self._engine = weakref.ref(engine)
         self._located: tuple = (lambda: None, None)      # (weak reference to the buffer, where it lies or None)
-        self._when: dict[int, float] = {}                 # chunk -> when it was read
+        self._when: dict[int, float] = {}                 # chunk -> when the kernel was last asked for it
         self._scratch = bytearray(0)
         _READERS.add(engine)
         start_read_ahead()
 
-    def read(self, ranges: list[tuple[int, int]]) -> None:
+    def read(self, ranges: list[tuple[int, int]], wait: bool = True) -> None:
+        """Bring the chunks that hold ``ranges`` ((first frame, frames), as MixEngine._play_ranges gives them) into
+        memory: now (``wait``), or asked of the kernel."""
         engine = self._engine()
         if engine is None:
             return
@@ -231,19 +238,25 @@ class ReadAhead:
         fd, offset, row_stride = where
         chunk = max(1, int(READ_CHUNK_S * engine.sample_rate))
         frame_bytes = buf.strides[1]
-        if len(self._scratch) < chunk * frame_bytes:
+        ask = not wait and hasattr(os, "posix_fadvise")
+        if not ask and len(self._scratch) < chunk * frame_bytes:
             self._scratch = bytearray(chunk * frame_bytes)
         now = time.monotonic()
         for first, frames in ranges:
             for c in range(first // chunk, (first + frames - 1) // chunk + 1):
-                if now - self._when.get(c, -READ_AGAIN_S) < READ_AGAIN_S:
-                    continue
-                self._when[c] = now
+                if not wait:
+                    if now - self._when.get(c, -READ_AGAIN_S) < READ_AGAIN_S:
+                        continue
+                    self._when[c] = now
                 length = (min((c + 1) * chunk, buf.shape[1]) - c * chunk) * frame_bytes
                 view = memoryview(self._scratch)[:length]
                 try:
                     for row in range(buf.shape[0]):
-                        os.preadv(fd, [view], offset + row * row_stride + c * chunk * frame_bytes)
+                        at = offset + row * row_stride + c * chunk * frame_bytes
+                        if ask:
+                            os.posix_fadvise(fd, at, length, os.POSIX_FADV_WILLNEED)
+                        else:
+                            os.preadv(fd, [view], at)
                 except OSError:   # the file went with its buffer: nothing left to read ahead of
                     return
 
@@ -263,11 +276,13 @@ class ReadAhead:
 _READERS: "weakref.WeakSet[MixEngine]" = weakref.WeakSet()   # the engines the read-ahead thread serves
 _read_ahead_lock = threading.Lock()
 _read_ahead_thread: threading.Thread | None = None
+_read_ahead_now = threading.Event()   # set by a start or a seek: the thread's round begins at once
 
 
 def _read_ahead_forever() -> None:
     while True:
-        time.sleep(READ_CHUNK_S)
+        _read_ahead_now.wait(READ_CHUNK_S)
+        _read_ahead_now.clear()
         for engine in list(_READERS):
             engine.read_ahead()
 

@@ -212,12 +212,13 @@ def test_a_replaced_buffer_is_let_go_off_the_calling_thread():
 
 
 class _Reads:
-    """os.preadv, recording what each call read: {offset: bytes}."""
+    """os.preadv and os.posix_fadvise, recording what each call read or asked for: {offset: bytes read, or the
+    length asked for}."""
 
     def __init__(self, monkeypatch):
         import os
 
-        self.got: dict[int, bytes] = {}
+        self.got: dict[int, bytes | int] = {}
         real = os.preadv
 
         def preadv(fd, buffers, offset):
@@ -225,19 +226,29 @@ class _Reads:
             self.got[offset] = bytes(buffers[0][:n])
             return n
 
-        monkeypatch.setattr("mixingbuddy_app.playback.os.preadv", preadv)
+        def posix_fadvise(fd, offset, length, advice):
+            assert advice == os.POSIX_FADV_WILLNEED
+            self.got.setdefault(offset, length)
 
-    def frames_of(self, buf: np.ndarray, row: int) -> set[int]:
-        """The frames of track ``row`` whose bytes were read, checked against the buffer's."""
+        monkeypatch.setattr("mixingbuddy_app.playback.os.preadv", preadv)
+        monkeypatch.setattr("mixingbuddy_app.playback.os.posix_fadvise", posix_fadvise, raising=False)
+
+    def frames_of(self, buf: np.ndarray, row: int, read: bool = False) -> set[int]:
+        """The frames of track ``row`` read (their bytes checked against the buffer's) or, unless ``read``, asked
+        for."""
         from mixingbuddy_app.playback import preview_file
         from model.audio.processes import mapped_view
 
         start = mapped_view(buf, preview_file(buf))[0] + row * buf.strides[0]
         frames = set()
-        for offset, data in self.got.items():
-            first, n = (offset - start) // buf.strides[1], len(data) // buf.strides[1]
+        for offset, data in list(self.got.items()):
+            if read and isinstance(data, int):
+                continue
+            first = (offset - start) // buf.strides[1]
+            n = (data if isinstance(data, int) else len(data)) // buf.strides[1]
             if 0 <= first < buf.shape[1] and offset >= start:
-                assert data == buf[row, first:first + n].tobytes()   # the bytes that frame range holds
+                if not isinstance(data, int):
+                    assert data == buf[row, first:first + n].tobytes()   # the bytes that frame range holds
                 frames |= set(range(first, first + n))
         return frames
 
@@ -263,7 +274,7 @@ def test_starting_to_play_reads_the_first_chunk_of_every_track_of_a_mapped_previ
     assert e.playing
     chunk = int(READ_CHUNK_S * 8000)
     for row in range(3):
-        assert set(range(int(5.1 * 8000), 5 * 8000 + chunk)) <= reads.frames_of(buf, row)
+        assert set(range(int(5.1 * 8000), 5 * 8000 + chunk)) <= reads.frames_of(buf, row, read=True)
 
 
 def test_a_seek_while_playing_and_the_loop_wrap_are_read_ahead(tmp_path, monkeypatch):
@@ -276,8 +287,8 @@ def test_a_seek_while_playing_and_the_loop_wrap_are_read_ahead(tmp_path, monkeyp
     reads = _Reads(monkeypatch)
     e.start()   # from the loop's start
     e.seek(int(3.5 * 8000))   # read now, before the callback jumps there
-    assert set(range(int(3.5 * 8000), int(3.6 * 8000))) <= reads.frames_of(buf, 2)
-    # the read-ahead thread then covers READ_AHEAD_S from there: round the loop, back to its start
+    assert set(range(int(3.5 * 8000), int(3.6 * 8000))) <= reads.frames_of(buf, 2, read=True)
+    # the read-ahead thread then asks for READ_AHEAD_S from there: round the loop, back to its start
     wanted = set(range(int(3.5 * 8000), 4 * 8000)) | set(range(8000, int((1 + READ_AHEAD_S - 0.5) * 8000)))
     deadline = time.monotonic() + 5.0
     while not wanted <= reads.frames_of(buf, 0) and time.monotonic() < deadline:
