@@ -3,7 +3,8 @@
 Real-time rules for ``MixEngine.render`` (it runs in the PortAudio callback): no allocation of
 sample buffers, no locks, no Qt, no logging. The tracks are preloaded as one float32 array
 (tracks, frames, 2), held in a memory-mapped temporary file (``preview_buffer``); the GUI replaces the (buffer, gains) pair *by reference*, so the callback
-always sees a consistent pair. Seek and transport state are plain Python values.
+always sees a consistent pair. Seek and transport state are plain Python values. The kernel may drop the mapped
+file's pages; ``ReadAhead`` brings them back before the callback reaches them.
 
 The preview bus has 6 dB of headroom and a soft limiter above -2 dBFS, so the output never
 clips. This processing is for listening only; the critique always judges the unprocessed mix.

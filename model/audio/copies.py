@@ -166,7 +166,8 @@ def _ids_of(measurements, role: str) -> list[str]:
 def _copy_among(measurements, ids: list[str], total: str, role: str | None) -> CopyFile | None:
     """The one of ``ids`` (which together make the signal ``total``: a role's sum, or the mix) that copies the sum
     of all the others, else the one that sums some of them (over the mix: a group of files from several roles)."""
-    groups = None if role else [[ids.index(tid) for tid in _ids_of(measurements, r)] for r in measurements.roles_present]
+    groups = None if role else [[ids.index(tid) for tid in _ids_of(measurements, r)]
+                                for r in measurements.roles_present]
     read = _blocks(measurements, [f"t:{tid}" for tid in ids], total, groups) if len(ids) >= 3 else None  # 1 + 1: a pair
     if read is None:
         return None

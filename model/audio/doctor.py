@@ -302,18 +302,17 @@ def _same_audio(files: Sequence[FileStats], audible: set[str] | None) -> list[Fi
         if len(same) < 2:
             continue
         original = min(same, key=lambda t: (len(t.name), t.name))
-        stem = _COPY_MARK.match(PurePath(original.name).stem).group(1).lower()
-        copies = [t for t in same if t is not original and _COPY_MARK.match(PurePath(t.name).stem).group(1).lower() == stem
-                  and PurePath(t.name).stem.lower() != stem]
+        copies = [t for t in same if t is not original and _copied_from(t.name) == PurePath(original.name).stem.lower()]
+        one = len(copies) == 1
         if copies:
             findings.append(Finding(
                 "copied_file", "warning",
-                f"{listed([t.name for t in copies])} {'holds' if len(copies) == 1 else 'hold'} exactly the audio of "
-                f"{original.name}, and the name{'' if len(copies) == 1 else 's'} say{'s' if len(copies) == 1 else ''} "
-                f"copy: the track counts {'twice' if len(copies) == 1 else f'{len(copies) + 1} times'}, up to "
+                f"{listed([t.name for t in copies])} {'holds' if one else 'hold'} exactly the audio of "
+                f"{original.name}, and the name{'' if one else 's'} say{'s' if one else ''} copy: the track counts "
+                f"{'twice' if one else f'{len(copies) + 1} times'}, up to "
                 f"{10 * np.log10((len(copies) + 1) ** 2):.0f} LU louder than in the mix. Mute "
-                f"{'the copy' if len(copies) == 1 else 'the copies'} (or remove {'it' if len(copies) == 1 else 'them'}) "
-                "and critique again.", _ids([original, *copies]), _ids(copies)))
+                f"{'the copy' if one else 'the copies'} (or remove {'it' if one else 'them'}) and critique again.",
+                _ids([original, *copies]), _ids(copies)))
         else:
             findings.append(Finding(
                 "same_audio", "info",
@@ -321,6 +320,13 @@ def _same_audio(files: Sequence[FileStats], audible: set[str] | None) -> list[Fi
                 f"{'both' if len(same) == 2 else 'them all'} (a duplicated track), they count as it plays them; if "
                 "one is a second copy of the file, mute it.", _ids(same)))
     return findings
+
+
+def _copied_from(name: str) -> str | None:
+    """The (lower-case) name a copy's name was made from ("bass" for "Bass (1).wav"); None when it has no copy mark."""
+    stem = PurePath(name).stem
+    source = _COPY_MARK.match(stem).group(1)
+    return source.lower() if source != stem else None
 
 
 def _dry_and_wet(tracks: Sequence[FileStats], audible: set[str] | None) -> list[Finding]:
