@@ -38,14 +38,14 @@ MAX_BLOCK = 8192                 # frames; larger callback blocks are split
 AUDIO_SWITCH_INTERVAL_S = 0.0005
 #: How long a replaced buffer is kept before it is let go (well over one callback period).
 RELEASE_DELAY_S = 0.2
-#: How far ahead of the play position (s) the preview's pages are read in, on a thread of their own, so that the
+#: How far ahead of the play position (s) the preview's pages are asked for, on a thread of their own, so that the
 #: callback never waits for the disk: the kernel drops a memory-mapped preview's pages under memory pressure (that
 #: is what keeps a 96-track session out of the app's own memory), and a page read back inside the callback is a
-#: dropout (96 tracks played from a cold preview: 0.4 s for the first block on this repo's machine).
+#: dropout (96 tracks played from a cold preview: about 0.45 s for the first block on this repo's machine).
 READ_AHEAD_S = 2.0
 #: What is read at once, per track; starting to play and a seek while playing read the first one themselves.
 READ_CHUNK_S = 0.25
-#: A chunk read longer ago than this may have been dropped since: read it again when it comes up.
+#: A chunk asked for longer ago than this may have been dropped since: ask again when it comes up.
 READ_AGAIN_S = 10.0
 PREVIEW_BUS_NOTE = ("Preview bus: -6 dB headroom and a soft limiter above -2 dBFS (never clips). "
                     "Listening only: the critique judges the unprocessed mix.")
