@@ -136,9 +136,8 @@ class MixEngine:
     def _play_ranges(self, frame: int, seconds: float) -> list[tuple[int, int]]:
         """The (first frame, frames) ranges playing ``seconds`` from ``frame`` covers: up to the end, or round the
         loop."""
-        total = self.frames
         loop = self.loop
-        start, end = (loop[0], min(loop[1], total)) if loop is not None and loop[0] < total else (0, total)
+        start, end = _play_bounds(loop, self.frames)
         if not start <= frame < end:
             frame = start
         wanted = int(seconds * self.sample_rate)
@@ -172,9 +171,9 @@ class MixEngine:
         flat = outdata.reshape(-1)
         n_tracks = buf.shape[0]
         loop = self.loop
-        start, end = (loop[0], min(loop[1], total)) if loop is not None and loop[0] < total else (0, total)
+        start, end = _play_bounds(loop, total)
         pos = self.position
-        if pos >= end or pos < start and loop is not None:
+        if not start <= pos < end:
             pos = start
         written = 0
         while written < frames:
@@ -209,6 +208,11 @@ class MixEngine:
         np.tanh(b, out=b)
         np.multiply(b, self._rest, out=b)
         np.add(a, b, out=dst)
+
+
+def _play_bounds(loop: tuple[int, int] | None, total: int) -> tuple[int, int]:
+    """The frames playback runs between: the loop (cut at the end of the tracks), else the whole buffer."""
+    return (loop[0], min(loop[1], total)) if loop is not None and loop[0] < total else (0, total)
 
 
 class ReadAhead:

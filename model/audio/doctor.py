@@ -189,8 +189,7 @@ def check_files(files: Sequence[FileStats], sample_rate: int, anchor: str | None
                                 f"{_count(silent)} silent: left out of the role sums; check the export's track "
                                 "selection if they should play.", _ids(silent)))
     if anchor is not None:
-        ok = [t for t in files if t.role == anchor and (audible is None or t.id in audible)
-              and peaks[t.id] >= SILENT_PEAK_DB]
+        ok = [t for t in _heard(files, audible) if t.role == anchor and peaks[t.id] >= SILENT_PEAK_DB]
         if not ok:
             raise RoleError(f"The anchor role '{anchor}' has no audible track (all its files are silent or muted).")
     songs = _several_songs(files)
@@ -254,32 +253,37 @@ def _several_songs(tracks: Sequence[FileStats]) -> list[Finding]:
 def _references(tracks: Sequence[FileStats], audible: set[str] | None) -> list[Finding]:
     """Audible "other" files named like a reference track: a DAW's "export all tracks" takes the reference song
     kept in the session along, and its whole mix would count in the other instruments."""
-    refs = _audible_others_named(tracks, audible, named_like_reference)
-    if not refs:
-        return []
-    return [Finding("reference_track", "warning",
-                    f"{_count(refs)} named like a reference track: if {'it is' if len(refs) == 1 else 'they are'} "
-                    "another song or mix kept to compare with, its whole mix counts in the other instruments and "
-                    f"skews the balance. Mute {'it' if len(refs) == 1 else 'them'} (or leave "
-                    f"{'it' if len(refs) == 1 else 'them'} out) and critique again.", _ids(refs), _ids(refs))]
+    return _named_to_mute(tracks, audible, named_like_reference, "reference_track", lambda one: (
+        f"a reference track: if {'it is' if one else 'they are'} another song or mix kept to compare with, its whole "
+        "mix counts in the other instruments and skews the balance."))
 
 
 def _click_tracks(tracks: Sequence[FileStats], audible: set[str] | None) -> list[Finding]:
     """Audible "other" files named like a click track: the metronome, printed by an "export all tracks" (a Pro
     Tools session's click track), plays on every beat and is never part of the mix."""
-    clicks = _audible_others_named(tracks, audible, named_like_click_track)
-    if not clicks:
+    return _named_to_mute(tracks, audible, named_like_click_track, "click_track", lambda one: (
+        f"a click track (the metronome printed as a track): {'it is' if one else 'they are'} not part of the mix, "
+        f"yet {'it counts' if one else 'they count'} in the other instruments."))
+
+
+def _named_to_mute(tracks: Sequence[FileStats], audible: set[str] | None, named, code: str, like) -> list[Finding]:
+    """One warning for the audible "other" files ``named`` says are no part of the mix: "X is named like
+    {like(one file)} Mute it (or leave it out) and critique again."; muting them is its fix."""
+    found = _audible_others_named(tracks, audible, named)
+    if not found:
         return []
-    one = len(clicks) == 1
-    return [Finding("click_track", "warning",
-                    f"{_count(clicks)} named like a click track (the metronome printed as a track): "
-                    f"{'it is' if one else 'they are'} not part of the mix, yet {'it counts' if one else 'they count'} "
-                    f"in the other instruments. Mute {'it' if one else 'them'} (or leave {'it' if one else 'them'} "
-                    "out) and critique again.", _ids(clicks), _ids(clicks))]
+    it = "it" if len(found) == 1 else "them"
+    return [Finding(code, "warning", f"{_count(found)} named like {like(len(found) == 1)} Mute {it} (or leave {it} "
+                    "out) and critique again.", _ids(found), _ids(found))]
 
 
 def _audible_others_named(tracks: Sequence[FileStats], audible: set[str] | None, named) -> list[FileStats]:
-    return [t for t in tracks if t.role == "other" and (audible is None or t.id in audible) and named(t.name)]
+    return [t for t in _heard(tracks, audible) if t.role == "other" and named(t.name)]
+
+
+def _heard(tracks: Sequence[FileStats], audible: set[str] | None) -> list[FileStats]:
+    """The files not muted (``audible`` None: all of them)."""
+    return [t for t in tracks if audible is None or t.id in audible]
 
 
 #: What a file manager or a browser adds to the name of a second copy of a file: "Bass copy", "Bass copy 2",
@@ -293,8 +297,8 @@ def _same_audio(files: Sequence[FileStats], audible: set[str] | None) -> list[Fi
     in the mix; two tracks the DAW plays both (a duplicated layer) count as it plays them, so those only get an
     [info] line."""
     groups: dict[tuple, list[FileStats]] = {}
-    for t in files:
-        if (audible is None or t.id in audible) and t.peak_db >= SILENT_PEAK_DB and t.channel_sums is not None:
+    for t in _heard(files, audible):
+        if t.peak_db >= SILENT_PEAK_DB and t.channel_sums is not None:
             groups.setdefault((t.frames, t.peak, t.envelope().tobytes()), []).append(t)
     findings = []
     for same in groups.values():
@@ -331,7 +335,7 @@ def _copied_from(name: str) -> str | None:
 
 def _dry_and_wet(tracks: Sequence[FileStats], audible: set[str] | None) -> list[Finding]:
     """One track printed twice, dry and with its effects, both audible: it counts twice."""
-    heard = [t for t in tracks if audible is None or t.id in audible]
+    heard = _heard(tracks, audible)
     pairs = [(heard[d], heard[w]) for d, w in dry_wet_pairs([t.name for t in heard])]
     if not pairs:
         return []
@@ -361,8 +365,7 @@ def _mono_pairs(tracks: Sequence[FileStats]) -> list[Finding]:
 def _effect_returns(tracks: Sequence[FileStats], audible: set[str] | None) -> list[Finding]:
     """Audible "other" files named like an effect return: a reverb or delay fed from several tracks, whose wet sound
     is counted in the other instruments (the tracks it came from are exported dry of it)."""
-    returns = [t for t in tracks if t.role == "other" and (audible is None or t.id in audible)
-               and named_like_effect_return(t.name)]
+    returns = _audible_others_named(tracks, audible, named_like_effect_return)
     if not returns:
         return []
     if len(returns) == 1:
