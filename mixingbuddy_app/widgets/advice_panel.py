@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar,
-                               QPushButton, QScrollArea, QToolButton, QVBoxLayout, QWidget)
+                               QPushButton, QScrollArea, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
 from model.advice.report import (CATEGORY_WORDS, TENTATIVE_BELOW, anchor_name, span_text, suggestion_action,
                                  suggestion_sentence)
@@ -37,6 +37,54 @@ def _label(name: str = "", wrap: bool = True) -> QLabel:
     lab.setWordWrap(wrap)   # wrapped labels never widen the panel (and never squeeze the track table)
     lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return lab
+
+
+class _ContentScroll(QScrollArea):
+    """A scroll area that asks for the height its wrapped content needs at its width, so the panel gives the
+    advice what it uses and the doctor's list the rest; a window too short for both scrolls the advice."""
+
+    def __init__(self, inner: QWidget) -> None:
+        super().__init__()
+        self.setWidget(inner)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self._asked = -1
+        inner.installEventFilter(self)
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self._content_height())
+
+    def _content_height(self) -> int:
+        inner = self.widget()
+        # the width the lines wrap at with the scroll bar shown, so that showing it never changes the answer
+        width = self.width() - self.verticalScrollBar().sizeHint().width()
+        height = inner.heightForWidth(width) if inner.hasHeightForWidth() else -1
+        return max(height, inner.minimumSizeHint().height())
+
+    def _share_anew(self) -> None:
+        height = self._content_height()
+        if height != self._asked:
+            self._asked = height
+            self.updateGeometry()   # a line appeared or went, or wraps anew: the panel shares its height anew
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self._share_anew()
+        return super().eventFilter(watched, event)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._share_anew()
+
+
+class _DoctorList(QListWidget):
+    """The doctor's findings: asks for three lines and takes whatever height the advice leaves."""
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self.minimumHeight())
 
 
 class AdvicePanel(QFrame):
@@ -100,17 +148,12 @@ class AdvicePanel(QFrame):
         self.recheck.setVisible(False)
         body.addWidget(self.recheck)
         body.addStretch(1)
-        self.scroll = QScrollArea()
-        self.scroll.setWidget(inner)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        layout.addWidget(self.scroll, 5)   # the advice first: the doctor's list keeps a few lines and scrolls
+        self.scroll = _ContentScroll(inner)
+        layout.addWidget(self.scroll)   # the advice first, as tall as its lines; the doctor's list takes the rest
         self._applied_lines: list[str] = []
-        self.findings = QListWidget()
+        self.findings = _DoctorList()
         self.findings.setObjectName("findings")
         self.findings.setWordWrap(True)
-        self.findings.setMinimumHeight(60)
         self.findings.setToolTip("Export doctor: problems in the exported files that can distort the critique")
         self.findings.itemDoubleClicked.connect(self._mute_for_finding)
         self.findings_details = QToolButton()

@@ -121,10 +121,11 @@ def test_tonal_plots_are_readable_at_1366x768(qtbot, make_window, stems):
     assert offset + first.top() >= -1 and offset + first.bottom() <= viewport.height() + 1, (
         first, offset, viewport.height())
     assert view.findings.isVisible() and view.findings.height() >= view.findings.fontMetrics().lineSpacing() * 2
-    # back on the Balance chart the advice gets its height back
+    # back on the Balance chart the advice panel gets its height back, and its lines show without scrolling
     w.chart_tabs.setCurrentWidget(w.gain_plot)
     settle(qtbot)
-    assert w.advice.scroll.viewport().height() > 150
+    assert w.advice.height() > 150
+    assert not w.advice.scroll.verticalScrollBar().isVisible()
 
 
 def test_suggestions_and_recheck_show_in_the_advice_at_1366x768(qtbot, make_window, stems):
@@ -152,6 +153,30 @@ def test_suggestions_and_recheck_show_in_the_advice_at_1366x768(qtbot, make_wind
         c.recheck()
     settle(qtbot)
     assert shown(panel.recheck), (top_in(panel.recheck, viewport), viewport.height())
+    assert panel.findings.height() >= 3 * panel.findings.fontMetrics().lineSpacing()   # the doctor keeps 3 lines
+
+
+def test_the_advice_takes_the_height_its_lines_need_and_the_doctor_list_the_rest(qtbot, make_window, stems):
+    w = make_window(advisor=load_advisor("balance"))
+    w.resize(1600, 1000)
+    c = load(qtbot, w, stems)
+    c.set_role_gain("drums", -12.0)
+    critique(qtbot, w)
+    settle(qtbot)
+    panel, scroll = w.advice, w.advice.scroll
+    lines = scroll.widget().heightForWidth(scroll.viewport().width())
+    assert not scroll.verticalScrollBar().isVisible()
+    assert scroll.height() <= lines + 4, (scroll.height(), lines)       # no empty band under the advice
+    below = panel.height() - scroll.height()
+    assert panel.findings.height() >= below - 60, (panel.findings.height(), below)   # less the doctor's heading
+    # a re-check adds a line: the advice grows by it, the doctor's list gives it up
+    doctor_before = panel.findings.height()
+    c.apply()
+    with qtbot.waitSignal(c.recheck_done, timeout=15000):
+        c.recheck()
+    settle(qtbot)
+    assert not scroll.verticalScrollBar().isVisible() and panel.recheck.isVisible()
+    assert panel.findings.height() < doctor_before
 
 
 # --- the chart's value labels at 1366x768 ----------------------------------------------------------------------
