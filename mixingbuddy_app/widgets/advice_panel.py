@@ -123,7 +123,6 @@ class AdvicePanel(QFrame):
                                                   | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
         self.profile_note.linkActivated.connect(self._critique_with_contrast)
         self.profile_note.setVisible(False)
-        body.addWidget(self.profile_note)
         self.suggestion_box = QWidget()
         self.suggestion_grid = QGridLayout(self.suggestion_box)
         self.suggestion_grid.setContentsMargins(0, 0, 0, 0)
@@ -138,6 +137,7 @@ class AdvicePanel(QFrame):
         self.apply_all_button.clicked.connect(lambda: self.controller.apply_all())
         self.apply_all_button.setVisible(False)
         body.addWidget(self.apply_all_button, 0, Qt.AlignmentFlag.AlignRight)
+        body.addWidget(self.profile_note)   # under the suggestions, so their Apply shows first on a small screen
         self.second_opinion = _label("secondOpinion")
         self.second_opinion.setVisible(False)
         body.addWidget(self.second_opinion)

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QPoint
 
 from model.synthetic import synth_multitrack, typical_offsets, write_multitrack
 
@@ -239,11 +240,18 @@ def test_the_advice_says_when_another_profile_would_not_back_a_confident_verdict
     folder = tmp_path / "loud drums"
     write_multitrack(folder, synth_multitrack(7, 20.0, SONG_RATE, role_offsets_db={"drums": 9.0}), SONG_RATE)
     w = real_window()
+    w.resize(1366, 768)
     load(qtbot, w, sorted(folder.iterdir()))
     advice = critique(qtbot, w)
     assert advice.profile == "pop-rock" and advice.primary.role == "drums" and advice.primary.confidence >= 0.5
     assert "Against 'electronic'" in advice.profile_note
     assert w.advice.profile_note.isVisible() and "Against 'electronic'" in w.advice.profile_note.text()
+    qtbot.wait(100)
+    viewport = w.advice.scroll.viewport()
+    apply = w.advice.apply_buttons["drums"]    # the suggestion's Apply shows before the note, without scrolling
+    top = apply.mapTo(viewport, QPoint(0, 0)).y()
+    assert 0 <= top and top + apply.height() <= viewport.height(), (top, viewport.height())
+    assert w.advice.profile_note.mapTo(viewport, QPoint(0, 0)).y() > top
     doctor = [w.advice.findings.item(i).text() for i in range(w.advice.findings.count())]
     assert not any("Against 'electronic'" in line for line in doctor)   # shown once, with the advice
     assert "Critique with 'electronic'" in w.advice.profile_note.text()
