@@ -216,7 +216,22 @@ class MaskingView(SpectralView):
         self.listed = None        # the analysis whose masking findings the list shows (roles' or a pair's)
         self._wanted: tuple[str, str] | None = None   # a pair with a track, waiting for its analysis
         controller.pair_masking_changed.connect(self._on_pair_masking)
+        self._clear_map()
         self._show_status()
+
+    def _clear_map(self) -> None:
+        """No map drawn: no image, and no axes or colour bar around nothing (pyqtgraph's default axes read
+        like a map of -400..400 s)."""
+        self.image.clear()
+        self._show_frame(False)
+
+    def _show_frame(self, shown: bool) -> None:
+        item = self.plot.getPlotItem()
+        for axis in ("left", "bottom"):
+            item.showAxis(axis, shown)
+        self.colour_bar.setVisible(shown)
+        if not shown:
+            self.plot.setTitle(None)
 
     def _body(self) -> QWidget:
         return self.split
@@ -287,7 +302,7 @@ class MaskingView(SpectralView):
         self._wanted = None
         if masker == maskee:
             self.pair, self.depth = None, None
-            self.image.clear()
+            self._clear_map()
             self.status.setText("Choose two different roles or tracks.")
             return
         if masker in a.frames.power and maskee in a.frames.power:
@@ -296,7 +311,7 @@ class MaskingView(SpectralView):
             source = c.pair_masking
         else:
             self.pair, self.depth, self._wanted = None, None, (masker, maskee)
-            self.image.clear()
+            self._clear_map()
             c.analyse_pair(masker, maskee)
             self.status.setText(f"Analysing masking between {self.masker.currentText()} and "
                                 f"{self.maskee.currentText()}…")
@@ -307,6 +322,7 @@ class MaskingView(SpectralView):
         self.depth = source.depth(masker, maskee)
         hop = frames.hop_s
         self.image.setImage(self.depth, levels=DEPTH_LEVELS, autoLevels=False)
+        self._show_frame(True)
         self.image.setRect(QRectF(frames.start_s - hop / 2, -0.5, frames.frames * hop, len(frames.bands)))
         for f in source.masking:
             if (f.masker, f.maskee) == self.pair:
@@ -345,7 +361,7 @@ class MaskingView(SpectralView):
 
     def clear(self) -> None:
         super().clear()
-        self.image.clear()
+        self._clear_map()
         self.findings.clear()
         for r in self.regions:
             self.plot.removeItem(r)

@@ -35,13 +35,22 @@ def open_view(qtbot, window, view):
     return c.spectral
 
 
+def map_frame_shown(view) -> bool:
+    item = view.plot.getPlotItem()
+    shown = {item.getAxis("left").isVisible(), item.getAxis("bottom").isVisible(), view.colour_bar.isVisible()}
+    assert len(shown) == 1, "the axes and the colour bar show together"
+    return shown.pop()
+
+
 def test_analysis_runs_when_the_view_opens_not_on_critique(qtbot, demo_window):
     w = demo_window
     c = w.controller
     critique(qtbot, w)
     assert c.jobs.latest(JobKind.SPECTRAL) == 0 and c.spectral is None
+    assert not map_frame_shown(w.masking_view)    # no axes or colour bar around an empty map
     analysis = open_view(qtbot, w, w.masking_view)
     assert c.jobs.latest(JobKind.SPECTRAL) == 1 and c.spectral_is_current()
+    assert map_frame_shown(w.masking_view)
     w.chart_tabs.setCurrentWidget(w.gain_plot)
     w.chart_tabs.setCurrentWidget(w.tonal_view)   # already analysed: the other view reuses it
     assert c.jobs.latest(JobKind.SPECTRAL) == 1 and w.tonal_view.analysis is analysis
@@ -131,10 +140,11 @@ def test_masking_view_maps_two_chosen_tracks_and_loops_their_finding(qtbot, demo
     role_findings = view.findings.count()
     choose(qtbot, view, view.masker, keys)
     assert view.pair is None and "Analysing" in view.status.text()   # still a role over the vocals' role: analysed
+    assert not map_frame_shown(view)   # nothing drawn while the pair is analysed
     with qtbot.waitSignal(c.pair_masking_changed, timeout=60000):
         choose(qtbot, view, view.maskee, pad)
     assert c.jobs.latest(JobKind.PAIR) == 2   # one job per pair chosen, the first (keys over the vocals role) stale
-    assert view.pair == (keys, pad) and view.listed is c.pair_masking
+    assert view.pair == (keys, pad) and view.listed is c.pair_masking and map_frame_shown(view)
     # the map drawn is the keys-track over the lead-vocal-track depth, from the two tracks alone at their gains
     by_id = {t.id: t for t in tracks.tracks}
     alone = signal_band_frames({"keys": by_id[keys].audio, "vox": by_id[pad].audio}, tracks.sample_rate)
