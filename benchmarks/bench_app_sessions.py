@@ -28,7 +28,12 @@ after the app's 10 GB sessions were deleted; the same measurement run by itself,
 thread of the app 2.4-3.0 ms (5.2-5.4 ms at Python's default switch interval). Played cold (the preview's pages
 dropped first), with the read-ahead: max 2.5 and 4.1 ms (0.5-0.8 ms in three runs of that case alone); without
 it the first block waited 461-470 ms for the disk. (The first read-ahead waited for its thread's next round after
-the first chunk: 263-438 ms at the second chunk, cold.)
+the first chunk: 263-438 ms at the second chunk, cold.) A later day, with the machine at about half its speed (the
+same critique 7.5 s, even warm playback peaking at 4-12 ms), the read-ahead that asked the kernel (posix_fadvise)
+played cold at a 99th-percentile block of 7.6-8.9 ms, max 13.5-20.5 ms, and the read-ahead that reads in play
+order, alternated with it in one run, 2.4-2.7 ms, max 5.7-12.2 ms; the whole benchmark then gave 6.4 ms cold
+(0.54 s without reading ahead). The cold cases play at the app's switch interval (they ran at Python's default
+before).
 """
 
 from __future__ import annotations
@@ -287,11 +292,13 @@ def callback_with_measurement(seconds: float = 20.0, blocks: int = 3000) -> dict
             token.cancel()
             if t is not None:
                 t.join()
+        sys.setswitchinterval(AUDIO_SWITCH_INTERVAL_S)   # as the app plays
         for label, read_ahead in (("cold: the preview's pages dropped, then played", True),
                                   ("cold, without reading ahead (as before)", False)):
             engine = MixEngine(RATE)
             if not read_ahead:
-                engine._read_ahead.read = lambda ranges, wait=True: None
+                engine._read_ahead.read = lambda ranges, skip_recent=False: None
+                engine._read_ahead.read_now = lambda ranges: None
             engine.set_buffer(buf, np.full(CALLBACK_TRACKS, 0.3, np.float32), RATE)
             if not _drop_pages(buf):
                 print(f"audio callback ({label}): skipped (this kernel cannot drop a mapping's pages)")

@@ -212,43 +212,48 @@ def test_a_replaced_buffer_is_let_go_off_the_calling_thread():
 
 
 class _Reads:
-    """os.preadv and os.posix_fadvise, recording what each call read or asked for: {offset: bytes read, or the
-    length asked for}."""
+    """os.preadv, recording what each call read: {(fd, offset): bytes read}, and the order of the reads (the
+    read-ahead thread may be serving other tests' engines too: each buffer's reads are told apart by its file)."""
 
     def __init__(self, monkeypatch):
         import os
 
-        self.got: dict[int, bytes | int] = {}
+        self.got: dict[tuple[int, int], bytes] = {}
+        self.order: list[tuple[int, int]] = []
         real = os.preadv
 
         def preadv(fd, buffers, offset):
             n = real(fd, buffers, offset)
-            self.got[offset] = bytes(buffers[0][:n])
+            self.got[fd, offset] = bytes(buffers[0][:n])
+            self.order.append((fd, offset))
             return n
 
-        def posix_fadvise(fd, offset, length, advice):
-            assert advice == os.POSIX_FADV_WILLNEED
-            self.got.setdefault(offset, length)
-
         monkeypatch.setattr("mixingbuddy_app.playback.os.preadv", preadv)
-        monkeypatch.setattr("mixingbuddy_app.playback.os.posix_fadvise", posix_fadvise, raising=False)
 
-    def frames_of(self, buf: np.ndarray, row: int, read: bool = False) -> set[int]:
-        """The frames of track ``row`` read (their bytes checked against the buffer's) or, unless ``read``, asked
-        for."""
+    @staticmethod
+    def _where(buf: np.ndarray) -> tuple[int, int]:
+        """(fd, byte offset of the first frame) of ``buf`` in its preview file."""
         from mixingbuddy_app.playback import preview_file
         from model.audio.processes import mapped_view
 
-        start = mapped_view(buf, preview_file(buf))[0] + row * buf.strides[0]
+        mapped = preview_file(buf)
+        return mapped.fd, mapped_view(buf, mapped)[0]
+
+    def offsets_of(self, buf: np.ndarray) -> list[int]:
+        """Where in ``buf``'s file each of its reads began (bytes from its first frame), in the order read."""
+        fd, start = self._where(buf)
+        return [offset - start for f, offset in self.order if f == fd]
+
+    def frames_of(self, buf: np.ndarray, row: int) -> set[int]:
+        """The frames of track ``row`` read (their bytes checked against the buffer's)."""
+        fd, start = self._where(buf)
+        start += row * buf.strides[0]
         frames = set()
-        for offset, data in list(self.got.items()):
-            if read and isinstance(data, int):
-                continue
+        for (f, offset), data in list(self.got.items()):
             first = (offset - start) // buf.strides[1]
-            n = (data if isinstance(data, int) else len(data)) // buf.strides[1]
-            if 0 <= first < buf.shape[1] and offset >= start:
-                if not isinstance(data, int):
-                    assert data == buf[row, first:first + n].tobytes()   # the bytes that frame range holds
+            n = len(data) // buf.strides[1]
+            if f == fd and 0 <= first < buf.shape[1] and offset >= start:
+                assert data == buf[row, first:first + n].tobytes()   # the bytes that frame range holds
                 frames |= set(range(first, first + n))
         return frames
 
@@ -274,7 +279,7 @@ def test_starting_to_play_reads_the_first_chunk_of_every_track_of_a_mapped_previ
     assert e.playing
     chunk = int(READ_CHUNK_S * 8000)
     for row in range(3):
-        assert set(range(int(5.1 * 8000), 5 * 8000 + chunk)) <= reads.frames_of(buf, row, read=True)
+        assert set(range(int(5.1 * 8000), 5 * 8000 + chunk)) <= reads.frames_of(buf, row)
 
 
 def test_a_seek_while_playing_and_the_loop_wrap_are_read_ahead(tmp_path, monkeypatch):
@@ -287,14 +292,53 @@ def test_a_seek_while_playing_and_the_loop_wrap_are_read_ahead(tmp_path, monkeyp
     reads = _Reads(monkeypatch)
     e.start()   # from the loop's start
     e.seek(int(3.5 * 8000))   # read now, before the callback jumps there
-    assert set(range(int(3.5 * 8000), int(3.6 * 8000))) <= reads.frames_of(buf, 2, read=True)
-    # the read-ahead thread then asks for READ_AHEAD_S from there: round the loop, back to its start
+    assert set(range(int(3.5 * 8000), int(3.6 * 8000))) <= reads.frames_of(buf, 2)
+    # the read-ahead thread then reads READ_AHEAD_S from there: round the loop, back to its start
     wanted = set(range(int(3.5 * 8000), 4 * 8000)) | set(range(8000, int((1 + READ_AHEAD_S - 0.5) * 8000)))
     deadline = time.monotonic() + 5.0
     while not wanted <= reads.frames_of(buf, 0) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert wanted <= reads.frames_of(buf, 0)
     assert not reads.frames_of(buf, 0) & set(range(4 * 8000, buf.shape[1]))   # nothing past the loop
+
+
+def test_the_read_ahead_reads_every_track_in_the_order_the_callback_plays(tmp_path, monkeypatch):
+    # chunk by chunk in time, every track of a chunk before the next: what plays sooner is never queued behind
+    # what plays later
+    from mixingbuddy_app.playback import READ_CHUNK_S
+
+    e, buf = _mapped_engine(tmp_path, n_tracks=4)
+    reads = _Reads(monkeypatch)
+    e._read_ahead.read([(int(1.1 * 8000), 2 * 8000)], skip_recent=True)   # as the read-ahead thread reads
+    chunk = int(READ_CHUNK_S * 8000)
+    read = [divmod(offset, buf.strides[0]) for offset in reads.offsets_of(buf)]
+    chunks = [(at // buf.strides[1] // chunk, row) for row, at in read]
+    assert chunks == [(c, row) for c in range(4, 13) for row in range(4)]
+
+
+def test_the_read_ahead_reads_a_chunk_again_once_its_pages_may_have_been_dropped(tmp_path, monkeypatch):
+    # under memory pressure a mapped preview's pages go within seconds: what was read more than the read-ahead's
+    # reach ago is read again (a loop's next pass), what was read since is not read twice
+    import time
+    import types
+
+    import mixingbuddy_app.playback as playback
+
+    clock = [1000.0]
+    fake = types.SimpleNamespace(**{name: getattr(time, name) for name in dir(time) if not name.startswith("_")})
+    fake.monotonic = lambda: clock[0]
+    monkeypatch.setattr(playback, "time", fake)
+    e, buf = _mapped_engine(tmp_path)
+    reads = _Reads(monkeypatch)
+    first_second = [(0, 8000)]   # four chunks of each of the three tracks
+    e._read_ahead.read(first_second, skip_recent=True)
+    assert len(reads.offsets_of(buf)) == 12
+    clock[0] += playback.READ_AGAIN_S - 0.1
+    e._read_ahead.read(first_second, skip_recent=True)
+    assert len(reads.offsets_of(buf)) == 12
+    clock[0] += 0.2
+    e._read_ahead.read(first_second, skip_recent=True)
+    assert len(reads.offsets_of(buf)) == 24
 
 
 def test_a_preview_in_ordinary_memory_is_not_read_ahead(monkeypatch):
