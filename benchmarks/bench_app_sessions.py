@@ -31,9 +31,9 @@ it the first block waited 461-470 ms for the disk. (The first read-ahead waited 
 the first chunk: 263-438 ms at the second chunk, cold.) A later day, with the machine at about half its speed (the
 same critique 7.5 s, even warm playback peaking at 4-12 ms), the read-ahead that asked the kernel (posix_fadvise)
 played cold at a 99th-percentile block of 7.6-8.9 ms, max 13.5-20.5 ms, and the read-ahead that reads in play
-order, alternated with it in one run, 2.4-2.7 ms, max 5.7-12.2 ms; the whole benchmark then gave 6.4 ms cold
-(0.54 s without reading ahead). The cold cases play at the app's switch interval (they ran at Python's default
-before).
+order, alternated with it in one run, 2.4-2.7 ms, max 5.7-12.2 ms; the whole benchmark then gave 6.4 and 6.0 ms
+cold (0.54 and 0.66 s without reading ahead). The cold cases play at the app's switch interval (they ran at
+Python's default before).
 """
 
 from __future__ import annotations
