@@ -131,11 +131,14 @@ class MixEngine:
     def start(self) -> None:
         """Play from the position (or the pending seek), its first chunk read in before the callback mixes it."""
         if not self.playing:
-            pending = self.pending_seek
-            self._read_ahead.read_now(self._play_ranges(self.position if pending is None else pending,
-                                                        READ_CHUNK_S))
+            self._read_ahead.read_now(self._play_ranges(self._next_frame(), READ_CHUNK_S))
         self.playing = True
         _read_ahead_now.set()   # the rest of READ_AHEAD_S now, not at the thread's next round
+
+    def _next_frame(self) -> int:
+        """Where the callback mixes next: the pending seek, else the position."""
+        pending = self.pending_seek
+        return self.position if pending is None else pending
 
     def _play_ranges(self, frame: int, seconds: float) -> list[tuple[int, int]]:
         """The (first frame, frames) ranges playing ``seconds`` from ``frame`` covers: up to the end, or round the
@@ -153,9 +156,7 @@ class MixEngine:
     def read_ahead(self) -> None:
         """While playing, read in what the next READ_AHEAD_S will play (the read-ahead thread calls this)."""
         if self.playing and self.frames:
-            pending = self.pending_seek
-            self._read_ahead.read(self._play_ranges(self.position if pending is None else pending, READ_AHEAD_S),
-                                  skip_recent=True)
+            self._read_ahead.read(self._play_ranges(self._next_frame(), READ_AHEAD_S), skip_recent=True)
 
     def set_loop(self, start: int | None, end: int | None) -> None:
         self.loop = None if start is None or end is None or end - start < 64 else (int(start), int(end))
