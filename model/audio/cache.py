@@ -38,7 +38,9 @@ from model.audio.tracks import Track, TrackSet
 if TYPE_CHECKING:
     from model.audio.measure import Cancellable
 
-FORMAT = "mixingbuddy.file_analysis/1"
+#: The entries' format; /2: MP3 files are decoded in one read (model.audio.decode.reads_whole), so analyses of
+#: MP3 files written by /1 are wrong and are not read.
+FORMAT = "mixingbuddy.file_analysis/2"
 #: What the folder on disk may hold: the least recently used entries beyond it are deleted (``prune``).
 DISK_BYTES = 256 * 1024**2
 #: Entries unused this long are deleted whatever the folder holds.

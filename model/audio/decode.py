@@ -134,7 +134,7 @@ def read_into(info: AudioInfo, out: np.ndarray) -> None:
     pos = 0
     with _DecodeErrors(info.path, lambda: pos / info.sample_rate), sf.SoundFile(info.path) as f:
         while pos < info.frames:
-            n = min(_BLOCK, info.frames - pos)
+            n = info.frames - pos if reads_whole(info) else min(_BLOCK, info.frames - pos)
             if info.channels == info.decoded_channels:
                 got = f.read(n, dtype="float32", always_2d=True, out=out[pos:pos + n])
                 read = len(got)
@@ -153,20 +153,36 @@ def read_into(info: AudioInfo, out: np.ndarray) -> None:
         raise ValueError("output buffer has the wrong channel count")
 
 
+def reads_whole(info: AudioInfo) -> bool:
+    """Whether the file must be decoded in one read. python-soundfile seeks to its own position after every read,
+    and libsndfile's MP3 decoder then starts again without the frames it had read ahead (MP3's bit reservoir): the
+    audio after each read's end decodes wrong, by a few hundred samples a file (mpg123: "part2_3_length too large")
+    up to seconds of silence for steady tones."""
+    return info.format == "MP3"
+
+
 class BlockReader:
-    """Decodes a probed file in consecutive blocks of float32 (frames, decoded_channels); raises AudioFormatError."""
+    """Decodes a probed file in consecutive blocks of float32 (frames, decoded_channels); raises AudioFormatError.
+    A file that ``reads_whole`` is decoded whole at the first read and handed out from memory."""
 
     def __init__(self, info: AudioInfo) -> None:
         self.info = info
         self._name = Path(info.path).name
         self.pos = 0
+        self._whole: np.ndarray | None = None
         with _DecodeErrors(info.path):
             self._file = sf.SoundFile(info.path)
 
     def read(self, n: int) -> np.ndarray:
         """Up to n frames; fewer only at the end of the file."""
+        want = min(n, max(0, self.info.frames - self.pos))
         with _DecodeErrors(self.info.path, lambda: self.pos / self.info.sample_rate):
-            block = self._file.read(min(n, max(0, self.info.frames - self.pos)), dtype="float32", always_2d=True)
+            if not reads_whole(self.info):
+                block = self._file.read(want, dtype="float32", always_2d=True)
+            else:
+                if self._whole is None:
+                    self._whole = self._file.read(self.info.frames, dtype="float32", always_2d=True)
+                block = self._whole[self.pos:self.pos + want]
         if self.info.channels > 2:
             block = fold_to_stereo(block)
         elif self.info.side is not None:
@@ -179,6 +195,7 @@ class BlockReader:
         return block
 
     def close(self) -> None:
+        self._whole = None
         with library_chatter_hidden():
             self._file.close()
 
