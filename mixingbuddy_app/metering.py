@@ -136,8 +136,8 @@ class MeteringMixin:
         else:
             what = ("Mute them (M), or each counts its files twice." if self._loaded_from_session else
                     "They are muted, so the meters and the critique leave them out: unmute one (M) to count it.")
-            report = ErrorReport("Copies among the stems", f"{len(said)} files look like copies of others, each "
-                                 f"adding to them in phase: {'; '.join(f'{c.name} ({c.what})' for c in said)}. "
+            report = ErrorReport("Copies among the stems", f"{len(said)} files look like copies of others: "
+                                 f"{'; '.join(f'{c.name} ({c.what})' for c in said)}. "
                                  f"{what}", "", "warning", ErrorKind.COPIES)
         self.error.emit(report)
 

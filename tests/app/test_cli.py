@@ -282,6 +282,25 @@ def test_a_span_too_short_is_refused_before_any_file_is_decoded(monkeypatch, cap
     assert "400 ms" in capsys.readouterr().err
 
 
+def test_a_stem_saved_again_as_mp3_is_left_out_and_said(tmp_path):
+    """One stem exported twice (WAV, then MP3) would count the bass twice: the copy is left out and said, and the
+    critique is the stems' alone."""
+    from tests.model.test_copies import save_as, stems, write
+
+    parts = stems()
+    plain = json.loads(run(write(tmp_path / "stems", parts), "--json").stdout)
+    twice = write(tmp_path / "export", parts)
+    save_as(twice / "Bass.mp3", parts["Bass.wav"], "MPEG_LAYER_III")
+    out = run(twice, "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    warned = [w for w in data["warnings"] if w["code"] == "saved_twice"]
+    assert len(warned) == 1 and warned[0]["tracks"] == ["Bass.mp3"]
+    assert "holds the audio of Bass.wav" in warned[0]["message"] and "--role 'Bass.mp3=bass'" in warned[0]["message"]
+    assert [(p["role"], p["offset_lu"]) for p in data["pairs"]] == [(p["role"], p["offset_lu"]) for p in plain["pairs"]]
+    assert data["text"] == plain["text"]
+
+
 def test_a_full_mix_among_the_stems_is_left_out_and_said(tmp_path):
     """A DAW's master track exported with the stems would count everything twice: the critique leaves it out,
     says so in one warning, and judges exactly what the stems alone give."""

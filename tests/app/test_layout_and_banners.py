@@ -293,6 +293,22 @@ def test_a_full_mix_among_the_stems_is_muted_once_and_said(qtbot, make_window, t
     assert "Mute it" in said[0].message and "Song Master.wav" not in w2.controller.project.muted
 
 
+def test_a_stem_saved_again_in_another_format_is_muted_and_said(qtbot, make_window, tmp_path):
+    """Bass.wav and Bass.mp3 in one folder: the MP3 is muted on load, with a banner that names the WAV."""
+    from tests.model.test_copies import save_as, stems, write
+
+    parts = stems()
+    folder = write(tmp_path / "export", parts)
+    save_as(folder / "Bass.mp3", parts["Bass.wav"], "MPEG_LAYER_III")
+    w = make_window(advisor=load_advisor("balance"))
+    c = load(qtbot, w, [folder])
+    qtbot.waitUntil(lambda: "Bass.mp3" in c.project.muted and c.project.loudness_is_exact(), timeout=30000)
+    said = [b.report for b in w.banners.banners if b.report.kind is ErrorKind.COPIES]
+    assert [r.title for r in said] == ["A stem saved twice"]
+    assert said[0].message.startswith("Bass.mp3 holds the audio of Bass.wav") and "It is muted" in said[0].message
+    assert "Bass.wav" not in c.project.muted
+
+
 def test_the_copies_of_an_export_are_said_in_one_banner(qtbot, make_window, tmp_path):
     """An "all tracks" export with a drum group and the master: both are muted, found one after the other, and
     one banner names them both (an export with a group per part would otherwise stack a banner per group)."""

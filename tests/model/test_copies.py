@@ -79,6 +79,67 @@ def test_a_muted_mix_file_is_not_found(tmp_path):
     assert found(folder, Gains(muted=frozenset({"Song Master.wav"}))) is None
 
 
+def save_as(path: Path, x: np.ndarray, subtype: str, rate: int = RATE) -> None:
+    """Save ``x`` in the format ``path``'s suffix names (libsndfile writes Ogg and MP3 block by block)."""
+    with sf.SoundFile(str(path), "w", rate, 1 if x.ndim == 1 else x.shape[1], subtype) as out:
+        for i in range(0, len(x), 8192):
+            out.write(x[i:i + 8192])
+
+
+def test_a_stem_saved_again_in_another_format_is_its_copy_and_the_best_kept_file_stays(tmp_path):
+    # not the same audio to the bit (16-bit, MP3): the doctor's exact check misses these; the loudness does not
+    parts = stems()
+    folder = write(tmp_path / "song", parts)
+    save_as(folder / "Bass.flac", parts["Bass.wav"], "PCM_16")
+    save_as(folder / "Bass.mp3", parts["Bass.wav"], "MPEG_LAYER_III")
+    copies = find_copies(measured(folder))
+    assert sorted((c.track_id, c.twin, c.role) for c in copies) == [("Bass.flac", "Bass.wav", "bass"),
+                                                                   ("Bass.mp3", "Bass.wav", "bass")]
+    assert all(c.tracking_db < 1.0 and not c.is_full_mix for c in copies)
+    said = copies[0].finding("It is left out.")
+    assert said.code == "saved_twice" and said.track_ids == (copies[0].track_id,)
+    assert said.message.startswith(f"{copies[0].name} holds the audio of Bass.wav") and "(in another format)" in \
+        said.message and said.message.endswith("It is left out.")
+    # without the float WAV, the 16-bit FLAC is kept (lossless) and the MP3 is its copy
+    (folder / "Bass.wav").unlink()
+    assert [(c.track_id, c.twin) for c in find_copies(measured(folder))] == [("Bass.mp3", "Bass.flac")]
+
+
+def test_the_same_name_with_other_audio_is_no_copy(tmp_path):
+    # an older export 3 dB lower, and another part under a stem's name: both may be meant, and neither is a copy
+    parts = stems()
+    folder = write(tmp_path / "song", parts)
+    save_as(folder / "Bass.flac", parts["Bass.wav"] * np.float32(10 ** (-3 / 20)), "PCM_24")
+    save_as(folder / "Pad.flac", parts["Hats.wav"], "PCM_24")
+    assert find_copies(measured(folder)) == []
+
+
+def test_a_stem_saved_again_in_another_folder_is_its_copy(tmp_path):
+    parts = stems()
+    song, bounced = write(tmp_path / "song", parts), write(tmp_path / "bounced", {"Bass.wav": parts["Bass.wav"]})
+    tracks = load_tracks([song, bounced]).tracks
+    copies = find_copies(measure_session(tracks, Gains(), 10.0, None, true_peak=False))
+    assert [(tracks.get(c.track_id).path, c.twin, c.role) for c in copies] == [(str(bounced / "Bass.wav"), "Bass.wav",
+                                                                                "bass")]
+    assert "(in another folder)" in copies[0].finding("").message
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="../shared/realdata (real music) is absent")
+def test_a_released_songs_stem_saved_again_lossy_and_in_16_bits_is_found_and_nothing_else(tmp_path):
+    tracks = load_tracks([REAL]).tracks
+    folder = tmp_path / "Hydrogen"
+    folder.mkdir()
+    for t in tracks.tracks:
+        (folder / t.name).symlink_to(Path(t.path).resolve())
+    drums = next(t for t in tracks.tracks if t.name == "MAIN DRUMS.ogg")
+    save_as(folder / "MAIN DRUMS.flac", drums.audio, "PCM_16", tracks.sample_rate)
+    save_as(folder / "MAIN DRUMS.mp3", drums.audio, "MPEG_LAYER_III", tracks.sample_rate)
+    del tracks, drums
+    # the Ogg original is lossy: the 16-bit FLAC made of it is the file kept
+    assert sorted((c.track_id, c.twin) for c in find_copies(measured(folder))) == [
+        ("MAIN DRUMS.mp3", "MAIN DRUMS.flac"), ("MAIN DRUMS.ogg", "MAIN DRUMS.flac")]
+
+
 @pytest.mark.parametrize("extra", ["a stem twice", "a late copy"])
 def test_no_file_is_taken_for_the_mix_when_it_is_not_a_copy_of_all_the_others(tmp_path, extra):
     parts = stems()
