@@ -31,7 +31,7 @@ ALIASES: tuple[tuple[Role, tuple[str, ...]], ...] = (
         r"conga\w*", r"bongo\w*", r"cajon", r"rim\w*", r"drums?", r"drm", r"kit", r"room ?mics?", r"drum ?rooms?",
         r"break ?beats?", r"drum ?breaks?", r"loop ?drums?", r"cowbell", r"timbale\w*", r"808 ?kick", r"kick ?808",
         r"trap ?kit", r"tablas?", r"djembes?", r"darbukas?", r"doumbeks?", r"timpani", r"guiros?", r"cabasas?",
-        r"wood ?blocks?", r"claves?", r"agogos?", r"bodhrans?", r"taikos?",
+        r"wood ?blocks?", r"claves?", r"agogos?", r"bodhrans?", r"taikos?", r"kd", r"(?:side|cross|x) ?sticks?",
         # the same in the languages producers name tracks in (accents folded, see normalise_name)
         r"batterie", r"batteria", r"bateria", r"\w*schlagzeug", r"caisse ?claire", r"grosse ?caisse", r"caja",
         r"bombo", r"redoblante", r"platillos?", r"caixa", r"bumbo", r"pratos?", r"cassa", r"rullante", r"piatti",
@@ -77,7 +77,7 @@ WEAK_DRUM_WORDS = (r"rooms?", r"breaks?", r"beats?", r"tops?")
 # Instrument words that name neither vocals, drums nor bass: they make a guess "other", or mark a name
 # that also names a role ("PAD + BASS") as ambiguous.
 OTHER_WORDS = (
-    r"melody", r"melodies", r"synths?", r"pads?", r"keys?", r"piano", r"organ", r"gtrs?", r"guitars?",
+    r"melody", r"melodies", r"synths?", r"pads?", r"keys?", r"piano", r"organ", r"[ae]? ?gtrs?", r"guitars?",
     r"harmonicas?", r"strings?", r"brass", r"horns?", r"sax\w*", r"flutes?", r"arps?", r"plucks?",
     r"sweeps?", r"fx", r"effects?", r"risers?", r"bells?", r"mallets?", r"chords?", r"stabs?",
     # keyboards, band and orchestral instruments: named clearly, so not left to the unsure default

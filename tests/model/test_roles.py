@@ -19,7 +19,8 @@ NAMES = [
     ("Clap.wav", "drums"), ("Shaker_01.wav", "drums"), ("Tambourine.wav", "drums"), ("Cymbals.wav", "drums"),
     ("Ride.flac", "drums"), ("808 Kick.wav", "drums"), ("Congas.wav", "drums"), ("DRUMS.WAV", "drums"),
     ("Tabla.wav", "drums"), ("Djembe.wav", "drums"), ("Timpani.wav", "drums"), ("Claves.wav", "drums"),
-    ("Wood Block.wav", "drums"), ("Cabasa.wav", "drums"),
+    ("Wood Block.wav", "drums"), ("Cabasa.wav", "drums"), ("KD.wav", "drums"), ("Sidestick.wav", "drums"),
+    ("Snare X-Stick.wav", "drums"), ("Cross Stick.wav", "drums"),
     # vocals
     ("Lead Vox", "vocals"), ("Lead Vocal.wav", "vocals"), ("LeadVocal_Verse.wav", "vocals"), ("BGV 2", "vocals"),
     ("BGV_1.wav", "vocals"), ("Backup Vocal 2.wav", "vocals"), ("Backing Vocals.wav", "vocals"), ("Vox Dbl.wav", "vocals"),
@@ -123,7 +124,8 @@ def test_group_names_in_the_plural_keep_their_role(name, role):
 
 @pytest.mark.parametrize("name", ["Rhodes.wav", "Wurlitzer.wav", "Clav.wav", "Violins.wav", "Cello 2.wav", "Harp.wav",
                                   "Trumpet.wav", "Trombones.wav", "Oboe.wav", "Bassoon.wav", "Marimba.wav",
-                                  "Glockenspiel.wav", "Ukulele.wav", "Orchestra.wav", "Chords.wav", "HIGH STABS.ogg"])
+                                  "Glockenspiel.wav", "Ukulele.wav", "Orchestra.wav", "Chords.wav", "HIGH STABS.ogg",
+                                  "AGtr.wav", "EGtr L.wav", "E-Gtr 2.wav"])
 def test_keyboards_and_orchestral_instruments_are_clearly_other(name):
     # named plainly, they are no reason to ask the user (a name with no role word at all stays unsure)
     guess = guess_role(name)
