@@ -54,6 +54,16 @@ def measured(folder: Path, gains: Gains = Gains()):
     return measure_session(load_tracks([folder]).tracks, gains, 10.0, None, true_peak=False, per_track=True)
 
 
+def linked_song(tmp_path: Path):
+    """The released song's tracks, loaded, and a folder of links to its files (to add files to)."""
+    tracks = load_tracks([REAL]).tracks
+    folder = tmp_path / REAL.name
+    folder.mkdir()
+    for t in tracks.tracks:
+        (folder / t.name).symlink_to(Path(t.path).resolve())
+    return tracks, folder
+
+
 def test_stems_alone_have_no_mix_file(tmp_path):
     assert found(write(tmp_path / "song", stems())) is None
 
@@ -126,11 +136,7 @@ def test_a_stem_saved_again_in_another_folder_is_its_copy(tmp_path):
 
 @pytest.mark.skipif(not REAL.is_dir(), reason="../shared/realdata (real music) is absent")
 def test_a_released_songs_stem_saved_again_lossy_and_in_16_bits_is_found_and_nothing_else(tmp_path):
-    tracks = load_tracks([REAL]).tracks
-    folder = tmp_path / "Hydrogen"
-    folder.mkdir()
-    for t in tracks.tracks:
-        (folder / t.name).symlink_to(Path(t.path).resolve())
+    tracks, folder = linked_song(tmp_path)
     drums = next(t for t in tracks.tracks if t.name == "MAIN DRUMS.ogg")
     save_as(folder / "MAIN DRUMS.flac", drums.audio, "PCM_16", tracks.sample_rate)
     save_as(folder / "MAIN DRUMS.mp3", drums.audio, "MPEG_LAYER_III", tracks.sample_rate)
@@ -170,12 +176,8 @@ def test_a_bus_of_a_roles_files_is_found_as_that_roles_copy(tmp_path):
 
 @pytest.mark.skipif(not REAL.is_dir(), reason="../shared/realdata (real music) is absent")
 def test_a_released_song_has_no_mix_file_until_its_sum_is_added(tmp_path):
-    tracks = load_tracks([REAL]).tracks
+    tracks, folder = linked_song(tmp_path)
     assert find_copies(measure_session(tracks, Gains(), 10.0, None, true_peak=False)) == []
-    folder = tmp_path / "Hydrogen"
-    folder.mkdir()
-    for t in tracks.tracks:
-        (folder / t.name).symlink_to(Path(t.path).resolve())
     stereo = {t.name: t.audio if t.audio.ndim == 2 else np.repeat(t.audio[:, None], 2, axis=1) for t in tracks.tracks}
     drums = [t.name for t in tracks.tracks if t.role.role == "drums"]
     sf.write(str(folder / "Hydrogen Master.wav"), sum(stereo.values()), tracks.sample_rate, subtype="FLOAT")
@@ -242,11 +244,7 @@ def test_a_layer_printed_twice_is_not_a_group(tmp_path, stops_s):
 
 @pytest.mark.skipif(not REAL.is_dir(), reason="../shared/realdata (real music) is absent")
 def test_groups_of_some_of_a_released_songs_files_are_found(tmp_path):
-    tracks = load_tracks([REAL]).tracks
-    folder = tmp_path / "Hydrogen"
-    folder.mkdir()
-    for t in tracks.tracks:
-        (folder / t.name).symlink_to(Path(t.path).resolve())
+    tracks, folder = linked_song(tmp_path)
     stereo = {t.name: t.audio if t.audio.ndim == 2 else np.repeat(t.audio[:, None], 2, axis=1) for t in tracks.tracks}
     groups = {"BGVOX GROUP.wav": [n for n in stereo if n.startswith("BGVOX")],
               "BREAKS GROUP.wav": [n for n in stereo if n.startswith("DRUMS BREAK")]}
