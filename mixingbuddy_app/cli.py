@@ -69,6 +69,9 @@ def parse_anchor(value: str, tracks) -> tuple[str, str | None]:
         found = [t for t in tracks.tracks if match(t)]
         if len(found) == 1:
             return found[0].role.role, found[0].id
+        if len(found) > 1:
+            raise CliInputError(f"--anchor: '{value}' names {len(found)} files ({', '.join(t.name for t in found)}): "
+                                "give the file's whole name")
     raise CliInputError(f"--anchor: '{value}' is neither a role (vocals, drums, bass) nor one loaded file's name")
 
 
@@ -205,8 +208,10 @@ def run(argv: Sequence[str]) -> int:
                                cache=cache, on_role_sums=frames.add if frames else None), frames
 
     spectral, cache = args.masking or args.tonal, AnalysisCache()   # the cache spares a second pass re-metering
-    # a full mix or a role's bus among the files counts its sources twice: left out (a role set by hand: kept)
-    (analysis, bands), gains, copies = without_copies(stream, request.gains, keep=user_roles)
+    # a full mix or a role's bus among the files counts its sources twice: left out (a role set by hand, the anchor
+    # track: kept)
+    keep = set(user_roles) | ({anchor_track} if anchor_track else set())
+    (analysis, bands), gains, copies = without_copies(stream, request.gains, keep=keep)
     request = replace(request, gains=gains)
     left_out = tuple(c.finding(f"It is left out of this critique; to count it, set its role (--role "
                                f"'{c.name}={c.role or 'other'}').") for c in copies)

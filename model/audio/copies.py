@@ -152,8 +152,9 @@ class CopyFile:
                        f"twice. {what_now}", (self.track_id,))
 
 
-def find_copies(measurements) -> list[CopyFile]:
-    """Files saved twice (``saved_twice``); where there are none, each role's bus (a file that is the sum of its
+def find_copies(measurements, keep: Iterable[str] = ()) -> list[CopyFile]:
+    """Files saved twice (``saved_twice``, which keeps the file of each in ``keep``); where there are none, each
+    role's bus (a file that is the sum of its
     role's other files, or of some of them); where there is none, the full mix (a file that is a copy of the sum of all the other audible files). Leave out what it
     finds, measure again and ask again: with a bus in the mix, the bus's own files add in phase with the mix
     too, so the mix is judged only once the buses are out, and a group inside a group once the outer one is.
@@ -161,7 +162,7 @@ def find_copies(measurements) -> list[CopyFile]:
     Reads the per-track energies of ``measurements`` (model.audio.measure.Measurements measured per track);
     windows where a track was not metered on its own are skipped.
     """
-    twice = saved_twice(measurements)
+    twice = saved_twice(measurements, keep)
     if twice:
         return twice
     buses = [_copy_among(measurements, _ids_of(measurements, role), f"r:{role}", role)
@@ -178,11 +179,11 @@ def without_copies(stream: Callable[[Gains], tuple[object, T]], gains: Gains,
     """``stream(gains)`` -> (a model.audio.stream.SessionAnalysis, anything made beside it), then again with the
     copies find_copies names in its measurements muted (buses first, outer groups before inner ones, then the
     mix; COPY_ROUNDS at most), but never a track in ``keep`` (one whose role the user set: a stem): the last
-    result, the gains it was made with and the copies left out."""
+    result, the gains it was made with and the copies left out. Of a file saved twice, the save in ``keep`` stays."""
     keep = set(keep)
     result, left_out = stream(gains), []
     for _ in range(COPY_ROUNDS):
-        copies = [c for c in find_copies(result[0].measurements) if c.track_id not in keep]
+        copies = [c for c in find_copies(result[0].measurements, keep) if c.track_id not in keep]
         if not copies:
             break
         gains = replace(gains, muted=gains.muted | {c.track_id for c in copies})
@@ -190,10 +191,12 @@ def without_copies(stream: Callable[[Gains], tuple[object, T]], gains: Gains,
     return result, gains, left_out
 
 
-def saved_twice(measurements) -> list[CopyFile]:
+def saved_twice(measurements, keep: Iterable[str] = ()) -> list[CopyFile]:
     """Files that are another file saved again, in another format or folder ("Bass.mp3" beside "Bass.wav"): the
     same name, and block loudness within FORMAT_COPY_DB of the other's in nearly all blocks. Of each such group
-    the best kept file stays (lossless before lossy, then the most bits); the others are its copies."""
+    the file in ``keep`` (a track chosen as the anchor, one whose role was set) stays, else the best kept one
+    (lossless before lossy, then the most bits); the others are its copies."""
+    keep = set(keep)
     by_name: dict[str, list] = {}
     for tid in measurements.track_ids:
         t = measurements.track_set.get(tid)
@@ -201,7 +204,7 @@ def saved_twice(measurements) -> list[CopyFile]:
     copies = []
     for same in by_name.values():
         kept: list = []
-        for t in sorted(same, key=_kept_first):
+        for t in sorted(same, key=lambda t: (t.id not in keep, *_kept_first(t))):
             twin = next(((k, close) for k in kept if (close := _follows(measurements, t.id, k.id)) is not None), None)
             if twin is None:
                 kept.append(t)

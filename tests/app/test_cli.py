@@ -71,6 +71,7 @@ BAD_CASES = {
     "nan samples": lambda d: (write(d / "Vox.wav", value=np.nan), [d])[1],
     "bad option": lambda d: (write(d / "Vox.wav"), [d, "--advisor", "magic"])[1],
     "llm without checkpoint": lambda d: (write(d / "Vox.wav"), [d, "--advisor", "llm"])[1],
+    "anchor naming two files": lambda d: (write(d / "Vox.wav"), write(d / "Vox.aiff"), [d, "--anchor", "Vox"])[2],
 }
 
 
@@ -299,6 +300,15 @@ def test_a_stem_saved_again_as_mp3_is_left_out_and_said(tmp_path):
     assert "holds the audio of Bass.wav" in warned[0]["message"] and "--role 'Bass.mp3=bass'" in warned[0]["message"]
     assert [(p["role"], p["offset_lu"]) for p in data["pairs"]] == [(p["role"], p["offset_lu"]) for p in plain["pairs"]]
     assert data["text"] == plain["text"]
+    # the save chosen as the anchor track stays, and its twin goes
+    save_as(twice / "Lead Vox.mp3", parts["Lead Vox.wav"], "MPEG_LAYER_III")
+    out = run(twice, "--json", "--profile", "electronic", "--anchor", "Lead Vox.mp3")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["anchor_track"] == "Lead Vox.mp3"
+    assert sorted(w["tracks"][0] for w in data["warnings"] if w["code"] == "saved_twice") == ["Bass.mp3", "Lead Vox.wav"]
+    both = run(twice, "--profile", "electronic", "--anchor", "Lead Vox")   # which save? it is asked for
+    assert both.returncode == 2 and "'Lead Vox' names 2 files (Lead Vox.mp3, Lead Vox.wav)" in both.stderr
 
 
 def test_a_full_mix_among_the_stems_is_left_out_and_said(tmp_path):

@@ -110,6 +110,9 @@ def test_a_stem_saved_again_in_another_format_is_its_copy_and_the_best_kept_file
     assert said.code == "saved_twice" and said.track_ids == (copies[0].track_id,)
     assert said.message.startswith(f"{copies[0].name} holds the audio of Bass.wav") and "(in another format)" in \
         said.message and said.message.endswith("It is left out.")
+    # a save the user chose (the anchor track, a role set by hand) is the one kept
+    keep = {c.track_id: c.twin for c in find_copies(measured(folder), keep={"Bass.mp3"})}
+    assert keep == {"Bass.wav": "Bass.mp3", "Bass.flac": "Bass.mp3"}
     # without the float WAV, the 16-bit FLAC is kept (lossless) and the MP3 is its copy
     (folder / "Bass.wav").unlink()
     assert [(c.track_id, c.twin) for c in find_copies(measured(folder))] == [("Bass.mp3", "Bass.flac")]
