@@ -409,6 +409,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         except InputError as exc:
             self.error.emit(ErrorReport("Anchor", exc.message))
             return
+        self._anchor_save_plays(track_id)
         self.anchor_changed.emit(self.project.anchor or "")
         self.gains_changed.emit()
 

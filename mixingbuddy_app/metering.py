@@ -11,6 +11,7 @@ a running critique (a re-check right after Apply) rather than beside it.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from PySide6.QtCore import QTimer
 
@@ -127,6 +128,10 @@ class MeteringMixin:
         self._copies_seen[path] = copy
         if not self._loaded_from_session:
             self.set_muted(copy.track_id, True)
+        self._say_copies(copy)
+
+    def _say_copies(self, copy) -> None:
+        """The banner about the copies found in the loaded song (``copy`` the newest): one for them all."""
         loaded = {os.path.abspath(t.path) for t in self.project.tracks.tracks}
         said = [c for p, c in self._copies_seen.items() if p in loaded]
         if len(said) == 1:
@@ -140,6 +145,23 @@ class MeteringMixin:
                                  f"{'; '.join(f'{c.name} ({c.what})' for c in said)}. "
                                  f"{what}", "", "warning", ErrorKind.COPIES)
         self.error.emit(report)
+
+    def _anchor_save_plays(self, track_id: str | None) -> None:
+        """The anchor track chosen is a save the meters muted as a copy (a stem saved twice): it plays, and the
+        save they kept is muted instead, as the CLI keeps the anchor's save."""
+        track = self.project.tracks.get(track_id) if track_id and self.project.tracks else None
+        copy = self._copies_seen.get(os.path.abspath(track.path)) if track else None
+        if copy is None or copy.twin_id is None or track_id not in self.project.muted:
+            return
+        kept = self.project.tracks.get(copy.twin_id)
+        swapped = replace(copy, track_id=kept.id, name=kept.name, twin=track.name, twin_id=track.id)
+        del self._copies_seen[os.path.abspath(track.path)]
+        self._copies_seen[os.path.abspath(kept.path)] = swapped
+        self.set_muted(track_id, False)
+        self.set_muted(kept.id, True)
+        self._say_copies(swapped)
+        self.status.emit(f"{track.name} is the anchor: it plays now, and {copy.twin}, the same export saved again, "
+                         "is muted instead.")
 
     def _on_measure_failed(self, job_id: int, report: ErrorReport) -> None:
         self._measure_done(job_id)

@@ -91,6 +91,7 @@ class CopyFile:
     role: str | None = None
     part: bool = False     # it sums only some of the other files (of its role; of several roles: role None)
     twin: str | None = None   # the name of the file it is a second save of
+    twin_id: str | None = None   # and that file's track id
 
     @property
     def is_full_mix(self) -> bool:
@@ -209,7 +210,8 @@ def saved_twice(measurements, keep: Iterable[str] = ()) -> list[CopyFile]:
             if twin is None:
                 kept.append(t)
             else:
-                copies.append(CopyFile(t.id, t.name, 1, float("nan"), twin[1], t.role.role, twin=twin[0].name))
+                copies.append(CopyFile(t.id, t.name, 1, float("nan"), twin[1], t.role.role, twin=twin[0].name,
+                                       twin_id=twin[0].id))
     return copies
 
 

@@ -294,7 +294,8 @@ def test_a_full_mix_among_the_stems_is_muted_once_and_said(qtbot, make_window, t
 
 
 def test_a_stem_saved_again_in_another_format_is_muted_and_said(qtbot, make_window, tmp_path):
-    """Bass.wav and Bass.mp3 in one folder: the MP3 is muted on load, with a banner that names the WAV."""
+    """Bass.wav and Bass.mp3 in one folder: the MP3 is muted on load, with a banner that names the WAV. The MP3 of
+    the lead vocal, chosen as the anchor track, plays instead of its WAV."""
     from tests.model.test_copies import save_as, stems, write
 
     parts = stems()
@@ -307,6 +308,19 @@ def test_a_stem_saved_again_in_another_format_is_muted_and_said(qtbot, make_wind
     assert [r.title for r in said] == ["A stem saved twice"]
     assert said[0].message.startswith("Bass.mp3 holds the audio of Bass.wav") and "It is muted" in said[0].message
     assert "Bass.wav" not in c.project.muted
+    save_as(folder / "Lead Vox.mp3", parts["Lead Vox.wav"], "MPEG_LAYER_III")
+    w = make_window(advisor=load_advisor("balance", profile="electronic"))   # statistics against a lead vocal track
+    c = load(qtbot, w, [folder])
+    qtbot.waitUntil(lambda: {"Bass.mp3", "Lead Vox.mp3"} <= c.project.muted and c.project.loudness_is_exact(),
+                    timeout=30000)
+    with qtbot.waitSignal(c.status, timeout=5000) as told:
+        c.set_anchor_track("Lead Vox.mp3")
+    assert "Lead Vox.mp3" not in c.project.muted and {"Lead Vox.wav", "Bass.mp3"} <= c.project.muted
+    assert told.args[0].startswith("Lead Vox.mp3 is the anchor: it plays now, and Lead Vox.wav")
+    said = [b.report.message for b in w.banners.banners if b.report.kind is ErrorKind.COPIES]   # as it stands now
+    assert len(said) == 1 and "Lead Vox.wav (Lead Vox.mp3 saved again)" in said[0] and "Bass.mp3" in said[0]
+    advice = critique(qtbot, w)
+    assert advice is not None and advice.anchor_track == "Lead Vox.mp3"
 
 
 def test_the_copies_of_an_export_are_said_in_one_banner(qtbot, make_window, tmp_path):
