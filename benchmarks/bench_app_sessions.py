@@ -33,7 +33,9 @@ same critique 7.5 s, even warm playback peaking at 4-12 ms), the read-ahead that
 played cold at a 99th-percentile block of 7.6-8.9 ms, max 13.5-20.5 ms, and the read-ahead that reads in play
 order, alternated with it in one run, 2.4-2.7 ms, max 5.7-12.2 ms; the whole benchmark then gave 6.4 and 6.0 ms
 cold (0.54 and 0.66 s without reading ahead). The cold cases play at the app's switch interval (they ran at
-Python's default before).
+Python's default before). Back at its usual speed (callback cases alone, three runs): cold max 0.69, 1.87 and
+1.47 ms, without reading ahead 484-536 ms; the first run, straight after a 5.8 GB install had been written, had the
+"alone" cases peak at 12.8 and 36.6 ms (p99 0.2 ms), the next two 0.27-4.5 ms.
 """
 
 from __future__ import annotations
