@@ -120,7 +120,10 @@ class MeteringMixin:
     def _found_copy(self, copy) -> None:
         """A file copies others (a DAW's master track or a group's bus exported with the stems): on a fresh load,
         mute it and say so; in a saved session, where the mutes are the user's, only say so. Once per file; one
-        banner says all the copies of the loaded song (an export may hold a group per part)."""
+        banner says all the copies of the loaded song (an export may hold a group per part). Of a stem saved
+        twice, the save chosen as the anchor track plays and the other one is the copy."""
+        if copy.twin_id is not None and copy.track_id == self.project.anchor_track:
+            copy = self._other_save(copy)
         track = self.project.tracks.get(copy.track_id)
         path = os.path.abspath(track.path)
         if path in self._copies_seen or track.role.source == "user":   # a role set by hand: a stem
@@ -153,15 +156,20 @@ class MeteringMixin:
         copy = self._copies_seen.get(os.path.abspath(track.path)) if track else None
         if copy is None or copy.twin_id is None or track_id not in self.project.muted:
             return
-        kept = self.project.tracks.get(copy.twin_id)
-        swapped = replace(copy, track_id=kept.id, name=kept.name, twin=track.name, twin_id=track.id)
+        swapped = self._other_save(copy)
+        kept = self.project.tracks.get(swapped.track_id)
         del self._copies_seen[os.path.abspath(track.path)]
         self._copies_seen[os.path.abspath(kept.path)] = swapped
         self.set_muted(track_id, False)
         self.set_muted(kept.id, True)
         self._say_copies(swapped)
-        self.status.emit(f"{track.name} is the anchor: it plays now, and {copy.twin}, the same export saved again, "
+        self.status.emit(f"{track.name} is the anchor: it plays now, and {kept.name}, the same export saved again, "
                          "is muted instead.")
+
+    def _other_save(self, copy):
+        """A stem saved twice seen the other way round: the save ``copy`` names as kept is the copy."""
+        kept = self.project.tracks.get(copy.twin_id)
+        return replace(copy, track_id=kept.id, name=kept.name, twin=copy.name, twin_id=copy.track_id)
 
     def _on_measure_failed(self, job_id: int, report: ErrorReport) -> None:
         self._measure_done(job_id)

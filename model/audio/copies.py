@@ -154,11 +154,11 @@ class CopyFile:
 
 
 def find_copies(measurements, keep: Iterable[str] = ()) -> list[CopyFile]:
-    """Files saved twice (``saved_twice``, which keeps the file of each in ``keep``); where there are none, each
-    role's bus (a file that is the sum of its
-    role's other files, or of some of them); where there is none, the full mix (a file that is a copy of the sum of all the other audible files). Leave out what it
-    finds, measure again and ask again: with a bus in the mix, the bus's own files add in phase with the mix
-    too, so the mix is judged only once the buses are out, and a group inside a group once the outer one is.
+    """Files saved twice (``saved_twice``, which keeps the save in ``keep``); where there are none, each role's bus
+    (a file that is the sum of its role's other files, or of some of them); where there is none, the full mix (a
+    file that is a copy of the sum of all the other audible files). Leave out what it finds, measure again and ask
+    again: with a bus in the mix, the bus's own files add in phase with the mix too, so the mix is judged only
+    once the buses are out, and a group inside a group once the outer one is.
 
     Reads the per-track energies of ``measurements`` (model.audio.measure.Measurements measured per track);
     windows where a track was not metered on its own are skipped.
