@@ -38,8 +38,8 @@ from model.audio.tracks import Track, TrackSet
 if TYPE_CHECKING:
     from model.audio.measure import Cancellable
 
-#: The entries' format; /2: MP3 files are decoded in one read (model.audio.decode.reads_whole), so analyses of
-#: MP3 files written by /1 are wrong and are not read.
+#: The entries' format; /2: MP3 files are decoded in one read (model.audio.decode.reads_whole) and files of more
+#: than two channels are folded by summing, so analyses of those written by /1 are wrong and are not read.
 FORMAT = "mixingbuddy.file_analysis/2"
 #: What the folder on disk may hold: the least recently used entries beyond it are deleted (``prune``).
 DISK_BYTES = 256 * 1024**2

@@ -75,6 +75,15 @@ def test_channel_counts(tmp_path, channels):
     assert any("Folded to stereo" in n for n in res.notes) == (channels > 2)
 
 
+@pytest.mark.parametrize("channels", [3, 4, 6, 8])
+def test_a_multichannel_stem_sounding_in_its_front_pair_keeps_its_level(tmp_path, channels):
+    x = np.zeros((SR, channels), np.float32)
+    x[:, 0], x[:, 1] = tone(1.0, amp=0.5), tone(1.0, amp=0.25)
+    sf.write(tmp_path / "surround.wav", x, SR, subtype="FLOAT")
+    audio = load_tracks([tmp_path / "surround.wav"]).tracks.tracks[0].audio
+    assert np.allclose(audio, x[:, :2], atol=1e-6)
+
+
 def test_float_file_above_full_scale_is_kept(tmp_path):
     sf.write(tmp_path / "hot.wav", tone(1.0, amp=4.0), SR, subtype="FLOAT")
     track = load_tracks([tmp_path / "hot.wav"]).tracks.tracks[0]
