@@ -153,13 +153,13 @@ class MeteringMixin:
         """The anchor track chosen is a save the meters muted as a copy (a stem saved twice): it plays, and the
         save they kept is muted instead, as the CLI keeps the anchor's save."""
         track = self.project.tracks.get(track_id) if track_id and self.project.tracks else None
-        copy = self._copies_seen.get(os.path.abspath(track.path)) if track else None
+        path = os.path.abspath(track.path) if track else None
+        copy = self._copies_seen.get(path)
         if copy is None or copy.twin_id is None or track_id not in self.project.muted:
             return
-        swapped = self._other_save(copy)
-        kept = self.project.tracks.get(swapped.track_id)
-        del self._copies_seen[os.path.abspath(track.path)]
-        self._copies_seen[os.path.abspath(kept.path)] = swapped
+        kept = self.project.tracks.get(copy.twin_id)
+        del self._copies_seen[path]
+        self._copies_seen[os.path.abspath(kept.path)] = swapped = self._other_save(copy)
         self.set_muted(track_id, False)
         self.set_muted(kept.id, True)
         self._say_copies(swapped)
