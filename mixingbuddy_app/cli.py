@@ -11,7 +11,7 @@ import json
 import math
 import os
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 
@@ -27,7 +27,9 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="mixingbuddy critique",
                 description="Critique the gain balance of DAW stems against an anchor role.")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="audio files and/or folders of stems (non-recursive)")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="audio files and/or folders of stems (non-recursive), or one session saved by the app "
+                        "(.mbsession: its roles, gains, mutes, span and anchor)")
     p.add_argument("--anchor", metavar="ROLE|FILE",
                    help="the role whose level is right: vocals, drums or bass (default: vocals, else drums, else "
                         "bass); or one file, the lead vocal (e.g. 'Lead Vox.wav'), judged against the profile's "
@@ -147,47 +149,57 @@ def run(argv: Sequence[str]) -> int:
 
     args = build_parser().parse_args(list(argv))
     overrides = parse_role_overrides(args.role)
+    session = session_given(args.paths)
+    paths = session.resolved_paths() if session else args.paths
     if args.advisor == "llm":  # the model hears the audio
         from model.audio.tracks import load_tracks
 
-        loaded = load_tracks(args.paths, strict=True)
+        loaded = load_tracks(paths, strict=True)
         tracks, notes, analyse = loaded.tracks, loaded.notes, None
     else:  # the balance advisor judges measurements: stream the files once, hold no track
         from model.audio.stream import analyse_session, session_tracks
         from model.audio.tracks import plan_session
 
-        plan = plan_session(args.paths, strict=True)
+        plan = plan_session(paths, strict=True)
         tracks, notes = session_tracks(plan), ()
         analyse = plan
     user_roles = {}
+    if session:
+        from mixingbuddy_app.session_file import user_track_roles
+
+        user_roles = user_track_roles(session, tracks)
     if overrides:
         by_name = {t.name: t.id for t in tracks.tracks} | {t.id: t.id for t in tracks.tracks}
         unknown = [n for n in overrides if n not in by_name]
         if unknown:
             raise CliInputError(f"--role: no loaded file is named {unknown[0]!r}")
-        user_roles = {by_name[n]: r for n, r in overrides.items()}
+        user_roles |= {by_name[n]: r for n, r in overrides.items()}
+    if user_roles:
         tracks = tracks.with_roles(user_roles)
-    anchor, anchor_track = None, None  # no anchor: the pipeline picks the first of vocals, drums, bass that plays
+    saved = as_saved(session, tracks, profile_given=bool(args.profile)) if session else None
+    # no anchor: the pipeline picks the first of vocals, drums, bass that plays
+    anchor, anchor_track = (saved.anchor, saved.anchor_track) if saved else (None, None)
     if args.anchor:
         anchor, anchor_track = parse_anchor(args.anchor, tracks)
     if args.span and args.window:
         raise CliInputError("--window is the old name of --span: give only --span")
     span = (parse_span(args.window, tracks.duration_s, "--window") if args.window else
-            parse_span(args.span, tracks.duration_s))
-    options = {}
+            parse_span(args.span, tracks.duration_s) if args.span or not saved else saved.span)
+    options, profile = {}, args.profile or (saved.profile if saved else None)
     if args.advisor == "llm":
         options = {k: v for k, v in (("mert", args.mert), ("llm", args.llm)) if v}
         if args.profile:
             raise CliInputError("--profile applies to --advisor balance only")
-    elif args.profile:
-        options = {"profile": args.profile}
+    elif profile:
+        options = {"profile": profile}
     advisor = load_advisor(args.advisor, checkpoint=args.checkpoint,
                            device=None if args.device == "auto" else args.device, **options)
-    request = AdviceRequest(tracks, anchor, span=span, true_peak=args.true_peak, anchor_track=anchor_track)
+    request = AdviceRequest(tracks, anchor, span=span, true_peak=args.true_peak, anchor_track=anchor_track,
+                            **({"gains": saved.gains} if saved else {}))
     from model.advice.pipeline import (check_anchor, check_span, check_track_anchor_statistics, doctor_request,
                                        measure_request)
     from model.audio.cache import AnalysisCache
-    from model.audio.copies import without_copies
+    from model.audio.copies import find_copies, without_copies
     from model.audio.spectral import BandFrameStream
     from model.audio.stream import SessionAnalysis
     from model.audio.tracks import Gains
@@ -209,13 +221,20 @@ def run(argv: Sequence[str]) -> int:
 
     spectral, cache = args.masking or args.tonal, AnalysisCache()   # the cache spares a second pass re-metering
     # a full mix or a role's bus among the files counts its sources twice: left out (a role set by hand, the anchor
-    # track: kept)
+    # track: kept); a session's mutes are the producer's, as in the app: there it is only said
     keep = set(user_roles) | ({anchor_track} if anchor_track else set())
-    (analysis, bands), gains, copies = without_copies(stream, request.gains, keep=keep)
-    request = replace(request, gains=gains)
-    left_out = tuple(c.finding(f"It is left out of this critique; to count it, set its role (--role "
+    if saved:
+        analysis, bands = stream(request.gains)
+        said = tuple(c.finding("The session plays it, so it counts in this critique: mute it in the app (M) to "
+                               "leave it out.") for c in find_copies(analysis.measurements, keep)
+                     if c.track_id not in keep)
+        said = (saved.note,) + said
+    else:
+        (analysis, bands), gains, copies = without_copies(stream, request.gains, keep=keep)
+        request = replace(request, gains=gains)
+        said = tuple(c.finding(f"It is left out of this critique; to count it, set its role (--role "
                                f"'{c.name}={c.role or 'other'}').") for c in copies)
-    analysis = replace(analysis, findings=left_out + tuple(analysis.findings))
+    analysis = replace(analysis, findings=said + tuple(analysis.findings))
     notes = analysis.notes
     advice = critique(request, advisor, analysis=analysis)
     review = None
@@ -223,7 +242,7 @@ def run(argv: Sequence[str]) -> int:
         from model.advice.spectrum import review_frames, review_spectrum
         from model.advice.tonal import tonal_for_profile
 
-        tonal = tonal_for_profile(args.profile)[0] if args.tonal else None
+        tonal = tonal_for_profile(profile)[0] if args.tonal else None
         if bands is not None:
             review = review_frames(bands.finish(), advice.anchor, args.masking, tonal)
         else:
@@ -240,6 +259,78 @@ def run(argv: Sequence[str]) -> int:
         text = render_text(advice, advice.anchor_reason, notes, getattr(advisor, "profile", None))
         print(text + "\n" + render_review(review, args.masking, args.tonal) if review else text)
     return 0
+
+
+def session_given(paths: Sequence[str]):
+    """The PendingSession when the one PATH is a saved session (.mbsession) whose files are all there, else None."""
+    from pathlib import Path
+
+    sessions = [p for p in paths if Path(p).suffix.lower() == ".mbsession"]
+    if not sessions:
+        return None
+    if len(paths) > 1:
+        raise CliInputError(f"{Path(sessions[0]).name}: a session is critiqued on its own: give it as the only PATH")
+    from mixingbuddy_app.session_file import read_session, require_all_files
+
+    return require_all_files(read_session(sessions[0]))
+
+
+@dataclass(frozen=True)
+class SavedMix:
+    """What a saved session sets beside the files and roles: the mix the app would critique."""
+
+    gains: object                       # model.audio.tracks.Gains: track and role gains, mutes, solos
+    anchor: str | None                  # None: the default rule
+    anchor_track: str | None
+    span: tuple[float, float] | None
+    profile: str | None                 # the balance profile of its last critique, where installed here
+    note: object                        # the info Finding that says what the session set
+
+
+def as_saved(session, tracks, profile_given: bool = False) -> SavedMix:
+    """The session's gains, mutes, solos, anchor and span for ``tracks``, and
+    the profile its last critique used (unless ``profile_given``): the critique the app would make of it."""
+    from model.advice.profiles import resolve_profile
+    from model.audio.findings import Finding, clock
+    from model.audio.roles import TARGET_ROLES
+    from model.audio.tracks import Gains
+    from model.errors import InputError
+
+    from mixingbuddy_app.session_file import session_state, user_roles
+
+    state = session_state(session, tracks)
+    gains = Gains(state.track_db, state.role_db, frozenset(state.muted), frozenset(state.soloed))
+    name, duration = session.path.name, tracks.duration_s
+    lead = tracks.get(state.anchor_track) if state.anchor_track else None
+    roles = {t.role.role for t in tracks.tracks}
+    anchor = (lead.role.role if lead else
+              state.anchor if state.anchor_chosen and state.anchor in TARGET_ROLES and state.anchor in roles else None)
+    span = None
+    if state.region:
+        a, b = sorted(state.region)
+        lo, hi = max(0.0, a), min(duration, b)
+        if hi <= lo:
+            raise InputError(f"{name}: its span {a:.1f}-{b:.1f} s lies outside the song (0-{duration:.1f} s); "
+                             "give --span to judge another one")
+        span = None if lo <= 0.0 and hi >= duration - 1e-3 else (lo, hi)
+    what = [f"{n} {label}" for n, label in (
+        (len(user_roles(session)), "role(s) set"),
+        (sum(1 for db in gains.track_db.values() if db), "track gain(s)"),
+        (sum(1 for db in gains.role_db.values() if db), "role gain(s)"),
+        (len(gains.muted), "muted"), (len(gains.soloed), "soloed")) if n]
+    what += [f"the span {clock(span[0])}-{clock(span[1])}"] if span else []
+    what += [f"the anchor {lead.name if lead else anchor}"] if anchor else []
+    profile = state.advice.profile if state.advice and not profile_given else None
+    if profile:
+        try:
+            resolve_profile(profile)
+            what.append(f"the profile {profile} of its last critique")
+        except InputError:
+            what.append(f"its last critique's profile {profile}, not installed here, so the default profile")
+            profile = None
+    note = Finding("session", "info", f"As saved in {name}: " + (", ".join(what) if what else
+                                                                 "no gains, mutes, span or anchor set") + ".")
+    return SavedMix(gains, anchor, lead.id if lead else None, span, profile, note)
 
 
 def render_review(review, masking: bool, tonal: bool) -> str:

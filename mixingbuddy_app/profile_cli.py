@@ -41,14 +41,11 @@ def song_source(path: str, overrides: dict[str, str]):
 
     p = Path(path)
     if p.suffix == ".mbsession":
-        from mixingbuddy_app.session_file import read_session
+        from mixingbuddy_app.session_file import read_session, require_all_files, user_roles
 
-        pending = read_session(p)
-        if pending.missing:
-            raise CliInputError(f"{p.name}: {len(pending.missing)} audio file(s) are missing, "
-                                f"e.g. {pending.missing[0]}")
+        pending = require_all_files(read_session(p))
         names = {e["abs_path"]: Path(e["abs_path"]).name for e in pending.entries}
-        roles = {names[e["abs_path"]]: e["role"] for e in pending.entries if e.get("role_source") == "user"}
+        roles = {names[path]: role for path, role in user_roles(pending).items()}
         track_db = {names[e["abs_path"]]: float(e.get("gain_db") or 0.0) for e in pending.entries}
         muted = frozenset(names[e["abs_path"]] for e in pending.entries if e.get("muted"))
         lead = next((names[e["abs_path"]] for e in pending.entries if e.get("anchor")), None)  # the anchor track

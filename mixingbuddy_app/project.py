@@ -21,18 +21,10 @@ from model.advice.types import Advice
 from model.audio.findings import Finding
 from model.audio.dsp import gated_loudness
 from model.audio.roles import ANCHOR_PREFERENCE, ROLES, TARGET_ROLES
-from model.audio.tracks import Gains, TrackSet
+from model.audio.tracks import GAIN_MAX_DB, GAIN_MIN_DB, Gains, TrackSet, clamp_gain
 from model.errors import InputError
 
 from mixingbuddy_app.session_file import MissingTrack, PendingSession, session_state, write_session
-
-GAIN_MIN_DB = -24.0
-GAIN_MAX_DB = 12.0
-
-
-def clamp_gain(db: float) -> float:
-    return max(GAIN_MIN_DB, min(GAIN_MAX_DB, float(db)))
-
 
 MIN_SPAN_S = 0.5  # a shorter span is dropped: the critique needs 400 ms loudness blocks to judge
 
@@ -670,8 +662,7 @@ class MixProject:
         """Install a loaded session: tracks from disk, everything else from the JSON."""
         # everything is parsed before anything changes (read_session validated the types)
         state = session_state(pending, tracks)
-        track_db = {k: clamp_gain(v) for k, v in state.track_db.items()}
-        role_db = {r: clamp_gain(v) for r, v in state.role_db.items()}
+        track_db, role_db = state.track_db, state.role_db
         ab_reference = (GainState(tuple(sorted(state.ab_reference[0].items())),
                                   tuple(sorted(state.ab_reference[1].items()))) if state.ab_reference else None)
 

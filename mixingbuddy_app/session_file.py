@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from model.advice.report import advice_from_dict, advice_to_dict
 from model.advice.types import Advice
 from model.audio.roles import ROLES
-from model.audio.tracks import TrackSet
+from model.audio.tracks import TrackSet, clamp_gain
 from model.errors import InputError
 from model.files import atomic_write_text
 
@@ -107,7 +107,7 @@ def write_session(project: "MixProject", path: Path) -> None:
 
 @dataclass
 class SessionState:
-    """What a session restores besides the audio, matched to the loaded tracks (gains not yet clamped)."""
+    """What a session restores besides the audio, matched to the loaded tracks (gains clamped to the faders')."""
 
     track_db: dict[str, float]                  # by track id
     muted: set[str]
@@ -138,14 +138,14 @@ def session_state(pending: PendingSession, tracks: TrackSet) -> SessionState:
             continue
         if e.get("anchor"):
             anchor_track = t.id
-        track_db[t.id] = float(e.get("gain_db") or 0.0)
+        track_db[t.id] = clamp_gain(e.get("gain_db") or 0.0)
         if e.get("muted"):
             muted.add(t.id)
         if e.get("soloed"):
             soloed.add(t.id)
     # the user's roles arrived with the tracks (LoadTracksJob applies the session's role overrides)
     rg = data.get("role_gains") or {}
-    role_db = {r: float(rg.get(r) or 0.0) for r in ROLES}
+    role_db = {r: clamp_gain(rg.get(r) or 0.0) for r in ROLES}
     region = data.get("region")
     ab = data.get("ab_reference")
     advice = None
@@ -196,6 +196,27 @@ def read_session(path: str | os.PathLike) -> PendingSession:
             if abs_path not in missing:
                 missing.append(abs_path)
     return PendingSession(path, data, entries, missing)
+
+
+def user_roles(pending: PendingSession) -> dict[str, str]:
+    """The roles the user set in the session, by audio path (a located file's new path)."""
+    return {pending.relocated.get(e["abs_path"], e["abs_path"]): e["role"] for e in pending.entries
+            if e.get("role_source") == "user" and e.get("role") in ROLES}
+
+
+def user_track_roles(pending: PendingSession, tracks: TrackSet) -> dict[str, str]:
+    """The roles the user set in the session, by the id of the loaded track of each file."""
+    roles = {_norm(p): r for p, r in user_roles(pending).items()}
+    return {t.id: roles[_norm(t.path)] for t in tracks.tracks if _norm(t.path) in roles}
+
+
+def require_all_files(pending: PendingSession) -> PendingSession:
+    """The session, when every audio file it lists is where it says; InputError otherwise (a command line
+    cannot ask where a file went, as the app does)."""
+    if pending.missing:
+        raise InputError(f"{pending.path.name}: {len(pending.missing)} audio file(s) are missing, "
+                         f"e.g. {pending.missing[0]}")
+    return pending
 
 
 def _is_num(x: Any) -> bool:

@@ -10,11 +10,10 @@ import os
 from pathlib import Path
 
 from model.advice.report import advice_csv, advice_json_text, advice_markdown
-from model.audio.roles import ROLES
 from model.errors import InputError, MixingBuddyError
 
 from mixingbuddy_app.errors import ErrorReport
-from mixingbuddy_app.session_file import PendingSession, read_session
+from mixingbuddy_app.session_file import PendingSession, read_session, user_roles
 from model.files import atomic_write_text
 
 
@@ -113,11 +112,7 @@ class SessionFilesMixin:
         if not paths:
             self.error.emit(ErrorReport("Open session", "None of the session's audio files could be found."))
             return
-        overrides = {}
-        for e in pending.entries:
-            if e.get("role_source") == "user" and e.get("role") in ROLES:
-                overrides[pending.relocated.get(e["abs_path"], e["abs_path"])] = e["role"]
-        self._start_load(paths, overrides, pending)
+        self._start_load(paths, user_roles(pending), pending)
 
     # --- exports -------------------------------------------------------------------------------
     def export(self, path: str, fmt: str | None = None) -> bool:

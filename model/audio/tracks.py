@@ -85,6 +85,15 @@ class TrackSet:
                         self.sample_rate)
 
 
+#: The range a track's or a role's gain is set in (the app's faders; a saved session's gains are read into it).
+GAIN_MIN_DB = -24.0
+GAIN_MAX_DB = 12.0
+
+
+def clamp_gain(db: float) -> float:
+    return max(GAIN_MIN_DB, min(GAIN_MAX_DB, float(db)))
+
+
 @dataclass(frozen=True)
 class Gains:
     """Per-track and per-role gains in dB, mutes and solos. Effective gain = track + role."""

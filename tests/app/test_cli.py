@@ -72,7 +72,20 @@ BAD_CASES = {
     "bad option": lambda d: (write(d / "Vox.wav"), [d, "--advisor", "magic"])[1],
     "llm without checkpoint": lambda d: (write(d / "Vox.wav"), [d, "--advisor", "llm"])[1],
     "anchor naming two files": lambda d: (write(d / "Vox.wav"), write(d / "Vox.aiff"), [d, "--anchor", "Vox"])[2],
+    "session beside other paths": lambda d: (write(d / "Vox.wav"), session_file(d, ["Vox.wav"]), [d / "s.mbsession", d])[2],
+    "session with a missing file": lambda d: (write(d / "Vox.wav"), session_file(d, ["Vox.wav", "Kick.wav"]),
+                                             [d / "s.mbsession"])[2],
+    "session not valid": lambda d: ((d / "s.mbsession").write_text('{"schema": 3}'), [d / "s.mbsession"])[1],
 }
+
+
+def session_file(folder, names, **saved):
+    """A session (as the app saves it) of the files ``names`` in ``folder``, with the ``saved`` keys set."""
+    tracks = [{"path": n, "role_source": "guess", "gain_db": 0.0, "muted": False, "soloed": False, "anchor": False}
+              for n in names]
+    data = {"schema": "mixingbuddy.session/1", "tracks": tracks, "anchor": None, "anchor_chosen": False} | saved
+    (folder / "s.mbsession").write_text(json.dumps(data))
+    return folder / "s.mbsession"
 
 
 @pytest.mark.parametrize("case", sorted(BAD_CASES))
@@ -384,3 +397,27 @@ def test_a_folder_of_song_folders_is_fitted_as_its_songs(tmp_path):
     assert "2 song(s): song0, song1" in whole.stdout
     fitted = [json.loads((tmp_path / f"{k}.json").read_text()) for k in ("album", "each")]
     assert fitted[0]["pairs"] == fitted[1]["pairs"]
+
+
+def test_a_session_plays_a_full_mix_it_left_unmuted_and_says_so(tmp_path):
+    """In a saved session the mutes are the producer's (the app only says what looks like a copy): the command
+    line counts the mix file as the app would, and warns; muted, it judges what the stems alone give."""
+    from tests.model.test_copies import stems, write as write_stems
+
+    parts = stems()
+    plain = json.loads(run(write_stems(tmp_path / "stems", parts), "--json").stdout)
+    folder = write_stems(tmp_path / "export", {**parts, "Song Master.wav": sum(parts.values())})
+    session = session_file(folder, sorted(p.name for p in folder.iterdir()))
+    out = run(session, "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    warned = [w for w in data["warnings"] if w["code"] == "mix_file"]
+    assert len(warned) == 1 and "The session plays it" in warned[0]["message"]
+    assert next(p for p in data["pairs"] if p["role"] == "other")["offset_lu"] > \
+        next(p for p in plain["pairs"] if p["role"] == "other")["offset_lu"] + 6
+    entries = json.loads(session.read_text())
+    next(e for e in entries["tracks"] if e["path"] == "Song Master.wav")["muted"] = True
+    session.write_text(json.dumps(entries))
+    muted = json.loads(run(session, "--json").stdout)
+    assert not any(w["code"] == "mix_file" for w in muted["warnings"]) and muted["text"] == plain["text"]
+    assert [(p["role"], p["offset_lu"]) for p in muted["pairs"]] == [(p["role"], p["offset_lu"]) for p in plain["pairs"]]

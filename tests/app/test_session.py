@@ -192,3 +192,67 @@ def test_read_session_rejects_other_schemas(tmp_path):
 
     with pytest.raises(InputError):
         read_session(f)
+
+
+def test_the_command_line_critiques_a_saved_session_as_the_app_does(qtbot, make_window, tmp_path):
+    from model.advisors import load_advisor
+    from tests.app.conftest import make_stems
+    from tests.app.test_cli import run
+
+    stems = make_stems(tmp_path / "export", seconds=24.0)
+    w = make_window(advisor=load_advisor("balance", profile="electronic"))   # as the profile picker builds it
+    c = load(qtbot, w, stems)
+    w.table.role_combos["04 Pad.wav"].setCurrentText("bass")     # a role set by hand
+    c.set_anchor("drums")
+    c.set_profile("electronic")                                   # the app's choice, kept in the saved critique
+    c.set_track_gain("01 Lead Vox.wav", 7.5)
+    c.set_region((2.0, 22.0))
+    critique(qtbot, w)
+    c.apply()                                                     # role gains
+    c.set_muted("03 Bass DI.wav", True)
+    advice = critique(qtbot, w)
+    session = stems[0].parent / "song.mbsession"
+    assert c.save_session(str(session))
+    assert c.project.role_db != {r: 0.0 for r in c.project.role_db}   # Apply moved a role fader
+
+    out = run(session, "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["text"] == advice.text and data["anchor"] == "drums" and data["span"] == [2.0, 22.0]
+    judged = {p["role"]: p["offset_lu"] for p in data["pairs"]}
+    assert judged == pytest.approx({p.role: p.offset_lu for p in advice.pairs}, abs=5e-4)   # JSON: 3 decimals
+    tracks = {t["name"]: t for t in data["measurements"]["tracks"]}
+    assert tracks["04 Pad.wav"]["role"] == "bass" and "03 Bass DI.wav" not in tracks    # the mute holds
+    note = next(f["message"] for f in data["warnings"] if f["code"] == "session")
+    assert note.startswith("As saved in song.mbsession: 1 role(s) set, 1 track gain(s)") and "1 muted" in note
+    assert "the profile electronic of its last critique" in note and data["profile"] == "electronic"
+
+    out = run(session, "--anchor", "vocals", "--span", "0:24", "--profile", "pop-rock", "--json")  # options win
+    data = json.loads(out.stdout)
+    assert out.returncode == 0 and data["anchor"] == "vocals" and data["span"] == [0.0, 24.0]
+    assert data["profile"] == "pop-rock"
+    saved = json.loads(session.read_text())
+    saved["advice"]["profile"] = "my-band"                         # learned on another computer
+    session.write_text(json.dumps(saved))
+    data = json.loads(run(session, "--json").stdout)
+    note = next(f["message"] for f in data["warnings"] if f["code"] == "session")
+    assert data["profile"] == "pop-rock" and "its last critique's profile my-band, not installed here" in note
+
+
+def test_a_hand_edited_gain_is_read_into_the_fader_range(tmp_path):
+    """The app and the command line read a session's gains the same way: into the faders' range."""
+    from mixingbuddy_app.session_file import session_state
+    from model.audio.stream import session_tracks
+    from model.audio.tracks import GAIN_MAX_DB, GAIN_MIN_DB, plan_session
+    from tests.app.conftest import make_stems
+    from tests.app.test_cli import session_file
+
+    stems = make_stems(tmp_path / "export")
+    session = session_file(stems[0].parent, [p.name for p in stems], role_gains={"drums": -99.0, "bass": 3.0})
+    saved = json.loads(session.read_text())
+    saved["tracks"][0]["gain_db"] = 40.0
+    session.write_text(json.dumps(saved))
+    pending = read_session(session)
+    state = session_state(pending, session_tracks(plan_session(pending.resolved_paths())))
+    assert state.track_db[stems[0].name] == GAIN_MAX_DB and state.track_db[stems[1].name] == 0.0
+    assert state.role_db["drums"] == GAIN_MIN_DB and state.role_db["bass"] == 3.0
