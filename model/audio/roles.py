@@ -40,7 +40,7 @@ ALIASES: tuple[tuple[Role, tuple[str, ...]], ...] = (
     )),
     ("vocals", (
         r"vocals?", r"vox", r"voc", r"vocal\w*", r"lead ?voc\w*", r"lead ?vox", r"ld ?vox", r"bgv\w*",
-        r"bv", r"bvs", r"backing", r"backups?", r"backup ?vocals?", r"choir", r"harmon(?:y|ies)", r"adlibs?",
+        r"bv", r"bvs", r"backing", r"backups?", r"backup ?vocals?", r"choir", r"harmon(?:y|ies)", r"harms?", r"adlibs?",
         r"ad ?libs?", r"voice\w*", r"singer", r"rap", r"verse ?vox", r"chorus ?vox",
         r"spoken", r"speech", r"narration", r"chants?", r"shouts?", r"acapella", r"a ?cappella", r"lead ?vocal\w*",
         r"leadvocal\w*", r"main ?vox", r"falsetto", r"whispers?", r"o{2,}h+s?", r"a{2,}h+s?",

@@ -26,6 +26,7 @@ NAMES = [
     ("BGV_1.wav", "vocals"), ("Backup Vocal 2.wav", "vocals"), ("Backing Vocals.wav", "vocals"), ("Vox Dbl.wav", "vocals"),
     ("05 Lead Vox.flac", "vocals"), ("Harmony High.wav", "vocals"), ("Choir.wav", "vocals"), ("Adlibs.wav", "vocals"),
     ("1 Vocals.wav", "vocals"), ("vocals.wav", "vocals"), ("Voice Memo Take 3.wav", "vocals"), ("Rap Verse.wav", "vocals"),
+    ("Harm 1.wav", "vocals"), ("Vox Harm Lo.wav", "vocals"),  # "Harm": a harmony vocal ("Harmonica" is other)
     # bass
     ("Bass DI", "bass"), ("Bass Amp.wav", "bass"), ("Synth Bass", "bass"), ("04 Bass DI.flac", "bass"),
     ("01 - bass_01.wav", "bass"), ("Sub Bass.wav", "bass"), ("808.wav", "bass"), ("Bassline.wav", "bass"),
