@@ -199,7 +199,7 @@ def run(argv: Sequence[str]) -> int:
     from model.advice.pipeline import (check_anchor, check_span, check_track_anchor_statistics, doctor_request,
                                        measure_request)
     from model.audio.cache import AnalysisCache
-    from model.audio.copies import find_copies, without_copies
+    from model.audio.copies import without_copies
     from model.audio.spectral import BandFrameStream
     from model.audio.stream import SessionAnalysis
     from model.audio.tracks import Gains
@@ -223,17 +223,11 @@ def run(argv: Sequence[str]) -> int:
     # a full mix or a role's bus among the files counts its sources twice: left out (a role set by hand, the anchor
     # track: kept); a session's mutes are the producer's, as in the app: there it is only said
     keep = set(user_roles) | ({anchor_track} if anchor_track else set())
-    if saved:
-        analysis, bands = stream(request.gains)
-        said = tuple(c.finding("The session plays it, so it counts in this critique: mute it in the app (M) to "
-                               "leave it out.") for c in find_copies(analysis.measurements, keep)
-                     if c.track_id not in keep)
-        said = (saved.note,) + said
-    else:
-        (analysis, bands), gains, copies = without_copies(stream, request.gains, keep=keep)
-        request = replace(request, gains=gains)
-        said = tuple(c.finding(f"It is left out of this critique; to count it, set its role (--role "
-                               f"'{c.name}={c.role or 'other'}').") for c in copies)
+    (analysis, bands), gains, copies = without_copies(stream, request.gains, keep=keep, leave_out=not saved)
+    request = replace(request, gains=gains)
+    said = tuple(c.finding(PLAYED_BY_SESSION if saved else f"It is left out of this critique; to count it, set its "
+                           f"role (--role '{c.name}={c.role or 'other'}').") for c in copies)
+    said = ((saved.note,) if saved else ()) + said
     analysis = replace(analysis, findings=said + tuple(analysis.findings))
     notes = analysis.notes
     advice = critique(request, advisor, analysis=analysis)
@@ -259,6 +253,10 @@ def run(argv: Sequence[str]) -> int:
         text = render_text(advice, advice.anchor_reason, notes, getattr(advisor, "profile", None))
         print(text + "\n" + render_review(review, args.masking, args.tonal) if review else text)
     return 0
+
+
+#: What a critique or masking check of a saved session says of a copy (a bus, the full mix) the session plays.
+PLAYED_BY_SESSION = "The session plays it, so it counts here: mute it in the app (M) to leave it out."
 
 
 def session_given(paths: Sequence[str]):
@@ -369,7 +367,8 @@ def build_masking_parser() -> argparse.ArgumentParser:
                 description="Where track A covers track B and B covers A: band, stretch, depth and what to do.")
     p.add_argument("first", metavar="A", help="a track (file name, with or without extension) or a role")
     p.add_argument("second", metavar="B", help="another track or role")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="audio files and/or folders of stems (non-recursive)")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="audio files and/or folders of stems (non-recursive), or one session saved by the app")
     p.add_argument("--span", metavar="START:END",
                    help="look only at this span: seconds (e.g. 90:150) or m:ss (e.g. 1:30-2:30)")
     p.add_argument("--json", action="store_true", help=f"print one JSON object (schema {MASKING_SCHEMA})")
@@ -382,26 +381,35 @@ def run_masking(argv: Sequence[str]) -> int:
     from model.audio.tracks import load_tracks
 
     args = build_masking_parser().parse_args(list(argv))
-    loaded = load_tracks(args.paths, strict=True)
-    span = parse_span(args.span, loaded.tracks.duration_s)
-    gains, left_out = _without_copies(loaded.tracks, span, (args.first, args.second))
-    findings, a, b = pair_masking(loaded.tracks, args.first, args.second, gains, span=span)
+    session = session_given(args.paths)
+    tracks = load_tracks(session.resolved_paths() if session else args.paths, strict=True).tracks
+    saved = None
+    if session:
+        from mixingbuddy_app.session_file import user_track_roles
+
+        tracks = tracks.with_roles(user_track_roles(session, tracks))
+        saved = as_saved(session, tracks, profile_given=True)
+    span = parse_span(args.span, tracks.duration_s) if args.span or not saved else saved.span
+    gains, left_out = _without_copies(tracks, span, (args.first, args.second), saved.gains if saved else None)
+    left_out = ([saved.note] if saved else []) + left_out
+    findings, a, b = pair_masking(tracks, args.first, args.second, gains, span=span)
     if args.json:
         print(json.dumps({"schema": MASKING_SCHEMA, "a": a.key, "b": b.key,
                           "masking": [f.to_json() for f in findings],
                           "warnings": [f.to_json() for f in left_out]}, indent=2, allow_nan=False))
         return 0
-    lines = [f"MixingBuddy masking — {a.words} and {b.words} — {clock(loaded.tracks.duration_s)}", ""]
+    lines = [f"MixingBuddy masking — {a.words} and {b.words} — {clock(tracks.duration_s)}", ""]
     lines += [f"  - {f.text}\n    {f.suggestion}" for f in findings] or [
         "  Neither covers the other strongly and lastingly."]
-    lines += [f"\n  [warning] {f.message}" for f in left_out]
+    lines += [f"\n  [{f.severity}] {f.message}" for f in left_out]
     print("\n".join(lines))
     return 0
 
 
-def _without_copies(tracks, span, named: Sequence[str]):
+def _without_copies(tracks, span, named: Sequence[str], played=None):
     """Gains that leave out a full mix or a group's bus found among the files (a track named A or B stays), and
-    their findings. Only a role sums files: with two tracks named, nothing is looked for."""
+    their findings. Only a role sums files: with two tracks named, nothing is looked for. ``played``: a saved
+    session's gains, whose mutes are the producer's: a copy it plays is only said."""
     from model.advice.spectrum import named_track
     from model.audio.copies import without_copies
     from model.audio.measure import measure_session
@@ -413,9 +421,10 @@ def _without_copies(tracks, span, named: Sequence[str]):
 
     keep = {t.id for text in named if (t := named_track(tracks, text)) is not None}
     if len(keep) == len(named):
-        return Gains(), []
-    _, gains, copies = without_copies(stream, Gains(), keep)
-    return gains, [c.finding("It is left out of both sides; to count it, name it as A or B.") for c in copies]
+        return played or Gains(), []
+    _, gains, copies = without_copies(stream, played or Gains(), keep, leave_out=played is None)
+    return gains, [c.finding(PLAYED_BY_SESSION if played else "It is left out of both sides; to count it, name it as "
+                             "A or B.") for c in copies]
 
 
 def masking_main(argv: Sequence[str] | None = None) -> int:

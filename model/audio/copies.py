@@ -175,18 +175,20 @@ def find_copies(measurements, keep: Iterable[str] = ()) -> list[CopyFile]:
     return [mix] if mix else []
 
 
-def without_copies(stream: Callable[[Gains], tuple[object, T]], gains: Gains,
-                   keep: Iterable[str] = ()) -> tuple[tuple[object, T], Gains, list[CopyFile]]:
+def without_copies(stream: Callable[[Gains], tuple[object, T]], gains: Gains, keep: Iterable[str] = (),
+                   leave_out: bool = True) -> tuple[tuple[object, T], Gains, list[CopyFile]]:
     """``stream(gains)`` -> (a model.audio.stream.SessionAnalysis, anything made beside it), then again with the
     copies find_copies names in its measurements muted (buses first, outer groups before inner ones, then the
     mix; COPY_ROUNDS at most), but never a track in ``keep`` (one whose role the user set: a stem): the last
-    result, the gains it was made with and the copies left out. Of a file saved twice, the save in ``keep`` stays."""
+    result, the gains it was made with and the copies left out. Of a file saved twice, the save in ``keep`` stays.
+    Without ``leave_out`` (a saved session, whose mutes are the producer's) the first copies found are only
+    named: the first result, the gains as given and those copies."""
     keep = set(keep)
     result, left_out = stream(gains), []
     for _ in range(COPY_ROUNDS):
         copies = [c for c in find_copies(result[0].measurements, keep) if c.track_id not in keep]
-        if not copies:
-            break
+        if not copies or not leave_out:
+            return result, gains, left_out + copies
         gains = replace(gains, muted=gains.muted | {c.track_id for c in copies})
         result, left_out = stream(gains), left_out + copies
     return result, gains, left_out

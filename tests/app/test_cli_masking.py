@@ -136,3 +136,26 @@ def test_a_drum_group_among_the_files_is_left_out_of_the_drums(tmp_path):
     data = json.loads(out.stdout)
     assert data["masking"] == alone["masking"]
     assert [(w["code"], w["tracks"]) for w in data["warnings"]] == [("bus_file", ["Drum Group.wav"])]
+
+
+def test_masking_reads_a_saved_session_as_the_app_has_it(tmp_path):
+    """A session's span is the stretch looked at, and its gains are the mix's: the keys 18 dB down cover less."""
+    import shutil
+
+    from tests.app.test_cli import session_file
+
+    folder = tmp_path / "demo"
+    shutil.copytree(DEMO_DIR, folder)
+    session = session_file(folder, sorted(p.name for p in folder.glob("*.flac")), region=[10.0, 24.0])
+    plain = json.loads(run("masking", "other", "vocals", folder, "--json", "--span", "10:24").stdout)
+    out = run("masking", "other", "vocals", session, "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["masking"] == plain["masking"] and any(f["masker"] == "other" for f in data["masking"])
+    assert [w["code"] for w in data["warnings"]] == ["session"] and "the span 0:10-0:24" in data["warnings"][0]["message"]
+    saved = json.loads(session.read_text())
+    next(e for e in saved["tracks"] if e["path"] == "07 Keys Pad.flac")["gain_db"] = -18.0
+    session.write_text(json.dumps(saved))
+    quieter = json.loads(run("masking", "other", "vocals", session, "--json").stdout)["masking"]
+    deepest = max(f["depth_db"] for f in data["masking"] if f["masker"] == "other")
+    assert max((f["depth_db"] for f in quieter if f["masker"] == "other"), default=0.0) < deepest - 6
