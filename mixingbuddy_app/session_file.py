@@ -144,8 +144,7 @@ def session_state(pending: PendingSession, tracks: TrackSet) -> SessionState:
         if e.get("soloed"):
             soloed.add(t.id)
     # the user's roles arrived with the tracks (LoadTracksJob applies the session's role overrides)
-    rg = data.get("role_gains") or {}
-    role_db = {r: clamp_gain(rg.get(r) or 0.0) for r in ROLES}
+    role_db = role_gains(data)
     region = data.get("region")
     ab = data.get("ab_reference")
     advice = None
@@ -196,6 +195,12 @@ def read_session(path: str | os.PathLike) -> PendingSession:
             if abs_path not in missing:
                 missing.append(abs_path)
     return PendingSession(path, data, entries, missing)
+
+
+def role_gains(data: Mapping) -> dict[str, float]:
+    """A validated session's role gains (Apply moves these faders), every role, in the faders' range."""
+    rg = data.get("role_gains") or {}
+    return {r: clamp_gain(rg.get(r) or 0.0) for r in ROLES}
 
 
 def user_roles(pending: PendingSession) -> dict[str, str]:

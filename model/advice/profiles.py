@@ -244,6 +244,7 @@ class SongSource:
     track_db: Mapping[str, float] = field(default_factory=dict)  # file name -> gain the song was mixed with
     muted: frozenset[str] = frozenset()                            # file names left out of the mix
     lead: str | None = None  # file name of the lead vocal (e.g. a session's anchor track); None: found by name
+    role_db: Mapping[str, float] = field(default_factory=dict)   # role -> gain (a session's role faders)
 
 
 @dataclass(frozen=True)
@@ -380,9 +381,9 @@ def measure_song(song: SongSource, window_s: float = 10.0, cancel: "CancelToken 
     names of the files left out as copies of others (a full mix or a role's bus: model.audio.copies).
 
     Roles are guessed from the file names unless ``song.roles`` sets them (by file name or track id); the song
-    is mixed with its own gains (``track_db``, ``muted``). ``cancel`` is checked before each 10 s block. Each
-    file is metered on its own, as the critique does, so that a full mix or a group's bus among them is found
-    (model.audio.copies); the song is then streamed again without it. A profile keeps what it learns, so a
+    is mixed with its own gains (``track_db``, ``role_db``, ``muted``). ``cancel`` is checked before each 10 s
+    block. Each file is metered on its own, as the critique does, so that a full mix or a group's bus among them is
+    found (model.audio.copies); the song is then streamed again without it. A profile keeps what it learns, so a
     drum group left in would skew every later critique against it: on Lithium with its drum group and a kick
     group inside it, the drums-vocals median read +8.6 LU instead of +4.6.
     """
@@ -395,7 +396,7 @@ def measure_song(song: SongSource, window_s: float = 10.0, cancel: "CancelToken 
     plan = plan_session(song.paths, strict=True)
     ids = {path.name: tid for tid, path in zip(plan.ids, plan.paths)} | {tid: tid for tid in plan.ids}
     roles = {ids[n]: r for n, r in song.roles.items() if n in ids}
-    gains = Gains(track_db={ids[n]: db for n, db in song.track_db.items() if n in ids},
+    gains = Gains(track_db={ids[n]: db for n, db in song.track_db.items() if n in ids}, role_db=dict(song.role_db),
                   muted=frozenset(ids[n] for n in song.muted if n in ids))
     tracks = session_tracks(plan, roles)
     audible = [t for t in tracks.tracks if gains.audible(t)]

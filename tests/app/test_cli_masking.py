@@ -152,7 +152,8 @@ def test_masking_reads_a_saved_session_as_the_app_has_it(tmp_path):
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["masking"] == plain["masking"] and any(f["masker"] == "other" for f in data["masking"])
-    assert [w["code"] for w in data["warnings"]] == ["session"] and "the span 0:10-0:24" in data["warnings"][0]["message"]
+    assert [w["code"] for w in data["warnings"]] == ["session"]
+    assert "the span 0:10-0:24" in data["warnings"][0]["message"]
     saved = json.loads(session.read_text())
     next(e for e in saved["tracks"] if e["path"] == "07 Keys Pad.flac")["gain_db"] = -18.0
     session.write_text(json.dumps(saved))

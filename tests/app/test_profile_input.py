@@ -169,3 +169,26 @@ def test_a_user_profile_named_like_a_shipped_one_is_said_not_to_be_listed(tmp_pa
     assert ["club", "user"] in listed and ["pop-rock", "shipped"] in listed and ["pop-rock", "user"] not in listed
     assert out.stderr.strip() == (f"note: your {tmp_path / 'pop-rock.json'} is not listed: a shipped profile is "
                                   "called 'pop-rock'. Rename the file to choose it.")
+
+
+def test_a_session_is_fitted_with_its_role_gains_track_gains_and_mutes(tmp_path):
+    """A producer who applied a suggestion (the role faders move) and saved the session has that balance as the
+    finished one: the fit learns it, not the files as exported."""
+    from mixingbuddy_app.profile_cli import song_source
+    from model.advice.profiles import measure_song
+    from tests.app.conftest import make_stems
+    from tests.app.test_cli import session_file
+
+    folder = make_stems(tmp_path / "export", seconds=24.0)[0].parent
+    names = sorted(p.name for p in folder.glob("*.wav"))
+    as_exported = measure_song(song_source(str(session_file(folder, names)), {}))[0].offsets
+    session = session_file(folder, names, role_gains={"drums": -6.0})
+    saved = json.loads(session.read_text())
+    pad = next(e for e in saved["tracks"] if e["path"] == "04 Pad.wav")
+    pad["gain_db"], pad["role"], pad["role_source"] = 4.0, "bass", "user"     # the pad is the bass, 4 dB up
+    next(e for e in saved["tracks"] if e["path"] == "03 Bass DI.wav")["muted"] = True
+    session.write_text(json.dumps(saved))
+    mixed = measure_song(song_source(str(session), {}))[0].offsets
+    assert mixed[("drums", "vocals")] == pytest.approx(as_exported[("drums", "vocals")] - 6.0, abs=0.05)
+    pad_alone = measure_song(song_source(str(folder), {"04 Pad.wav": "bass", "03 Bass DI.wav": "other"}))[0].offsets
+    assert mixed[("bass", "vocals")] == pytest.approx(pad_alone[("bass", "vocals")] + 4.0, abs=0.05)
