@@ -263,12 +263,13 @@ def session_given(paths: Sequence[str]):
     """The PendingSession when the one PATH is a saved session (.mbsession) whose files are all there, else None."""
     from pathlib import Path
 
-    sessions = [p for p in paths if Path(p).suffix.lower() == ".mbsession"]
+    from mixingbuddy_app.session_file import is_session_path, read_session, require_all_files
+
+    sessions = [p for p in paths if is_session_path(p)]
     if not sessions:
         return None
     if len(paths) > 1:
         raise CliInputError(f"{Path(sessions[0]).name}: a session is critiqued on its own: give it as the only PATH")
-    from mixingbuddy_app.session_file import read_session, require_all_files
 
     return require_all_files(read_session(sessions[0]))
 

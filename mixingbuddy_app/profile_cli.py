@@ -39,13 +39,12 @@ def song_source(path: str, overrides: dict[str, str]):
     """A folder of stems or a .mbsession (its files, user roles, track and role gains, mutes and anchor track)
     -> SongSource."""
     from model.advice.profiles import SongSource
+    from model.audio.tracks import clamp_gain
+
+    from mixingbuddy_app.session_file import is_session_path, read_session, require_all_files, role_gains, user_roles
 
     p = Path(path)
-    if p.suffix == ".mbsession":
-        from model.audio.tracks import clamp_gain
-
-        from mixingbuddy_app.session_file import read_session, require_all_files, role_gains, user_roles
-
+    if is_session_path(p):
         pending = require_all_files(read_session(p))
         names = {e["abs_path"]: Path(e["abs_path"]).name for e in pending.entries}
         roles = {names[path]: role for path, role in user_roles(pending).items()}

@@ -25,6 +25,13 @@ if TYPE_CHECKING:
     from mixingbuddy_app.project import MixProject
 
 SESSION_SCHEMA = "mixingbuddy.session/1"
+#: What a saved session's file name ends with (Save also takes .json): such a path is opened as a session, never
+#: as audio, wherever a path may be either.
+SESSION_SUFFIXES = (".mbsession", ".json")
+
+
+def is_session_path(path: str | os.PathLike) -> bool:
+    return Path(path).suffix.lower() in SESSION_SUFFIXES
 
 
 @dataclass

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QP
 from model.audio.decode import AUDIO_EXTENSIONS
 
 from mixingbuddy_app.errors import BannerArea, ErrorReport
+from mixingbuddy_app.session_file import is_session_path
 from mixingbuddy_app.settings import AppSettings, SettingsDialog
 from mixingbuddy_app.workers import balance_factory
 from mixingbuddy_app.widgets.advice_panel import AdvicePanel
@@ -416,8 +417,8 @@ class MainWindow(QMainWindow):
 
     def open_paths(self, paths: list[str], replace: bool = False) -> None:
         """Files and folders: sessions are opened, audio is added."""
-        sessions = [p for p in paths if p.endswith(".mbsession")]
-        audio = [p for p in paths if not p.endswith(".mbsession")]
+        sessions = [p for p in paths if is_session_path(p)]
+        audio = [p for p in paths if not is_session_path(p)]
         if (sessions or replace) and not self.confirm_discard("open other files"):
             return
         if sessions:
@@ -498,7 +499,7 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, "Save session", self.start_path(".mbsession"), SESSION_FILTER)
         if not path:
             return False
-        if not path.endswith((".mbsession", ".json")):
+        if not is_session_path(path):
             path += ".mbsession"
         return self.controller.save_session(path)
 

@@ -237,6 +237,13 @@ def test_the_command_line_critiques_a_saved_session_as_the_app_does(qtbot, make_
     data = json.loads(run(session, "--json").stdout)
     note = next(f["message"] for f in data["warnings"] if f["code"] == "session")
     assert data["profile"] == "pop-rock" and "its last critique's profile my-band, not installed here" in note
+    as_json = stems[0].parent / "song.json"                       # Save takes .json too: it is a session everywhere
+    assert c.save_session(str(as_json))
+    assert json.loads(run(as_json, "--json").stdout)["text"] == advice.text
+    w2 = make_window(advisor=load_advisor("balance", profile="electronic"))
+    with qtbot.waitSignal(w2.controller.loading_changed, timeout=15000, check_params_cb=lambda busy, _m: not busy):
+        w2.open_paths([str(as_json)])                             # as a drop or `mixingbuddy song.json` opens it
+    assert w2.controller.project.anchor == "drums" and w2.controller.project.muted == {"03 Bass DI.wav"}
 
 
 def test_a_hand_edited_gain_is_read_into_the_fader_range(tmp_path):
