@@ -36,23 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def song_source(path: str, overrides: dict[str, str]):
-    """A folder of stems or a .mbsession (its files, user roles, track and role gains, mutes and anchor track)
-    -> SongSource."""
+    """A folder of stems, or a saved session (session_file.session_song) -> SongSource."""
     from model.advice.profiles import SongSource
-    from model.audio.tracks import clamp_gain
 
-    from mixingbuddy_app.session_file import is_session_path, read_session, require_all_files, role_gains, user_roles
+    from mixingbuddy_app.session_file import is_session_path, session_song
 
     p = Path(path)
     if is_session_path(p):
-        pending = require_all_files(read_session(p))
-        names = {e["abs_path"]: Path(e["abs_path"]).name for e in pending.entries}
-        roles = {names[path]: role for path, role in user_roles(pending).items()}
-        track_db = {names[e["abs_path"]]: clamp_gain(e.get("gain_db") or 0.0) for e in pending.entries}
-        muted = frozenset(names[e["abs_path"]] for e in pending.entries if e.get("muted"))
-        lead = next((names[e["abs_path"]] for e in pending.entries if e.get("anchor")), None)  # the anchor track
-        return SongSource(p.stem, tuple(pending.resolved_paths()), roles | overrides, track_db, muted, lead,
-                          role_gains(pending.data))
+        return session_song(p, overrides)
     if p.exists() and not p.is_dir():   # a missing path is refused with the others' checks (expand_paths)
         raise CliInputError(f"{path}: give one folder of stems or one .mbsession per song")
     return SongSource(p.name, (str(p),), overrides)

@@ -16,6 +16,7 @@ from model.errors import Cancelled, InputError, MixingBuddyError
 
 from mixingbuddy_app.errors import ErrorKind, ErrorReport
 from mixingbuddy_app.jobs import JobKind
+from mixingbuddy_app.session_file import is_session_path, read_session, require_all_files, session_song
 from mixingbuddy_app.workers import PoolJob, cancelled_report
 
 LEARN_METHOD = "MixingBuddy app: Learn a profile from my mixes"
@@ -30,13 +31,26 @@ def distinct_folders(folders: Sequence[str]) -> list[str]:
 
 
 def learn_refusal(folders: Sequence[str]) -> str:
-    """Why a profile cannot be learned from ``folders`` (one folder of stems per song), in one line; "" if it can."""
+    """Why a profile cannot be learned from ``folders`` (one folder of stems or one saved session per song), in
+    one line; "" if it can."""
     songs = len(distinct_folders(folders))
     if songs < MIN_SONGS:
-        return (f"Pick at least {MIN_SONGS} finished songs, one folder of stems each ({songs} so far): a profile "
-                "learns how far songs sit apart.")
-    missing = [f for f in folders if not Path(f).is_dir()]
-    return f"{missing[0]} is not a folder." if missing else ""
+        return (f"Pick at least {MIN_SONGS} finished songs, one folder of stems or saved session each ({songs} so "
+                "far): a profile learns how far songs sit apart.")
+    for f in folders:
+        if is_session_path(f) and Path(f).is_file():
+            try:
+                require_all_files(read_session(f))
+            except InputError as exc:
+                return exc.message
+        elif not Path(f).is_dir():
+            return f"{f} is neither a folder nor a saved session."
+    return ""
+
+
+def song_of(path: str):
+    """What fit_profile learns from for one picked song: a session's SongSource, or the folder as it is."""
+    return session_song(path) if is_session_path(path) else path
 
 
 class FitProfileJob(PoolJob):
@@ -51,7 +65,7 @@ class FitProfileJob(PoolJob):
 
     def run(self) -> None:
         try:
-            profile, _ = fit_profile(self.folders, self.name, LEARN_METHOD, self.description,
+            profile, _ = fit_profile([song_of(f) for f in self.folders], self.name, LEARN_METHOD, self.description,
                                      progress=lambda f, msg: self.emit("progress", float(f), msg),
                                      cancel=self.token)
             self.token.raise_if_cancelled()   # cancelled during the last song: nothing is written
@@ -95,7 +109,8 @@ class ProfileMixin:
         return True
 
     def learn_profile(self, folders: Sequence[str], name: str, description: str = "") -> int | None:
-        """Fit a profile called ``name`` from one folder of stems per song, on a worker; returns the job id."""
+        """Fit a profile called ``name`` from one folder of stems or saved session per song, on a worker; returns
+        the job id."""
         if self.learning:
             self.status.emit("A profile is already being learned.")
             return None

@@ -22,12 +22,16 @@ from model.errors import InputError
 from model.files import atomic_write_text
 
 if TYPE_CHECKING:
+    from model.advice.profiles import SongSource
+
     from mixingbuddy_app.project import MixProject
 
 SESSION_SCHEMA = "mixingbuddy.session/1"
 #: What a saved session's file name ends with (Save also takes .json): such a path is opened as a session, never
 #: as audio, wherever a path may be either.
 SESSION_SUFFIXES = (".mbsession", ".json")
+#: The file dialogs' filter for sessions.
+SESSION_FILTER = f"MixingBuddy session ({' '.join('*' + x for x in SESSION_SUFFIXES)})"
 
 
 def is_session_path(path: str | os.PathLike) -> bool:
@@ -229,6 +233,21 @@ def require_all_files(pending: PendingSession) -> PendingSession:
         raise InputError(f"{pending.path.name}: {len(pending.missing)} audio file(s) are missing, "
                          f"e.g. {pending.missing[0]}")
     return pending
+
+
+def session_song(path: str | os.PathLike, overrides: Mapping[str, str] | None = None) -> "SongSource":
+    """A saved session as one finished song to learn a profile from: its files, the roles set (then
+    ``overrides``, file name -> role), its track and role gains, mutes and anchor track (the lead vocal)."""
+    from model.advice.profiles import SongSource
+
+    pending = require_all_files(read_session(path))
+    names = {e["abs_path"]: Path(e["abs_path"]).name for e in pending.entries}
+    roles = {names[p]: role for p, role in user_roles(pending).items()}
+    track_db = {names[e["abs_path"]]: clamp_gain(e.get("gain_db") or 0.0) for e in pending.entries}
+    muted = frozenset(names[e["abs_path"]] for e in pending.entries if e.get("muted"))
+    lead = next((names[e["abs_path"]] for e in pending.entries if e.get("anchor")), None)
+    return SongSource(pending.path.stem, tuple(pending.resolved_paths()), roles | dict(overrides or {}), track_db,
+                      muted, lead, role_gains(pending.data))
 
 
 def _is_num(x: Any) -> bool:

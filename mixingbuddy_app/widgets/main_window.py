@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QP
 from model.audio.decode import AUDIO_EXTENSIONS
 
 from mixingbuddy_app.errors import BannerArea, ErrorReport
-from mixingbuddy_app.session_file import is_session_path
+from mixingbuddy_app.session_file import SESSION_FILTER, is_session_path
 from mixingbuddy_app.settings import AppSettings, SettingsDialog
 from mixingbuddy_app.workers import balance_factory
 from mixingbuddy_app.widgets.advice_panel import AdvicePanel
@@ -27,7 +27,6 @@ from mixingbuddy_app.widgets.transport import Transport
 
 ADVICE_KEEP_H = 270   # a Masking or Tonal view grows the chart area fully only when the advice keeps this much
 PROGRESS_WIDEST = "Measuring loudness: window 888 of 888"   # the progress bar's longest usual step
-SESSION_FILTER = "MixingBuddy session (*.mbsession *.json)"
 AUDIO_FILTER = "Audio files (" + " ".join(f"*{e}" for e in sorted(AUDIO_EXTENSIONS)) + ");;All files (*)"
 
 

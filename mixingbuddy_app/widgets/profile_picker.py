@@ -13,6 +13,7 @@ from model.advice.profiles import MIN_SONGS, list_profiles, user_profile_dir
 from model.audio.tracks import song_folders
 
 from mixingbuddy_app.profile_flow import distinct_folders, learn_refusal
+from mixingbuddy_app.session_file import SESSION_FILTER
 
 LEARN_TEXT = "Learn a profile from my mixes…"
 
@@ -82,7 +83,8 @@ class LearnProfileDialog(QDialog):
         self.setMinimumWidth(620)
         layout = QVBoxLayout(self)
         intro = QLabel(f"Choose at least {MIN_SONGS} finished songs you like the balance of, one folder of exported "
-                       "stems per song. Each song is measured whole; the profile keeps the typical loudness of each "
+                       "stems per song, or a session saved here (then with its gains and mutes). Each song is "
+                       "measured whole; the profile keeps the typical loudness of each "
                        f"role against the anchor and how far your songs disagree. It is saved in {user_profile_dir()}.")
         intro.setWordWrap(True)
         layout.addWidget(intro)
@@ -94,9 +96,14 @@ class LearnProfileDialog(QDialog):
         self.add_button = QPushButton("Add song folders…")
         self.add_button.setToolTip("Select one or more folders (Ctrl/Shift-click selects several)")
         self.add_button.clicked.connect(self.choose_folders)
+        self.add_sessions_button = QPushButton("Add sessions…")
+        self.add_sessions_button.setToolTip("Sessions saved by MixingBuddy: each song is learned with its gains, "
+                                            "mutes and the roles you set")
+        self.add_sessions_button.clicked.connect(self.choose_sessions)
         self.remove_button = QPushButton("Remove")
         self.remove_button.clicked.connect(self._remove_selected)
         row.addWidget(self.add_button)
+        row.addWidget(self.add_sessions_button)
         row.addWidget(self.remove_button)
         row.addStretch(1)
         layout.addLayout(row)
@@ -163,6 +170,13 @@ class LearnProfileDialog(QDialog):
             self.add_folders(chosen)
             if chosen:
                 self.start_folder = str(Path(chosen[0]).parent)
+
+    def choose_sessions(self) -> None:
+        chosen, _ = QFileDialog.getOpenFileNames(self, "Saved sessions (one per song)", self.start_folder,
+                                                 SESSION_FILTER)
+        self.add_folders(chosen)
+        if chosen:
+            self.start_folder = str(Path(chosen[0]).parent)
 
     def _remove_selected(self) -> None:
         for item in self.folders.selectedItems():

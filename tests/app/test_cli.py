@@ -80,13 +80,13 @@ BAD_CASES = {
 }
 
 
-def session_file(folder, names, **saved):
+def session_file(folder, names, name="s.mbsession", **saved):
     """A session (as the app saves it) of the files ``names`` in ``folder``, with the ``saved`` keys set."""
     tracks = [{"path": n, "role_source": "guess", "gain_db": 0.0, "muted": False, "soloed": False, "anchor": False}
               for n in names]
     data = {"schema": "mixingbuddy.session/1", "tracks": tracks, "anchor": None, "anchor_chosen": False} | saved
-    (folder / "s.mbsession").write_text(json.dumps(data))
-    return folder / "s.mbsession"
+    (folder / name).write_text(json.dumps(data))
+    return folder / name
 
 
 @pytest.mark.parametrize("case", sorted(BAD_CASES))

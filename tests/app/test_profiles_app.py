@@ -277,3 +277,28 @@ def test_learning_from_a_folder_with_its_full_mix_says_the_mix_was_left_out(qtbo
         c.learn_profile([str(f) for f in folders], "mine")
     said = [r for r in reports if r.title == "Learn a profile"]
     assert len(said) == 1 and said[0].severity == "warning" and "Mixdown.wav in song1" in said[0].message
+
+
+def test_learning_from_saved_sessions_learns_their_gains_as_profile_fit_does(qtbot, real_window, songs, user_dir,
+                                                                              tmp_path):
+    from tests.app.test_cli import run_profile, session_file
+
+    folders = [Path(shutil.copytree(f, tmp_path / f.name)) for f in songs]
+    sessions = [session_file(f, sorted(p.name for p in f.iterdir()), name=f"{f.name}.mbsession",
+                             role_gains={"drums": -4.0}) for f in folders]   # Apply lowered every song's drums
+    w = real_window()
+    c = w.controller
+    dlg = open_learn_dialog(w, sessions, "mine")
+    assert dlg.song_folders() == [str(s) for s in sessions] and dlg.learn_button.isEnabled()
+    with qtbot.waitSignal(c.profile_learned, timeout=60000):
+        dlg.learn_button.click()
+    learned = json.loads((user_dir / "mine.json").read_text())
+    assert learned["provenance"]["songs"] == ["song0", "song1", "song2"]
+    assert abs(learned["pairs"]["drums|vocals"]["median"] - (typical_offsets()["drums"] + 2.0 - 4.0)) < 0.2
+    out = run_profile("fit", *sessions, "--name", "cli", "--out", tmp_path / "cli.json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads((tmp_path / "cli.json").read_text())["pairs"] == learned["pairs"]
+    # a session whose audio is gone is refused before anything is measured, in one line
+    next(folders[0].glob("*.wav")).unlink()
+    dlg = open_learn_dialog(w, sessions, "again")
+    assert not dlg.learn_button.isEnabled() and "song0.mbsession: 1 audio file(s) are missing" in dlg.requirement.text()
