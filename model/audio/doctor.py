@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from pathlib import PurePath
 from typing import Sequence
 
@@ -21,7 +22,7 @@ from model.errors import RoleError
 from model.audio.decode import AudioInfo
 from model.audio.tracks import Gains, Track, TrackSet
 from model.audio.roles import dry_wet_pairs, named_like_click_track, named_like_effect_return, named_like_reference
-from model.audio.truncation import cut_short, mp3_reads_short
+from model.audio.truncation import bwf_start_s, cut_short, mp3_reads_short
 
 SILENT_PEAK_DB = -90.0
 #: Peak levels an export dialog normalises to (dBFS).
@@ -207,9 +208,12 @@ def check_files(files: Sequence[FileStats], sample_rate: int, anchor: str | None
     for t in files:
         if peaks[t.id] >= SILENT_PEAK_DB:
             findings += _clipping(t) + _dc_offset(t) + _fake_stereo(t)
-    misaligned = _misaligned(files, peaks)
-    findings += misaligned
-    findings += _ends(files, {f.track_ids[0] for f in misaligned + cut} | {t for f in songs for t in f.track_ids})
+    stamped = _timestamps(files)
+    placed = {f.track_ids[0] for f in stamped}
+    misaligned = [f for f in _misaligned(files, peaks) if f.track_ids[0] not in placed]
+    findings += stamped + misaligned
+    findings += _ends(files, {f.track_ids[0] for f in stamped + misaligned + cut} |
+                      {t for f in songs for t in f.track_ids})
     return findings
 
 
@@ -508,6 +512,28 @@ def _fake_stereo(t: FileStats) -> list[Finding]:
         return [Finding("fake_stereo", "info", f"{t.name}: both channels are identical (mono saved as stereo): "
                         "harmless for the critique; export it as mono to halve the file.", (t.id,))]
     return []
+
+
+def _timestamps(tracks: Sequence[FileStats]) -> list[Finding]:
+    """Broadcast WAV files whose timestamp places them elsewhere on the DAW's timeline than most (a stem exported
+    again later from another start, a clip exported on its own). The files are played from their own starts, so
+    such a file plays early or late against the others, by however much (``_misaligned`` hears 250 ms at most)."""
+    starts = {t.id: s for t in tracks if (s := bwf_start_s(t.info)) is not None}
+    groups = Counter(round(s * 1000) for s in starts.values())
+    if len(groups) < 2:
+        return []
+    common_ms = max(groups, key=lambda ms: (groups[ms], -ms))     # most files, else the earliest
+    out = []
+    for t in tracks:
+        off_ms = round(starts[t.id] * 1000) - common_ms if t.id in starts else 0
+        if abs(off_ms) > MISALIGN_MS:
+            out.append(Finding("timestamp_offset", "warning",
+                               f"{t.name}: its Broadcast WAV timestamp places it {abs(off_ms) / 1000:.3f} s "
+                               f"{'later' if off_ms > 0 else 'earlier'} on the DAW's timeline than "
+                               f"{'the others' if groups[common_ms] == len(starts) - 1 else 'most files'}, but every "
+                               f"file plays from its own start, so it plays out of time. Export every file from the "
+                               "same start (bar 1).", (t.id,)))
+    return out
 
 
 def _misaligned(tracks: Sequence[FileStats], peaks: dict[str, float]) -> list[Finding]:

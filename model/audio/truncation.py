@@ -1,4 +1,5 @@
-"""Truncated files: whether a file's container says it was cut short (an interrupted export, copy or download).
+"""Truncated files: whether a file's container says it was cut short (an interrupted export, copy or download);
+and, from the same chunk headers, where a Broadcast WAV file starts on its DAW's timeline (``bwf_start_s``).
 
 Only the container is read, nothing is decoded: an Ogg file's last 64 KiB (its last page must carry the
 end-of-stream flag), a WAV/RF64/W64/AIFF file's chunk headers (the data chunk must fit in the file) and an
@@ -27,6 +28,9 @@ from model.audio.findings import clock
 TAIL_BYTES = 1 << 16
 #: Chunks walked before a PCM container's data chunk (a DAW writes a handful: fmt, bext, iXML, JUNK...).
 MAX_CHUNKS = 64
+#: Where a bext chunk's TimeReference (low and high 32 bits) starts: after the description, originator,
+#: its reference, and the origination date and time (256 + 32 + 32 + 10 + 8 bytes).
+_BEXT_TIME_REFERENCE = 338
 _RIFF_DATA_UNKNOWN = (0, 0xFFFFFFFF)   # streaming writers leave the size open: nothing to compare
 _W64_DATA = b"data" + bytes.fromhex("f3acd3118cd100c04f8edb8a")   # Wave64's data chunk id
 _REV8 = bytes(int(f"{b:08b}"[::-1], 2) for b in range(256))
@@ -165,6 +169,26 @@ def _pcm_held(f: BinaryIO, size: int, magic: bytes) -> float | None:
     start, declared = found
     held = size - start
     return held / declared if 0 < held < declared else None
+
+
+def bwf_start_s(info: AudioInfo) -> float | None:
+    """Where a Broadcast WAV file starts on its DAW's timeline, in seconds: its bext chunk's TimeReference (samples
+    since midnight at the file's rate, EBU Tech 3285). None for a file without one (a plain WAV, any other format)."""
+    try:
+        with open(info.path, "rb") as f:
+            if f.read(4) not in (b"RIFF", b"RF64", b"BW64"):
+                return None
+            for pos, cid, n in _chunks(f, "<"):
+                if cid == b"bext":
+                    if n < _BEXT_TIME_REFERENCE + 8:
+                        return None
+                    f.seek(pos + 8 + _BEXT_TIME_REFERENCE)
+                    return struct.unpack("<Q", f.read(8))[0] / info.sample_rate
+                if cid == b"data" and n == 0xFFFFFFFF:   # an RF64 data chunk's size lives in ds64: stop here
+                    return None
+    except (OSError, struct.error):
+        return None
+    return None
 
 
 def _chunks(f: BinaryIO, order: str) -> Iterator[tuple[int, bytes, int]]:

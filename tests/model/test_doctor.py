@@ -359,3 +359,45 @@ def test_stereo_files_named_left_and_right_are_no_mono_pair(tmp_path):
     x = np.stack([hits(seed=1), hits(seed=2)], 1) * 0.3
     t = session(tmp_path, {"Keys L.wav": (x, {}), "Keys R.wav": (x[:, ::-1], {}), "Vox.wav": (hits(seed=3), {})})
     assert "mono_pairs" not in codes(check_session(t, "vocals"))
+
+
+# --- Broadcast WAV timestamps ----------------------------------------------------------------------
+
+def stamped(path, seconds):
+    """Give a WAV that soundfile wrote a bext chunk (Broadcast WAV, EBU Tech 3285) whose TimeReference says it
+    starts ``seconds`` into the DAW's timeline, as Pro Tools, Logic or Reaper write it."""
+    import struct
+
+    data = Path(path).read_bytes()
+    assert data[12:16] == b"fmt "
+    fmt_end = 20 + struct.unpack("<I", data[16:20])[0]
+    rate = struct.unpack("<I", data[24:28])[0]
+    bext = bytearray(602)
+    bext[338:346] = struct.pack("<Q", round(seconds * rate))
+    chunk = b"bext" + struct.pack("<I", len(bext)) + bytes(bext)
+    body = data[12:fmt_end] + chunk + data[fmt_end:]
+    Path(path).write_bytes(b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WAVE" + body)
+    return path
+
+
+def test_a_stem_exported_from_another_start_is_found_by_its_timestamp(tmp_path):
+    """One stem exported again from bar 33 (64 s later) plays 64 s early against the others: far beyond what the
+    onsets can show, but its Broadcast WAV timestamp says so exactly. Files without one are left alone."""
+    from model.audio.truncation import bwf_start_s
+
+    base = hits(seed=5)
+    t = session(tmp_path, {"Vox.wav": (base * 0.4, {}), "Kick.wav": (base * 0.5, {}), "Bass.wav": (base * 0.3, {}),
+                           "Pad.flac": (base * 0.2, {})})
+    assert codes(check_session(t, "vocals")) == set()
+    for name, start in (("Vox.wav", 3600.0), ("Kick.wav", 3600.0), ("Bass.wav", 3664.0)):   # Pro Tools: 1:00:00
+        stamped(tmp_path / name, start)
+    t = load_tracks([tmp_path]).tracks
+    assert bwf_start_s(t.get("Bass.wav").info) == pytest.approx(3664.0)
+    assert bwf_start_s(t.get("Pad.flac").info) is None
+    found = [f for f in check_session(t, "vocals") if f.severity != "info"]
+    assert [(f.code, f.track_ids) for f in found] == [("timestamp_offset", ("Bass.wav",))]
+    assert "64.000 s later on the DAW's timeline than the others" in found[0].message
+    assert "bar 1" in found[0].message
+    sf.write(tmp_path / "Bass.wav", base * 0.3, SR)
+    stamped(tmp_path / "Bass.wav", 3600.0 + 0.010)      # within the alignment tolerance: the same start
+    assert codes(check_session(load_tracks([tmp_path]).tracks, "vocals")) == set()
