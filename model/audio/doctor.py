@@ -526,7 +526,8 @@ def _timestamps(tracks: Sequence[FileStats]) -> list[Finding]:
     out = []
     for t in tracks:
         off_ms = round(starts[t.id] * 1000) - common_ms if t.id in starts else 0
-        if abs(off_ms) > MISALIGN_MS:
+        # a zero among later stamps is also what a tool writes that keeps no timeline: it says nothing
+        if abs(off_ms) > MISALIGN_MS and starts[t.id] != 0:
             out.append(Finding("timestamp_offset", "warning",
                                f"{t.name}: its Broadcast WAV timestamp places it {abs(off_ms) / 1000:.3f} s "
                                f"{'later' if off_ms > 0 else 'earlier'} on the DAW's timeline than "
