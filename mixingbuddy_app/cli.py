@@ -269,7 +269,8 @@ def session_given(paths: Sequence[str]):
     if not sessions:
         return None
     if len(paths) > 1:
-        raise CliInputError(f"{Path(sessions[0]).name}: a session is critiqued on its own: give it as the only PATH")
+        raise CliInputError(f"{Path(sessions[0]).name}: a saved session stands for all its files: give it as the "
+                            "only PATH")
 
     return require_all_files(read_session(sessions[0]))
 
