@@ -324,6 +324,7 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         self.region_changed.emit(p.region)
         self.gains_changed.emit()
         self.advice_changed.emit(p.advice)
+        profile_note = self.take_session_profile(p.advice) if self._loaded_from_session else ""
         self._overview_timer.start()
         self.schedule_measure()
         self.loudness_changed.emit(False)
@@ -333,6 +334,8 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         msg = f"Loaded {n} track(s) at {outcome.tracks.sample_rate} Hz, {outcome.tracks.duration_s:.1f} s"
         if outcome.notes:
             msg += " · " + " ".join(outcome.notes)
+        if profile_note:
+            msg += " · " + profile_note
         self.status.emit(msg)
         if was_playing and self.output.available:
             self.engine.start()

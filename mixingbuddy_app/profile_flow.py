@@ -108,6 +108,20 @@ class ProfileMixin:
             self.profile_changed.emit(name)
         return True
 
+    def take_session_profile(self, advice) -> str:
+        """Choose the profile a reopened session's last critique used, as `mixingbuddy critique song.mbsession`
+        does (a profile is the song's genre, not the app's); what changed, for the status bar ("" if nothing)."""
+        name = advice.profile if advice is not None else None
+        if not name or name == self.profile_name:
+            return ""
+        try:
+            resolve_profile(name)
+        except InputError:
+            return (f"its last critique's profile {name} is not installed here: the next critique uses "
+                    f"{self.profile_name}")
+        self.set_profile(name)
+        return f"the profile {name} of its last critique is chosen again"
+
     def learn_profile(self, folders: Sequence[str], name: str, description: str = "") -> int | None:
         """Fit a profile called ``name`` from one folder of stems or saved session per song, on a worker; returns
         the job id."""

@@ -246,6 +246,42 @@ def test_the_command_line_critiques_a_saved_session_as_the_app_does(qtbot, make_
     assert w2.controller.project.anchor == "drums" and w2.controller.project.muted == {"03 Bass DI.wav"}
 
 
+def test_a_reopened_session_is_judged_with_the_profile_of_its_last_critique(qtbot, make_window, tmp_path):
+    """As `mixingbuddy critique song.mbsession` does: the profile is the song's (its genre), not the app's."""
+    from model.advisors import load_advisor
+    from tests.app.conftest import make_stems
+
+    stems = make_stems(tmp_path / "export", seconds=12.0)
+    w = make_window(advisor=load_advisor("balance", profile="electronic"))
+    c = load(qtbot, w, stems)
+    c.set_profile("electronic")
+    assert critique(qtbot, w).profile == "electronic"
+    session = stems[0].parent / "song.mbsession"
+    assert c.save_session(str(session))
+
+    def reopen():
+        w2 = make_window()
+        said = []
+        w2.controller.status.connect(said.append)
+        w2.controller.set_profile("pop-rock")        # the app's choice when the session is opened
+        _open(qtbot, w2, session)
+        return w2, said[-1]
+
+    w2, said = reopen()
+    c2 = w2.controller
+    assert c2.profile_name == "electronic" == w2.profile_picker.combo.currentData()
+    assert w2.settings.advisor().profile == "electronic"       # the app remembers it as any choice of the picker
+    assert "the profile electronic of its last critique is chosen again" in said
+
+    saved = json.loads(session.read_text())
+    saved["advice"]["profile"] = "my-band"           # learned on another computer
+    session.write_text(json.dumps(saved))
+    w3, said = reopen()
+    c3 = w3.controller
+    assert c3.profile_name == "pop-rock" and c3.project.advice.profile == "my-band"
+    assert "its last critique's profile my-band is not installed here: the next critique uses pop-rock" in said
+
+
 def test_a_hand_edited_gain_is_read_into_the_fader_range(tmp_path):
     """The app and the command line read a session's gains the same way: into the faders' range."""
     from mixingbuddy_app.session_file import session_state
