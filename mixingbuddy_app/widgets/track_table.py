@@ -339,7 +339,10 @@ class TrackTable(QTableWidget):
         item = QTableWidgetItem(t.name)
         rate = f"{t.info.sample_rate / 1000:g} kHz" if t.info else ""
         side = f" (played on the {t.info.side})" if t.info and t.info.side else ""
-        item.setToolTip(f"{t.name}\n{t.path}\n{t.info.channels} ch{side}, {rate}, {t.info.subtype}" if t.info else t.path)
+        start = (f"\nstarts {t.info.start_s:.3f} s into the timeline (its Broadcast WAV timestamp)"
+                 if t.info and t.info.start_s else "")
+        item.setToolTip(f"{t.name}\n{t.path}\n{t.info.channels} ch{side}, {rate}, {t.info.subtype}{start}"
+                        if t.info else t.path)
         self.setItem(row, 0, item)
         for col in (5, 6):
             it = QTableWidgetItem("")

@@ -72,6 +72,7 @@ class FileKey:
     window_s: float
     span: tuple[float, float] | None
     side: str | None = None  # AudioInfo.side: a side of a left/right pair decodes to stereo
+    start_s: float = 0.0     # AudioInfo.start_s: where it starts on the session's timeline
 
     @classmethod
     def of(cls, info: AudioInfo, session_rate: int, session_frames: int, window_s: float,
@@ -79,7 +80,7 @@ class FileKey:
         return cls(os.path.abspath(info.path), info.stamp[0], info.stamp[1],
                    (info.sample_rate, info.channels, info.frames, info.format, info.subtype),
                    int(session_rate), int(session_frames), float(window_s),
-                   (float(span[0]), float(span[1])) if span else None, info.side)
+                   (float(span[0]), float(span[1])) if span else None, info.side, float(info.start_s))
 
     @classmethod
     def of_track(cls, track: Track, tracks: TrackSet, window_s: float = 0.0,
@@ -292,7 +293,8 @@ class AnalysisCache:
             os.utime(path)   # used now: ``prune`` deletes the least recently used first
         except OSError:
             pass
-        info = AudioInfo(key.path, *key.header, stamp=(key.size, key.mtime_ns), side=key.side)
+        info = AudioInfo(key.path, *key.header, stamp=(key.size, key.mtime_ns), side=key.side,
+                         start_s=key.start_s)
         stats = FileStats("", Path(key.path).name, "other", info, key.session_rate)
         for k, v in scalars.items():
             setattr(stats, k, v)

@@ -35,6 +35,9 @@ class AudioInfo:
     #: "left" or "right" for a mono file that is one side of a left/right pair (model.audio.tracks.sides_of_pairs):
     #: it decodes to stereo with the other side silent, as the DAW plays it. None: mono plays on both speakers.
     side: str | None = None
+    #: Where the file starts on the session's timeline, in seconds: its Broadcast WAV timestamp against the
+    #: session's (model.audio.tracks.timeline_starts). The silence before it is added as the file is read.
+    start_s: float = 0.0
 
     @property
     def duration_s(self) -> float:

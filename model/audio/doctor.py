@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from pathlib import PurePath
 from typing import Sequence
 
@@ -20,7 +19,7 @@ from model.audio.findings import Finding, clock, listed
 from model.audio.decode import abs_peak_per_frame, channel_sums, linear_to_db
 from model.errors import RoleError
 from model.audio.decode import AudioInfo
-from model.audio.tracks import Gains, Track, TrackSet
+from model.audio.tracks import MAX_TIMELINE_S, Gains, Track, TrackSet, common_timestamp
 from model.audio.roles import dry_wet_pairs, named_like_click_track, named_like_effect_return, named_like_reference
 from model.audio.truncation import bwf_start_s, cut_short, mp3_reads_short
 
@@ -209,10 +208,10 @@ def check_files(files: Sequence[FileStats], sample_rate: int, anchor: str | None
         if peaks[t.id] >= SILENT_PEAK_DB:
             findings += _clipping(t) + _dc_offset(t) + _fake_stereo(t)
     stamped = _timestamps(files)
-    placed = {f.track_ids[0] for f in stamped}
-    misaligned = [f for f in _misaligned(files, peaks) if f.track_ids[0] not in placed]
+    unplaced = {f.track_ids[0] for f in stamped if f.code == "timestamp_offset"}
+    misaligned = [f for f in _misaligned(files, peaks) if f.track_ids[0] not in unplaced]
     findings += stamped + misaligned
-    findings += _ends(files, {f.track_ids[0] for f in stamped + misaligned + cut} |
+    findings += _ends(files, {f.track_ids[0] for f in misaligned + cut} | unplaced |
                       {t for f in songs for t in f.track_ids})
     return findings
 
@@ -473,7 +472,7 @@ def _ends(tracks: Sequence[FileStats], explained: set[str]) -> list[Finding]:
 
     ``explained`` are the files another finding already accounts for (shifted, or cut short).
     """
-    lengths = {t.id: t.info.duration_s for t in tracks}
+    lengths = {t.id: t.info.start_s + t.info.duration_s for t in tracks}   # where each ends on the timeline
     longest = max(lengths.values(), default=0.0)
     short = [t for t in tracks if longest - lengths[t.id] > LENGTH_TOLERANCE_S and t.id not in explained]
     if not short:
@@ -516,24 +515,34 @@ def _fake_stereo(t: FileStats) -> list[Finding]:
 
 def _timestamps(tracks: Sequence[FileStats]) -> list[Finding]:
     """Broadcast WAV files whose timestamp places them elsewhere on the DAW's timeline than most (a stem exported
-    again later from another start, a clip exported on its own). The files are played from their own starts, so
-    such a file plays early or late against the others, by however much (``_misaligned`` hears 250 ms at most)."""
-    starts = {t.id: s for t in tracks if (s := bwf_start_s(t.info)) is not None}
-    groups = Counter(round(s * 1000) for s in starts.values())
-    if len(groups) < 2:
+    again later from another start, a clip exported on its own). Placed there (AudioInfo.start_s), as a DAW
+    imports them, they play in time: an info line. Stamps too far apart for one song's timeline are not placed,
+    so those files play from their own starts, out of time by however much (``_misaligned`` hears 250 ms at
+    most): a warning."""
+    stamps = {t.id: s for t in tracks if (s := bwf_start_s(t.info)) is not None}
+    common = common_timestamp(list(stamps.values()))
+    if common is None:
         return []
-    common_ms = max(groups, key=lambda ms: (groups[ms], -ms))     # most files, else the earliest
+    with_common = [t for t in tracks if t.id in stamps and round(stamps[t.id] * 1000) == round(common * 1000)]
+    than = "the others" if len(with_common) == len(stamps) - 1 else "most files"
+    placed = any(t.info.start_s for t in tracks)
     out = []
     for t in tracks:
-        off_ms = round(starts[t.id] * 1000) - common_ms if t.id in starts else 0
-        # a zero among later stamps is also what a tool writes that keeps no timeline: it says nothing
-        if abs(off_ms) > MISALIGN_MS and starts[t.id] != 0:
+        stamp = stamps.get(t.id)
+        if stamp is None or stamp == 0 and common != 0:   # a zero among later stamps: a tool without a timeline
+            continue
+        off = t.info.start_s - with_common[0].info.start_s if placed else stamp - common
+        where = f"{abs(off):.3f} s {'later' if off > 0 else 'earlier'}"
+        if placed and round(off * 1000):
+            out.append(Finding("timestamp_placed", "info",
+                               f"{t.name}: placed {where} than {than} on the timeline, where its Broadcast WAV "
+                               "timestamp puts it, as a DAW places it on import.", (t.id,)))
+        elif not placed and abs(off) * 1000 > MISALIGN_MS:
             out.append(Finding("timestamp_offset", "warning",
-                               f"{t.name}: its Broadcast WAV timestamp places it {abs(off_ms) / 1000:.3f} s "
-                               f"{'later' if off_ms > 0 else 'earlier'} on the DAW's timeline than "
-                               f"{'the others' if groups[common_ms] == len(starts) - 1 else 'most files'}, but every "
-                               f"file plays from its own start, so it plays out of time. Export every file from the "
-                               "same start (bar 1).", (t.id,)))
+                               f"{t.name}: its Broadcast WAV timestamp places it {where} on the DAW's timeline than "
+                               f"{than}, further than one song lasts ({MAX_TIMELINE_S / 60:.0f} min), so it is not "
+                               "placed there and plays from its own start, out of time. Check that it belongs to "
+                               "this export, or export every file from the same start (bar 1).", (t.id,)))
     return out
 
 

@@ -32,7 +32,8 @@ from model.audio.findings import Finding
 from model.audio.measure import (Cancellable, Measurements, TrackWindow, WindowBuilder, WindowLevels,
                                  metered_alone, set_track_true_peaks, window_spans)
 from model.audio.roles import RoleGuess, guess_roles
-from model.audio.tracks import Gains, SessionPlan, Track, TrackSet, conversion_notes, frames_at, plan_session
+from model.audio.tracks import (Gains, SessionPlan, Track, TrackSet, conversion_notes, frames_at, lead_frames,
+                                plan_session)
 
 
 #: Given each window's role sums: (its first sample, {role: (frames, 2) float32}).
@@ -77,6 +78,7 @@ class FileStream:
         self._resample = (StreamResampler(info.sample_rate, track.sample_rate, info.decoded_channels)
                           if info.sample_rate != track.sample_rate else None)
         self._content = min(length, frames_at(info, track.sample_rate))
+        self._lead = lead_frames(info, track.sample_rate)    # silence before its start on the timeline
         self._pending = np.zeros((0, info.decoded_channels), dtype=np.float32)
         self.pos = 0
         self.stats = FileStats(track.id, track.name, track.role.role, info, track.sample_rate)
@@ -84,8 +86,9 @@ class FileStream:
         self._tp_tail = self._pending
 
     def read(self, n: int) -> np.ndarray:
-        """The next n frames at the session rate (silence after the file's end)."""
-        want = max(0, min(n, self._content - self.pos))
+        """The next n frames at the session rate (silence before the file's start and after its end)."""
+        lead = min(n, max(0, self._lead - self.pos))
+        want = max(0, min(n, self._content - self.pos) - lead)
         while len(self._pending) < want and self._reader is not None:
             if self._resample is None:
                 got = self._reader.read(want - len(self._pending))
@@ -104,7 +107,7 @@ class FileStream:
         self._pending = self._pending[want:].copy()  # a view would keep the whole decoded block alive
         if len(block) < n:
             padded = np.zeros((n, block.shape[1]), dtype=np.float32)
-            padded[: len(block)] = block
+            padded[lead:lead + len(block)] = block
             block = padded
         self.pos += n
         return block

@@ -12,6 +12,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from model.audio.decode import AudioInfo, is_audio_path, probe, read_into
+from model.audio.truncation import bwf_start_s
 from model.audio.findings import listed
 from model.errors import AudioFormatError, InputError, NoAnalysableAudio
 from model.audio.roles import ROLES, RoleGuess, guess_roles, one_of_each
@@ -304,7 +305,8 @@ class SessionPlan:
 
 
 def plan_session(paths: Iterable[str | os.PathLike], strict: bool = True) -> SessionPlan:
-    """Expand and probe the paths; the session rate is the most common one, the length the longest file."""
+    """Expand and probe the paths; the session rate is the most common one, the length reaches the last file's end
+    on the timeline."""
     files, notes, failed = expand_paths(paths, strict)
     infos: list[AudioInfo] = []
     good: list[Path] = []
@@ -318,7 +320,8 @@ def plan_session(paths: Iterable[str | os.PathLike], strict: bool = True) -> Ses
             failed.append((str(f), str(exc)))
     if not infos:
         raise NoAnalysableAudio("None of the files could be read: " + "; ".join(r for _, r in failed))
-    infos = [replace(i, side=side) for i, side in zip(infos, sides_of_pairs(infos))]
+    infos = [replace(i, side=side, start_s=start)
+             for i, side, start in zip(infos, sides_of_pairs(infos), timeline_starts(infos))]
     rate = Counter(i.sample_rate for i in infos).most_common(1)[0][0]
     length = max(frames_at(i, rate) for i in infos)
     return SessionPlan(tuple(_unique_ids(good)), tuple(good), tuple(infos), rate, length, tuple(notes), tuple(failed))
@@ -347,9 +350,47 @@ def sides_of_pairs(infos: Sequence[AudioInfo]) -> list[str | None]:
     return out
 
 
+#: Files whose Broadcast WAV timestamps lie further apart than this are not placed by them: no song's timeline
+#: is that long, so the stamps are not one session's (the export doctor says so, and they play from their starts).
+MAX_TIMELINE_S = 20 * 60.0
+
+
+def common_timestamp(stamps: Sequence[float | None]) -> float | None:
+    """The Broadcast WAV timestamp most files carry (the earliest of equals), or None when they carry fewer than
+    two different ones (nothing to place). To the millisecond, as a DAW's timeline is read."""
+    groups = Counter(round(s * 1000) for s in stamps if s is not None)
+    if len(groups) < 2:
+        return None
+    return max(groups, key=lambda ms: (groups[ms], -ms)) / 1000
+
+
+def timeline_starts(infos: Sequence[AudioInfo]) -> list[float]:
+    """Where each file starts on the session's timeline, in seconds, from the Broadcast WAV timestamps (bext
+    TimeReference, which Pro Tools, Logic and Reaper write), as a DAW places files on import; 0.0 for all when
+    they carry one stamp or none, or lie more than MAX_TIMELINE_S apart.
+
+    A file without a timestamp, or stamped 0 among later stamps (what a tool writes that keeps no timeline),
+    starts where most files do. The earliest file starts the timeline at 0.
+    """
+    stamps = [bwf_start_s(i) for i in infos]
+    common = common_timestamp(stamps)
+    if common is None:
+        return [0.0] * len(infos)
+    placed = [common if s is None or (s == 0 and common != 0) else round(s, 3) for s in stamps]
+    first = min(placed)
+    if max(placed) - first > MAX_TIMELINE_S:
+        return [0.0] * len(infos)
+    return [s - first for s in placed]
+
+
 def frames_at(info: AudioInfo, rate: int) -> int:
-    """A file's length in frames at the session rate."""
-    return round(info.frames * rate / info.sample_rate)
+    """A file's length in frames at the session rate, from the timeline's start to the file's end."""
+    return lead_frames(info, rate) + round(info.frames * rate / info.sample_rate)
+
+
+def lead_frames(info: AudioInfo, rate: int) -> int:
+    """The silence before a file's start on the session's timeline, in frames at the session rate."""
+    return round(info.start_s * rate)
 
 
 def conversion_notes(files: Sequence[tuple[str, AudioInfo]], rate: int, length: int) -> list[str]:
@@ -366,8 +407,8 @@ def load_tracks(paths: Iterable[str | os.PathLike], strict: bool = True,
                 reuse: Mapping[str, Track] | None = None) -> LoadResult:
     """Load a DAW export: probe, pick the session rate, decode into preallocated buffers.
 
-    Files are aligned at their start and padded with silence to the longest one (a note
-    says so); rates differing from the most common one are resampled with soxr.
+    Files start together, or where their Broadcast WAV timestamps place them (timeline_starts), and are
+    padded with silence to the longest one; rates differing from the most common one are resampled with soxr.
     With ``strict`` the first bad file raises AudioFormatError; otherwise bad files are
     returned in ``failed`` and the rest load.
     ``reuse`` maps absolute paths to tracks loaded before: a file whose header and stamp
@@ -421,9 +462,10 @@ def _fit_length(audio: np.ndarray, length: int) -> np.ndarray:
 
 def _decode_at_rate(info: AudioInfo, rate: int, length: int) -> np.ndarray:
     channels = info.decoded_channels
+    lead = lead_frames(info, rate)
     if info.sample_rate == rate:
         out = np.zeros((length, channels), dtype=np.float32)
-        read_into(info, out)
+        read_into(info, out[lead:])
         return out
     from model.audio.dsp import resample
 
@@ -432,6 +474,6 @@ def _decode_at_rate(info: AudioInfo, rate: int, length: int) -> np.ndarray:
     converted = resample(native, info.sample_rate, rate)
     del native
     out = np.zeros((length, channels), dtype=np.float32)
-    n = min(length, len(converted))
-    out[:n] = converted[:n]
+    n = max(0, min(length - lead, len(converted)))
+    out[lead:lead + n] = converted[:n]
     return out

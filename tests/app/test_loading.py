@@ -150,3 +150,22 @@ def test_adding_files_decodes_and_measures_only_the_new_ones(qtbot, make_window,
     measured.clear()
     load(qtbot, w, [longer])  # the session grows: padding changes, so every track is measured again
     assert decoded == [str(longer)] and len(measured) == 5
+
+
+def test_a_stem_exported_from_another_start_plays_at_its_timestamp(qtbot, make_window, tmp_path):
+    """A bass exported again from 4 s later (its Broadcast WAV timestamp says so) plays from there, as in the DAW:
+    the preview, the meters and the critique hear it placed; the doctor's list and the file's tooltip say so."""
+    from tests.model.test_doctor import SR, hits, stamped
+
+    for name, gain, start in (("Lead Vox.wav", 0.4, 3600.0), ("Kick.wav", 0.5, 3600.0), ("Bass.wav", 0.3, 3604.0)):
+        sf.write(tmp_path / name, hits(seed=3) * gain, SR)
+        stamped(tmp_path / name, start)
+    w = make_window()
+    c = load(qtbot, w, [tmp_path])
+    bass = c.project.tracks.get("Bass.wav")
+    lead = 4 * SR
+    assert c.project.tracks.frames == lead + 12 * SR and not bass.audio[:lead].any()
+    np.testing.assert_array_equal(bass.audio[lead:, 0], sf.read(tmp_path / "Bass.wav", dtype="float32")[0])
+    items = [w.advice.findings.item(i).text() for i in range(w.advice.findings.count())]
+    assert any("Bass.wav: placed 4.000 s later than the others on the timeline" in text for text in items), items
+    assert "starts 4.000 s into the timeline (its Broadcast WAV timestamp)" in w.table.name_item("Bass.wav").toolTip()

@@ -380,9 +380,12 @@ def stamped(path, seconds):
     return path
 
 
-def test_a_stem_exported_from_another_start_is_found_by_its_timestamp(tmp_path):
-    """One stem exported again from bar 33 (64 s later) plays 64 s early against the others: far beyond what the
-    onsets can show, but its Broadcast WAV timestamp says so exactly. Files without one are left alone."""
+def test_a_stem_exported_from_another_start_is_placed_at_its_timestamp(tmp_path):
+    """One stem exported again from bar 33 (64 s later) played 64 s early against the others. A DAW places it at
+    its Broadcast WAV timestamp on import, and so does loading, streamed or whole; a file without a timestamp
+    starts where most files do."""
+    from model.audio.stream import FileStream, session_tracks
+    from model.audio.tracks import plan_session
     from model.audio.truncation import bwf_start_s
 
     base = hits(seed=5)
@@ -392,13 +395,73 @@ def test_a_stem_exported_from_another_start_is_found_by_its_timestamp(tmp_path):
     for name, start in (("Vox.wav", 3600.0), ("Kick.wav", 3600.0), ("Bass.wav", 3664.0)):   # Pro Tools: 1:00:00
         stamped(tmp_path / name, start)
     t = load_tracks([tmp_path]).tracks
-    assert bwf_start_s(t.get("Bass.wav").info) == pytest.approx(3664.0)
-    assert bwf_start_s(t.get("Pad.flac").info) is None
+    bass = t.get("Bass.wav")
+    assert bwf_start_s(bass.info) == pytest.approx(3664.0) and bwf_start_s(t.get("Pad.flac").info) is None
+    assert {x.name: x.info.start_s for x in t.tracks} == {"Vox.wav": 0.0, "Kick.wav": 0.0, "Bass.wav": 64.0,
+                                                           "Pad.flac": 0.0}
+    lead = 64 * SR
+    assert t.frames == lead + len(base) and not bass.audio[:lead].any()
+    np.testing.assert_array_equal(bass.audio[lead:, 0], sf.read(tmp_path / "Bass.wav", dtype="float32")[0])
+    plan = plan_session([tmp_path])
+    stream = FileStream(session_tracks(plan).get("Bass.wav"), plan.frames)
+    streamed = np.concatenate([stream.read(n) for n in [lead - 1000, 3000] + [SR] * 13])[:plan.frames]
+    np.testing.assert_array_equal(streamed, bass.audio)      # the blocks straddle the file's start
+
+    found = check_session(t, "vocals")
+    assert [f.code for f in found if f.severity != "info"] == []
+    placed = [f for f in found if f.code == "timestamp_placed"]
+    assert [f.track_ids for f in placed] == [("Bass.wav",)]
+    assert "placed 64.000 s later than the others on the timeline" in placed[0].message
+    assert "misaligned_start" not in codes(found)
+
+    sf.write(tmp_path / "Bass.wav", base * 0.3, SR)
+    stamped(tmp_path / "Bass.wav", 3600.010)     # 10 ms: placed as well, as the DAW would
+    t = load_tracks([tmp_path]).tracks
+    assert t.get("Bass.wav").info.start_s == pytest.approx(0.010)
+    assert [f.track_ids for f in check_session(t, "vocals") if f.code == "timestamp_placed"] == [("Bass.wav",)]
+    sf.write(tmp_path / "Bass.wav", base * 0.3, SR)
+    stamped(tmp_path / "Bass.wav", 0.0)          # a zero among later stamps, as a tool without a timeline writes
+    t = load_tracks([tmp_path]).tracks
+    assert not any(x.info.start_s for x in t.tracks) and codes(check_session(t, "vocals")) == set()
+
+
+def test_timestamps_further_apart_than_a_song_are_not_placed_and_said(tmp_path):
+    """Stamps 25 minutes apart are not one song's timeline (a file of another session): the file plays from its
+    own start, with a warning, rather than after 25 minutes of silence."""
+    from model.audio.stream import FileStream, session_tracks
+    from model.audio.tracks import MAX_TIMELINE_S, plan_session
+
+    base = hits(seed=6)
+    t = session(tmp_path, {"Vox.wav": (base * 0.4, {}), "Kick.wav": (base * 0.5, {}), "Bass.wav": (base * 0.3, {})})
+    for name, start in (("Vox.wav", 3600.0), ("Kick.wav", 3600.0), ("Bass.wav", 3600.0 + MAX_TIMELINE_S + 300)):
+        stamped(tmp_path / name, start)
+    t = load_tracks([tmp_path]).tracks
+    assert not any(x.info.start_s for x in t.tracks) and t.frames == len(base)
     found = [f for f in check_session(t, "vocals") if f.severity != "info"]
     assert [(f.code, f.track_ids) for f in found] == [("timestamp_offset", ("Bass.wav",))]
-    assert "64.000 s later on the DAW's timeline than the others" in found[0].message
-    assert "bar 1" in found[0].message
-    for start in (3600.0 + 0.010, 0.0):   # within the alignment tolerance; a zero, as a tool without a timeline writes
-        sf.write(tmp_path / "Bass.wav", base * 0.3, SR)
-        stamped(tmp_path / "Bass.wav", start)
-        assert codes(check_session(load_tracks([tmp_path]).tracks, "vocals")) == set()
+    assert "1500.000 s later on the DAW's timeline than the others" in found[0].message
+    assert "not placed there" in found[0].message and "bar 1" in found[0].message
+    plan = plan_session([tmp_path])
+    assert plan.frames == len(base) and FileStream(session_tracks(plan).get("Bass.wav"), plan.frames).read(10).any()
+
+
+def test_a_stem_at_another_rate_is_placed_at_its_timestamp(tmp_path):
+    """A file resampled to the session rate starts at its timestamp too, loaded whole or streamed."""
+    from model.audio.stream import FileStream, session_tracks
+    from model.audio.tracks import plan_session
+
+    base = hits(seed=7)
+    session(tmp_path, {"Vox.wav": (base * 0.4, {}), "Kick.wav": (base * 0.5, {})})
+    sf.write(tmp_path / "Bass.wav", hits(seed=7, seconds=6.0) * 0.3, 48000)
+    for name, start in (("Vox.wav", 10.0), ("Kick.wav", 10.0), ("Bass.wav", 12.5)):
+        stamped(tmp_path / name, start)
+    t = load_tracks([tmp_path]).tracks
+    bass = t.get("Bass.wav")
+    lead = round(2.5 * SR)
+    assert bass.info.start_s == 2.5 and t.sample_rate == SR and t.frames == len(base)
+    assert not bass.audio[:lead].any() and np.abs(bass.audio[lead:lead + SR]).max() > 0.1
+    plan = plan_session([tmp_path])
+    stream = FileStream(session_tracks(plan).get("Bass.wav"), plan.frames)
+    streamed = np.concatenate([stream.read(SR // 2) for _ in range(25)])[:plan.frames]
+    assert not streamed[:lead].any()
+    np.testing.assert_allclose(streamed, bass.audio, atol=2e-3)   # soxr whole and streamed differ at the edges
