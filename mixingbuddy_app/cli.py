@@ -290,13 +290,12 @@ class SavedMix:
 def as_saved(session, tracks, profile_given: bool = False) -> SavedMix:
     """The session's gains, mutes, solos, anchor and span for ``tracks``, and
     the profile its last critique used (unless ``profile_given``): the critique the app would make of it."""
-    from model.advice.profiles import resolve_profile
     from model.audio.findings import Finding, clock
     from model.audio.roles import TARGET_ROLES
     from model.audio.tracks import Gains
     from model.errors import InputError
 
-    from mixingbuddy_app.session_file import session_state, user_roles
+    from mixingbuddy_app.session_file import last_critique_profile, session_state, user_roles
 
     state = session_state(session, tracks)
     gains = Gains(state.track_db, state.role_db, frozenset(state.muted), frozenset(state.soloed))
@@ -320,14 +319,11 @@ def as_saved(session, tracks, profile_given: bool = False) -> SavedMix:
         (len(gains.muted), "muted"), (len(gains.soloed), "soloed")) if n]
     what += [f"the span {clock(span[0])}-{clock(span[1])}"] if span else []
     what += [f"the anchor {lead.name if lead else anchor}"] if anchor else []
-    profile = state.advice.profile if state.advice and not profile_given else None
+    profile, installed = last_critique_profile(state.advice) if not profile_given else (None, False)
     if profile:
-        try:
-            resolve_profile(profile)
-            what.append(f"the profile {profile} of its last critique")
-        except InputError:
-            what.append(f"its last critique's profile {profile}, not installed here, so the default profile")
-            profile = None
+        what.append(f"the profile {profile} of its last critique" if installed else
+                    f"its last critique's profile {profile}, not installed here, so the default profile")
+        profile = profile if installed else None
     note = Finding("session", "info", f"As saved in {name}: " + (", ".join(what) if what else
                                                                  "no gains, mutes, span or anchor set") + ".")
     return SavedMix(gains, anchor, lead.id if lead else None, span, profile, note)

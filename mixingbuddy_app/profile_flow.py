@@ -16,7 +16,8 @@ from model.errors import Cancelled, InputError, MixingBuddyError
 
 from mixingbuddy_app.errors import ErrorKind, ErrorReport
 from mixingbuddy_app.jobs import JobKind
-from mixingbuddy_app.session_file import is_session_path, read_session, require_all_files, session_song
+from mixingbuddy_app.session_file import (is_session_path, last_critique_profile, read_session, require_all_files,
+                                          session_song)
 from mixingbuddy_app.workers import PoolJob, cancelled_report
 
 LEARN_METHOD = "MixingBuddy app: Learn a profile from my mixes"
@@ -111,12 +112,10 @@ class ProfileMixin:
     def take_session_profile(self, advice) -> str:
         """Choose the profile a reopened session's last critique used, as `mixingbuddy critique song.mbsession`
         does (a profile is the song's genre, not the app's); what changed, for the status bar ("" if nothing)."""
-        name = advice.profile if advice is not None else None
+        name, installed = last_critique_profile(advice)
         if not name or name == self.profile_name:
             return ""
-        try:
-            resolve_profile(name)
-        except InputError:
+        if not installed:
             return (f"its last critique's profile {name} is not installed here: the next critique uses "
                     f"{self.profile_name}")
         self.set_profile(name)

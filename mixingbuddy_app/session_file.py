@@ -226,6 +226,20 @@ def user_track_roles(pending: PendingSession, tracks: TrackSet) -> dict[str, str
     return {t.id: roles[_norm(t.path)] for t in tracks.tracks if _norm(t.path) in roles}
 
 
+def last_critique_profile(advice: Advice | None) -> tuple[str | None, bool]:
+    """The balance profile a session's last critique used (None: none), and whether it is installed here."""
+    from model.advice.profiles import resolve_profile
+
+    name = advice.profile if advice is not None else None
+    if not name:
+        return None, False
+    try:
+        resolve_profile(name)
+    except InputError:
+        return name, False
+    return name, True
+
+
 def require_all_files(pending: PendingSession) -> PendingSession:
     """The session, when every audio file it lists is where it says; InputError otherwise (a command line
     cannot ask where a file went, as the app does)."""
