@@ -19,7 +19,7 @@ from model.audio.findings import Finding, clock, listed
 from model.audio.decode import abs_peak_per_frame, channel_sums, linear_to_db
 from model.errors import RoleError
 from model.audio.decode import AudioInfo
-from model.audio.tracks import MAX_TIMELINE_S, Gains, Track, TrackSet, common_timestamp
+from model.audio.tracks import MAX_TIMELINE_S, Gains, Track, TrackSet, placed_by, timestamp_offsets
 from model.audio.roles import dry_wet_pairs, named_like_click_track, named_like_effect_return, named_like_reference
 from model.audio.truncation import bwf_start_s, cut_short, mp3_reads_short
 
@@ -515,34 +515,28 @@ def _fake_stereo(t: FileStats) -> list[Finding]:
 
 def _timestamps(tracks: Sequence[FileStats]) -> list[Finding]:
     """Broadcast WAV files whose timestamp places them elsewhere on the DAW's timeline than most (a stem exported
-    again later from another start, a clip exported on its own). Placed there (AudioInfo.start_s), as a DAW
-    imports them, they play in time: an info line. Stamps too far apart for one song's timeline are not placed,
-    so those files play from their own starts, out of time by however much (``_misaligned`` hears 250 ms at
-    most): a warning."""
-    stamps = {t.id: s for t in tracks if (s := bwf_start_s(t.info)) is not None}
-    common = common_timestamp(list(stamps.values()))
-    if common is None:
-        return []
-    with_common = [t for t in tracks if t.id in stamps and round(stamps[t.id] * 1000) == round(common * 1000)]
-    than = "the others" if len(with_common) == len(stamps) - 1 else "most files"
-    placed = any(t.info.start_s for t in tracks)
+    again later from another start, a clip exported on its own). Loading places them there (AudioInfo.start_s),
+    as a DAW imports them, so they play in time: an info line. A stamp further off than one song lasts is not
+    placed, so that file plays from where most files start, out of time by however much (``_misaligned`` hears
+    250 ms at most): a warning."""
+    stamps = [bwf_start_s(t.info) for t in tracks]
+    offsets = timestamp_offsets(stamps)
+    known = [off for s, off in zip(stamps, offsets) if s is not None]
+    than = "the others" if known.count(0.0) == len(known) - 1 else "most files"
     out = []
-    for t in tracks:
-        stamp = stamps.get(t.id)
-        if stamp is None or stamp == 0 and common != 0:   # a zero among later stamps: a tool without a timeline
-            continue
-        off = t.info.start_s - with_common[0].info.start_s if placed else stamp - common
+    for t, off in zip(tracks, offsets):
         where = f"{abs(off):.3f} s {'later' if off > 0 else 'earlier'}"
-        if placed and round(off * 1000):
+        if not placed_by(off):
+            out.append(Finding("timestamp_offset", "warning",
+                               f"{t.name}: its Broadcast WAV timestamp puts it {where} on the DAW's timeline than "
+                               f"{than}, further than one song lasts ({MAX_TIMELINE_S / 60:.0f} min), so it is not "
+                               "placed there and plays from where most files start, probably out of time. Check that "
+                               "it belongs to this export, or export every file from the same start (bar 1).",
+                               (t.id,)))
+        elif off:
             out.append(Finding("timestamp_placed", "info",
                                f"{t.name}: placed {where} than {than} on the timeline, where its Broadcast WAV "
                                "timestamp puts it, as a DAW places it on import.", (t.id,)))
-        elif not placed and abs(off) * 1000 > MISALIGN_MS:
-            out.append(Finding("timestamp_offset", "warning",
-                               f"{t.name}: its Broadcast WAV timestamp places it {where} on the DAW's timeline than "
-                               f"{than}, further than one song lasts ({MAX_TIMELINE_S / 60:.0f} min), so it is not "
-                               "placed there and plays from its own start, out of time. Check that it belongs to "
-                               "this export, or export every file from the same start (bar 1).", (t.id,)))
     return out
 
 

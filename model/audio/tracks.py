@@ -350,37 +350,36 @@ def sides_of_pairs(infos: Sequence[AudioInfo]) -> list[str | None]:
     return out
 
 
-#: Files whose Broadcast WAV timestamps lie further apart than this are not placed by them: no song's timeline
-#: is that long, so the stamps are not one session's (the export doctor says so, and they play from their starts).
+#: A file whose Broadcast WAV timestamp lies further than this from most files' is not placed by it: no song's
+#: timeline is that long, so the stamp is not this session's (it plays from where most files start; the export
+#: doctor says so).
 MAX_TIMELINE_S = 20 * 60.0
 
 
-def common_timestamp(stamps: Sequence[float | None]) -> float | None:
-    """The Broadcast WAV timestamp most files carry (the earliest of equals), or None when they carry fewer than
-    two different ones (nothing to place). To the millisecond, as a DAW's timeline is read."""
+def timestamp_offsets(stamps: Sequence[float | None]) -> list[float]:
+    """How far each file's Broadcast WAV timestamp lies from the one most files carry (the earliest of equals), in
+    seconds to the millisecond, as a DAW's timeline is read: 0.0 for a file without one, or stamped 0 among later
+    stamps (what a tool writes that keeps no timeline), and for all when the files carry fewer than two different
+    stamps. An offset beyond MAX_TIMELINE_S places nothing (``placed_by``)."""
     groups = Counter(round(s * 1000) for s in stamps if s is not None)
     if len(groups) < 2:
-        return None
-    return max(groups, key=lambda ms: (groups[ms], -ms)) / 1000
+        return [0.0] * len(stamps)
+    common = max(groups, key=lambda ms: (groups[ms], -ms))
+    return [0.0 if s is None or (s == 0 and common != 0) else (round(s * 1000) - common) / 1000 for s in stamps]
+
+
+def placed_by(offset: float) -> bool:
+    """Whether a timestamp this far from most files' places its file (timestamp_offsets)."""
+    return abs(offset) <= MAX_TIMELINE_S
 
 
 def timeline_starts(infos: Sequence[AudioInfo]) -> list[float]:
-    """Where each file starts on the session's timeline, in seconds, from the Broadcast WAV timestamps (bext
-    TimeReference, which Pro Tools, Logic and Reaper write), as a DAW places files on import; 0.0 for all when
-    they carry one stamp or none, or lie more than MAX_TIMELINE_S apart.
-
-    A file without a timestamp, or stamped 0 among later stamps (what a tool writes that keeps no timeline),
-    starts where most files do. The earliest file starts the timeline at 0.
-    """
-    stamps = [bwf_start_s(i) for i in infos]
-    common = common_timestamp(stamps)
-    if common is None:
-        return [0.0] * len(infos)
-    placed = [common if s is None or (s == 0 and common != 0) else round(s, 3) for s in stamps]
-    first = min(placed)
-    if max(placed) - first > MAX_TIMELINE_S:
-        return [0.0] * len(infos)
-    return [s - first for s in placed]
+    """Where each file starts on the session's timeline, in seconds, placed by its Broadcast WAV timestamp (bext
+    TimeReference, which Pro Tools, Logic and Reaper write) as a DAW places files on import; a file without one,
+    or whose stamp places nothing, starts where most files do. The earliest file starts the timeline at 0."""
+    offsets = [off if placed_by(off) else 0.0 for off in timestamp_offsets([bwf_start_s(i) for i in infos])]
+    first = min(offsets, default=0.0)
+    return [off - first for off in offsets]
 
 
 def frames_at(info: AudioInfo, rate: int) -> int:

@@ -425,24 +425,31 @@ def test_a_stem_exported_from_another_start_is_placed_at_its_timestamp(tmp_path)
     assert not any(x.info.start_s for x in t.tracks) and codes(check_session(t, "vocals")) == set()
 
 
-def test_timestamps_further_apart_than_a_song_are_not_placed_and_said(tmp_path):
-    """Stamps 25 minutes apart are not one song's timeline (a file of another session): the file plays from its
-    own start, with a warning, rather than after 25 minutes of silence."""
+def test_a_timestamp_further_off_than_a_song_is_not_placed_and_said(tmp_path):
+    """A stamp 25 minutes from the others' is no part of this song's timeline (a file of another session): that file
+    plays from where most files start, with a warning, rather than after 25 minutes of silence; the files whose
+    stamps do fit are placed all the same."""
     from model.audio.stream import FileStream, session_tracks
     from model.audio.tracks import MAX_TIMELINE_S, plan_session
 
     base = hits(seed=6)
-    t = session(tmp_path, {"Vox.wav": (base * 0.4, {}), "Kick.wav": (base * 0.5, {}), "Bass.wav": (base * 0.3, {})})
-    for name, start in (("Vox.wav", 3600.0), ("Kick.wav", 3600.0), ("Bass.wav", 3600.0 + MAX_TIMELINE_S + 300)):
+    session(tmp_path, {"Vox.wav": (base * 0.4, {}), "Kick.wav": (base * 0.5, {}), "Bass.wav": (base * 0.3, {}),
+                       "Gtr.wav": (base * 0.2, {})})
+    far = MAX_TIMELINE_S + 300
+    for name, start in (("Vox.wav", 3600.0), ("Kick.wav", 3600.0), ("Bass.wav", 3600.0 + far), ("Gtr.wav", 3602.0)):
         stamped(tmp_path / name, start)
     t = load_tracks([tmp_path]).tracks
-    assert not any(x.info.start_s for x in t.tracks) and t.frames == len(base)
-    found = [f for f in check_session(t, "vocals") if f.severity != "info"]
-    assert [(f.code, f.track_ids) for f in found] == [("timestamp_offset", ("Bass.wav",))]
-    assert "1500.000 s later on the DAW's timeline than the others" in found[0].message
-    assert "not placed there" in found[0].message and "bar 1" in found[0].message
+    assert {x.name: x.info.start_s for x in t.tracks} == {"Vox.wav": 0.0, "Kick.wav": 0.0, "Bass.wav": 0.0,
+                                                           "Gtr.wav": 2.0}
+    assert t.frames == 2 * SR + len(base)
+    found = check_session(t, "vocals")
+    warned = [f for f in found if f.severity != "info"]
+    assert [(f.code, f.track_ids) for f in warned] == [("timestamp_offset", ("Bass.wav",))]
+    assert f"puts it {far:.3f} s later on the DAW's timeline than most files" in warned[0].message
+    assert "not placed there" in warned[0].message and "bar 1" in warned[0].message
+    assert [f.track_ids for f in found if f.code == "timestamp_placed"] == [("Gtr.wav",)]
     plan = plan_session([tmp_path])
-    assert plan.frames == len(base) and FileStream(session_tracks(plan).get("Bass.wav"), plan.frames).read(10).any()
+    assert FileStream(session_tracks(plan).get("Bass.wav"), plan.frames).read(10).any()   # from the start
 
 
 def test_a_stem_at_another_rate_is_placed_at_its_timestamp(tmp_path):
