@@ -215,14 +215,21 @@ def span_text(span: tuple[float, float] | None) -> str:
     return f"{clock(span[0])}–{clock(span[1])}" if span else ""
 
 
-def _timeline(a: Advice, anchor: str) -> list[str]:
+def no_role_words(a: Advice) -> str:
+    """What a window where only the other instruments played beside the anchor says: no main role to judge (the
+    other instruments are read over the song, never window by window)."""
+    anchor = a.judged_anchor
+    beside = " or ".join(r for r in TARGET_ROLES if r not in (anchor, "vocals" if a.anchor_track else anchor))
+    return f"not judged (no {beside} beside the {anchor})"
+
+
+def _timeline(a: Advice) -> list[str]:
     """The timeline's lines: each judged window's verdict, and the windows left out (runs of them with one
     reason on one line), in time order."""
-    beside = " or ".join(r for r in TARGET_ROLES if r not in (anchor, "vocals" if a.anchor_track else anchor))
     rows: list[tuple[float, float, str]] = []
     for v in a.windows:
         what = ("unparsed answer" if v.category == "unparsed" else
-                f"not judged (no {beside} beside the {anchor})" if v.judged_no_role else
+                no_role_words(a) if v.judged_no_role else
                 "balanced" if v.direction == "none" else
                 f"{v.target} {ARROWS[v.direction]} ({v.category.replace('_', ' ')})")
         gate = "" if v.window.gated else "  [below the activity gate]"
@@ -305,7 +312,7 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
         lines.append(f"  {role:<{width}} {r['tracks']:>6} {fmt_db(r['lufs']):>7} {rel:>13} {band:>14}  {verdict}")
     lines += true_peak_lines(m)
     left = f", {len(advice.left_out)} left out" if advice.left_out else ""
-    lines += ["", f"  Timeline ({len(advice.windows)} window(s){left}):"] + _timeline(advice, anchor)
+    lines += ["", f"  Timeline ({len(advice.windows)} window(s){left}):"] + _timeline(advice)
     warnings = [(f.severity, f.message, f.files_line()) for f in advice.doctor_findings] + [("note", n, "") for n in notes]
     if warnings:
         lines += ["", "  Warnings:"]
@@ -338,7 +345,8 @@ def advice_markdown(a: Advice, track_gains: Iterable[tuple[str, str, float]] = (
         lines.append("| – | none | 0 | – | – |")
     lines += ["", "## Timeline", "", "| window | verdict |", "|---|---|"]
     rows = [(v.window.start_s, f"| {v.window.start_s:.0f}–{v.window.end_s:.0f} s"
-                               f"{'' if v.window.gated else ' (ungated)'} | {v.text or v.category} |")
+                               f"{'' if v.window.gated else ' (ungated)'} | "
+                               f"{no_role_words(a) if v.judged_no_role else v.text or v.category} |")
             for v in a.windows]
     rows += [(w.start_s, f"| {w.start_s:.0f}–{w.end_s:.0f} s | not judged: {w.reason} |") for w in a.left_out]
     lines += [row for _, row in sorted(rows, key=lambda r: r[0])]

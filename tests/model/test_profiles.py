@@ -140,7 +140,7 @@ def test_per_pair_gate_uses_windows_where_both_play(tmp_path):
 
 
 def test_a_window_with_only_the_other_instruments_beside_the_anchor_is_not_judged(tmp_path):
-    from model.advice.report import advice_from_dict, advice_to_dict, advice_to_json, render_text
+    from model.advice.report import advice_from_dict, advice_markdown, advice_to_dict, advice_to_json, render_text
 
     # drums and bass rest in the last 10 s: keys alone play beside the vocals there
     folder = noise_song(tmp_path / "s", seconds=40.0, plays={"drums": (0.0, 30.0), "bass": (0.0, 30.0)})
@@ -150,6 +150,9 @@ def test_a_window_with_only_the_other_instruments_beside_the_anchor_is_not_judge
     text = render_text(advice, "chosen", ())
     assert "0:30.0–0:40.0  not judged (no drums or bass beside the vocals)" in text
     assert text.count("  balanced") == 3
+    timeline = advice_markdown(advice).split("## Timeline")[1].split("## Export doctor")[0]
+    assert "| 30–40 s | not judged (no drums or bass beside the vocals) |" in timeline   # as the CLI says it
+    assert timeline.count("well-balanced") == 3
     windows = advice_to_json(advice)["windows"]
     assert [w["judged_a_role"] for w in windows] == [True, True, True, False]
     assert [v.judged_no_role for v in advice_from_dict(advice_to_dict(advice)).windows] == [False, False, False, True]
