@@ -173,9 +173,15 @@ def _pcm_held(f: BinaryIO, size: int, magic: bytes) -> float | None:
 
 def bwf_start_s(info: AudioInfo) -> float | None:
     """Where a Broadcast WAV file starts on its DAW's timeline, in seconds: its bext chunk's TimeReference (samples
-    since midnight at the file's rate, EBU Tech 3285). None for a file without one (a plain WAV, any other format)."""
+    since midnight at the file's rate, EBU Tech 3285). None for a file without one (a plain WAV, any other format).
+    Read once per version of the file (its probe's stamp): the session plan and the export doctor both ask."""
+    return _bwf_start_s(info.path, *info.stamp, info.sample_rate)
+
+
+@functools.lru_cache(maxsize=1024)
+def _bwf_start_s(path: str, size: int, mtime_ns: int, sample_rate: int) -> float | None:
     try:
-        with open(info.path, "rb") as f:
+        with open(path, "rb") as f:
             if f.read(4) not in (b"RIFF", b"RF64", b"BW64"):
                 return None
             for pos, cid, n in _chunks(f, "<"):
@@ -183,7 +189,7 @@ def bwf_start_s(info: AudioInfo) -> float | None:
                     if n < _BEXT_TIME_REFERENCE + 8:
                         return None
                     f.seek(pos + 8 + _BEXT_TIME_REFERENCE)
-                    return struct.unpack("<Q", f.read(8))[0] / info.sample_rate
+                    return struct.unpack("<Q", f.read(8))[0] / sample_rate
                 if cid == b"data" and n == 0xFFFFFFFF:   # an RF64 data chunk's size lives in ds64: stop here
                     return None
     except (OSError, struct.error):

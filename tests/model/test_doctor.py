@@ -380,12 +380,19 @@ def stamped(path, seconds):
     return path
 
 
+def streamed(folder, name):
+    """(the folder's file ``name`` as the streamed analysis reads it, the session's length in frames)."""
+    from model.audio.stream import FileStream, session_tracks
+    from model.audio.tracks import plan_session
+
+    plan = plan_session([folder])
+    return FileStream(session_tracks(plan).get(name), plan.frames), plan.frames
+
+
 def test_a_stem_exported_from_another_start_is_placed_at_its_timestamp(tmp_path):
     """One stem exported again from bar 33 (64 s later) played 64 s early against the others. A DAW places it at
     its Broadcast WAV timestamp on import, and so does loading, streamed or whole; a file without a timestamp
     starts where most files do."""
-    from model.audio.stream import FileStream, session_tracks
-    from model.audio.tracks import plan_session
     from model.audio.truncation import bwf_start_s
 
     base = hits(seed=5)
@@ -402,10 +409,9 @@ def test_a_stem_exported_from_another_start_is_placed_at_its_timestamp(tmp_path)
     lead = 64 * SR
     assert t.frames == lead + len(base) and not bass.audio[:lead].any()
     np.testing.assert_array_equal(bass.audio[lead:, 0], sf.read(tmp_path / "Bass.wav", dtype="float32")[0])
-    plan = plan_session([tmp_path])
-    stream = FileStream(session_tracks(plan).get("Bass.wav"), plan.frames)
-    streamed = np.concatenate([stream.read(n) for n in [lead - 1000, 3000] + [SR] * 13])[:plan.frames]
-    np.testing.assert_array_equal(streamed, bass.audio)      # the blocks straddle the file's start
+    stream, frames = streamed(tmp_path, "Bass.wav")
+    read = np.concatenate([stream.read(n) for n in [lead - 1000, 3000] + [SR] * 13])[:frames]
+    np.testing.assert_array_equal(read, bass.audio)          # the blocks straddle the file's start
 
     found = check_session(t, "vocals")
     assert [f.code for f in found if f.severity != "info"] == []
@@ -429,8 +435,7 @@ def test_a_timestamp_further_off_than_a_song_is_not_placed_and_said(tmp_path):
     """A stamp 25 minutes from the others' is no part of this song's timeline (a file of another session): that file
     plays from where most files start, with a warning, rather than after 25 minutes of silence; the files whose
     stamps do fit are placed all the same."""
-    from model.audio.stream import FileStream, session_tracks
-    from model.audio.tracks import MAX_TIMELINE_S, plan_session
+    from model.audio.tracks import MAX_TIMELINE_S
 
     base = hits(seed=6)
     session(tmp_path, {"Vox.wav": (base * 0.4, {}), "Kick.wav": (base * 0.5, {}), "Bass.wav": (base * 0.3, {}),
@@ -448,15 +453,11 @@ def test_a_timestamp_further_off_than_a_song_is_not_placed_and_said(tmp_path):
     assert f"puts it {far:.3f} s later on the DAW's timeline than most files" in warned[0].message
     assert "not placed there" in warned[0].message and "bar 1" in warned[0].message
     assert [f.track_ids for f in found if f.code == "timestamp_placed"] == [("Gtr.wav",)]
-    plan = plan_session([tmp_path])
-    assert FileStream(session_tracks(plan).get("Bass.wav"), plan.frames).read(10).any()   # from the start
+    assert streamed(tmp_path, "Bass.wav")[0].read(10).any()   # from the start
 
 
 def test_a_stem_at_another_rate_is_placed_at_its_timestamp(tmp_path):
     """A file resampled to the session rate starts at its timestamp too, loaded whole or streamed."""
-    from model.audio.stream import FileStream, session_tracks
-    from model.audio.tracks import plan_session
-
     base = hits(seed=7)
     session(tmp_path, {"Vox.wav": (base * 0.4, {}), "Kick.wav": (base * 0.5, {})})
     sf.write(tmp_path / "Bass.wav", hits(seed=7, seconds=6.0) * 0.3, 48000)
@@ -467,8 +468,7 @@ def test_a_stem_at_another_rate_is_placed_at_its_timestamp(tmp_path):
     lead = round(2.5 * SR)
     assert bass.info.start_s == 2.5 and t.sample_rate == SR and t.frames == len(base)
     assert not bass.audio[:lead].any() and np.abs(bass.audio[lead:lead + SR]).max() > 0.1
-    plan = plan_session([tmp_path])
-    stream = FileStream(session_tracks(plan).get("Bass.wav"), plan.frames)
-    streamed = np.concatenate([stream.read(SR // 2) for _ in range(25)])[:plan.frames]
-    assert not streamed[:lead].any()
-    np.testing.assert_allclose(streamed, bass.audio, atol=2e-3)   # soxr whole and streamed differ at the edges
+    stream, frames = streamed(tmp_path, "Bass.wav")
+    read = np.concatenate([stream.read(SR // 2) for _ in range(25)])[:frames]
+    assert not read[:lead].any()
+    np.testing.assert_allclose(read, bass.audio, atol=2e-3)   # soxr whole and streamed differ at the edges
