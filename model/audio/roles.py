@@ -74,6 +74,9 @@ VOCAL_PERCUSSION = (r"(?:vocal|vox|voc|voice|mouth) ?perc\w*", r"beat ?box\w*")
 # Words that say "drums" only when nothing else in the name names a role: "Gtr Room", "Vocal Room" and
 # "Melody Break" are a guitar, a vocal and a melody; a bare "Room", "Break" or "Beat" is a drum track.
 WEAK_DRUM_WORDS = (r"rooms?", r"breaks?", r"beats?", r"tops?")
+# Words that say "bass" only when nothing else in the name names an instrument: a bare "Upright" is the upright
+# (double) bass, as sessions name it; "Upright Piano" is a piano.
+WEAK_BASS_WORDS = (r"upright", r"stand ?up")
 # Instrument words that name neither vocals, drums nor bass: they make a guess "other", or mark a name
 # that also names a role ("PAD + BASS") as ambiguous.
 OTHER_WORDS = (
@@ -117,6 +120,7 @@ def _words(patterns, plural: bool = False) -> re.Pattern:
 
 _COMPILED = tuple((role, _words(patterns, plural=True)) for role, patterns in ALIASES)
 _WEAK_DRUMS = _words(WEAK_DRUM_WORDS, plural=True)
+_WEAK_BASS = _words(WEAK_BASS_WORDS, plural=True)
 _OTHER = _words(OTHER_WORDS, plural=True)
 _VOCAL = _words(VOCAL_WORDS, plural=True)
 _SUNG = _words(SUNG_SYLLABLES)
@@ -208,9 +212,10 @@ def _guess_normalised(norm: str) -> RoleGuess:
     other = _OTHER.search(norm)
     if other:
         return RoleGuess("other", "name", other.group(0), GUESS_CONFIDENCE["clear"])
-    m = _WEAK_DRUMS.search(norm)
-    if m:
-        return RoleGuess("drums", "name", m.group(0), GUESS_CONFIDENCE["weak"])
+    for role, weak in (("bass", _WEAK_BASS), ("drums", _WEAK_DRUMS)):   # "Upright Room" is the bass's room mic
+        m = weak.search(norm)
+        if m:
+            return RoleGuess(role, "name", m.group(0), GUESS_CONFIDENCE["weak"])
     return RoleGuess("other", "default", None, GUESS_CONFIDENCE["none"])
 
 

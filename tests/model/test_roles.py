@@ -68,6 +68,18 @@ def test_weak_drum_words_yield_to_other_role_words(name, role):
     assert guess_role(name).role == role
 
 
+@pytest.mark.parametrize("name, role", [
+    ("Upright.wav", "bass"), ("UPRIGHT 2.wav", "bass"), ("Upright Bass DI.wav", "bass"), ("Stand Up.wav", "bass"),
+    ("Upright Piano.wav", "other"), ("Upright Room.wav", "bass"),
+])
+def test_a_bare_upright_is_the_upright_bass(name, role):
+    """"Upright" alone names the double bass; beside another instrument word it is that instrument's kind."""
+    guess = guess_role(name)
+    assert guess.role == role
+    if name.startswith(("Upright.", "UPRIGHT 2", "Stand")):
+        assert guess.confidence == GUESS_CONFIDENCE["weak"]   # the user's eye is asked for
+
+
 def test_guess_confidence_marks_only_uncertain_guesses():
     assert guess_role("Lead Vox.wav").confidence >= 0.9
     assert guess_role("Synth Bass.wav").confidence >= 0.9  # one instrument, named in full
