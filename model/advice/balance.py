@@ -12,7 +12,7 @@ The same rule judges every window and the song, so the timeline, the table and t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Sequence
 
@@ -112,6 +112,7 @@ class PairJudgement:
     compared: int = 0
     via: tuple[str, ...] = ()  # the roles it was measured through when the two never play together
     spread_lu: float | None = None  # the profile's spread for the pair: how far finished songs sit apart
+    legs: tuple[tuple[str, str, int], ...] = ()  # through ``via``: each (role, anchor) leg and its windows
 
     def to_json(self) -> dict:
         def r(x):
@@ -121,7 +122,17 @@ class PairJudgement:
                 "offset_lu": r(self.offset_lu), "deviation_lu": r(self.deviation_lu),
                 "probability": r(self.probability), "agreement": r(self.agreement),
                 "judged": not self.reason, "reason": self.reason or None, "agreeing": self.agreeing,
-                "compared": self.compared, "via": list(self.via), "spread_lu": r(self.spread_lu)}
+                "compared": self.compared, "via": list(self.via), "spread_lu": r(self.spread_lu),
+                "legs": [{"role": a, "anchor": b, "windows": n} for a, b, n in self.legs]}
+
+    @classmethod
+    def from_json(cls, data: Mapping, suggestion: RoleGain | None) -> "PairJudgement":
+        """A pair as ``to_json`` (or a saved ``dataclasses.asdict``) wrote it."""
+        legs = tuple((g["role"], g["anchor"], int(g["windows"])) if isinstance(g, Mapping) else tuple(g)
+                     for g in data.get("legs", ()))
+        known = {f.name for f in fields(cls)}
+        return cls(**{**{k: v for k, v in data.items() if k in known}, "suggestion": suggestion,
+                      "via": tuple(data.get("via", ())), "legs": legs})
 
 
 class BalanceAdvisor:
@@ -262,13 +273,16 @@ class BalanceAdvisor:
             return PairJudgement(role, anchor, len(used), skipped, None, None, None, None, None,
                                  f"the profile measured {role} vs {anchor} on {stats.songs} song(s) only")
         offset = pair_offset(measurements, used, role, anchor)
-        bridged = (None if offset is not None or fallback  # each leg over every window of the span it plays in
-                   else bridge(song_offsets("", measurements, pairs=bridge_legs(role, anchor)).offsets, role, anchor))
+        legs = None if offset is not None or fallback else (  # each leg over every window of the span it plays in
+            song_offsets("", measurements, pairs=bridge_legs(role, anchor)))
+        bridged = None if legs is None else bridge(legs.offsets, role, anchor)
         if bridged is not None:
             offset, via = bridged
             suggestion, p = self._judge(role, offset - stats.median, stats, min(cap, BRIDGED_CAP))
+            used_legs = tuple((a, b, len(legs.window_offsets[(a, b)]))
+                              for m in via for a, b in ((role, m), (m, anchor)))
             return PairJudgement(role, anchor, 0, len(measurements.candidates()), offset, offset - stats.median, p,
-                                 None, suggestion, "", via=via, spread_lu=stats.spread)
+                                 None, suggestion, "", via=via, spread_lu=stats.spread, legs=used_legs)
         if offset is None:
             return PairJudgement(role, anchor, 0, len(measurements.candidates()), None, None, None, None, None,
                                  f"{role} and {anchor} never play together in the judged span")
@@ -288,11 +302,11 @@ class BalanceAdvisor:
             if p.reason:
                 out.append(Finding("pair_not_judged", "info", f"{p.role} not judged: {p.reason}."))
             elif p.via:
-                through = " and ".join(p.via)
+                legs = " plus ".join(f"{a} vs {b} over {n} window(s)" for a, b, n in p.legs)
                 out.append(Finding("pair_bridged", "info",
                                    f"{p.role} vs {p.anchor}: never play together in the judged span; measured "
-                                   f"through the {through} ({p.role} vs {through} plus {through} vs {p.anchor}), "
-                                   f"an indirect reading, so at most tentative."))
+                                   f"through the {' and '.join(p.via)} ({legs}), an indirect reading, so at most "
+                                   f"tentative."))
             elif p.skipped and not fallback:
                 out.append(Finding("pair_windows", "info",
                                    f"{p.role} vs {p.anchor}: judged over {p.windows} window(s) where both play; "

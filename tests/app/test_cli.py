@@ -212,12 +212,16 @@ def test_a_role_that_never_plays_with_the_anchor_is_judged_through_one_that_play
     bass = next(p for p in data["pairs"] if p["role"] == "bass")
     assert bass["judged"] and bass["via"] == ["drums"] and bass["windows"] == 0
     assert bass["offset_lu"] == pytest.approx(6.0, abs=0.2)       # (bass - drums) + (drums - vocals)
+    # the bass plays in 20-30 s only, the vocals in 0-15 s (the 10-20 s window too: over a fifth of it)
+    assert bass["legs"] == [{"role": "bass", "anchor": "drums", "windows": 1},
+                            {"role": "drums", "anchor": "vocals", "windows": 2}]
     # 8.5 LU over pop-rock's median: a confident flaw if measured directly, but an indirect reading stays tentative
     assert bass["probability"] > 0.5 and data["suggestions"][0]["stem"] == "bass" and data["confidence"] < 0.5
     out = run(song).stdout
     assert "[through drums]" in out and "Confidence: no window has both the bass and the vocals; measured through " \
         "the drums (49%)" in out and "bass vs vocals: never play together in the judged span; measured through " \
-        "the drums (bass vs drums plus drums vs vocals)" in out and "far too" not in out
+        "the drums (bass vs drums over 1 window(s) plus drums vs vocals over 2 window(s))" in out \
+        and "far too" not in out
 
 
 def test_a_second_out_of_band_role_is_listed_under_the_headline(tmp_path):

@@ -31,6 +31,18 @@ def test_session_dict_round_trip_keeps_everything(demo_advice):
     assert [w.min_db for w in back.windows] == [w.min_db for w in demo_advice.windows]
 
 
+def test_a_bridged_pair_keeps_its_legs_through_a_session_file_and_older_files_still_read(demo_advice):
+    from model.advice.balance import PairJudgement
+
+    bass = PairJudgement("bass", "vocals", 0, 30, 2.7, 0.1, 0.07, None, None, "", via=("drums",), spread_lu=4.6,
+                         legs=(("bass", "drums", 6), ("drums", "vocals", 11)))
+    advice = replace(demo_advice, pairs=(bass,))
+    saved = advice_to_dict(advice)
+    assert advice_from_dict(saved).pairs == (bass,)
+    older = {**saved, "pairs": [{k: v for k, v in p.items() if k != "legs"} for p in saved["pairs"]]}
+    assert advice_from_dict(older).pairs == (replace(bass, legs=()),)   # saved before legs were kept
+
+
 def test_csv_has_one_row_per_role_and_marks_the_primary(demo_advice):
     rows = advice_csv(demo_advice, {"drums": -3.0}).splitlines()
     assert rows[0].startswith("role,is_anchor,current_role_gain_db") and len(rows) == 5
