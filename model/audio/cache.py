@@ -73,6 +73,7 @@ class FileKey:
     span: tuple[float, float] | None
     side: str | None = None  # AudioInfo.side: a side of a left/right pair decodes to stereo
     start_s: float = 0.0     # AudioInfo.start_s: where it starts on the session's timeline
+    positions: tuple[str, ...] = ()   # AudioInfo.positions: how more than two channels fold to stereo
 
     @classmethod
     def of(cls, info: AudioInfo, session_rate: int, session_frames: int, window_s: float,
@@ -80,7 +81,8 @@ class FileKey:
         return cls(os.path.abspath(info.path), info.stamp[0], info.stamp[1],
                    (info.sample_rate, info.channels, info.frames, info.format, info.subtype),
                    int(session_rate), int(session_frames), float(window_s),
-                   (float(span[0]), float(span[1])) if span else None, info.side, float(info.start_s))
+                   (float(span[0]), float(span[1])) if span else None, info.side, float(info.start_s),
+                   tuple(info.positions))
 
     @classmethod
     def of_track(cls, track: Track, tracks: TrackSet, window_s: float = 0.0,
@@ -294,7 +296,7 @@ class AnalysisCache:
         except OSError:
             pass
         info = AudioInfo(key.path, *key.header, stamp=(key.size, key.mtime_ns), side=key.side,
-                         start_s=key.start_s)
+                         start_s=key.start_s, positions=tuple(key.positions))
         stats = FileStats("", Path(key.path).name, "other", info, key.session_rate)
         for k, v in scalars.items():
             setattr(stats, k, v)

@@ -38,6 +38,9 @@ class AudioInfo:
     #: Where the file starts on the session's timeline, in seconds: its Broadcast WAV timestamp against the
     #: session's (model.audio.tracks.timeline_starts). The silence before it is added as the file is read.
     start_s: float = 0.0
+    #: The speaker of each channel of a file with more than two ("FL", "FC", "LFE" ...; model.audio.channels), by
+    #: which they fold to stereo; () for mono and stereo files and where the layout is unknown.
+    positions: tuple[str, ...] = ()
 
     @property
     def duration_s(self) -> float:
@@ -106,17 +109,21 @@ def probe(path: str | os.PathLike) -> AudioInfo:
         if held is not None and held < frames / info.samplerate - MP3_SLACK_S:
             frames = max(1, round(held * info.samplerate))
     st = p.stat()
+    positions = ()
+    if info.channels > 2:
+        from model.audio.channels import speaker_positions
+        positions = speaker_positions(str(p), info.format, info.subtype, int(info.channels))
     return AudioInfo(str(p), int(info.samplerate), int(info.channels), frames, info.format, info.subtype,
-                     (int(st.st_size), int(st.st_mtime_ns)))
+                     (int(st.st_size), int(st.st_mtime_ns)), positions=positions)
 
 
-def fold_to_stereo(block: np.ndarray) -> np.ndarray:
-    """(frames, n>2) -> (frames, 2): even channels summed to the left, odd to the right. Summed, not averaged: the
-    channels' energies add, as BS.1770 adds them for the file itself, and a 5.1 stem that sounds only in its front
-    pair keeps its level (averaged over three channels a side, it read 9.5 dB low)."""
-    left = block[:, 0::2].sum(axis=1)
-    right = block[:, 1::2].sum(axis=1)
-    return np.stack([left, right], axis=1).astype(np.float32, copy=False)
+def fold_to_stereo(block: np.ndarray, positions: tuple[str, ...] = ()) -> np.ndarray:
+    """(frames, n>2) -> (frames, 2): the channels at ``positions`` (AudioInfo.positions) folded as a DAW plays a
+    surround stem on stereo (model.audio.channels): the front pair on its speakers, a centre on both at -3 dB, the
+    LFE left out. A stem that sounds only in its front pair keeps its level."""
+    from model.audio.channels import stereo_matrix
+
+    return (block @ stereo_matrix(positions, block.shape[1])).astype(np.float32, copy=False)
 
 
 def on_its_side(block: np.ndarray, side: str | None) -> np.ndarray:
@@ -146,7 +153,8 @@ def read_into(info: AudioInfo, out: np.ndarray) -> None:
             else:
                 block = f.read(n, dtype="float32", always_2d=True)
                 read = len(block)
-                out[pos:pos + read] = fold_to_stereo(block) if info.channels > 2 else on_its_side(block, info.side)
+                out[pos:pos + read] = (fold_to_stereo(block, info.positions) if info.channels > 2
+                                       else on_its_side(block, info.side))
             if read == 0:
                 break
             if info.may_hold_nan and not np.isfinite(out[pos:pos + read]).all():
@@ -189,7 +197,7 @@ class BlockReader:
                     self._whole = self._file.read(self.info.frames, dtype="float32", always_2d=True)
                 block = self._whole[self.pos:self.pos + want]
         if self.info.channels > 2:
-            block = fold_to_stereo(block)
+            block = fold_to_stereo(block, self.info.positions)
         elif self.info.side is not None:
             block = on_its_side(block, self.info.side)
         if self.info.may_hold_nan and not np.isfinite(block).all():

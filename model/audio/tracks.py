@@ -397,8 +397,12 @@ def conversion_notes(files: Sequence[tuple[str, AudioInfo]], rate: int, length: 
 
     Resampling and padding are the doctor's rate and length findings (with what they mean).
     """
-    folded = [name for name, info in files if info.channels > 2]
-    return [f"Folded to stereo (more than 2 channels): {', '.join(folded)}."] if folded else []
+    placed = [name for name, info in files if info.channels > 2 and info.positions]
+    unknown = [name for name, info in files if info.channels > 2 and not info.positions]
+    notes = [f"Folded to stereo as a surround stem plays on two speakers (each front side on its own, centre "
+             f"channels on both at -3 dB, the LFE left out): {', '.join(placed)}."] if placed else []
+    return notes + ([f"Folded to stereo (more than 2 channels whose speakers are not known: even channels to the "
+                     f"left, odd to the right): {', '.join(unknown)}."] if unknown else [])
 
 
 def load_tracks(paths: Iterable[str | os.PathLike], strict: bool = True,

@@ -184,7 +184,7 @@ def _bwf_start_s(path: str, size: int, mtime_ns: int, sample_rate: int) -> float
         with open(path, "rb") as f:
             if f.read(4) not in (b"RIFF", b"RF64", b"BW64"):
                 return None
-            for pos, cid, n in _chunks(f, "<"):
+            for pos, cid, n in riff_chunks(f, "<"):
                 if cid == b"bext":
                     if n < _BEXT_TIME_REFERENCE + 8:
                         return None
@@ -197,7 +197,7 @@ def _bwf_start_s(path: str, size: int, mtime_ns: int, sample_rate: int) -> float
     return None
 
 
-def _chunks(f: BinaryIO, order: str) -> Iterator[tuple[int, bytes, int]]:
+def riff_chunks(f: BinaryIO, order: str) -> Iterator[tuple[int, bytes, int]]:
     """(offset, id, declared size) of each chunk of a RIFF-style file (8-byte headers after the 12-byte form
     header), up to MAX_CHUNKS; stops where the headers run out."""
     pos = 12
@@ -214,7 +214,7 @@ def _chunks(f: BinaryIO, order: str) -> Iterator[tuple[int, bytes, int]]:
 def _riff_data(f: BinaryIO, magic: bytes) -> tuple[int, int] | None:
     """(offset, declared size) of a RIFF/RIFX/RF64/BW64 file's data chunk; RF64 keeps the size in ds64."""
     big_size = None
-    for pos, cid, n in _chunks(f, ">" if magic == b"RIFX" else "<"):
+    for pos, cid, n in riff_chunks(f, ">" if magic == b"RIFX" else "<"):
         if cid == b"ds64":
             big_size = struct.unpack("<Q", f.read(16)[8:16])[0]
         elif cid == b"data":
@@ -226,7 +226,7 @@ def _riff_data(f: BinaryIO, magic: bytes) -> tuple[int, int] | None:
 
 def _aiff_data(f: BinaryIO) -> tuple[int, int] | None:
     """(offset, declared size) of an AIFF/AIFC file's SSND chunk (its 8-byte offset/block-size header included)."""
-    for pos, cid, n in _chunks(f, ">"):
+    for pos, cid, n in riff_chunks(f, ">"):
         if cid == b"SSND":
             return (pos + 8, n) if n else None
     return None

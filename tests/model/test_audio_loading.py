@@ -84,6 +84,84 @@ def test_a_multichannel_stem_sounding_in_its_front_pair_keeps_its_level(tmp_path
     assert np.allclose(audio, x[:, :2], atol=1e-6)
 
 
+def _with_channel_mask(path, mask: int) -> None:
+    """Rewrite an extensible WAV file's channel mask (libsndfile writes the default one for its channel count)."""
+    data = bytearray(path.read_bytes())
+    at = data.index(b"fmt ") + 8
+    assert int.from_bytes(data[at:at + 2], "little") == 0xFFFE
+    data[at + 20:at + 24] = mask.to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+
+
+def _level_db(x) -> float:
+    """Mean-square level of a signal, its channels' energies added (as BS.1770 adds them)."""
+    x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+    return 10 * np.log10(np.square(x).mean(axis=0).sum())
+
+
+@pytest.mark.parametrize("name, fmt, subtype, centre, lfe, left_surround", [
+    ("51.wav", "WAV", "FLOAT", 2, 3, 4),          # WAV, FLAC, AIFF: L R C LFE Ls Rs
+    ("51.flac", "FLAC", "PCM_24", 2, 3, 4),
+    ("51.ogg", "OGG", "VORBIS", 1, 5, 3),         # Vorbis: L C R Ls Rs LFE
+])
+def test_a_surround_stem_folds_to_stereo_as_a_daw_plays_it(tmp_path, name, fmt, subtype, centre, lfe,
+                                                            left_surround):
+    """A 5.1 stem's centre (a lead vocal) sounded on the left speaker only and its LFE on the right: each
+    channel now goes where its speaker is, the centre on both at -3 dB (its loudness kept), the LFE left out
+    as BS.1770 leaves it out, a surround channel on its side at -3 dB. Whole and streamed reads agree."""
+    from model.audio.stream import FileStream, session_tracks
+    from model.audio.tracks import plan_session
+
+    n = 2 * SR
+    x = np.zeros((n, 6), np.float32)
+    x[:SR // 2, centre] = tone(0.5, amp=0.5)
+    x[SR // 2:SR, lfe] = tone(0.5, amp=0.5, freq=50.0)
+    x[SR:3 * SR // 2, left_surround] = tone(0.5, amp=0.5)
+    sf.write(tmp_path / name, x, SR, format=fmt, subtype=subtype)
+    res = load_tracks([tmp_path / name])
+    track = res.tracks.tracks[0]
+    assert track.info.positions[centre] == "FC" and track.info.positions[lfe] == "LFE"
+    out = track.audio
+    lossy = 0.3 if fmt == "OGG" else 0.01
+    c = out[1000:SR // 2 - 1000]
+    assert abs(_level_db(c[:, 0]) - _level_db(c[:, 1])) < lossy                   # on both speakers
+    assert abs(_level_db(c) - _level_db(x[1000:SR // 2 - 1000, centre])) < lossy  # its energy kept: -3 dB a side
+    assert np.abs(out[SR // 2 + 1000:SR - 1000]).max() < 1e-3                     # the LFE left out
+    ls = out[SR + 1000:3 * SR // 2 - 1000]
+    assert abs(_level_db(ls[:, 0]) - (_level_db(x[SR + 1000:3 * SR // 2 - 1000, left_surround]) - 3.01)) < lossy
+    assert np.abs(ls[:, 1]).max() < 1e-3
+    assert any("Folded to stereo as a surround stem plays" in note and name in note for note in res.notes)
+    plan = plan_session([tmp_path])
+    stream = FileStream(session_tracks(plan).get(name), plan.frames)
+    np.testing.assert_allclose(np.concatenate([stream.read(SR // 3) for _ in range(7)])[:plan.frames], out,
+                               atol=1e-6)
+
+
+def test_an_extensible_wav_folds_by_the_speakers_its_channel_mask_names(tmp_path):
+    """A 3.1 file (L R C LFE, mask 0x0F) has four channels, which without the mask read as quad (L R Ls Rs)."""
+    x = np.zeros((SR, 4), np.float32)
+    x[:, 2] = tone(1.0, amp=0.5)
+    x[:, 3] = tone(1.0, amp=0.5, freq=50.0)
+    sf.write(tmp_path / "quad.wav", x, SR, format="WAVEX", subtype="FLOAT")
+    sf.write(tmp_path / "three-one.wav", x, SR, format="WAVEX", subtype="FLOAT")
+    _with_channel_mask(tmp_path / "three-one.wav", 0x0F)
+    tracks = load_tracks([tmp_path]).tracks
+    quad, three_one = tracks.get("quad.wav"), tracks.get("three-one.wav")
+    assert quad.info.positions == ("FL", "FR", "BL", "BR") and three_one.info.positions == ("FL", "FR", "FC", "LFE")
+    np.testing.assert_allclose(three_one.audio, np.stack([x[:, 2], x[:, 2]], axis=1) * np.sqrt(0.5), atol=1e-6)
+    np.testing.assert_allclose(quad.audio, x[:, 2:] * np.sqrt(0.5), atol=1e-6)
+
+
+def test_more_channels_than_a_known_layout_fold_even_left_odd_right(tmp_path):
+    x = np.zeros((SR, 10), np.float32)
+    x[:, 4], x[:, 7] = tone(1.0, amp=0.5), tone(1.0, amp=0.25)
+    sf.write(tmp_path / "ten.wav", x, SR, subtype="FLOAT")
+    res = load_tracks([tmp_path / "ten.wav"])
+    assert res.tracks.tracks[0].info.positions == ()
+    np.testing.assert_allclose(res.tracks.tracks[0].audio, x[:, [4, 7]], atol=1e-6)
+    assert any("speakers are not known" in note for note in res.notes)
+
+
 def test_float_file_above_full_scale_is_kept(tmp_path):
     sf.write(tmp_path / "hot.wav", tone(1.0, amp=4.0), SR, subtype="FLOAT")
     track = load_tracks([tmp_path / "hot.wav"]).tracks.tracks[0]

@@ -1,0 +1,88 @@
+"""Where a multichannel file's channels sound, and how they fold to the stereo the session plays.
+
+A WAV file of the extensible format names its speakers (its channel mask); other files hold them in their format's
+order: WAV, FLAC, AIFF and CAF in the SMPTE/ITU order (L R C LFE Ls Rs for 5.1), Ogg Vorbis and Opus in Vorbis's
+(L C R Ls Rs LFE). The fold is the ITU-R BS.775 stereo downmix a DAW plays a surround stem with: each front side on
+its speaker, centre channels on both at -3 dB, the other channels of a side on it at -3 dB, the LFE left out (as
+BS.1770 leaves it out of loudness). A file whose layout is unknown (more than 8 channels and no mask) folds as
+before one was read: even channels to the left, odd to the right.
+"""
+
+from __future__ import annotations
+
+import functools
+import struct
+
+import numpy as np
+
+#: The speakers of WAVE_FORMAT_EXTENSIBLE's channel mask, bit 0 first; a file's channels take the set bits in order.
+MASK_SPEAKERS = ("FL", "FR", "FC", "LFE", "BL", "BR", "FLC", "FRC", "BC", "SL", "SR", "TC", "TFL", "TFC", "TFR",
+                 "TBL", "TBC", "TBR")
+#: The channel order of WAV, FLAC, AIFF and CAF files without a mask, by channel count (SMPTE / ITU).
+SMPTE_ORDER = {
+    3: ("FL", "FR", "FC"), 4: ("FL", "FR", "BL", "BR"), 5: ("FL", "FR", "FC", "BL", "BR"),
+    6: ("FL", "FR", "FC", "LFE", "BL", "BR"), 7: ("FL", "FR", "FC", "LFE", "BC", "SL", "SR"),
+    8: ("FL", "FR", "FC", "LFE", "BL", "BR", "SL", "SR"),
+}
+#: The channel order of Ogg Vorbis and Opus files (the Vorbis I specification's, section 4.3.9).
+VORBIS_ORDER = {
+    3: ("FL", "FC", "FR"), 4: ("FL", "FR", "BL", "BR"), 5: ("FL", "FC", "FR", "BL", "BR"),
+    6: ("FL", "FC", "FR", "BL", "BR", "LFE"), 7: ("FL", "FC", "FR", "SL", "SR", "BC", "LFE"),
+    8: ("FL", "FC", "FR", "SL", "SR", "BL", "BR", "LFE"),
+}
+_HALF_POWER = float(np.sqrt(0.5))   # -3 dB
+_WAVE_FORMAT_EXTENSIBLE = 0xFFFE
+
+
+def speaker_positions(path: str, container: str, subtype: str, channels: int) -> tuple[str, ...]:
+    """The speaker of each channel of a file with more than two ("FL", "FC", "LFE" ...), () when unknown."""
+    if channels <= 2:
+        return ()
+    if container in ("WAV", "WAVEX", "RF64"):
+        mask = _wav_channel_mask(path)
+        if mask:
+            named = tuple(s for bit, s in enumerate(MASK_SPEAKERS) if mask >> bit & 1)
+            if len(named) >= channels:
+                return named[:channels]
+    order = VORBIS_ORDER if container == "OGG" and subtype in ("VORBIS", "OPUS") else SMPTE_ORDER
+    return order.get(channels, ())
+
+
+@functools.lru_cache(maxsize=64)
+def stereo_matrix(positions: tuple[str, ...], channels: int) -> np.ndarray:
+    """(channels, 2) gains folding the channels at ``positions`` to left and right (see the module's docstring)."""
+    if len(positions) != channels:   # no layout known: even channels to the left, odd to the right
+        m = np.zeros((channels, 2), np.float32)
+        m[0::2, 0] = m[1::2, 1] = 1.0
+        return m
+    rows = []
+    for p in positions:
+        if p in ("FL", "FR"):
+            rows.append((1.0, 0.0) if p == "FL" else (0.0, 1.0))
+        elif p == "LFE":
+            rows.append((0.0, 0.0))
+        elif p.endswith("C") and p != "FLC":   # FC, BC, TC, TFC, TBC: on both speakers
+            rows.append((_HALF_POWER, _HALF_POWER))
+        else:                                  # FLC, BL, SL, TFL, TBL (and their right-hand twins)
+            left = p in ("FLC", "BL", "SL", "TFL", "TBL")
+            rows.append((_HALF_POWER, 0.0) if left else (0.0, _HALF_POWER))
+    return np.asarray(rows, np.float32)
+
+
+def _wav_channel_mask(path: str) -> int:
+    """A RIFF/RF64 WAV file's channel mask (its fmt chunk in the extensible format), 0 when it has none."""
+    from model.audio.truncation import riff_chunks   # (it reads AudioInfo from model.audio.decode, which reads this)
+
+    try:
+        with open(path, "rb") as f:
+            if f.read(4) not in (b"RIFF", b"RF64", b"BW64"):
+                return 0
+            for _pos, cid, n in riff_chunks(f, "<"):
+                if cid == b"fmt ":
+                    fmt = f.read(min(n, 40))
+                    if len(fmt) >= 24 and struct.unpack("<H", fmt[:2])[0] == _WAVE_FORMAT_EXTENSIBLE:
+                        return struct.unpack("<I", fmt[20:24])[0]
+                    return 0
+    except (OSError, struct.error):
+        return 0
+    return 0
