@@ -4,8 +4,8 @@ A WAV file of the extensible format names its speakers (its channel mask); other
 order: WAV, FLAC, AIFF and CAF in the SMPTE/ITU order (L R C LFE Ls Rs for 5.1), Ogg Vorbis and Opus in Vorbis's
 (L C R Ls Rs LFE). The fold is the ITU-R BS.775 stereo downmix a DAW plays a surround stem with: each front side on
 its speaker, centre channels on both at -3 dB, the other channels of a side on it at -3 dB, the LFE left out (as
-BS.1770 leaves it out of loudness). A file whose layout is unknown (more than 8 channels and no mask) folds as
-before one was read: even channels to the left, odd to the right.
+BS.1770 leaves it out of loudness). A file whose layout is unknown (more than 8 channels and no mask) folds even
+channels to the left and odd ones to the right.
 """
 
 from __future__ import annotations
@@ -31,6 +31,13 @@ VORBIS_ORDER = {
     8: ("FL", "FC", "FR", "SL", "SR", "BL", "BR", "LFE"),
 }
 _HALF_POWER = float(np.sqrt(0.5))   # -3 dB
+#: (left, right) gain of each speaker in the fold.
+_GAINS = {
+    "FL": (1.0, 0.0), "FR": (0.0, 1.0), "LFE": (0.0, 0.0),
+    **{p: (_HALF_POWER, _HALF_POWER) for p in ("FC", "BC", "TC", "TFC", "TBC")},
+    **{p: (_HALF_POWER, 0.0) for p in ("FLC", "BL", "SL", "TFL", "TBL")},
+    **{p: (0.0, _HALF_POWER) for p in ("FRC", "BR", "SR", "TFR", "TBR")},
+}
 _WAVE_FORMAT_EXTENSIBLE = 0xFFFE
 
 
@@ -55,18 +62,7 @@ def stereo_matrix(positions: tuple[str, ...], channels: int) -> np.ndarray:
         m = np.zeros((channels, 2), np.float32)
         m[0::2, 0] = m[1::2, 1] = 1.0
         return m
-    rows = []
-    for p in positions:
-        if p in ("FL", "FR"):
-            rows.append((1.0, 0.0) if p == "FL" else (0.0, 1.0))
-        elif p == "LFE":
-            rows.append((0.0, 0.0))
-        elif p.endswith("C") and p != "FLC":   # FC, BC, TC, TFC, TBC: on both speakers
-            rows.append((_HALF_POWER, _HALF_POWER))
-        else:                                  # FLC, BL, SL, TFL, TBL (and their right-hand twins)
-            left = p in ("FLC", "BL", "SL", "TFL", "TBL")
-            rows.append((_HALF_POWER, 0.0) if left else (0.0, _HALF_POWER))
-    return np.asarray(rows, np.float32)
+    return np.asarray([_GAINS[p] for p in positions], np.float32)
 
 
 def _wav_channel_mask(path: str) -> int:

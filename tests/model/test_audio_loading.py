@@ -152,6 +152,16 @@ def test_an_extensible_wav_folds_by_the_speakers_its_channel_mask_names(tmp_path
     np.testing.assert_allclose(quad.audio, x[:, 2:] * np.sqrt(0.5), atol=1e-6)
 
 
+def test_every_speaker_a_channel_mask_names_folds_to_its_side():
+    from model.audio.channels import MASK_SPEAKERS, stereo_matrix
+
+    m = stereo_matrix(MASK_SPEAKERS, len(MASK_SPEAKERS))
+    for speaker, (left, right) in zip(MASK_SPEAKERS, m):
+        side = "none" if speaker == "LFE" else "left" if "L" in speaker else "right" if "R" in speaker else "both"
+        assert {"none": (0, 0), "left": (left, 0), "right": (0, right), "both": (left, left)}[side] == (left, right)
+        assert (left + right > 0) == (side != "none") and max(left, right) <= 1.0
+
+
 def test_more_channels_than_a_known_layout_fold_even_left_odd_right(tmp_path):
     x = np.zeros((SR, 10), np.float32)
     x[:, 4], x[:, 7] = tone(1.0, amp=0.5), tone(1.0, amp=0.25)
