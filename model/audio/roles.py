@@ -77,6 +77,15 @@ WEAK_DRUM_WORDS = (r"rooms?", r"breaks?", r"beats?", r"tops?")
 # Words that say "bass" only when nothing else in the name names an instrument: a bare "Upright" is the upright
 # (double) bass, as sessions name it; "Upright Piano" is a piano.
 WEAK_BASS_WORDS = (r"upright", r"stand ?up")
+# Sound design a producer exports beside the instruments (transitions, textures): a name of these alone is "other";
+# beside a role word they say what the part does ("Snare Rise", "BGVOX Rise"), not a second instrument.
+SOUND_DESIGN_WORDS = (
+    r"rises?", r"sfx", r"impacts?", r"(?:up|down) ?lifters?", r"transis?tions?", r"atmos\w*", r"ambien\w*",
+    r"textures?", r"drones?", r"noises?", r"white ?noise", r"vinyl", r"crackles?", r"tape ?stops?",
+)
+# Words that say "vocals" only when nothing else in the name names an instrument: a vocoder or a talk box is a
+# voice played through a synth ("Vocoder Synth" is the synth).
+WEAK_VOCAL_WORDS = (r"vocoders?", r"talk ?box\w*")
 # Instrument words that name neither vocals, drums nor bass: they make a guess "other", or mark a name
 # that also names a role ("PAD + BASS") as ambiguous.
 OTHER_WORDS = (
@@ -121,7 +130,9 @@ def _words(patterns, plural: bool = False) -> re.Pattern:
 _COMPILED = tuple((role, _words(patterns, plural=True)) for role, patterns in ALIASES)
 _WEAK_DRUMS = _words(WEAK_DRUM_WORDS, plural=True)
 _WEAK_BASS = _words(WEAK_BASS_WORDS, plural=True)
+_WEAK_VOCALS = _words(WEAK_VOCAL_WORDS, plural=True)
 _OTHER = _words(OTHER_WORDS, plural=True)
+_SOUND_DESIGN = _words(SOUND_DESIGN_WORDS, plural=True)
 _VOCAL = _words(VOCAL_WORDS, plural=True)
 _SUNG = _words(SUNG_SYLLABLES)
 _VOCAL_PERCUSSION = _words(VOCAL_PERCUSSION)
@@ -209,10 +220,11 @@ def _guess_normalised(norm: str) -> RoleGuess:
             rest = norm[:m.start()] + " " + norm[m.end():]  # "synth bass" is bass, "pad bass" is two things
             kind = "ambiguous" if _OTHER.search(rest) or _names_two_roles(rest, role) else "clear"
             return RoleGuess(role, "name", m.group(0), GUESS_CONFIDENCE[kind])
-    other = _OTHER.search(norm)
+    other = _OTHER.search(norm) or _SOUND_DESIGN.search(norm)
     if other:
         return RoleGuess("other", "name", other.group(0), GUESS_CONFIDENCE["clear"])
-    for role, weak in (("bass", _WEAK_BASS), ("drums", _WEAK_DRUMS)):   # "Upright Room" is the bass's room mic
+    # bass before drums: "Upright Room" is the bass's room mic
+    for role, weak in (("vocals", _WEAK_VOCALS), ("bass", _WEAK_BASS), ("drums", _WEAK_DRUMS)):
         m = weak.search(norm)
         if m:
             return RoleGuess(role, "name", m.group(0), GUESS_CONFIDENCE["weak"])

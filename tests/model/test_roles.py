@@ -80,6 +80,20 @@ def test_a_bare_upright_is_the_upright_bass(name, role):
         assert guess.confidence == GUESS_CONFIDENCE["weak"]   # the user's eye is asked for
 
 
+@pytest.mark.parametrize("name, role, kind", [
+    ("RISE.wav", "other", "clear"), ("Impact 2.wav", "other", "clear"), ("Downlifter.wav", "other", "clear"),
+    ("TRANSITION.wav", "other", "clear"), ("TRANSISTION.wav", "other", "clear"), ("Atmos.wav", "other", "clear"),
+    ("White Noise.wav", "other", "clear"),
+    ("Snare Rise.wav", "drums", "clear"), ("BGVOX RISE.wav", "vocals", "clear"), ("Impact Kick.wav", "drums", "clear"),
+    ("Vocoder.wav", "vocals", "weak"), ("Talkbox Lead.wav", "vocals", "weak"), ("Vocoder Synth.wav", "other", "clear"),
+])
+def test_sound_design_names_are_other_and_only_describe_a_role_part(name, role, kind):
+    """A riser, an impact or a texture alone is "other" (no longer the unsure default); beside a role word it says
+    what the part does and leaves that guess sure. A vocoder or a talk box alone is a voice, unsure."""
+    guess = guess_role(name)
+    assert (guess.role, guess.confidence) == (role, GUESS_CONFIDENCE[kind])
+
+
 def test_guess_confidence_marks_only_uncertain_guesses():
     assert guess_role("Lead Vox.wav").confidence >= 0.9
     assert guess_role("Synth Bass.wav").confidence >= 0.9  # one instrument, named in full
