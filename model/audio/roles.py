@@ -81,7 +81,8 @@ WEAK_BASS_WORDS = (r"upright", r"stand ?up")
 # beside a role word they say what the part does ("Snare Rise", "BGVOX Rise"), not a second instrument.
 SOUND_DESIGN_WORDS = (
     r"rises?", r"sfx", r"impacts?", r"(?:up|down) ?lifters?", r"transis?tions?", r"atmos\w*", r"ambien\w*",
-    r"textures?", r"drones?", r"noises?", r"white ?noise", r"vinyl", r"crackles?", r"tape ?stops?",
+    r"textures?", r"drones?", r"noises?", r"white ?noise", r"vinyl", r"crackles?", r"tape ?stops?", r"beeps?",
+    r"blips?", r"glitch\w*", r"stutters?", r"whoosh\w*", r"swoosh\w*", r"swells?",
 )
 # Words that say "vocals" only when nothing else in the name names an instrument: a vocoder or a talk box is a
 # voice played through a synth ("Vocoder Synth" is the synth).
