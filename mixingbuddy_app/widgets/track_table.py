@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QGrid
                                QHeaderView, QLabel, QMenu, QRadioButton, QSlider, QTableWidget, QTableWidgetItem,
                                QToolButton, QWidget)
 
+from model.audio.channels import layout_words
 from model.audio.roles import ROLES, TARGET_ROLES
 
 from mixingbuddy_app.project import GAIN_MAX_DB, GAIN_MIN_DB
@@ -339,6 +340,8 @@ class TrackTable(QTableWidget):
         item = QTableWidgetItem(t.name)
         rate = f"{t.info.sample_rate / 1000:g} kHz" if t.info else ""
         side = f" (played on the {t.info.side})" if t.info and t.info.side else ""
+        if t.info and t.info.channels > 2:
+            side = f" ({layout_words(t.info.positions)}, folded to stereo)"
         start = (f"\nstarts {t.info.start_s:.3f} s into the timeline (its Broadcast WAV timestamp)"
                  if t.info and t.info.start_s else "")
         item.setToolTip(f"{t.name}\n{t.path}\n{t.info.channels} ch{side}, {rate}, {t.info.subtype}{start}"

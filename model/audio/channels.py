@@ -30,6 +30,10 @@ VORBIS_ORDER = {
     6: ("FL", "FC", "FR", "BL", "BR", "LFE"), 7: ("FL", "FC", "FR", "SL", "SR", "BC", "LFE"),
     8: ("FL", "FC", "FR", "SL", "SR", "BL", "BR", "LFE"),
 }
+#: How mixing engineers name the speakers (a DAW's I/O setup: L R C LFE Ls Rs).
+SPEAKER_NAMES = {"FL": "L", "FR": "R", "FC": "C", "LFE": "LFE", "BL": "Ls", "BR": "Rs", "FLC": "Lc", "FRC": "Rc",
+                 "BC": "Cs", "SL": "Lss", "SR": "Rss", "TC": "Tc", "TFL": "Ltf", "TFC": "Ctf", "TFR": "Rtf",
+                 "TBL": "Ltr", "TBC": "Ctr", "TBR": "Rtr"}
 _HALF_POWER = float(np.sqrt(0.5))   # -3 dB
 #: (left, right) gain of each speaker in the fold.
 _GAINS = {
@@ -53,6 +57,11 @@ def speaker_positions(path: str, container: str, subtype: str, channels: int) ->
                 return named[:channels]
     order = VORBIS_ORDER if container == "OGG" and subtype in ("VORBIS", "OPUS") else SMPTE_ORDER
     return order.get(channels, ())
+
+
+def layout_words(positions: tuple[str, ...]) -> str:
+    """"L R C LFE Ls Rs" for a 5.1 file's positions; "speakers unknown" for ()."""
+    return " ".join(SPEAKER_NAMES[p] for p in positions) if positions else "speakers unknown"
 
 
 @functools.lru_cache(maxsize=64)

@@ -169,3 +169,19 @@ def test_a_stem_exported_from_another_start_plays_at_its_timestamp(qtbot, make_w
     items = [w.advice.findings.item(i).text() for i in range(w.advice.findings.count())]
     assert any("Bass.wav: placed 4.000 s later than the others on the timeline" in text for text in items), items
     assert "starts 4.000 s into the timeline (its Broadcast WAV timestamp)" in w.table.name_item("Bass.wav").toolTip()
+
+
+def test_a_surround_stem_says_its_speakers_and_plays_folded(qtbot, make_window, tmp_path):
+    """A 5.1 stem's tooltip names its speakers as a DAW's I/O setup does; its centre plays on both sides."""
+    from tests.model.test_doctor import SR, hits
+
+    x = hits(seed=4)
+    surround = np.zeros((len(x), 6), np.float32)
+    surround[:, 2] = x * 0.5                     # the centre
+    sf.write(tmp_path / "Lead Vox 5.1.wav", surround, SR)
+    sf.write(tmp_path / "Kick.wav", x * 0.5, SR)
+    w = make_window()
+    c = load(qtbot, w, [tmp_path])
+    vox = c.project.tracks.get("Lead Vox 5.1.wav")
+    np.testing.assert_allclose(vox.audio[:, 0], vox.audio[:, 1])
+    assert "6 ch (L R C LFE Ls Rs, folded to stereo)" in w.table.name_item("Lead Vox 5.1.wav").toolTip()
