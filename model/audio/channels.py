@@ -4,13 +4,14 @@ A WAV file of the extensible format names its speakers (its channel mask); other
 order: WAV, FLAC, AIFF and CAF in the SMPTE/ITU order (L R C LFE Ls Rs for 5.1), Ogg Vorbis and Opus in Vorbis's
 (L C R Ls Rs LFE). The fold is the ITU-R BS.775 stereo downmix a DAW plays a surround stem with: each front side on
 its speaker, centre channels on both at -3 dB, the other channels of a side on it at -3 dB, the LFE left out (as
-BS.1770 leaves it out of loudness). A file whose layout is unknown (more than 8 channels and no mask) folds even
-channels to the left and odd ones to the right.
+BS.1770 leaves it out of loudness; ``lfe_level_db`` says how much sound that leaves out). A file whose layout is
+unknown (more than 8 channels and no mask) folds even channels to the left and odd ones to the right.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import struct
 
 import numpy as np
@@ -72,6 +73,35 @@ def stereo_matrix(positions: tuple[str, ...], channels: int) -> np.ndarray:
         m[0::2, 0] = m[1::2, 1] = 1.0
         return m
     return np.asarray([_GAINS[p] for p in positions], np.float32)
+
+
+def lfe_level_db(info) -> float | None:
+    """How loud a surround file's LFE channel is against what its fold keeps (dB of energy; inf when only the LFE
+    sounds), None for a file without one or that does not decode. Read once per version of the file."""
+    if "LFE" not in info.positions:
+        return None
+    return _lfe_level_db(info.path, *info.stamp, tuple(info.positions))
+
+
+@functools.lru_cache(maxsize=256)
+def _lfe_level_db(path: str, size: int, mtime_ns: int, positions: tuple[str, ...]) -> float | None:
+    import soundfile as sf
+
+    from model.audio.decode import library_chatter_hidden
+
+    m = stereo_matrix(positions, len(positions))
+    lfe = positions.index("LFE")
+    left_out = kept = 0.0
+    try:
+        with library_chatter_hidden():
+            for block in sf.blocks(path, blocksize=1 << 16, dtype="float32", always_2d=True):
+                left_out += float(np.square(block[:, lfe], dtype=np.float64).sum())
+                kept += float(np.square(block @ m, dtype=np.float64).sum())
+    except Exception:   # a file that does not decode is the loader's to report
+        return None
+    if left_out == 0.0:
+        return -math.inf
+    return math.inf if kept == 0.0 else 10 * math.log10(left_out / kept)
 
 
 def _wav_channel_mask(path: str) -> int:

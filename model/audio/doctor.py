@@ -15,6 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
+from model.audio.channels import lfe_level_db
 from model.audio.findings import Finding, clock, listed
 from model.audio.decode import abs_peak_per_frame, channel_sums, linear_to_db
 from model.errors import RoleError
@@ -38,6 +39,9 @@ CLIP_LEVEL = 0.999
 CLIP_RUN = 3
 DC_LIMIT = 0.001
 FAKE_STEREO_LIMIT = 1e-6
+#: An LFE channel at least this loud against what the stereo fold keeps of its file (dB of energy: a tenth of the
+#: sound or more) is warned about: the fold leaves it out.
+LFE_NOTE_DB = -10.0
 _ENV_RATE = 1000  # onset envelope rate for alignment (1 ms)
 _ALIGN_SECONDS = 30.0
 _MAX_LAG_MS = 250.0
@@ -204,6 +208,7 @@ def check_files(files: Sequence[FileStats], sample_rate: int, anchor: str | None
     findings += _rates(files, sample_rate)
     cut = _cut_short(files)
     findings += cut
+    findings += _lfe_left_out(files)
     for t in files:
         if peaks[t.id] >= SILENT_PEAK_DB:
             findings += _clipping(t) + _dc_offset(t) + _fake_stereo(t)
@@ -464,6 +469,23 @@ def _cut_short(tracks: Sequence[FileStats]) -> list[Finding]:
             out.append(Finding("truncated_file", "warning",
                                f"{t.name} was cut short: the file {cut.where()} (an interrupted export or copy), "
                                "so the critique hears it stop there. Re-export it (or copy it again).", (t.id,)))
+    return out
+
+
+def _lfe_left_out(tracks: Sequence[FileStats]) -> list[Finding]:
+    """Surround files whose LFE channel carries sound the stereo fold leaves out (model.audio.channels), from
+    LFE_NOTE_DB against what the fold keeps: the critique judges such a stem without its low-frequency channel."""
+    out = []
+    for t in tracks:
+        db = lfe_level_db(t.info)
+        if db is None or db < LFE_NOTE_DB:
+            continue
+        how = ("all of its sound is in its LFE channel" if math.isinf(db) else
+               f"its LFE channel carries sound {round(db, 1) + 0.0:+.1f} dB against its other channels")
+        out.append(Finding("lfe_left_out", "warning",
+                           f"{t.name}: {how}, which the stereo fold leaves out (as a DAW's fold-down and BS.1770 "
+                           "loudness do), so the critique judges it without that low end. If the stem's bass lives "
+                           "there, export it as stereo.", (t.id,)))
     return out
 
 

@@ -71,6 +71,32 @@ def test_a_surround_file_folded_to_identical_halves_is_not_called_mono_saved_as_
     assert "fake_stereo" not in codes(check_session(t, "vocals"))
 
 
+def test_a_surround_stem_whose_low_end_lives_in_its_lfe_is_warned_about(tmp_path):
+    """The stereo fold leaves the LFE out (as a DAW's fold-down and BS.1770 do): a 5.1 bass whose sub sits in its
+    LFE is judged without it, and the doctor says so with how loud it is; an LFE a tenth of the sound is not."""
+    from model.audio.channels import lfe_level_db
+
+    x = hits(seed=6)
+    for name, lfe_gain in (("Bass 5.1.wav", 2.0), ("Drums 5.1.wav", 0.1 * np.sqrt(2))):
+        surround = np.zeros((len(x), 6), np.float32)
+        surround[:, 0] = surround[:, 1] = x * 0.3      # front pair
+        surround[:, 3] = x * 0.3 * lfe_gain
+        sf.write(tmp_path / name, surround, SR, subtype="FLOAT")
+    sf.write(tmp_path / "Vox.wav", x * 0.4, SR)
+    t = load_tracks([tmp_path]).tracks
+    assert lfe_level_db(t.get("Bass 5.1.wav").info) == pytest.approx(3.01, abs=0.01)   # twice L and R together
+    assert lfe_level_db(t.get("Drums 5.1.wav").info) == pytest.approx(-20.0, abs=0.01)
+    assert lfe_level_db(t.get("Vox.wav").info) is None
+    found = [f for f in check_session(t, "vocals") if f.code == "lfe_left_out"]
+    assert [f.track_ids for f in found] == [("Bass 5.1.wav",)] and found[0].severity == "warning"
+    assert "its LFE channel carries sound +3.0 dB against its other channels" in found[0].message
+    from model.audio.stream import analyse_session
+    from model.audio.tracks import plan_session
+
+    streamed = analyse_session(plan_session([tmp_path]), anchor="vocals", processes=False).findings
+    assert [f for f in streamed if f.code == "lfe_left_out"] == found   # the app's and the CLI's streamed read
+
+
 def test_rate_length_and_silent_files(tmp_path):
     sf.write(tmp_path / "Vox.wav", hits(seed=3), SR)
     sf.write(tmp_path / "Kick.wav", hits(seed=3)[: SR * 5], SR)
