@@ -221,14 +221,18 @@ def _guess_normalised(norm: str) -> RoleGuess:
             rest = norm[:m.start()] + " " + norm[m.end():]  # "synth bass" is bass, "pad bass" is two things
             kind = "ambiguous" if _OTHER.search(rest) or _names_two_roles(rest, role) else "clear"
             return RoleGuess(role, "name", m.group(0), GUESS_CONFIDENCE[kind])
-    other = _OTHER.search(norm) or _SOUND_DESIGN.search(norm)
+    other = _OTHER.search(norm)
     if other:
         return RoleGuess("other", "name", other.group(0), GUESS_CONFIDENCE["clear"])
-    # bass before drums: "Upright Room" is the bass's room mic
+    # bass before drums: "Upright Room" is the bass's room mic; a weak word before sound design: "Beat Glitch"
+    # may well be the drums, so the user is asked
     for role, weak in (("vocals", _WEAK_VOCALS), ("bass", _WEAK_BASS), ("drums", _WEAK_DRUMS)):
         m = weak.search(norm)
         if m:
             return RoleGuess(role, "name", m.group(0), GUESS_CONFIDENCE["weak"])
+    design = _SOUND_DESIGN.search(norm)
+    if design:
+        return RoleGuess("other", "name", design.group(0), GUESS_CONFIDENCE["clear"])
     return RoleGuess("other", "default", None, GUESS_CONFIDENCE["none"])
 
 

@@ -84,7 +84,7 @@ def test_a_bare_upright_is_the_upright_bass(name, role):
     ("RISE.wav", "other", "clear"), ("Impact 2.wav", "other", "clear"), ("Downlifter.wav", "other", "clear"),
     ("TRANSITION.wav", "other", "clear"), ("TRANSISTION.wav", "other", "clear"), ("Atmos.wav", "other", "clear"),
     ("White Noise.wav", "other", "clear"), ("BEEPS.wav", "other", "clear"), ("GLITCH HH.wav", "drums", "clear"),
-    ("Whoosh.wav", "other", "clear"),
+    ("Whoosh.wav", "other", "clear"), ("Beat Glitch.wav", "drums", "weak"),
     ("Snare Rise.wav", "drums", "clear"), ("BGVOX RISE.wav", "vocals", "clear"), ("Impact Kick.wav", "drums", "clear"),
     ("Vocoder.wav", "vocals", "weak"), ("Talkbox Lead.wav", "vocals", "weak"), ("Vocoder Synth.wav", "other", "clear"),
 ])
