@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget  # noqa: E402
 
 import pyqtgraph as pg  # noqa: E402
 
-from model.advice.report import left_out_runs  # noqa: E402
+from model.advice.report import left_out_runs, left_out_words  # noqa: E402
 from model.audio.findings import clock  # noqa: E402
 
 DIRECTION_COLOURS = {"increase": "#4aa3ff", "decrease": "#ff8a4a", "none": "#6c8a7a", "unparsed": "#555555",
@@ -239,7 +239,8 @@ class VerdictStrip(QWidget):
             self.items.append(box)
             self.left_out.append((w.start_s, w.end_s, w.reason))
         if self.left_out:
-            lines = [f"{clock(w.start_s)}–{clock(w.end_s)}: {w.reason}" for w, _n in left_out_runs(left_out)]
+            lines = [f"{clock(w.start_s)}–{clock(w.end_s)}: {left_out_words(w, n, reads)}"
+                     for w, n, reads in left_out_runs(left_out)]
             shown = lines[:8] + ([f"… and {len(lines) - 8} more"] if len(lines) > 8 else [])
             self.setToolTip(self.TOOLTIP + "\n\nLeft out, not judged:\n" + "\n".join(shown))
 

@@ -249,7 +249,8 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
         anchor_track=request.anchor_track,
         claims=claims,
         span=judged_span(request),
-        left_out=windows_left_out(judged, plan.windows, judged_request.anchor, max_windows),
+        left_out=windows_left_out(judged, plan.windows, judged_request.anchor, max_windows,
+                                  [(a, b) for p in song.pairs for a, b, _n in p.legs]),
         contrast_profile=None if contrast is None else contrast[1],
     )
 
@@ -263,9 +264,12 @@ def judged_span(request: AdviceRequest) -> tuple[float, float] | None:
 
 
 def windows_left_out(measurements: "Measurements", judged: Sequence, anchor: str,
-                     max_windows: int | None = None) -> tuple[WindowLeftOut, ...]:
+                     max_windows: int | None = None,
+                     legs: Sequence[tuple[str, str]] = ()) -> tuple[WindowLeftOut, ...]:
     """The windows of the span that no verdict covers, each with why: the anchor does not play there, nothing
-    plays beside it, the window is below the activity gate, or it is the tail shorter than one window."""
+    plays beside it, the window is below the activity gate, or it is the tail shorter than one window. Each also
+    names the ``legs`` of indirect readings (PairJudgement.legs) whose two roles both play there: those were
+    measured there all the same."""
     kept = {round(w.start_s, 6) for w in judged}
     who = Party.role(anchor)
     out = []
@@ -284,7 +288,8 @@ def windows_left_out(measurements: "Measurements", judged: Sequence, anchor: str
         else:
             why = (f"the advisor judges {max_windows} windows at most, spread over the span" if max_windows
                    else "not picked by the advisor")
-        out.append(WindowLeftOut(w.window.start_s, w.window.end_s, why))
+        read = tuple(f"{a} vs {b}" for a, b in legs if w.role_active.get(a) and w.role_active.get(b))
+        out.append(WindowLeftOut(w.window.start_s, w.window.end_s, why, read))
     if any(w.full for w in measurements.windows):
         out += [WindowLeftOut(w.window.start_s, w.window.end_s,
                               f"the end of the span, shorter than one {measurements.window_s:g} s window")

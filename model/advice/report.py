@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import math
+from collections import Counter
 from dataclasses import asdict
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -138,8 +139,8 @@ def advice_to_json(advice: Advice) -> dict:
         "claims": [{"claim": c.claim, "confidence": round(c.confidence, 3), "backing": c.backing or None}
                    for c in advice.claims],  # empty when the headline makes one claim (confidence is its)
         "span": None if advice.span is None else [round(x, 3) for x in advice.span],
-        "windows_left_out": [{"start_s": round(w.start_s, 3), "end_s": round(w.end_s, 3), "reason": w.reason}
-                             for w in advice.left_out],
+        "windows_left_out": [{"start_s": round(w.start_s, 3), "end_s": round(w.end_s, 3), "reason": w.reason,
+                              "read": list(w.read)} for w in advice.left_out],
         "warnings": [f.to_json() for f in advice.findings],
     }
 
@@ -234,21 +235,32 @@ def _timeline(a: Advice) -> list[str]:
                 f"{v.target} {ARROWS[v.direction]} ({v.category.replace('_', ' ')})")
         gate = "" if v.window.gated else "  [below the activity gate]"
         rows.append((v.window.start_s, v.window.end_s, what + gate))
-    for w, n in left_out_runs(a.left_out):
-        rows.append((w.start_s, w.end_s, f"not judged, left out: {w.reason}" + (f" ({n} windows)" if n > 1 else "")))
+    for w, n, reads in left_out_runs(a.left_out):
+        rows.append((w.start_s, w.end_s, f"not judged, left out: {left_out_words(w, n, reads)}"))
     return [f"    {clock(start)}–{clock(end)}  {what}" for start, end, what in sorted(rows, key=lambda r: r[0])]
 
 
-def left_out_runs(left_out: Sequence[WindowLeftOut]) -> list[tuple[WindowLeftOut, int]]:
-    """Neighbouring windows left out for one reason, each run as one span with how many windows it holds."""
-    runs: list[tuple[WindowLeftOut, int]] = []
+def left_out_runs(left_out: Sequence[WindowLeftOut]) -> list[tuple[WindowLeftOut, int, Counter]]:
+    """Neighbouring windows left out for one reason, each run as one span with how many windows it holds and in
+    how many each leg of an indirect reading was measured (``WindowLeftOut.read``)."""
+    runs: list[tuple[WindowLeftOut, int, Counter]] = []
     for w in sorted(left_out, key=lambda w: w.start_s):
         if runs and runs[-1][0].reason == w.reason and abs(runs[-1][0].end_s - w.start_s) < 1e-6:
-            first, n = runs[-1]
-            runs[-1] = (WindowLeftOut(first.start_s, w.end_s, w.reason), n + 1)
+            first, n, reads = runs[-1]
+            runs[-1] = (WindowLeftOut(first.start_s, w.end_s, w.reason, tuple(dict.fromkeys(first.read + w.read))),
+                        n + 1, reads + Counter(w.read))
         else:
-            runs.append((w, 1))
+            runs.append((w, 1, Counter(w.read)))
     return runs
+
+
+def left_out_words(run: WindowLeftOut, n: int, reads: Counter) -> str:
+    """A run of left-out windows in words: "the vocals (the anchor) are silent there (18 windows; bass vs drums
+    read in 6 of them, for an indirect reading)"."""
+    legs = [f"{leg} read " + ("there" if n == 1 else "in each" if k == n else f"in {k} of them")
+            for leg, k in reads.items()]
+    said = ([f"{n} windows"] if n > 1 else []) + ([", ".join(legs) + ", for an indirect reading"] if legs else [])
+    return run.reason + (f" ({'; '.join(said)})" if said else "")
 
 
 def not_judged(advice: Advice, role: str) -> bool:
@@ -348,7 +360,8 @@ def advice_markdown(a: Advice, track_gains: Iterable[tuple[str, str, float]] = (
                                f"{'' if v.window.gated else ' (ungated)'} | "
                                f"{no_role_words(a) if v.judged_no_role else v.text or v.category} |")
             for v in a.windows]
-    rows += [(w.start_s, f"| {w.start_s:.0f}–{w.end_s:.0f} s | not judged: {w.reason} |") for w in a.left_out]
+    rows += [(w.start_s, f"| {w.start_s:.0f}–{w.end_s:.0f} s | not judged: {left_out_words(w, 1, Counter(w.read))} |")
+             for w in a.left_out]
     lines += [row for _, row in sorted(rows, key=lambda r: r[0])]
     lines += ["", "## Export doctor", ""]
     if a.doctor_findings:
@@ -434,7 +447,7 @@ def advice_from_dict(d: Mapping) -> Advice:
         anchor_track=d.get("anchor_track"),
         claims=tuple(Claim(c["claim"], float(c["confidence"]), c.get("backing", "")) for c in d.get("claims", ())),
         span=None if d.get("span") is None else (float(d["span"][0]), float(d["span"][1])),
-        left_out=tuple(WindowLeftOut(float(w["start_s"]), float(w["end_s"]), w["reason"])
+        left_out=tuple(WindowLeftOut(float(w["start_s"]), float(w["end_s"]), w["reason"], tuple(w.get("read", ())))
                        for w in d.get("left_out", ())),
         contrast_profile=d.get("contrast_profile"),
     )

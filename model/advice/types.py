@@ -91,6 +91,9 @@ class WindowLeftOut:
     start_s: float
     end_s: float
     reason: str
+    #: The legs of indirect readings measured there all the same ("bass vs drums": the bass never plays with the
+    #: anchor, so it is read against the drums wherever those two play, PairJudgement.legs).
+    read: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -215,6 +215,9 @@ def test_a_role_that_never_plays_with_the_anchor_is_judged_through_one_that_play
     # the bass plays in 20-30 s only, the vocals in 0-15 s (the 10-20 s window too: over a fifth of it)
     assert bass["legs"] == [{"role": "bass", "anchor": "drums", "windows": 1},
                             {"role": "drums", "anchor": "vocals", "windows": 2}]
+    # the window the first leg was read in is no verdict of its own (the vocals rest there), and says so
+    assert data["windows_left_out"] == [{"start_s": 20.0, "end_s": 30.0, "reason": "the vocals (the anchor) are "
+                                         "silent there", "read": ["bass vs drums"]}]
     # 8.5 LU over pop-rock's median: a confident flaw if measured directly, but an indirect reading stays tentative
     assert bass["probability"] > 0.5 and data["suggestions"][0]["stem"] == "bass" and data["confidence"] < 0.5
     out = run(song).stdout
@@ -222,6 +225,8 @@ def test_a_role_that_never_plays_with_the_anchor_is_judged_through_one_that_play
         "the drums (49%)" in out and "bass vs vocals: never play together in the judged span; measured through " \
         "the drums (bass vs drums over 1 window(s) plus drums vs vocals over 2 window(s))" in out \
         and "far too" not in out
+    assert "0:20.0–0:30.0  not judged, left out: the vocals (the anchor) are silent there (bass vs drums read " \
+        "there, for an indirect reading)" in out
 
 
 def test_a_second_out_of_band_role_is_listed_under_the_headline(tmp_path):

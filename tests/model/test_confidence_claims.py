@@ -157,7 +157,7 @@ def test_the_header_names_the_judged_span_and_the_timeline_every_window_left_out
     data = advice_to_json(advice)
     assert data["span"] == [0.0, 30.0]
     assert data["windows_left_out"] == [{"start_s": 20.0, "end_s": 30.0,
-                                         "reason": "the vocals (the anchor) are silent there"}]
+                                         "reason": "the vocals (the anchor) are silent there", "read": []}]
     assert "| 20–30 s | not judged: the vocals (the anchor) are silent there |" in advice_markdown(advice)
     assert advice_from_dict(advice_to_dict(advice)).left_out == advice.left_out
     # the whole song: no span in the header, and the tail shorter than a window is said, not dropped
@@ -172,6 +172,22 @@ def test_runs_of_windows_left_out_for_one_reason_share_a_line(tmp_path):
     text = render_text(judge(folder), "chosen", ())
     assert "    0:00.0–0:30.0  not judged, left out: the vocals (the anchor) are silent there (3 windows)" in text
     assert "Timeline (2 window(s), 3 left out):" in text
+
+
+def test_a_run_left_out_says_in_how_many_of_its_windows_an_indirect_reading_was_measured():
+    from model.advice.report import left_out_runs, left_out_words
+    from model.advice.types import WindowLeftOut
+
+    why = "the vocals (the anchor) are silent there"
+    left = [WindowLeftOut(0.0, 10.0, why), WindowLeftOut(10.0, 20.0, why, ("bass vs drums",)),
+            WindowLeftOut(20.0, 30.0, why, ("bass vs drums",)), WindowLeftOut(40.0, 50.0, why, ("bass vs drums",))]
+    runs = left_out_runs(left)
+    assert [(w.start_s, w.end_s, n) for w, n, _reads in runs] == [(0.0, 30.0, 3), (40.0, 50.0, 1)]
+    assert [left_out_words(*run) for run in runs] == [
+        why + " (3 windows; bass vs drums read in 2 of them, for an indirect reading)",
+        why + " (bass vs drums read there, for an indirect reading)"]
+    assert left_out_words(*left_out_runs(left[1:3])[0]) == why + " (2 windows; bass vs drums read in each, for an " \
+        "indirect reading)"
 
 
 def test_a_tentative_suggestion_every_window_backs_says_the_profile_spread_holds_it_back(tmp_path):
