@@ -341,3 +341,8 @@ def test_verdict_strip_outlines_the_windows_left_out_and_says_why(qtbot):
     assert "0:00–0:20: the vocals (the anchor) are silent there" in strip.toolTip()
     strip.show_advice(Advice("vocals", None, (), (judged,), 0.9, False, "", "balance"))
     assert strip.left_out == [] and "Left out" not in strip.toolTip()
+    # where an indirect reading was measured in a window left out, the run says so, as the CLI's timeline does
+    read = (left[0], WindowLeftOut(10.0, 20.0, left[1].reason, ("bass vs drums",)))
+    strip.show_advice(Advice("vocals", None, (), (judged,), 0.9, False, "", "balance", left_out=read))
+    assert ("0:00–0:20: the vocals (the anchor) are silent there (2 windows; bass vs drums read in 1 of them, for an "
+            "indirect reading)") in strip.toolTip()
