@@ -75,9 +75,15 @@ def stereo_matrix(positions: tuple[str, ...], channels: int) -> np.ndarray:
     return np.asarray([_GAINS[p] for p in positions], np.float32)
 
 
+#: The LFE's level is measured on this many stretches of this many seconds spread over the file (the whole of a
+#: shorter file): the doctor asks it of every surround file, so it must cost a fraction of the file's decode.
+LFE_STRETCHES, LFE_STRETCH_S = 12, 2.5
+
+
 def lfe_level_db(info) -> float | None:
-    """How loud a surround file's LFE channel is against what its fold keeps (dB of energy; inf when only the LFE
-    sounds), None for a file without one or that does not decode. Read once per version of the file."""
+    """How loud a surround file's LFE channel is against what its fold keeps (dB of energy, over LFE_STRETCHES
+    stretches spread over the file; inf when only the LFE sounds), None for a file without one or that does not
+    decode. Read once per version of the file."""
     if "LFE" not in info.positions:
         return None
     return _lfe_level_db(info.path, *info.stamp, tuple(info.positions))
@@ -93,8 +99,13 @@ def _lfe_level_db(path: str, size: int, mtime_ns: int, positions: tuple[str, ...
     lfe = positions.index("LFE")
     left_out = kept = 0.0
     try:
-        with library_chatter_hidden():
-            for block in sf.blocks(path, blocksize=1 << 16, dtype="float32", always_2d=True):
+        with library_chatter_hidden(), sf.SoundFile(path) as f:
+            stretch = int(LFE_STRETCH_S * f.samplerate)
+            whole = f.frames <= LFE_STRETCHES * stretch
+            starts = [0] if whole else np.linspace(0, f.frames - stretch, LFE_STRETCHES).astype(int)
+            for start in starts:
+                f.seek(int(start))
+                block = f.read(f.frames if whole else stretch, dtype="float32", always_2d=True)
                 left_out += float(np.square(block[:, lfe], dtype=np.float64).sum())
                 kept += float(np.square(block @ m, dtype=np.float64).sum())
     except Exception:   # a file that does not decode is the loader's to report

@@ -97,6 +97,24 @@ def test_a_surround_stem_whose_low_end_lives_in_its_lfe_is_warned_about(tmp_path
     assert [f for f in streamed if f.code == "lfe_left_out"] == found   # the app's and the CLI's streamed read
 
 
+def test_the_lfe_of_a_long_surround_file_is_measured_on_stretches_spread_over_it(tmp_path, monkeypatch):
+    """The doctor asks every surround file: a long one is read on LFE_STRETCHES short stretches, not whole."""
+    from model.audio import channels
+
+    sr = 8000
+    seconds = 4 * channels.LFE_STRETCHES * channels.LFE_STRETCH_S          # four times what the stretches read
+    noise = np.random.default_rng(7).standard_normal((int(seconds * sr), 2)).astype(np.float32) * 0.1
+    x = np.zeros((len(noise), 6), np.float32)
+    x[:, 0], x[:, 1], x[:, 3] = noise[:, 0], noise[:, 1], noise[:, 0] * 0.5   # LFE 6 dB under each front side
+    sf.write(tmp_path / "long 5.1.wav", x, sr, subtype="FLOAT")
+    info = load_tracks([tmp_path]).tracks.tracks[0].info
+    read, real_read = [], sf.SoundFile.read
+    monkeypatch.setattr(sf.SoundFile, "read", lambda self, frames=-1, **kw: read.append(frames) or real_read(
+        self, frames, **kw))
+    assert channels.lfe_level_db(info) == pytest.approx(-9.03, abs=0.15)      # -6 dB against two sides: -9 dB
+    assert read == [int(channels.LFE_STRETCH_S * sr)] * channels.LFE_STRETCHES
+
+
 def test_rate_length_and_silent_files(tmp_path):
     sf.write(tmp_path / "Vox.wav", hits(seed=3), SR)
     sf.write(tmp_path / "Kick.wav", hits(seed=3)[: SR * 5], SR)
