@@ -481,9 +481,9 @@ def _lfe_left_out(tracks: Sequence[FileStats]) -> list[Finding]:
         if db is None or db < LFE_NOTE_DB:
             continue
         how = ("all of its sound is in its LFE channel" if math.isinf(db) else
-               f"its LFE channel carries sound {round(db, 1) + 0.0:+.1f} dB against its other channels")
+               f"its LFE channel is {round(db, 1) + 0.0:+.1f} dB against what the stereo fold keeps of it")
         out.append(Finding("lfe_left_out", "warning",
-                           f"{t.name}: {how}, which the stereo fold leaves out (as a DAW's fold-down and BS.1770 "
+                           f"{t.name}: {how}; the fold leaves the LFE out (as a DAW's fold-down and BS.1770 "
                            "loudness do), so the critique judges it without that low end. If the stem's bass lives "
                            "there, export it as stereo.", (t.id,)))
     return out

@@ -89,7 +89,8 @@ def test_a_surround_stem_whose_low_end_lives_in_its_lfe_is_warned_about(tmp_path
     assert lfe_level_db(t.get("Vox.wav").info) is None
     found = [f for f in check_session(t, "vocals") if f.code == "lfe_left_out"]
     assert [f.track_ids for f in found] == [("Bass 5.1.wav",)] and found[0].severity == "warning"
-    assert "its LFE channel carries sound +3.0 dB against its other channels" in found[0].message
+    assert "its LFE channel is +3.0 dB against what the stereo fold keeps of it; the fold leaves the LFE out" \
+        in found[0].message
     from model.audio.stream import analyse_session
     from model.audio.tracks import plan_session
 
