@@ -338,14 +338,15 @@ class TrackTable(QTableWidget):
 
     def _build_track_items(self, row: int, t) -> None:
         item = QTableWidgetItem(t.name)
-        rate = f"{t.info.sample_rate / 1000:g} kHz" if t.info else ""
-        side = f" (played on the {t.info.side})" if t.info and t.info.side else ""
-        if t.info and t.info.channels > 2:
-            side = f" ({layout_words(t.info.positions)}, folded to stereo)"
-        start = (f"\nstarts {t.info.start_s:.3f} s into the timeline (its Broadcast WAV timestamp)"
-                 if t.info and t.info.start_s else "")
-        item.setToolTip(f"{t.name}\n{t.path}\n{t.info.channels} ch{side}, {rate}, {t.info.subtype}{start}"
-                        if t.info else t.path)
+        if t.info:
+            rate = f"{t.info.sample_rate / 1000:g} kHz"
+            heard = (f" ({layout_words(t.info.positions)}, folded to stereo)" if t.info.channels > 2 else
+                     f" (played on the {t.info.side})" if t.info.side else "")
+            start = (f"\nstarts {t.info.start_s:.3f} s into the timeline (its Broadcast WAV timestamp)"
+                     if t.info.start_s else "")
+            item.setToolTip(f"{t.name}\n{t.path}\n{t.info.channels} ch{heard}, {rate}, {t.info.subtype}{start}")
+        else:
+            item.setToolTip(t.path)
         self.setItem(row, 0, item)
         for col in (5, 6):
             it = QTableWidgetItem("")

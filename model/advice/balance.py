@@ -126,13 +126,12 @@ class PairJudgement:
                 "legs": [{"role": a, "anchor": b, "windows": n} for a, b, n in self.legs]}
 
     @classmethod
-    def from_json(cls, data: Mapping, suggestion: RoleGain | None) -> "PairJudgement":
-        """A pair as ``to_json`` (or a saved ``dataclasses.asdict``) wrote it."""
-        legs = tuple((g["role"], g["anchor"], int(g["windows"])) if isinstance(g, Mapping) else tuple(g)
-                     for g in data.get("legs", ()))
+    def from_dict(cls, data: Mapping, suggestion: RoleGain | None) -> "PairJudgement":
+        """A pair as a session file keeps it (``dataclasses.asdict``; lists for tuples); keys it does not know, from a
+        newer version, are left out."""
         known = {f.name for f in fields(cls)}
         return cls(**{**{k: v for k, v in data.items() if k in known}, "suggestion": suggestion,
-                      "via": tuple(data.get("via", ())), "legs": legs})
+                      "via": tuple(data.get("via", ())), "legs": tuple(tuple(g) for g in data.get("legs", ()))})
 
 
 class BalanceAdvisor:
@@ -273,13 +272,13 @@ class BalanceAdvisor:
             return PairJudgement(role, anchor, len(used), skipped, None, None, None, None, None,
                                  f"the profile measured {role} vs {anchor} on {stats.songs} song(s) only")
         offset = pair_offset(measurements, used, role, anchor)
-        legs = None if offset is not None or fallback else (  # each leg over every window of the span it plays in
+        leg_offsets = None if offset is not None or fallback else (  # each leg over every window it plays in
             song_offsets("", measurements, pairs=bridge_legs(role, anchor)))
-        bridged = None if legs is None else bridge(legs.offsets, role, anchor)
+        bridged = None if leg_offsets is None else bridge(leg_offsets.offsets, role, anchor)
         if bridged is not None:
             offset, via = bridged
             suggestion, p = self._judge(role, offset - stats.median, stats, min(cap, BRIDGED_CAP))
-            used_legs = tuple((a, b, len(legs.window_offsets[(a, b)]))
+            used_legs = tuple((a, b, len(leg_offsets.window_offsets[(a, b)]))
                               for m in via for a, b in ((role, m), (m, anchor)))
             return PairJudgement(role, anchor, 0, len(measurements.candidates()), offset, offset - stats.median, p,
                                  None, suggestion, "", via=via, spread_lu=stats.spread, legs=used_legs)

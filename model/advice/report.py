@@ -442,7 +442,7 @@ def advice_from_dict(d: Mapping) -> Advice:
                        for f in d.get("findings", ())),
         measurements=d.get("measurements") or {}, agreement=d.get("status", ""),
         anchor_reason=d.get("anchor_reason", ""), profile=d.get("profile"),
-        pairs=tuple(PairJudgement.from_json(p, rg(p["suggestion"]) if p.get("suggestion") else None)
+        pairs=tuple(PairJudgement.from_dict(p, rg(p["suggestion"]) if p.get("suggestion") else None)
                     for p in d.get("pairs", ())),
         anchor_track=d.get("anchor_track"),
         claims=tuple(Claim(c["claim"], float(c["confidence"]), c.get("backing", "")) for c in d.get("claims", ())),

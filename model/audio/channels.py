@@ -1,8 +1,8 @@
 """Where a multichannel file's channels sound, and how they fold to the stereo the session plays.
 
-A WAV file of the extensible format names its speakers (its channel mask); other files hold them in their format's
-order: WAV, FLAC, AIFF and CAF in the SMPTE/ITU order (L R C LFE Ls Rs for 5.1), Ogg Vorbis and Opus in Vorbis's
-(L C R Ls Rs LFE). The fold is the ITU-R BS.775 stereo downmix a DAW plays a surround stem with: each front side on
+A WAV file of the extensible format names its speakers (its channel mask, read by model.audio.truncation); other
+files hold them in their format's order: WAV, FLAC, AIFF and CAF in the SMPTE/ITU order (L R C LFE Ls Rs for 5.1),
+Ogg Vorbis and Opus in Vorbis's (L C R Ls Rs LFE). The fold is the ITU-R BS.775 stereo downmix a DAW plays a surround stem with: each front side on
 its speaker, centre channels on both at -3 dB, the other channels of a side on it at -3 dB, the LFE left out (as
 BS.1770 leaves it out of loudness; ``lfe_level_db`` says how much sound that leaves out). A file whose layout is
 unknown (more than 8 channels and no mask) folds even channels to the left and odd ones to the right.
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import math
-import struct
 
 import numpy as np
 
@@ -43,19 +42,16 @@ _GAINS = {
     **{p: (_HALF_POWER, 0.0) for p in ("FLC", "BL", "SL", "TFL", "TBL")},
     **{p: (0.0, _HALF_POWER) for p in ("FRC", "BR", "SR", "TFR", "TBR")},
 }
-_WAVE_FORMAT_EXTENSIBLE = 0xFFFE
 
 
-def speaker_positions(path: str, container: str, subtype: str, channels: int) -> tuple[str, ...]:
-    """The speaker of each channel of a file with more than two ("FL", "FC", "LFE" ...), () when unknown."""
+def speaker_positions(channel_mask: int, container: str, subtype: str, channels: int) -> tuple[str, ...]:
+    """The speaker of each channel of a file with more than two ("FL", "FC", "LFE" ...), () when unknown:
+    from a WAV file's ``channel_mask`` (model.audio.truncation.wav_header; 0 for none), else its format's order."""
     if channels <= 2:
         return ()
-    if container in ("WAV", "WAVEX", "RF64"):
-        mask = _wav_channel_mask(path)
-        if mask:
-            named = tuple(s for bit, s in enumerate(MASK_SPEAKERS) if mask >> bit & 1)
-            if len(named) >= channels:
-                return named[:channels]
+    named = tuple(s for bit, s in enumerate(MASK_SPEAKERS) if channel_mask >> bit & 1)
+    if len(named) >= channels:
+        return named[:channels]
     order = VORBIS_ORDER if container == "OGG" and subtype in ("VORBIS", "OPUS") else SMPTE_ORDER
     return order.get(channels, ())
 
@@ -113,22 +109,3 @@ def _lfe_level_db(path: str, size: int, mtime_ns: int, positions: tuple[str, ...
     if left_out == 0.0:
         return -math.inf
     return math.inf if kept == 0.0 else 10 * math.log10(left_out / kept)
-
-
-def _wav_channel_mask(path: str) -> int:
-    """A RIFF/RF64 WAV file's channel mask (its fmt chunk in the extensible format), 0 when it has none."""
-    from model.audio.truncation import riff_chunks   # (it reads AudioInfo from model.audio.decode, which reads this)
-
-    try:
-        with open(path, "rb") as f:
-            if f.read(4) not in (b"RIFF", b"RF64", b"BW64"):
-                return 0
-            for _pos, cid, n in riff_chunks(f, "<"):
-                if cid == b"fmt ":
-                    fmt = f.read(min(n, 40))
-                    if len(fmt) >= 24 and struct.unpack("<H", fmt[:2])[0] == _WAVE_FORMAT_EXTENSIBLE:
-                        return struct.unpack("<I", fmt[20:24])[0]
-                    return 0
-    except (OSError, struct.error):
-        return 0
-    return 0

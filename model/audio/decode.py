@@ -15,7 +15,9 @@ import numpy as np
 import soundfile as sf
 
 from model.errors import AudioFormatError
+from model.audio.channels import speaker_positions, stereo_matrix
 from model.audio.roles import AUDIO_EXTENSIONS
+
 MIN_RATE, MAX_RATE = 8000, 384000
 _BLOCK = 1 << 18
 
@@ -111,8 +113,9 @@ def probe(path: str | os.PathLike) -> AudioInfo:
     st = p.stat()
     positions = ()
     if info.channels > 2:
-        from model.audio.channels import speaker_positions
-        positions = speaker_positions(str(p), info.format, info.subtype, int(info.channels))
+        from model.audio.truncation import wav_header   # (it reads AudioInfo from here)
+        mask = wav_header(str(p), int(st.st_size), int(st.st_mtime_ns)).channel_mask
+        positions = speaker_positions(mask, info.format, info.subtype, int(info.channels))
     return AudioInfo(str(p), int(info.samplerate), int(info.channels), frames, info.format, info.subtype,
                      (int(st.st_size), int(st.st_mtime_ns)), positions=positions)
 
@@ -121,8 +124,6 @@ def fold_to_stereo(block: np.ndarray, positions: tuple[str, ...] = ()) -> np.nda
     """(frames, n>2) -> (frames, 2): the channels at ``positions`` (AudioInfo.positions) folded as a DAW plays a
     surround stem on stereo (model.audio.channels): the front pair on its speakers, a centre on both at -3 dB, the
     LFE left out. A stem that sounds only in its front pair keeps its level."""
-    from model.audio.channels import stereo_matrix
-
     return (block @ stereo_matrix(positions, block.shape[1])).astype(np.float32, copy=False)
 
 

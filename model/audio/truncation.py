@@ -1,5 +1,6 @@
 """Truncated files: whether a file's container says it was cut short (an interrupted export, copy or download);
-and, from the same chunk headers, where a Broadcast WAV file starts on its DAW's timeline (``bwf_start_s``).
+and, from the same chunk headers, a WAV file's speakers and where a Broadcast WAV file starts on its DAW's timeline
+(``wav_header``, ``bwf_start_s``).
 
 Only the container is read, nothing is decoded: an Ogg file's last 64 KiB (its last page must carry the
 end-of-stream flag), a WAV/RF64/W64/AIFF file's chunk headers (the data chunk must fit in the file) and an
@@ -31,6 +32,7 @@ MAX_CHUNKS = 64
 #: Where a bext chunk's TimeReference (low and high 32 bits) starts: after the description, originator,
 #: its reference, and the origination date and time (256 + 32 + 32 + 10 + 8 bytes).
 _BEXT_TIME_REFERENCE = 338
+_WAVE_FORMAT_EXTENSIBLE = 0xFFFE       # its fmt chunk holds the channel mask at byte 20
 _RIFF_DATA_UNKNOWN = (0, 0xFFFFFFFF)   # streaming writers leave the size open: nothing to compare
 _W64_DATA = b"data" + bytes.fromhex("f3acd3118cd100c04f8edb8a")   # Wave64's data chunk id
 _REV8 = bytes(int(f"{b:08b}"[::-1], 2) for b in range(256))
@@ -174,27 +176,45 @@ def _pcm_held(f: BinaryIO, size: int, magic: bytes) -> float | None:
 def bwf_start_s(info: AudioInfo) -> float | None:
     """Where a Broadcast WAV file starts on its DAW's timeline, in seconds: its bext chunk's TimeReference (samples
     since midnight at the file's rate, EBU Tech 3285). None for a file without one (a plain WAV, any other format).
-    Read once per version of the file (its probe's stamp): the session plan and the export doctor both ask."""
-    return _bwf_start_s(info.path, *info.stamp, info.sample_rate)
+    Read once per version of the file (``wav_header``): the probe, the session plan and the export doctor all ask."""
+    samples = wav_header(info.path, *info.stamp).time_reference
+    return None if samples is None else samples / info.sample_rate
+
+
+@dataclass(frozen=True)
+class WavHeader:
+    """What a RIFF/RF64/BW64 WAV file's chunk headers say beyond its format: its speakers (the extensible
+    format's channel mask, 0 without one) and its bext TimeReference in samples (None without one)."""
+
+    channel_mask: int = 0
+    time_reference: int | None = None
 
 
 @functools.lru_cache(maxsize=1024)
-def _bwf_start_s(path: str, size: int, mtime_ns: int, sample_rate: int) -> float | None:
+def wav_header(path: str, size: int, mtime_ns: int) -> WavHeader:
+    """A WAV file's ``WavHeader``, read once per version of the file (its size and modification time); empty for
+    any other file."""
+    mask, reference, fmt_seen = 0, None, False
     try:
         with open(path, "rb") as f:
             if f.read(4) not in (b"RIFF", b"RF64", b"BW64"):
-                return None
+                return WavHeader()
             for pos, cid, n in riff_chunks(f, "<"):
-                if cid == b"bext":
-                    if n < _BEXT_TIME_REFERENCE + 8:
-                        return None
+                if cid == b"fmt ":
+                    fmt_seen = True
+                    fmt = f.read(min(n, 24))
+                    if len(fmt) == 24 and struct.unpack("<H", fmt[:2])[0] == _WAVE_FORMAT_EXTENSIBLE:
+                        mask = struct.unpack("<I", fmt[20:24])[0]
+                elif cid == b"bext" and n >= _BEXT_TIME_REFERENCE + 8:
                     f.seek(pos + 8 + _BEXT_TIME_REFERENCE)
-                    return struct.unpack("<Q", f.read(8))[0] / sample_rate
-                if cid == b"data" and n == 0xFFFFFFFF:   # an RF64 data chunk's size lives in ds64: stop here
-                    return None
+                    reference = struct.unpack("<Q", f.read(8))[0]
+                elif cid == b"data" and n == 0xFFFFFFFF:   # an RF64 data chunk's size lives in ds64: stop here
+                    break
+                if fmt_seen and reference is not None:
+                    break
     except (OSError, struct.error):
-        return None
-    return None
+        pass
+    return WavHeader(mask, reference)
 
 
 def riff_chunks(f: BinaryIO, order: str) -> Iterator[tuple[int, bytes, int]]:
