@@ -109,8 +109,7 @@ def test_a_surround_stem_folds_to_stereo_as_a_daw_plays_it(tmp_path, name, fmt, 
     """A 5.1 stem's centre (a lead vocal) sounded on the left speaker only and its LFE on the right: each
     channel now goes where its speaker is, the centre on both at -3 dB (its loudness kept), the LFE left out
     as BS.1770 leaves it out, a surround channel on its side at -3 dB. Whole and streamed reads agree."""
-    from model.audio.stream import FileStream, session_tracks
-    from model.audio.tracks import plan_session
+    from tests.model.test_doctor import streamed
 
     n = 2 * SR
     x = np.zeros((n, 6), np.float32)
@@ -131,10 +130,8 @@ def test_a_surround_stem_folds_to_stereo_as_a_daw_plays_it(tmp_path, name, fmt, 
     assert abs(_level_db(ls[:, 0]) - (_level_db(x[SR + 1000:3 * SR // 2 - 1000, left_surround]) - 3.01)) < lossy
     assert np.abs(ls[:, 1]).max() < 1e-3
     assert any("Folded to stereo as a surround stem plays" in note and name in note for note in res.notes)
-    plan = plan_session([tmp_path])
-    stream = FileStream(session_tracks(plan).get(name), plan.frames)
-    np.testing.assert_allclose(np.concatenate([stream.read(SR // 3) for _ in range(7)])[:plan.frames], out,
-                               atol=1e-6)
+    stream, frames = streamed(tmp_path, name)
+    np.testing.assert_allclose(np.concatenate([stream.read(SR // 3) for _ in range(7)])[:frames], out, atol=1e-6)
 
 
 def test_an_extensible_wav_folds_by_the_speakers_its_channel_mask_names(tmp_path):
