@@ -1,7 +1,8 @@
 """Issue 6 §2, training faults: SIGKILL, an interrupted save, a full disk, SIGINT/SIGTERM.
 
 Every case ends with the last complete save intact and loadable, and a resume that
-reaches the same weights as an uninterrupted run (within 1e-6, as the resume test).
+reaches the same weights as an uninterrupted run (within 1e-6, as the resume test; within
+``CROSS_PROCESS_TOL`` where the first steps ran in another process).
 """
 
 from __future__ import annotations
@@ -39,10 +40,20 @@ def _weights(run: Path) -> dict:
     return tensors
 
 
-def _assert_same(a: dict, b: dict) -> None:
+#: fp32 reduction order is not the same in two processes even at one thread count (CI measured 2.9e-6 on
+#: encoder.layer_weights after a SIGKILL in a child process and an in-process resume); one Adam step at the tiny
+#: preset's lr 1e-2 moves the weights far more, so a resume from the wrong step still fails (asserted below).
+CROSS_PROCESS_TOL = 1e-5
+
+
+def _max_diff(a: dict, b: dict) -> dict:
     assert a.keys() == b.keys()
-    for k in a:
-        assert (a[k] - b[k]).abs().max().item() <= 1e-6, k
+    return {k: (a[k] - b[k]).abs().max().item() for k in a}
+
+
+def _assert_same(a: dict, b: dict, tol: float = 1e-6) -> None:
+    for k, diff in _max_diff(a, b).items():
+        assert diff <= tol, (k, diff)
 
 
 def _state_step(run: Path) -> int:
@@ -118,10 +129,12 @@ def test_sigkill_then_resume_continues_from_the_last_complete_save(synth_data, t
     step = _state_step(run)
     assert 1 <= step < 4, "killed before the end"
     assert verify_checkpoint(run / "checkpoints" / f"step-{step:06d}")["step"] == step
+    killed_at = _weights(run)
     assert cli.main(["train", "--preset", "tiny-cpu", "--data", str(synth_data), "--out", str(run), "--resume",
                      "--quiet", *sum((["--set", s] for s in sets), [])]) == 0
     assert _assert_intact(run, 4) == []
-    _assert_same(_weights(run), uninterrupted)
+    _assert_same(_weights(run), uninterrupted, tol=CROSS_PROCESS_TOL)
+    assert max(_max_diff(killed_at, uninterrupted).values()) > 100 * CROSS_PROCESS_TOL  # the tolerance tells steps apart
 
 
 # --- a save interrupted midway ------------------------------------------------------
