@@ -1,11 +1,13 @@
 """Where a multichannel file's channels sound, and how they fold to the stereo the session plays.
 
-A WAV file of the extensible format names its speakers (its channel mask, read by model.audio.truncation); other
-files hold them in their format's order: WAV, FLAC, AIFF and CAF in the SMPTE/ITU order (L R C LFE Ls Rs for 5.1),
-Ogg Vorbis and Opus in Vorbis's (L C R Ls Rs LFE). The fold is the ITU-R BS.775 stereo downmix a DAW plays a surround stem with: each front side on
+A file's header may name its speakers (read by model.audio.truncation.file_header): a WAV file of the extensible
+format by its channel mask, a CAF or AIFF file by the Core Audio channel layout Apple's audio APIs write into them
+(a layout tag, a bitmap of the mask's bits, or one label per channel). Other files hold them in their format's
+order: WAV, FLAC, AIFF and CAF in the SMPTE/ITU order (L R C LFE Ls Rs for 5.1), Ogg Vorbis and Opus in Vorbis's
+(L C R Ls Rs LFE). The fold is the ITU-R BS.775 stereo downmix a DAW plays a surround stem with: each front side on
 its speaker, centre channels on both at -3 dB, the other channels of a side on it at -3 dB, the LFE left out (as
 BS.1770 leaves it out of loudness; ``lfe_level_db`` says how much sound that leaves out). A file whose layout is
-unknown (more than 8 channels and no mask) folds even channels to the left and odd ones to the right.
+unknown (more than 8 channels and none named) folds even channels to the left and odd ones to the right.
 """
 
 from __future__ import annotations
@@ -18,7 +20,34 @@ import numpy as np
 #: The speakers of WAVE_FORMAT_EXTENSIBLE's channel mask, bit 0 first; a file's channels take the set bits in order.
 MASK_SPEAKERS = ("FL", "FR", "FC", "LFE", "BL", "BR", "FLC", "FRC", "BC", "SL", "SR", "TC", "TFL", "TFC", "TFR",
                  "TBL", "TBC", "TBR")
-#: The channel order of WAV, FLAC, AIFF and CAF files without a mask, by channel count (SMPTE / ITU).
+#: Core Audio's channel layout tags (the tag's upper 16 bits; its lower 16 are the channel count) with the speakers
+#: of their channels in order, from Apple's CAF specification. Its Ls/Rs are the mask's BL/BR, except beside rear
+#: surrounds (Rls/Rrs = BL/BR), where they are the sides (SL/SR), as a 7.1 WAV file's mask has them.
+APPLE_LAYOUTS = {
+    108: ("FL", "FR", "BL", "BR"), 109: ("FL", "FR", "BL", "BR", "FC"), 110: ("FL", "FR", "BL", "BR", "FC", "BC"),
+    111: ("FL", "FR", "BL", "BR", "FC", "BC", "SL", "SR"),
+    112: ("FL", "FR", "BL", "BR", "TFL", "TFR", "TBL", "TBR"),
+    113: ("FL", "FR", "FC"), 114: ("FC", "FL", "FR"), 115: ("FL", "FR", "FC", "BC"), 116: ("FC", "FL", "FR", "BC"),
+    117: ("FL", "FR", "FC", "BL", "BR"), 118: ("FL", "FR", "BL", "BR", "FC"), 119: ("FL", "FC", "FR", "BL", "BR"),
+    120: ("FC", "FL", "FR", "BL", "BR"), 121: ("FL", "FR", "FC", "LFE", "BL", "BR"),
+    122: ("FL", "FR", "BL", "BR", "FC", "LFE"), 123: ("FL", "FC", "FR", "BL", "BR", "LFE"),
+    124: ("FC", "FL", "FR", "BL", "BR", "LFE"), 125: ("FL", "FR", "FC", "LFE", "BL", "BR", "BC"),
+    126: ("FL", "FR", "FC", "LFE", "BL", "BR", "FLC", "FRC"), 127: ("FC", "FLC", "FRC", "FL", "FR", "BL", "BR", "LFE"),
+    128: ("FL", "FR", "FC", "LFE", "SL", "SR", "BL", "BR"), 129: ("FL", "FR", "BL", "BR", "FC", "LFE", "FLC", "FRC"),
+    131: ("FL", "FR", "BC"), 132: ("FL", "FR", "BL", "BR"), 133: ("FL", "FR", "LFE"), 134: ("FL", "FR", "LFE", "BC"),
+    135: ("FL", "FR", "LFE", "BL", "BR"), 136: ("FL", "FR", "FC", "LFE"), 137: ("FL", "FR", "FC", "LFE", "BC"),
+    138: ("FL", "FR", "BL", "BR", "LFE"), 139: ("FL", "FR", "BL", "BR", "FC", "BC"),
+    140: ("FL", "FR", "SL", "SR", "FC", "BL", "BR"), 141: ("FC", "FL", "FR", "BL", "BR", "BC"),
+    142: ("FC", "FL", "FR", "BL", "BR", "BC", "LFE"), 143: ("FC", "FL", "FR", "SL", "SR", "BL", "BR"),
+    144: ("FC", "FL", "FR", "SL", "SR", "BL", "BR", "BC"),
+}
+#: The layout tags that defer to the bitmap or to one description per channel.
+APPLE_USE_DESCRIPTIONS, APPLE_USE_BITMAP = 0, 1 << 16
+#: Core Audio's channel labels: 1..18 are the mask's speakers in bit order; rear surrounds, a second LFE, a direct
+#: back centre and a mono channel are the others a surround stem holds.
+APPLE_LABELS = {**{i + 1: s for i, s in enumerate(MASK_SPEAKERS)}, 33: "BL", 34: "BR", 37: "LFE", 42: "FC",
+                44: "BC"}
+#: The channel order of WAV, FLAC, AIFF and CAF files whose header names no speakers, by channel count (SMPTE / ITU).
 SMPTE_ORDER = {
     3: ("FL", "FR", "FC"), 4: ("FL", "FR", "BL", "BR"), 5: ("FL", "FR", "FC", "BL", "BR"),
     6: ("FL", "FR", "FC", "LFE", "BL", "BR"), 7: ("FL", "FR", "FC", "LFE", "BC", "SL", "SR"),
@@ -44,12 +73,32 @@ _GAINS = {
 }
 
 
-def speaker_positions(channel_mask: int, container: str, subtype: str, channels: int) -> tuple[str, ...]:
-    """The speaker of each channel of a file with more than two ("FL", "FC", "LFE" ...), () when unknown:
-    from a WAV file's ``channel_mask`` (model.audio.truncation.wav_header; 0 for none), else its format's order."""
+def mask_speakers(mask: int) -> tuple[str, ...]:
+    """The speakers a WAV channel mask (or a Core Audio channel bitmap, the same bits) names, in channel order."""
+    return tuple(s for bit, s in enumerate(MASK_SPEAKERS) if mask >> bit & 1)
+
+
+def apple_layout_speakers(tag: int, bitmap: int, labels: tuple[int, ...]) -> tuple[str, ...]:
+    """The speakers a Core Audio channel layout (a CAF 'chan' or AIFF 'CHAN' chunk) names in channel order: by its
+    tag, else its bitmap, else its channel descriptions' labels; () for a layout this table does not know."""
+    if tag == APPLE_USE_BITMAP:
+        return mask_speakers(bitmap)
+    if tag != APPLE_USE_DESCRIPTIONS:
+        named = APPLE_LAYOUTS.get(tag >> 16, ())
+        return named if len(named) == tag & 0xFFFF else ()
+    if not labels or any(label not in APPLE_LABELS for label in labels):
+        return ()
+    named = [APPLE_LABELS[label] for label in labels]
+    if {33, 34} & set(labels):   # beside rear surrounds, Ls/Rs are the sides
+        named = [{5: "SL", 6: "SR"}.get(label, s) for label, s in zip(labels, named)]
+    return tuple(named)
+
+
+def speaker_positions(named: tuple[str, ...], container: str, subtype: str, channels: int) -> tuple[str, ...]:
+    """The speaker of each channel of a file with more than two ("FL", "FC", "LFE" ...), () when unknown: the
+    speakers its header ``named`` (model.audio.truncation.file_header; () for none), else its format's order."""
     if channels <= 2:
         return ()
-    named = tuple(s for bit, s in enumerate(MASK_SPEAKERS) if channel_mask >> bit & 1)
     if len(named) >= channels:
         return named[:channels]
     order = VORBIS_ORDER if container == "OGG" and subtype in ("VORBIS", "OPUS") else SMPTE_ORDER

@@ -113,9 +113,9 @@ def probe(path: str | os.PathLike) -> AudioInfo:
     st = p.stat()
     positions = ()
     if info.channels > 2:
-        from model.audio.truncation import wav_header   # (it reads AudioInfo from here)
-        mask = wav_header(str(p), int(st.st_size), int(st.st_mtime_ns)).channel_mask
-        positions = speaker_positions(mask, info.format, info.subtype, int(info.channels))
+        from model.audio.truncation import file_header   # (it reads AudioInfo from here)
+        named = file_header(str(p), int(st.st_size), int(st.st_mtime_ns)).speakers
+        positions = speaker_positions(named, info.format, info.subtype, int(info.channels))
     return AudioInfo(str(p), int(info.samplerate), int(info.channels), frames, info.format, info.subtype,
                      (int(st.st_size), int(st.st_mtime_ns)), positions=positions)
 

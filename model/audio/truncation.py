@@ -1,6 +1,6 @@
 """Truncated files: whether a file's container says it was cut short (an interrupted export, copy or download);
-and, from the same chunk headers, a WAV file's speakers and where a Broadcast WAV file starts on its DAW's timeline
-(``wav_header``, ``bwf_start_s``).
+and, from the same chunk headers, the speakers a WAV, CAF or AIFF file names and where a Broadcast WAV file starts
+on its DAW's timeline (``file_header``, ``bwf_start_s``).
 
 Only the container is read, nothing is decoded: an Ogg file's last 64 KiB (its last page must carry the
 end-of-stream flag), a WAV/RF64/W64/AIFF file's chunk headers (the data chunk must fit in the file) and an
@@ -22,6 +22,7 @@ import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
+from model.audio.channels import apple_layout_speakers, mask_speakers
 from model.audio.decode import AudioInfo
 from model.audio.findings import clock
 
@@ -35,6 +36,7 @@ _BEXT_TIME_REFERENCE = 338
 _WAVE_FORMAT_EXTENSIBLE = 0xFFFE       # its fmt chunk holds the channel mask at byte 20
 _RIFF_DATA_UNKNOWN = (0, 0xFFFFFFFF)   # streaming writers leave the size open: nothing to compare
 _W64_DATA = b"data" + bytes.fromhex("f3acd3118cd100c04f8edb8a")   # Wave64's data chunk id
+_MAX_DESCRIPTIONS = 64                 # channel descriptions read from a CAF/AIFF channel layout
 _REV8 = bytes(int(f"{b:08b}"[::-1], 2) for b in range(256))
 
 
@@ -176,45 +178,96 @@ def _pcm_held(f: BinaryIO, size: int, magic: bytes) -> float | None:
 def bwf_start_s(info: AudioInfo) -> float | None:
     """Where a Broadcast WAV file starts on its DAW's timeline, in seconds: its bext chunk's TimeReference (samples
     since midnight at the file's rate, EBU Tech 3285). None for a file without one (a plain WAV, any other format).
-    Read once per version of the file (``wav_header``): the probe, the session plan and the export doctor all ask."""
-    samples = wav_header(info.path, *info.stamp).time_reference
+    Read once per version of the file (``file_header``): the probe, the session plan and the export doctor all ask."""
+    samples = file_header(info.path, *info.stamp).time_reference
     return None if samples is None else samples / info.sample_rate
 
 
 @dataclass(frozen=True)
-class WavHeader:
-    """What a RIFF/RF64/BW64 WAV file's chunk headers say beyond its format: its speakers (the extensible
-    format's channel mask, 0 without one) and its bext TimeReference in samples (None without one)."""
+class FileHeader:
+    """What a file's chunk headers say beyond its format: the speakers of its channels in order, as a WAV file's
+    channel mask or a CAF/AIFF file's channel layout names them (() without one, see model.audio.channels), and a
+    Broadcast WAV file's bext TimeReference in samples (None without one)."""
 
-    channel_mask: int = 0
+    speakers: tuple[str, ...] = ()
     time_reference: int | None = None
 
 
 @functools.lru_cache(maxsize=1024)
-def wav_header(path: str, size: int, mtime_ns: int) -> WavHeader:
-    """A WAV file's ``WavHeader``, read once per version of the file (its size and modification time); empty for
-    any other file."""
-    mask, reference, fmt_seen = 0, None, False
+def file_header(path: str, size: int, mtime_ns: int) -> FileHeader:
+    """A file's ``FileHeader``, read once per version of the file (its size and modification time); empty for a
+    format that names neither (FLAC, Ogg, MP3 ...)."""
     try:
         with open(path, "rb") as f:
-            if f.read(4) not in (b"RIFF", b"RF64", b"BW64"):
-                return WavHeader()
-            for pos, cid, n in riff_chunks(f, "<"):
-                if cid == b"fmt ":
-                    fmt_seen = True
-                    fmt = f.read(min(n, 24))
-                    if len(fmt) == 24 and struct.unpack("<H", fmt[:2])[0] == _WAVE_FORMAT_EXTENSIBLE:
-                        mask = struct.unpack("<I", fmt[20:24])[0]
-                elif cid == b"bext" and n >= _BEXT_TIME_REFERENCE + 8:
-                    f.seek(pos + 8 + _BEXT_TIME_REFERENCE)
-                    reference = struct.unpack("<Q", f.read(8))[0]
-                elif cid == b"data" and n == 0xFFFFFFFF:   # an RF64 data chunk's size lives in ds64: stop here
-                    break
-                if fmt_seen and reference is not None:
-                    break
+            magic = f.read(4)
+            if magic in (b"RIFF", b"RF64", b"BW64"):
+                return _wav_header(f)
+            if magic == b"caff":
+                return FileHeader(_caf_speakers(f))
+            if magic == b"FORM":
+                return FileHeader(_aiff_speakers(f))
     except (OSError, struct.error):
         pass
-    return WavHeader(mask, reference)
+    return FileHeader()
+
+
+def _wav_header(f: BinaryIO) -> FileHeader:
+    """A RIFF/RF64/BW64 file's channel mask and bext TimeReference (what was read before a cut header counts)."""
+    mask, reference, fmt_seen = 0, None, False
+    try:
+        for pos, cid, n in riff_chunks(f, "<"):
+            if cid == b"fmt ":
+                fmt_seen = True
+                fmt = f.read(min(n, 24))
+                if len(fmt) == 24 and struct.unpack("<H", fmt[:2])[0] == _WAVE_FORMAT_EXTENSIBLE:
+                    mask = struct.unpack("<I", fmt[20:24])[0]
+            elif cid == b"bext" and n >= _BEXT_TIME_REFERENCE + 8:
+                f.seek(pos + 8 + _BEXT_TIME_REFERENCE)
+                reference = struct.unpack("<Q", f.read(8))[0]
+            elif cid == b"data" and n == 0xFFFFFFFF:   # an RF64 data chunk's size lives in ds64: stop here
+                break
+            if fmt_seen and reference is not None:
+                break
+    except (OSError, struct.error):
+        pass
+    return FileHeader(mask_speakers(mask), reference)
+
+
+def _apple_layout(f: BinaryIO, n: int) -> tuple[str, ...]:
+    """The speakers of a Core Audio channel layout of ``n`` bytes at the file's position (big-endian: the tag,
+    the bitmap, then per channel a 20-byte description whose label comes first)."""
+    data = f.read(max(0, min(n, 12 + 20 * _MAX_DESCRIPTIONS)))
+    if len(data) < 12:
+        return ()
+    tag, bitmap, count = struct.unpack_from(">III", data)
+    held = min(count, (len(data) - 12) // 20)   # a cut or lying count reads only the descriptions held
+    labels = tuple(struct.unpack_from(">I", data, 12 + 20 * i)[0] for i in range(held))
+    return apple_layout_speakers(tag, bitmap, labels)
+
+
+def _caf_speakers(f: BinaryIO) -> tuple[str, ...]:
+    """A CAF file's 'chan' chunk's speakers (chunks of a 4-byte type and a 64-bit size after an 8-byte header)."""
+    pos = 8
+    for _ in range(MAX_CHUNKS):
+        f.seek(pos)
+        head = f.read(12)
+        if len(head) < 12:
+            return ()
+        n = struct.unpack(">q", head[4:])[0]
+        if head[:4] == b"chan":
+            return _apple_layout(f, n)
+        if n < 0:   # a data chunk of unknown size runs to the end of the file
+            return ()
+        pos += 12 + n
+    return ()
+
+
+def _aiff_speakers(f: BinaryIO) -> tuple[str, ...]:
+    """An AIFF/AIFC file's 'CHAN' chunk's speakers (the same layout as CAF's, which Apple's writers add)."""
+    for _, cid, n in riff_chunks(f, ">"):
+        if cid == b"CHAN":
+            return _apple_layout(f, n)
+    return ()
 
 
 def riff_chunks(f: BinaryIO, order: str) -> Iterator[tuple[int, bytes, int]]:

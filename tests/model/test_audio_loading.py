@@ -1,6 +1,7 @@
 """Loading DAW exports: formats, rates, channels, alignment, bad files, memory."""
 
 import os
+import struct
 import subprocess
 import sys
 import textwrap
@@ -147,6 +148,57 @@ def test_an_extensible_wav_folds_by_the_speakers_its_channel_mask_names(tmp_path
     assert quad.info.positions == ("FL", "FR", "BL", "BR") and three_one.info.positions == ("FL", "FR", "FC", "LFE")
     np.testing.assert_allclose(three_one.audio, np.stack([x[:, 2], x[:, 2]], axis=1) * np.sqrt(0.5), atol=1e-6)
     np.testing.assert_allclose(quad.audio, x[:, 2:] * np.sqrt(0.5), atol=1e-6)
+
+
+def _with_apple_layout(path, tag: int, bitmap: int = 0, labels: tuple[int, ...] = ()) -> None:
+    """Add a Core Audio channel layout to a CAF ('chan') or AIFF ('CHAN') file before its audio, as Apple's audio
+    APIs write one (libsndfile writes none unless told)."""
+    layout = struct.pack(">III", tag, bitmap, len(labels)) + b"".join(struct.pack(">II3f", x, 0, 0, 0, 0)
+                                                                       for x in labels)
+    data = bytearray(path.read_bytes())
+    if data[:4] == b"caff":
+        at = data.index(b"data", 8)
+        data[at:at] = b"chan" + struct.pack(">q", len(layout)) + layout
+    else:
+        at = data.index(b"SSND", 12)
+        data[at:at] = b"CHAN" + struct.pack(">I", len(layout)) + layout
+        data[4:8] = struct.pack(">I", len(data) - 8)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("name, fmt, how", [
+    ("tag.caf", "CAF", dict(tag=122 << 16 | 6)),                           # MPEG_5_1_B: L R Ls Rs C LFE
+    ("bitmap.aiff", "AIFF", dict(tag=1 << 16, bitmap=0x0F)),               # the mask's bits: L R C LFE (no quad)
+    ("labels.aiff", "AIFF", dict(tag=0, labels=(1, 2, 5, 6, 3, 4))),       # one label a channel
+    ("labels.caf", "CAF", dict(tag=0, labels=(1, 2, 10, 11, 3, 4, 33, 34))),  # 7.1: sides, then rear surrounds
+])
+def test_a_caf_or_aiff_file_folds_by_the_speakers_its_channel_layout_names(tmp_path, name, fmt, how):
+    """A layout such as Logic's own 5.1 order, L R Ls Rs C LFE, is not the SMPTE order a CAF/AIFF file without
+    one is read in: the layout chunk's speakers are the ones folded, so the centre (a lead vocal) plays on both
+    sides and the LFE is left out."""
+    expect = {"tag.caf": ("FL", "FR", "BL", "BR", "FC", "LFE"),
+              "bitmap.aiff": ("FL", "FR", "FC", "LFE"),
+              "labels.aiff": ("FL", "FR", "BL", "BR", "FC", "LFE"),
+              "labels.caf": ("FL", "FR", "SL", "SR", "FC", "LFE", "BL", "BR")}[name]
+    centre = expect.index("FC")
+    x = np.zeros((SR, len(expect)), np.float32)
+    x[:, centre] = tone(1.0, amp=0.5)
+    x[:, expect.index("LFE")] = tone(1.0, amp=0.5, freq=50.0)
+    sf.write(tmp_path / name, x, SR, format=fmt, subtype="PCM_24")
+    _with_apple_layout(tmp_path / name, **how)
+    track = load_tracks([tmp_path / name]).tracks.tracks[0]
+    assert track.info.positions == expect
+    np.testing.assert_allclose(track.audio, np.stack([x[:, centre]] * 2, axis=1) * np.sqrt(0.5), atol=1e-4)
+
+
+def test_a_channel_layout_this_table_does_not_know_leaves_the_format_order():
+    from model.audio.channels import APPLE_LAYOUTS, apple_layout_speakers, speaker_positions
+
+    assert all(len(speakers) >= 3 for speakers in APPLE_LAYOUTS.values())
+    assert apple_layout_speakers(130 << 16 | 8, 0, ()) == ()     # SMPTE DTV: 5.1 plus its own stereo mix
+    assert apple_layout_speakers(121 << 16 | 8, 0, ()) == ()     # a tag whose count is not its layout's
+    assert apple_layout_speakers(0, 0, (1, 2, 200, 201)) == ()   # ambisonic labels
+    assert speaker_positions((), "CAF", "PCM_24", 6) == ("FL", "FR", "FC", "LFE", "BL", "BR")
 
 
 def test_every_speaker_a_channel_mask_names_folds_to_its_side():
