@@ -201,6 +201,19 @@ def test_a_channel_layout_this_table_does_not_know_leaves_the_format_order():
     assert speaker_positions((), "CAF", "PCM_24", 6) == ("FL", "FR", "FC", "LFE", "BL", "BR")
 
 
+def test_a_cut_channel_layout_leaves_the_format_order(tmp_path):
+    """A layout chunk that says it describes 6 channels but holds 2 descriptions names nothing: the file still
+    loads, in its format's order."""
+    sf.write(tmp_path / "cut.caf", np.zeros((SR, 6), np.float32), SR, format="CAF", subtype="PCM_24")
+    _with_apple_layout(tmp_path / "cut.caf", tag=0, labels=(1, 2))
+    data = bytearray((tmp_path / "cut.caf").read_bytes())
+    at = data.index(b"chan") + 12 + 8
+    data[at:at + 4] = struct.pack(">I", 6)
+    (tmp_path / "cut.caf").write_bytes(bytes(data))
+    assert load_tracks([tmp_path / "cut.caf"]).tracks.tracks[0].info.positions == (
+        "FL", "FR", "FC", "LFE", "BL", "BR")
+
+
 def test_every_speaker_a_channel_mask_names_folds_to_its_side():
     from model.audio.channels import MASK_SPEAKERS, stereo_matrix
 
