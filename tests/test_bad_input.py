@@ -45,6 +45,14 @@ def truncated_header(p):
     p.write_bytes(p.read_bytes()[:30])
 
 
+def extensible_float_w64(p):
+    from tests.model.test_audio_loading import _as_wave64
+
+    sf.write(p.with_suffix(".tmp"), music(2.0), SR, format="WAVEX", subtype="FLOAT")
+    _as_wave64(p.with_suffix(".tmp"), p)
+    p.with_suffix(".tmp").unlink()
+
+
 def truncated_data(p):
     with wave.open(str(p), "wb") as w:
         w.setnchannels(1)
@@ -142,6 +150,8 @@ CASES = {
     "truncated WAV header": (2, "not a readable audio file", lambda d: with_extra(d, "Pad.wav", truncated_header)),
     "AAC stem in the folder": (2, "Pad.m4a: M4A (AAC or Apple Lossless) files cannot be read; export this stem as WAV",
                                lambda d: with_extra(d, "Pad.m4a", lambda p: p.write_bytes(b"\0\0\0\x20ftypM4A " + bytes(64)))),
+    "float Wave64 of the extensible format": (2, "Pad.w64: a float Wave64 file of the extensible format", lambda d:
+                                              with_extra(d, "Pad.w64", extensible_float_w64)),
     "zero frames": (2, "no audio frames", lambda d: with_extra(d, "Pad.wav", lambda p: sf.write(p, np.zeros((0, 1)), SR))),
     "every file shorter than one loudness block": (2, "The longest file is 300 ms long", lambda d: (
         [sf.write(d / n, music(0.3, seed=i), SR) for i, n in enumerate(("Lead Vox.wav", "Drums.wav"))], [d])[1]),

@@ -112,10 +112,13 @@ def probe(path: str | os.PathLike) -> AudioInfo:
             frames = max(1, round(held * info.samplerate))
     st = p.stat()
     positions = ()
-    if info.channels > 2:
+    if info.channels > 2 or info.format == "W64":
         from model.audio.truncation import file_header   # (it reads AudioInfo from here)
-        named = file_header(str(p), int(st.st_size), int(st.st_mtime_ns)).speakers
-        positions = speaker_positions(named, info.format, info.subtype, int(info.channels))
+        header = file_header(str(p), int(st.st_size), int(st.st_mtime_ns))
+        if header.float_read_as_integers:
+            raise AudioFormatError(f"{name}: a float Wave64 file of the extensible format, which the audio library "
+                                   f"reads as integers (it would play as noise); export this stem as WAV or RF64.")
+        positions = speaker_positions(header.speakers, info.format, info.subtype, int(info.channels))
     return AudioInfo(str(p), int(info.samplerate), int(info.channels), frames, info.format, info.subtype,
                      (int(st.st_size), int(st.st_mtime_ns)), positions=positions)
 

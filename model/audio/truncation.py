@@ -33,9 +33,11 @@ MAX_CHUNKS = 64
 #: Where a bext chunk's TimeReference (low and high 32 bits) starts: after the description, originator,
 #: its reference, and the origination date and time (256 + 32 + 32 + 10 + 8 bytes).
 _BEXT_TIME_REFERENCE = 338
-_WAVE_FORMAT_EXTENSIBLE = 0xFFFE       # its fmt chunk holds the channel mask at byte 20
+_WAVE_FORMAT_EXTENSIBLE = 0xFFFE       # its fmt chunk holds the channel mask at byte 20, the sub-format at 24
+_WAVE_FORMAT_IEEE_FLOAT = 3
 _RIFF_DATA_UNKNOWN = (0, 0xFFFFFFFF)   # streaming writers leave the size open: nothing to compare
-_W64_DATA = b"data" + bytes.fromhex("f3acd3118cd100c04f8edb8a")   # Wave64's data chunk id
+_W64_GUID = bytes.fromhex("f3acd3118cd100c04f8edb8a")   # Wave64's chunk ids: the RIFF id, then these 12 bytes
+_W64_DATA, _W64_FMT = b"data" + _W64_GUID, b"fmt " + _W64_GUID
 _MAX_DESCRIPTIONS = 64                 # channel descriptions read from a CAF/AIFF channel layout
 _REV8 = bytes(int(f"{b:08b}"[::-1], 2) for b in range(256))
 
@@ -191,6 +193,9 @@ class FileHeader:
 
     speakers: tuple[str, ...] = ()
     time_reference: int | None = None
+    #: A Wave64 file of the extensible format holding float samples: libsndfile reads those as integers (its W64
+    #: reader takes an extensible file's sample type from the bit width alone), so it would play as noise.
+    float_read_as_integers: bool = False
 
 
 @functools.lru_cache(maxsize=1024)
@@ -202,12 +207,33 @@ def file_header(path: str, size: int, mtime_ns: int) -> FileHeader:
             magic = f.read(4)
             if magic in (b"RIFF", b"RF64", b"BW64"):
                 return _wav_header(f)
+            if magic == b"riff":
+                return _w64_header(f)
             if magic == b"caff":
                 return FileHeader(_caf_speakers(f))
             if magic == b"FORM":
                 return FileHeader(_aiff_speakers(f))
     except (OSError, struct.error):
         pass
+    return FileHeader()
+
+
+def _extensible_mask(fmt: bytes) -> int:
+    """The channel mask of a WAV/W64 fmt chunk's payload, 0 unless it is of the extensible format."""
+    if len(fmt) < 24 or struct.unpack("<H", fmt[:2])[0] != _WAVE_FORMAT_EXTENSIBLE:
+        return 0
+    return struct.unpack("<I", fmt[20:24])[0]
+
+
+def _w64_header(f: BinaryIO) -> FileHeader:
+    """A Wave64 file's speakers (its fmt chunk's channel mask, as in a WAV file; Reaper and Sonar write W64) and
+    whether its extensible format holds float samples (the sub-format's first two bytes are the format code)."""
+    for _, cid, n in _w64_chunks(f):
+        if cid == _W64_FMT:
+            fmt = f.read(max(0, min(n - 24, 40)))
+            extensible = len(fmt) >= 26 and struct.unpack("<H", fmt[:2])[0] == _WAVE_FORMAT_EXTENSIBLE
+            floats = extensible and struct.unpack("<H", fmt[24:26])[0] == _WAVE_FORMAT_IEEE_FLOAT
+            return FileHeader(mask_speakers(_extensible_mask(fmt)), float_read_as_integers=floats)
     return FileHeader()
 
 
@@ -218,9 +244,7 @@ def _wav_header(f: BinaryIO) -> FileHeader:
         for pos, cid, n in riff_chunks(f, "<"):
             if cid == b"fmt ":
                 fmt_seen = True
-                fmt = f.read(min(n, 24))
-                if len(fmt) == 24 and struct.unpack("<H", fmt[:2])[0] == _WAVE_FORMAT_EXTENSIBLE:
-                    mask = struct.unpack("<I", fmt[20:24])[0]
+                mask = _extensible_mask(f.read(min(n, 24)))
             elif cid == b"bext" and n >= _BEXT_TIME_REFERENCE + 8:
                 f.seek(pos + 8 + _BEXT_TIME_REFERENCE)
                 reference = struct.unpack("<Q", f.read(8))[0]
@@ -305,20 +329,27 @@ def _aiff_data(f: BinaryIO) -> tuple[int, int] | None:
     return None
 
 
-def _w64_data(f: BinaryIO) -> tuple[int, int] | None:
-    """(offset, declared size) of a Sony Wave64 file's data chunk (16-byte ids, 64-bit sizes counting the header)."""
+def _w64_chunks(f: BinaryIO) -> Iterator[tuple[int, bytes, int]]:
+    """(offset, 16-byte id, declared size counting its 24-byte header) of each chunk of a Sony Wave64 file, up to
+    MAX_CHUNKS; stops where the headers run out or a size cannot hold its header."""
     pos = 40
     for _ in range(MAX_CHUNKS):
         f.seek(pos)
         head = f.read(24)
         if len(head) < 24:
-            return None
+            return
         n = struct.unpack("<Q", head[16:])[0]
-        if head[:16] == _W64_DATA:
-            return (pos + 24, n - 24) if n > 24 else None
+        yield pos, head[:16], n
         if n < 24:
-            return None
+            return
         pos += (n + 7) & ~7
+
+
+def _w64_data(f: BinaryIO) -> tuple[int, int] | None:
+    """(offset, declared size) of a Sony Wave64 file's data chunk."""
+    for pos, cid, n in _w64_chunks(f):
+        if cid == _W64_DATA:
+            return (pos + 24, n - 24) if n > 24 else None
     return None
 
 

@@ -94,6 +94,25 @@ def _with_channel_mask(path, mask: int) -> None:
     path.write_bytes(bytes(data))
 
 
+def _as_wave64(wav, out) -> None:
+    """Rewrite a WAV file as Sony Wave64 with the same fmt chunk (libsndfile writes W64 without a channel mask)."""
+    guid = bytes.fromhex("f3acd3118cd100c04f8edb8a")
+    data = wav.read_bytes()
+    chunks, pos = {}, 12
+    while pos < len(data):
+        n = int.from_bytes(data[pos + 4:pos + 8], "little")
+        chunks[data[pos:pos + 4]] = data[pos + 8:pos + 8 + n]
+        pos += 8 + n + (n & 1)
+
+    def chunk(cid: bytes, body: bytes) -> bytes:
+        return cid + guid + struct.pack("<Q", 24 + len(body)) + body + b"\0" * (-len(body) % 8)
+
+    body = bytes.fromhex("77617665f3acd3118cd100c04f8edb8a") + chunk(b"fmt ", chunks[b"fmt "]) + \
+        chunk(b"data", chunks[b"data"])
+    out.write_bytes(bytes.fromhex("72696666") + bytes.fromhex("2e91cf11a5d628db04c10000") +
+                    struct.pack("<Q", 24 + len(body)) + body)
+
+
 def _level_db(x) -> float:
     """Mean-square level of a signal, its channels' energies added (as BS.1770 adds them)."""
     x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
@@ -212,6 +231,30 @@ def test_a_cut_channel_layout_leaves_the_format_order(tmp_path):
     (tmp_path / "cut.caf").write_bytes(bytes(data))
     assert load_tracks([tmp_path / "cut.caf"]).tracks.tracks[0].info.positions == (
         "FL", "FR", "FC", "LFE", "BL", "BR")
+
+
+def test_a_wave64_file_folds_by_its_channel_mask(tmp_path):
+    """Wave64 (as Reaper and Sonar write it for big renders) holds the extensible format's mask as WAV does."""
+    x = np.zeros((SR, 4), np.float32)
+    x[:, 2] = tone(1.0, amp=0.5)
+    sf.write(tmp_path / "three-one.wav", x, SR, format="WAVEX", subtype="PCM_24")
+    _with_channel_mask(tmp_path / "three-one.wav", 0x0F)
+    _as_wave64(tmp_path / "three-one.wav", tmp_path / "three-one.w64")
+    track = load_tracks([tmp_path / "three-one.w64"]).tracks.tracks[0]
+    assert track.info.format == "W64" and track.info.positions == ("FL", "FR", "FC", "LFE")
+    np.testing.assert_allclose(track.audio, np.stack([x[:, 2], x[:, 2]], axis=1) * np.sqrt(0.5), atol=1e-4)
+
+
+def test_a_float_wave64_file_of_the_extensible_format_is_refused_not_played_as_noise(tmp_path):
+    """libsndfile reads its float samples as 32-bit integers (noise near full scale); a float W64 of the plain
+    float format, as libsndfile writes one, reads right and loads."""
+    x = tone(1.0, amp=0.25)
+    sf.write(tmp_path / "Pad.wav", x, SR, format="WAVEX", subtype="FLOAT")
+    _as_wave64(tmp_path / "Pad.wav", tmp_path / "Pad.w64")
+    with pytest.raises(AudioFormatError, match=r"^Pad\.w64: a float Wave64 file of the extensible format"):
+        load_tracks([tmp_path / "Pad.w64"])
+    sf.write(tmp_path / "Keys.w64", x, SR, format="W64", subtype="FLOAT")
+    np.testing.assert_allclose(load_tracks([tmp_path / "Keys.w64"]).tracks.tracks[0].audio[:, 0], x, atol=1e-6)
 
 
 def test_every_speaker_a_channel_mask_names_folds_to_its_side():
