@@ -1,5 +1,5 @@
 """Truncated files: whether a file's container says it was cut short (an interrupted export, copy or download);
-and, from the same chunk headers, the speakers a WAV, CAF or AIFF file names and where a Broadcast WAV file starts
+and, from the same chunk headers, the speakers a WAV, W64, CAF or AIFF file names and where a Broadcast WAV file starts
 on its DAW's timeline (``file_header``, ``bwf_start_s``).
 
 Only the container is read, nothing is decoded: an Ogg file's last 64 KiB (its last page must carry the
@@ -218,22 +218,24 @@ def file_header(path: str, size: int, mtime_ns: int) -> FileHeader:
     return FileHeader()
 
 
-def _extensible_mask(fmt: bytes) -> int:
-    """The channel mask of a WAV/W64 fmt chunk's payload, 0 unless it is of the extensible format."""
-    if len(fmt) < 24 or struct.unpack("<H", fmt[:2])[0] != _WAVE_FORMAT_EXTENSIBLE:
-        return 0
-    return struct.unpack("<I", fmt[20:24])[0]
+#: The bytes of a WAV/W64 fmt chunk's payload that hold an extensible format's channel mask and sub-format code.
+_EXTENSIBLE_FMT_BYTES = 26
+
+
+def _extensible(fmt: bytes) -> tuple[int, int]:
+    """(channel mask, sub-format code) of a WAV/W64 fmt chunk's payload; (0, 0) unless of the extensible format."""
+    if len(fmt) < _EXTENSIBLE_FMT_BYTES or struct.unpack("<H", fmt[:2])[0] != _WAVE_FORMAT_EXTENSIBLE:
+        return 0, 0
+    return struct.unpack("<I", fmt[20:24])[0], struct.unpack("<H", fmt[24:26])[0]
 
 
 def _w64_header(f: BinaryIO) -> FileHeader:
     """A Wave64 file's speakers (its fmt chunk's channel mask, as in a WAV file; Reaper and Sonar write W64) and
-    whether its extensible format holds float samples (the sub-format's first two bytes are the format code)."""
+    whether its extensible format holds float samples."""
     for _, cid, n in _w64_chunks(f):
         if cid == _W64_FMT:
-            fmt = f.read(max(0, min(n - 24, 40)))
-            extensible = len(fmt) >= 26 and struct.unpack("<H", fmt[:2])[0] == _WAVE_FORMAT_EXTENSIBLE
-            floats = extensible and struct.unpack("<H", fmt[24:26])[0] == _WAVE_FORMAT_IEEE_FLOAT
-            return FileHeader(mask_speakers(_extensible_mask(fmt)), float_read_as_integers=floats)
+            mask, code = _extensible(f.read(max(0, min(n - 24, _EXTENSIBLE_FMT_BYTES))))
+            return FileHeader(mask_speakers(mask), float_read_as_integers=code == _WAVE_FORMAT_IEEE_FLOAT)
     return FileHeader()
 
 
@@ -244,7 +246,7 @@ def _wav_header(f: BinaryIO) -> FileHeader:
         for pos, cid, n in riff_chunks(f, "<"):
             if cid == b"fmt ":
                 fmt_seen = True
-                mask = _extensible_mask(f.read(min(n, 24)))
+                mask, _ = _extensible(f.read(min(n, _EXTENSIBLE_FMT_BYTES)))
             elif cid == b"bext" and n >= _BEXT_TIME_REFERENCE + 8:
                 f.seek(pos + 8 + _BEXT_TIME_REFERENCE)
                 reference = struct.unpack("<Q", f.read(8))[0]
@@ -255,6 +257,44 @@ def _wav_header(f: BinaryIO) -> FileHeader:
     except (OSError, struct.error):
         pass
     return FileHeader(mask_speakers(mask), reference)
+
+
+def _chunks(f: BinaryIO, start: int, id_bytes: int, size: str, counts_header: bool,
+            align: int) -> Iterator[tuple[int, bytes, int]]:
+    """(offset, id, declared size) of each chunk of a chunked container from ``start``, up to MAX_CHUNKS: an id of
+    ``id_bytes``, then a size in struct format ``size`` that ``counts_header`` or not, each chunk starting on a
+    multiple of ``align`` bytes. Stops where the headers run out or a size is negative once its header is taken
+    out (a CAF data chunk of unknown size runs to the end of the file)."""
+    head_bytes = id_bytes + struct.calcsize(size)
+    pos = start
+    for _ in range(MAX_CHUNKS):
+        f.seek(pos)
+        head = f.read(head_bytes)
+        if len(head) < head_bytes:
+            return
+        n = struct.unpack(size, head[id_bytes:])[0]
+        yield pos, head[:id_bytes], n
+        body = n - head_bytes if counts_header else n
+        if body < 0:
+            return
+        pos += -(-(head_bytes + body) // align) * align
+
+
+def riff_chunks(f: BinaryIO, order: str) -> Iterator[tuple[int, bytes, int]]:
+    """(offset, id, declared size) of each chunk of a RIFF-style file (8-byte headers after the 12-byte form
+    header, padded to even sizes)."""
+    return _chunks(f, 12, 4, order + "I", False, 2)
+
+
+def _w64_chunks(f: BinaryIO) -> Iterator[tuple[int, bytes, int]]:
+    """(offset, 16-byte id, declared size counting its 24-byte header) of each chunk of a Sony Wave64 file."""
+    return _chunks(f, 40, 16, "<Q", True, 8)
+
+
+def _caf_chunks(f: BinaryIO) -> Iterator[tuple[int, bytes, int]]:
+    """(offset, type, declared size) of each chunk of a CAF file (a 4-byte type and a 64-bit size after the
+    8-byte file header)."""
+    return _chunks(f, 8, 4, ">q", False, 1)
 
 
 def _apple_layout(f: BinaryIO, n: int) -> tuple[str, ...]:
@@ -270,19 +310,10 @@ def _apple_layout(f: BinaryIO, n: int) -> tuple[str, ...]:
 
 
 def _caf_speakers(f: BinaryIO) -> tuple[str, ...]:
-    """A CAF file's 'chan' chunk's speakers (chunks of a 4-byte type and a 64-bit size after an 8-byte header)."""
-    pos = 8
-    for _ in range(MAX_CHUNKS):
-        f.seek(pos)
-        head = f.read(12)
-        if len(head) < 12:
-            return ()
-        n = struct.unpack(">q", head[4:])[0]
-        if head[:4] == b"chan":
+    """A CAF file's 'chan' chunk's speakers."""
+    for _, cid, n in _caf_chunks(f):
+        if cid == b"chan":
             return _apple_layout(f, n)
-        if n < 0:   # a data chunk of unknown size runs to the end of the file
-            return ()
-        pos += 12 + n
     return ()
 
 
@@ -292,20 +323,6 @@ def _aiff_speakers(f: BinaryIO) -> tuple[str, ...]:
         if cid == b"CHAN":
             return _apple_layout(f, n)
     return ()
-
-
-def riff_chunks(f: BinaryIO, order: str) -> Iterator[tuple[int, bytes, int]]:
-    """(offset, id, declared size) of each chunk of a RIFF-style file (8-byte headers after the 12-byte form
-    header), up to MAX_CHUNKS; stops where the headers run out."""
-    pos = 12
-    for _ in range(MAX_CHUNKS):
-        f.seek(pos)
-        head = f.read(8)
-        if len(head) < 8:
-            return
-        n = struct.unpack(order + "I", head[4:])[0]
-        yield pos, head[:4], n
-        pos += 8 + n + (n & 1)
 
 
 def _riff_data(f: BinaryIO, magic: bytes) -> tuple[int, int] | None:
@@ -327,22 +344,6 @@ def _aiff_data(f: BinaryIO) -> tuple[int, int] | None:
         if cid == b"SSND":
             return (pos + 8, n) if n else None
     return None
-
-
-def _w64_chunks(f: BinaryIO) -> Iterator[tuple[int, bytes, int]]:
-    """(offset, 16-byte id, declared size counting its 24-byte header) of each chunk of a Sony Wave64 file, up to
-    MAX_CHUNKS; stops where the headers run out or a size cannot hold its header."""
-    pos = 40
-    for _ in range(MAX_CHUNKS):
-        f.seek(pos)
-        head = f.read(24)
-        if len(head) < 24:
-            return
-        n = struct.unpack("<Q", head[16:])[0]
-        yield pos, head[:16], n
-        if n < 24:
-            return
-        pos += (n + 7) & ~7
 
 
 def _w64_data(f: BinaryIO) -> tuple[int, int] | None:
