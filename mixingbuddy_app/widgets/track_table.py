@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QGrid
                                QToolButton, QWidget)
 
 from model.audio.channels import layout_words
-from model.audio.roles import ROLES, TARGET_ROLES
+from model.audio.roles import GUESS_CONFIDENCE, ROLES, TARGET_ROLES
 
 from mixingbuddy_app.project import GAIN_MAX_DB, GAIN_MIN_DB
 from mixingbuddy_app.widgets.after_burst import AfterBurst
@@ -106,25 +106,34 @@ def role_reading(controller, role: str, exact: bool):
     return rel, band, apart, "ok" if category == "no_error" else "far" if category.startswith("very") else "off"
 
 
-#: Patterns of the name guesser that often match by accident ("MELODY BREAK", "SUB PAD", "BEAT SYNTH").
-WEAK_MATCHES = frozenset({"break", "breaks", "beat", "beats", "sub", "bs", "rap", "kit", "room", "rooms", "oh",
-                          "ohs", "sn", "bd", "bv", "backing", "reese", "spoken", "speech"})
-UNCERTAIN_BELOW = 0.6
 UNCERTAIN_MARK = "?"
 
 
 def role_is_uncertain(guess) -> bool:
-    """Whether a guessed role deserves a mark: the guesser's confidence when it gives one, else a weak pattern.
+    """Whether a guessed role deserves a mark: any name guess less sure than one role named clearly (a bare
+    "Room", "Beat" or "Upright", a name of two instruments as "PAD + BASS").
 
     A track that no pattern matched is simply "other" (not marked: most such stems are synths, pads, FX);
     the user's own choice is never marked.
     """
-    if guess.source in ("user", "default"):
-        return False
-    confidence = getattr(guess, "confidence", None)
-    if confidence is not None:
-        return confidence < UNCERTAIN_BELOW
-    return guess.source == "name" and (guess.matched or "").strip() in WEAK_MATCHES
+    return guess.source == "name" and guess.confidence < GUESS_CONFIDENCE["clear"]
+
+
+def track_tooltip(t) -> str:
+    """A track name's tooltip: the file, how it is heard (channels, fold, side), its rate, format and timestamp,
+    and, for a guess the table marks, what it was guessed from."""
+    lines = [t.name, t.path]
+    if t.info:
+        rate = f"{t.info.sample_rate / 1000:g} kHz"
+        heard = (f" ({layout_words(t.info.positions)}, folded to stereo)" if t.info.channels > 2 else
+                 f" (played on the {t.info.side})" if t.info.side else "")
+        lines.append(f"{t.info.channels} ch{heard}, {rate}, {t.info.subtype}")
+        if t.info.start_s:
+            lines.append(f"starts {t.info.start_s:.3f} s into the timeline (its Broadcast WAV timestamp)")
+    if role_is_uncertain(t.role):
+        why = f"matched “{t.role.matched}”" if t.role.matched else "a weak match"
+        lines.append(f"Role guessed from the name ({why}); check it.")
+    return "\n".join(lines)
 
 
 class TrackTable(QTableWidget):
@@ -338,15 +347,7 @@ class TrackTable(QTableWidget):
 
     def _build_track_items(self, row: int, t) -> None:
         item = QTableWidgetItem(t.name)
-        if t.info:
-            rate = f"{t.info.sample_rate / 1000:g} kHz"
-            heard = (f" ({layout_words(t.info.positions)}, folded to stereo)" if t.info.channels > 2 else
-                     f" (played on the {t.info.side})" if t.info.side else "")
-            start = (f"\nstarts {t.info.start_s:.3f} s into the timeline (its Broadcast WAV timestamp)"
-                     if t.info.start_s else "")
-            item.setToolTip(f"{t.name}\n{t.path}\n{t.info.channels} ch{heard}, {rate}, {t.info.subtype}{start}")
-        else:
-            item.setToolTip(t.path)
+        item.setToolTip(track_tooltip(t))
         self.setItem(row, 0, item)
         for col in (5, 6):
             it = QTableWidgetItem("")
@@ -467,9 +468,7 @@ class TrackTable(QTableWidget):
         uncertain = role_is_uncertain(t.role)
         name_item.setForeground(QBrush(QColor("#e0b341")) if uncertain else QBrush())
         name_item.setText(t.name if not uncertain else f"{UNCERTAIN_MARK} {t.name}")
-        if uncertain:
-            why = (f"matched “{t.role.matched}”" if t.role.matched else "a weak match")
-            name_item.setToolTip(f"{t.name}\nRole guessed from the name ({why}); check it.\n{t.path}")
+        name_item.setToolTip(track_tooltip(t))
         lufs = p.track_loudness(t.id)
         self.item(row, 5).setText(f"{lufs:.1f}" if math.isfinite(lufs) else "silent")
         combo = self.role_combos.get(t.id)

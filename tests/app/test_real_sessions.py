@@ -248,20 +248,28 @@ def test_layout_at_1024x700_keeps_every_toolbar_action_and_the_table_usable(qtbo
 # --- roles -------------------------------------------------------------------------------------
 
 def test_only_uncertain_role_guesses_are_marked(qtbot, make_window, tmp_path):
+    """A guess less sure than one clearly named role gets the mark and its tooltip asks to check it: two instruments
+    in one file, and a weak word alone (a bare "Upright", "Vocoder" or "Beat", which the README says the app asks
+    about). Clear names, an instrument beside a weak word and the "other" default are left unmarked."""
     folder = tmp_path / "song"
     folder.mkdir()
     rate = 8000
-    for name in ("MELODY BREAK.wav", "SYNTH PAD.wav", "Kick.wav", "Lead Vox.wav", "BEEPS.wav", "PAD + BASS.wav"):
+    names = ("MELODY BREAK.wav", "SYNTH PAD.wav", "Kick.wav", "Lead Vox.wav", "BEEPS.wav", "PAD + BASS.wav",
+             "Upright.wav", "Vocoder.wav", "HOUSE BEAT.wav", "Fiddle.wav")
+    for name in names:
         sf.write(str(folder / name), (0.1 * np.random.default_rng(1).standard_normal(rate)).astype(np.float32),
                  rate)
     w = make_window()
     c = load(qtbot, w, [folder])
     marked = {tid for tid in w.table.row_ids if w.table.name_item(tid).text() != c.project.tracks.get(tid).name}
-    # "other" by default (BEEPS) and clear names (Kick, Lead Vox) are not marked; two instruments in one file are
-    assert "PAD + BASS.wav" in marked and marked <= {"MELODY BREAK.wav", "PAD + BASS.wav"}
-    # "BREAK" is a weak hint: the guess is either not taken (other) or marked as doubtful
-    melody = c.project.tracks.get("MELODY BREAK.wav").role
-    assert ("MELODY BREAK.wav" in marked) == (melody.role != "other")
+    assert marked == {"PAD + BASS.wav", "Upright.wav", "Vocoder.wav", "HOUSE BEAT.wav"}
+    tip = w.table.name_item("Upright.wav").toolTip()
+    assert "matched “upright”); check it." in tip and "1 ch, 8 kHz" in tip   # the file's own lines are kept
+    assert c.project.tracks.get("MELODY BREAK.wav").role.role == "other"
+    c.set_role("Upright.wav", "bass")      # confirmed: the mark and the request go, the file's lines stay
+    qtbot.waitUntil(lambda: w.table.name_item("Upright.wav").text() == "Upright.wav")
+    tip = w.table.name_item("Upright.wav").toolTip()
+    assert "check it" not in tip and "1 ch, 8 kHz" in tip
 
 
 def test_a_selection_gets_one_role_at_once(qtbot, make_window, stems):
