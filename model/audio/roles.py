@@ -85,8 +85,9 @@ SOUND_DESIGN_WORDS = (
     r"blips?", r"glitch\w*", r"stutters?", r"whoosh\w*", r"swoosh\w*", r"swells?",
 )
 # Words that say "vocals" only when nothing else in the name names an instrument: a vocoder or a talk box is a
-# voice played through a synth ("Vocoder Synth" is the synth).
-WEAK_VOCAL_WORDS = (r"vocoders?", r"talk ?box\w*")
+# voice played through a synth ("Vocoder Synth" is the synth); a hip-hop session names its vocal takes by the
+# song's sections ("Hook", "Verse 2"), where "Synth Hook" is the synth.
+WEAK_VOCAL_WORDS = (r"vocoders?", r"talk ?box\w*", r"hook", r"verse")
 # Instrument words that name neither vocals, drums nor bass: they make a guess "other", or mark a name
 # that also names a role ("PAD + BASS") as ambiguous.
 OTHER_WORDS = (
@@ -98,6 +99,9 @@ OTHER_WORDS = (
     r"violins?", r"violas?", r"cellos?", r"celli", r"harps?", r"trumpets?", r"trombones?", r"tubas?",
     r"clarinets?", r"oboes?", r"bassoons?", r"woodwinds?", r"orch\w*", r"marimbas?", r"vibraphones?",
     r"xylophones?", r"glock\w*", r"ukuleles?", r"mandolins?", r"banjos?", r"sitars?",
+    r"fiddle", r"pedal ?steel", r"lap ?steel", r"dobro", r"vibes", r"hammond", r"poly ?synth", r"supersaw",
+    r"kalimba", r"bag ?pipes?", r"harmonium", r"erhu", r"koto", r"oud", r"bouzouki", r"lute", r"ocarina",
+    r"piccolo", r"flugel\w*", r"euphonium", r"cornet", r"theremin", r"clavi",
     # the same in other languages (accents folded)
     r"guitares?", r"gitarren?", r"guitarras?", r"chitarr[ae]", r"klavier", r"clavier", r"teclados?", r"tastier[ae]",
     r"pianoforte", r"cordes", r"cuerdas", r"cordas", r"streicher", r"archi", r"cuivres", r"metales", r"blaser",

@@ -95,6 +95,27 @@ def test_sound_design_names_are_other_and_only_describe_a_role_part(name, role, 
     assert (guess.role, guess.confidence) == (role, GUESS_CONFIDENCE[kind])
 
 
+@pytest.mark.parametrize("name", [
+    "Fiddle.wav", "Pedal Steel.wav", "Lap Steel.wav", "Dobro.wav", "Vibes.wav", "Hammond.wav", "Polysynth.wav",
+    "Supersaw.wav", "Kalimba.wav", "Bagpipes.wav", "Harmonium.wav", "Erhu.wav", "Koto.wav", "Oud.wav",
+    "Bouzouki.wav", "Lute.wav", "Ocarina.wav", "Piccolo.wav", "Flugelhorn.wav", "Euphonium.wav", "Cornet.wav",
+    "Theremin.wav", "Clavi.wav",
+])
+def test_country_jazz_folk_and_synth_instruments_are_other_and_sure(name):
+    """Instruments of other genres were the unsure default, which kept every "other" suggestion tentative."""
+    guess = guess_role(name)
+    assert (guess.role, guess.source, guess.confidence) == ("other", "name", GUESS_CONFIDENCE["clear"])
+
+
+@pytest.mark.parametrize("name, role, kind", [
+    ("Hook.wav", "vocals", "weak"), ("Verse 2.wav", "vocals", "weak"), ("Hooks.wav", "vocals", "weak"),
+    ("Synth Hook.wav", "other", "clear"), ("Verse Gtr.wav", "other", "clear"), ("Hook Vox.wav", "vocals", "clear"),
+])
+def test_hip_hop_section_names_are_vocal_takes_unless_an_instrument_is_named(name, role, kind):
+    guess = guess_role(name)
+    assert (guess.role, guess.confidence) == (role, GUESS_CONFIDENCE[kind])
+
+
 def test_guess_confidence_marks_only_uncertain_guesses():
     assert guess_role("Lead Vox.wav").confidence >= 0.9
     assert guess_role("Synth Bass.wav").confidence >= 0.9  # one instrument, named in full
