@@ -143,6 +143,15 @@ class MixProject:
         self.revision += 1
         self.dirty = True
 
+    def _forget_history(self, ab_reference: GainState | None) -> None:
+        """A new mix in the window: no undo or redo, no Apply to continue, A/B against ``ab_reference``."""
+        self.ab_reference = ab_reference
+        self.applied_advice = None
+        self._applied_source, self._applied_roles = None, set()
+        self._undo.clear()
+        self._redo.clear()
+        self._coalesce_key = None
+
     # --- tracks ------------------------------------------------------------
     def set_tracks(self, tracks: TrackSet, lufs: Mapping[str, float] | None = None,
                    findings: Iterable[Finding] = (), notes: Iterable[str] = (),
@@ -209,12 +218,7 @@ class MixProject:
         self.region = None
         self.advice = None
         self.load_findings, self.load_notes, self.failed = (), (), ()
-        self.ab_reference = None
-        self.applied_advice = None
-        self._applied_source, self._applied_roles = None, set()
-        self._undo.clear()
-        self._redo.clear()
-        self._coalesce_key = None
+        self._forget_history(ab_reference=None)
         self._bump()
 
     def default_anchor(self) -> str | None:
@@ -682,12 +686,7 @@ class MixProject:
         if state.region:
             self.set_region(state.region)
         self.missing = state.missing
-        self.ab_reference = ab_reference
-        self.applied_advice = None
-        self._applied_source, self._applied_roles = None, set()
-        self._undo.clear()
-        self._redo.clear()
-        self._coalesce_key = None
+        self._forget_history(ab_reference)
         self.revision += 1
         self.advice = state.advice
         if state.advice is not None:
