@@ -22,11 +22,12 @@ from model.advice.profiles import (BalanceProfile, PairStats, bridge, bridge_leg
 from model.advice.templates import CORRECTION_RANGE_DB, DIRECTION, GAIN_RANGE_DB, render_response
 from model.advice.types import TENTATIVE_BELOW, RoleGain, WindowVerdict
 from model.audio.roles import TRACK_ANCHOR
-from model.audio.findings import Finding
+from model.audio.findings import Finding, listed
 from model.audio.segments import MIN_ACTIVE_SHARE, Window, WindowPlan, select_windows
 
 if TYPE_CHECKING:
     from model.audio.measure import Measurements, WindowLevels
+    from model.audio.tracks import Track
 
 #: The size of a fader error the probability weighs against a balanced mix (the synthetic protocol's range).
 FLAW_RANGE_DB = (GAIN_RANGE_DB["loud"][0], GAIN_RANGE_DB["very_loud"][1])
@@ -134,6 +135,19 @@ class PairJudgement:
                       "via": tuple(data.get("via", ())), "legs": tuple(tuple(g) for g in data.get("legs", ()))})
 
 
+def _guess_words(files: Sequence[Track]) -> tuple[str, str, str]:
+    """(the files, how their roles were guessed, when to set them) for files a name gave an uncertain role: a name
+    of two instruments ("PAD + BASS"), or one that names none and is taken for "other" ("SLIDE")."""
+    one = len(files) == 1
+    if any(t.role.source == "name" for t in files):
+        how, fix = ("an ambiguous file name", "if it holds other parts too") if one else (
+            "ambiguous file names", "if they hold other parts too")
+    else:
+        how, fix = ("a file name that names no instrument", "if it is not one of the other instruments") if one else (
+            "file names that name no instrument", "if they are not among the other instruments")
+    return listed([t.name for t in files], 3), how, fix
+
+
 class BalanceAdvisor:
     """The embedded default advisor: measured loudness against a balance profile."""
 
@@ -228,10 +242,10 @@ class BalanceAdvisor:
         judged = [measurements.levels_for(v.window) for v in verdicts]
         fallback = any(not v.window.gated for v in verdicts)
         cap = UNGATED_CAP if fallback else 1.0
-        guessed = {}  # role -> its audible files whose role was guessed from an ambiguous name
+        guessed = {}  # role -> its audible files whose role was guessed from an ambiguous name or none
         for t in request.tracks.tracks:
             if t.role.confidence < UNCERTAIN_GUESS and t.role.source != "user" and request.gains.audible(t):
-                guessed.setdefault(t.role.role, []).append(t.name)
+                guessed.setdefault(t.role.role, []).append(t)
         pairs = [self._judge_pair(request, measurements, judged, verdicts, role, fallback,
                                   cap if role not in guessed and anchor not in guessed else min(cap, GUESSED_CAP))
                  for role in measurements.roles_present if role != anchor]
@@ -295,7 +309,7 @@ class BalanceAdvisor:
                              len(mine), spread_lu=stats.spread)
 
     def _notes(self, pairs: Sequence[PairJudgement], primary: RoleGain | None,
-               verdicts: Sequence[WindowVerdict], fallback: bool, guessed: Mapping[str, list[str]]) -> list[Finding]:
+               verdicts: Sequence[WindowVerdict], fallback: bool, guessed: Mapping[str, list[Track]]) -> list[Finding]:
         out = []
         for p in pairs:
             if p.reason:
@@ -311,21 +325,23 @@ class BalanceAdvisor:
                                    f"{p.role} vs {p.anchor}: judged over {p.windows} window(s) where both play; "
                                    f"{p.skipped} skipped (in each, one of them is silent or plays in under "
                                    f"{MIN_ACTIVE_SHARE:.0%} of it)."))
-            names = guessed.get(p.role, []) + guessed.get(p.anchor, [])   # its files' roles, guessed uncertainly
+            files = guessed.get(p.role, []) + guessed.get(p.anchor, [])   # its files' roles, guessed uncertainly
+            names, how, fix = _guess_words(files) if files else ("", "", "")
+            one = len(files) == 1
             if p.suggestion is not None and p.suggestion.confidence < TENTATIVE_BELOW:
                 why = "finished songs of this kind disagree this much" if (p.probability or 0) < TENTATIVE_BELOW else (
                     f"measured through the {' and '.join(p.via)} only" if p.via else
                     "its windows disagree" if (p.agreement or 0) < TENTATIVE_BELOW else
-                    f"the role of {', '.join(names[:3])} was guessed from an ambiguous file name; set it to make "
-                    f"the advice firm")
+                    f"the role{'' if one else 's'} of {names} {'was' if one else 'were'} guessed from {how}; set "
+                    f"{'it' if one else 'them'} to make the advice firm")
                 out.append(Finding("tentative", "info",
                                    f"{p.role}: tentative ({p.suggestion.confidence:.0%}): {why}."))
-            if p.suggestion is not None and names and (p.probability or 0) < TENTATIVE_BELOW:
+            if p.suggestion is not None and files and (p.probability or 0) < TENTATIVE_BELOW:
                 # the advice is tentative for another reason, but its role may not even be what the name says
                 out.append(Finding("role_guessed", "info",
-                                   f"{p.role} vs {p.anchor} rests on {', '.join(names[:3])}, whose role was guessed "
-                                   f"from an ambiguous file name: if it holds other parts too, set its role "
-                                   f"and critique again."))
+                                   f"{p.role} vs {p.anchor} rests on {names}, whose role{' was' if one else 's were'} "
+                                   f"guessed from {how}: {fix}, set {'its role' if one else 'their roles'} and "
+                                   "critique again."))
         if primary is not None:
             louder = [v for v in verdicts if v.target == primary.role and v.category != primary.category]
             if louder:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -268,6 +269,27 @@ def test_advice_that_is_tentative_anyway_still_names_the_ambiguous_track_it_rest
     set_by_user = critique(AdviceRequest(load_tracks([folder], roles={"Pad + Bass.wav": "bass"}).tracks, "vocals"),
                            BalanceAdvisor(wide(0.0, 6.0)))
     assert not [f for f in set_by_user.findings if f.code == "role_guessed"]
+
+
+def test_files_whose_names_name_no_instrument_are_called_so_not_ambiguous(tmp_path):
+    """Names that name nothing ("SLIDE", "FILL BUILD") are taken for "other", unsure: the notes say that, not
+    "ambiguous", in the plural where there are several."""
+    def song(db: float):   # the other instruments db over the vocals, in two files named like nothing
+        folder = noise_song(tmp_path / f"s{db}", db={"other": db - 6.02})   # a copy adds in phase: +6.02 dB
+        (folder / "Keys.wav").rename(folder / "SLIDE.wav")
+        shutil.copy(folder / "SLIDE.wav", folder / "FILL BUILD.wav")
+        return load_tracks([folder]).tracks
+
+    advice = critique(AdviceRequest(song(9.0), "vocals"), BalanceAdvisor(wide(0.0, 1.0)))
+    other = next(s for s in advice.suggestions if s.role == "other")
+    assert other.confidence < 0.5
+    assert [f.message for f in advice.findings if f.code == "tentative"] == [
+        f"other: tentative ({other.confidence:.0%}): the roles of FILL BUILD.wav, SLIDE.wav were guessed from file "
+        "names that name no instrument; set them to make the advice firm."]
+    advice = critique(AdviceRequest(song(5.0), "vocals"), BalanceAdvisor(wide(0.0, 6.0)))
+    assert [f.message for f in advice.findings if f.code == "role_guessed"] == [
+        "other vs vocals rests on FILL BUILD.wav, SLIDE.wav, whose roles were guessed from file names that name no "
+        "instrument: if they are not among the other instruments, set their roles and critique again."]
 
 
 def test_other_out_of_band_is_a_secondary_suggestion(write_session):
