@@ -21,7 +21,8 @@ import numpy as np
 MASK_SPEAKERS = ("FL", "FR", "FC", "LFE", "BL", "BR", "FLC", "FRC", "BC", "SL", "SR", "TC", "TFL", "TFC", "TFR",
                  "TBL", "TBC", "TBR")
 #: Core Audio's channel layout tags (the tag's upper 16 bits; its lower 16 are the channel count) with the speakers
-#: of their channels in order, from Apple's CAF specification. Its Ls/Rs are the mask's BL/BR, except beside rear
+#: of their channels in order, from Apple's CAF specification and Core Audio's headers (the WAVE and Atmos tags, which
+#: came later; Logic's own tags are not listed). Its Ls/Rs are the mask's BL/BR, except beside rear
 #: surrounds (Rls/Rrs = BL/BR), where they are the sides (SL/SR), as a 7.1 WAV file's mask has them.
 APPLE_LAYOUTS = {
     108: ("FL", "FR", "BL", "BR"), 109: ("FL", "FR", "BL", "BR", "FC"), 110: ("FL", "FR", "BL", "BR", "FC", "BC"),
@@ -40,13 +41,23 @@ APPLE_LAYOUTS = {
     140: ("FL", "FR", "SL", "SR", "FC", "BL", "BR"), 141: ("FC", "FL", "FR", "BL", "BR", "BC"),
     142: ("FC", "FL", "FR", "BL", "BR", "BC", "LFE"), 143: ("FC", "FL", "FR", "SL", "SR", "BL", "BR"),
     144: ("FC", "FL", "FR", "SL", "SR", "BL", "BR", "BC"),
+    # the WAVE_* tags: WAV's own orders, rear surrounds where WAV's mask puts Ls/Rs
+    185: ("FL", "FR", "BL", "BR"), 186: ("FL", "FR", "FC", "BL", "BR"), 187: ("FL", "FR", "FC", "LFE", "BL", "BR"),
+    188: ("FL", "FR", "FC", "LFE", "BC", "BL", "BR"), 189: ("FL", "FR", "FC", "LFE", "BL", "BR", "SL", "SR"),
+    # Dolby Atmos beds: 7.1.4, 9.1.6, 5.1.2, 5.1.4, 7.1.2 (heights after the bed)
+    192: ("FL", "FR", "FC", "LFE", "SL", "SR", "BL", "BR", "TFL", "TFR", "TBL", "TBR"),
+    193: ("FL", "FR", "FC", "LFE", "SL", "SR", "BL", "BR", "FLW", "FRW", "TFL", "TFR", "TSL", "TSR", "TBL", "TBR"),
+    194: ("FL", "FR", "FC", "LFE", "BL", "BR", "TSL", "TSR"),
+    195: ("FL", "FR", "FC", "LFE", "BL", "BR", "TFL", "TFR", "TBL", "TBR"),
+    196: ("FL", "FR", "FC", "LFE", "SL", "SR", "BL", "BR", "TSL", "TSR"),
 }
 #: The layout tags that defer to the bitmap or to one description per channel.
 APPLE_USE_DESCRIPTIONS, APPLE_USE_BITMAP = 0, 1 << 16
-#: Core Audio's channel labels: 1..18 are the mask's speakers in bit order; rear surrounds, a second LFE, a direct
-#: back centre and a mono channel are the others a surround stem holds.
-APPLE_LABELS = {**{i + 1: s for i, s in enumerate(MASK_SPEAKERS)}, 33: "BL", 34: "BR", 37: "LFE", 42: "FC",
-                44: "BC"}
+#: Core Audio's channel labels: 1..18 are the mask's speakers in bit order; rear surrounds, front wides, a second
+#: LFE, a direct back centre, a mono channel and the Atmos heights (top middle and top rear) are the others a
+#: surround stem holds.
+APPLE_LABELS = {**{i + 1: s for i, s in enumerate(MASK_SPEAKERS)}, 33: "BL", 34: "BR", 35: "FLW", 36: "FRW",
+                37: "LFE", 42: "FC", 44: "BC", 49: "TSL", 51: "TSR", 52: "TBL", 53: "TBC", 54: "TBR"}
 #: The channel order of WAV, FLAC, AIFF and CAF files whose header names no speakers, by channel count (SMPTE / ITU).
 SMPTE_ORDER = {
     3: ("FL", "FR", "FC"), 4: ("FL", "FR", "BL", "BR"), 5: ("FL", "FR", "FC", "BL", "BR"),
@@ -62,14 +73,14 @@ VORBIS_ORDER = {
 #: How mixing engineers name the speakers (a DAW's I/O setup: L R C LFE Ls Rs).
 SPEAKER_NAMES = {"FL": "L", "FR": "R", "FC": "C", "LFE": "LFE", "BL": "Ls", "BR": "Rs", "FLC": "Lc", "FRC": "Rc",
                  "BC": "Cs", "SL": "Lss", "SR": "Rss", "TC": "Tc", "TFL": "Ltf", "TFC": "Ctf", "TFR": "Rtf",
-                 "TBL": "Ltr", "TBC": "Ctr", "TBR": "Rtr"}
+                 "TBL": "Ltr", "TBC": "Ctr", "TBR": "Rtr", "FLW": "Lw", "FRW": "Rw", "TSL": "Ltm", "TSR": "Rtm"}
 _HALF_POWER = float(np.sqrt(0.5))   # -3 dB
 #: (left, right) gain of each speaker in the fold.
 _GAINS = {
     "FL": (1.0, 0.0), "FR": (0.0, 1.0), "LFE": (0.0, 0.0),
     **{p: (_HALF_POWER, _HALF_POWER) for p in ("FC", "BC", "TC", "TFC", "TBC")},
-    **{p: (_HALF_POWER, 0.0) for p in ("FLC", "BL", "SL", "TFL", "TBL")},
-    **{p: (0.0, _HALF_POWER) for p in ("FRC", "BR", "SR", "TFR", "TBR")},
+    **{p: (_HALF_POWER, 0.0) for p in ("FLC", "BL", "SL", "TFL", "TBL", "FLW", "TSL")},
+    **{p: (0.0, _HALF_POWER) for p in ("FRC", "BR", "SR", "TFR", "TBR", "FRW", "TSR")},
 }
 
 

@@ -210,6 +210,31 @@ def test_a_caf_or_aiff_file_folds_by_the_speakers_its_channel_layout_names(tmp_p
     np.testing.assert_allclose(track.audio, np.stack([x[:, centre]] * 2, axis=1) * np.sqrt(0.5), atol=1e-4)
 
 
+@pytest.mark.parametrize("how, channels, sounding, speaker, side", [
+    (dict(tag=192 << 16 | 12), 12, 10, "TBL", "left"),    # Atmos 7.1.4: L R C LFE Lss Rss Lrs Rrs Ltf Rtf Ltr Rtr
+    (dict(tag=193 << 16 | 16), 16, 9, "FRW", "right"),    # Atmos 9.1.6: ... Lrs Rrs Lw Rw Ltf Rtf Ltm Rtm Ltr Rtr
+    (dict(tag=194 << 16 | 8), 8, 6, "TSL", "left"),       # Atmos 5.1.2: L R C LFE Ls Rs Ltm Rtm
+    (dict(tag=189 << 16 | 8), 8, 5, "BR", "right"),       # WAVE 7.1: L R C LFE Rls Rrs Ls Rs
+    (dict(tag=0, labels=(1, 2, 3, 4, 5, 6, 33, 34, 35, 36, 13, 15, 49, 51, 52, 54)), 16, 12, "TSL", "left"),
+])
+def test_atmos_beds_and_wave_layouts_fold_each_height_and_wide_to_its_side(tmp_path, how, channels, sounding,
+                                                                           speaker, side):
+    """An Atmos bed bounced to CAF (Logic, Apple's APIs) names its speakers by a tag Core Audio added after the CAF
+    specification, or by one label a channel: a height or a wide channel plays on its side at -3 dB, as the other
+    channels of a side do, and the LFE (channel 4) is left out."""
+    x = np.zeros((SR, channels), np.float32)
+    x[:, sounding] = tone(1.0, amp=0.5)
+    x[:, 3] = tone(1.0, amp=0.5)        # the LFE
+    sf.write(tmp_path / "bed.caf", x, SR, format="CAF", subtype="PCM_24")
+    _with_apple_layout(tmp_path / "bed.caf", **how)
+    track = load_tracks([tmp_path / "bed.caf"]).tracks.tracks[0]
+    assert len(track.info.positions) == channels and track.info.positions[3] == "LFE"
+    assert track.info.positions[sounding] == speaker
+    heard = x[:, sounding] * np.sqrt(0.5)
+    expect = np.stack([heard, 0 * heard] if side == "left" else [0 * heard, heard], axis=1)
+    np.testing.assert_allclose(track.audio, expect, atol=1e-4)
+
+
 def test_a_channel_layout_this_table_does_not_know_leaves_the_format_order():
     from model.audio.channels import APPLE_LAYOUTS, apple_layout_speakers, speaker_positions
 
