@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QGrid
                                QToolButton, QWidget)
 
 from model.audio.channels import layout_words
-from model.audio.roles import GUESS_CONFIDENCE, ROLES, TARGET_ROLES
+from model.audio.roles import ROLES, TARGET_ROLES
 
 from mixingbuddy_app.project import GAIN_MAX_DB, GAIN_MIN_DB
 from mixingbuddy_app.widgets.after_burst import AfterBurst
@@ -109,16 +109,6 @@ def role_reading(controller, role: str, exact: bool):
 UNCERTAIN_MARK = "?"
 
 
-def role_is_uncertain(guess) -> bool:
-    """Whether a guessed role deserves a mark: any name guess less sure than one role named clearly (a bare
-    "Room", "Beat" or "Upright", a name of two instruments as "PAD + BASS").
-
-    A track that no pattern matched is simply "other" (not marked: most such stems are synths, pads, FX);
-    the user's own choice is never marked.
-    """
-    return guess.source == "name" and guess.confidence < GUESS_CONFIDENCE["clear"]
-
-
 def track_tooltip(t) -> str:
     """A track name's tooltip: the file, how it is heard (channels, fold, side), its rate, format and timestamp,
     and, for a guess the table marks, what it was guessed from."""
@@ -130,7 +120,7 @@ def track_tooltip(t) -> str:
         lines.append(f"{t.info.channels} ch{heard}, {rate}, {t.info.subtype}")
         if t.info.start_s:
             lines.append(f"starts {t.info.start_s:.3f} s into the timeline (its Broadcast WAV timestamp)")
-    if role_is_uncertain(t.role):
+    if t.role.unsure:
         why = f"matched “{t.role.matched}”" if t.role.matched else "a weak match"
         lines.append(f"Role guessed from the name ({why}); check it.")
     return "\n".join(lines)
@@ -465,7 +455,7 @@ class TrackTable(QTableWidget):
         p = self.controller.project
         row = self.track_row(t.id)
         name_item = self.item(row, 0)
-        uncertain = role_is_uncertain(t.role)
+        uncertain = t.role.unsure
         name_item.setForeground(QBrush(QColor("#e0b341")) if uncertain else QBrush())
         name_item.setText(t.name if not uncertain else f"{UNCERTAIN_MARK} {t.name}")
         name_item.setToolTip(track_tooltip(t))

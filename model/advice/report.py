@@ -20,7 +20,7 @@ from model.advice.balance import PairJudgement
 from model.advice.templates import stem_grammar, stems_phrase
 from model.advice.types import TENTATIVE_BELOW, Advice, Claim, RoleGain, WindowLeftOut, WindowVerdict
 from model.advice.wording import Party
-from model.audio.findings import Finding
+from model.audio.findings import Finding, listed
 from model.audio.roles import ROLES, TARGET_ROLES
 from model.audio.segments import Window
 
@@ -323,6 +323,10 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
             rel = fmt_db(pair.offset_lu if judged else r["rel_anchor_lu"], signed=True)
         lines.append(f"  {role:<{width}} {r['tracks']:>6} {fmt_db(r['lufs']):>7} {rel:>13} {band:>14}  {verdict}")
     lines += true_peak_lines(m)
+    unsure = [f"{t['name']} ({t['role']})" for t in m["tracks"] if t.get("role_unsure")]
+    if unsure:
+        lines += ["", f"  Roles guessed from unsure names (check them; --role 'FILE=ROLE' sets one): "
+                      f"{listed(unsure, 6)}."]
     left = f", {len(advice.left_out)} left out" if advice.left_out else ""
     lines += ["", f"  Timeline ({len(advice.windows)} window(s){left}):"] + _timeline(advice)
     warnings = [(f.severity, f.message, f.files_line()) for f in advice.doctor_findings] + [("note", n, "") for n in notes]

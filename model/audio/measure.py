@@ -167,7 +167,8 @@ class Measurements:
             "duration_s": round(self.track_set.duration_s, 3),
             "anchor": anchor_role,
             "tracks": [{"id": tid, "name": tracks[tid].name, "role": tracks[tid].role.role,
-                        "role_source": tracks[tid].role.source, **level_json(self.tracks[tid])}
+                        "role_source": tracks[tid].role.source, "role_unsure": tracks[tid].role.unsure,
+                        **level_json(self.tracks[tid])}
                        for tid in self.track_ids],
             "roles": {r: {"tracks": 1 if r in self.single_track_roles else
                           sum(1 for t in self.track_ids if tracks[t].role.role == r),

@@ -158,6 +158,13 @@ class RoleGuess:
     matched: str | None = None
     confidence: float = 1.0  # GUESS_CONFIDENCE: only low values need the user's eye
 
+    @property
+    def unsure(self) -> bool:
+        """Whether the user should check it: a name guess less sure than one role named clearly (a bare "Room",
+        "Beat" or "Upright", a name of two instruments as "PAD + BASS"). A name that names nothing is simply
+        "other" (most such stems are synths, pads, FX), and the user's own choice is sure."""
+        return self.source == "name" and self.confidence < GUESS_CONFIDENCE["clear"]
+
 
 #: Letters that are not a base letter plus an accent, spelled as their usual ASCII.
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss", "ø": "o", "Ø": "O", "ł": "l",

@@ -285,6 +285,18 @@ def test_true_peak_is_printed_only_when_asked_for(tmp_path):
     assert "True peak" not in run(song).stdout
 
 
+def test_roles_guessed_from_unsure_names_are_listed_to_check_until_set(tmp_path):
+    """The app marks these tracks; the CLI names them under the role table, and the JSON says which they are."""
+    song = stems_from_one_noise(tmp_path / "song", {"Lead Vox.wav": 0.0, "Kick.wav": 3.0, "Upright.wav": -3.0,
+                                                    "HOUSE BEAT.wav": 0.0, "SLIDE.wav": -6.0})
+    text = run(song).stdout
+    assert ("Roles guessed from unsure names (check them; --role 'FILE=ROLE' sets one): HOUSE BEAT.wav (drums), "
+            "Upright.wav (bass).") in text
+    data = json.loads(run(song, "--json", "--role", "Upright.wav=bass").stdout)
+    assert {t["name"] for t in data["measurements"]["tracks"] if t["role_unsure"]} == {"HOUSE BEAT.wav"}
+    assert "Roles guessed" not in run(song, "--role", "Upright.wav=bass", "--role", "HOUSE BEAT.wav=drums").stdout
+
+
 @pytest.mark.parametrize("span,words", [("25:40", "ends after the song (the song runs 0 to 30.0 s, 0:30.0): give END 30.0"),
                                         ("31:40", "starts after the song ends"),
                                         ("-5:10", "START must be 0 or more"),
