@@ -51,7 +51,7 @@ def song_source(path: str, overrides: dict[str, str]):
 
 def summary(profile, out: Path | None) -> str:
     """n songs, then per pair: songs, windows, median and spread (of a checked BalanceProfile)."""
-    from model.advice.profiles import LEFT_OUT_AS_COPIES
+    from model.advice.profiles import LEFT_OUT_AS_COPIES, UNSURE_ROLES
 
     prov = profile.provenance
     width = max(14, *(len(f"{r}|{a}") for r, a in profile.pairs))
@@ -76,6 +76,10 @@ def summary(profile, out: Path | None) -> str:
         lines += ["", "  left out as copies of a song's other files (a full mix or a group's bus: it would count them "
                   "twice; set its role with --role to count it): " + "; ".join(f"{song}: {', '.join(map(str, names))}"
                                                                for song, names in copies.items())]
+    unsure = prov.get(UNSURE_ROLES)
+    if isinstance(unsure, dict) and unsure:
+        lines += ["", "  roles guessed from unsure names, learned as guessed (check them; --role 'FILE=ROLE' sets one in "
+                  "every song): " + "; ".join(f"{song}: {', '.join(map(str, names))}" for song, names in unsure.items())]
     if out is not None:
         lines += ["", f"  written to {out}"]
     return "\n".join(lines)

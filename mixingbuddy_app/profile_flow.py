@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from model.advice.profiles import (DEFAULT_PROFILE, LEFT_OUT_AS_COPIES, MIN_SONGS, fit_profile, resolve_profile,
-                                   user_profile_path, write_profile)
+from model.advice.profiles import (DEFAULT_PROFILE, LEFT_OUT_AS_COPIES, MIN_SONGS, UNSURE_ROLES, fit_profile,
+                                   resolve_profile, user_profile_path, write_profile)
 from model.audio.tracks import path_key
 from model.errors import Cancelled, InputError, MixingBuddyError
 
@@ -72,6 +72,7 @@ class FitProfileJob(PoolJob):
             self.token.raise_if_cancelled()   # cancelled during the last song: nothing is written
             write_profile(profile, self.out)
             left_out = profile["provenance"].get(LEFT_OUT_AS_COPIES, {})
+            unsure = profile["provenance"].get(UNSURE_ROLES, {})
         except Cancelled:
             self.fail(cancelled_report("Learn a profile"))
             return
@@ -84,7 +85,7 @@ class FitProfileJob(PoolJob):
         except Exception as exc:  # never let a bad song take the window down
             self.fail(ErrorReport.from_exception(exc, "Learn a profile"))
             return
-        self.emit("finished", (self.name, self.out, left_out))
+        self.emit("finished", (self.name, self.out, left_out, unsure))
 
 
 class ProfileMixin:
@@ -163,7 +164,7 @@ class ProfileMixin:
         return current
 
     def _on_learned(self, job_id: int, result) -> None:
-        name, path, left_out = result
+        name, path, left_out, unsure = result
         if not self._finish_learning(job_id, f"Learned the profile '{name}' ({path}); the next critique judges "
                                              f"against it."):
             return
@@ -171,6 +172,11 @@ class ProfileMixin:
             files = ", ".join(f"{file} in {song}" for song, files in left_out.items() for file in files)
             self.error.emit(ErrorReport("Learn a profile", "Left out as copies of a song's other files (a full mix "
                                         f"or a group's bus would count them twice): {files}.", "", "warning"))
+        if unsure:     # folders' roles are guessed: the user never saw these guesses, and the profile keeps them
+            files = "; ".join(f"{song}: {', '.join(names)}" for song, names in unsure.items())
+            self.error.emit(ErrorReport("Learn a profile", "Learned with roles guessed from unsure names (to set "
+                                        "them, open the song, set the roles, save it as a session and learn from the "
+                                        f"session): {files}.", "", "warning"))
         self.profiles_changed.emit()
         self.set_profile(name)
         self.profile_learned.emit(name)

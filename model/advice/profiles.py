@@ -16,7 +16,7 @@ import os
 import statistics
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -374,11 +374,21 @@ def combine(songs: Sequence[SongOffsets], name: str, method: str, description: s
     }
 
 
-def measure_song(song: SongSource, window_s: float = 10.0, cancel: "CancelToken | None" = None
-                 ) -> tuple[SongOffsets, dict[str, np.ndarray], str | None, list[str]]:
+class MeasuredSong(NamedTuple):
+    """What a profile learns from one finished song (``measure_song``)."""
+
+    offsets: SongOffsets
+    shapes: dict[str, np.ndarray]      # each role's tonal shape
+    lead: str | None                   # the file name of its lead vocal
+    copies: list[str]                  # files left out as copies of others (a full mix or a role's bus)
+    unsure: list[str]                  # "FILE (role)" of each audible file whose role a name guessed unsurely
+
+
+def measure_song(song: SongSource, window_s: float = 10.0, cancel: "CancelToken | None" = None) -> MeasuredSong:
     """One finished song, its files streamed once and never held whole (a 38-stem song fits in a few hundred MB):
-    its pair offsets, each role's tonal shape, the file name of its lead vocal (None when it has none) and the
-    names of the files left out as copies of others (a full mix or a role's bus: model.audio.copies).
+    its pair offsets, each role's tonal shape, the file name of its lead vocal (None when it has none), the
+    names of the files left out as copies of others (a full mix or a role's bus: model.audio.copies) and the files
+    counted in the role an unsure name gave them (``RoleGuess.unsure``: a profile keeps what it learns).
 
     Roles are guessed from the file names unless ``song.roles`` sets them (by file name or track id); the song
     is mixed with its own gains (``track_db``, ``role_db``, ``muted``). ``cancel`` is checked before each 10 s
@@ -409,8 +419,9 @@ def measure_song(song: SongSource, window_s: float = 10.0, cancel: "CancelToken 
 
     keep = set(roles) | ({lead} if lead else set())   # a file given a role, and the lead: stems
     (analysis, bands), gains, copies = without_copies(stream, gains, keep)
-    return (song_offsets(song.label, analysis.measurements, lead), song_tonal_shapes(bands.finish()),
-            tracks.get(lead).name if lead else None, [c.name for c in copies])
+    unsure = [f"{t.name} ({t.role.role})" for t in tracks.tracks if t.role.unsure and gains.audible(t)]  # copies out
+    return MeasuredSong(song_offsets(song.label, analysis.measurements, lead), song_tonal_shapes(bands.finish()),
+                        tracks.get(lead).name if lead else None, [c.name for c in copies], unsure)
 
 
 def check_songs(sources: Sequence[SongSource]) -> None:
@@ -449,6 +460,8 @@ def _where(song: SongSource) -> str:
 
 #: The provenance key naming, per song, the files left out as copies of its other files (model.audio.copies).
 LEFT_OUT_AS_COPIES = "left_out_as_copies"
+#: The provenance key naming, per song, the files counted in the role an unsure name gave them ("FILE (role)").
+UNSURE_ROLES = "unsure_roles"
 
 
 def fit_profile(songs: Sequence[SongSource | str | os.PathLike], name: str, method: str = "mixingbuddy profile fit",
@@ -465,23 +478,28 @@ def fit_profile(songs: Sequence[SongSource | str | os.PathLike], name: str, meth
     sources = [s if isinstance(s, SongSource) else SongSource(Path(s).name, (str(s),)) for s in songs]
     check_songs(sources)
     sources = distinct_labels(sources)
-    measured, shapes, leads, left_out = [], [], {}, {}
+    measured, shapes, leads, left_out, unsure = [], [], {}, {}, {}
     for i, song in enumerate(sources):
         if cancel:
             cancel.raise_if_cancelled()
         if progress:
             progress(i / len(sources), f"Measuring {song.label} ({i + 1} of {len(sources)})")
-        offsets, shape, leads[song.label], copies = measure_song(song, window_s, cancel)
-        measured.append(offsets)
-        shapes.append(shape)
-        if copies:
-            left_out[song.label] = copies
+        m = measure_song(song, window_s, cancel)
+        measured.append(m.offsets)
+        shapes.append(m.shapes)
+        leads[song.label] = m.lead
+        if m.copies:
+            left_out[song.label] = m.copies
+        if m.unsure:
+            unsure[song.label] = m.unsure
     if progress:
         progress(1.0, "Fitted")
     profile = combine(measured, name, method, description, window_s)
     profile["provenance"]["lead_vocal_tracks"] = leads
     if left_out:
         profile["provenance"][LEFT_OUT_AS_COPIES] = left_out
+    if unsure:
+        profile["provenance"][UNSURE_ROLES] = unsure
     tonal = TonalProfile(name, fit_tonal_shapes(shapes, tonal_bands_hz()), {
         "songs": [s.label for s in sources],
         "shape": "third-octave band level minus the role's K-weighted level, whole song, the song's own gains",

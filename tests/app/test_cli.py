@@ -403,6 +403,29 @@ def test_a_profile_learns_nothing_from_a_full_mix_or_a_bus_in_a_song_folder(tmp_
     assert "left out as copies" in fits[1].stdout and "song1: Song Master.wav" in fits[1].stdout
 
 
+def test_a_profile_fit_names_the_roles_it_learned_from_unsure_names(tmp_path):
+    """A profile keeps what it learns, and a folder's roles are guessed unseen: the fit says which files an unsure
+    name put in a role, per song, in its summary and its provenance; a role set with --role is sure."""
+    from tests.model.test_copies import kit, write
+
+    songs = []
+    for i in range(2):
+        parts = kit()
+        if i == 1:
+            parts["HOUSE BEAT.wav"] = parts.pop("Hats.wav")
+        songs.append(write(tmp_path / f"song{i}", parts))
+    fit = run_profile("fit", *songs, "--name", "mine", "--out", tmp_path / "mine.json")
+    assert fit.returncode == 0, fit.stderr
+    assert json.loads((tmp_path / "mine.json").read_text())["provenance"]["unsure_roles"] == {
+        "song1": ["HOUSE BEAT.wav (drums)"]}
+    assert "roles guessed from unsure names, learned as guessed" in fit.stdout
+    assert "song1: HOUSE BEAT.wav (drums)" in fit.stdout
+    fit = run_profile("fit", *songs, "--name", "mine", "--out", tmp_path / "set.json", "--role", "HOUSE BEAT.wav=drums")
+    assert fit.returncode == 0, fit.stderr
+    assert "unsure_roles" not in json.loads((tmp_path / "set.json").read_text())["provenance"]
+    assert "unsure names" not in fit.stdout
+
+
 def test_a_folder_of_song_folders_is_fitted_as_its_songs(tmp_path):
     """`profile fit ALBUM/` learns from the song folders inside it, as if each were given."""
     from tests.model.test_copies import kit, write

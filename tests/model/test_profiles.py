@@ -370,6 +370,8 @@ def test_shipped_electronic_profile_is_what_fitting_the_real_songs_gives():
             assert got[key] == pytest.approx(stats[key], abs=0.05), (pair, key)
         assert got["song_offsets"] == pytest.approx(stats["song_offsets"], abs=0.05), pair
         assert got["songs"] == stats["songs"] and got["windows"] == stats["windows"]
+    # the files it learned from unsure names are on record, as the fit found them
+    assert refit["provenance"]["unsure_roles"] == shipped["provenance"]["unsure_roles"]
 
 
 @pytest.mark.skipif(not REAL.is_dir(), reason=f"real stems not found at {REAL} (../shared is absent)")
