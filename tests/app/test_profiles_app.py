@@ -263,37 +263,29 @@ def test_the_advice_says_when_another_profile_would_not_back_a_confident_verdict
     assert critique(qtbot, w).profile_note and w.advice.profile_note.isVisible()
 
 
-def test_learning_from_a_folder_with_its_full_mix_says_the_mix_was_left_out(qtbot, real_window, user_dir, tmp_path):
+def learn_from(qtbot, window, tmp_path, second) -> list:
+    """Learn "mine" from two songs of the copies tests' stems, the second as ``second`` makes it; what Learn said."""
     from tests.model.test_copies import stems, write
 
     parts = stems()
-    folders = [write(tmp_path / "song0", parts),
-               write(tmp_path / "song1", {**parts, "Mixdown.wav": sum(parts.values())})]
-    w = real_window()
-    c = w.controller
+    folders = [write(tmp_path / "song0", parts), write(tmp_path / "song1", second(parts))]
     reports = []
-    c.error.connect(reports.append)
-    with qtbot.waitSignal(c.profile_learned, timeout=60000):
-        c.learn_profile([str(f) for f in folders], "mine")
-    said = [r for r in reports if r.title == "Learn a profile"]
+    window.controller.error.connect(reports.append)
+    with qtbot.waitSignal(window.controller.profile_learned, timeout=60000):
+        window.controller.learn_profile([str(f) for f in folders], "mine")
+    return [r for r in reports if r.title == "Learn a profile"]
+
+
+def test_learning_from_a_folder_with_its_full_mix_says_the_mix_was_left_out(qtbot, real_window, user_dir, tmp_path):
+    said = learn_from(qtbot, real_window(), tmp_path, lambda parts: {**parts, "Mixdown.wav": sum(parts.values())})
     assert len(said) == 1 and said[0].severity == "warning" and "Mixdown.wav in song1" in said[0].message
 
 
 def test_learning_from_folders_says_which_roles_rest_on_unsure_names(qtbot, real_window, user_dir, tmp_path):
     """A folder's roles are guessed where the user never sees them, and the profile keeps them: Learn says which
     files an unsure name put in a role, and how to set them."""
-    from tests.model.test_copies import stems, write
-
-    parts = stems()
-    renamed = {("HOUSE BEAT.wav" if name == "Hats.wav" else name): x for name, x in parts.items()}
-    folders = [write(tmp_path / "song0", parts), write(tmp_path / "song1", renamed)]
-    w = real_window()
-    c = w.controller
-    reports = []
-    c.error.connect(reports.append)
-    with qtbot.waitSignal(c.profile_learned, timeout=60000):
-        c.learn_profile([str(f) for f in folders], "mine")
-    said = [r for r in reports if r.title == "Learn a profile"]
+    said = learn_from(qtbot, real_window(), tmp_path, lambda parts: {
+        ("HOUSE BEAT.wav" if name == "Hats.wav" else name): x for name, x in parts.items()})
     assert len(said) == 1 and said[0].severity == "warning"
     assert said[0].message.startswith("Learned with roles guessed from unsure names")
     assert "song1: HOUSE BEAT.wav (drums)" in said[0].message and "save it as a session" in said[0].message
