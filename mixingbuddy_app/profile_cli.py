@@ -71,15 +71,14 @@ def summary(profile, out: Path | None) -> str:
               "  song range: the lowest and highest of the fitted songs' own offsets (the median lies between them)",
               "  window IQR: quartiles over all the songs' windows pooled, so songs with more windows weigh more",
               "  spread: how far a finished song of this kind may sit from the median (LU); it sets the confidence"]
-    copies = prov.get(LEFT_OUT_AS_COPIES)
-    if isinstance(copies, dict) and copies:
-        lines += ["", "  left out as copies of a song's other files (a full mix or a group's bus: it would count them "
-                  "twice; set its role with --role to count it): " + "; ".join(f"{song}: {', '.join(map(str, names))}"
-                                                               for song, names in copies.items())]
-    unsure = prov.get(UNSURE_ROLES)
-    if isinstance(unsure, dict) and unsure:
-        lines += ["", "  roles guessed from unsure names, learned as guessed (check them; --role 'FILE=ROLE' sets one in "
-                  "every song): " + "; ".join(f"{song}: {', '.join(map(str, names))}" for song, names in unsure.items())]
+    for key, what in ((LEFT_OUT_AS_COPIES, "left out as copies of a song's other files (a full mix or a group's bus: "
+                                           "it would count them twice; set its role with --role to count it)"),
+                      (UNSURE_ROLES, "roles guessed from unsure names, learned as guessed (check them; --role "
+                                     "'FILE=ROLE' sets one in every song)")):
+        per_song = prov.get(key)   # {song: [file, ...]}
+        if isinstance(per_song, dict) and per_song:
+            lines += ["", f"  {what}: " + "; ".join(f"{song}: {', '.join(map(str, names))}"
+                                                   for song, names in per_song.items())]
     if out is not None:
         lines += ["", f"  written to {out}"]
     return "\n".join(lines)

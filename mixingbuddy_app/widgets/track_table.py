@@ -336,9 +336,7 @@ class TrackTable(QTableWidget):
         self._show_role_title(role)
 
     def _build_track_items(self, row: int, t) -> None:
-        item = QTableWidgetItem(t.name)
-        item.setToolTip(track_tooltip(t))
-        self.setItem(row, 0, item)
+        self.setItem(row, 0, QTableWidgetItem(t.name))   # its mark and tooltip: _refresh_track, which rebuild runs
         for col in (5, 6):
             it = QTableWidgetItem("")
             it.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

@@ -135,9 +135,11 @@ class PairJudgement:
                       "via": tuple(data.get("via", ())), "legs": tuple(tuple(g) for g in data.get("legs", ()))})
 
 
-def _guess_words(files: Sequence[Track]) -> tuple[str, str, str]:
-    """(the files, how their roles were guessed, when to set them) for files a name gave an uncertain role: a name
-    of two instruments ("PAD + BASS"), or one that names none and is taken for "other" ("SLIDE")."""
+def _guessed_role_words(files: Sequence[Track]) -> tuple[str, str]:
+    """For files a name gave an uncertain role (a name of two instruments, "PAD + BASS", or one that names none and
+    is taken for "other", "SLIDE"): why a suggestion resting on them is tentative, and what the note naming them
+    says after "rests on"."""
+    names = listed([t.name for t in files], 3)
     one = len(files) == 1
     if any(t.role.source == "name" for t in files):
         how, fix = ("an ambiguous file name", "if it holds other parts too") if one else (
@@ -145,7 +147,11 @@ def _guess_words(files: Sequence[Track]) -> tuple[str, str, str]:
     else:
         how, fix = ("a file name that names no instrument", "if it is not one of the other instruments") if one else (
             "file names that name no instrument", "if they are not among the other instruments")
-    return listed([t.name for t in files], 3), how, fix
+    if one:
+        return (f"the role of {names} was guessed from {how}; set it to make the advice firm",
+                f"{names}, whose role was guessed from {how}: {fix}, set its role and critique again.")
+    return (f"the roles of {names} were guessed from {how}; set them to make the advice firm",
+            f"{names}, whose roles were guessed from {how}: {fix}, set their roles and critique again.")
 
 
 class BalanceAdvisor:
@@ -326,22 +332,17 @@ class BalanceAdvisor:
                                    f"{p.skipped} skipped (in each, one of them is silent or plays in under "
                                    f"{MIN_ACTIVE_SHARE:.0%} of it)."))
             files = guessed.get(p.role, []) + guessed.get(p.anchor, [])   # its files' roles, guessed uncertainly
-            names, how, fix = _guess_words(files) if files else ("", "", "")
-            one = len(files) == 1
+            guessed_why, rests_on = _guessed_role_words(files) if files else ("", "")
             if p.suggestion is not None and p.suggestion.confidence < TENTATIVE_BELOW:
                 why = "finished songs of this kind disagree this much" if (p.probability or 0) < TENTATIVE_BELOW else (
                     f"measured through the {' and '.join(p.via)} only" if p.via else
                     "its windows disagree" if (p.agreement or 0) < TENTATIVE_BELOW else
-                    f"the role{'' if one else 's'} of {names} {'was' if one else 'were'} guessed from {how}; set "
-                    f"{'it' if one else 'them'} to make the advice firm")
+                    guessed_why)
                 out.append(Finding("tentative", "info",
                                    f"{p.role}: tentative ({p.suggestion.confidence:.0%}): {why}."))
             if p.suggestion is not None and files and (p.probability or 0) < TENTATIVE_BELOW:
                 # the advice is tentative for another reason, but its role may not even be what the name says
-                out.append(Finding("role_guessed", "info",
-                                   f"{p.role} vs {p.anchor} rests on {names}, whose role{' was' if one else 's were'} "
-                                   f"guessed from {how}: {fix}, set {'its role' if one else 'their roles'} and "
-                                   "critique again."))
+                out.append(Finding("role_guessed", "info", f"{p.role} vs {p.anchor} rests on {rests_on}"))
         if primary is not None:
             louder = [v for v in verdicts if v.target == primary.role and v.category != primary.category]
             if louder:
