@@ -448,10 +448,13 @@ def measure_request(request: AdviceRequest, true_peak: bool = False, per_track: 
 
 
 def _measurement_key(request: AdviceRequest, true_peak: bool, per_track: bool) -> tuple:
-    """Everything measure_request's result depends on: each track's file, role and gain, the span and window."""
+    """Everything measure_request's result depends on: each track's file, role and gain, the span and window.
+
+    The whole role guess, not the role alone: the result reports where each role came from (a role the user
+    confirms is no longer an unsure guess)."""
     tracks, gains = request.tracks, request.gains
     return (tracks.sample_rate, tracks.frames, request.window_s, request.span, true_peak, per_track,
-            tuple((t.id, os.path.abspath(t.path), t.info.stamp, t.role.role, round(gains.linear(t), 12))
+            tuple((t.id, os.path.abspath(t.path), t.info.stamp, t.role, round(gains.linear(t), 12))
                   for t in tracks.tracks))
 
 

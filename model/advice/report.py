@@ -274,6 +274,11 @@ def not_judged(advice: Advice, role: str) -> bool:
     return pair is None or bool(pair.reason)
 
 
+def unsure_role_files(advice: Advice) -> list[str]:
+    """"FILE (role)" of each track the judged roles took from a name guessed unsurely (``RoleGuess.unsure``)."""
+    return [f"{t['name']} ({t['role']})" for t in advice.measurements.get("tracks", ()) if t.get("role_unsure")]
+
+
 def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profile=None) -> str:
     """Human-readable critique: sentence, confidence, role table, timeline, warnings."""
     m = advice.measurements
@@ -323,8 +328,7 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
             rel = fmt_db(pair.offset_lu if judged else r["rel_anchor_lu"], signed=True)
         lines.append(f"  {role:<{width}} {r['tracks']:>6} {fmt_db(r['lufs']):>7} {rel:>13} {band:>14}  {verdict}")
     lines += true_peak_lines(m)
-    unsure = [f"{t['name']} ({t['role']})" for t in m["tracks"] if t.get("role_unsure")]
-    if unsure:
+    if unsure := unsure_role_files(advice):
         lines += ["", f"  Roles guessed from unsure names (check them; --role 'FILE=ROLE' sets one): "
                       f"{listed(unsure, 6)}."]
     left = f", {len(advice.left_out)} left out" if advice.left_out else ""
@@ -351,6 +355,9 @@ def advice_markdown(a: Advice, track_gains: Iterable[tuple[str, str, float]] = (
         lines.append(f"- Note: {a.profile_note}")
     if a.abstained:
         lines.append("- The advice abstains: no confident issue.")
+    if unsure := unsure_role_files(a):
+        lines.append(f"- Roles guessed from unsure names (check them; set a track's role in its Role column): "
+                     f"{', '.join(unsure)}")
     if a.span:
         lines.append(f"- Span: {a.span[0]:.1f}–{a.span[1]:.1f} s")
     lines += ["", "## Suggested gain changes", "", "| role | direction | change (dB) | range (dB) | confidence |",

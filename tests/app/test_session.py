@@ -170,6 +170,22 @@ def test_exports_markdown_json_csv(qtbot, make_window, stems, tmp_path):
     assert [r["role"] for r in rows] == ["vocals", "drums", "bass", "other"]
 
 
+def test_markdown_export_names_the_roles_guessed_from_unsure_names(qtbot, make_window, stems, tmp_path):
+    """The track table marks them '?'; the report a producer passes on says which judged roles rest on them."""
+    upright = stems[2].with_name("05 Upright.wav")
+    upright.write_bytes(stems[2].read_bytes())
+    w = make_window(StubAdvisor([("bass", "loud")]))
+    c = load(qtbot, w, [*stems, upright])
+    critique(qtbot, w)
+    assert c.export(str(tmp_path / "c.md"))
+    assert ("- Roles guessed from unsure names (check them; set a track's role in its Role column): "
+            "05 Upright.wav (bass)\n") in (tmp_path / "c.md").read_text()
+    c.set_role(next(t.id for t in c.project.tracks.tracks if t.name == upright.name), "bass")
+    critique(qtbot, w)
+    assert c.export(str(tmp_path / "c.md"))
+    assert "unsure" not in (tmp_path / "c.md").read_text()
+
+
 def test_undo_redo_in_the_project_coalesces_one_fader_move():
     p = MixProject()
     p.track_db = {"a": 0.0}
