@@ -22,7 +22,7 @@ from model.errors import RoleError
 from model.audio.decode import AudioInfo
 from model.audio.tracks import MAX_TIMELINE_S, Gains, Track, TrackSet, placed_by, timestamp_offsets
 from model.audio.roles import dry_wet_pairs, named_like_click_track, named_like_effect_return, named_like_reference
-from model.audio.truncation import bwf_start_s, cut_short, mp3_reads_short
+from model.audio.truncation import bwf_start_s, cut_short, mp3_has_tag, mp3_reads_short
 
 SILENT_PEAK_DB = -90.0
 #: Peak levels an export dialog normalises to (dBFS).
@@ -576,7 +576,7 @@ def _misaligned(tracks: Sequence[FileStats], peaks: dict[str, float]) -> list[Fi
     total = np.sum([e for e in envs.values()], axis=0)
     max_lag = int(_MAX_LAG_MS * _ENV_RATE / 1000)
     longest = max(t.info.duration_s for t in tracks)
-    out = []
+    shifted: dict[str, float] = {}     # track id -> lag (ms; negative: late)
     for t in active:
         own = envs[t.id]
         rest = total - own
@@ -595,12 +595,30 @@ def _misaligned(tracks: Sequence[FileStats], peaks: dict[str, float]) -> list[Fi
         prominence = (values[best] - float(np.median(values))) / (float(values.std()) or 1.0)
         if (abs(lag_ms) > MISALIGN_MS and values[best] > 1.5 * max(zero, 0.0) and values[best] / norm > 0.2
                 and prominence > ALIGN_PROMINENCE):
-            direction = "late" if lag_ms < 0 else "early"
-            shorter_ms = (longest - t.info.duration_s) * 1000.0
-            length = (f" (and it is {shorter_ms:.0f} ms shorter, as a start offset makes it)"
-                      if abs(shorter_ms - abs(lag_ms)) <= MISALIGN_MS else "")
-            out.append(Finding("misaligned_start", "warning",
-                               f"{t.name}: starts about {abs(lag_ms):.0f} ms {direction} against the other files"
-                               f"{length}, so it plays out of time and each window compares it with the wrong "
-                               "moment of the others. Export every file from the same start (bar 1).", (t.id,)))
+            shifted[t.id] = lag_ms
+    delayed = {t.id for t in active if shifted.get(t.id, 0.0) < 0 and _mp3_without_tag(t)}
+    out = []
+    for t in active:
+        if t.id not in shifted:
+            continue
+        lag_ms = shifted[t.id]
+        if lag_ms > 0 and any(abs(shifted[d] + lag_ms) <= MISALIGN_MS for d in delayed):
+            continue   # early only against an MP3 the encoder's delay made late: that file is the one said
+        direction = "late" if lag_ms < 0 else "early"
+        shorter_ms = (longest - t.info.duration_s) * 1000.0
+        length = (f" (and it is {shorter_ms:.0f} ms shorter, as a start offset makes it)"
+                  if abs(shorter_ms - abs(lag_ms)) <= MISALIGN_MS else "")
+        if t.id in delayed:
+            why, fix = (": an MP3 without a Xing/Info tag starts with its encoder's delay (25 ms from LAME at 44.1 "
+                        "kHz), which only that tag tells a decoder to skip, so it plays",
+                        "Export it as WAV or FLAC, or as MP3 with that tag (the gapless or LAME tag).")
+        else:
+            why, fix = f"{length}, so it plays", "Export every file from the same start (bar 1)."
+        out.append(Finding("misaligned_start", "warning",
+                           f"{t.name}: starts about {abs(lag_ms):.0f} ms {direction} against the other files{why} out "
+                           f"of time and each window compares it with the wrong moment of the others. {fix}", (t.id,)))
     return out
+
+
+def _mp3_without_tag(t: FileStats) -> bool:
+    return t.info.format == "MP3" and mp3_has_tag(t.info.path) is False

@@ -95,14 +95,28 @@ def mp3_reads_short(info: AudioInfo) -> tuple[float, float] | None:
 def untagged_mp3_seconds(path: str | os.PathLike) -> float | None:
     """The seconds an MP3 without a length tag holds in whole frames (libsndfile can only guess them from the
     first frame's bitrate); None for a tagged MP3 or any other file."""
+    if mp3_has_tag(path) is not False:
+        return None
     try:
-        with open(path, "rb") as f:
-            if _mp3_tag(f, _mp3_start(f)) is not None:
-                return None
         frames = _walked(path)
     except (OSError, struct.error, ValueError):
         return None
     return None if frames is None else frames.seconds
+
+
+def mp3_has_tag(path: str | os.PathLike) -> bool | None:
+    """Whether an MP3's first frame holds a Xing/Info tag (None when the file starts with no layer III frame or
+    cannot be read). Without one the decoder knows neither the length nor the encoder's delay: the audio starts
+    that delay late (1,105 samples, 25 ms at 44.1 kHz, from LAME; the tag is where LAME writes it)."""
+    try:
+        with open(path, "rb") as f:
+            start = _mp3_start(f)
+            f.seek(start)
+            if _mp3_header(f.read(4)) is None:
+                return None
+            return _mp3_tag(f, start) is not None
+    except (OSError, struct.error, ValueError):
+        return None
 
 
 # --- Ogg --------------------------------------------------------------------------------------------

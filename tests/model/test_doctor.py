@@ -137,6 +137,46 @@ def test_misaligned_start_is_found_and_named(tmp_path):
     assert "80 ms late" in found[0].message
 
 
+def mp3_stripped_of_its_tag(path, audio):
+    """Write ``audio`` as a constant-bitrate MP3, then drop its first frame (the Xing/Info tag, where LAME writes
+    its delay), as an encoder that writes no tag leaves it. Skips where this libsndfile writes no MP3."""
+    from model.audio.truncation import _mp3_header, _mp3_start, mp3_has_tag
+    try:
+        sf.write(path, audio, SR, format="MP3", bitrate_mode="CONSTANT", compression_level=0.5)
+    except (sf.LibsndfileError, ValueError, TypeError) as exc:
+        pytest.skip(f"this libsndfile writes no constant-bitrate MP3: {exc}")
+    data = path.read_bytes()
+    with open(path, "rb") as f:
+        start = _mp3_start(f)
+    assert mp3_has_tag(path)
+    path.write_bytes(data[:start] + data[start + _mp3_header(data[start:start + 4])[0]:])
+    assert mp3_has_tag(path) is False
+
+
+@pytest.mark.parametrize("others", [("Vox.wav",), ("Vox.wav", "Kick.wav")])
+def test_an_mp3_without_its_tag_is_said_to_start_its_encoders_delay_late(tmp_path, others):
+    """The decoder cannot skip a delay no tag declares (25 ms from LAME at 44.1 kHz): that file is the late one,
+    even where only one other file shares its onsets (which would read as early against it)."""
+    base = hits(12.0, seed=8)
+    mp3_stripped_of_its_tag(tmp_path / "Drums.mp3", base * 0.5)
+    for name in others:
+        sf.write(tmp_path / name, base * 0.4, SR)
+    found = [f for f in check_session(load_tracks([tmp_path]).tracks, "vocals") if f.code == "misaligned_start"]
+    assert [f.track_ids for f in found] == [("Drums.mp3",)]
+    assert "25 ms late" in found[0].message and "encoder's delay" in found[0].message
+    assert "bar 1" not in found[0].message   # exported from the same start: the tag is what is missing
+
+
+def test_an_mp3_with_its_tag_lines_up(tmp_path):
+    base = hits(12.0, seed=8)
+    try:
+        sf.write(tmp_path / "Drums.mp3", base * 0.5, SR, format="MP3")
+    except (sf.LibsndfileError, ValueError) as exc:
+        pytest.skip(f"this libsndfile writes no MP3: {exc}")
+    sf.write(tmp_path / "Vox.wav", base * 0.4, SR)
+    assert "misaligned_start" not in codes(check_session(load_tracks([tmp_path]).tracks, "vocals"))
+
+
 def test_demo_session_is_clean_apart_from_nothing(tmp_path):
     from resources import DEMO_DIR
 
