@@ -469,8 +469,17 @@ def advice_from_dict(d: Mapping) -> Advice:
 def recheck_verdict(applied: Advice, new: Advice) -> tuple[str, str]:
     """Compare the advice that was applied with the advice on the corrected mix.
 
-    Returns (label, sentence) with label "resolved" | "over-corrected" | "still there" | "unclear".
+    Returns (label, sentence) with label "resolved" | "over-corrected" | "still there" | "unclear". When the two
+    were judged over different spans the sentence says so: a verdict over another part of the song is no check.
     """
+    label, sentence = _recheck(applied, new)
+    if applied.primary is not None and applied.span != new.span:
+        sentence += (f" (Judged over {span_text(new.span) or 'the whole song'}; the advice you applied judged "
+                     f"{span_text(applied.span) or 'the whole song'}.)")
+    return label, sentence
+
+
+def _recheck(applied: Advice, new: Advice) -> tuple[str, str]:
     p = applied.primary
     if p is None:
         return "unclear", "Nothing was applied to check."

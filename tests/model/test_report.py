@@ -91,3 +91,12 @@ def test_recheck_and_suggestion_sentences_agree_with_the_role():
     assert suggestion_sentence(bass) == "The bass is a little too loud: lower it by 3 to 6 dB."
     assert suggestion_sentence(drums, tentative=True) == ("The drums may be a little too loud: probably lower them "
                                                           "by 3 to 6 dB.")
+
+
+def test_a_recheck_over_another_span_says_so():
+    down = RoleGain("drums", "decrease", "loud", 3.0, 6.0, -4.5, 0.9)
+    applied, now = replace(_advice(down), span=(90.0, 150.0)), _advice(None)
+    label, sentence = recheck_verdict(applied, now)
+    assert label == "resolved"
+    assert sentence.endswith("(Judged over the whole song; the advice you applied judged 1:30.0–2:30.0.)")
+    assert "Judged over" not in recheck_verdict(applied, replace(now, span=(90.0, 150.0)))[1]
