@@ -495,7 +495,8 @@ def _ends(tracks: Sequence[FileStats], explained: set[str]) -> list[Finding]:
     ``explained`` are the files another finding already accounts for (shifted, or cut short).
     """
     lengths = {t.id: t.info.start_s + t.info.duration_s for t in tracks}   # where each ends on the timeline
-    longest = max(lengths.values(), default=0.0)
+    # a shifted file (an untagged MP3 carries its encoder's delay) runs past the others: not the length to meet
+    longest = max((n for i, n in lengths.items() if i not in explained), default=0.0)
     short = [t for t in tracks if longest - lengths[t.id] > LENGTH_TOLERANCE_S and t.id not in explained]
     if not short:
         return []
