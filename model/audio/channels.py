@@ -20,37 +20,64 @@ import numpy as np
 #: The speakers of WAVE_FORMAT_EXTENSIBLE's channel mask, bit 0 first; a file's channels take the set bits in order.
 MASK_SPEAKERS = ("FL", "FR", "FC", "LFE", "BL", "BR", "FLC", "FRC", "BC", "SL", "SR", "TC", "TFL", "TFC", "TFR",
                  "TBL", "TBC", "TBR")
-#: Core Audio's channel layout tags (the tag's upper 16 bits; its lower 16 are the channel count) with the speakers
-#: of their channels in order, from Apple's CAF specification and Core Audio's headers (the WAVE and Atmos tags, which
-#: came later; Logic's own tags are not listed). Its Ls/Rs are the mask's BL/BR, except beside rear
-#: surrounds (Rls/Rrs = BL/BR), where they are the sides (SL/SR), as a 7.1 WAV file's mask has them.
-APPLE_LAYOUTS = {
-    108: ("FL", "FR", "BL", "BR"), 109: ("FL", "FR", "BL", "BR", "FC"), 110: ("FL", "FR", "BL", "BR", "FC", "BC"),
-    111: ("FL", "FR", "BL", "BR", "FC", "BC", "SL", "SR"),
-    112: ("FL", "FR", "BL", "BR", "TFL", "TFR", "TBL", "TBR"),
-    113: ("FL", "FR", "FC"), 114: ("FC", "FL", "FR"), 115: ("FL", "FR", "FC", "BC"), 116: ("FC", "FL", "FR", "BC"),
-    117: ("FL", "FR", "FC", "BL", "BR"), 118: ("FL", "FR", "BL", "BR", "FC"), 119: ("FL", "FC", "FR", "BL", "BR"),
-    120: ("FC", "FL", "FR", "BL", "BR"), 121: ("FL", "FR", "FC", "LFE", "BL", "BR"),
-    122: ("FL", "FR", "BL", "BR", "FC", "LFE"), 123: ("FL", "FC", "FR", "BL", "BR", "LFE"),
-    124: ("FC", "FL", "FR", "BL", "BR", "LFE"), 125: ("FL", "FR", "FC", "LFE", "BL", "BR", "BC"),
-    126: ("FL", "FR", "FC", "LFE", "BL", "BR", "FLC", "FRC"), 127: ("FC", "FLC", "FRC", "FL", "FR", "BL", "BR", "LFE"),
-    128: ("FL", "FR", "FC", "LFE", "SL", "SR", "BL", "BR"), 129: ("FL", "FR", "BL", "BR", "FC", "LFE", "FLC", "FRC"),
-    131: ("FL", "FR", "BC"), 132: ("FL", "FR", "BL", "BR"), 133: ("FL", "FR", "LFE"), 134: ("FL", "FR", "LFE", "BC"),
-    135: ("FL", "FR", "LFE", "BL", "BR"), 136: ("FL", "FR", "FC", "LFE"), 137: ("FL", "FR", "FC", "LFE", "BC"),
-    138: ("FL", "FR", "BL", "BR", "LFE"), 139: ("FL", "FR", "BL", "BR", "FC", "BC"),
-    140: ("FL", "FR", "SL", "SR", "FC", "BL", "BR"), 141: ("FC", "FL", "FR", "BL", "BR", "BC"),
-    142: ("FC", "FL", "FR", "BL", "BR", "BC", "LFE"), 143: ("FC", "FL", "FR", "SL", "SR", "BL", "BR"),
-    144: ("FC", "FL", "FR", "SL", "SR", "BL", "BR", "BC"),
-    # the WAVE_* tags: WAV's own orders, rear surrounds where WAV's mask puts Ls/Rs
-    185: ("FL", "FR", "BL", "BR"), 186: ("FL", "FR", "FC", "BL", "BR"), 187: ("FL", "FR", "FC", "LFE", "BL", "BR"),
-    188: ("FL", "FR", "FC", "LFE", "BC", "BL", "BR"), 189: ("FL", "FR", "FC", "LFE", "BL", "BR", "SL", "SR"),
+#: Core Audio's channel layout tags (the tag's upper 16 bits; its lower 16 are the channel count) with their channels
+#: in order, written as Apple's headers (CoreAudioBaseTypes.h) write them: the CAF specification's tags, the WAVE,
+#: Atmos, codec (AC-3, E-AC-3, DTS, AAC, Ogg), CICP and Logic tags that came later. Left out: SMPTE DTV (130: 5.1
+#: plus its own matrixed stereo mix), TMH 10.2 (145, 146), the two-channel C LFE (149) and CICP 13 and 15-18, 20
+#: (second LFEs, bottom and screen-edge speakers).
+APPLE_ORDERS = {
+    108: "L R Ls Rs", 109: "L R Ls Rs C", 110: "L R Ls Rs C Cs", 111: "L R Ls Rs C Cs Lw Rw",
+    112: "L R Rls Rrs Vhl Vhr Ltr Rtr",   # the cube, in words there: left, right, rear left, rear right, four tops
+    113: "L R C", 114: "C L R", 115: "L R C Cs", 116: "C L R Cs", 117: "L R C Ls Rs", 118: "L R Ls Rs C",
+    119: "L C R Ls Rs", 120: "C L R Ls Rs", 121: "L R C LFE Ls Rs", 122: "L R Ls Rs C LFE", 123: "L C R Ls Rs LFE",
+    124: "C L R Ls Rs LFE", 125: "L R C LFE Ls Rs Cs", 126: "L R C LFE Ls Rs Lc Rc", 127: "C Lc Rc L R Ls Rs LFE",
+    128: "L R C LFE Ls Rs Rls Rrs", 129: "L R Ls Rs C LFE Lc Rc",
+    131: "L R Cs", 132: "L R Ls Rs", 133: "L R LFE", 134: "L R LFE Cs", 135: "L R LFE Ls Rs", 136: "L R C LFE",
+    137: "L R C LFE Cs", 138: "L R Ls Rs LFE", 139: "L R Ls Rs C Cs", 140: "L R Ls Rs C Rls Rrs",
+    141: "C L R Ls Rs Cs", 142: "C L R Ls Rs Cs LFE", 143: "C L R Ls Rs Rls Rrs", 144: "C L R Ls Rs Rls Rrs Cs",
+    148: "L R Ls Rs C Lc Rc",
+    # AC-3, E-AC-3 and DTS
+    150: "L C R", 151: "L C R Cs", 152: "L C R LFE", 153: "L R Cs LFE", 154: "L C R Cs LFE", 155: "L C R Ls Rs Cs",
+    156: "L C R Ls Rs Rls Rrs", 157: "L C R Ls Rs LFE Cs", 158: "L C R Ls Rs LFE Ts", 159: "L C R Ls Rs LFE Vhc",
+    160: "L C R Ls Rs LFE Rls Rrs", 161: "L C R Ls Rs LFE Lc Rc", 162: "L C R Ls Rs LFE Lsd Rsd",
+    163: "L C R Ls Rs LFE Lw Rw", 164: "L C R Ls Rs LFE Vhl Vhr", 165: "L C R Ls Rs LFE Cs Ts",
+    166: "L C R Ls Rs LFE Cs Vhc", 167: "L C R Ls Rs LFE Ts Vhc",
+    168: "C L R LFE", 169: "C L R Cs LFE", 170: "Lc Rc L R Ls Rs", 171: "C L R Rls Rrs Ts", 172: "C Cs L R Rls Rrs",
+    173: "Lc Rc L R Ls Rs LFE", 174: "C L R Rls Rrs Ts LFE", 175: "C Cs L R Rls Rrs LFE", 176: "Lc C Rc L R Ls Rs",
+    177: "Lc C Rc L R Ls Rs LFE", 178: "Lc Rc L R Ls Rs Rls Rrs", 179: "Lc C Rc L R Ls Cs Rs",
+    180: "Lc Rc L R Ls Rs Rls Rrs LFE", 181: "Lc C Rc L R Ls Cs Rs LFE", 182: "C L R Ls Rs LFE Cs",
+    183: "C L R Ls Rs Rls Rrs LFE", 184: "C L R Ls Rs LFE Vhl Vhr",
+    # WAVE: WAV's own orders, rear surrounds where WAV's mask puts Ls/Rs
+    185: "L R Rls Rrs", 186: "L R C Rls Rrs", 187: "L R C LFE Rls Rrs", 188: "L R C LFE Cs Ls Rs",
+    189: "L R C LFE Rls Rrs Ls Rs",
     # Dolby Atmos beds: 7.1.4, 9.1.6, 5.1.2, 5.1.4, 7.1.2 (heights after the bed)
-    192: ("FL", "FR", "FC", "LFE", "SL", "SR", "BL", "BR", "TFL", "TFR", "TBL", "TBR"),
-    193: ("FL", "FR", "FC", "LFE", "SL", "SR", "BL", "BR", "FLW", "FRW", "TFL", "TFR", "TSL", "TSR", "TBL", "TBR"),
-    194: ("FL", "FR", "FC", "LFE", "BL", "BR", "TSL", "TSR"),
-    195: ("FL", "FR", "FC", "LFE", "BL", "BR", "TFL", "TFR", "TBL", "TBR"),
-    196: ("FL", "FR", "FC", "LFE", "SL", "SR", "BL", "BR", "TSL", "TSR"),
+    192: "L R C LFE Ls Rs Rls Rrs Vhl Vhr Ltr Rtr", 193: "L R C LFE Ls Rs Rls Rrs Lw Rw Vhl Vhr Ltm Rtm Ltr Rtr",
+    194: "L R C LFE Ls Rs Ltm Rtm", 195: "L R C LFE Ls Rs Vhl Vhr Ltr Rtr", 196: "L R C LFE Ls Rs Rls Rrs Ltm Rtm",
+    # Logic's own orders
+    197: "L R Cs C", 198: "L R Ls Rs Cs C", 199: "L R Ls Rs Cs C LFE", 200: "L C R Ls Cs Rs LFE",
+    201: "L R Ls Rs Rls Rrs C LFE", 202: "L R Rls Rrs Ls Rs C LFE Vhl Vhr Ltr Rtr",
+    203: "L R Rls Rrs Ls Rs C LFE Vhl Vhr Ltm Rtm Ltr Rtr",
+    # CICP 14 and 19, Ogg, MPEG 5.0 E to 7.1 D
+    205: "L R C LFE Ls Rs Vhl Vhr", 210: "L R C LFE Rls Rrs Lss Rss Vhl Vhr Ltr Rtr",
+    212: "L C R Rls Rrs", 213: "L C R Rls Rrs LFE", 214: "L C R Ls Rs Cs LFE", 215: "L C R Ls Rs Rls Rrs LFE",
+    216: "L R Rls Rrs C", 217: "L R Rls Rrs C LFE", 218: "L R Ls Rs C Cs LFE", 219: "L R Rls Rrs Ls Rs C LFE",
 }
+#: Apple's speaker names as the mask's (and the heights' and wides') speakers. Its Ls/Rs are the mask's BL/BR,
+#: except beside rear surrounds (Rls/Rrs = BL/BR), where they are the sides (SL/SR), as a 7.1 WAV file's mask has them.
+_APPLE_NAMES = {"L": "FL", "R": "FR", "C": "FC", "LFE": "LFE", "Ls": "BL", "Rs": "BR", "Cs": "BC", "Rls": "BL",
+                "Rrs": "BR", "Lc": "FLC", "Rc": "FRC", "Lw": "FLW", "Rw": "FRW", "Lsd": "SL", "Rsd": "SR",
+                "Lss": "SL", "Rss": "SR", "Ts": "TC", "Vhl": "TFL", "Vhc": "TFC", "Vhr": "TFR", "Ltm": "TSL",
+                "Rtm": "TSR", "Ltr": "TBL", "Rtr": "TBR"}
+
+
+def _apple_speakers(order: str) -> tuple[str, ...]:
+    names = order.split()
+    sides = {"Ls": "SL", "Rs": "SR"} if "Rls" in names else {}
+    return tuple(sides.get(n, _APPLE_NAMES[n]) for n in names)
+
+
+#: The speakers of each layout tag's channels, in order.
+APPLE_LAYOUTS = {tag: _apple_speakers(order) for tag, order in APPLE_ORDERS.items()}
 #: The layout tags that defer to the bitmap or to one description per channel.
 APPLE_USE_DESCRIPTIONS, APPLE_USE_BITMAP = 0, 1 << 16
 #: Core Audio's channel labels: 1..18 are the mask's speakers in bit order; rear surrounds, front wides, a second

@@ -235,6 +235,31 @@ def test_atmos_beds_and_wave_layouts_fold_each_height_and_wide_to_its_side(tmp_p
     np.testing.assert_allclose(track.audio, expect, atol=1e-4)
 
 
+@pytest.mark.parametrize("tag, order", [
+    (201, "L R Ls Rs Rls Rrs C LFE"),                     # Logic 7.1 B
+    (203, "L R Rls Rrs Ls Rs C LFE Vhl Vhr Ltm Rtm Ltr Rtr"),   # Logic Atmos 7.1.6
+    (197, "L R Cs C"),                                    # Logic 4.0 C
+    (162, "L C R Ls Rs LFE Lsd Rsd"),                     # E-AC-3 7.1 C
+    (177, "Lc C Rc L R Ls Rs LFE"),                       # DTS 7.1
+    (215, "L C R Ls Rs Rls Rrs LFE"),                     # Ogg 7.1
+])
+def test_logic_codec_and_ogg_layout_tags_put_the_centre_and_lfe_where_core_audio_says(tmp_path, tag, order):
+    """Logic bounces surround stems in its own orders (7.1 B puts the centre seventh): read in the format's order
+    instead, the lead vocal in the centre would play on one side and the LFE would be heard."""
+    names = order.split()
+    x = np.zeros((SR, len(names)), np.float32)
+    x[:, names.index("C")] = tone(1.0, amp=0.5)
+    if "LFE" in names:
+        x[:, names.index("LFE")] = tone(1.0, amp=0.5, freq=50.0)
+    sf.write(tmp_path / "bed.caf", x, SR, format="CAF", subtype="PCM_24")
+    _with_apple_layout(tmp_path / "bed.caf", tag=tag << 16 | len(names))
+    track = load_tracks([tmp_path / "bed.caf"]).tracks.tracks[0]
+    assert track.info.positions[names.index("C")] == "FC"
+    assert ("LFE" in names) == ("LFE" in track.info.positions)
+    centre = x[:, names.index("C")] * np.sqrt(0.5)
+    np.testing.assert_allclose(track.audio, np.stack([centre, centre], axis=1), atol=1e-4)
+
+
 def test_a_channel_layout_this_table_does_not_know_leaves_the_format_order():
     from model.audio.channels import APPLE_LAYOUTS, apple_layout_speakers, speaker_positions
 
