@@ -39,8 +39,9 @@ if TYPE_CHECKING:
     from model.audio.measure import Cancellable
 
 #: The entries' format; /2: MP3 files are decoded in one read (model.audio.decode.reads_whole) and files of more
-#: than two channels are folded by summing, so analyses of those written by /1 are wrong and are not read.
-FORMAT = "mixingbuddy.file_analysis/2"
+#: than two channels are folded by summing, so analyses of those written by /1 are wrong and are not read; /3: a
+#: file's true peak is the judged span's (/2 held the whole file's under a span's key).
+FORMAT = "mixingbuddy.file_analysis/3"
 #: What the folder on disk may hold: the least recently used entries beyond it are deleted (``prune``).
 DISK_BYTES = 256 * 1024**2
 #: Entries unused this long are deleted whatever the folder holds.

@@ -350,7 +350,7 @@ def measure_session(tset: TrackSet, gains: Gains, window_s: float = 10.0, span: 
     """Measure the span (default: the whole song) window by window.
 
     True peak (libebur128, 4x oversampled) is measured for the mix in every window and
-    for each track over the whole file; roles made of one track share that track's
+    for each track over the measured windows (the span); roles made of one track share that track's
     readings instead of being metered again. ``per_track=False`` skips the track meters
     of roles with several tracks (for callers that need roles and mix only).
 
@@ -386,7 +386,8 @@ def measure_session(tset: TrackSet, gains: Gains, window_s: float = 10.0, span: 
     result = Measurements(tset, gains, window_s, windows)
     result.track_windows = {tid: tuple(tws) for tid, tws in measured.items()}
     if true_peak:
-        set_track_true_peaks(result, {t.id: true_peak_db(t.audio, sr) + 20 * math.log10(gains.linear(t))
+        a, b = int(round(spans[0][0] * sr)), int(round(spans[-1][1] * sr))
+        set_track_true_peaks(result, {t.id: true_peak_db(t.audio[a:b], sr) + 20 * math.log10(gains.linear(t))
                                       for t in audible})
     return result
 
@@ -404,7 +405,7 @@ def metered_alone(roles: dict[str, str], per_track: bool) -> set[str]:
 
 
 def set_track_true_peaks(result: Measurements, peaks: dict[str, float]) -> None:
-    """Whole-file true peaks (dBTP, gain included) into the track levels and single-track roles."""
+    """The span's true peaks (dBTP, gain included) into the track levels and single-track roles."""
     by_role: dict[str, list[str]] = {}
     for tid in result.track_ids:
         by_role.setdefault(result.track_set.get(tid).role.role, []).append(tid)

@@ -226,7 +226,7 @@ class BlockJob:
         peak = None
         if tid not in self.known:
             peak = s.stats.add(block)
-            if self.true_peak:
+            if self.true_peak and builder is not None:   # the judged span's true peak, as the mix's
                 s.measure_true_peak(block)
         if builder is None or tid not in self.gain_of:
             return None

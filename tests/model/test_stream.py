@@ -91,6 +91,24 @@ def test_streamed_analysis_equals_loading_everything(tmp_path, span):
         f.code for f in streamed.findings}
 
 
+@pytest.mark.parametrize("threads", [True, False])
+def test_a_tracks_true_peak_is_the_judged_spans_as_the_mixs(tmp_path, threads):
+    """A hit outside the span is not the span's peak: the track's true peak follows the span, as the mix's does,
+    read from the files as they stream or from the loaded audio."""
+    sr = 48000
+    t = np.arange(sr * 20) / sr
+    audio = (0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    audio[sr * 2:sr * 2 + 100] = 0.9   # a hit at 2 s
+    sf.write(tmp_path / "Vox.wav", audio, sr, subtype="FLOAT")
+    span = (5.0, 15.0)
+    if threads:
+        m = analyse_session(plan_session([tmp_path]), span=span, true_peak=True, processes=False).measurements
+    else:
+        m = measure_session(load_tracks([tmp_path]).tracks, Gains(), 10.0, span, true_peak=True)
+    assert m.tracks["Vox.wav"].true_peak_db == pytest.approx(20 * math.log10(0.1), abs=0.1)
+    assert m.mix.true_peak_db == pytest.approx(20 * math.log10(0.1), abs=0.1)
+
+
 def test_every_streamed_reading_is_libebur128_on_the_same_window(tmp_path):
     """Independent reference: one pyebur128 meter per window on the loaded role sums and mix."""
     folder = mixed_session(tmp_path)
