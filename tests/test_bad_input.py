@@ -194,7 +194,7 @@ CASES = {
                                                lambda d: (base_session(d), sf.write(d / "Keys.L.wav", music(seed=5), SR),
                                                           sf.write(d / "Keys.R.wav", music(seed=6), SR))[0]),
     "8-channel extra track": (0, "Folded to stereo", channels(8)),
-    "float file peaking near +12 dBFS": (0, "clipped run", hot_float),
+    "float file peaking near +12 dBFS": (0, "samples above full scale", hot_float),   # kept, not flattened
     "very different lengths": (0, "padded with silence", different_lengths),
     # an interrupted copy: read as far as it goes, with the doctor's warning (its header claims 1:53)
     "WAV data shorter than its header says": (0, "Pad.wav was cut short: the file ends at 0:00 of the 1:53", lambda d:

@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 
 #: The entries' format; /2: MP3 files are decoded in one read (model.audio.decode.reads_whole) and files of more
 #: than two channels are folded by summing, so analyses of those written by /1 are wrong and are not read; /3: a
-#: file's true peak is the judged span's (/2 held the whole file's under a span's key).
+#: file's true peak is the judged span's (/2 held the whole file's under a span's key) and a float file's samples
+#: over full scale are no clipped run.
 FORMAT = "mixingbuddy.file_analysis/3"
 #: What the folder on disk may hold: the least recently used entries beyond it are deleted (``prune``).
 DISK_BYTES = 256 * 1024**2

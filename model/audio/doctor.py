@@ -105,7 +105,10 @@ class FileStats:
             if above.size and self.first_over < 0:
                 self.first_over = self.frames + int(above[0])
             self.over += int(above.size)
-        hot = np.concatenate([self._hot_tail, (mag >= CLIP_LEVEL).astype(np.int8)])
+        at_full_scale = mag >= CLIP_LEVEL
+        if self.info.is_float:   # a float file keeps what goes over: only a run held at full scale is flattened
+            at_full_scale &= mag <= 1.0
+        hot = np.concatenate([self._hot_tail, at_full_scale.astype(np.int8)])
         origin = self.frames - len(self._hot_tail)
         self._hot_tail = hot[-(CLIP_RUN - 1):].copy()
         if not hot.any():

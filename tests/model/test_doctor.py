@@ -65,6 +65,17 @@ def test_clipping_dc_and_fake_stereo(tmp_path):
     assert clip.message.startswith("Vox.wav: ") and re.search(r"first at \d+\.\d\d s", clip.message)
 
 
+def test_a_float_file_over_full_scale_is_said_to_keep_its_peaks_not_to_flatten_them(tmp_path):
+    """A float stem pushed over 0 dBFS keeps every sample (no two equal): it clips only once bounced to fixed point.
+    Held at full scale (a limiter's ceiling at 0 dBFS), its peaks are flattened in the file."""
+    x = hits(seed=2)
+    t = session(tmp_path, {"Vox.wav": (x * 4, {"subtype": "FLOAT"}), "Kick.wav": (x * 0.5, {}),
+                           "Pad.wav": (np.clip(x * 4, -1, 1), {"subtype": "FLOAT"})})
+    found = {f.track_ids[0]: f.message for f in check_session(t, "vocals") if f.code == "clipping"}
+    assert "samples above full scale" in found["Vox.wav"] and "flattened" not in found["Vox.wav"]
+    assert "clipped run(s)" in found["Pad.wav"] and "flattened" in found["Pad.wav"]
+
+
 def test_a_surround_file_folded_to_identical_halves_is_not_called_mono_saved_as_stereo(tmp_path):
     x = hits(seed=2)
     t = session(tmp_path, {"Vox.wav": (np.stack([x] * 6, axis=1) * 0.3, {}), "Kick.wav": (x * 0.5, {})})
