@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--llm", metavar="ID|DIR", help="Qwen2 base model (default: what the checkpoint records)")
     p.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
     p.add_argument("--span", metavar="START:END",
-                   help="judge only this span: seconds (e.g. 90:150) or m:ss (e.g. 1:30-2:30)")
+                   help="judge only this span: seconds (e.g. 90:150) or m:ss (e.g. 1:30-2:30; 1:30- to the end)")
     p.add_argument("--window", metavar="START:END", help=argparse.SUPPRESS)  # the old name of --span
     p.add_argument("--role", action="append", default=[], metavar="FILE=ROLE",
                    help="override a file's guessed role, e.g. --role 'Synth 1.wav=bass' (repeatable)")
@@ -90,7 +90,7 @@ def parse_role_overrides(items: Sequence[str]) -> dict[str, str]:
     return overrides
 
 
-SPAN_FORMS = "START:END in seconds (30:60) or START-END in m:ss (1:30-2:30)"
+SPAN_FORMS = "START:END in seconds (30:60) or START-END in m:ss (1:30-2:30, or 1:30- to the end)"
 
 
 def _seconds(text: str) -> float:
@@ -107,17 +107,20 @@ def _seconds(text: str) -> float:
     return value * 60 + float(last) if whole else float(last)
 
 
-def _span_ends(text: str) -> tuple[float, float]:
-    """A span's two ends in seconds: 'A:B' (both in seconds) or 'A-B' (each m:ss or seconds)."""
+def _span_ends(text: str) -> tuple[float, float | None]:
+    """A span's two ends in seconds: 'A:B' (both in seconds) or 'A-B' (each m:ss or seconds; 'A-': to the end,
+    None)."""
     dash = text.find("-", 1)   # a leading '-' is a negative START, not the separator
     if dash > 0:
-        return _seconds(text[:dash]), _seconds(text[dash + 1:])
+        end = text[dash + 1:]
+        return _seconds(text[:dash]), _seconds(end) if end.strip() else None
     start, end = text.split(":")
     return float(start), float(end)
 
 
 def parse_span(text: str | None, duration: float, option: str = "--span") -> tuple[float, float] | None:
-    """A span ('30:60' seconds, or '1:30-2:30') -> (start, end) inside the song, else InputError naming ``option``."""
+    """A span ('30:60' seconds, '1:30-2:30' or '1:30-' to the end) -> (start, end) inside the song, else
+    InputError naming ``option``. An END the song's shown length rounds to (5:16.4 for 316.37 s) is its end."""
     from model.advice.report import clock
     from model.errors import InputError
 
@@ -128,6 +131,8 @@ def parse_span(text: str | None, duration: float, option: str = "--span") -> tup
     except ValueError:
         raise InputError(f"{option} expects {SPAN_FORMS}, got '{text}'.") from None
     song = f"the song runs 0 to {duration:.1f} s, {clock(duration)}"
+    if end_s is None or duration < end_s <= duration + 0.05:
+        end_s = duration
     if not (math.isfinite(start_s) and math.isfinite(end_s)):
         raise InputError(f"{option} expects {SPAN_FORMS}, got '{text}'.")
     if start_s < 0:
@@ -137,7 +142,8 @@ def parse_span(text: str | None, duration: float, option: str = "--span") -> tup
     if start_s >= duration:
         raise InputError(f"{option} {text} starts after the song ends ({song}).")
     if end_s > duration + 1e-6:
-        raise InputError(f"{option} {text} ends after the song ({song}): give END {duration:.1f} or less.")
+        raise InputError(f"{option} {text} ends after the song ({song}): give END {duration:.1f} ({clock(duration)}) or less, "
+                         "or leave END out (START-) to judge to the end.")
     return start_s, end_s
 
 

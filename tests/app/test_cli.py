@@ -130,12 +130,20 @@ def test_a_span_in_minutes_and_seconds_judges_the_same_stretch_as_in_seconds():
 
 @pytest.mark.parametrize("text,span", [("90:150", (90.0, 150.0)), ("1:30-2:30", (90.0, 150.0)),
                                        ("90-150.5", (90.0, 150.5)), ("0:01:30-0:02:00", (90.0, 120.0)),
-                                       ("1:1.2", (1.0, 1.2))])
+                                       ("1:1.2", (1.0, 1.2)), ("4:00-", (240.0, 300.0)), ("240-", (240.0, 300.0)),
+                                       ("4:00-5:00.04", (240.0, 300.0))])
 def test_span_forms(text, span):
+    """'START-' judges to the end; an END the song's shown length rounds to (5:00.0 here) is its end."""
     assert parse_span(text, 300.0) == span
 
 
-@pytest.mark.parametrize("text", ["abc", "1:2:3", "1:75-2:00", "1:30-", "nan:5", "1:x-2:00"])
+def test_a_span_past_the_end_names_an_end_that_is_accepted():
+    with pytest.raises(InputError, match=r"give END 316\.4 \(5:16\.4\) or less, or leave END out"):
+        parse_span("4:16.4-5:17", 316.372)
+    assert parse_span("4:16.4-5:16.4", 316.372) == parse_span("256.4:316.4", 316.372) == (256.4, 316.372)
+
+
+@pytest.mark.parametrize("text", ["abc", "1:2:3", "1:75-2:00", "1:30:", "nan:5", "1:x-2:00"])
 def test_a_malformed_span_names_both_forms(text):
     with pytest.raises(InputError, match="1:30-2:30"):
         parse_span(text, 300.0)
@@ -297,7 +305,7 @@ def test_roles_guessed_from_unsure_names_are_listed_to_check_until_set(tmp_path)
     assert "Roles guessed" not in run(song, "--role", "Upright.wav=bass", "--role", "HOUSE BEAT.wav=drums").stdout
 
 
-@pytest.mark.parametrize("span,words", [("25:40", "ends after the song (the song runs 0 to 30.0 s, 0:30.0): give END 30.0"),
+@pytest.mark.parametrize("span,words", [("25:40", "ends after the song (the song runs 0 to 30.0 s, 0:30.0): give END 30.0 (0:30.0) or less"),
                                         ("31:40", "starts after the song ends"),
                                         ("-5:10", "START must be 0 or more"),
                                         ("10:5", "END must be after START")])
