@@ -202,18 +202,22 @@ def expand_paths(paths: Iterable[str | os.PathLike], strict: bool = True
             except OSError as exc:
                 refuse(p, f"{p}: folder cannot be read ({exc.strerror or exc}).")
                 continue
-            audio = []
-            skipped = 0
+            audio: list[Path] = []
+            skipped: list[str] = []
             for q in entries:
+                if q.name.startswith("."):
+                    continue   # hidden: .DS_Store, and the ._Kick.wav resource forks a Mac leaves on other disks
                 try:
-                    if q.is_file() and is_audio_path(q):
-                        audio.append(q)
-                    elif not q.name.startswith("."):
-                        skipped += 1
+                    is_audio = q.is_file() and is_audio_path(q)
                 except OSError:
-                    skipped += 1
+                    is_audio = False
+                if is_audio:
+                    audio.append(q)
+                else:
+                    skipped.append(q.name)
             if skipped:
-                notes.append(f"{p.name}: skipped {skipped} non-audio entr{'y' if skipped == 1 else 'ies'}.")
+                notes.append(f"{p.name}: skipped {len(skipped)} non-audio entr{'y' if len(skipped) == 1 else 'ies'} "
+                             f"({listed(skipped, NAMES_SHOWN)}).")
             if not audio:
                 inside = [q.name for q in subfolders_with_audio(p)]
                 verb = "holds" if len(inside) == 1 else "hold"

@@ -150,9 +150,11 @@ def test_loader_keeps_the_first_spelling_and_notes_the_rest(tmp_path):
 
     folder = _kick_session(tmp_path / "song")
     (folder / "notes.txt").write_text("not audio")
+    (folder / "._Kick.wav").write_bytes(b"\x00\x05\x16\x07" + bytes(80))   # a Mac's resource fork of Kick.wav
     files, notes, refused = expand_paths([folder / "Kick.wav", folder, str(folder) + "/", folder / "Kick.wav"])
     assert files == [folder / "Kick.wav", folder / "Lead Vox.wav"] and refused == []
-    assert notes == ["song: skipped 1 non-audio entry.", "Given more than once, counted once: Kick.wav, song (folder)."]
+    assert notes == ["song: skipped 1 non-audio entry (notes.txt).",
+                     "Given more than once, counted once: Kick.wav, song (folder)."]
     loaded = load_tracks([folder, folder])
     assert [t.name for t in loaded.tracks.tracks] == ["Kick.wav", "Lead Vox.wav"]
     assert "Given more than once, counted once: song (folder)." in loaded.notes
