@@ -130,7 +130,7 @@ def advice_to_json(advice: Advice) -> dict:
         "windows": [
             {"start_s": round(v.window.start_s, 3), "end_s": round(v.window.end_s, 3), "gated": v.window.gated,
              "target": v.target, "direction": v.direction, "category": v.category,
-             "min_db": v.min_db, "max_db": v.max_db, "text": v.text,
+             "min_db": v.min_db, "max_db": v.max_db, "text": no_role_words(advice) if v.judged_no_role else v.text,
              "measured_lu": {k: round(x, 2) for k, x in (v.measured_lu or {}).items()},
              "judged_a_role": not v.judged_no_role}
             for v in advice.windows
@@ -332,6 +332,8 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
         lines += ["", f"  Roles guessed from unsure names (check them; --role 'FILE=ROLE' sets one): "
                       f"{listed(unsure, 6)}."]
     left = f", {len(advice.left_out)} left out" if advice.left_out else ""
+    if any(s.role == "other" for s in advice.suggestions):   # its windows agree, yet no window verdict names it
+        left += "; the other instruments are judged over the span, not window by window"
     lines += ["", f"  Timeline ({len(advice.windows)} window(s){left}):"] + _timeline(advice)
     warnings = [(f.severity, f.message, f.files_line()) for f in advice.doctor_findings] + [("note", n, "") for n in notes]
     if warnings:

@@ -100,3 +100,23 @@ def test_a_recheck_over_another_span_says_so():
     assert label == "resolved"
     assert sentence.endswith("(Judged over the whole song; the advice you applied judged 1:30.0–2:30.0.)")
     assert "Judged over" not in recheck_verdict(applied, replace(now, span=(90.0, 150.0)))[1]
+
+
+def test_a_window_where_only_the_other_instruments_played_says_so_in_json_too(demo_advice):
+    from model.advice.report import render_text
+    from model.advice.types import WindowVerdict
+
+    only_other = WindowVerdict(demo_advice.windows[0].window, None, "none", "no_error", None, None,
+                               "The mix is well-balanced. No changes are needed.", {"other": -12.0})
+    advice = replace(demo_advice, windows=(only_other,))
+    text = advice_to_json(advice)["windows"][0]["text"]
+    assert text.startswith("not judged (no ") and text in render_text(advice, "", ())
+
+
+def test_the_timeline_says_the_other_instruments_are_judged_over_the_span(demo_advice):
+    from model.advice.report import render_text
+
+    other = RoleGain("other", "decrease", "loud", 3.0, 6.0, -4.5, 0.6)
+    assert "judged over the span, not window by window" not in render_text(demo_advice, "", ())
+    assert "judged over the span, not window by window" in render_text(replace(demo_advice, suggestions=(other,)),
+                                                                       "", ())
