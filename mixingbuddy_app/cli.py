@@ -65,7 +65,7 @@ def parse_anchor(value: str, tracks) -> tuple[str, str | None]:
     if value.strip().lower() in ROLES:
         role = check_role(value)
         if role == "other":
-            raise CliInputError("--anchor other is not allowed: the anchor must be vocals, drums or bass")
+            raise CliInputError("--anchor other is not allowed: the anchor must be vocals, drums or bass.")
         return role, None
     for match in (lambda t: value in (t.name, t.id), lambda t: normalise_name(value) == normalise_name(t.name)):
         found = [t for t in tracks.tracks if match(t)]

@@ -104,6 +104,8 @@ class BalanceProfile:
         if not isinstance(data, Mapping):
             raise ValueError("it is not a JSON object")
         fmt = data.get("format")
+        if fmt is None:
+            raise ValueError(f"it is not a balance profile (it has no \"format\": {PROFILE_FORMAT!r})")
         if fmt not in (PROFILE_FORMAT, PROFILE_FORMAT_V1):
             raise ValueError(f"format is {fmt!r}, expected {PROFILE_FORMAT!r}")
         raw = data.get("pairs")

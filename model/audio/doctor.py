@@ -434,14 +434,17 @@ def _rates(tracks: Sequence[FileStats], sample_rate: int) -> list[Finding]:
     out = []
     for rate in sorted({t.info.sample_rate for t in tracks} - {sample_rate}):
         odd = [t for t in tracks if t.info.sample_rate == rate]
+        one = len(odd) == 1
+        they, them, their = ("it", "it", "its") if one else ("they", "them", "their")
         if rate < sample_rate:
             lost, severity = rate // 2, "warning"
-            meaning = (f"they carry nothing above {_khz(lost)} (cymbal air, sibilance), so those highs are missing "
-                       f"from their loudness and from the mix judged. Re-export them at {_khz(sample_rate)}")
+            meaning = (f"{they} {'carries' if one else 'carry'} nothing above {_khz(lost)} (cymbal air, sibilance), "
+                       f"so those highs are missing from {their} loudness and from the mix judged. Re-export {them} "
+                       f"at {_khz(sample_rate)}")
         elif sample_rate // 2 < AUDIBLE_LIMIT_HZ:
             lost, severity = sample_rate // 2, "warning"
-            meaning = (f"their content above {_khz(lost)} (cymbal air, sibilance) is left out of the analysis, so "
-                       f"their loudness may read low. Export every file at {_khz(rate)} to judge the full band")
+            meaning = (f"{their} content above {_khz(lost)} (cymbal air, sibilance) is left out of the analysis, so "
+                       f"{their} loudness may read low. Export every file at {_khz(rate)} to judge the full band")
         else:
             severity = "info"
             meaning = (f"only content above {_khz(sample_rate // 2)}, beyond hearing, is dropped: the critique is "

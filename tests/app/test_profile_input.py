@@ -127,6 +127,7 @@ BAD_PROFILES = {
     "pair null": (lambda d: d["pairs"].update({"drums|vocals": None}), "pair drums|vocals is not an object"),
     "bad pair name": (lambda d: d["pairs"].update({"drumsvocals": {}}), "'drumsvocals' is not a role"),
     "a list": (lambda d: [d], "it is not a JSON object"),
+    "some other JSON": (lambda d: {"a": 1}, 'it is not a balance profile (it has no "format"'),
 }
 
 

@@ -135,7 +135,8 @@ def test_rate_length_and_silent_files(tmp_path):
     found = {f.code: f for f in check_session(load_tracks([tmp_path]).tracks, "vocals")}
     assert {"rate_mismatch", "length_mismatch", "silent_file"} <= set(found)
     rate = found["rate_mismatch"]
-    assert rate.track_ids == ("Bass.wav",) and "nothing above 11.025 kHz" in rate.message
+    assert rate.track_ids == ("Bass.wav",) and "; it carries nothing above 11.025 kHz" in rate.message
+    assert "from its loudness" in rate.message and rate.message.endswith("Re-export it at 44.1 kHz.")
     assert found["length_mismatch"].severity == "info" and found["length_mismatch"].track_ids == ("Kick.wav",)
 
 
@@ -289,7 +290,8 @@ def test_a_lower_rate_says_what_it_removes():
     files = stats({"Vox.wav": (x, 48000), "HOUSE BEAT.ogg": (x, 24000), "Pad.ogg": (x, 24000)}, 48000)
     (rate,) = [f for f in check_files(files, 48000) if f.code == "rate_mismatch"]
     assert rate.severity == "warning" and rate.track_ids == ("HOUSE BEAT.ogg", "Pad.ogg")
-    assert "2 files are at 24 kHz" in rate.message and "nothing above 12 kHz" in rate.message
+    assert "2 files are at 24 kHz" in rate.message and "they carry nothing above 12 kHz" in rate.message
+    assert rate.message.endswith("Re-export them at 48 kHz.")
 
 
 def test_a_higher_rate_is_only_information():
