@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--masking", action="store_true",
                    help="also report where one role covers another (band, stretch, depth) and what to do")
     p.add_argument("--tonal", action="store_true",
-                   help="also compare each role's spectral shape with typical electronic mixes")
+                   help="also compare each role's spectral shape with the profile's tonal shapes (the electronic "
+                        "profile's when it has none)")
     p.add_argument("--json", action="store_true", help="print one JSON object (schema mixingbuddy.advice/1)")
     return p
 
@@ -242,7 +243,7 @@ def run(argv: Sequence[str]) -> int:
         from model.advice.spectrum import review_frames, review_spectrum
         from model.advice.tonal import tonal_for_profile
 
-        tonal = tonal_for_profile(profile)[0] if args.tonal else None
+        tonal, tonal_note = tonal_for_profile(profile) if args.tonal else (None, "")
         if bands is not None:
             review = review_frames(bands.finish(), advice.anchor, args.masking, tonal)
         else:
@@ -254,10 +255,13 @@ def run(argv: Sequence[str]) -> int:
             data["masking"] = [f.to_json() for f in review.masking]
         if args.tonal:
             data["tonal"] = [f.to_json() for f in review.tonal]
+            data["tonal_shapes"] = tonal.genre            # whose shapes: not data["profile"] when it has none
+            data["tonal_note"] = tonal_note
+            data["tonal_not_compared"] = list(review.tonal_not_compared)
         print(json.dumps(data, indent=2, allow_nan=False))
     else:
         text = render_text(advice, advice.anchor_reason, notes, getattr(advisor, "profile", None))
-        print(text + "\n" + render_review(review, args.masking, args.tonal) if review else text)
+        print(text + "\n" + render_review(review, args.masking, args.tonal, tonal_note) if review else text)
     return 0
 
 
@@ -335,15 +339,21 @@ def as_saved(session, tracks, profile_given: bool = False) -> SavedMix:
     return SavedMix(gains, anchor, lead.id if lead else None, span, profile, note)
 
 
-def render_review(review, masking: bool, tonal: bool) -> str:
-    """The masking and tonal sections of the human output (empty sections say so)."""
+def render_review(review, masking: bool, tonal: bool, tonal_note: str = "") -> str:
+    """The masking and tonal sections of the human output (empty sections say so); ``tonal_note`` says which
+    tonal shapes the roles were compared with (tonal_for_profile)."""
+    from model.advice.tonal import not_compared_text
+
     lines = []
     if masking:
         lines += ["", f"  Masking ({len(review.masking)} finding(s)):"]
         lines += [f"    - {f.text}\n      {f.suggestion}" for f in review.masking] or ["    none strong and lasting."]
     if tonal:
         lines += ["", f"  Tonal balance ({len(review.tonal)} finding(s)):"]
-        lines += [f"    - {f.text}" for f in review.tonal] or ["    every role within its typical band."]
+        lines += [f"    Compared with {tonal_note}."] if tonal_note else []
+        every = "every compared role" if review.tonal_not_compared else "every role"
+        lines += [f"    - {f.text}" for f in review.tonal] or [f"    {every} within its typical band."]
+        lines += [f"    - {not_compared_text(role)}" for role in review.tonal_not_compared]
     return "\n".join(lines)
 
 

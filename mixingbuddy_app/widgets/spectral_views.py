@@ -18,6 +18,7 @@ from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import (QComboBox, QFrame, QGraphicsRectItem, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QScrollArea, QSizePolicy, QSplitter, QVBoxLayout, QWidget)
 
+from model.advice.tonal import not_compared_text
 from model.advice.wording import hz, nominal_hz
 
 from mixingbuddy_app.widgets.overview import adopt_menus
@@ -428,8 +429,10 @@ class TonalView(SpectralView):
     def summary(self) -> str:
         a = self.analysis
         n = len(a.review.tonal)
-        head = f"{n} tonal finding(s)" if n else "Every role within its typical band"
-        return f"{head}; compared with {a.tonal_note}."
+        every = "Every compared role" if a.review.tonal_not_compared else "Every role"
+        head = f"{n} tonal finding(s)" if n else f"{every} within its typical band"
+        return " ".join([f"{head}; compared with {a.tonal_note}."] +
+                        [not_compared_text(role) for role in a.review.tonal_not_compared])
 
     def show_analysis(self, analysis) -> None:
         self.clear()

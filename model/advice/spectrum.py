@@ -21,10 +21,12 @@ from model.errors import InputError
 
 @dataclass(frozen=True)
 class SpectralReview:
-    """Masking findings (anchor pairs first, strongest first) and tonal findings (largest first)."""
+    """Masking findings (anchor pairs first, strongest first), tonal findings (largest first) and the roles the
+    tonal comparison left out as they barely play in the span."""
 
     masking: tuple[MaskingFinding, ...] = ()
     tonal: tuple[TonalFinding, ...] = ()
+    tonal_not_compared: tuple[str, ...] = ()
 
 
 def review_spectrum(request: AdviceRequest, masking: bool = True,
@@ -39,9 +41,12 @@ def review_spectrum(request: AdviceRequest, masking: bool = True,
 def review_frames(frames: BandFrames, anchor: str | None, masking: bool = True,
                   tonal: TonalProfile | None = None) -> SpectralReview:
     """The review of roles' band frames already computed (``role_band_frames``), e.g. kept for a masking map."""
-    return SpectralReview(
-        tuple(role_masking(frames, anchor)) if masking else (),
-        tuple(compare_tonal(role_shapes(frames), frames.bands.centres_hz, tonal)) if tonal is not None else ())
+    found = tuple(role_masking(frames, anchor)) if masking else ()
+    if tonal is None:
+        return SpectralReview(found)
+    shapes = role_shapes(frames)
+    return SpectralReview(found, tuple(compare_tonal(shapes, frames.bands.centres_hz, tonal)),
+                          tuple(role for role in frames.power if role not in shapes))
 
 
 def pair_masking(tracks: TrackSet, first: str, second: str, gains: Gains = Gains(),

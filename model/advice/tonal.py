@@ -4,7 +4,8 @@ A role's shape is its long-term third-octave band levels relative to its K-weigh
 (model.audio.spectral.tonal_shape). A profile holds, per role, the median shape over reference
 songs and its spread; a finding is a run of at least MIN_BANDS adjacent bands where the role sits
 more than ``margin_db`` outside median +- spread, all on the same side, in bands where the role
-(typically or in this song) carries something within RELEVANT_DB of its level.
+(typically or in this song) carries something within RELEVANT_DB of its level. A role has a shape only where it
+plays (``playing_roles``, the balance measurement's activity gate): the spectrum of dither says nothing.
 
 A balance profile carries the shapes under its "tonal" key, fitted by ``mixingbuddy profile fit`` from the
 same songs: ``{"tonal": {role: {"bands_hz": [...], "median_db": [...], "spread_db": [...], "songs": n}}}``.
@@ -14,15 +15,17 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 
+from model.advice.advisor import AdviceRequest
 from model.advice.profiles import checked_count
 from model.advice.wording import Party, band_phrase, hz, nominal_hz
-from model.audio.spectral import BandFrames, tonal_shape
+from model.audio.segments import FRAME_ACTIVE_DBFS, MIN_ACTIVE_SHARE, cut_windows
+from model.audio.spectral import BandFrames, power_db, tonal_shape
 from model.errors import InputError
 
 TONAL_FORMAT = "mixingbuddy.tonal_profile/1"
@@ -52,11 +55,17 @@ class RoleTone:
 
 @dataclass(frozen=True)
 class TonalProfile:
-    """Per-role typical shapes of one genre."""
+    """Per-role typical shapes of one genre, or of a user's profile (``genre_named`` False: any name they chose)."""
 
     genre: str
     roles: Mapping[str, RoleTone]
     provenance: Mapping | None = None
+    genre_named: bool = True
+
+    @property
+    def mixes(self) -> str:
+        """Whose mixes the shapes stand for, in a sentence: "typical electronic mixes", "the 'two' profile's mixes"."""
+        return f"typical {self.genre} mixes" if self.genre_named else f"the '{self.genre}' profile's mixes"
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "TonalProfile":
@@ -105,17 +114,21 @@ def tonal_for_profile(profile: str | Path | None = None) -> tuple[TonalProfile, 
     """The tonal shapes to compare with when judging against a balance profile (name or file), and a note.
 
     The profile's own shapes when it carries them, else the shipped electronic profile's, and the note says so.
-    Raises InputError when the profile or the shapes cannot be read.
+    Only a shipped profile's name is a genre's; a user's is named as the profile it is. Raises InputError when the
+    profile or the shapes cannot be read.
     """
-    from model.advice.profiles import DEFAULT_PROFILE, read_profile_file, resolve_profile
+    from model.advice.profiles import DEFAULT_PROFILE, read_profile_file, resolve_profile, shipped_profile_dir
     from resources import TONAL_PROFILE
 
-    name = str(profile or DEFAULT_PROFILE)
-    data = read_profile_file(resolve_profile(name))[1]  # checked, its tonal shapes too
+    path = resolve_profile(profile or DEFAULT_PROFILE)
+    balance, data = read_profile_file(path)  # checked, its tonal shapes too
+    shipped = path.resolve().parent == shipped_profile_dir().resolve()
+    named = f"the {balance.name} profile" if shipped else f"the '{balance.name}' profile"
     if "tonal" in data:
-        return TonalProfile.from_dict(data), f"the {Path(name).stem} profile's tonal shapes"
-    shipped = TonalProfile.load(TONAL_PROFILE)
-    return shipped, f"the {shipped.genre} tonal shapes ({Path(name).stem} has none of its own)"
+        own = replace(TonalProfile.from_dict(data), genre=balance.name, genre_named=shipped)
+        return own, f"{named}'s tonal shapes"
+    fallback = TonalProfile.load(TONAL_PROFILE)
+    return fallback, f"the {fallback.genre} profile's tonal shapes ({named} has none of its own)"
 
 
 def tonal_bands_hz() -> list[float]:
@@ -133,8 +146,31 @@ def song_tonal_shapes(frames: BandFrames) -> dict[str, np.ndarray]:
 
 
 def role_shapes(frames: BandFrames) -> dict[str, np.ndarray]:
-    """Each signal's tonal shape (dB per band) from its band frames, floored at SHAPE_FLOOR_DB."""
-    return {name: np.maximum(tonal_shape(power, frames.bands), SHAPE_FLOOR_DB) for name, power in frames.power.items()}
+    """The tonal shape (dB per band, floored at SHAPE_FLOOR_DB) of each signal that plays (``playing_roles``)."""
+    playing = playing_roles(frames)
+    return {name: np.maximum(tonal_shape(power, frames.bands), SHAPE_FLOOR_DB)
+            for name, power in frames.power.items() if name in playing}
+
+
+def playing_roles(frames: BandFrames, window_s: float = AdviceRequest.window_s) -> set[str]:
+    """The signals that play, as the balance measurement's activity gate hears them: in at least one of its
+    windows (the whole span when shorter), MIN_ACTIVE_SHARE of the frames lie above FRAME_ACTIVE_DBFS."""
+    times = np.arange(frames.frames) * frames.hop_s
+    windows = [(times >= w.start_s) & (times < w.end_s) for w in cut_windows(frames.frames * frames.hop_s, window_s)]
+    playing = set()
+    for name, power in frames.power.items():
+        # the channels' mean power stands in for the mono fold's (the same for a centred signal)
+        active = power_db(power.mean(axis=1, dtype=np.float64).sum(axis=1)) > FRAME_ACTIVE_DBFS
+        if any(active[w].mean() >= MIN_ACTIVE_SHARE for w in windows if w.any()):
+            playing.add(name)
+    return playing
+
+
+def not_compared_text(role: str) -> str:
+    """The sentence for a role the comparison leaves out as it barely plays (not in ``playing_roles``)."""
+    party = Party.role(role)
+    return (f"{party.subject} {party.verb('barely plays', 'barely play')} in the judged span, so "
+            f"{party.verb('it is', 'they are')} not compared.")
 
 
 def fit_tonal_shapes(per_song_role_shapes: Sequence[Mapping[str, np.ndarray]],
@@ -213,7 +249,7 @@ def compare_tonal(shapes: Mapping[str, np.ndarray], bands_hz: Sequence[float], p
             if e - s < min_bands:
                 continue
             d = float(np.mean(deviation[s:e]))
-            found.append(_finding(role, session_hz, pos[s], pos[e - 1], pos[0], pos[-1], d, profile.genre))
+            found.append(_finding(role, session_hz, pos[s], pos[e - 1], pos[0], pos[-1], d, profile.mixes))
     return sorted(found, key=lambda f: -abs(f.deviation_db) * np.log2(f.high_hz / f.low_hz))
 
 
@@ -233,7 +269,7 @@ def _sign_runs(outside: np.ndarray, pos: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _finding(role: str, bands_hz: np.ndarray, low: int, high: int, first: int, last: int,
-             deviation: float, genre: str) -> TonalFinding:
+             deviation: float, mixes: str) -> TonalFinding:
     """``low``..``high``: the run's bands; ``first``..``last``: the compared range, for 'below'/'above'."""
     edge = 2 ** (1 / 6)
     low_hz, high_hz = float(bands_hz[low]) / edge, float(bands_hz[high]) * edge
@@ -245,6 +281,5 @@ def _finding(role: str, bands_hz: np.ndarray, low: int, high: int, first: int, l
         where = band_phrase(float(bands_hz[low]), float(bands_hz[high]))
     party = Party.role(role)
     amount = f"{abs(deviation):.0f} dB {'more' if deviation > 0 else 'less'}"
-    text = (f"{party.subject} {party.verb('carries', 'carry')} {amount} {where} than typical "
-            f"{genre} mixes.")
+    text = f"{party.subject} {party.verb('carries', 'carry')} {amount} {where} than {mixes}."
     return TonalFinding(role, low_hz, high_hz, deviation, text)

@@ -35,6 +35,10 @@ def test_critique_json_reports_the_keys_covering_the_vocals_and_keeps_the_balanc
     assert covers_the_demo_case(first), first
     assert first["depth_db"] >= 6 and first["suggestion"].startswith("Cut the other instruments")
     assert all({"role", "low_hz", "high_hz", "deviation_db", "text"} <= set(t) for t in data["tonal"])
+    # the default profile has no shapes of its own: the JSON and the text say whose were used
+    assert (data["profile"], data["tonal_shapes"], data["tonal_not_compared"]) == ("pop-rock", "electronic", [])
+    assert data["tonal_note"] == "the electronic profile's tonal shapes (the pop-rock profile has none of its own)"
+    assert f"    Compared with {data['tonal_note']}." in run("critique", DEMO_DIR, "--tonal").stdout
 
 
 def test_critique_text_lists_the_finding_and_plain_critique_json_has_no_new_keys():

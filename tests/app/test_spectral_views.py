@@ -114,6 +114,15 @@ def test_tonal_view_draws_a_curve_per_role(qtbot, demo_window):
     assert "compared with" in view.status.text()
 
 
+def test_tonal_view_says_which_role_barely_plays_and_draws_no_curve_for_it(qtbot, demo_window):
+    c = demo_window.controller
+    c.set_role_gain("bass", -90.0)   # left only as dither-level sound: no shape to judge
+    c.end_gain_edit()
+    analysis = open_view(qtbot, demo_window, demo_window.tonal_view)
+    assert analysis.review.tonal_not_compared == ("bass",) and "bass" not in demo_window.tonal_view.curves
+    assert "The bass barely plays in the judged span, so it is not compared." in demo_window.tonal_view.status.text()
+
+
 def test_masking_view_without_enough_roles_says_so(qtbot, make_window, stems):
     w = make_window()
     load(qtbot, w, stems[:1])   # vocals only

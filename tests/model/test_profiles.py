@@ -76,7 +76,7 @@ def test_fitted_profile_carries_the_songs_tonal_shapes(tmp_path):
     assert all(v["songs"] == 2 and len(v["bands_hz"]) == len(v["median_db"]) for v in profile["tonal"].values())
     path = write_profile(profile, tmp_path / "mine.json")
     tonal, note = tonal_for_profile(path)
-    assert set(tonal.roles) == set(profile["tonal"]) and "mine profile's tonal shapes" in note
+    assert set(tonal.roles) == set(profile["tonal"]) and "'mine' profile's tonal shapes" in note
     assert "has none of its own" in tonal_for_profile("pop-rock")[1]   # a cited prior: electronic's shapes
 
 

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from model.advice.tonal import TonalProfile, aligned, compare_tonal, fit_tonal_shapes, role_shapes
+from model.advice.tonal import (TonalProfile, aligned, compare_tonal, fit_tonal_shapes, not_compared_text,
+                                 role_shapes)
 from model.audio.spectral import signal_band_frames, third_octave_bands
 
 SR = 44100
@@ -76,3 +77,50 @@ def test_fit_keeps_bands_two_songs_share_and_the_profile_round_trips(tmp_path):
     path.write_text(json.dumps(TonalProfile("test", roles).to_dict()))
     assert TonalProfile.load(path).roles == roles
     assert list(aligned(np.array([1.0, 2.0]), [200.0, 400.0], bands_hz)[1:]) == [1.0, 2.0]
+
+
+def test_a_role_is_compared_only_where_it_plays(profile):
+    """Dither or a role under the activity gate has no shape to judge; one that plays in one window of four has."""
+    from model.advice.spectrum import review_frames
+    from model.audio.segments import FRAME_ACTIVE_DBFS
+
+    def review(x: np.ndarray):
+        return review_frames(signal_band_frames({"other": x}, SR), None, masking=False, tonal=profile)
+
+    plain = broadband_role(11)   # -20 dBFS RMS
+    tilted = tilt_low(plain, 6.0, TILT_BELOW_HZ)   # reported when it plays (first test)
+    dither = np.random.default_rng(5).standard_normal(tilted.shape).astype(np.float32) * 10 ** (-90 / 20)
+    for quiet in (dither, plain * 10 ** ((FRAME_ACTIVE_DBFS - 5 + 20) / 20)):
+        r = review(quiet)
+        assert r.tonal == () and r.tonal_not_compared == ("other",), r
+    assert not_compared_text("other") == ("The other instruments barely play in the judged span, so they are not "
+                                          "compared.")
+    assert review(plain * 10 ** ((FRAME_ACTIVE_DBFS + 5 + 20) / 20)).tonal_not_compared == ()   # over the gate
+
+    ten_s = int(10 * SR)
+    r = review(np.concatenate([tilted[:ten_s], dither, dither[:ten_s]]))   # 40 s, playing in the first 10 s only
+    assert r.tonal and r.tonal[0].deviation_db > 0 and r.tonal_not_compared == (), r
+
+
+def test_findings_and_note_name_whose_shapes_they_compare_with(profile, tmp_path):
+    """A shipped profile's name is a genre; a user's ('two') is named as a profile; pop-rock's fallback is said."""
+    from resources import TONAL_PROFILE
+
+    from model.advice.tonal import tonal_for_profile
+
+    data = json.loads(TONAL_PROFILE.read_text(encoding="utf-8"))
+    data.update(name="two", tonal=profile.to_dict()["tonal"])
+    (tmp_path / "two.json").write_text(json.dumps(data))
+    two, note = tonal_for_profile(tmp_path / "two.json")
+    shapes, bands_hz = shapes_of({"other": tilt_low(broadband_role(11), 6.0, TILT_BELOW_HZ)})
+    found = compare_tonal(shapes, bands_hz, two)
+    assert found and all(f.text.endswith(" than the 'two' profile's mixes.") for f in found), found
+    assert note == "the 'two' profile's tonal shapes"
+
+    electronic, note = tonal_for_profile("pop-rock")
+    assert electronic.genre == "electronic" and note == ("the electronic profile's tonal shapes "
+                                                         "(the pop-rock profile has none of its own)")
+    assert tonal_for_profile("electronic")[1] == "the electronic profile's tonal shapes"
+    shapes, bands_hz = shapes_of({"other": tilt_low(broadband_role(11), 12.0, TILT_BELOW_HZ)})
+    found = compare_tonal(shapes, bands_hz, electronic)
+    assert found and all(f.text.endswith(" than typical electronic mixes.") for f in found), found
