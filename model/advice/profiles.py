@@ -371,6 +371,7 @@ def combine(songs: Sequence[SongOffsets], name: str, method: str, description: s
             "windows_per_pair": {k: v["windows"] for k, v in pairs.items()},
             "pooled_between_song_sd_lu": None if pooled is None else round(pooled, 2),
             "min_songs_to_judge": MIN_SONGS,
+            **({SONGS_WITHOUT_PAIRS: empty} if (empty := [s.label for s in songs if not s.offsets]) else {}),
         },
         "pairs": pairs,
     }
@@ -464,6 +465,8 @@ def _where(song: SongSource) -> str:
 LEFT_OUT_AS_COPIES = "left_out_as_copies"
 #: The provenance key naming, per song, the files counted in the role an unsure name gave them ("FILE (role)").
 UNSURE_ROLES = "unsure_roles"
+#: The provenance key listing the songs where no two roles play together: the profile learned nothing from them.
+SONGS_WITHOUT_PAIRS = "songs_without_pairs"
 
 
 def fit_profile(songs: Sequence[SongSource | str | os.PathLike], name: str, method: str = "mixingbuddy profile fit",

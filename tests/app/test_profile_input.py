@@ -95,6 +95,19 @@ def test_good_songs_still_fit(tmp_path, fit, second_song):
     assert "2 song(s): demo, song2" in out.stdout and json.loads(out_file.read_text())["pairs"]
 
 
+def test_a_song_of_one_role_is_said_to_teach_nothing(tmp_path, fit):
+    """A folder holding only the lead vocal fits (the demo carries the profile), and the summary says so."""
+    one = tmp_path / "one"
+    one.mkdir()
+    shutil.copy(DEMO_DIR / "05 Lead Vox.flac", one)
+    out = fit(DEMO_DIR, one, "--out", tmp_path / "p.json")
+    assert out.returncode == 0, out.stderr
+    assert "learned nothing from one: no two roles play together in it (check the roles" in out.stdout
+    assert json.loads((tmp_path / "p.json").read_text())["provenance"]["songs_without_pairs"] == ["one"]
+    assert "learned nothing" not in fit(DEMO_DIR, Path(shutil.copytree(DEMO_DIR, tmp_path / "two")),
+                                        "--out", tmp_path / "q.json").stdout
+
+
 def electronic():
     return json.loads((PROFILES_DIR / "electronic.json").read_text())
 

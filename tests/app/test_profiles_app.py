@@ -291,6 +291,12 @@ def test_learning_from_folders_says_which_roles_rest_on_unsure_names(qtbot, real
     assert "song1: HOUSE BEAT.wav (drums)" in said[0].message and "save it as a session" in said[0].message
 
 
+def test_learning_from_a_song_of_one_role_says_it_taught_nothing(qtbot, real_window, user_dir, tmp_path):
+    said = learn_from(qtbot, real_window(), tmp_path, lambda parts: {"Lead Vox.wav": parts["Lead Vox.wav"]})
+    assert len(said) == 1 and said[0].severity == "warning"
+    assert said[0].message == "Learned nothing from song1: no two roles play together in it (check its roles)."
+
+
 def test_learning_from_saved_sessions_learns_their_gains_as_profile_fit_does(qtbot, real_window, songs, user_dir,
                                                                               tmp_path):
     from tests.app.test_cli import run_profile, session_file
