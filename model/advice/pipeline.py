@@ -227,6 +227,8 @@ def critique(request: AdviceRequest, advisor: Advisor, cancel: CancelToken | Non
         verdicts = advisor.judge(request, plan.windows, cancel)
         song = from_vote(vote(verdicts, request.min_agreement))
     primary, suggestions, confidence, abstained = song.primary, song.suggestions, song.confidence, song.abstained
+    if song.pairs and all(p.reason for p in song.pairs):   # no role judged: "judging the loudest one" judged nothing
+        plan = dataclasses.replace(plan, note="")
     notes = tuple(findings) + tuple(measurements.findings(plan)) + tuple(song.notes) + track_anchor_notes(request)
     text, agreement, claims = headline(song, verdicts, judged_request.anchor)
     if progress:

@@ -113,3 +113,20 @@ def test_broken_profile_is_a_clear_error(tmp_path):
     bad.write_text("{not json")
     with pytest.raises(AdvisorUnavailable, match="p.json"):
         BalanceProfile.load(bad)
+
+
+def test_when_no_role_plays_beside_the_anchor_the_gate_fallback_is_not_said_to_judge(tmp_path):
+    """Vocals, then silence, then drums: no window holds both, so nothing is judged, and the note that the loudest
+    window is judged instead (a fallback that judged nothing) is left out."""
+    import numpy as np
+    import soundfile as sf
+
+    sr = 24000
+    rng = np.random.default_rng(4)
+    part = lambda a, b: np.concatenate([np.zeros(a * sr), rng.standard_normal((b - a) * sr) * 0.1,   # noqa: E731
+                                        np.zeros((30 - b) * sr)]).astype(np.float32)
+    sf.write(tmp_path / "Lead Vox.wav", part(0, 10), sr)
+    sf.write(tmp_path / "Kick.wav", part(20, 30), sr)
+    advice = advise(tmp_path)
+    assert advice.abstained and advice.suggestions == ()
+    assert "window_fallback" not in {f.code for f in advice.findings}
