@@ -73,8 +73,8 @@ def parse_anchor(value: str, tracks) -> tuple[str, str | None]:
         if len(found) == 1:
             return found[0].role.role, found[0].id
         if len(found) > 1:
-            raise CliInputError(f"--anchor: '{value}' names {len(found)} files ({', '.join(t.name for t in found)}): "
-                                "give the file's whole name")
+            raise CliInputError(f"--anchor: '{value}' names {len(found)} files: give one of them as "
+                                f"{' or '.join(repr(t.id) for t in found)}.")
     raise CliInputError(f"--anchor: '{value}' is neither a role (vocals, drums, bass) nor one loaded file's name")
 
 
@@ -176,11 +176,14 @@ def run(argv: Sequence[str]) -> int:
 
         user_roles = user_track_roles(session, tracks)
     if overrides:
-        by_name = {t.name: t.id for t in tracks.tracks} | {t.id: t.id for t in tracks.tracks}
-        unknown = [n for n in overrides if n not in by_name]
+        ids_of: dict[str, set[str]] = {}   # a name sets every file of that name (one in each folder given)
+        for t in tracks.tracks:
+            ids_of.setdefault(t.name, set()).add(t.id)
+            ids_of.setdefault(t.id, set()).add(t.id)
+        unknown = [n for n in overrides if n not in ids_of]
         if unknown:
             raise CliInputError(f"--role: no loaded file is named {unknown[0]!r}")
-        user_roles |= {by_name[n]: r for n, r in overrides.items()}
+        user_roles |= {tid: r for n, r in overrides.items() for tid in ids_of[n]}
     if user_roles:
         tracks = tracks.with_roles(user_roles)
     saved = as_saved(session, tracks, profile_given=bool(args.profile)) if session else None

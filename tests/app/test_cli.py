@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -351,7 +352,20 @@ def test_a_stem_saved_again_as_mp3_is_left_out_and_said(tmp_path):
     assert data["anchor_track"] == "Lead Vox.mp3"
     assert sorted(w["tracks"][0] for w in data["warnings"] if w["code"] == "saved_twice") == ["Bass.mp3", "Lead Vox.wav"]
     both = run(twice, "--profile", "electronic", "--anchor", "Lead Vox")   # which save? it is asked for
-    assert both.returncode == 2 and "'Lead Vox' names 2 files (Lead Vox.mp3, Lead Vox.wav)" in both.stderr
+    assert both.returncode == 2 and "'Lead Vox' names 2 files: give one of them as 'Lead Vox.mp3' or 'Lead Vox.wav'." in both.stderr
+
+
+def test_a_name_two_folders_share_sets_the_role_of_both_and_the_anchor_asks_for_its_folder(tmp_path):
+    for song in ("a", "b"):
+        shutil.copytree(DEMO_DIR, tmp_path / song)
+    out = run(tmp_path / "a", tmp_path / "b", "--json", "--role", "07 Keys Pad.flac=bass")
+    assert out.returncode == 0, out.stderr
+    roles = {t["id"]: t["role"] for t in json.loads(out.stdout)["measurements"]["tracks"] if "Keys" in t["id"]}
+    assert len(roles) == 2 and set(roles.values()) == {"bass"}, roles
+    both = run(tmp_path / "a", tmp_path / "b", "--anchor", "05 Lead Vox.flac")
+    assert both.returncode == 2 and "give one of them as 'a/05 Lead Vox.flac' or 'b/05 Lead Vox.flac'." in both.stderr
+    chosen = run(tmp_path / "a", tmp_path / "b", "--anchor", "a/05 Lead Vox.flac", "--profile", "electronic", "--json")
+    assert chosen.returncode == 0 and json.loads(chosen.stdout)["anchor_track"] == "a/05 Lead Vox.flac", chosen.stderr
 
 
 def test_a_full_mix_among_the_stems_is_left_out_and_said(tmp_path):
