@@ -78,6 +78,22 @@ def parse_anchor(value: str, tracks) -> tuple[str, str | None]:
     raise CliInputError(f"--anchor: '{value}' is neither a role (vocals, drums, bass) nor one loaded file's name")
 
 
+def check_advisor_options(args) -> None:
+    """Options the chosen advisor would ignore are refused (CliInputError), never dropped unsaid."""
+    if args.profile is not None and not args.profile.strip():
+        raise CliInputError("--profile needs a name or a file (`mixingbuddy profile list` shows the names).")
+    if args.advisor == "llm":
+        if args.profile:
+            raise CliInputError("--profile applies to --advisor balance only")
+        return
+    model_options = [option for option, given in (
+        ("--checkpoint", args.checkpoint != os.environ.get("MIXINGBUDDY_CHECKPOINT")), ("--mert", args.mert),
+        ("--llm", args.llm), ("--device", args.device != "auto")) if given]
+    if model_options:
+        raise CliInputError(f"{', '.join(model_options)} {'applies' if len(model_options) == 1 else 'apply'} to "
+                            "--advisor llm only: the balance advisor (the default) runs no model.")
+
+
 def parse_role_overrides(items: Sequence[str]) -> dict[str, str]:
     """--role FILE=ROLE items -> {file name: role}; CliInputError or RoleError on a bad item."""
     from model.audio.roles import check_role
@@ -155,6 +171,7 @@ def run(argv: Sequence[str]) -> int:
     from model.advisors import load_advisor
 
     args = build_parser().parse_args(list(argv))
+    check_advisor_options(args)
     overrides = parse_role_overrides(args.role)
     session = session_given(args.paths)
     paths = session.resolved_paths() if session else args.paths
@@ -198,8 +215,6 @@ def run(argv: Sequence[str]) -> int:
     options, profile = {}, args.profile or (saved.profile if saved else None)
     if args.advisor == "llm":
         options = {k: v for k, v in (("mert", args.mert), ("llm", args.llm)) if v}
-        if args.profile:
-            raise CliInputError("--profile applies to --advisor balance only")
     elif profile:
         options = {"profile": profile}
     advisor = load_advisor(args.advisor, checkpoint=args.checkpoint,

@@ -172,7 +172,8 @@ CASES = {
         [sf.write(d / f"Audio {i}.wav", music(seed=i), SR) for i in (1, 2, 3)], [d])[1]),
     "anchor other": (2, "anchor", lambda d: base_session(d) + ["--anchor", "other"]),
     "unknown anchor": (2, "neither a role", lambda d: base_session(d) + ["--anchor", "piano"]),
-    "anchor role absent": (2, "no audible tracks", lambda d: (sf.write(d / "Drums.wav", music(), SR), [d, "--anchor", "vocals"])[1]),
+    "anchor role absent": (2, "No file is vocals, so the vocals cannot be the anchor", lambda d: (
+        sf.write(d / "Drums.wav", music(), SR), [d, "--anchor", "vocals"])[1]),
     "one stem alone": (2, "Only the vocals are audible", lambda d: (sf.write(d / "Lead Vox.wav", music(), SR), [d])[1]),
     "the anchor track alone": (2, "Only the anchor track Lead Vox.wav is audible", lambda d: (
         sf.write(d / "Lead Vox.wav", music(), SR), [d, "--anchor", "Lead Vox.wav", "--profile", "electronic"])[1]),
@@ -182,6 +183,9 @@ CASES = {
     "role override for an unknown file": (2, "no loaded file", lambda d: base_session(d) + ["--role", "Nope.wav=bass"]),
     "llm advisor without a checkpoint": (2, "mixingbuddy[llm]" if missing_modules("llm") else "checkpoint",
                                          lambda d: base_session(d) + ["--advisor", "llm"]),
+    "model options without --advisor llm": (2, "--checkpoint, --device apply to --advisor llm only", lambda d:
+                                            base_session(d) + ["--checkpoint", str(d / "none"), "--device", "cpu"]),
+    "an empty --profile": (2, "--profile needs a name or a file", lambda d: base_session(d) + ["--profile", ""]),
     "llm checkpoint folder missing": (2, "", lambda d: base_session(d) + ["--advisor", "llm", "--checkpoint", str(d / "none")]),
     # odd but valid input: exit 0
     "8 kHz": (0, "", rate(8000)),

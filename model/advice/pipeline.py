@@ -116,6 +116,9 @@ def check_anchor(request: AdviceRequest) -> None:
         raise RoleError(f"The anchor must be vocals, drums or bass, not '{request.anchor}'.")
     present = request.tracks.roles_present(request.gains)
     if request.anchor is not None and request.anchor not in present:
+        if not any(t.role.role == request.anchor for t in request.tracks.tracks):
+            raise RoleError(f"No file is {request.anchor}, so the {request.anchor} cannot be the anchor: choose "
+                            "another, or set a file's role.")
         raise RoleError(f"The anchor role '{request.anchor}' has no audible tracks.")
     if request.anchor is None and present and not set(present) & set(TARGET_ROLES):
         raise RoleError(_nothing_to_anchor_on(request))
