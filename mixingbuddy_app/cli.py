@@ -402,13 +402,13 @@ def build_masking_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH",
                    help="audio files and/or folders of stems (non-recursive), or one session saved by the app")
     p.add_argument("--span", metavar="START:END",
-                   help="look only at this span: seconds (e.g. 90:150) or m:ss (e.g. 1:30-2:30)")
+                   help="look only at this span: seconds (e.g. 90:150) or m:ss (e.g. 1:30-2:30; 1:30- to the end)")
     p.add_argument("--json", action="store_true", help=f"print one JSON object (schema {MASKING_SCHEMA})")
     return p
 
 
 def run_masking(argv: Sequence[str]) -> int:
-    from model.advice.report import clock
+    from model.advice.report import clock, span_text
     from model.advice.spectrum import pair_masking
     from model.audio.tracks import load_tracks
 
@@ -427,10 +427,12 @@ def run_masking(argv: Sequence[str]) -> int:
     findings, a, b = pair_masking(tracks, args.first, args.second, gains, span=span)
     if args.json:
         print(json.dumps({"schema": MASKING_SCHEMA, "a": a.key, "b": b.key,
+                          "span": None if span is None else [round(x, 3) for x in span],
                           "masking": [f.to_json() for f in findings],
                           "warnings": [f.to_json() for f in left_out]}, indent=2, allow_nan=False))
         return 0
-    lines = [f"MixingBuddy masking — {a.words} and {b.words} — {clock(tracks.duration_s)}", ""]
+    judged = f", judged {span_text(span)}" if span else ""
+    lines = [f"MixingBuddy masking — {a.words} and {b.words} — {clock(tracks.duration_s)}{judged}", ""]
     lines += [f"  - {f.text}\n    {f.suggestion}" for f in findings] or [
         "  Neither covers the other strongly and lastingly."]
     lines += [f"\n  [{f.severity}] {f.message}" for f in left_out]

@@ -59,6 +59,11 @@ def test_masking_between_two_chosen_tracks():
     assert DEMO_MASKING.start_s - 1 <= covering[0]["start_s"] < covering[0]["end_s"] <= DEMO_MASKING.end_s + 1
     text = run("masking", "07 Keys Pad", "05 Lead Vox", DEMO_DIR)
     assert text.returncode == 0 and "“07 Keys Pad” covers “05 Lead Vox”" in text.stdout
+    assert data["span"] is None and ", judged" not in text.stdout.splitlines()[0]
+    spanned = run("masking", "07 Keys Pad", "05 Lead Vox", DEMO_DIR, "--span", "0:05-", "--json")
+    assert json.loads(spanned.stdout)["span"] == [5.0, 30.0], spanned.stderr
+    header = run("masking", "07 Keys Pad", "05 Lead Vox", DEMO_DIR, "--span", "5:20").stdout.splitlines()[0]
+    assert header.endswith("— 0:30.0, judged 0:05.0–0:20.0"), header
 
 
 def test_masking_with_an_unknown_track_is_one_line_exit_2():
