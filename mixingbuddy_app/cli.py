@@ -10,6 +10,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 from dataclasses import dataclass, replace
 from typing import Sequence
@@ -164,6 +165,16 @@ def parse_span(text: str | None, duration: float, option: str = "--span") -> tup
     return start_s, end_s
 
 
+def span_reading(text: str | None) -> tuple[str, ...]:
+    """A note when a span in seconds reads like m:ss ('1:30' is 1 s to 30 s, not from 1:30 on)."""
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", text or "")
+    if not match or int(match[2]) >= 60:
+        return ()
+    a, b = match[1], match[2]
+    return (f"--span {a}:{b} is read as seconds, {a} s to {b} s (START:END); from {a}:{b} to the end is "
+            f"--span {a}:{b}-.",)
+
+
 def run(argv: Sequence[str]) -> int:
     from model.advice.advisor import AdviceRequest
     from model.advice.pipeline import critique
@@ -254,7 +265,7 @@ def run(argv: Sequence[str]) -> int:
                            f"role (--role '{c.name}={c.role or 'other'}').") for c in copies)
     said = ((saved.note,) if saved else ()) + said
     analysis = replace(analysis, findings=said + tuple(analysis.findings))
-    notes = analysis.notes
+    notes = tuple(analysis.notes) + span_reading(args.span or args.window)
     advice = critique(request, advisor, analysis=analysis)
     review = None
     if args.masking or args.tonal:

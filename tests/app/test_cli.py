@@ -127,6 +127,9 @@ def test_a_span_in_minutes_and_seconds_judges_the_same_stretch_as_in_seconds():
     seconds, clock = run(DEMO_DIR, "--span", "5:20", "--json"), run(DEMO_DIR, "--span", "0:05-0:20", "--json")
     assert seconds.returncode == clock.returncode == 0, seconds.stderr + clock.stderr
     assert json.loads(seconds.stdout) == json.loads(clock.stdout)
+    said = "--span 5:20 is read as seconds, 5 s to 20 s (START:END); from 5:20 to the end is --span 5:20-."
+    assert said in run(DEMO_DIR, "--span", "5:20").stdout   # it reads like m:ss: how it was read is said
+    assert "is read as seconds" not in run(DEMO_DIR, "--span", "0:05-0:20").stdout
 
 
 @pytest.mark.parametrize("text,span", [("90:150", (90.0, 150.0)), ("1:30-2:30", (90.0, 150.0)),
