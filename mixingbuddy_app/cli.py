@@ -160,8 +160,8 @@ def parse_span(text: str | None, duration: float, option: str = "--span") -> tup
     if start_s >= duration:
         raise InputError(f"{option} {text} starts after the song ends ({song}).")
     if end_s > duration + 1e-6:
-        raise InputError(f"{option} {text} ends after the song ({song}): give END {duration:.1f} ({clock(duration)}) or less, "
-                         "or leave END out (START-) to judge to the end.")
+        raise InputError(f"{option} {text} ends after the song ({song}): give END {duration:.1f} "
+                         f"({clock(duration)}) or less, or leave END out (START-) to judge to the end.")
     return start_s, end_s
 
 
