@@ -371,7 +371,7 @@ def as_saved(session, tracks, profile_given: bool = False) -> SavedMix:
 def render_review(review, masking: bool, tonal: bool, tonal_note: str = "") -> str:
     """The masking and tonal sections of the human output (empty sections say so); ``tonal_note`` says which
     tonal shapes the roles were compared with (tonal_for_profile)."""
-    from model.advice.tonal import not_compared_text
+    from model.advice.tonal import not_compared_text, within_band_text
 
     lines = []
     if masking:
@@ -380,8 +380,7 @@ def render_review(review, masking: bool, tonal: bool, tonal_note: str = "") -> s
     if tonal:
         lines += ["", f"  Tonal balance ({len(review.tonal)} finding(s)):"]
         lines += [f"    Compared with {tonal_note}."] if tonal_note else []
-        every = "every compared role" if review.tonal_not_compared else "every role"
-        lines += [f"    - {f.text}" for f in review.tonal] or [f"    {every} within its typical band."]
+        lines += [f"    - {f.text}" for f in review.tonal] or [f"    {within_band_text(review.tonal_not_compared)}."]
         lines += [f"    - {not_compared_text(role)}" for role in review.tonal_not_compared]
     return "\n".join(lines)
 

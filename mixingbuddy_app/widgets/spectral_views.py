@@ -18,7 +18,7 @@ from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import (QComboBox, QFrame, QGraphicsRectItem, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QScrollArea, QSizePolicy, QSplitter, QVBoxLayout, QWidget)
 
-from model.advice.tonal import not_compared_text
+from model.advice.tonal import not_compared_text, within_band_text
 from model.advice.wording import hz, nominal_hz
 
 from mixingbuddy_app.widgets.overview import adopt_menus
@@ -429,8 +429,7 @@ class TonalView(SpectralView):
     def summary(self) -> str:
         a = self.analysis
         n = len(a.review.tonal)
-        every = "Every compared role" if a.review.tonal_not_compared else "Every role"
-        head = f"{n} tonal finding(s)" if n else f"{every} within its typical band"
+        head = f"{n} tonal finding(s)" if n else within_band_text(a.review.tonal_not_compared).capitalize()
         return " ".join([f"{head}; compared with {a.tonal_note}."] +
                         [not_compared_text(role) for role in a.review.tonal_not_compared])
 

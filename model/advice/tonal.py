@@ -21,7 +21,6 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from model.advice.advisor import AdviceRequest
 from model.advice.profiles import checked_count
 from model.advice.wording import Party, band_phrase, hz, nominal_hz
 from model.audio.segments import FRAME_ACTIVE_DBFS, MIN_ACTIVE_SHARE, cut_windows
@@ -152,11 +151,12 @@ def role_shapes(frames: BandFrames) -> dict[str, np.ndarray]:
             for name, power in frames.power.items() if name in playing}
 
 
-def playing_roles(frames: BandFrames, window_s: float = AdviceRequest.window_s) -> set[str]:
+def playing_roles(frames: BandFrames) -> set[str]:
     """The signals that play, as the balance measurement's activity gate hears them: in at least one of its
-    windows (the whole span when shorter), MIN_ACTIVE_SHARE of the frames lie above FRAME_ACTIVE_DBFS."""
+    windows (``cut_windows``; the whole span when shorter), MIN_ACTIVE_SHARE of the frames lie above
+    FRAME_ACTIVE_DBFS."""
     times = np.arange(frames.frames) * frames.hop_s
-    windows = [(times >= w.start_s) & (times < w.end_s) for w in cut_windows(frames.frames * frames.hop_s, window_s)]
+    windows = [(times >= w.start_s) & (times < w.end_s) for w in cut_windows(frames.frames * frames.hop_s)]
     playing = set()
     for name, power in frames.power.items():
         # the channels' mean power stands in for the mono fold's (the same for a centred signal)
@@ -164,6 +164,11 @@ def playing_roles(frames: BandFrames, window_s: float = AdviceRequest.window_s) 
         if any(active[w].mean() >= MIN_ACTIVE_SHARE for w in windows if w.any()):
             playing.add(name)
     return playing
+
+
+def within_band_text(not_compared: Sequence[str]) -> str:
+    """What a comparison without findings says, naming that some roles were left out (``not_compared_text``)."""
+    return f"every {'compared ' if not_compared else ''}role within its typical band"
 
 
 def not_compared_text(role: str) -> str:

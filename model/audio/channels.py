@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Sequence
 
 import numpy as np
 
@@ -67,24 +68,25 @@ APPLE_ORDERS = {
 _APPLE_NAMES = {"L": "FL", "R": "FR", "C": "FC", "LFE": "LFE", "Ls": "BL", "Rs": "BR", "Cs": "BC", "Rls": "BL",
                 "Rrs": "BR", "Lc": "FLC", "Rc": "FRC", "Lw": "FLW", "Rw": "FRW", "Lsd": "SL", "Rsd": "SR",
                 "Lss": "SL", "Rss": "SR", "Ts": "TC", "Vhl": "TFL", "Vhc": "TFC", "Vhr": "TFR", "Ltm": "TSL",
-                "Rtm": "TSR", "Ltr": "TBL", "Rtr": "TBR"}
+                "Rtm": "TSR", "Ltr": "TBL", "Ctr": "TBC", "Rtr": "TBR"}
 
 
-def _apple_speakers(order: str) -> tuple[str, ...]:
-    names = order.split()
-    sides = {"Ls": "SL", "Rs": "SR"} if "Rls" in names else {}
+def _apple_speakers(names: Sequence[str]) -> tuple[str, ...]:
+    """Apple's names of a layout's channels, in order, as the mask's speakers (the one reading of Ls/Rs)."""
+    sides = {"Ls": "SL", "Rs": "SR"} if {"Rls", "Rrs"} & set(names) else {}
     return tuple(sides.get(n, _APPLE_NAMES[n]) for n in names)
 
 
 #: The speakers of each layout tag's channels, in order.
-APPLE_LAYOUTS = {tag: _apple_speakers(order) for tag, order in APPLE_ORDERS.items()}
+APPLE_LAYOUTS = {tag: _apple_speakers(order.split()) for tag, order in APPLE_ORDERS.items()}
 #: The layout tags that defer to the bitmap or to one description per channel.
 APPLE_USE_DESCRIPTIONS, APPLE_USE_BITMAP = 0, 1 << 16
-#: Core Audio's channel labels: 1..18 are the mask's speakers in bit order; rear surrounds, front wides, a second
-#: LFE, a direct back centre, a mono channel and the Atmos heights (top middle and top rear) are the others a
-#: surround stem holds.
-APPLE_LABELS = {**{i + 1: s for i, s in enumerate(MASK_SPEAKERS)}, 33: "BL", 34: "BR", 35: "FLW", 36: "FRW",
-                37: "LFE", 42: "FC", 44: "BC", 49: "TSL", 51: "TSR", 52: "TBL", 53: "TBC", 54: "TBR"}
+#: Core Audio's channel labels by Apple's names: 1..18 are the mask's speakers in bit order; rear surrounds, front
+#: wides, a second LFE, a mono channel, a direct back centre and the Atmos heights (top middle and top rear) are the
+#: others a surround stem holds.
+APPLE_LABELS = {1: "L", 2: "R", 3: "C", 4: "LFE", 5: "Ls", 6: "Rs", 7: "Lc", 8: "Rc", 9: "Cs", 10: "Lsd", 11: "Rsd",
+                12: "Ts", 13: "Vhl", 14: "Vhc", 15: "Vhr", 16: "Ltr", 17: "Ctr", 18: "Rtr", 33: "Rls", 34: "Rrs",
+                35: "Lw", 36: "Rw", 37: "LFE", 42: "C", 44: "Cs", 49: "Ltm", 51: "Rtm", 52: "Ltr", 53: "Ctr", 54: "Rtr"}
 #: The channel order of WAV, FLAC, AIFF and CAF files whose header names no speakers, by channel count (SMPTE / ITU).
 SMPTE_ORDER = {
     3: ("FL", "FR", "FC"), 4: ("FL", "FR", "BL", "BR"), 5: ("FL", "FR", "FC", "BL", "BR"),
@@ -126,10 +128,7 @@ def apple_layout_speakers(tag: int, bitmap: int, labels: tuple[int, ...]) -> tup
         return named if len(named) == tag & 0xFFFF else ()
     if not labels or any(label not in APPLE_LABELS for label in labels):
         return ()
-    named = [APPLE_LABELS[label] for label in labels]
-    if {33, 34} & set(labels):   # beside rear surrounds, Ls/Rs are the sides
-        named = [{5: "SL", 6: "SR"}.get(label, s) for label, s in zip(labels, named)]
-    return tuple(named)
+    return _apple_speakers([APPLE_LABELS[label] for label in labels])
 
 
 def speaker_positions(named: tuple[str, ...], container: str, subtype: str, channels: int) -> tuple[str, ...]:
