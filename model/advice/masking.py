@@ -63,7 +63,7 @@ def find_masking(frames: BandFrames, pairs: Sequence[Sequence[tuple[Party, Party
         found = []
         for masker, maskee in group:
             if maskee.key not in importance:
-                importance[maskee.key] = band_importance(frames.power[maskee.key], frames.bands)
+                importance[maskee.key] = band_importance(frames.power[maskee.key], frames.bands, frames.hop_s)
             depth = masking_depth(frames.power[masker.key], frames.power[maskee.key], frames.bands)
             for region in masked_regions(depth, importance[maskee.key], frames.hop_s, settings):
                 found.append(_finding(frames, masker, maskee, region))

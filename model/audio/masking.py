@@ -4,13 +4,17 @@ Depth is how far the maskee sits under the masker in a band (dB, masker minus ma
 the side where the maskee is clearest (left or right), so panning the two apart counts. Cells hold
 NaN where the maskee does not play: frames more than ACTIVE_RANGE_DB under its usual loud level
 (pauses, tails, a quiet intro: nothing a listener is meant to follow) and bands more than
-PRESENCE_RANGE_DB under its own loud level in that band.
+PRESENCE_RANGE_DB under its loudest band in that frame (what it plays now, not what it played
+elsewhere in the span: a vocal's near-empty low bands are not "playing" because a span lacks its
+loudest low notes).
 
-A band's importance for the maskee is its share of the maskee's loudness: the long-term band
-power through the BS.1770 K-weighting, raised to the power 0.3 (specific loudness grows about as
-power^0.3, Stevens' law), relative to its strongest band. A band 10 dB under the strongest counts
-half, 20 dB under a quarter. Raw energy would crown the low fundamentals and ignore the 2 to 5 kHz
-presence region that carries a vocal's words.
+A band's importance for the maskee is its share of the maskee's loudness: the band power through
+the BS.1770 K-weighting, raised to the power 0.3 (specific loudness grows about as power^0.3,
+Stevens' law), relative to its strongest band. A band 10 dB under the strongest counts half, 20 dB
+under a quarter. Raw energy would crown the low fundamentals and ignore the 2 to 5 kHz presence
+region that carries a vocal's words. The power is the maskee's over the LOCAL_S around each frame,
+not over the whole span: a part that changes its sound halfway through is weighed by what it plays
+at the time, and a stretch's findings do not change with how far the span reaches around it.
 
 How much of the maskee is covered in a frame is the importance-weighted share of its sounding
 bands that sit ``margin_db`` or more under the masker. A stretch is a run of frames where that
@@ -27,9 +31,10 @@ import numpy as np
 from model.audio.spectral import Bands, k_weighting_db, power_db, signal_band_frames
 
 ACTIVE_RANGE_DB = 15.0
-PRESENCE_RANGE_DB = 30.0
+PRESENCE_RANGE_DB = 40.0
 PRESENCE_FLOOR_DB = -100.0
 LOUDNESS_EXPONENT = 0.3
+LOCAL_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -79,18 +84,24 @@ def masking_depth(masker: np.ndarray, maskee: np.ndarray, bands: Bands) -> np.nd
     mono = maskee.mean(axis=1)
     frame_level = power_db(mono @ (10 ** (k_weighting_db(bands.centres_hz) / 10)).astype(np.float32))
     playing = frame_level >= np.percentile(frame_level, 95) - ACTIVE_RANGE_DB
-    loud = np.percentile(power_db(mono[playing]), 95, axis=0) if playing.any() else np.zeros(len(bands))
-    present = (maskee_db >= loud[None, None, :] - PRESENCE_RANGE_DB) & (maskee_db >= PRESENCE_FLOOR_DB)
+    loud = power_db(mono).max(axis=1)  # the maskee's loudest band in each frame
+    present = (maskee_db >= loud[:, None, None] - PRESENCE_RANGE_DB) & (maskee_db >= PRESENCE_FLOOR_DB)
     present &= playing[:, None, None]
     depth = np.where(present, masker_db - maskee_db, np.inf).min(axis=1)
     depth[np.isinf(depth)] = np.nan
     return depth.astype(np.float32)
 
 
-def band_importance(maskee: np.ndarray, bands: Bands) -> np.ndarray:
-    """(bands,) 0..1: each band's share of the maskee's loudness, relative to its strongest band."""
-    level = power_db(maskee.mean(axis=(0, 1), dtype=np.float64)) + k_weighting_db(bands.centres_hz)
-    return 10 ** (LOUDNESS_EXPONENT * (level - level.max()) / 10)
+def band_importance(maskee: np.ndarray, bands: Bands, hop_s: float) -> np.ndarray:
+    """(frames, bands) 0..1: each band's share of the maskee's loudness over the LOCAL_S around each frame,
+    relative to its strongest band there."""
+    power = maskee.mean(axis=1, dtype=np.float64)
+    half = max(0, int(round(LOCAL_S / 2 / hop_s)))
+    total = np.concatenate([np.zeros((1, power.shape[1])), np.cumsum(power, axis=0)])
+    frames = np.arange(len(power))
+    low, high = np.maximum(frames - half, 0), np.minimum(frames + half + 1, len(power))
+    level = power_db((total[high] - total[low]) / (high - low)[:, None]) + k_weighting_db(bands.centres_hz)
+    return 10 ** (LOUDNESS_EXPONENT * (level - level.max(axis=1, keepdims=True)) / 10)
 
 
 def masking_map(masker: np.ndarray, maskee: np.ndarray, sample_rate: int
@@ -106,12 +117,15 @@ def masking_map(masker: np.ndarray, maskee: np.ndarray, sample_rate: int
 
 
 def covered_share(depth: np.ndarray, importance: np.ndarray, margin_db: float) -> np.ndarray:
-    """(frames,) importance-weighted share of the maskee's playing bands masked by ``margin_db``; NaN when silent."""
+    """(frames,) importance-weighted share of the maskee's playing bands masked by ``margin_db``; NaN when silent.
+
+    ``importance`` is (frames, bands), as ``band_importance`` gives it.
+    """
     present = ~np.isnan(depth)
     masked = present & (np.nan_to_num(depth, nan=-np.inf) >= margin_db)
-    total = present @ importance
+    total = (present * importance).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, (masked @ importance) / total, np.nan)
+        return np.where(total > 0, (masked * importance).sum(axis=1) / total, np.nan)
 
 
 def _runs(covered: np.ndarray, free: np.ndarray, bridge: int, pause: int) -> list[tuple[int, int]]:
@@ -134,7 +148,10 @@ def _runs(covered: np.ndarray, free: np.ndarray, bridge: int, pause: int) -> lis
 
 def masked_regions(depth: np.ndarray, importance: np.ndarray, hop_s: float,
                    settings: MaskingSettings = MaskingSettings()) -> list[MaskedRegion]:
-    """Strong, lasting masking in a depth map, as regions sorted by score (largest first)."""
+    """Strong, lasting masking in a depth map, as regions sorted by score (largest first).
+
+    ``importance`` is (frames, bands) (``band_importance``); a stretch's bands are weighed by its mean there.
+    """
     share = covered_share(depth, importance, settings.margin_db)
     covered = np.nan_to_num(share, nan=0.0) >= settings.min_share
     free = ~np.isnan(share) & ~covered
@@ -148,7 +165,7 @@ def masked_regions(depth: np.ndarray, importance: np.ndarray, hop_s: float,
             stretches.append((s, e))
     regions = []
     for start, end in stretches:
-        region = _band_range(depth[start:end], importance, share[start:end], settings)
+        region = _band_range(depth[start:end], importance[start:end].mean(axis=0), share[start:end], settings)
         if region is not None:
             low, high, median, peak, mean_share = region
             regions.append(MaskedRegion(start, end, low, high, median, peak,

@@ -163,8 +163,14 @@ class BandFrameStream:
 
     @classmethod
     def over(cls, sample_rate: int, length: int, span: tuple[float, float] | None = None) -> "BandFrameStream":
-        """A stream over the span (seconds; default the whole ``length`` samples) of a song."""
-        start = int(round(span[0] * sample_rate)) if span else 0
+        """A stream over the span (seconds; default the whole ``length`` samples) of a song.
+
+        Its frames lie on the song's grid (centres at multiples of the hop from the song's start),
+        so a moment is measured by the same frame whichever span holds it: findings inside two
+        overlapping spans agree instead of moving with the frames' phase.
+        """
+        hop = frame_size(sample_rate)[1]
+        start = -(-int(round(span[0] * sample_rate)) // hop) * hop if span else 0
         end = min(length, int(round(span[1] * sample_rate))) if span else length
         return cls(sample_rate, start, end)
 
