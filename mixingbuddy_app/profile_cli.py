@@ -142,7 +142,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from model.errors import run_command
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help"):
+    if argv and argv[0] in ("-h", "--help"):
         build_parser().print_help()
         return 0
+    if not argv:  # a command left out is a mistake in a script, not a request for help
+        print("mixingbuddy profile: give a command: fit PATH... --name NAME (learn a profile from finished songs), "
+              "list, or show NAME (see mixingbuddy profile --help).", file=sys.stderr)
+        return 2
     return run_command("mixingbuddy profile", lambda: run(argv), bad_input=(CliInputError,))

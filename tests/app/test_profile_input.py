@@ -45,6 +45,13 @@ def fit(tmp_path):
     return run
 
 
+def test_profile_without_a_command_says_which_ones_there_are():
+    line = refused(mb("profile"), "give a command", "fit", "list", "show")
+    assert "--help" in line
+    helped = mb("profile", "--help")
+    assert helped.returncode == 0 and "fit" in helped.stdout
+
+
 def test_one_song_is_refused_before_measuring(tmp_path, fit):
     out_file = tmp_path / "p.json"
     refused(fit(DEMO_DIR, "--out", out_file), "at least 2 songs")
