@@ -308,6 +308,7 @@ def headline(song: SongVerdict, verdicts: Sequence[WindowVerdict], anchor: str
     the sentence makes two claims (the main roles sit well, the other instruments are off), each claim with its
     own confidence and windows."""
     primary = song.primary
+    fallback = any(not v.window.gated for v in verdicts)
     text = song.text or advice_sentence(primary, song.abstained, confidence=song.confidence)
     if song.abstained and song.text:  # the advisor said why it judged nothing: no windows to count
         return text, "", ()
@@ -315,24 +316,28 @@ def headline(song: SongVerdict, verdicts: Sequence[WindowVerdict], anchor: str
         other = song.suggestions[0]
         sit_well = [p.role for p in song.pairs if not p.reason and p.role != "other"]
         text = balanced_but_sentence(anchor, sit_well, other, song.confidence)
-        backing = _pair_backing(song, other.role, anchor)
+        backing = _pair_backing(song, other.role, anchor, fallback)
         if not sit_well:  # the one claim is the other instruments': their pair's windows back it
             return text, backing, ()
         claims = (Claim(sit_well_claim(sit_well, song.confidence < TENTATIVE_BELOW), song.confidence,
                         _window_backing(song, verdicts, None, anchor)),
                   Claim(suggestion_claim(other, other.confidence < TENTATIVE_BELOW), other.confidence, backing))
         return text, "; ".join(f"{c.claim}: {c.backing}" for c in claims if c.backing), claims
-    backing = _pair_backing(song, primary.role, anchor) if primary is not None else ""
+    backing = _pair_backing(song, primary.role, anchor, fallback) if primary is not None else ""
     return text, backing or _window_backing(song, verdicts, primary, anchor), ()
 
 
-def _pair_backing(song: SongVerdict, role: str, anchor: str) -> str:
+def _pair_backing(song: SongVerdict, role: str, anchor: str, fallback: bool = False) -> str:
     """The windows behind one pair's verdict: "3 of 4 windows where the drums and the vocals both play agree"
-    (or how it was measured when no window has both; "" when the pair counted no window)."""
+    (or how it was measured when no window has both; "" when the pair counted no window). ``fallback``: the
+    verdicts are the loudest window's, judged though no window passed the activity gate."""
     pair = next((p for p in song.pairs if p.role == role and not p.reason), None)
     who = Party.role(role).words
     if pair is not None and pair.via:  # no window has both: the reading is a sum of two pairs
         return f"no window has both {who} and the {anchor}; measured through the {' and '.join(pair.via)}"
+    if pair is not None and pair.compared and fallback:  # the loudest window, not one where both play
+        return (f"judged in the loudest window only, though {who} and the {anchor} do not both play in "
+                f"{MIN_ACTIVE_SHARE:.0%} of any window")
     if pair is not None and pair.compared:  # judged over the pair's own windows: count those
         return (f"{pair.agreeing} of {pair.compared} windows where {who} and the {anchor} both play agree"
                 + _spread_caveat(pair))
@@ -357,6 +362,8 @@ def _window_backing(song: SongVerdict, verdicts: Sequence[WindowVerdict], primar
     if not counted and primary is None:
         return "; ".join(b for p in song.pairs if not p.reason and p.role != "other"
                          for b in [_pair_backing(song, p.role, anchor)] if b)
+    if counted and all(not v.window.gated for v in counted):  # the fallback: one window, below the gate
+        return "judged in the loudest window only, as no window passed the activity gate"
     judged = " judged" if len(counted) < len(verdicts) else ""
     return f"{sum(1 for v in counted if _agrees(v, primary))} of {len(counted)}{judged} windows agree"
 

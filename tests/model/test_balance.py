@@ -130,3 +130,23 @@ def test_when_no_role_plays_beside_the_anchor_the_gate_fallback_is_not_said_to_j
     advice = advise(tmp_path)
     assert advice.abstained and advice.suggestions == ()
     assert "window_fallback" not in {f.code for f in advice.findings}
+
+
+@pytest.mark.parametrize("vocal_gain", [0.02, 0.5])
+def test_the_gate_fallback_says_it_judged_the_loudest_window_not_windows_where_both_play(tmp_path, vocal_gain):
+    """The bass plays throughout, the vocals 1 s in each 10 s window (under the 20 % activity gate): no window
+    passes, the loudest is judged anyway (capped), and the confidence line says so rather than '1 of 1 windows
+    where the vocals and the bass both play agree' (Potassium 3:50-4:09.8: the vocals barely play there)."""
+    import numpy as np
+    import soundfile as sf
+
+    sr = 24000
+    rng = np.random.default_rng(5)
+    t = np.arange(30 * sr) / sr
+    sf.write(tmp_path / "Bass.wav", (0.2 * np.sin(2 * np.pi * 55 * t)).astype(np.float32), sr)
+    vocal = rng.standard_normal(len(t)) * vocal_gain * ((t % 10) < 1.0)
+    sf.write(tmp_path / "Lead Vox.wav", vocal.astype(np.float32), sr)
+    advice = advise(tmp_path, anchor="bass")
+    assert [v.window.gated for v in advice.windows] == [False]
+    assert "judged in the loudest window only" in advice.agreement, advice.agreement
+    assert "both play agree" not in advice.agreement and "windows agree" not in advice.agreement
