@@ -113,6 +113,8 @@ class MixProject:
         self._applied_roles: set[str] = set()       # roles of the current advice applied so far
         self._applied_revision = -1                 # the revision right after the last Apply
         self._applied_source: Advice | None = None  # the advice those roles came from
+        self._advice_key: tuple | None = None       # the mix the advice judged (_mix_key), for Undo back to it
+        self._applied_key: tuple | None = None      # the mix right after the last Apply, for Redo back to it
         self._undo: list[tuple[str, GainState]] = []
         self._redo: list[tuple[str, GainState]] = []
         self._coalesce_key: str | None = None
@@ -360,14 +362,30 @@ class MixProject:
         return self._step(self._redo, self._undo)
 
     def _step(self, source: list, target: list) -> str | None:
-        """Restore the newest state of ``source``, keeping the current one on ``target``; returns its label."""
+        """Restore the newest state of ``source``, keeping the current one on ``target``; returns its label.
+
+        Undo back to the mix the advice judged makes the advice current again (nothing applied, Apply acts
+        again); Redo back to the mix right after an Apply makes it applied again.
+        """
         if not source:
             return None
         label, state = source.pop()
         target.append((label, self.gain_state()))
         self._coalesce_key = None
         self._restore(state)
+        key = self._mix_key()
+        if self.advice is not None and key == self._advice_key:
+            self.advice_revision = self.revision
+            self._applied_revision = -1
+        elif self._applied_source is self.advice and key == self._applied_key:
+            self._applied_revision = self.revision
         return label
+
+    def _mix_key(self) -> tuple:
+        """Everything a critique judges but the advisor and profile: audio, roles, gains, mutes, anchor, span."""
+        roles = tuple((t.id, t.role.role) for t in self.tracks.tracks) if self.tracks else ()
+        return (self._load_gen, roles, self.gain_state(), frozenset(self.muted), frozenset(self.soloed),
+                self.anchor, self.anchor_track, self.region)
 
     # --- advice -------------------------------------------------------------
     def snapshot(self) -> AdviceRequest:
@@ -387,11 +405,12 @@ class MixProject:
         """
         self.advice = advice
         self.advice_revision = self.revision
-        if (advice is None or self.anchor_chosen or advice.anchor == self.anchor
-                or advice.anchor not in self.anchor_choices()):
-            return False
-        self.anchor = advice.anchor
-        return True
+        changed = not (advice is None or self.anchor_chosen or advice.anchor == self.anchor
+                       or advice.anchor not in self.anchor_choices())
+        if changed:
+            self.anchor = advice.anchor
+        self._advice_key = self._mix_key()
+        return changed
 
     def applicable_roles(self) -> tuple[str, ...]:
         """Roles of the current advice whose suggestion can still be applied.
@@ -410,8 +429,11 @@ class MixProject:
         return ()
 
     def applied_roles(self) -> frozenset[str]:
-        """Roles of the current advice that Apply has moved."""
-        return frozenset(self._applied_roles) if self._applied_source is self.advice else frozenset()
+        """Roles of the current advice that Apply has moved (none once Undo took the mix back to the critiqued one)."""
+        if self._applied_source is not self.advice or (self.advice_revision == self.revision
+                                                       and self._applied_revision != self.revision):
+            return frozenset()
+        return frozenset(self._applied_roles)
 
     def apply_advice(self, roles: Iterable[str] | None = None) -> list[ApplyResult]:
         """Move each chosen role's gain by its suggested delta_db (clamped to the fader range); one undo step.
@@ -445,6 +467,7 @@ class MixProject:
             self.ab_reference = before_state    # A/B compares with the mix before this advice was first applied
         self._applied_roles |= {s.role for s in chosen}
         self._applied_revision = self.revision
+        self._applied_key = self._mix_key()
         # Re-check judges the headline of what was applied
         primary = adv.primary if adv.primary is not None and adv.primary.role in self._applied_roles else chosen[0]
         self.applied_advice = adv if primary is adv.primary else replace(adv, primary=primary)
@@ -690,6 +713,9 @@ class MixProject:
         self.revision += 1
         self.advice = state.advice
         if state.advice is not None:
-            self.advice_revision = self.revision  # the stored advice describes the stored mix
+            # the stored advice describes the stored mix unless it was saved after an Apply or another change:
+            # then it is shown as the critique of an earlier mix, with nothing left to apply
+            self.advice_revision = self.revision if state.advice_current else self.revision - 1
+            self._advice_key = self._mix_key() if state.advice_current else None
         self.session_path = pending.path
         self.dirty = False

@@ -105,6 +105,8 @@ def session_dict(project: "MixProject", session_path: Path) -> dict:
         "anchor_chosen": project.anchor_chosen,
         "region": list(project.region) if project.region else None,
         "advice": advice_to_dict(project.advice) if project.advice else None,
+        # whether that critique judged the mix as saved (not before an Apply or any change since)
+        "advice_current": project.advice is not None and project.advice_revision == project.revision,
         "ab_reference": {"track_db": dict(ab.track_db), "role_db": dict(ab.role_db)} if ab else None,
     }
 
@@ -131,6 +133,7 @@ class SessionState:
     missing: list[MissingTrack]
     anchor_chosen: bool = True                  # sessions saved before the default rule: the anchor was picked
     anchor_track: str | None = None             # the track anchored on alone (the lead vocal), by track id
+    advice_current: bool = True                 # the advice judged the mix as saved (older sessions: assumed)
 
 
 def session_state(pending: PendingSession, tracks: TrackSet) -> SessionState:
@@ -170,7 +173,7 @@ def session_state(pending: PendingSession, tracks: TrackSet) -> SessionState:
         track_db, muted, soloed, role_db, data.get("anchor"),
         (float(region[0]), float(region[1])) if region and len(region) == 2 else None,
         (ab.get("track_db") or {}, ab.get("role_db") or {}) if ab else None,
-        advice, missing, data.get("anchor_chosen") is not False, anchor_track)
+        advice, missing, data.get("anchor_chosen") is not False, anchor_track, data.get("advice_current") is not False)
 
 
 def read_session(path: str | os.PathLike) -> PendingSession:
@@ -324,6 +327,8 @@ def validate_session(data: Mapping, name: str) -> None:
     adv = data.get("advice")
     if adv is not None and not isinstance(adv, dict):
         raise bad("'advice'", "an object", adv)
+    if data.get("advice_current") is not None and not isinstance(data["advice_current"], bool):
+        raise bad("'advice_current'", "true or false", data["advice_current"])
 
 
 def relative_path(p: str | os.PathLike, base: Path) -> str:

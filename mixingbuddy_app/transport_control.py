@@ -51,7 +51,9 @@ class TransportMixin:
 
     # --- A/B ---------------------------------------------------------------------------------
     def can_ab(self) -> bool:
-        return self.project.ab_reference is not None
+        """A/B needs a 'before' that differs from the mix (Undo of the Apply leaves nothing to compare)."""
+        ref = self.project.ab_reference
+        return ref is not None and ref != self.project.gain_state()
 
     def toggle_ab(self) -> str:
         if not self.can_ab():

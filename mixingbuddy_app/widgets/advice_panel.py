@@ -306,6 +306,10 @@ class AdvicePanel(QFrame):
             return
         conf = self.confidence_html(adv)
         current = c.advice_is_current()
+        if self._applied_lines and not c.project.applied_roles():  # Undo took the mix back to the critiqued one
+            self._applied_lines = []
+            self.applied.setText("")
+            self.applied.setVisible(False)
         if not current and not c.project.applicable_roles():
             conf += ("  ·  the mix changed since: Critique again" if adv.span == c.project.region else
                      f"  ·  this critique judged {span_text(adv.span) or 'the whole song'}; the span changed since: "

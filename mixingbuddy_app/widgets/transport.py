@@ -55,6 +55,7 @@ class Transport(QWidget):
         self.timer.start()
         controller.transport_changed.connect(self._on_transport)
         controller.ab_changed.connect(self._on_ab)
+        controller.gains_changed.connect(lambda: self._on_ab(controller.ab_state))  # Undo of an Apply: no A/B
         controller.tracks_changed.connect(self.tick)
 
     def _update_note(self) -> None:

@@ -104,10 +104,20 @@ def test_apply_changes_the_engine_gains_and_undo_restores_them(qtbot, make_windo
     assert w.roles.faders["vocals"].label.text() == "+4.5 dB"
     assert "Applied" in w.advice.applied.text()
     assert not w.apply_action.isEnabled()      # the advice now describes the old mix
+    assert c.can_ab() and w.transport.ab_label.text() == "A/B: after"
     c.undo()
     assert np.allclose(c.engine.gains, before)
+    # back at the critiqued mix: nothing is applied, the advice describes the mix again, Apply acts again
+    assert not w.advice.applied.isVisible() and "Applied" not in w.advice.applied.text()
+    assert "changed since" not in w.advice.confidence.text()
+    assert w.apply_action.isEnabled() and w.advice.apply_buttons["vocals"].isEnabled()
+    assert not c.can_ab() and w.transport.ab_label.text() == ""
     c.redo()
     assert c.engine.gains[vox] == pytest.approx(before[vox] * 10 ** (4.5 / 20), rel=1e-5)
+    assert not w.apply_action.isEnabled() and c.project.applied_roles() == {"vocals"} and c.can_ab()
+    c.undo()
+    assert c.apply().applied_db == pytest.approx(4.5)       # once, not twice: the mix is the critiqued one + 4.5
+    assert c.project.role_db["vocals"] == pytest.approx(4.5)
 
 
 def test_apply_is_clamped_to_the_fader_range_and_says_so(qtbot, make_window, stems):

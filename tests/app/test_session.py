@@ -62,6 +62,24 @@ def test_session_round_trip(qtbot, make_window, stems, tmp_path):
     assert w2.gain_plot.bar_heights() == w.gain_plot.bar_heights()
     assert c2.can_ab()
     assert w2.settings.recent_sessions()[0] == str(session.resolve())
+    # saved after its Apply: the critique judged the mix before it, so it cannot be applied a second time
+    assert data["advice_current"] is False
+    assert not c2.advice_is_current() and not c2.can_apply() and not w2.apply_action.isEnabled()
+    assert "the mix changed since: Critique again" in w2.advice.confidence.text()
+
+
+def test_a_session_saved_right_after_its_critique_reopens_with_the_advice_to_apply(qtbot, make_window, stems,
+                                                                                     tmp_path):
+    w = make_window(StubAdvisor([("vocals", "quiet")]))
+    c = load(qtbot, w, stems)
+    critique(qtbot, w)
+    session = tmp_path / "song.mbsession"
+    assert c.save_session(str(session))
+    assert json.loads(session.read_text())["advice_current"] is True
+    w2 = make_window(StubAdvisor())
+    c2 = _open(qtbot, w2, session)
+    assert c2.advice_is_current() and c2.can_apply()
+    assert c2.apply().applied_db == pytest.approx(4.5)
 
 
 def test_moved_file_is_located_and_nothing_else_is_lost(qtbot, make_window, stems, tmp_path):
