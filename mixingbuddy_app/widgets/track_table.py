@@ -79,8 +79,8 @@ def rel_text(rel: float | None, exact: bool) -> str:
 
 
 def whole_db(x: float) -> str:
-    """A signed whole number of dB/LU with no negative zero: -0.4 -> "+0", -2.6 -> "-3"."""
-    return f"{int(round(x)):+d}"
+    """A signed whole number of dB/LU, halves away from zero, with no negative zero: -0.4 -> "+0", -2.5 -> "-3"."""
+    return f"{int(math.copysign(math.floor(abs(x) + 0.5), x)):+d}"
 
 
 #: Said beside a role that never plays with the anchor nor with a role that does: its reading over the whole span,
@@ -488,8 +488,13 @@ class TrackTable(QTableWidget):
         bands = ""
         if band is not None:
             profile = self.controller.balance_profile()
-            # to 0.1 LU like the reading: "+5.1 LU [-1..+5]" shown green (in band: -0.7..+5.3) reads as a contradiction
-            text += f"  [{band.band_text(profile.ok_db)}]" if rel is not None else ""
+            # to 0.1 LU like the reading ("+5.1 LU [-1..+5]" shown green, in band -0.7..+5.3, reads as a
+            # contradiction), and finer near an edge ("+5.0 LU [-1.0..+5.0]" shown amber did too)
+            if rel is not None and exact and not apart:
+                reading, band_words = band.reading_texts(rel, profile.ok_db)
+                text = f"{reading} LU  [{band_words}]"
+            elif rel is not None:
+                text += f"  [{band.band_text(profile.ok_db)}]"
             bands = (f" In band: within {profile.ok_db:g} LU of the profile's median (green); amber up to "
                      f"{profile.very_db:g}, red beyond.")
         it.setText(text)

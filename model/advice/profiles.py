@@ -78,6 +78,17 @@ class PairStats:
         low, high = self.band(ok_db)
         return f"{low:+.1f}..{high:+.1f}"
 
+    def reading_texts(self, offset: float, ok_db: float) -> tuple[str, str]:
+        """A reading and the band, to 0.1 LU or, near an edge, to as many decimals as it takes (up to 3) for the
+        printed reading to sit on the side of the band that it is judged on: +5.017 against a band ending at
+        +5.007 is flagged, and reads "+5.02" beside "-0.99..+5.01", not "+5.0" inside "-1.0..+5.0"."""
+        low, high = self.band(ok_db)
+        inside = abs(offset - self.median) < ok_db
+        for digits in (1, 2, 3):
+            if (round(low, digits) <= round(offset, digits) <= round(high, digits)) == inside:
+                break
+        return f"{offset:+.{digits}f}", f"{low:+.{digits}f}..{high:+.{digits}f}"
+
 
 @dataclass(frozen=True)
 class BalanceProfile:

@@ -326,6 +326,9 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
                 verdict += f" [through {' and '.join(pair.via)}]" if pair.via else f" [{pair.windows} window(s)]"
             # the number the verdict judged: over the windows where both play (else the whole span)
             rel = fmt_db(pair.offset_lu if judged else r["rel_anchor_lu"], signed=True)
+            st = profile.typical(role, anchor) if profile is not None else None
+            if judged and st and pair.offset_lu is not None:   # near an edge: the decimals that show the verdict
+                rel, band = st.reading_texts(pair.offset_lu, profile.ok_db)
         lines.append(f"  {role:<{width}} {r['tracks']:>6} {fmt_db(r['lufs']):>7} {rel:>13} {band:>14}  {verdict}")
     lines += true_peak_lines(m)
     if unsure := unsure_role_files(advice):

@@ -310,3 +310,10 @@ def test_with_a_span_selected_the_meters_read_the_span_as_its_critique_judges_it
     c.set_region(None)                             # the whole song again: its reading is still known
     assert c.project.loudness_is_exact()
     assert shown(w.roles.rel_labels["bass"].text()) == pytest.approx(offsets[None], abs=0.06)
+
+
+def test_the_role_panels_typical_level_rounds_halves_away_from_zero():
+    """The pop-rock bass band is -5.5..+0.5 around -2.5: 'typ. -2' (Python's round to even) read as off-centre."""
+    from mixingbuddy_app.widgets.track_table import whole_db
+
+    assert [whole_db(x) for x in (-2.5, 2.5, -0.4, -0.0, 1.5, -2.6)] == ["-3", "+3", "+0", "+0", "+2", "-3"]

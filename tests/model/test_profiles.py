@@ -409,3 +409,20 @@ def test_a_confident_verdict_that_another_profile_does_not_share_says_which_prof
     # a tentative verdict claims nothing to contrast; where both profiles are sure of the same move, no note
     assert electronic.profile_note == "" and electronic.contrast_profile is None
     assert judged(12.0, "pop-rock").profile_note == judged(12.0, "electronic").profile_note == ""
+
+
+def test_a_reading_beside_its_band_is_printed_on_the_side_it_is_judged_on():
+    """Hydrogen's drums against the lead vocal read +5.017 LU against a band ending at +5.007: flagged, yet to
+    0.1 LU they printed '+5.0' inside '-1.0..+5.0'. Near an edge the reading and band get the decimals it takes."""
+    from model.advice.profiles import PairStats
+
+    st = PairStats(median=2.007, q25=0.0, q75=4.0, spread=2.0)
+    assert st.reading_texts(5.017, 3.0) == ("+5.02", "-0.99..+5.01")     # out of band, by 0.01 LU
+    assert st.reading_texts(4.996, 3.0) == ("+5.0", "-1.0..+5.0")        # in band: 0.1 LU shows it
+    assert st.reading_texts(-3.2, 3.0) == ("-3.2", "-1.0..+5.0")
+    assert st.reading_texts(-0.9935, 3.0) == ("-0.994", "-0.993..+5.007")  # out of band by 0.0005 LU: 3 decimals
+    for offset in np.linspace(-2.0, 6.0, 8001):
+        reading, band = st.reading_texts(float(offset), 3.0)
+        low, high = (float(x) for x in band.split(".."))
+        if abs(offset - st.median) < 3.0 - 1e-3 or abs(offset - st.median) > 3.0 + 1e-3:
+            assert (low <= float(reading) <= high) == (abs(offset - st.median) < 3.0), (offset, reading, band)
