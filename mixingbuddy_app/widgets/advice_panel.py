@@ -4,14 +4,15 @@ opinion, what was applied, the re-check result, export-doctor findings and files
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar,
                                QPushButton, QScrollArea, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
-from model.advice.report import (CATEGORY_WORDS, TENTATIVE_BELOW, anchor_name, span_text, suggestion_action,
-                                 suggestion_sentence)
+from model.advice.report import CATEGORY_WORDS, TENTATIVE_BELOW, anchor_name, span_text, suggestion_action
+from model.advice.types import advice_sentence
 from model.audio.findings import listed
 
 SEVERITY_COLOURS = {"error": "#ff8a80", "warning": "#ffd479", "info": "#a9d1ff", "failed": "#ff8a80"}
@@ -215,8 +216,10 @@ class AdvicePanel(QFrame):
         level, colour = confidence_level(adv.confidence)
         tentative = level == "tentative"
         primary = None if adv.abstained else adv.primary
-        self.sentence.setText(suggestion_sentence(primary, tentative=True) if primary is not None and tentative
-                              else adv.text)
+        # the headline the CLI, the exports and the status bar give (an advice made firm and marked unsure after,
+        # as by another advisor, is worded as the tentative headline those would give it)
+        self.sentence.setText(advice_sentence(replace(primary, confidence=min(primary.confidence, adv.confidence)))
+                              if primary is not None and tentative else adv.text)
         self.sentence.setProperty("abstained", adv.abstained)
         self.sentence.setProperty("level", level)
         self._restyle(self.sentence)
@@ -224,9 +227,10 @@ class AdvicePanel(QFrame):
         self.confidence_bar.setStyleSheet(f"QProgressBar::chunk {{ background: {colour}; }}")
         self.confidence_bar.setVisible(True)
         note = f"<span style='color:#ffd479'>{html.escape(adv.profile_note, quote=False)}</span>"
-        if adv.contrast_profile:
-            note += (f" <a href='critique' style='color:#8fc7ff'>Critique with "
-                     f"'{html.escape(adv.contrast_profile, quote=False)}'</a>")
+        if adv.contrast_profile:  # the action first: on a laptop screen the note's last line is below the fold
+            note = (f"<span style='color:#ffd479'><b>Another profile disagrees:</b></span> "
+                    f"<a href='critique' style='color:#8fc7ff'>Critique with "
+                    f"'{html.escape(adv.contrast_profile, quote=False)}'</a><br>{note}")
         self.profile_note.setText(note)
         self.profile_note.setVisible(bool(adv.profile_note))
         self._show_second_opinion(adv)

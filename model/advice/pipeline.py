@@ -405,8 +405,7 @@ def profile_contrast(advisor: Advisor, request: AdviceRequest, measurements: "Me
         note = Finding(PROFILE_DECIDES, "info",
                        f"This advice rests on the '{advisor.profile.name or 'chosen'}' profile. Against "
                        f"'{profile.name}'{kind} {said[0].lower()}{said[1:-1]} ({alt.confidence:.0%}). If the song is "
-                       f"of that kind, critique it with that profile (--profile {profile.name}, or the Profile picker "
-                       f"in the app).")
+                       f"of that kind, critique it with that profile.")   # each front end says how to (contrast_profile)
         return note, profile.name
     return None
 

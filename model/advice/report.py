@@ -296,7 +296,8 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
         lines.append(f"  Also: {action[0].lower()}{action[1:]} ({s.category.replace('_', ' ')}, {s.confidence:.0%}"
                      f"{', tentative' if tentative else ''}).")
     if advice.profile_note:
-        lines.append(f"  Note: {advice.profile_note}")
+        how = f" (--profile {advice.contrast_profile})" if advice.contrast_profile else ""
+        lines.append(f"  Note: {advice.profile_note[:-1]}{how}." if how else f"  Note: {advice.profile_note}")
     width = max(7, *(len(r) for r in m["roles"]))
     lines += ["", f"  {'role':<{width}} {'tracks':>6} {'LUFS':>7} {'LU vs anchor':>13} {'typical band':>14}  verdict"]
     verdicts = {s.role: s for s in advice.suggestions}
