@@ -13,7 +13,7 @@ from pathlib import PurePath
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import (QComboBox, QFrame, QGraphicsRectItem, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QScrollArea, QSizePolicy, QSplitter, QVBoxLayout, QWidget)
@@ -411,6 +411,7 @@ class TonalView(SpectralView):
         self.findings.setMinimumHeight(2 * lines + 8)     # two lines: a finding is one or two lines long
         self.findings.setMaximumHeight(4 * lines + 10)
         self.findings.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.findings.currentRowChanged.connect(self._show_finding_plot)
         self.layout_.addWidget(self.plot_area, 1)
         self.layout_.addWidget(self.findings)
         self.plots: dict[str, pg.PlotItem] = {}   # kept while the roles stay the same (each owns its menus)
@@ -470,10 +471,26 @@ class TonalView(SpectralView):
             self.curves[role] = plot.plot(x, analysis.shapes[role], pen=pg.mkPen(ROLE_COLOURS.get(role, "#dddddd"),
                                                                                  width=2), name=role)
         for f in analysis.review.tonal:
-            self.findings.addItem(QListWidgetItem(f.text))
+            item = QListWidgetItem(f.text)
+            item.setData(Qt.ItemDataRole.UserRole, f.role)
+            self.findings.addItem(item)
         if not analysis.review.tonal:
             self.findings.addItem(QListWidgetItem("No role leaves its typical band by more than the margin."))
         self._show_status()
+        if analysis.review.tonal:   # the first finding's plot in view, though its role is on a later row
+            QTimer.singleShot(0, lambda: self.findings.setCurrentRow(0))
+
+    def _show_finding_plot(self, row: int) -> None:
+        """Scroll the plots to the role of the finding chosen in the list."""
+        item = self.findings.item(row) if row >= 0 else None
+        role = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        if role not in self.plots:
+            return
+        roles = list(self.plots)
+        rows = max(1, math.ceil(len(roles) / self.COLUMNS))
+        height = self.graphics.height() / rows
+        top = (roles.index(role) // self.COLUMNS) * height
+        self.plot_area.ensureVisible(0, int(top + height / 2), 0, int(height / 2))
 
     def _plot(self, role: str, i: int) -> pg.PlotItem:
         """The role's plot, emptied (made once per set of roles)."""
@@ -487,7 +504,8 @@ class TonalView(SpectralView):
         plot.setMouseEnabled(x=False, y=False)   # the wheel scrolls the plots, it does not zoom one
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setYRange(-45, 15, padding=0.02)
-        plot.setLabel("left", role, color=ROLE_COLOURS.get(role, "#dddddd"))   # no title row: height for the curve
+        # no title row: height for the curve; dB against the role's own loudness (K-weighted), so 0 is its level
+        plot.setLabel("left", f"{role} (dB)", color=ROLE_COLOURS.get(role, "#dddddd"))
         plot.getAxis("bottom").setStyle(textFillLimits=TICK_FILL_LIMITS)
         plot.getAxis("left").setTicks([[(v, str(v)) for v in (-40, -20, 0)], [(v, str(v)) for v in (-30, -10, 10)]])
         plot.getAxis("left").setStyle(textFillLimits=TICK_FILL_LIMITS)

@@ -114,6 +114,28 @@ def test_tonal_view_draws_a_curve_per_role(qtbot, demo_window):
     assert "compared with" in view.status.text()
 
 
+def test_choosing_a_tonal_finding_scrolls_its_roles_plot_into_view(qtbot, demo_window):
+    """In a short view only the first row of plots shows: a finding about a role on a later row brings that row
+    into view (Lithium: 'the other instruments carry 13 dB less below 63 Hz' while vocals and drums showed)."""
+    w = demo_window
+    w.resize(1280, 720)
+    view = w.tonal_view
+    analysis = open_view(qtbot, w, view)
+    roles = list(view.plots)
+    later = [i for i, f in enumerate(analysis.review.tonal) if roles.index(f.role) >= view.COLUMNS]
+    assert later, "the demo has a tonal finding about a role on the second row"
+    bar = view.plot_area.verticalScrollBar()
+    qtbot.waitUntil(lambda: view.plot_area.viewport().height() < view.graphics.height(), timeout=5000)
+    view.findings.setCurrentRow(later[0])
+    role = analysis.review.tonal[later[0]].role
+    rows = -(-len(roles) // view.COLUMNS)
+    height = view.graphics.height() / rows
+    top = (roles.index(role) // view.COLUMNS) * height
+    seen = (bar.value(), bar.value() + view.plot_area.viewport().height())
+    assert seen[0] <= top + height / 2 <= seen[1], (seen, top, height)
+    assert view.plots[role].getAxis("left").labelText == f"{role} (dB)"
+
+
 def test_tonal_view_says_which_role_barely_plays_and_draws_no_curve_for_it(qtbot, demo_window):
     c = demo_window.controller
     c.set_role_gain("bass", -90.0)   # left only as dither-level sound: no shape to judge
