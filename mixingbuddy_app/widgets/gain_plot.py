@@ -82,8 +82,12 @@ class GainPlot(QWidget):
         controller.tracks_changed.connect(self._labels)
 
     def _labels(self) -> None:
-        anchor = self.controller.project.anchor
-        ticks = [(i, f"{r} ⚓" if r == anchor else r) for i, r in enumerate(ROLES)]
+        p = self.controller.project
+        anchor, present = p.anchor, set(p.roles_present())
+        # a role no track has gets no bar nor marker: say so, or its empty column reads as "leave it as it is"
+        ticks = [(i, f"{r} ⚓" if r == anchor else r if r in present or not p.tracks else f"{r} (absent)")
+                 for i, r in enumerate(ROLES)]
+        self._role_labels = [text for _i, text in ticks]
         self.plot.getPlotItem().getAxis("bottom").setTicks([ticks])
         self.anchor_text.setVisible(anchor in ROLES)
         self._fit_labels()
@@ -192,6 +196,10 @@ class GainPlot(QWidget):
 
     def bar_ranges(self) -> dict[str, tuple[float, float]]:
         return dict(self._ranges)
+
+    def role_labels(self) -> list[str]:
+        """The roles' names under their bars, as drawn ("vocals ⚓", "bass (absent)")."""
+        return list(self._role_labels)
 
     def unjudged_roles(self) -> list[str]:
         """The roles marked "not judged"."""

@@ -46,6 +46,19 @@ def test_the_chart_marks_a_role_the_critique_could_not_judge(qtbot, make_window,
     assert c.project.advice.abstained and w.gain_plot.unjudged_roles() == ["vocals", "drums", "other"]
 
 
+def test_the_chart_says_which_role_the_song_has_no_track_of(qtbot, make_window, tmp_path):
+    """Hydrogen has no bass stem: its empty column read like 'leave the bass as it is'."""
+    from model.advisors import load_advisor
+    from tests.app.test_cli import stems_from_one_noise
+
+    song = stems_from_one_noise(tmp_path / "song", {"Lead Vox.wav": 0.0, "Drums.wav": -2.0, "Keys.wav": -4.0})
+    w = make_window(load_advisor("balance"))
+    c = load(qtbot, w, [song])
+    assert w.gain_plot.role_labels() == ["vocals ⚓", "drums", "bass (absent)", "other"]
+    c.set_role("Keys.wav", "bass")
+    assert w.gain_plot.role_labels() == ["vocals ⚓", "drums", "bass", "other (absent)"]
+
+
 def test_a_new_span_says_the_critique_judged_another_and_greys_apply_at_once(qtbot, make_window, stems):
     w = make_window(StubAdvisor([("vocals", "quiet")]))
     c = load(qtbot, w, stems)
