@@ -110,11 +110,13 @@ class MixProject:
         self.dirty = False
         self.applied_advice: Advice | None = None   # the advice that Apply acted on (for Re-check)
         self.ab_reference: GainState | None = None  # gains before the last Apply (the "A" of A/B)
-        self._applied_roles: set[str] = set()       # roles of the current advice applied so far
-        self._applied_revision = -1                 # the revision right after the last Apply
-        self._applied_source: Advice | None = None  # the advice those roles came from
+        #: what Apply did to reach the mix of the latest applied state, in order (kept after a hand move since)
+        self.applied_results: tuple[ApplyResult, ...] = ()
+        self._applied_revision = -1                 # the revision at which the mix is that applied state
+        self._applied_source: Advice | None = None  # the advice those results came from
         self._advice_key: tuple | None = None       # the mix the advice judged (_mix_key), for Undo back to it
-        self._applied_key: tuple | None = None      # the mix right after the last Apply, for Redo back to it
+        #: each mix an Apply of the source made (_mix_key) -> its results, for Undo and Redo back to it
+        self._applied_states: dict[tuple, tuple[ApplyResult, ...]] = {}
         self._undo: list[tuple[str, GainState]] = []
         self._redo: list[tuple[str, GainState]] = []
         self._coalesce_key: str | None = None
@@ -148,8 +150,7 @@ class MixProject:
     def _forget_history(self, ab_reference: GainState | None) -> None:
         """A new mix in the window: no undo or redo, no Apply to continue, A/B against ``ab_reference``."""
         self.ab_reference = ab_reference
-        self.applied_advice = None
-        self._applied_source, self._applied_roles = None, set()
+        self._set_applied(None, ())
         self._undo.clear()
         self._redo.clear()
         self._coalesce_key = None
@@ -376,9 +377,10 @@ class MixProject:
         key = self._mix_key()
         if self.advice is not None and key == self._advice_key:
             self.advice_revision = self.revision
-            self._applied_revision = -1
-        elif self._applied_source is self.advice and key == self._applied_key:
-            self._applied_revision = self.revision
+            if self._applied_source is self.advice:
+                self._set_applied(self.advice, ())
+        elif self._applied_source is self.advice and key in self._applied_states:
+            self._set_applied(self.advice, self._applied_states[key])
         return label
 
     def _mix_key(self) -> tuple:
@@ -425,15 +427,34 @@ class MixProject:
         if self.advice_revision == self.revision:
             return roles
         if self._applied_revision == self.revision:
-            return tuple(r for r in roles if r not in self._applied_roles)
+            return tuple(r for r in roles if r not in self.applied_roles())
         return ()
 
     def applied_roles(self) -> frozenset[str]:
-        """Roles of the current advice that Apply has moved (none once Undo took the mix back to the critiqued one)."""
-        if self._applied_source is not self.advice or (self.advice_revision == self.revision
-                                                       and self._applied_revision != self.revision):
+        """Roles of the current advice that Apply moved to reach the mix as it is (none after any other change)."""
+        if self._applied_source is not self.advice or self._applied_revision != self.revision:
             return frozenset()
-        return frozenset(self._applied_roles)
+        return frozenset(r.role for r in self.applied_results)
+
+    def shown_applied(self) -> tuple[ApplyResult, ...]:
+        """What Apply did with the current advice, to show beside it (also after a hand move since)."""
+        return self.applied_results if self._applied_source is self.advice else ()
+
+    def _set_applied(self, source: Advice | None, results: tuple[ApplyResult, ...]) -> None:
+        """The mix is now ``source``'s applied state reached by ``results`` (none: not applied, nothing to
+        re-check); a new source forgets the states of the one before."""
+        if source is not self._applied_source:
+            self._applied_states = {}
+        self._applied_source, self.applied_results = source, results
+        self._applied_revision = self.revision if results else -1
+        if source is None or not results:
+            self.applied_advice = None
+            return
+        roles = {r.role for r in results}
+        # Re-check judges the headline of what was applied
+        primary = (source.primary if source.primary is not None and source.primary.role in roles else
+                   next(s for s in source.suggestions if s.role == results[0].role))
+        self.applied_advice = source if primary is source.primary else replace(source, primary=primary)
 
     def apply_advice(self, roles: Iterable[str] | None = None) -> list[ApplyResult]:
         """Move each chosen role's gain by its suggested delta_db (clamped to the fader range); one undo step.
@@ -451,6 +472,7 @@ class MixProject:
         if not chosen:
             raise InputError("That suggestion was already applied or no longer describes the mix.")
         continuing = self._applied_revision == self.revision and self._applied_source is adv
+        prior = self.applied_results if continuing else ()
         before_state = self.gain_state()
         self._coalesce_key = None
         self._push_undo("Apply " + ", ".join(s.role for s in chosen), None)
@@ -463,15 +485,9 @@ class MixProject:
         self._coalesce_key = None
         self._bump()
         if not continuing:
-            self._applied_roles = set()
             self.ab_reference = before_state    # A/B compares with the mix before this advice was first applied
-        self._applied_roles |= {s.role for s in chosen}
-        self._applied_revision = self.revision
-        self._applied_key = self._mix_key()
-        # Re-check judges the headline of what was applied
-        primary = adv.primary if adv.primary is not None and adv.primary.role in self._applied_roles else chosen[0]
-        self.applied_advice = adv if primary is adv.primary else replace(adv, primary=primary)
-        self._applied_source = adv
+        self._set_applied(adv, prior + tuple(results))
+        self._applied_states[self._mix_key()] = self.applied_results
         return results
 
     def ab_gains(self) -> Gains | None:
@@ -714,8 +730,14 @@ class MixProject:
         self.advice = state.advice
         if state.advice is not None:
             # the stored advice describes the stored mix unless it was saved after an Apply or another change:
-            # then it is shown as the critique of an earlier mix, with nothing left to apply
+            # then it is shown as the critique of an earlier mix (saved right after Apply: the rest still applies)
             self.advice_revision = self.revision if state.advice_current else self.revision - 1
             self._advice_key = self._mix_key() if state.advice_current else None
+            done = tuple(ApplyResult(str(a["role"]), *(float(a[k]) for k in ("requested_db", "applied_db",
+                                                                              "before_db", "after_db")))
+                         for a in state.applied if any(s.role == a["role"] for s in state.advice.suggestions))
+            if done and not state.advice_current:   # saved right after Apply: the rest can still be applied
+                self._set_applied(state.advice, done)
+                self._applied_states[self._mix_key()] = done
         self.session_path = pending.path
         self.dirty = False

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -107,6 +107,8 @@ def session_dict(project: "MixProject", session_path: Path) -> dict:
         "advice": advice_to_dict(project.advice) if project.advice else None,
         # whether that critique judged the mix as saved (not before an Apply or any change since)
         "advice_current": project.advice is not None and project.advice_revision == project.revision,
+        # saved right after Apply (of some of the suggestions): what it did, so the rest can still be applied
+        "applied": [asdict(r) for r in project.applied_results] if project.applied_roles() else None,
         "ab_reference": {"track_db": dict(ab.track_db), "role_db": dict(ab.role_db)} if ab else None,
     }
 
@@ -134,6 +136,7 @@ class SessionState:
     anchor_chosen: bool = True                  # sessions saved before the default rule: the anchor was picked
     anchor_track: str | None = None             # the track anchored on alone (the lead vocal), by track id
     advice_current: bool = True                 # the advice judged the mix as saved (older sessions: assumed)
+    applied: tuple = ()                         # ApplyResult fields of each Apply that made the mix as saved
 
 
 def session_state(pending: PendingSession, tracks: TrackSet) -> SessionState:
@@ -173,7 +176,8 @@ def session_state(pending: PendingSession, tracks: TrackSet) -> SessionState:
         track_db, muted, soloed, role_db, data.get("anchor"),
         (float(region[0]), float(region[1])) if region and len(region) == 2 else None,
         (ab.get("track_db") or {}, ab.get("role_db") or {}) if ab else None,
-        advice, missing, data.get("anchor_chosen") is not False, anchor_track, data.get("advice_current") is not False)
+        advice, missing, data.get("anchor_chosen") is not False, anchor_track, data.get("advice_current") is not False,
+        tuple(dict(a) for a in data.get("applied") or ()))
 
 
 def read_session(path: str | os.PathLike) -> PendingSession:
@@ -329,6 +333,14 @@ def validate_session(data: Mapping, name: str) -> None:
         raise bad("'advice'", "an object", adv)
     if data.get("advice_current") is not None and not isinstance(data["advice_current"], bool):
         raise bad("'advice_current'", "true or false", data["advice_current"])
+    applied = data.get("applied")
+    if applied is not None:
+        if not isinstance(applied, list):
+            raise bad("'applied'", "a list", applied)
+        for i, a in enumerate(applied):
+            if not (isinstance(a, dict) and a.get("role") in ROLES
+                    and all(_is_num(a.get(k)) for k in ("requested_db", "applied_db", "before_db", "after_db"))):
+                raise bad(f"applied[{i}]", "a role and its requested_db, applied_db, before_db and after_db", a)
 
 
 def relative_path(p: str | os.PathLike, base: Path) -> str:

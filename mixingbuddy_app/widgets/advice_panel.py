@@ -40,6 +40,11 @@ def _label(name: str = "", wrap: bool = True) -> QLabel:
     return lab
 
 
+def apply_tip(s) -> str:
+    """An enabled Apply button's tooltip: what it does."""
+    return f"Move the {s.role} role gain by {s.delta_db:+.1f} dB"
+
+
 class _ContentScroll(QScrollArea):
     """A scroll area that asks for the height its wrapped content needs at its width, so the panel gives the
     advice what it uses and the doctor's list the rest; a window too short for both scrolls the advice."""
@@ -151,7 +156,6 @@ class AdvicePanel(QFrame):
         body.addStretch(1)
         self.scroll = _ContentScroll(inner)
         layout.addWidget(self.scroll)   # the advice first, as tall as its lines; the doctor's list takes the rest
-        self._applied_lines: list[str] = []
         self.findings = _DoctorList()
         self.findings.setObjectName("findings")
         self.findings.setWordWrap(True)
@@ -192,11 +196,23 @@ class AdvicePanel(QFrame):
         self._refresh_state()
 
     def _clear_results(self) -> None:
-        self._applied_lines = []
         self.applied.setText("")
         self.applied.setVisible(False)
         self.recheck.setText("")
         self.recheck.setVisible(False)
+
+    def _show_applied(self) -> None:
+        """What Apply did with this advice to reach the mix (Undo and Redo move it), as the project keeps it."""
+        p = self.controller.project
+        results = p.shown_applied()
+        if not results or (p.anchor, p.anchor_track) != (p.advice.anchor, p.advice.anchor_track):  # another anchor
+            self.applied.setText("")
+            self.applied.setVisible(False)
+            return
+        lines = [f"Applied: {r.describe()}." for r in results]
+        lines = [f"<span style='color:#e0b341'>{t}</span>" if r.clamped else t for r, t in zip(results, lines)]
+        self.applied.setText("<br>".join(lines) + "<br>Press B for A/B, Re-check to verify.")
+        self.applied.setVisible(True)
 
     def show_advice(self, adv) -> None:
         self._clear_results()
@@ -273,7 +289,7 @@ class AdvicePanel(QFrame):
                                "disagree and how many windows agree." if adv.advisor_id == "balance"
                                else "the share of the windows that point the same way."))
             button = QPushButton("Apply")
-            button.setToolTip(f"Move the {s.role} role gain by {s.delta_db:+.1f} dB")
+            button.setToolTip(apply_tip(s))
             button.clicked.connect(lambda _=False, role=s.role: self.controller.apply(role))
             grid.addWidget(lab, i, 0)
             grid.addWidget(button, i, 1, Qt.AlignmentFlag.AlignTop)
@@ -310,14 +326,17 @@ class AdvicePanel(QFrame):
             return
         conf = self.confidence_html(adv)
         current = c.advice_is_current()
-        if self._applied_lines and not c.project.applied_roles():  # Undo took the mix back to the critiqued one
-            self._applied_lines = []
-            self.applied.setText("")
-            self.applied.setVisible(False)
+        self._show_applied()
+        if not current and self.recheck.isVisible():  # the verdict was on the mix as re-checked, not as it is now
+            self.recheck.setText("")
+            self.recheck.setVisible(False)
         if not current and not c.project.applicable_roles():
-            conf += ("  ·  the mix changed since: Critique again" if adv.span == c.project.region else
-                     f"  ·  this critique judged {span_text(adv.span) or 'the whole song'}; the span changed since: "
-                     "Critique again")
+            p = c.project
+            conf += (f"  ·  this critique judged {span_text(adv.span) or 'the whole song'}; the span changed since: "
+                     "Critique again" if adv.span != p.region else
+                     "  ·  the anchor changed since: Critique again"
+                     if (p.anchor, p.anchor_track) != (adv.anchor, adv.anchor_track) else
+                     "  ·  the mix changed since: Critique again")
         self.confidence.setText(conf)
         anchor = (c.project.anchor, c.project.anchor_track)
         context = f"advisor: {adv.advisor_id}"
@@ -334,11 +353,12 @@ class AdvicePanel(QFrame):
                         "</span>")
         self.context.setText(context)
         applicable = set(c.project.applicable_roles()) if not c.busy else set()
+        by_role = {s.role: s for s in adv.suggestions}
         for role, button in self.apply_buttons.items():
             button.setEnabled(role in applicable)
-            if role not in applicable:
-                button.setToolTip("Applied" if role in c.project.applied_roles() else
-                                  "The mix changed since this critique: Critique again")
+            button.setToolTip(apply_tip(by_role[role]) if role in applicable
+                              else "Applied" if role in c.project.applied_roles() else
+                              "The mix changed since this critique: Critique again")
         self.apply_all_button.setEnabled(len(applicable & set(self.apply_buttons)) > 0)
 
     @staticmethod
@@ -400,13 +420,8 @@ class AdvicePanel(QFrame):
             self._show_findings()
 
     # --- results of Apply and Re-check --------------------------------------------------------
-    def _on_apply(self, result) -> None:
-        text = f"Applied: {result.describe()}."
-        if result.clamped:
-            text = f"<span style='color:#e0b341'>{text}</span>"
-        self._applied_lines.append(text)
-        self.applied.setText("<br>".join(self._applied_lines) + "<br>Press B for A/B, Re-check to verify.")
-        self.applied.setVisible(True)
+    def _on_apply(self, _result) -> None:
+        self._show_applied()
         self.recheck.setText("")
         self.recheck.setVisible(False)
         self._refresh_state()

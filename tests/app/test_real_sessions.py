@@ -66,6 +66,66 @@ def test_each_apply_moves_its_own_role_and_the_others_stay_applicable(qtbot, mak
     assert not any(b.isEnabled() for b in w.advice.apply_buttons.values())
 
 
+def test_undo_and_redo_step_through_what_apply_did_one_apply_at_a_time(qtbot, make_window, stems):
+    """Apply one suggestion, then the other; Undo once is the mix after the first Apply: only it applied, the
+    other's Apply acts again (it said 'Applied' and stayed greyed); Redo after two Undos is that mix too (it read
+    as 'changed since', and Re-check judged a suggestion that was not applied)."""
+    w = make_window(load_advisor("balance"))
+    c, advice = _loud_drums_and_bass(qtbot, w, stems)
+    first, second = advice.suggestions[0].role, advice.suggestions[1].role
+    later = w.advice.apply_buttons[first]
+    apply_tip = later.toolTip()
+
+    def state():
+        return (c.project.applied_roles(), later.isEnabled(), w.advice.apply_buttons[second].isEnabled(),
+                w.recheck_action.isEnabled(), w.advice.applied.isVisible() and w.advice.applied.text().count("Applied:"))
+
+    c.apply(second)
+    after_one = state()
+    assert after_one == ({second}, True, False, True, 1) and later.toolTip() == apply_tip
+    assert c.project.applied_advice.primary.role == second   # Re-check judges what was applied
+    c.apply(first)
+    assert state() == ({first, second}, False, False, True, 2) and later.toolTip() == "Applied"
+    c.undo()
+    assert state() == after_one and later.toolTip() == apply_tip
+    assert f"Applied: {first}" not in w.advice.applied.text() and c.project.applied_advice.primary.role == second
+    c.undo()                                   # the critiqued mix: nothing applied, nothing to re-check
+    assert state() == (frozenset(), True, True, False, False)
+    c.redo()
+    assert state() == after_one
+    c.redo()
+    assert state() == ({first, second}, False, False, True, 2)
+    with qtbot.waitSignal(c.recheck_done, timeout=30000):
+        c.recheck()
+    assert w.advice.recheck.isVisible()
+    c.set_role_gain(first, -1.0)               # the verdict was on the mix as re-checked, not on this one
+    assert not w.advice.recheck.isVisible()
+
+
+def test_a_session_saved_after_applying_one_suggestion_reopens_with_the_rest_to_apply(qtbot, make_window, stems,
+                                                                                       tmp_path):
+    import json
+
+    w = make_window(load_advisor("balance"))
+    c, advice = _loud_drums_and_bass(qtbot, w, stems)
+    first, second = advice.suggestions[0].role, advice.suggestions[1].role
+    c.apply(second)
+    session = tmp_path / "song.mbsession"
+    assert c.save_session(str(session))
+    saved = json.loads(session.read_text())
+    assert saved["advice_current"] is False and [a["role"] for a in saved["applied"]] == [second]
+    w2 = make_window(load_advisor("balance"))
+    with qtbot.waitSignal(w2.controller.loading_changed, timeout=30000, check_params_cb=lambda busy, _m: not busy):
+        w2.controller.open_session(str(session))
+    c2 = w2.controller
+    assert c2.project.applied_roles() == {second} and c2.project.applicable_roles() == (first,)
+    assert f"Applied: {second}" in w2.advice.applied.text() and w2.recheck_action.isEnabled()
+    assert not w2.advice.apply_buttons[second].isEnabled() and w2.advice.apply_buttons[first].isEnabled()
+    assert c2.apply(first).applied_db == pytest.approx(advice.suggestions[0].delta_db)
+    assert c2.apply_all() == []                                # nothing applies twice
+    assert c2.project.role_db[second] == pytest.approx(c.project.role_db[second], abs=1e-3)   # saved to 0.001 dB
+
+
 def test_apply_all_moves_every_suggested_role_in_one_undo_step(qtbot, make_window, stems):
     w = make_window(load_advisor("balance"), FakeOutput())
     c, advice = _loud_drums_and_bass(qtbot, w, stems)
@@ -109,6 +169,7 @@ def test_old_results_are_cleared_on_anchor_change_and_on_a_new_critique(qtbot, m
     c.set_anchor("drums")
     assert not w.advice.applied.isVisible() and not w.advice.recheck.isVisible()
     assert "anchor: drums" in w.advice.context.text() and "used vocals" in w.advice.context.text()
+    assert "the anchor changed since: Critique again" in w.advice.confidence.text()   # not "the mix"
     assert not any(b.isEnabled() for b in w.advice.apply_buttons.values())
     c.set_anchor("vocals")
     critique(qtbot, w)
