@@ -657,8 +657,13 @@ class MixProject:
         if self.anchor is None:
             return None
         judged = self.pair_lu(role)
-        if judged is not None:
-            return judged
+        return judged if judged is not None else self.span_lu_vs_anchor(role)
+
+    def span_lu_vs_anchor(self, role: str) -> float | None:
+        """The role's loudness minus the anchor's over the whole judged span (what is said of a role the critique
+        cannot judge); None without an anchor or a finite reading."""
+        if self.anchor is None:
+            return None
         a = self.track_loudness(self.anchor_track) if self.anchor_track else self.role_loudness(self.anchor)
         r = self.role_loudness(role)
         if not (math.isfinite(a) and math.isfinite(r)):

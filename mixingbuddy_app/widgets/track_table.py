@@ -86,24 +86,34 @@ def whole_db(x: float) -> str:
 #: Said beside a role that never plays with the anchor nor with a role that does: its reading over the whole span,
 #: which the critique cannot judge.
 APART = "not judged"
+OVER_THE_SPAN = "the value is over the whole judged span (the song, or the span you selected)."
 APART_TIP = ("This role never plays together with the anchor, nor with another role that does, so the critique "
-             "cannot judge it; the value is over the whole judged span (the song, or the span you selected).")
+             f"cannot judge it; {OVER_THE_SPAN}")
 LU_TIP = ("BS.1770 loudness of the summed role minus the anchor's over the windows of the judged span (the song, or "
           "the span you selected) where both play, as the critique judges it (where they never play together: "
           "through a role that plays with both, e.g. bass vs drums plus drums vs vocals).")
 
 
 def role_reading(controller, role: str, exact: bool):
-    """(LU vs anchor, the profile's PairStats or None, whether the role never plays with the anchor, colour state)
+    """(LU vs anchor, the profile's PairStats or None, why the critique cannot judge the role or "", colour state)
     of a role that is not the anchor, as the track table and the role panel show it. The state follows the
-    profile's own categories: "ok" in band, "off" for the smaller correction, "far" for the larger."""
+    profile's own categories: "ok" in band, "off" for the smaller correction, "far" for the larger. A role the
+    critique cannot judge (it never plays with the anchor, or the profile lacks the pair) reads over the whole
+    span, as the CLI table gives it, in no band colour."""
     p = controller.project
-    rel, band, profile = p.lu_vs_anchor(role), controller.typical_band(role), controller.balance_profile()
-    apart = p.plays_apart_from_anchor(role)
-    if not exact or apart or rel is None or band is None:
-        return rel, band, apart, "none"
+    band, profile = controller.typical_band(role), controller.balance_profile()
+    anchor = "the lead vocal" if p.anchor_track else p.anchor
+    why_not = (APART_TIP if p.plays_apart_from_anchor(role) else
+               "" if profile is None else
+               f"The profile has no {role}-vs-{anchor} statistics, so the critique cannot judge it; "
+               f"{OVER_THE_SPAN}" if band is None else
+               f"The profile measured {role} vs {anchor} on {band.songs} song(s) only, too few to judge it; "
+               f"{OVER_THE_SPAN}" if not band.judged else "")
+    rel = p.span_lu_vs_anchor(role) if why_not else p.lu_vs_anchor(role)
+    if not exact or why_not or rel is None or band is None:
+        return rel, band, why_not, "none"
     category = profile.category(rel - band.median)
-    return rel, band, apart, "ok" if category == "no_error" else "far" if category.startswith("very") else "off"
+    return rel, band, why_not, "ok" if category == "no_error" else "far" if category.startswith("very") else "off"
 
 
 UNCERTAIN_MARK = "?"
@@ -483,14 +493,14 @@ class TrackTable(QTableWidget):
             it.setToolTip("One track of this role is the reference the others are judged against." if p.anchor_track
                           else "This role is the reference the others are judged against.")
             return
-        rel, band, apart, state = role_reading(self.controller, role, exact)
-        text = rel_text(rel, exact) + (f" ({APART})" if apart else "")
+        rel, band, why_not, state = role_reading(self.controller, role, exact)
+        text = rel_text(rel, exact) + (f" ({APART})" if why_not else "")
         bands = ""
         if band is not None:
             profile = self.controller.balance_profile()
             # to 0.1 LU like the reading ("+5.1 LU [-1..+5]" shown green, in band -0.7..+5.3, reads as a
             # contradiction), and finer near an edge ("+5.0 LU [-1.0..+5.0]" shown amber did too)
-            if rel is not None and exact and not apart:
+            if rel is not None and exact and not why_not:
                 reading, band_words = band.reading_texts(rel, profile.ok_db)
                 text = f"{reading} LU  [{band_words}]"
             elif rel is not None:
@@ -500,7 +510,7 @@ class TrackTable(QTableWidget):
         it.setText(text)
         it.setForeground(QBrush(QColor(BAND_COLOURS[state])))
         it.setToolTip(f"{role} vs {p.anchor_label()}: {text}. {LU_TIP}{bands}"
-                      + ("\n" + APART_TIP if apart else "") + ("" if exact else "\n" + MEASURING_TIP))
+                      + ("\n" + why_not if why_not else "") + ("" if exact else "\n" + MEASURING_TIP))
 
 
 ANCHOR_TRACK_TIP = ("Judge the other roles against one vocals track (the lead vocal, as in \"anchor on the Lead "
@@ -613,12 +623,12 @@ class RolePanel(QGroupBox):
                 lab.setText("anchor: one track" if p.anchor_track else "anchor")
                 lab.setStyleSheet(f"color: {BAND_COLOURS['anchor']}")
                 continue
-            rel, band, apart, state = role_reading(self.controller, role, exact)
+            rel, band, why_not, state = role_reading(self.controller, role, exact)
             text = rel_text(rel, exact)
-            if apart:
+            if why_not:
                 text += f" ({APART})"
             elif band is not None:
                 text += f" (typ. {whole_db(band.median)})"
             lab.setText(text)
-            lab.setToolTip(LU_TIP + ("\n" + APART_TIP if apart else "") + ("" if exact else "\n" + MEASURING_TIP))
+            lab.setToolTip(LU_TIP + ("\n" + why_not if why_not else "") + ("" if exact else "\n" + MEASURING_TIP))
             lab.setStyleSheet(f"color: {BAND_COLOURS[state]}")

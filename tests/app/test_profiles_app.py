@@ -83,6 +83,30 @@ def test_picker_lists_shipped_and_user_profiles(real_window, user_dir):
     assert picker.parent() is w.roles
 
 
+def test_a_role_the_profile_cannot_judge_reads_not_judged_over_the_span_as_in_the_cli(qtbot, real_window, stems,
+                                                                                      user_dir):
+    """A learned profile whose bass-vs-vocals pair comes from one song: the critique leaves the bass unjudged, yet
+    the role panel showed '+1.7 LU (typ. +8)' in the 'far' red and the CLI table '+2.5 … not judged'."""
+    from resources import PROFILES_DIR
+
+    user_dir.mkdir(parents=True)
+    thin = json.loads((PROFILES_DIR / "electronic.json").read_text())
+    thin["name"] = "thin"
+    thin["pairs"]["bass|vocals"]["songs"] = 1
+    (user_dir / "thin.json").write_text(json.dumps(thin))
+    w = real_window()
+    choose(w, "thin")
+    c = load(qtbot, w, stems)
+    advice = critique(qtbot, w)
+    assert next(p for p in advice.pairs if p.role == "bass").reason.startswith("the profile measured bass vs vocals")
+    qtbot.waitUntil(lambda: c.project.loudness_is_exact(), timeout=15000)
+    span = advice.measurements["roles"]["bass"]["rel_anchor_lu"]       # what the CLI table prints for it
+    for text in (w.roles.rel_labels["bass"].text(), w.table.role_lu_item("bass").text()):
+        assert "not judged" in text and f"{span:+.1f} LU" in text, text
+    assert "on 1 song(s) only" in w.roles.rel_labels["bass"].toolTip()
+    assert "not judged" not in w.roles.rel_labels["drums"].text()
+
+
 def test_critique_uses_the_chosen_profile_and_it_is_remembered(qtbot, real_window, stems):
     w = real_window()
     load(qtbot, w, stems)
