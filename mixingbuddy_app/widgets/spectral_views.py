@@ -480,6 +480,11 @@ class TonalView(SpectralView):
         if analysis.review.tonal:   # the first finding's plot in view, though its role is on a later row
             QTimer.singleShot(0, lambda: self.findings.setCurrentRow(0))
 
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt)
+        """An analysis shown while the tab was hidden laid its plots out at no height: scroll once they have one."""
+        super().showEvent(event)
+        QTimer.singleShot(0, lambda: self._show_finding_plot(self.findings.currentRow()))
+
     def _show_finding_plot(self, row: int) -> None:
         """Scroll the plots to the role of the finding chosen in the list."""
         item = self.findings.item(row) if row >= 0 else None
