@@ -7,7 +7,8 @@ import math
 import os
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from model.advice.report import balanced_but_sentence, sit_well_claim, suggestion_claim, suggestion_sentence
+from model.advice.report import (balanced_but_sentence, sit_well_claim, span_text, suggestion_claim,
+                                 suggestion_sentence)
 from model.advice.types import (PROFILE_DECIDES, TENTATIVE_BELOW, Advice, Claim, RoleGain, WindowLeftOut,
                                 WindowVerdict, advice_sentence)
 from model.advice.wording import Party
@@ -77,7 +78,7 @@ def check_anchor_plays(anchor: str, measurements: "Measurements", what: str = ""
     """A chosen anchor must play somewhere in the judged span (else there is nothing to compare against)."""
     if not any(w.role_active.get(anchor) for w in measurements.candidates()):
         span = measurements.windows
-        where = f"{span[0].window.start_s:.1f}-{span[-1].window.end_s:.1f} s" if span else ""
+        where = span_text((span[0].window.start_s, span[-1].window.end_s)) if span else ""   # as the app shows spans
         raise RoleError(f"{how_little_it_plays(anchor, measurements, what or f'The anchor role {anchor!r}', where)}: "
                         "choose another anchor or span.")
 

@@ -132,7 +132,7 @@ def test_a_role_that_barely_plays_is_not_called_silent(tmp_path):
                                     "span (in under 20% of each 10 s window), so bass")
     with pytest.raises(RoleError) as chosen:
         judge(folder, anchor="drums")
-    assert "The anchor role 'drums' barely plays in the judged span (0.0-30.0 s: in under 20% of each 10 s " \
+    assert "The anchor role 'drums' barely plays in the judged span (0:00.0–0:30.0: in under 20% of each 10 s " \
            "window)" in str(chosen.value) and "silent" not in str(chosen.value)
 
 
