@@ -421,10 +421,9 @@ class AdvicePanel(QFrame):
 
     # --- results of Apply and Re-check --------------------------------------------------------
     def _on_apply(self, _result) -> None:
-        self._show_applied()
         self.recheck.setText("")
         self.recheck.setVisible(False)
-        self._refresh_state()
+        self._refresh_state()   # shows what was applied
 
     def _on_recheck(self, label: str, sentence: str) -> None:
         colour = RECHECK_COLOURS.get(label, "#dddddd")

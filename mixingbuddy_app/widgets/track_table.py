@@ -102,9 +102,9 @@ def role_reading(controller, role: str, exact: bool):
     span, as the CLI table gives it, in no band colour."""
     p = controller.project
     band, profile = controller.typical_band(role), controller.balance_profile()
-    anchor = "the lead vocal" if p.anchor_track else p.anchor
+    anchor = "lead vocal" if p.anchor_track else p.anchor
     why_not = (APART_TIP if p.plays_apart_from_anchor(role) else
-               "" if profile is None else
+               "" if profile is None or anchor is None else
                f"The profile has no {role}-vs-{anchor} statistics, so the critique cannot judge it; "
                f"{OVER_THE_SPAN}" if band is None else
                f"The profile measured {role} vs {anchor} on {band.songs} song(s) only, too few to judge it; "
