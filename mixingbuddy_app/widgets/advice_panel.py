@@ -359,7 +359,9 @@ class AdvicePanel(QFrame):
             button.setToolTip(apply_tip(by_role[role]) if role in applicable
                               else "Applied" if role in c.project.applied_roles() else
                               "The mix changed since this critique: Critique again")
-        self.apply_all_button.setEnabled(len(applicable & set(self.apply_buttons)) > 0)
+        left = len(applicable & set(self.apply_buttons))
+        self.apply_all_button.setEnabled(left > 0)
+        self.apply_all_button.setText(f"Apply all ({left or len(self.apply_buttons)})")   # what it would apply
 
     @staticmethod
     def confidence_html(adv) -> str:

@@ -80,9 +80,12 @@ def test_undo_and_redo_step_through_what_apply_did_one_apply_at_a_time(qtbot, ma
         return (c.project.applied_roles(), later.isEnabled(), w.advice.apply_buttons[second].isEnabled(),
                 w.recheck_action.isEnabled(), w.advice.applied.isVisible() and w.advice.applied.text().count("Applied:"))
 
+    n = len(advice.suggestions)
+    assert w.advice.apply_all_button.text() == f"Apply all ({n})"
     c.apply(second)
     after_one = state()
     assert after_one == ({second}, True, False, True, 1) and later.toolTip() == apply_tip
+    assert w.advice.apply_all_button.text() == f"Apply all ({n - 1})"     # what it would apply now
     assert c.project.applied_advice.primary.role == second   # Re-check judges what was applied
     c.apply(first)
     assert state() == ({first, second}, False, False, True, 2) and later.toolTip() == "Applied"
