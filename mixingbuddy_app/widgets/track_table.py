@@ -503,7 +503,7 @@ class TrackTable(QTableWidget):
             if rel is not None and exact and not why_not:
                 reading, band_words = band.reading_texts(rel, profile.ok_db)
                 text = f"{reading} LU  [{band_words}]"
-            elif rel is not None:
+            elif rel is not None and not why_not:   # a band judges nothing of a role not judged (and cut its row)
                 text += f"  [{band.band_text(profile.ok_db)}]"
             bands = (f" In band: within {profile.ok_db:g} LU of the profile's median (green); amber up to "
                      f"{profile.very_db:g}, red beyond.")

@@ -103,6 +103,7 @@ def test_a_role_the_profile_cannot_judge_reads_not_judged_over_the_span_as_in_th
     span = advice.measurements["roles"]["bass"]["rel_anchor_lu"]       # what the CLI table prints for it
     for text in (w.roles.rel_labels["bass"].text(), w.table.role_lu_item("bass").text()):
         assert "not judged" in text and f"{span:+.1f} LU" in text, text
+    assert "[" not in w.table.role_lu_item("bass").text()    # no band beside it: it judges nothing there
     assert "on 1 song(s) only" in w.roles.rel_labels["bass"].toolTip()
     assert "not judged" not in w.roles.rel_labels["drums"].text()
 
