@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -450,6 +450,7 @@ class MixProject:
         if source is None or not results:
             self.applied_advice = None
             return
+        self._applied_states[self._mix_key()] = results   # for Undo and Redo back to this mix
         roles = {r.role for r in results}
         # Re-check judges the headline of what was applied
         primary = (source.primary if source.primary is not None and source.primary.role in roles else
@@ -487,7 +488,6 @@ class MixProject:
         if not continuing:
             self.ab_reference = before_state    # A/B compares with the mix before this advice was first applied
         self._set_applied(adv, prior + tuple(results))
-        self._applied_states[self._mix_key()] = self.applied_results
         return results
 
     def ab_gains(self) -> Gains | None:
@@ -738,11 +738,9 @@ class MixProject:
             # then it is shown as the critique of an earlier mix (saved right after Apply: the rest still applies)
             self.advice_revision = self.revision if state.advice_current else self.revision - 1
             self._advice_key = self._mix_key() if state.advice_current else None
-            done = tuple(ApplyResult(str(a["role"]), *(float(a[k]) for k in ("requested_db", "applied_db",
-                                                                              "before_db", "after_db")))
-                         for a in state.applied if any(s.role == a["role"] for s in state.advice.suggestions))
+            done = tuple(ApplyResult(**{f.name: a[f.name] for f in fields(ApplyResult)}) for a in state.applied
+                         if any(s.role == a["role"] for s in state.advice.suggestions))
             if done and not state.advice_current:   # saved right after Apply: the rest can still be applied
                 self._set_applied(state.advice, done)
-                self._applied_states[self._mix_key()] = done
         self.session_path = pending.path
         self.dirty = False

@@ -176,7 +176,6 @@ class AdvicePanel(QFrame):
         self.findings.setMinimumHeight(3 * self.findings.fontMetrics().lineSpacing() + 8)
         controller.advice_changed.connect(self.show_advice)
         controller.tracks_changed.connect(self._show_findings)
-        controller.apply_done.connect(self._on_apply)
         controller.recheck_done.connect(self._on_recheck)
         controller.busy_changed.connect(self._on_busy)
         controller.gains_changed.connect(self._refresh_state)
@@ -422,11 +421,6 @@ class AdvicePanel(QFrame):
             self._show_findings()
 
     # --- results of Apply and Re-check --------------------------------------------------------
-    def _on_apply(self, _result) -> None:
-        self.recheck.setText("")
-        self.recheck.setVisible(False)
-        self._refresh_state()   # shows what was applied
-
     def _on_recheck(self, label: str, sentence: str) -> None:
         colour = RECHECK_COLOURS.get(label, "#dddddd")
         self.recheck.setText(f"<b style='color:{colour}'>{label.upper()}</b> — {sentence}")

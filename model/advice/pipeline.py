@@ -321,11 +321,11 @@ def headline(song: SongVerdict, verdicts: Sequence[WindowVerdict], anchor: str
         if not sit_well:  # the one claim is the other instruments': their pair's windows back it
             return text, backing, ()
         claims = (Claim(sit_well_claim(sit_well, song.confidence < TENTATIVE_BELOW), song.confidence,
-                        _window_backing(song, verdicts, None, anchor)),
+                        _window_backing(song, verdicts, None, anchor, fallback)),
                   Claim(suggestion_claim(other, other.confidence < TENTATIVE_BELOW), other.confidence, backing))
         return text, "; ".join(f"{c.claim}: {c.backing}" for c in claims if c.backing), claims
     backing = _pair_backing(song, primary.role, anchor, fallback) if primary is not None else ""
-    return text, backing or _window_backing(song, verdicts, primary, anchor), ()
+    return text, backing or _window_backing(song, verdicts, primary, anchor, fallback), ()
 
 
 def _pair_backing(song: SongVerdict, role: str, anchor: str, fallback: bool = False) -> str:
@@ -356,14 +356,14 @@ def _spread_caveat(pair: PairJudgement) -> str:
 
 
 def _window_backing(song: SongVerdict, verdicts: Sequence[WindowVerdict], primary: RoleGain | None,
-                    anchor: str) -> str:
+                    anchor: str, fallback: bool = False) -> str:
     """How many of the windows that judged a role agree with the verdict (when none did, as for roles measured
-    only through another one, how the judged roles were measured)."""
+    only through another one, how the judged roles were measured). ``fallback`` as for ``_pair_backing``."""
     counted = [v for v in verdicts if not v.judged_no_role]  # a window with no role to judge backs nothing
     if not counted and primary is None:
         return "; ".join(b for p in song.pairs if not p.reason and p.role != "other"
                          for b in [_pair_backing(song, p.role, anchor)] if b)
-    if counted and all(not v.window.gated for v in counted):  # the fallback: one window, below the gate
+    if counted and fallback:  # one window, below the gate
         return "judged in the loudest window only, as no window passed the activity gate"
     judged = " judged" if len(counted) < len(verdicts) else ""
     return f"{sum(1 for v in counted if _agrees(v, primary))} of {len(counted)}{judged} windows agree"

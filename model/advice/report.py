@@ -304,10 +304,9 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
     pairs = {p.role: p for p in advice.pairs}
     for role, r in m["roles"].items():
         band = "—"
-        if profile is not None and role != anchor:
-            st = profile.typical(role, anchor)
-            if st:
-                band = st.band_text(profile.ok_db)
+        st = profile.typical(role, anchor) if profile is not None and role != anchor else None
+        if st:
+            band = st.band_text(profile.ok_db)
         if role == anchor:
             verdict, rel = "anchor", "anchor"
         elif advice.anchor_track and role == "vocals":  # its sum holds the anchor track: no offset to read
@@ -327,7 +326,6 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
                 verdict += f" [through {' and '.join(pair.via)}]" if pair.via else f" [{pair.windows} window(s)]"
             # the number the verdict judged: over the windows where both play (else the whole span)
             rel = fmt_db(pair.offset_lu if judged else r["rel_anchor_lu"], signed=True)
-            st = profile.typical(role, anchor) if profile is not None else None
             if judged and st and pair.offset_lu is not None:   # near an edge: the decimals that show the verdict
                 rel, band = st.reading_texts(pair.offset_lu, profile.ok_db)
         lines.append(f"  {role:<{width}} {r['tracks']:>6} {fmt_db(r['lufs']):>7} {rel:>13} {band:>14}  {verdict}")
