@@ -453,12 +453,12 @@ class ProjectController(TransportMixin, MeteringMixin, CritiqueMixin, SessionFil
         self.project.set_role_gain(role, db)
         self._gains_edited()
 
-    def set_muted(self, track_id: str, on: bool) -> None:
-        self.project.set_muted(track_id, on)
+    def set_muted(self, track_ids: str | Iterable[str], on: bool, by_hand: bool = True) -> None:
+        self.project.set_muted(track_ids, on, by_hand)
         self._gains_edited()
 
-    def set_soloed(self, track_id: str, on: bool) -> None:
-        self.project.set_soloed(track_id, on)
+    def set_soloed(self, track_ids: str | Iterable[str], on: bool) -> None:
+        self.project.set_soloed(track_ids, on)
         self._gains_edited()
 
     def undo(self) -> None:

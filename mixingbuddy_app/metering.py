@@ -130,7 +130,7 @@ class MeteringMixin:
             return
         self._copies_seen[path] = copy
         if not self._loaded_from_session:
-            self.set_muted(copy.track_id, True)
+            self.set_muted(copy.track_id, True, by_hand=False)
         self._say_copies(copy)
 
     def _say_copies(self, copy) -> None:
@@ -160,8 +160,8 @@ class MeteringMixin:
         kept = self.project.tracks.get(copy.twin_id)
         del self._copies_seen[path]
         self._copies_seen[os.path.abspath(kept.path)] = swapped = self._other_save(copy)
-        self.set_muted(track_id, False)
-        self.set_muted(kept.id, True)
+        self.set_muted(track_id, False, by_hand=False)
+        self.set_muted(kept.id, True, by_hand=False)
         self._say_copies(swapped)
         self.status.emit(f"{track.name} is the anchor: it plays now, and {kept.name}, the same export saved again, "
                          "is muted instead.")

@@ -18,7 +18,7 @@ import numpy as np
 
 from model.advice.advisor import AdviceRequest
 from model.advice.types import Advice
-from model.audio.findings import Finding
+from model.audio.findings import Finding, listed
 from model.audio.dsp import gated_loudness
 from model.audio.roles import ANCHOR_PREFERENCE, ROLES, TARGET_ROLES
 from model.audio.tracks import GAIN_MAX_DB, GAIN_MIN_DB, Gains, TrackSet, clamp_gain
@@ -52,10 +52,19 @@ class ApplyResult:
 
 @dataclass(frozen=True)
 class GainState:
-    """Everything undo/redo restores."""
+    """The track and role gains (what A/B switches between)."""
 
     track_db: tuple[tuple[str, float], ...]
     role_db: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class MixState:
+    """Everything Undo and Redo restore: the gains, mutes and solos."""
+
+    gains: GainState
+    muted: frozenset[str]
+    soloed: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -117,8 +126,8 @@ class MixProject:
         self._advice_key: tuple | None = None       # the mix the advice judged (_mix_key), for Undo back to it
         #: each mix an Apply of the source made (_mix_key) -> its results, for Undo and Redo back to it
         self._applied_states: dict[tuple, tuple[ApplyResult, ...]] = {}
-        self._undo: list[tuple[str, GainState]] = []
-        self._redo: list[tuple[str, GainState]] = []
+        self._undo: list[tuple[str, MixState]] = []
+        self._redo: list[tuple[str, MixState]] = []
         self._coalesce_key: str | None = None
         self._load_gen = 0                          # bumps whenever the audio itself changes
         self._exact: dict[tuple, ExactLoudness] = {}  # measured loudness by loudness_key (a few entries)
@@ -142,6 +151,9 @@ class MixProject:
 
     def gain_state(self) -> GainState:
         return GainState(tuple(sorted(self.track_db.items())), tuple(sorted(self.role_db.items())))
+
+    def mix_state(self) -> MixState:
+        return MixState(self.gain_state(), frozenset(self.muted), frozenset(self.soloed))
 
     def _bump(self) -> None:
         self.revision += 1
@@ -305,7 +317,7 @@ class MixProject:
     def _push_undo(self, label: str, key: str | None) -> None:
         if key is not None and key == self._coalesce_key and self._undo:
             return  # one continuous fader move is one undo step
-        self._undo.append((label, self.gain_state()))
+        self._undo.append((label, self.mix_state()))
         del self._undo[:-200]
         self._redo.clear()
         self._coalesce_key = key
@@ -315,7 +327,8 @@ class MixProject:
         self._coalesce_key = None
 
     def set_track_gain(self, track_id: str, db: float, coalesce: bool = True) -> float:
-        return self._set_gain(self.track_db, track_id, db, f"gain of {track_id}", f"track:{track_id}", coalesce)
+        return self._set_gain(self.track_db, track_id, db, f"gain of {self._track_name(track_id)}", f"track:{track_id}",
+                              coalesce)
 
     def set_role_gain(self, role: str, db: float, coalesce: bool = True) -> float:
         return self._set_gain(self.role_db, role, db, f"{role} gain", f"role:{role}", coalesce)
@@ -331,23 +344,51 @@ class MixProject:
         self._bump()
         return db
 
-    def set_muted(self, track_id: str, on: bool) -> None:
-        if on == (track_id in self.muted):
+    def set_muted(self, track_ids: str | Iterable[str], on: bool, by_hand: bool = True) -> None:
+        """Mute or unmute tracks, one undo step. A mute the app makes itself (``by_hand`` False: a copy of
+        other stems found on load) is no step: it holds in every state Undo and Redo can go back to, so they
+        never unmute what the app said it muted."""
+        self._set_flag(self.muted, "mute" if on else "unmute", track_ids, on, by_hand)
+
+    def set_soloed(self, track_ids: str | Iterable[str], on: bool) -> None:
+        self._set_flag(self.soloed, "solo" if on else "unsolo", track_ids, on, True)
+
+    def _set_flag(self, flags: set[str], verb: str, track_ids: str | Iterable[str], on: bool, by_hand: bool) -> None:
+        ids = [track_ids] if isinstance(track_ids, str) else list(track_ids)
+        changed = [i for i in ids if on != (i in flags)]
+        if not changed:
             return
-        (self.muted.add if on else self.muted.discard)(track_id)
+        if by_hand:
+            self._push_undo(f"{verb} of {listed([self._track_name(i) for i in changed], 2)}", None)
+        else:
+            self._amend_history(flags is self.muted, set(changed), on)
+        (flags.update if on else flags.difference_update)(changed)
         self._bump()
 
-    def set_soloed(self, track_id: str, on: bool) -> None:
-        if on == (track_id in self.soloed):
-            return
-        (self.soloed.add if on else self.soloed.discard)(track_id)
-        self._bump()
+    def _track_name(self, track_id: str) -> str:
+        try:
+            return self.tracks.get(track_id).name
+        except (AttributeError, KeyError):
+            return track_id
 
-    def _restore(self, state: GainState) -> None:
-        self.track_db = dict(state.track_db)
-        self.role_db = {r: 0.0 for r in ROLES} | dict(state.role_db)
+    def _amend_history(self, mutes: bool, ids: set[str], on: bool) -> None:
+        """Set ``ids``' mute (``mutes``) or solo in every state Undo and Redo hold."""
+        def amend(state: MixState) -> MixState:
+            flags = state.muted if mutes else state.soloed
+            flags = flags | ids if on else flags - ids
+            return replace(state, muted=flags) if mutes else replace(state, soloed=flags)
+        for stack in (self._undo, self._redo):
+            stack[:] = [(label, amend(state)) for label, state in stack]
+
+    def _restore(self, state: MixState) -> None:
+        self.track_db = dict(state.gains.track_db)
+        self.role_db = {r: 0.0 for r in ROLES} | dict(state.gains.role_db)
+        self.muted, self.soloed = set(state.muted), set(state.soloed)
         if self.tracks is not None:
-            self.track_db = {i: self.track_db.get(i, 0.0) for i in self.track_ids}  # only tracks still loaded
+            ids = set(self.track_ids)                                   # only tracks still loaded
+            self.track_db = {i: self.track_db.get(i, 0.0) for i in self.track_ids}
+            self.muted &= ids
+            self.soloed &= ids
         self._bump()
 
     def can_undo(self) -> bool:
@@ -355,6 +396,13 @@ class MixProject:
 
     def can_redo(self) -> bool:
         return bool(self._redo)
+
+    def undo_label(self) -> str | None:
+        """What Undo would undo ("gain of Kick.wav", "mute of Mix.wav", "Apply drums"); None with nothing to undo."""
+        return self._undo[-1][0] if self._undo else None
+
+    def redo_label(self) -> str | None:
+        return self._redo[-1][0] if self._redo else None
 
     def undo(self) -> str | None:
         return self._step(self._undo, self._redo)
@@ -371,7 +419,7 @@ class MixProject:
         if not source:
             return None
         label, state = source.pop()
-        target.append((label, self.gain_state()))
+        target.append((label, self.mix_state()))
         self._coalesce_key = None
         self._restore(state)
         key = self._mix_key()

@@ -413,9 +413,8 @@ class AdvicePanel(QFrame):
     def _mute_for_finding(self, item: QListWidgetItem) -> None:
         """A finding whose fix is to mute files (a reference track, a dry print): mute them on a double-click."""
         mutes = item.data(_MUTES) or ()
-        for track_id in mutes:
-            self.controller.set_muted(track_id, True)
         if mutes:
+            self.controller.set_muted(mutes, True)
             self.controller.status.emit(f"Muted {listed(list(mutes))}: critique again to judge the mix without "
                                         f"{'it' if len(mutes) == 1 else 'them'}.")
             self._show_findings()

@@ -185,9 +185,9 @@ class MainWindow(QMainWindow):
             self.masking_view), K("Ctrl+M"), "Where one role covers another (analysed when opened)")
         self.tonal_action = self._action("&Tonal view", lambda: self.chart_tabs.setCurrentWidget(self.tonal_view),
                                          K("Ctrl+T"), "Each role's tonal shape against the profile")
-        self.undo_action = self._action("&Undo gain change", c.undo, K(K.StandardKey.Undo))
+        self.undo_action = self._action("&Undo", c.undo, K(K.StandardKey.Undo))
         self.undo_action.setIconText("Undo")
-        self.redo_action = self._action("&Redo gain change", c.redo, K(K.StandardKey.Redo))
+        self.redo_action = self._action("&Redo", c.redo, K(K.StandardKey.Redo))
         self.redo_action.setIconText("Redo")
         self.play_action = self._action("Play / Pause", c.toggle_play, K("Space"), "Play / pause (Space)")
         self.stop_action = self._action("Stop", c.stop, K("Ctrl+."))
@@ -309,6 +309,8 @@ class MainWindow(QMainWindow):
                      ("" if p.applied_advice is not None else "apply a suggestion first"))
         self._enable(self.undo_action, "" if p.can_undo() else "nothing to undo")
         self._enable(self.redo_action, "" if p.can_redo() else "nothing to redo")
+        self.undo_action.setText(" ".join(filter(None, ("&Undo", p.undo_label()))))
+        self.redo_action.setText(" ".join(filter(None, ("&Redo", p.redo_label()))))
         for a in (self.export_md_action, self.export_json_action, self.export_csv_action):
             self._enable(a, no_advice)
         self._enable(self.remove_action, no_tracks)

@@ -348,6 +348,28 @@ def test_the_copies_of_an_export_are_said_in_one_banner(qtbot, make_window, tmp_
     assert "Song Master.wav (the full mix)" in said[0].message and "They are muted" in said[0].message
 
 
+def test_a_mute_by_hand_is_undone_and_redone_and_the_copy_muted_on_load_stays_muted(qtbot, make_window, tmp_path):
+    """Ctrl+Z after M unmutes the track (the menu says what it undoes); the master track the app muted on load is
+    no undo step, so undoing past everything the user did leaves it muted, as its banner says."""
+    from tests.model.test_copies import stems, write
+
+    parts = stems()
+    w = make_window(advisor=load_advisor("balance"))
+    c = load(qtbot, w, [write(tmp_path / "export", {**parts, "Song Master.wav": sum(parts.values())})])
+    qtbot.waitUntil(lambda: "Song Master.wav" in c.project.muted and c.project.loudness_is_exact(), timeout=60000)
+    stem = next(t.id for t in c.project.tracks.tracks if t.id != "Song Master.wav")
+    assert not w.undo_action.isEnabled()
+    w.table.mute_buttons[stem].click()
+    assert stem in c.project.muted
+    assert w.undo_action.isEnabled() and w.undo_action.text() == f"&Undo mute of {stem}"
+    w.undo_action.trigger()
+    assert stem not in c.project.muted and not w.table.mute_buttons[stem].isChecked()
+    assert "Song Master.wav" in c.project.muted and w.table.mute_buttons["Song Master.wav"].isChecked()
+    assert not w.undo_action.isEnabled() and w.redo_action.text() == f"&Redo mute of {stem}"
+    w.redo_action.trigger()
+    assert stem in c.project.muted and w.table.mute_buttons[stem].isChecked()
+
+
 def test_a_critique_asked_for_during_the_first_reading_leaves_the_full_mix_out(qtbot, make_window, tmp_path):
     """Critique clicked as soon as a fresh load ends: it waits for the meters, which find the master track and
     mute it, so the advice is the stems' alone and describes the mix as it stands (not stale)."""

@@ -219,6 +219,39 @@ def test_undo_redo_in_the_project_coalesces_one_fader_move():
     assert p.set_track_gain("a", 99) == 12.0 and p.set_track_gain("a", -99) == -24.0
 
 
+def test_mutes_and_solos_are_undo_steps_among_the_gain_moves():
+    p = MixProject()
+    p.track_db = {"a": 0.0, "b": 0.0}
+    p.set_track_gain("a", 2.0)
+    p.set_muted("b", True)
+    p.set_soloed(["a", "b"], True)            # one step for both
+    assert p.undo_label() == "solo of a, b"
+    assert p.undo() and p.soloed == set() and p.muted == {"b"}
+    assert p.undo() == "mute of b" and p.muted == set() and p.track_db["a"] == 2.0
+    assert p.undo() and p.track_db["a"] == 0.0 and p.undo() is None
+    p.redo()
+    p.redo()
+    assert p.muted == {"b"} and p.track_db["a"] == 2.0 and p.redo_label() == "solo of a, b"
+
+
+def test_a_mute_the_app_makes_itself_holds_in_every_state_undo_goes_back_to():
+    """A copy of the stems found after the user moved a fader: muted, and Undo of the fader keeps it muted
+    (the banner says it is muted); Redo too."""
+    p = MixProject()
+    p.track_db = {"a": 0.0, "master": 0.0}
+    p.set_track_gain("a", 3.0)
+    p.end_gain_edit()
+    p.set_track_gain("a", 4.0)
+    p.undo()
+    p.set_muted("master", True, by_hand=False)
+    assert p.undo_label() == "gain of a"          # no step of its own
+    p.undo()
+    assert p.track_db["a"] == 0.0 and p.muted == {"master"}
+    p.redo()
+    p.redo()
+    assert p.track_db["a"] == 4.0 and p.muted == {"master"}
+
+
 def test_read_session_rejects_other_schemas(tmp_path):
     f = tmp_path / "x.json"
     f.write_text(json.dumps({"schema": "other/1", "tracks": []}))
