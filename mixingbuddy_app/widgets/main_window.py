@@ -38,7 +38,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or AppSettings()
         self.advisor_factory_builder = advisor_factory_builder
         self.setWindowTitle("MixingBuddy")
-        self.setMinimumSize(900, 600)
+        # no fixed minimum size: the layouts' own (about 1020 x 600) keeps every column and control in the window
         self.setAcceptDrops(True)
         self.resize(1280, 820)
         self._closing = False
@@ -84,6 +84,7 @@ class MainWindow(QMainWindow):
         right.setChildrenCollapsible(False)
         right.addWidget(self.chart_tabs)
         right.addWidget(self.advice)
+        right.setCollapsible(1, True)   # a short window folds the advice away while a Masking or Tonal view shows
         right.setStretchFactor(0, 2)
         right.setStretchFactor(1, 3)
         bottom = QSplitter(Qt.Orientation.Horizontal)
@@ -103,6 +104,7 @@ class MainWindow(QMainWindow):
         right.setSizes([400, 600])     # the advice (headline, suggestions, Apply, re-check) before the chart
         self.splitters = (vsplit, bottom, right)
         self.controller.recheck_done.connect(lambda *_a: self._reveal_advice(self.advice.recheck))
+        self.controller.advice_changed.connect(lambda _a: self._unfold_advice())
         self._sizes_before_view: tuple[list[int], list[int]] | None = None   # (before, after) a view grew
         self.chart_tabs.currentChanged.connect(lambda _i: self._fit_chart_to_view())
         # the plots a view draws are known once its analysis is shown (the view's slot runs first)
@@ -352,12 +354,20 @@ class MainWindow(QMainWindow):
     # --- layout of the right side: the advice first, the chart as tall as its view needs -----------------
     def _reveal_advice(self, widget: QWidget) -> None:
         """Scroll the advice so a result line that just appeared shows (after the panel laid it out)."""
+        self._unfold_advice()
         QTimer.singleShot(0, lambda: widget.isVisible() and self.advice.scroll.ensureWidgetVisible(widget, 0, 4))
+
+    def _unfold_advice(self) -> None:
+        """A critique or re-check came in while a view folded the advice away: show it, with its chart."""
+        if self.splitters[2].sizes()[1] == 0 and self._sizes_before_view is not None:
+            self.chart_tabs.setCurrentWidget(self.gain_plot)
 
     def _fit_chart_to_view(self) -> None:
         """Opening the Masking or Tonal view in a short chart area makes the area as tall as the view needs to be
-        readable (the advice below scrolls); going back to the Balance chart gives the advice its height back
-        unless the user moved the splitter in between."""
+        readable (the advice below scrolls); a window too short for that and the advice's least height folds the
+        advice away (the status bar keeps its headline, the toolbar its actions, the splitter handle opens it).
+        Going back to the Balance chart gives the advice its height back unless the user moved the splitter in
+        between."""
         right = self.splitters[2]
         page = self.chart_tabs.currentWidget()
         sizes = right.sizes()
@@ -370,10 +380,13 @@ class MainWindow(QMainWindow):
             return
         total = sum(sizes)
         chrome = self.chart_tabs.tabBar().sizeHint().height() + 6   # the tab bar and the frame
-        # the whole drawing when the advice keeps ADVICE_KEEP_H; else what is readable (the advice scrolls)
+        # the whole drawing when the advice keeps ADVICE_KEEP_H; else what is readable (the advice scrolls, or folds)
         full = page.comfortable_height(full=True) + chrome
-        top = full if total - full >= ADVICE_KEEP_H else min(page.comfortable_height() + chrome,
-                                                              total - self.advice.minimumSizeHint().height())
+        readable = page.comfortable_height() + chrome
+        if total - full >= ADVICE_KEEP_H:
+            top = full
+        else:
+            top = readable if total - readable >= self.advice.minimumSizeHint().height() else total
         if total <= 0 or top <= sizes[0]:
             return
         before = self._sizes_before_view[0] if self._sizes_before_view is not None else sizes

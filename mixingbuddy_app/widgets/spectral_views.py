@@ -175,7 +175,7 @@ class MaskingView(SpectralView):
             combo.activated.connect(lambda _i: self.show_pair(self.masker.currentData(), self.maskee.currentData()))
             # long track names must not widen the bar (and squeeze the status line to a column of words)
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(8)
+            combo.setMinimumContentsLength(6)
             combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.bar.addWidget(QLabel("Masker"))
         self.bar.addWidget(self.masker, 1)

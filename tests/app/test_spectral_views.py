@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QApplication
 
 from model.audio.masking import masking_depth
 from model.audio.spectral import signal_band_frames
@@ -157,6 +158,34 @@ def test_a_tonal_analysis_made_for_the_masking_view_shows_its_first_findings_plo
 
     assert roles.index(first) >= view.COLUMNS, "the demo's first tonal finding is about a role on the second row"
     qtbot.waitUntil(shown, timeout=5000)
+
+
+def test_at_the_smallest_window_every_column_shows_and_a_view_folds_the_advice_away(qtbot, demo_window):
+    """The window cannot be made smaller than its layouts need, so the track table's last column (LU vs anchor)
+    stays inside it (a fixed 900 x 600 minimum once cut it off under X11 fonts). There, opening Masking folds the
+    advice away so the map keeps the height it is readable at; a critique coming in shows the advice (and its
+    chart) again, and going back to Balance does too."""
+    w = demo_window
+    w.resize(1, 1)
+    for _ in range(3):
+        QApplication.processEvents()
+    assert w.size() == w.minimumSizeHint()
+    left, right = w.splitters[1].widget(0), w.splitters[1].widget(1)
+    table_right = w.table.mapTo(w, QPoint(w.table.width(), 0)).x()
+    assert table_right <= right.mapTo(w, QPoint(0, 0)).x()
+    assert w.table.columnViewportPosition(6) + w.table.columnWidth(6) <= w.table.viewport().width()
+    assert left.width() >= left.minimumSizeHint().width() and right.width() >= right.minimumSizeHint().width()
+    advice_before = w.splitters[2].sizes()[1]
+    open_view(qtbot, w, w.masking_view)
+    chrome = w.chart_tabs.tabBar().sizeHint().height() + 6
+    qtbot.waitUntil(lambda: w.splitters[2].sizes()[1] == 0, timeout=5000)
+    assert w.chart_tabs.height() >= w.masking_view.comfortable_height() + chrome
+    w.chart_tabs.setCurrentWidget(w.gain_plot)
+    assert w.splitters[2].sizes()[1] == advice_before
+    w.chart_tabs.setCurrentWidget(w.tonal_view)
+    qtbot.waitUntil(lambda: w.splitters[2].sizes()[1] == 0, timeout=5000)
+    critique(qtbot, w, timeout=60000)
+    assert w.chart_tabs.currentWidget() is w.gain_plot and w.splitters[2].sizes()[1] == advice_before
 
 
 def test_tonal_view_says_which_role_barely_plays_and_draws_no_curve_for_it(qtbot, demo_window):
