@@ -84,7 +84,6 @@ class MainWindow(QMainWindow):
         right.setChildrenCollapsible(False)
         right.addWidget(self.chart_tabs)
         right.addWidget(self.advice)
-        right.setCollapsible(1, True)   # a short window folds the advice away while a Masking or Tonal view shows
         right.setStretchFactor(0, 2)
         right.setStretchFactor(1, 3)
         bottom = QSplitter(Qt.Orientation.Horizontal)
@@ -359,7 +358,7 @@ class MainWindow(QMainWindow):
 
     def _unfold_advice(self) -> None:
         """A critique or re-check came in while a view folded the advice away: show it, with its chart."""
-        if self.splitters[2].sizes()[1] == 0 and self._sizes_before_view is not None:
+        if self.splitters[2].sizes()[1] == 0:
             self.chart_tabs.setCurrentWidget(self.gain_plot)
 
     def _fit_chart_to_view(self) -> None:
@@ -375,8 +374,9 @@ class MainWindow(QMainWindow):
             if self._sizes_before_view is not None:
                 before, after = self._sizes_before_view
                 self._sizes_before_view = None
-                if sizes == after:
+                if sizes == after or sizes[1] == 0:
                     right.setSizes(before)
+            right.setCollapsible(1, False)
             return
         total = sum(sizes)
         chrome = self.chart_tabs.tabBar().sizeHint().height() + 6   # the tab bar and the frame
@@ -390,6 +390,7 @@ class MainWindow(QMainWindow):
         if total <= 0 or top <= sizes[0]:
             return
         before = self._sizes_before_view[0] if self._sizes_before_view is not None else sizes
+        right.setCollapsible(1, top == total)     # only a view folds the advice (a drag never does)
         right.setSizes([top, total - top])
         self._sizes_before_view = (before, right.sizes())
 
