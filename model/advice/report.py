@@ -48,13 +48,14 @@ def fmt_db(x: float | None, signed: bool = False) -> str:
 
 CATEGORY_WORDS = {"quiet": "a little too quiet", "very_quiet": "much too quiet",
                   "loud": "a little too loud", "very_loud": "much too loud"}
-#: Below this confidence a suggestion is worded as a guess ("may be", "probably").
+#: Below this confidence a suggestion is worded as a guess ("may be", "if so", "perhaps"): under 50 %, never
+#: "probably".
 
 
 def suggestion_action(s: RoleGain, tentative: bool = False) -> str:
-    """What to do about one suggestion: "Lower the drums by 3 to 6 dB" ("Probably lower …" when tentative)."""
+    """What to do about one suggestion: "Lower the drums by 3 to 6 dB" ("Perhaps lower …" when tentative)."""
     verb = _verb(s)
-    text = f"{'probably ' if tentative else ''}{verb} {Party.role(s.role).words} by {s.min_db:g} to {s.max_db:g} dB"
+    text = f"{'perhaps ' if tentative else ''}{verb} {Party.role(s.role).words} by {s.min_db:g} to {s.max_db:g} dB"
     return text[0].upper() + text[1:]
 
 
@@ -67,10 +68,10 @@ def suggestion_claim(s: RoleGain, tentative: bool = False) -> str:
 def suggestion_sentence(s: RoleGain, tentative: bool = False) -> str:
     """One suggestion in words: "The drums are a little too loud: lower them by 3 to 6 dB.".
 
-    ``tentative`` words it as a guess: "The drums may be a little too loud: probably lower them by 3 to 6 dB.".
+    ``tentative`` words it as a guess: "The drums may be a little too loud: if so, lower them by 3 to 6 dB.".
     """
     claim = suggestion_claim(s, tentative)
-    return (f"{claim[0].upper()}{claim[1:]}: {'probably ' if tentative else ''}{_verb(s)} "
+    return (f"{claim[0].upper()}{claim[1:]}: {'if so, ' if tentative else ''}{_verb(s)} "
             f"{stem_grammar(s.role)['obj']} by {s.min_db:g} to {s.max_db:g} dB.")
 
 

@@ -176,7 +176,7 @@ def render_response(category: str, target: str | None = None, variant: int = 0) 
 
 
 def render_tentative(category: str, target: str) -> str:
-    """A hedged answer for advice below 50 % confidence: "may be", "probably", never "far too"."""
+    """A hedged answer for advice below 50 % confidence: "may be", "if so", never "far too"."""
     lo, hi = CORRECTION_RANGE_DB[category]
     g = _GRAMMAR[target]
     if DIRECTION[category] == "decrease":

@@ -40,7 +40,7 @@ def test_panel_names_every_suggestion_in_order_each_with_its_own_apply(qtbot, ma
     texts = _texts(w.advice)
     assert len(texts) == len(advice.suggestions)
     for i, (text, s) in enumerate(zip(texts, advice.suggestions)):
-        verb = "Probably lower" if s.confidence < 0.5 else "Lower"   # tentative wording below 50 %
+        verb = "Perhaps lower" if s.confidence < 0.5 else "Lower"   # tentative wording below 50 %
         assert text.startswith(f"{i + 1}. {verb} the {s.role} by {s.min_db:g} to {s.max_db:g} dB (")
         assert "too loud" in text and f"{s.delta_db:+.1f} dB" in text
     assert list(w.advice.apply_buttons) == [s.role for s in advice.suggestions]
@@ -159,7 +159,7 @@ def test_a_tentative_verdict_reads_and_looks_different_from_a_firm_one(qtbot, ma
     from model.advice.types import advice_sentence
     assert w.advice.sentence.text() == advice_sentence(weak.primary)
     assert "Confidence 33% · tentative" in w.advice.confidence.text()
-    assert _texts(w.advice)[0].startswith("1. Probably raise the vocals")
+    assert _texts(w.advice)[0].startswith("1. Perhaps raise the vocals")
     assert w.advice.confidence_bar.value() == 33
 
 

@@ -396,7 +396,7 @@ def test_a_confident_verdict_that_another_profile_does_not_share_says_which_prof
     assert electronic.primary.confidence < 0.5
     note = pop.profile_note
     assert note.startswith("This advice rests on the 'pop-rock' profile. Against 'electronic'")
-    assert f"the drums may be a little too loud: probably lower them by 3 to 6 dB ({electronic.confidence:.0%})" in note
+    assert f"the drums may be a little too loud: if so, lower them by 3 to 6 dB ({electronic.confidence:.0%})" in note
     assert note.endswith("If the song is of that kind, critique it with that profile.")   # no front end's syntax
     text = render_text(pop, "chosen", ())
     head, warnings = text.split("  Warnings:") if "  Warnings:" in text else (text, "")

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from model.advice.report import (advice_csv, advice_from_dict, advice_to_dict, advice_to_json, clock, fmt_db,
-                                 recheck_verdict, suggestion_sentence)
+                                 recheck_verdict, suggestion_action, suggestion_sentence)
 from model.advice.types import Advice, RoleGain
 from resources import DEMO_DIR
 
@@ -89,8 +89,9 @@ def test_recheck_and_suggestion_sentences_agree_with_the_role():
     assert "The drums now sit within" in recheck_verdict(_advice(drums), _advice(None))[1]
     assert "The bass still needs to go down" in recheck_verdict(_advice(bass), _advice(bass))[1]
     assert suggestion_sentence(bass) == "The bass is a little too loud: lower it by 3 to 6 dB."
-    assert suggestion_sentence(drums, tentative=True) == ("The drums may be a little too loud: probably lower them "
+    assert suggestion_sentence(drums, tentative=True) == ("The drums may be a little too loud: if so, lower them "
                                                           "by 3 to 6 dB.")
+    assert suggestion_action(drums, tentative=True) == "Perhaps lower the drums by 3 to 6 dB"   # never "probably"
 
 
 def test_a_recheck_over_another_span_says_so():
