@@ -11,7 +11,7 @@ from functools import partial
 
 from model.advice.balance import BalanceAdvisor
 from model.advice.profiles import load_profile
-from model.advice.report import recheck_verdict
+from model.advice.report import anchor_name, recheck_verdict, span_text
 from model.advice.types import Advice
 from model.audio.roles import TRACK_ANCHOR
 from model.audio.segments import Window
@@ -192,13 +192,33 @@ class CritiqueMixin:
         p = self.project
         return p.advice is not None and p.advice_revision == p.revision
 
+    def advice_out_of_date(self) -> str:
+        """Why the critique shown no longer describes the mix as it is judged now, in words ("the mix changed
+        since"); "" while it does, or while the mix is what Apply made of it (Re-check judges that)."""
+        p, adv = self.project, self.project.advice
+        if adv is None:
+            return ""
+        if adv.span != p.region:
+            return f"this critique judged {span_text(adv.span) or 'the whole song'}; the span changed since"
+        if (p.anchor, p.anchor_track) != (adv.anchor, adv.anchor_track):
+            return f"this critique used {anchor_name(adv)} as the anchor; the anchor changed since"
+        if adv.profile and adv.profile != self.profile_name:   # the table and the chart's bands follow the new one
+            return f"this critique used the {adv.profile} profile; the next one uses {self.profile_name}"
+        if not self.advice_is_current() and not p.applied_roles():
+            return "the mix changed since (a gain, a mute or a solo)"
+        return ""
+
+    def applicable_roles(self) -> tuple[str, ...]:
+        """The roles whose suggestion Apply can act on now (none once the critique is out of date)."""
+        return () if self.advice_out_of_date() else self.project.applicable_roles()
+
     # --- apply, A/B -------------------------------------------------------------------------
     def can_apply(self, role: str | None = None) -> bool:
         """Whether Apply can act now: on the headline suggestion (or on ``role``'s) of the current advice."""
         a = self.project.advice
         if a is None or not a.suggestions or a.abstained or self.busy:
             return False
-        return (role or a.suggestions[0].role) in self.project.applicable_roles()
+        return (role or a.suggestions[0].role) in self.applicable_roles()
 
     def apply(self, role: str | None = None) -> ApplyResult | None:
         """Apply one suggestion (the headline one when ``role`` is None)."""
@@ -207,10 +227,14 @@ class CritiqueMixin:
 
     def apply_all(self) -> list[ApplyResult]:
         """Apply every suggestion of the advice that is not applied yet, as one undo step."""
-        return self._apply(list(self.project.applicable_roles()))
+        return self._apply(list(self.applicable_roles()))
 
     def _apply(self, roles: list[str] | None) -> list[ApplyResult]:
         if self.busy:
+            return []
+        why = self.advice_out_of_date()
+        if why:
+            self.status.emit(f"Nothing applied: {why}. Critique again.")
             return []
         try:
             results = self.project.apply_advice(roles)

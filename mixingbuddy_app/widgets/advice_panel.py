@@ -8,10 +8,11 @@ from dataclasses import replace
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar,
-                               QPushButton, QScrollArea, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFrame, QGraphicsOpacityEffect, QGridLayout, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QToolButton,
+                               QVBoxLayout, QWidget)
 
-from model.advice.report import CATEGORY_WORDS, TENTATIVE_BELOW, anchor_name, span_text, suggestion_action
+from model.advice.report import CATEGORY_WORDS, TENTATIVE_BELOW, suggestion_action
 from model.advice.types import advice_sentence
 from model.audio.findings import listed
 
@@ -38,6 +39,15 @@ def _label(name: str = "", wrap: bool = True) -> QLabel:
     lab.setWordWrap(wrap)   # wrapped labels never widen the panel (and never squeeze the track table)
     lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return lab
+
+
+def _fader(widget: QWidget) -> QGraphicsOpacityEffect:
+    """An opacity effect on ``widget``, off until enabled (the widget owns it)."""
+    effect = QGraphicsOpacityEffect(widget)
+    effect.setOpacity(0.5)
+    effect.setEnabled(False)
+    widget.setGraphicsEffect(effect)
+    return effect
 
 
 def apply_tip(s) -> str:
@@ -110,6 +120,9 @@ class AdvicePanel(QFrame):
         self.sentence = _label("adviceSentence")
         self.sentence.setText("Drop stems (files or a folder) here, pick the anchor, then Critique.")
         body.addWidget(self.sentence)
+        self.stale = _label("adviceStale")   # the critique no longer describes the mix: said at the top
+        self.stale.setVisible(False)
+        body.addWidget(self.stale)
         row = QHBoxLayout()
         self.confidence_bar = QProgressBar()
         self.confidence_bar.setObjectName("confidenceBar")
@@ -136,6 +149,7 @@ class AdvicePanel(QFrame):
         self.suggestion_grid.setVerticalSpacing(2)
         self.suggestion_grid.setColumnStretch(0, 1)
         body.addWidget(self.suggestion_box)
+        self._fades = [_fader(self.sentence), _fader(self.suggestion_box)]   # what no longer holds reads as such
         self.suggestion_labels: dict[str, QLabel] = {}
         self.apply_buttons: dict[str, QPushButton] = {}
         self.apply_all_button = QPushButton("Apply all")
@@ -329,13 +343,12 @@ class AdvicePanel(QFrame):
         if not current and self.recheck.isVisible():  # the verdict was on the mix as re-checked, not as it is now
             self.recheck.setText("")
             self.recheck.setVisible(False)
-        if not current and not c.project.applicable_roles():
-            p = c.project
-            conf += (f"  ·  this critique judged {span_text(adv.span) or 'the whole song'}; the span changed since: "
-                     "Critique again" if adv.span != p.region else
-                     "  ·  the anchor changed since: Critique again"
-                     if (p.anchor, p.anchor_track) != (adv.anchor, adv.anchor_track) else
-                     "  ·  the mix changed since: Critique again")
+        why = c.advice_out_of_date()
+        self.stale.setText(f"<span style='color:#ffd479'><b>Out of date:</b> {html.escape(why, quote=False)}. "
+                           "Critique again (Ctrl+Return).</span>" if why else "")
+        self.stale.setVisible(bool(why))
+        for fade in self._fades:
+            fade.setEnabled(bool(why))
         self.confidence.setText(conf)
         anchor = (c.project.anchor, c.project.anchor_track)
         context = f"advisor: {adv.advisor_id}"
@@ -344,20 +357,14 @@ class AdvicePanel(QFrame):
         context += f"  ·  anchor: {c.project.anchor_label()}"
         if anchor == (adv.anchor, adv.anchor_track) and adv.anchor_reason:
             context += f" ({adv.anchor_reason})"
-        if anchor != (adv.anchor, adv.anchor_track):
-            context += (f"  ·  <span style='color:#ffd479'>this critique used {anchor_name(adv)} as the anchor"
-                        "</span>")
-        if adv.profile and adv.profile != c.profile_name:
-            context += (f"  ·  <span style='color:#ffd479'>the next critique uses the {c.profile_name} profile"
-                        "</span>")
         self.context.setText(context)
-        applicable = set(c.project.applicable_roles()) if not c.busy else set()
+        applicable = set(c.applicable_roles()) if not c.busy else set()
         by_role = {s.role: s for s in adv.suggestions}
         for role, button in self.apply_buttons.items():
             button.setEnabled(role in applicable)
             button.setToolTip(apply_tip(by_role[role]) if role in applicable
-                              else "Applied" if role in c.project.applied_roles() else
-                              "The mix changed since this critique: Critique again")
+                              else f"Out of date: {why}. Critique again" if why else
+                              "Applied" if role in c.project.applied_roles() else "A critique is running")
         left = len(applicable & set(self.apply_buttons))
         self.apply_all_button.setEnabled(left > 0)
         self.apply_all_button.setText(f"Apply all ({left or len(self.apply_buttons)})")   # what it would apply

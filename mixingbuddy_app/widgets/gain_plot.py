@@ -45,7 +45,7 @@ class GainPlot(QWidget):
         pi.getAxis("left").setTextPen("#aaa")
         pi.getAxis("bottom").setTextPen("#ddd")
         pi.showGrid(y=True, alpha=0.15)
-        pi.setTitle("<span style='color:#b9c3ce; font-size:9pt'>Suggested change per role</span>")
+        self._title(False)
         self.plot.setToolTip("Bar: the suggested change in dB (fainter: not the headline) · whisker: its range · "
                              "◆: the role gain now · ⚓: the anchor · not judged: the critique could not judge "
                              "the role (it never plays with the anchor in the span), so it suggests nothing for it")
@@ -80,6 +80,21 @@ class GainPlot(QWidget):
         controller.anchor_changed.connect(lambda _a: self._labels())
         controller.gains_changed.connect(self._show_current)
         controller.tracks_changed.connect(self._labels)
+        for signal in (controller.advice_changed, controller.anchor_changed, controller.gains_changed,
+                       controller.region_changed, controller.profile_changed):
+            signal.connect(lambda *_a: self._show_out_of_date())
+
+    def _title(self, out_of_date: bool) -> None:
+        note = " <span style='color:#ffd479'>(out of date: Critique again)</span>" if out_of_date else ""
+        self.plot.getPlotItem().setTitle(f"<span style='color:#b9c3ce; font-size:9pt'>Suggested change per role"
+                                         f"</span>{note}")
+
+    def _show_out_of_date(self) -> None:
+        """The bars of a critique that no longer describes the mix fade, and the title says so."""
+        stale = bool(self.controller.advice_out_of_date())
+        for item in (self.bars, self.errors, *self.value_texts):
+            item.setOpacity(0.35 if stale else 1.0)
+        self._title(stale)
 
     def _labels(self) -> None:
         p = self.controller.project

@@ -278,6 +278,8 @@ class MainWindow(QMainWindow):
         c.files_missing.connect(self._locate_missing)
         c.session_changed.connect(self._on_session_changed)
         c.profile_changed.connect(self._on_profile_changed)
+        c.profile_changed.connect(lambda _name: self.update_actions())   # a critique judged with its profile
+        c.anchor_changed.connect(lambda _anchor: self.update_actions())   # … and against its anchor
         c.critique_succeeded.connect(self._clear_failed_critique_banners)
 
     # --- state ---------------------------------------------------------------------------
@@ -301,10 +303,10 @@ class MainWindow(QMainWindow):
                      ("" if p.anchor is not None else "no vocals, drums or bass track to use as the anchor"))
         self._enable(self.cancel_action, "" if busy or c.loading else "nothing is running")
         no_advice = "" if p.advice is not None else "critique first"
-        self._enable(self.apply_action, no_advice or ("" if c.can_apply() else
-                                                      "applied, or the mix or the span changed since the critique"))
-        self._enable(self.apply_all_action, no_advice or ("" if p.applicable_roles() and not busy else
-                                                          "applied, or the mix or the span changed since the critique"))
+        not_applicable = c.advice_out_of_date() or ("a critique is running" if busy else "applied")
+        self._enable(self.apply_action, no_advice or ("" if c.can_apply() else not_applicable))
+        self._enable(self.apply_all_action, no_advice or ("" if c.applicable_roles() and not busy else
+                                                          not_applicable))
         self._enable(self.ab_action, "" if c.can_ab() else "apply a suggestion first")
         self._enable(self.recheck_action, no_tracks or ("a critique is running" if busy else "") or
                      ("" if p.applied_advice is not None else "apply a suggestion first"))

@@ -67,12 +67,16 @@ def test_a_new_span_says_the_critique_judged_another_and_greys_apply_at_once(qtb
     assert w.apply_action.isEnabled() and w.advice.apply_buttons["vocals"].isEnabled()
     c.set_region((2.0, 5.0))                           # nothing else happens: the panel and the toolbar follow
     assert not w.apply_action.isEnabled() and not w.advice.apply_buttons["vocals"].isEnabled()
-    assert "this critique judged 0:01.0–0:04.0; the span changed since" in w.advice.confidence.text()
+    assert "this critique judged 0:01.0–0:04.0; the span changed since" in w.advice.stale.text()
+    assert not w.advice.stale.isHidden() and w.advice.sentence.graphicsEffect().isEnabled()   # the headline fades
+    assert "out of date" in w.gain_plot.plot.getPlotItem().titleLabel.text and w.gain_plot.bars.opacity() < 1
     c.set_region(None)
-    assert "this critique judged 0:01.0–0:04.0" in w.advice.confidence.text()
+    assert "this critique judged 0:01.0–0:04.0" in w.advice.stale.text()
     critique(qtbot, w)
+    assert w.advice.stale.isHidden() and not w.advice.sentence.graphicsEffect().isEnabled()
+    assert "out of date" not in w.gain_plot.plot.getPlotItem().titleLabel.text and w.gain_plot.bars.opacity() == 1
     c.set_track_gain("01 Lead Vox.wav", -3.0)
-    text = w.advice.confidence.text()
+    text = w.advice.stale.text()
     assert "the mix changed since" in text and "this critique judged" not in text
 
 

@@ -122,7 +122,8 @@ def test_critique_uses_the_chosen_profile_and_it_is_remembered(qtbot, real_windo
 
     assert w.controller.typical_band("drums") == load_profile("electronic").typical("drums", "vocals")
     choose(w, "pop-rock")
-    assert "the next critique uses the pop-rock profile" in w.advice.context.text()
+    assert "this critique used the electronic profile; the next one uses pop-rock" in w.advice.stale.text()
+    assert w.controller.applicable_roles() == ()     # the table and the chart's bands judge with pop-rock now
     assert critique(qtbot, w).profile == "pop-rock"
     w.close()
     again = real_window()
@@ -283,6 +284,16 @@ def test_the_advice_says_when_another_profile_would_not_back_a_confident_verdict
     # the link first (the note's end falls below the fold at 1280 x 720), and no command-line flag in the app
     assert note.index("Critique with 'electronic'") < note.index("This advice rests on")
     assert "--profile" not in note and "--profile" not in advice.profile_note
+    # picking the other profile without critiquing: the pop-rock suggestion no longer applies (the table and the
+    # chart's bands judge with electronic now), and the panel and the chart say so; back to pop-rock, it applies
+    assert w.apply_action.isEnabled() and apply.isEnabled()
+    choose(w, "electronic")
+    assert not w.apply_action.isEnabled() and not apply.isEnabled() and w.controller.apply() is None
+    assert "this critique used the pop-rock profile; the next one uses electronic" in w.advice.stale.text()
+    assert "out of date" in w.gain_plot.plot.getPlotItem().titleLabel.text
+    assert w.controller.project.role_db["drums"] == 0.0
+    choose(w, "pop-rock")
+    assert w.apply_action.isEnabled() and apply.isEnabled() and w.advice.stale.isHidden()
     with qtbot.waitSignal(w.controller.advice_changed, timeout=15000):
         w.advice.profile_note.linkActivated.emit("critique")    # the note's link: that profile, judged at once
     assert w.profile_picker.combo.currentData() == "electronic" == w.controller.profile_name
