@@ -8,13 +8,14 @@ from dataclasses import replace
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QFrame, QGraphicsOpacityEffect, QGridLayout, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar,
+                               QPushButton, QScrollArea, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
 from model.advice.report import CATEGORY_WORDS, TENTATIVE_BELOW, suggestion_action
 from model.advice.types import advice_sentence
 from model.audio.findings import listed
+
+from mixingbuddy_app.widgets.out_of_date import fader
 
 SEVERITY_COLOURS = {"error": "#ff8a80", "warning": "#ffd479", "info": "#a9d1ff", "failed": "#ff8a80"}
 #: Where a findings row keeps the ids of the files its fix mutes (Finding.mutes).
@@ -39,15 +40,6 @@ def _label(name: str = "", wrap: bool = True) -> QLabel:
     lab.setWordWrap(wrap)   # wrapped labels never widen the panel (and never squeeze the track table)
     lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return lab
-
-
-def _fader(widget: QWidget) -> QGraphicsOpacityEffect:
-    """An opacity effect on ``widget``, off until enabled (the widget owns it)."""
-    effect = QGraphicsOpacityEffect(widget)
-    effect.setOpacity(0.5)
-    effect.setEnabled(False)
-    widget.setGraphicsEffect(effect)
-    return effect
 
 
 def apply_tip(s) -> str:
@@ -149,7 +141,7 @@ class AdvicePanel(QFrame):
         self.suggestion_grid.setVerticalSpacing(2)
         self.suggestion_grid.setColumnStretch(0, 1)
         body.addWidget(self.suggestion_box)
-        self._fades = [_fader(self.sentence), _fader(self.suggestion_box)]   # what no longer holds reads as such
+        self._fades = [fader(self.sentence), fader(self.suggestion_box)]   # what no longer holds reads as such
         self.suggestion_labels: dict[str, QLabel] = {}
         self.apply_buttons: dict[str, QPushButton] = {}
         self.apply_all_button = QPushButton("Apply all")

@@ -14,6 +14,7 @@ import pyqtgraph as pg  # noqa: E402
 from model.advice.report import not_judged  # noqa: E402
 from model.audio.roles import ROLES  # noqa: E402
 
+from mixingbuddy_app.widgets.out_of_date import on_out_of_date_change  # noqa: E402
 from mixingbuddy_app.widgets.overview import DIRECTION_COLOURS, adopt_menus  # noqa: E402
 
 Y_LIMIT = 13.0       # the least the chart shows either side of 0 dB; it grows to fit a label that would not fit
@@ -80,18 +81,15 @@ class GainPlot(QWidget):
         controller.anchor_changed.connect(lambda _a: self._labels())
         controller.gains_changed.connect(self._show_current)
         controller.tracks_changed.connect(self._labels)
-        for signal in (controller.advice_changed, controller.anchor_changed, controller.gains_changed,
-                       controller.region_changed, controller.profile_changed):
-            signal.connect(lambda *_a: self._show_out_of_date())
+        on_out_of_date_change(controller, self._show_out_of_date)
 
     def _title(self, out_of_date: bool) -> None:
         note = " <span style='color:#ffd479'>(out of date: Critique again)</span>" if out_of_date else ""
         self.plot.getPlotItem().setTitle(f"<span style='color:#b9c3ce; font-size:9pt'>Suggested change per role"
                                          f"</span>{note}")
 
-    def _show_out_of_date(self) -> None:
+    def _show_out_of_date(self, stale: bool) -> None:
         """The bars of a critique that no longer describes the mix fade, and the title says so."""
-        stale = bool(self.controller.advice_out_of_date())
         for item in (self.bars, self.errors, *self.value_texts):
             item.setOpacity(0.35 if stale else 1.0)
         self._title(stale)

@@ -16,6 +16,8 @@ import pyqtgraph as pg  # noqa: E402
 from model.advice.report import left_out_runs, left_out_words  # noqa: E402
 from model.audio.findings import clock  # noqa: E402
 
+from mixingbuddy_app.widgets.out_of_date import fader, on_out_of_date_change  # noqa: E402
+
 DIRECTION_COLOURS = {"increase": "#4aa3ff", "decrease": "#ff8a4a", "none": "#6c8a7a", "unparsed": "#555555",
                      "not_judged": "#555555"}
 ARROWS = {"increase": "↑", "decrease": "↓", "none": "✓"}
@@ -96,6 +98,7 @@ class MixOverview(QWidget):
         controller.region_changed.connect(self.show_region)
         controller.tracks_changed.connect(self._tracks_changed)
         controller.advice_changed.connect(self.timeline.show_advice)
+        on_out_of_date_change(controller, fader(self.timeline, 0.4).setEnabled)   # its verdicts no longer hold
 
     def _tracks_changed(self) -> None:
         p = self.controller.project

@@ -70,11 +70,13 @@ def test_a_new_span_says_the_critique_judged_another_and_greys_apply_at_once(qtb
     assert "this critique judged 0:01.0–0:04.0; the span changed since" in w.advice.stale.text()
     assert not w.advice.stale.isHidden() and w.advice.sentence.graphicsEffect().isEnabled()   # the headline fades
     assert "out of date" in w.gain_plot.plot.getPlotItem().titleLabel.text and w.gain_plot.bars.opacity() < 1
+    assert w.overview.timeline.graphicsEffect().isEnabled()                  # the window verdicts fade too
     c.set_region(None)
     assert "this critique judged 0:01.0–0:04.0" in w.advice.stale.text()
     critique(qtbot, w)
     assert w.advice.stale.isHidden() and not w.advice.sentence.graphicsEffect().isEnabled()
     assert "out of date" not in w.gain_plot.plot.getPlotItem().titleLabel.text and w.gain_plot.bars.opacity() == 1
+    assert not w.overview.timeline.graphicsEffect().isEnabled()
     c.set_track_gain("01 Lead Vox.wav", -3.0)
     text = w.advice.stale.text()
     assert "the mix changed since" in text and "this critique judged" not in text
