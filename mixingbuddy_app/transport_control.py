@@ -37,11 +37,16 @@ class TransportMixin:
         return np.array([gains.linear(by_id[i]) if i in by_id else 0.0 for i in self._engine_ids],
                         dtype=np.float32)
 
-    def _push_gains(self) -> None:
-        """Send the audible gains to the engine (swapped by reference), honouring A/B."""
+    def _push_gains(self, say_refined: bool = True) -> None:
+        """Send the audible gains to the engine (swapped by reference), honouring A/B (``say_refined``: say when
+        the level match, said as estimated, is now measured)."""
         p = self.project
         if self.ab_state == "before" and p.ab_gains() is not None:
+            estimated = not self.ab_offset_exact
             self.ab_offset_db, self.ab_offset_exact = p.ab_match_offset()
+            if say_refined and estimated and self.ab_offset_exact:   # the meters finished
+                self.status.emit(f"A/B: hearing BEFORE the change, level-matched ({self.ab_offset_db:+.1f} dB, "
+                                 "measured).")
             g = self.gains_vector(p.ab_gains()) * np.float32(10.0 ** (self.ab_offset_db / 20.0))
         else:
             g = self.gains_vector()
@@ -60,7 +65,7 @@ class TransportMixin:
             self.status.emit("A/B needs an applied suggestion (before vs after).")
             return self.ab_state
         self.ab_state = "before" if self.ab_state == "after" else "after"
-        self._push_gains()
+        self._push_gains(say_refined=False)
         self.ab_changed.emit(self.ab_state)
         if self.ab_state == "before":
             how = "measured" if self.ab_offset_exact else "estimated; refined when the meters finish"

@@ -152,6 +152,24 @@ def test_ab_match_uses_the_measured_mix_loudness(qtbot, make_window, tmp_path):
     assert "measured" in w.statusBar().currentMessage()
 
 
+def test_an_estimated_ab_match_is_said_again_once_measured(qtbot, make_window, tmp_path):
+    """A/B pressed before the meters read the applied mix: the status bar says the estimate, and when the meters
+    finish it says the measured match, which the transport shows too (it kept the estimate before)."""
+    folder = sparse_session(tmp_path / "song", seconds=12.0)
+    w = make_window(StubAdvisor([("drums", "loud")]))
+    c = load(qtbot, w, [folder])
+    critique(qtbot, w)
+    wait_exact(qtbot, c)
+    c.apply()
+    assert c.toggle_ab() == "before" and not c.ab_offset_exact
+    assert "estimated" in w.statusBar().currentMessage()
+    wait_exact(qtbot, c)
+    qtbot.waitUntil(lambda: c.ab_offset_exact, timeout=30000)
+    said = f"{c.ab_offset_db:+.1f} dB"
+    assert w.statusBar().currentMessage() == f"A/B: hearing BEFORE the change, level-matched ({said}, measured)."
+    assert said in w.transport.ab_label.text()
+
+
 def resting_bass_song(folder, seed: int, backing: bool = False):
     """The vocals are 10 dB louder in the first 10 s, where the bass rests: over the whole song the bass reads
     about 6 LU lower against them than over the 20 s where both play, which is what the critique judges.
