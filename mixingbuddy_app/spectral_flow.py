@@ -61,14 +61,17 @@ class SpectralAnalysis(MaskingMap):
         return self.review.masking
 
     def default_pair(self) -> tuple[str, str] | None:
-        """The worst pair against the anchor (the first finding: anchor pairs come first), else any role and the
-        anchor; None with fewer than two roles."""
+        """The worst pair against the anchor (the first finding: anchor pairs come first), else the worst pair
+        found (the map shows what the list beside it says), else any role and the anchor; None with fewer than
+        two roles."""
         roles = self.roles
         if len(roles) < 2:
             return None
         for f in self.review.masking:
             if self.anchor in (f.masker, f.maskee):
                 return f.masker, f.maskee
+        if self.review.masking:
+            return self.review.masking[0].masker, self.review.masking[0].maskee
         maskee = self.anchor if self.anchor in roles else roles[0]
         return next(r for r in roles if r != maskee), maskee
 

@@ -197,6 +197,20 @@ def test_tonal_view_says_which_role_barely_plays_and_draws_no_curve_for_it(qtbot
     assert "The bass barely plays in the judged span, so it is not compared." in demo_window.tonal_view.status.text()
 
 
+def test_the_masking_view_opens_on_a_pair_its_findings_list_when_none_is_against_the_anchor(qtbot, demo_window):
+    """Hydrogen: no finding against the vocals, only the drums over the other instruments; the map opened on the
+    other instruments over the vocals (nothing to see) beside a list of the drums' findings."""
+    from dataclasses import replace
+
+    analysis = open_view(qtbot, demo_window, demo_window.masking_view)
+    assert analysis.default_pair() == (analysis.masking[0].masker, analysis.masking[0].maskee)   # the anchor's
+    others = tuple(replace(f, masker="drums", maskee="bass") for f in analysis.masking)
+    elsewhere = replace(analysis, review=replace(analysis.review, masking=others))
+    assert elsewhere.anchor not in ("drums", "bass") and elsewhere.default_pair() == ("drums", "bass")
+    none = replace(analysis, review=replace(analysis.review, masking=()))
+    assert none.default_pair()[1] == none.anchor
+
+
 def test_masking_view_without_enough_roles_says_so(qtbot, make_window, stems):
     w = make_window()
     load(qtbot, w, stems[:1])   # vocals only
