@@ -488,17 +488,19 @@ class MixProject:
         """What Apply did with the current advice, to show beside it (also after a hand move since)."""
         return self.applied_results if self._applied_source is self.advice else ()
 
-    def _set_applied(self, source: Advice | None, results: tuple[ApplyResult, ...]) -> None:
+    def _set_applied(self, source: Advice | None, results: tuple[ApplyResult, ...], reached: bool = True) -> None:
         """The mix is now ``source``'s applied state reached by ``results`` (none: not applied, nothing to
-        re-check); a new source forgets the states of the one before."""
+        re-check; ``reached`` False: they were applied, and the mix changed since by hand); a new source forgets
+        the states of the one before."""
         if source is not self._applied_source:
             self._applied_states = {}
         self._applied_source, self.applied_results = source, results
-        self._applied_revision = self.revision if results else -1
+        self._applied_revision = self.revision if results and reached else -1
         if source is None or not results:
             self.applied_advice = None
             return
-        self._applied_states[self._mix_key()] = results   # for Undo and Redo back to this mix
+        if reached:
+            self._applied_states[self._mix_key()] = results   # for Undo and Redo back to this mix
         roles = {r.role for r in results}
         # Re-check judges the headline of what was applied
         primary = (source.primary if source.primary is not None and source.primary.role in roles else
@@ -788,7 +790,7 @@ class MixProject:
             self._advice_key = self._mix_key() if state.advice_current else None
             done = tuple(ApplyResult(**{f.name: a[f.name] for f in fields(ApplyResult)}) for a in state.applied
                          if any(s.role == a["role"] for s in state.advice.suggestions))
-            if done and not state.advice_current:   # saved right after Apply: the rest can still be applied
-                self._set_applied(state.advice, done)
+            if done and not state.advice_current:   # saved after Apply: Re-check judges it; saved right after
+                self._set_applied(state.advice, done, reached=state.applied_current)   # it, the rest applies
         self.session_path = pending.path
         self.dirty = False

@@ -107,8 +107,10 @@ def session_dict(project: "MixProject", session_path: Path) -> dict:
         "advice": advice_to_dict(project.advice) if project.advice else None,
         # whether that critique judged the mix as saved (not before an Apply or any change since)
         "advice_current": project.advice is not None and project.advice_revision == project.revision,
-        # saved right after Apply (of some of the suggestions): what it did, so the rest can still be applied
-        "applied": [asdict(r) for r in project.applied_results] if project.applied_roles() else None,
+        # what Apply did with that critique (Re-check judges it), and whether the mix as saved is what it made
+        # (saved right after Apply: the rest of the suggestions can still be applied)
+        "applied": [asdict(r) for r in project.shown_applied()] or None,
+        "applied_current": bool(project.applied_roles()),
         "ab_reference": {"track_db": dict(ab.track_db), "role_db": dict(ab.role_db)} if ab else None,
     }
 
@@ -136,7 +138,8 @@ class SessionState:
     anchor_chosen: bool = True                  # sessions saved before the default rule: the anchor was picked
     anchor_track: str | None = None             # the track anchored on alone (the lead vocal), by track id
     advice_current: bool = True                 # the advice judged the mix as saved (older sessions: assumed)
-    applied: tuple = ()                         # ApplyResult fields of each Apply that made the mix as saved
+    applied: tuple = ()                         # ApplyResult fields of each Apply of the advice
+    applied_current: bool = True                # the mix as saved is what they made (older sessions: assumed)
 
 
 def session_state(pending: PendingSession, tracks: TrackSet) -> SessionState:
@@ -177,7 +180,7 @@ def session_state(pending: PendingSession, tracks: TrackSet) -> SessionState:
         (float(region[0]), float(region[1])) if region and len(region) == 2 else None,
         (ab.get("track_db") or {}, ab.get("role_db") or {}) if ab else None,
         advice, missing, data.get("anchor_chosen") is not False, anchor_track, data.get("advice_current") is not False,
-        tuple(dict(a) for a in data.get("applied") or ()))
+        tuple(dict(a) for a in data.get("applied") or ()), data.get("applied_current") is not False)
 
 
 def read_session(path: str | os.PathLike) -> PendingSession:
@@ -331,8 +334,9 @@ def validate_session(data: Mapping, name: str) -> None:
     adv = data.get("advice")
     if adv is not None and not isinstance(adv, dict):
         raise bad("'advice'", "an object", adv)
-    if data.get("advice_current") is not None and not isinstance(data["advice_current"], bool):
-        raise bad("'advice_current'", "true or false", data["advice_current"])
+    for key in ("advice_current", "applied_current"):
+        if data.get(key) is not None and not isinstance(data[key], bool):
+            raise bad(f"'{key}'", "true or false", data[key])
     applied = data.get("applied")
     if applied is not None:
         if not isinstance(applied, list):

@@ -129,6 +129,32 @@ def test_a_session_saved_after_applying_one_suggestion_reopens_with_the_rest_to_
     assert c2.project.role_db[second] == pytest.approx(c.project.role_db[second], abs=1e-3)   # saved to 0.001 dB
 
 
+def test_a_session_saved_after_apply_and_a_mute_reopens_as_it_was_left(qtbot, make_window, stems, tmp_path):
+    """Apply, then a mute, then Save: the window said what was applied and let Re-check judge it; reopened, it
+    said nothing was applied and greyed Re-check ("apply a suggestion first") beside the applied fader."""
+    import json
+
+    w = make_window(load_advisor("balance"))
+    c, advice = _loud_drums_and_bass(qtbot, w, stems)
+    first = advice.suggestions[0].role
+    c.apply(first)
+    c.set_muted(c.project.track_ids[-1], True)
+    before = (w.advice.applied.text(), w.advice.stale.text(), w.recheck_action.isEnabled(), c.applicable_roles())
+    assert before[0].startswith(f"Applied: {first}") and "the mix changed since" in before[1] and before[2]
+    session = tmp_path / "song.mbsession"
+    assert c.save_session(str(session))
+    saved = json.loads(session.read_text())
+    assert [a["role"] for a in saved["applied"]] == [first] and saved["applied_current"] is False
+    w2 = make_window(load_advisor("balance"))
+    with qtbot.waitSignal(w2.controller.loading_changed, timeout=30000, check_params_cb=lambda busy, _m: not busy):
+        w2.controller.open_session(str(session))
+    c2 = w2.controller
+    after = (w2.advice.applied.text(), w2.advice.stale.text(), w2.recheck_action.isEnabled(), c2.applicable_roles())
+    assert after == before and c2.project.applied_roles() == frozenset()
+    c2.set_muted(c2.project.track_ids[-1], False)   # back to the mix Apply made: nothing there to call applied
+    assert c2.applicable_roles() == ()
+
+
 def test_apply_all_moves_every_suggested_role_in_one_undo_step(qtbot, make_window, stems):
     w = make_window(load_advisor("balance"), FakeOutput())
     c, advice = _loud_drums_and_bass(qtbot, w, stems)
