@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget  # noqa: E402
 
 import pyqtgraph as pg  # noqa: E402
 
-from model.advice.report import left_out_runs, left_out_words  # noqa: E402
+from model.advice.report import left_out_runs, left_out_words, timeline_notes  # noqa: E402
 from model.audio.findings import clock  # noqa: E402
 
 from mixingbuddy_app.widgets.out_of_date import fader, on_out_of_date_change  # noqa: E402
@@ -204,6 +204,8 @@ class VerdictStrip(QWidget):
         self.setToolTip(self.TOOLTIP)
         if advice is None or not advice.windows:
             return
+        if notes := timeline_notes(advice):   # what the suggestions rest on that no window verdict shows
+            self.setToolTip(self.TOOLTIP + "\n" + "; ".join(f"{n[0].upper()}{n[1:]}" for n in notes) + ".")
         self._show_left_out(advice.left_out)
         runs: list = []
         for v in advice.windows:

@@ -225,17 +225,36 @@ def no_role_words(a: Advice) -> str:
     return f"not judged (no {beside} beside the {anchor})"
 
 
+def window_words(a: Advice, v: WindowVerdict) -> str:
+    """One window's verdict in the timeline's words: "balanced", "drums down (very loud)" (the main roles only)."""
+    return ("unparsed answer" if v.category == "unparsed" else
+            no_role_words(a) if v.judged_no_role else
+            "balanced" if v.direction == "none" else
+            f"{v.target} {ARROWS[v.direction]} ({v.category.replace('_', ' ')})")
+
+
+def timeline_notes(a: Advice) -> list[str]:
+    """What the window verdicts cannot show of the suggestions: the other instruments are read over the span
+    (their windows agree, yet no window verdict names them), and a role no window has beside the anchor is
+    read through another role."""
+    notes = []
+    if any(s.role == "other" for s in a.suggestions):
+        notes.append("the other instruments are judged over the span, not window by window")
+    pairs = {p.role: p for p in a.pairs}
+    for s in a.suggestions:
+        pair = pairs.get(s.role)
+        if pair is not None and pair.via and not pair.reason:
+            notes.append(f"no window has the {s.role} beside the {a.anchor}: read through the {' and '.join(pair.via)}")
+    return notes
+
+
 def _timeline(a: Advice) -> list[str]:
     """The timeline's lines: each judged window's verdict, and the windows left out (runs of them with one
     reason on one line), in time order."""
     rows: list[tuple[float, float, str]] = []
     for v in a.windows:
-        what = ("unparsed answer" if v.category == "unparsed" else
-                no_role_words(a) if v.judged_no_role else
-                "balanced" if v.direction == "none" else
-                f"{v.target} {ARROWS[v.direction]} ({v.category.replace('_', ' ')})")
         gate = "" if v.window.gated else "  [below the activity gate]"
-        rows.append((v.window.start_s, v.window.end_s, what + gate))
+        rows.append((v.window.start_s, v.window.end_s, window_words(a, v) + gate))
     for w, n, reads in left_out_runs(a.left_out):
         rows.append((w.start_s, w.end_s, f"not judged, left out: {left_out_words(w, n, reads)}"))
     return [f"    {clock(start)}–{clock(end)}  {what}" for start, end, what in sorted(rows, key=lambda r: r[0])]
@@ -335,8 +354,7 @@ def render_text(advice: Advice, anchor_reason: str, notes: Sequence[str], profil
         lines += ["", f"  Roles guessed from unsure names (check them; --role 'FILE=ROLE' sets one): "
                       f"{listed(unsure, 6)}."]
     left = f", {len(advice.left_out)} left out" if advice.left_out else ""
-    if any(s.role == "other" for s in advice.suggestions):   # its windows agree, yet no window verdict names it
-        left += "; the other instruments are judged over the span, not window by window"
+    left += "".join(f"; {note}" for note in timeline_notes(advice))
     lines += ["", f"  Timeline ({len(advice.windows)} window(s){left}):"] + _timeline(advice)
     warnings = [(f.severity, f.message, f.files_line()) for f in advice.doctor_findings] + [("note", n, "") for n in notes]
     if warnings:
@@ -371,10 +389,10 @@ def advice_markdown(a: Advice, track_gains: Iterable[tuple[str, str, float]] = (
         lines.append(f"| {s.role} | {s.direction} | {s.delta_db:+.1f} | {s.min_db:g}–{s.max_db:g} | {s.confidence:.0%} |")
     if not a.suggestions:
         lines.append("| – | none | 0 | – | – |")
-    lines += ["", "## Timeline", "", "| window | verdict |", "|---|---|"]
+    notes = [f"_Note: {note[0].upper()}{note[1:]}._" for note in timeline_notes(a)]
+    lines += ["", "## Timeline", ""] + (notes + [""] if notes else []) + ["| window | verdict |", "|---|---|"]
     rows = [(v.window.start_s, f"| {v.window.start_s:.0f}–{v.window.end_s:.0f} s"
-                               f"{'' if v.window.gated else ' (ungated)'} | "
-                               f"{no_role_words(a) if v.judged_no_role else v.text or v.category} |")
+                               f"{'' if v.window.gated else ' (ungated)'} | {window_words(a, v)} |")
             for v in a.windows]
     rows += [(w.start_s, f"| {w.start_s:.0f}–{w.end_s:.0f} s | not judged: {left_out_words(w, 1, Counter(w.read))} |")
              for w in a.left_out]

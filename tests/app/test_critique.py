@@ -351,6 +351,14 @@ def test_verdict_strip_greys_a_window_where_no_role_was_judged(qtbot):
     strip.show_advice(advice)
     assert [c.name() for c in strip.colours] == [DIRECTION_COLOURS["none"], DIRECTION_COLOURS["not_judged"]]
     assert [text for _, text, _ in strip.labels] == ["ok", "–"]
+    assert "judged over the span" not in strip.toolTip()
+    # a suggestion for the other instruments: its windows read "ok", and the tooltip says why no window names it
+    from dataclasses import replace
+
+    from model.advice.types import RoleGain
+
+    strip.show_advice(replace(advice, suggestions=(RoleGain("other", "increase", "quiet", 3.0, 6.0, 4.5, 0.2),)))
+    assert "The other instruments are judged over the span, not window by window." in strip.toolTip()
 
 
 def test_verdict_strip_outlines_the_windows_left_out_and_says_why(qtbot):

@@ -115,9 +115,15 @@ def test_a_window_where_only_the_other_instruments_played_says_so_in_json_too(de
 
 
 def test_the_timeline_says_the_other_instruments_are_judged_over_the_span(demo_advice):
-    from model.advice.report import render_text
+    """In the CLI and the Markdown export alike: a window verdict names the main roles only (the Markdown export
+    said "The mix is well-balanced. No changes are needed." for each window the other instruments' suggestion
+    counted as agreeing)."""
+    from model.advice.report import advice_markdown, render_text
 
     other = RoleGain("other", "decrease", "loud", 3.0, 6.0, -4.5, 0.6)
     assert "judged over the span, not window by window" not in render_text(demo_advice, "", ())
-    assert "judged over the span, not window by window" in render_text(replace(demo_advice, suggestions=(other,)),
-                                                                       "", ())
+    advice = replace(demo_advice, suggestions=(other,))
+    assert "judged over the span, not window by window" in render_text(advice, "", ())
+    timeline = advice_markdown(advice).split("## Timeline")[1].split("## Export doctor")[0]
+    assert "_Note: The other instruments are judged over the span, not window by window._" in timeline
+    assert "No changes are needed" not in timeline and "well-balanced" not in timeline
