@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 #: The shortest span that holds one BS.1770 loudness block.
 MIN_SPAN_S = 0.4
-from model.advice.templates import CORRECTION_RANGE_DB
+from model.advice.templates import CORRECTION_RANGE_DB, stems_phrase
 from model.advice.voting import Vote, vote
 
 
@@ -313,6 +313,14 @@ def headline(song: SongVerdict, verdicts: Sequence[WindowVerdict], anchor: str
     text = song.text or advice_sentence(primary, song.abstained, confidence=song.confidence)
     if song.abstained and song.text:  # the advisor said why it judged nothing: no windows to count
         return text, "", ()
+    judged = [p.role for p in song.pairs if not p.reason]
+    if primary is None and not song.abstained and not song.suggestions and judged == ["other"]:
+        # only the other instruments were judged, and they sit well: that is no well-balanced mix
+        unjudged = [p.role for p in song.pairs if p.reason and p.role != "other"]
+        text = (f"Against the {anchor}, {Party.role('other').words} "
+                f"{'seem to sit' if song.confidence < TENTATIVE_BELOW else 'sit'} well"
+                + (f"; the {stems_phrase(unjudged)} could not be judged (the notes say why)." if unjudged else "."))
+        return text, _pair_backing(song, "other", anchor, fallback), ()
     if primary is None and not song.abstained and song.suggestions:  # only a secondary role (other) is off
         other = song.suggestions[0]
         sit_well = [p.role for p in song.pairs if not p.reason and p.role != "other"]

@@ -82,9 +82,9 @@ def cut_windows(duration_s: float, window_s: float = 10.0,
     """
     start, end = span if span else (0.0, duration_s)
     start, end = max(0.0, start), min(duration_s, end)
-    if end - start < window_s:
+    if end - start < window_s - 1e-6:
         return [Window(start, end, True)] if end > start else []
-    n = int((end - start) // window_s)
+    n = int((end - start + 1e-6) // window_s)   # 150.7 - 90.7 is 59.99999999999999: six windows, not five
     return [Window(start + i * window_s, start + (i + 1) * window_s, True) for i in range(n)]
 
 

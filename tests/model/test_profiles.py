@@ -159,6 +159,22 @@ def test_a_window_with_only_the_other_instruments_beside_the_anchor_is_not_judge
     assert [v.judged_no_role for v in advice_from_dict(advice_to_dict(advice)).windows] == [False, False, False, True]
 
 
+def test_a_mix_whose_main_roles_were_never_judged_is_not_called_well_balanced(tmp_path):
+    """The drums (8 dB over) play only where the vocals rest and no bass is there: only the other instruments are
+    judged. The critique said "The mix is well-balanced. No changes are needed." (90 %); it says what it judged."""
+    from model.advice.report import render_text
+
+    folder = noise_song(tmp_path / "s", seconds=40.0, db={"drums": 8.0},
+                        plays={"drums": (0.0, 20.0), "vocals": (20.0, 40.0)})
+    (folder / "Bass.wav").unlink()
+    advice = critique(AdviceRequest(load_tracks([folder]).tracks, "vocals"), load_advisor("balance"))
+    assert advice.primary is None and not advice.suggestions
+    assert advice.text == ("Against the vocals, the other instruments sit well; the drums could not be judged (the "
+                           "notes say why).")
+    assert advice.agreement == "2 of 2 windows where the other instruments and the vocals both play agree"
+    assert "well-balanced" not in render_text(advice, "chosen", ())
+
+
 def test_default_anchor_falls_back_when_vocals_rest(tmp_path):
     folder = noise_song(tmp_path / "s", seconds=40.0, plays={"vocals": (30.0, 40.0)})
     tracks = load_tracks([folder]).tracks

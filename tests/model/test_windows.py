@@ -43,6 +43,16 @@ def test_cut_windows():
     assert [(w.start_s, w.end_s) for w in cut_windows(60.0, span=(15, 40))] == [(15, 25), (25, 35)]
 
 
+def test_a_span_of_whole_windows_is_cut_into_all_of_them_whatever_its_decimals():
+    """150.7 - 90.7 is 59.99999999999999 in floating point: the last full window was left out as "the end of the
+    span, shorter than one 10 s window" (--span 90.7:150.7, 1:30.7-2:30.7, 90.2:150.2)."""
+    for start in np.arange(0.0, 120.0, 0.1):
+        start = float(round(start, 1))
+        windows = cut_windows(400.0, span=(start, round(start + 60.0, 1)))
+        assert len(windows) == 6 and windows[-1].end_s == pytest.approx(start + 60.0), start
+    assert len(cut_windows(400.0, span=(90.0, 149.99))) == 5
+
+
 def test_select_windows_spreads_and_falls_back():
     wins = cut_windows(100.0)
     plan = select_windows(wins, [True] * 10, [-20] * 10, 4)
