@@ -171,17 +171,28 @@ def span_reading(text: str | None) -> tuple[str, ...]:
     if not match or int(match[2]) >= 60:
         return ()
     a, b = match[1], match[2]
-    return (f"--span {a}:{b} is read as seconds, {a} s to {b} s (START:END); from {a}:{b} to the end is "
-            f"--span {a}:{b}-.",)
+    return (f"--span {a}:{b} is read as seconds, {int(a)} s to {int(b)} s (START:END); from {a}:{b} to the end "
+            f"is --span {a}:{b}-.",)
 
 
 def run(argv: Sequence[str]) -> int:
+    from model.errors import MixingBuddyError
+
+    args = build_parser().parse_args(list(argv))
+    try:
+        return _critique(args)
+    except MixingBuddyError as exc:   # a span meant as m:ss may be why (no role plays in 1 s to 30 s)
+        if reading := span_reading(args.span or args.window):
+            exc.message = f"{exc.message} (Note: {reading[0]})"
+        raise
+
+
+def _critique(args: argparse.Namespace) -> int:
     from model.advice.advisor import AdviceRequest
     from model.advice.pipeline import critique
     from model.advice.report import advice_to_json, render_text
     from model.advisors import load_advisor
 
-    args = build_parser().parse_args(list(argv))
     check_advisor_options(args)
     overrides = parse_role_overrides(args.role)
     session = session_given(args.paths)

@@ -132,6 +132,19 @@ def test_a_span_in_minutes_and_seconds_judges_the_same_stretch_as_in_seconds():
     assert "is read as seconds" not in run(DEMO_DIR, "--span", "0:05-0:20").stdout
 
 
+def test_a_span_read_as_seconds_that_judges_nothing_says_how_it_was_read(tmp_path):
+    """'--span 0:30' on a song whose parts start at 0:40: the one line says why nothing played (it said only
+    "None of vocals, drums or bass plays in the judged span")."""
+    from tests.model.test_profiles import noise_song
+
+    folder = noise_song(tmp_path / "song", seconds=60.0, plays={r: (40.0, 60.0) for r in ("vocals", "drums", "bass",
+                                                                                          "other")})
+    out = run(folder, "--span", "0:30")
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert out.stderr.strip().endswith("(Note: --span 0:30 is read as seconds, 0 s to 30 s (START:END); from 0:30 "
+                                       "to the end is --span 0:30-.)")
+
+
 @pytest.mark.parametrize("text,span", [("90:150", (90.0, 150.0)), ("1:30-2:30", (90.0, 150.0)),
                                        ("90-150.5", (90.0, 150.5)), ("0:01:30-0:02:00", (90.0, 120.0)),
                                        ("1:1.2", (1.0, 1.2)), ("4:00-", (240.0, 300.0)), ("240-", (240.0, 300.0)),
