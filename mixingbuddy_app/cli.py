@@ -76,7 +76,8 @@ def parse_anchor(value: str, tracks) -> tuple[str, str | None]:
         if len(found) > 1:
             raise CliInputError(f"--anchor: '{value}' names {len(found)} files: give one of them as "
                                 f"{' or '.join(repr(t.id) for t in found)}.")
-    raise CliInputError(f"--anchor: '{value}' is neither a role (vocals, drums, bass) nor one loaded file's name")
+    raise CliInputError(f"--anchor: '{value}' is neither a role (vocals, drums, bass) nor one loaded file's name "
+                        f"({tracks.names_hint(value)})")
 
 
 def check_advisor_options(args) -> None:
@@ -217,11 +218,11 @@ def _critique(args: argparse.Namespace) -> int:
     if overrides:
         ids_of: dict[str, set[str]] = {}   # a name sets every file of that name (one in each folder given)
         for t in tracks.tracks:
-            ids_of.setdefault(t.name, set()).add(t.id)
-            ids_of.setdefault(t.id, set()).add(t.id)
+            for key in (t.name, t.id, os.path.splitext(t.name)[0]):   # with or without its extension
+                ids_of.setdefault(key, set()).add(t.id)
         unknown = [n for n in overrides if n not in ids_of]
         if unknown:
-            raise CliInputError(f"--role: no loaded file is named {unknown[0]!r}")
+            raise CliInputError(f"--role: no loaded file is named {unknown[0]!r} ({tracks.names_hint(unknown[0])})")
         user_roles |= {tid: r for n, r in overrides.items() for tid in ids_of[n]}
     if user_roles:
         tracks = tracks.with_roles(user_roles)

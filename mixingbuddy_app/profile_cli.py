@@ -123,6 +123,8 @@ def run(argv: Sequence[str]) -> int:
         return 0
     if args.command != "fit":
         raise CliInputError("choose a command: fit, list or show")
+    if not args.name.strip():   # the name goes into the profile, which critiques name (also when --out saves it)
+        raise CliInputError("--name needs a name: the profile goes by it, and each critique judged with it names it")
     out = Path(args.out) if args.out else user_profile_path(args.name)
     overrides = parse_role_overrides(args.role)
     paths = song_folders(args.paths)   # a folder of song folders stands for its songs

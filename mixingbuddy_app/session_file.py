@@ -199,8 +199,13 @@ def read_session(path: str | os.PathLike) -> PendingSession:
     if isinstance(schema, str) and schema.startswith("mixingbuddy.session/") and schema != SESSION_SCHEMA:
         raise InputError(f"{path.name}: saved by another MixingBuddy version (schema {schema!r}); "
                          f"this version reads {SESSION_SCHEMA!r}.")
+    fmt = data.get("format") if isinstance(data, dict) else None   # a balance profile names its "format"
+    if isinstance(fmt, str) and fmt.startswith("mixingbuddy.balance_profile/"):
+        raise InputError(f"{path.name} is a balance profile, not a session: judge with it through --profile FILE, "
+                         f"with the stems or a session as the paths.")
     if not isinstance(data, dict) or schema != SESSION_SCHEMA:
-        raise InputError(f"{path.name}: not a MixingBuddy session (schema {schema!r}).")
+        raise InputError(f"{path.name}: not a MixingBuddy session "
+                         f"({'no schema' if schema is None else f'schema {schema!r}'}).")
     validate_session(data, path.name)
     base = path.resolve().parent
     entries = []

@@ -87,5 +87,4 @@ def _select(tracks: TrackSet, gains: Gains, text: str):
         if members:
             return Party.role(role), members
         raise InputError(f"No audible track has the role '{role}'.")
-    names = ", ".join(PurePath(t.name).stem for t in tracks.tracks[:6]) + (", …" if len(tracks.tracks) > 6 else "")
-    raise InputError(f"No track or role named '{text}' (tracks: {names}).")
+    raise InputError(f"No track or role named '{text}' ({tracks.names_hint(text)}).")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections import Counter
@@ -84,6 +85,13 @@ class TrackSet:
         """Override roles by track id (user choice)."""
         return TrackSet(tuple(t.with_role(roles[t.id]) if t.id in roles else t for t in self.tracks),
                         self.sample_rate)
+
+    def names_hint(self, text: str) -> str:
+        """For a one-line error about a name no track has: the loaded names closest to ``text`` ("did you mean
+        'VOX LEAD'?"), else the first few names."""
+        stems = [Path(t.name).stem for t in self.tracks]
+        close = difflib.get_close_matches(text.strip(), stems, n=3, cutoff=0.6)
+        return f"did you mean {' or '.join(repr(c) for c in close)}?" if close else f"tracks: {listed(stems, 6)}"
 
 
 #: The range a track's or a role's gain is set in (the app's faders; a saved session's gains are read into it).

@@ -52,6 +52,17 @@ def test_profile_without_a_command_says_which_ones_there_are():
     assert helped.returncode == 0 and "fit" in helped.stdout
 
 
+def test_an_empty_profile_name_is_refused_also_when_out_names_the_file(tmp_path, second_song):
+    out_file = tmp_path / "p.json"
+    refused(mb("profile", "fit", DEMO_DIR, second_song, "--name", " ", "--out", out_file), "--name needs a name")
+    assert not out_file.exists()
+
+
+def test_a_profile_given_as_the_stems_is_told_apart_from_a_bad_session():
+    line = refused(mb("critique", PROFILES_DIR / "electronic.json"), "is a balance profile, not a session")
+    assert "--profile FILE" in line and "None" not in line
+
+
 def test_one_song_is_refused_before_measuring(tmp_path, fit):
     out_file = tmp_path / "p.json"
     refused(fit(DEMO_DIR, "--out", out_file), "at least 2 songs")

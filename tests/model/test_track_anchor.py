@@ -187,6 +187,8 @@ def test_cli_anchor_accepts_one_file(tmp_path, lead_profile_file):
     assert data["suggestions"][0]["direction"] == "decrease"
     for args, words in ((("--anchor", "Keys.wav", "--profile", profile), "is a other track"),
                         (("--anchor", "nope.wav"), "neither a role"),
+                        (("--anchor", "Lead Voc"), "(did you mean 'Lead Vox'?)"),
+                        (("--role", "Kyes=other"), "no loaded file is named 'Kyes' (did you mean 'Keys'?)"),
                         (("--anchor", "Lead Vox.wav"), "'pop-rock' profile has no statistics")):
         bad = run_cli(folder, *args)
         assert bad.returncode == 2 and words in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
