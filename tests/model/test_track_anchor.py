@@ -193,4 +193,7 @@ def test_cli_anchor_accepts_one_file(tmp_path, lead_profile_file):
         bad = run_cli(folder, *args)
         assert bad.returncode == 2 and words in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
         assert bad.stdout == ""
+    by_stem = run_cli(folder, "--role", "Keys=bass", "--json")   # a file name without its extension, as --anchor
+    assert by_stem.returncode == 0, by_stem.stderr
+    assert {t["name"]: t["role"] for t in json.loads(by_stem.stdout)["measurements"]["tracks"]}["Keys.wav"] == "bass"
 
