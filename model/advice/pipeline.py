@@ -407,16 +407,31 @@ def profile_contrast(advisor: Advisor, request: AdviceRequest, measurements: "Me
         alt = other.song_verdict(request, measurements, verdicts)
         if _claim(alt) == claim or all(p.reason for p in alt.pairs):  # agrees, or judged nothing here
             continue
-        said = (suggestion_sentence(alt.primary, tentative=alt.primary.confidence < TENTATIVE_BELOW)
-                if alt.primary is not None else headline(alt, verdicts, request.anchor)[0])
         kind = profile.description.split(":")[0].strip()
         kind = f" — {kind[0].lower()}{kind[1:]} —" if kind else ""
         note = Finding(PROFILE_DECIDES, "info",
                        f"This advice rests on the '{advisor.profile.name or 'chosen'}' profile. Against "
-                       f"'{profile.name}'{kind} {said[0].lower()}{said[1:-1]} ({alt.confidence:.0%}). If the song is "
-                       f"of that kind, critique it with that profile.")   # each front end says how to (contrast_profile)
+                       f"'{profile.name}'{kind} {_other_view(alt, claim[0], verdicts, request.anchor)}. If the song "
+                       f"is of that kind, critique it with that profile.")   # each front end says how to
         return note, profile.name
     return None
+
+
+def _other_view(alt: SongVerdict, role: str, verdicts: Sequence[WindowVerdict], anchor: str) -> str:
+    """What another profile's verdict says of ``role`` (the headline's), then of the role it leads with instead:
+    "the bass may be a little too loud: if so, lower it by 3 to 6 dB (28%); and, first, the drums may be …"."""
+    def sentence(s: RoleGain) -> str:
+        said = suggestion_sentence(s, tentative=s.confidence < TENTATIVE_BELOW)
+        return f"{said[0].lower()}{said[1:-1]} ({s.confidence:.0%})"
+
+    same = next((s for s in alt.suggestions if s.role == role), None)
+    judged = any(p.role == role and not p.reason for p in alt.pairs)
+    if same is None and not judged:   # it could not judge the role: its headline
+        said = headline(alt, verdicts, anchor)[0] if alt.primary is None else suggestion_sentence(alt.primary)
+        return f"{said[0].lower()}{said[1:-1]} ({alt.confidence:.0%})"
+    view = sentence(same) if same is not None else f"{sit_well_claim([role])} ({alt.confidence:.0%})"
+    lead = alt.primary if alt.primary is not None and alt.primary.role != role else None
+    return view + (f"; and, first, {sentence(lead)}" if lead is not None else "")
 
 
 def track_anchor_notes(request: AdviceRequest) -> tuple[Finding, ...]:

@@ -427,6 +427,24 @@ def test_a_confident_verdict_that_another_profile_does_not_share_says_which_prof
     assert judged(12.0, "pop-rock").profile_note == judged(12.0, "electronic").profile_note == ""
 
 
+def test_the_other_profiles_view_is_first_of_the_headlines_role():
+    """Potassium, PAD + BASS as bass: pop-rock says the bass is far too loud; electronic leads with the drums (a
+    little too quiet) and thinks the bass a little too loud, and the note gave only its drums, as if it disagreed
+    about the bass. It says what that profile thinks of the bass first, then what it puts first."""
+    from model.advice.advisor import SongVerdict
+    from model.advice.pipeline import _other_view
+    from model.advice.types import RoleGain
+
+    bass = RoleGain("bass", "decrease", "loud", 3.0, 6.0, -4.5, 0.28)
+    drums = RoleGain("drums", "increase", "quiet", 3.0, 6.0, 4.5, 0.29)
+    alt = SongVerdict(drums, (drums, bass), 0.29, False)
+    assert _other_view(alt, "bass", (), "vocals") == (
+        "the bass may be a little too loud: if so, lower it by 3 to 6 dB (28%); and, first, the drums may be a "
+        "little too quiet: if so, raise them by 3 to 6 dB (29%)")
+    assert _other_view(alt, "drums", (), "vocals") == (
+        "the drums may be a little too quiet: if so, raise them by 3 to 6 dB (29%)")
+
+
 def test_a_reading_beside_its_band_is_printed_on_the_side_it_is_judged_on():
     """Hydrogen's drums against the lead vocal read +5.017 LU against a band ending at +5.007: flagged, yet to
     0.1 LU they printed '+5.0' inside '-1.0..+5.0'. Near an edge the reading and band get the decimals it takes."""
