@@ -51,7 +51,7 @@ def song_source(path: str, overrides: dict[str, str]):
 
 def summary(profile, out: Path | None) -> str:
     """n songs, then per pair: songs, windows, median and spread (of a checked BalanceProfile)."""
-    from model.advice.profiles import LEFT_OUT_AS_COPIES, SONGS_WITHOUT_PAIRS, UNSURE_ROLES
+    from model.advice.profiles import EXPORT_WARNINGS, LEFT_OUT_AS_COPIES, SONGS_WITHOUT_PAIRS, UNSURE_ROLES
 
     prov = profile.provenance
     width = max(14, *(len(f"{r}|{a}") for r, a in profile.pairs))
@@ -74,7 +74,9 @@ def summary(profile, out: Path | None) -> str:
     for key, what in ((LEFT_OUT_AS_COPIES, "left out as copies of a song's other files (a full mix or a group's bus: "
                                            "it would count them twice; set its role with --role to count it)"),
                       (UNSURE_ROLES, "roles guessed from unsure names, learned as guessed (check them; --role "
-                                     "'FILE=ROLE' sets one in every song)")):
+                                     "'FILE=ROLE' sets one in every song)"),
+                      (EXPORT_WARNINGS, "export problems, learned as the files are (re-export and fit again if they "
+                                        "matter)")):
         per_song = prov.get(key)   # {song: [file, ...]}
         if isinstance(per_song, dict) and per_song:
             lines += ["", f"  {what}: " + "; ".join(f"{song}: {', '.join(map(str, names))}"

@@ -396,6 +396,7 @@ class MeasuredSong(NamedTuple):
     lead: str | None                   # the file name of its lead vocal
     copies: list[str]                  # files left out as copies of others (a full mix or a role's bus)
     unsure: list[str]                  # "FILE (role)" of each audible file whose role a name guessed unsurely
+    warnings: list[str] = []           # the export doctor's warnings about its files (a file cut short, ...)
 
 
 def measure_song(song: SongSource, window_s: float = 10.0, cancel: "CancelToken | None" = None) -> MeasuredSong:
@@ -434,8 +435,11 @@ def measure_song(song: SongSource, window_s: float = 10.0, cancel: "CancelToken 
     keep = set(roles) | ({lead} if lead else set())   # a file given a role, and the lead: stems
     (analysis, bands), gains, copies = without_copies(stream, gains, keep)
     unsure = [f"{t.name} ({t.role.role})" for t in tracks.tracks if t.role.unsure and gains.audible(t)]  # copies out
+    left_out = {c.track_id for c in copies}   # the files learned from as they are; not those left out
+    warnings = [f.message for f in analysis.findings
+                if f.severity in ("warning", "error") and not (f.track_ids and set(f.track_ids) <= left_out)]
     return MeasuredSong(song_offsets(song.label, analysis.measurements, lead), song_tonal_shapes(bands.finish()),
-                        tracks.get(lead).name if lead else None, [c.name for c in copies], unsure)
+                        tracks.get(lead).name if lead else None, [c.name for c in copies], unsure, warnings)
 
 
 def check_songs(sources: Sequence[SongSource]) -> None:
@@ -476,6 +480,8 @@ def _where(song: SongSource) -> str:
 LEFT_OUT_AS_COPIES = "left_out_as_copies"
 #: The provenance key naming, per song, the files counted in the role an unsure name gave them ("FILE (role)").
 UNSURE_ROLES = "unsure_roles"
+#: The provenance key naming, per song, the export doctor's warnings about its files, learned as they are.
+EXPORT_WARNINGS = "export_warnings"
 #: The provenance key listing the songs where no two roles play together: the profile learned nothing from them.
 SONGS_WITHOUT_PAIRS = "songs_without_pairs"
 
@@ -494,7 +500,7 @@ def fit_profile(songs: Sequence[SongSource | str | os.PathLike], name: str, meth
     sources = [s if isinstance(s, SongSource) else SongSource(Path(s).name, (str(s),)) for s in songs]
     check_songs(sources)
     sources = distinct_labels(sources)
-    measured, shapes, leads, left_out, unsure = [], [], {}, {}, {}
+    measured, shapes, leads, left_out, unsure, warned = [], [], {}, {}, {}, {}
     for i, song in enumerate(sources):
         if cancel:
             cancel.raise_if_cancelled()
@@ -508,6 +514,8 @@ def fit_profile(songs: Sequence[SongSource | str | os.PathLike], name: str, meth
             left_out[song.label] = m.copies
         if m.unsure:
             unsure[song.label] = m.unsure
+        if m.warnings:
+            warned[song.label] = m.warnings
     if progress:
         progress(1.0, "Fitted")
     profile = combine(measured, name, method, description, window_s)
@@ -516,6 +524,8 @@ def fit_profile(songs: Sequence[SongSource | str | os.PathLike], name: str, meth
         profile["provenance"][LEFT_OUT_AS_COPIES] = left_out
     if unsure:
         profile["provenance"][UNSURE_ROLES] = unsure
+    if warned:
+        profile["provenance"][EXPORT_WARNINGS] = warned
     tonal = TonalProfile(name, fit_tonal_shapes(shapes, tonal_bands_hz()), {
         "songs": [s.label for s in sources],
         "shape": "third-octave band level minus the role's K-weighted level, whole song, the song's own gains",

@@ -41,6 +41,19 @@ def noise_song(folder: Path, seconds: float = 30.0, db: dict | None = None, seed
     return folder
 
 
+def test_a_fit_names_the_export_problems_of_the_files_it_learned_from(tmp_path):
+    """A stem cut short (an interrupted copy) is learned as it is, as the critique hears it; the fit says so, as the
+    critique of that song does (it said nothing)."""
+    from model.advice.profiles import EXPORT_WARNINGS
+
+    songs = [noise_song(tmp_path / f"s{i}", db={"drums": 2.0}, seed=i) for i in range(2)]
+    drums = songs[1] / "Drums.wav"
+    drums.write_bytes(drums.read_bytes()[:len(drums.read_bytes()) * 3 // 5])
+    profile, _ = fit_profile(songs, "test")
+    warned = profile["provenance"][EXPORT_WARNINGS]
+    assert list(warned) == ["s1"] and any(m.startswith("Drums.wav was cut short") for m in warned["s1"])
+
+
 def test_fitting_recovers_known_offsets(tmp_path):
     songs = [noise_song(tmp_path / f"s{i}", db={"drums": d, "bass": -4.0}, seed=i)
              for i, d in enumerate((6.0, 2.0, -1.0))]
