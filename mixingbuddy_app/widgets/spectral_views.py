@@ -18,6 +18,7 @@ from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import (QComboBox, QFrame, QGraphicsRectItem, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QScrollArea, QSizePolicy, QSplitter, QVBoxLayout, QWidget)
 
+from model.advice.spectrum import nested_pair
 from model.advice.tonal import not_compared_text, within_band_text
 from model.advice.wording import hz, nominal_hz
 
@@ -301,10 +302,12 @@ class MaskingView(SpectralView):
             self.plot.removeItem(r)
         self.regions = []
         self._wanted = None
-        if masker == maskee:
+        why = "Choose two different roles or tracks." if masker == maskee else \
+            nested_pair(c.project.tracks, masker, maskee) if c.project.tracks else ""
+        if why:
             self.pair, self.depth = None, None
             self._clear_map()
-            self.status.setText("Choose two different roles or tracks.")
+            self.status.setText(why)
             return
         if masker in a.frames.power and maskee in a.frames.power:
             source = a

@@ -66,7 +66,20 @@ def pair_frames(tracks: TrackSet, first: str, second: str, gains: Gains = Gains(
     b, b_sources = _select(tracks, gains, second)
     if a.key == b.key:
         raise InputError(f"'{first}' and '{second}' are the same signal: choose two different tracks.")
+    if why := nested_pair(tracks, first, second):
+        raise InputError(why)
     return band_frames({a.key: a_sources, b.key: b_sources}, tracks.sample_rate, span), a, b
+
+
+def nested_pair(tracks: TrackSet, first: str, second: str) -> str:
+    """Why two names make no masking pair, when one names a track of the role the other names ("" if they do):
+    the role's sum holds the track, so neither can cover the other."""
+    for text, other in ((first, second), (second, first)):
+        t = named_track(tracks, text)
+        if t is not None and named_track(tracks, other) is None and other.strip().lower() == t.role.role:
+            return (f"{PurePath(t.name).stem} is one of {Party.role(t.role.role).words}, so it cannot cover them "
+                    f"nor they it: choose another role, or two tracks.")
+    return ""
 
 
 def named_track(tracks: TrackSet, text: str):

@@ -72,6 +72,12 @@ def test_masking_with_an_unknown_track_is_one_line_exit_2():
     assert out.stderr.strip().count("\n") == 0 and "No track or role named 'Tuba'" in out.stderr
     same = run("masking", "vocals", "vocals", DEMO_DIR)
     assert same.returncode == 2 and "same signal" in same.stderr
+    # a track against the role that holds it: no pair (it said "Neither covers the other strongly and lastingly.")
+    nested = run("masking", "05 Lead Vox", "vocals", DEMO_DIR)
+    assert nested.returncode == 2 and nested.stderr.strip().count("\n") == 0
+    assert "05 Lead Vox is one of the vocals, so it cannot cover them nor they it" in nested.stderr
+    misspelt = run("masking", "05 Lead Voc", "vocals", DEMO_DIR)
+    assert "(did you mean '05 Lead Vox'?)" in misspelt.stderr
 
 
 def test_masking_and_tonal_stream_the_files_and_equal_the_review_of_the_loaded_tracks(monkeypatch, capsys):

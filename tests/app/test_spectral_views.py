@@ -225,6 +225,15 @@ def choose(qtbot, view, combo, key):
     combo.activated.emit(combo.currentIndex())
 
 
+def test_the_masking_view_says_a_track_and_the_role_that_holds_it_make_no_pair(qtbot, demo_window):
+    w, view = demo_window, demo_window.masking_view
+    open_view(qtbot, w, view)
+    choose(qtbot, view, view.maskee, "vocals")
+    choose(qtbot, view, view.masker, "05 Lead Vox.flac")
+    assert view.pair is None and not map_frame_shown(view) and w.controller.jobs.latest(JobKind.PAIR) == 0
+    assert view.status.text().startswith("05 Lead Vox is one of the vocals, so it cannot cover them")
+
+
 def test_masking_view_maps_two_chosen_tracks_and_loops_their_finding(qtbot, demo_window):
     w = demo_window
     c = w.controller
