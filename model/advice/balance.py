@@ -344,11 +344,18 @@ class BalanceAdvisor:
                 # the advice is tentative for another reason, but its role may not even be what the name says
                 out.append(Finding("role_guessed", "info", f"{p.role} vs {p.anchor} rests on {rests_on}"))
         if primary is not None:
-            louder = [v for v in verdicts if v.target == primary.role and v.category != primary.category]
-            if louder:
+            mine = [v for v in verdicts if v.target == primary.role]
+            sized = [v for v in mine if v.direction == primary.direction and v.category != primary.category]
+            if sized:
                 out.append(Finding(
                     "window_size_differs", "info",
-                    f"{len(louder)} window(s) judged alone name a different correction for the {primary.role} than "
+                    f"{len(sized)} window(s) judged alone name a different correction for the {primary.role} than "
                     f"the song ({primary.min_db:g}-{primary.max_db:g} dB): the song combines all its windows where "
                     f"{primary.role} and the anchor play, and names 6-12 dB only when the advice is confident."))
+            if opposed := [v for v in mine if v.direction not in (primary.direction, "none")]:
+                way = "up" if primary.direction == "decrease" else "down"
+                out.append(Finding(
+                    "window_direction_differs", "info",
+                    f"{len(opposed)} window(s) judged alone move the {primary.role} the other way ({way}): the song "
+                    f"combines all its windows where {primary.role} and the anchor play, so they count against it."))
         return out

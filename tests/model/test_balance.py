@@ -150,3 +150,23 @@ def test_the_gate_fallback_says_it_judged_the_loudest_window_not_windows_where_b
     assert [v.window.gated for v in advice.windows] == [False]
     assert "judged in the loudest window only" in advice.agreement, advice.agreement
     assert "both play agree" not in advice.agreement and "windows agree" not in advice.agreement
+
+
+def test_windows_that_move_the_headlines_role_the_other_way_are_not_called_another_size():
+    """Hydrogen anchored on BGVOX ECHO: one window said "drums up (very quiet)" under "lower the drums 3-6 dB", and
+    the note called it a window naming "a different correction" as if only the size differed."""
+    from model.advice.balance import BalanceAdvisor
+    from model.advice.types import RoleGain, WindowVerdict
+    from model.audio.segments import Window
+
+    def window(i, direction, category):
+        return WindowVerdict(Window(10.0 * i, 10.0 * (i + 1), True), "drums", direction, category, None, None, "")
+
+    lower = RoleGain("drums", "decrease", "loud", 3.0, 6.0, -4.5, 0.4)
+    from model.advice.profiles import load_profile
+
+    notes = BalanceAdvisor(load_profile("pop-rock"))._notes([], lower, [window(0, "decrease", "loud"), window(1, "increase", "very_quiet"),
+                                                window(2, "decrease", "very_loud")], False, {})
+    said = {n.code: n.message for n in notes}
+    assert said["window_size_differs"].startswith("1 window(s) judged alone name a different correction")
+    assert said["window_direction_differs"].startswith("1 window(s) judged alone move the drums the other way (up)")
