@@ -165,8 +165,8 @@ def test_windows_that_move_the_headlines_role_the_other_way_are_not_called_anoth
     lower = RoleGain("drums", "decrease", "loud", 3.0, 6.0, -4.5, 0.4)
     from model.advice.profiles import load_profile
 
-    notes = BalanceAdvisor(load_profile("pop-rock"))._notes([], lower, [window(0, "decrease", "loud"), window(1, "increase", "very_quiet"),
-                                                window(2, "decrease", "very_loud")], False, {})
+    verdicts = [window(0, "decrease", "loud"), window(1, "increase", "very_quiet"), window(2, "decrease", "very_loud")]
+    notes = BalanceAdvisor(load_profile("pop-rock"))._notes([], lower, verdicts, False, {})
     said = {n.code: n.message for n in notes}
     assert said["window_size_differs"].startswith("1 window(s) judged alone name a different correction")
     assert said["window_direction_differs"].startswith("1 window(s) judged alone move the drums the other way (up)")
