@@ -388,11 +388,12 @@ def render_review(review, masking: bool, tonal: bool, tonal_note: str = "") -> s
     lines = []
     if masking:
         lines += ["", f"  Masking ({len(review.masking)} finding(s)):"]
-        lines += [f"    - {f.text}\n      {f.suggestion}" for f in review.masking] or ["    none strong and lasting."]
+        lines += [f"    - {f.text}\n      {f.suggestion}" for f in review.masking] or ["    None strong and lasting."]
     if tonal:
         lines += ["", f"  Tonal balance ({len(review.tonal)} finding(s)):"]
         lines += [f"    Compared with {tonal_note}."] if tonal_note else []
-        lines += [f"    - {f.text}" for f in review.tonal] or [f"    {within_band_text(review.tonal_not_compared)}."]
+        lines += [f"    - {f.text}" for f in review.tonal] or [
+            f"    {within_band_text(review.tonal_not_compared).capitalize()}."]
         lines += [f"    - {not_compared_text(role)}" for role in review.tonal_not_compared]
     return "\n".join(lines)
 

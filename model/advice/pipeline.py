@@ -348,7 +348,7 @@ def _pair_backing(song: SongVerdict, role: str, anchor: str, fallback: bool = Fa
         return (f"judged in the loudest window only, though {who} and the {anchor} do not both play in "
                 f"{MIN_ACTIVE_SHARE:.0%} of any window")
     if pair is not None and pair.compared:  # judged over the pair's own windows: count those
-        return (f"{pair.agreeing} of {pair.compared} windows where {who} and the {anchor} both play agree"
+        return (_agreeing(pair.agreeing, pair.compared, where=f" where {who} and the {anchor} both play")
                 + _spread_caveat(pair))
     return ""
 
@@ -374,7 +374,14 @@ def _window_backing(song: SongVerdict, verdicts: Sequence[WindowVerdict], primar
     if counted and fallback:  # one window, below the gate
         return "judged in the loudest window only, as no window passed the activity gate"
     judged = " judged" if len(counted) < len(verdicts) else ""
-    return f"{sum(1 for v in counted if _agrees(v, primary))} of {len(counted)}{judged} windows agree"
+    return _agreeing(sum(1 for v in counted if _agrees(v, primary)), len(counted), kind=judged)
+
+
+def _agreeing(agreeing: int, counted: int, kind: str = "", where: str = "") -> str:
+    """'3 of 4{kind} windows{where} agree', or of a single window 'the one{kind} window{where} agrees'."""
+    if counted == 1:
+        return f"the one{kind} window{where} {'agrees' if agreeing else 'disagrees'}"
+    return f"{agreeing} of {counted}{kind} windows{where} agree"
 
 
 def _claim(song: SongVerdict) -> tuple[str, str] | None:
