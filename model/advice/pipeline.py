@@ -374,7 +374,10 @@ def _window_backing(song: SongVerdict, verdicts: Sequence[WindowVerdict], primar
     if counted and fallback:  # one window, below the gate
         return "judged in the loudest window only, as no window passed the activity gate"
     judged = " judged" if len(counted) < len(verdicts) else ""
-    return _agreeing(sum(1 for v in counted if _agrees(v, primary)), len(counted), kind=judged)
+    # a balanced verdict's windows judge the roles they have; one measured through another role is in none of them
+    via = [p for p in song.pairs if primary is None and not p.reason and p.via and p.role != "other"]
+    return _agreeing(sum(1 for v in counted if _agrees(v, primary)), len(counted), kind=judged) + "".join(
+        f"; {Party.role(p.role).words} measured through the {' and '.join(p.via)}" for p in via)
 
 
 def _agreeing(agreeing: int, counted: int, kind: str = "", where: str = "") -> str:

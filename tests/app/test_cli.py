@@ -252,6 +252,10 @@ def test_a_role_that_never_plays_with_the_anchor_is_judged_through_one_that_play
         and "far too" not in out
     assert "0:20.0–0:30.0  not judged, left out: the vocals (the anchor) are silent there (bass vs drums read " \
         "there, for an indirect reading)" in out
+    # in band, the balanced verdict's windows judged the drums alone: the count says the bass was read otherwise
+    song = stems_from_one_noise(tmp_path / "balanced", {"Lead Vox.wav": 0.0, "Drums.wav": -2.0, "Bass.wav": -4.0},
+                                plays={"Lead Vox.wav": (0, 15), "Bass.wav": (20, 30)})
+    assert "Confidence: 2 of 2 windows agree; the bass measured through the drums (" in run(song).stdout
 
 
 def test_a_second_out_of_band_role_is_listed_under_the_headline(tmp_path):
