@@ -354,11 +354,15 @@ def _pair_backing(song: SongVerdict, role: str, anchor: str, fallback: bool = Fa
 
 
 def _spread_caveat(pair: PairJudgement) -> str:
-    """Why a suggestion most windows agree on is still tentative, when what holds it back is the profile's own
-    spread (not a cap: too few windows, an ambiguous track name): finished songs of the kind differ that much."""
+    """Why a suggestion most windows agree on is still tentative: the profile's own spread (finished songs of the
+    kind differ that much), or a role guessed from an unsure file name (which caps it; the notes name the file)."""
     s = pair.suggestion
     if (s is None or s.confidence >= TENTATIVE_BELOW or pair.probability is None or pair.spread_lu is None
-            or s.confidence < pair.probability - 1e-9 or 4 * pair.agreeing < 3 * pair.compared):
+            or 4 * pair.agreeing < 3 * pair.compared):
+        return ""
+    if s.confidence < min(pair.probability, pair.agreement or 0.0) - 1e-9:   # held below what it measured
+        return ", but the role of a file behind it was guessed from an unsure name, so it stays tentative"
+    if s.confidence < pair.probability - 1e-9:
         return ""
     return f", but finished songs of this kind differ by about {pair.spread_lu:.0f} LU on this pair, so it stays tentative"
 

@@ -280,6 +280,9 @@ def test_a_role_guessed_from_an_ambiguous_name_stays_tentative_until_set(tmp_pat
     why = [f.message for f in guessed.findings if f.code == "tentative"]
     assert why == [f"bass: tentative ({guessed.primary.confidence:.0%}): the role of Pad + Bass.wav was guessed from "
                    "an ambiguous file name; set it to make the advice firm."]
+    # the confidence line says why all its windows agreeing leaves it tentative (Potassium said only "11 of 11 … (49%)")
+    assert guessed.agreement.endswith("both play agree, but the role of a file behind it was guessed from an unsure "
+                                      "name, so it stays tentative")
     set_by_user = critique(AdviceRequest(load_tracks([folder], roles={"Pad + Bass.wav": "bass"}).tracks, "vocals"),
                            narrow)
     assert set_by_user.primary.role == "bass" and set_by_user.primary.confidence > 0.9
