@@ -349,11 +349,11 @@ def _pair_backing(song: SongVerdict, role: str, anchor: str, fallback: bool = Fa
                 f"{MIN_ACTIVE_SHARE:.0%} of any window")
     if pair is not None and pair.compared:  # judged over the pair's own windows: count those
         return (_agreeing(pair.agreeing, pair.compared, where=f" where {who} and the {anchor} both play")
-                + _spread_caveat(pair))
+                + _tentative_caveat(pair))
     return ""
 
 
-def _spread_caveat(pair: PairJudgement) -> str:
+def _tentative_caveat(pair: PairJudgement) -> str:
     """Why a suggestion most windows agree on is still tentative: the profile's own spread (finished songs of the
     kind differ that much), or a role guessed from an unsure file name (which caps it; the notes name the file)."""
     s = pair.suggestion

@@ -396,7 +396,7 @@ class MeasuredSong(NamedTuple):
     lead: str | None                   # the file name of its lead vocal
     copies: list[str]                  # files left out as copies of others (a full mix or a role's bus)
     unsure: list[str]                  # "FILE (role)" of each audible file whose role a name guessed unsurely
-    warnings: list[str] = []           # the export doctor's warnings about its files (a file cut short, ...)
+    warnings: list[str]                # the export doctor's warnings about its files (a file cut short, ...)
 
 
 def measure_song(song: SongSource, window_s: float = 10.0, cancel: "CancelToken | None" = None) -> MeasuredSong:

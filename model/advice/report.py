@@ -48,8 +48,7 @@ def fmt_db(x: float | None, signed: bool = False) -> str:
 
 CATEGORY_WORDS = {"quiet": "a little too quiet", "very_quiet": "much too quiet",
                   "loud": "a little too loud", "very_loud": "much too loud"}
-#: Below this confidence a suggestion is worded as a guess ("may be", "if so", "perhaps"): under 50 %, never
-#: "probably".
+# Below TENTATIVE_BELOW a suggestion is worded as a guess ("may be", "if so", "perhaps"): never "probably".
 
 
 def suggestion_action(s: RoleGain, tentative: bool = False) -> str:
