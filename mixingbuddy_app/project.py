@@ -724,18 +724,24 @@ class MixProject:
         """The role minus the anchor (role, or lone track) over the windows where both play, at these gains; None
         when the two never play together or it is not measured yet."""
         gains = gains or self.gains()
-        known, offset = self._pair_entry(role, gains)
+        _known, offset, _indirect = self._pair_entry(role, gains)
         if offset is None:
             return None
         return offset + gains.role_db.get(role, 0.0) - gains.role_db.get(self.anchor, 0.0)
 
     def plays_apart_from_anchor(self, role: str) -> bool:
         """Measured: the role never plays together with the anchor, so the critique cannot judge it."""
-        known, offset = self._pair_entry(role, self.gains())
+        known, offset, _indirect = self._pair_entry(role, self.gains())
         return known and offset is None
 
-    def _pair_entry(self, role: str, gains: Gains) -> tuple[bool, float | None]:
-        """(measured?, the pair offset with role gains out, None where the two never play together)."""
+    def reads_through_another_role(self, role: str) -> bool:
+        """Measured: the role never plays with the anchor and is read through a role that plays with both."""
+        _known, offset, indirect = self._pair_entry(role, self.gains())
+        return indirect and offset is not None
+
+    def _pair_entry(self, role: str, gains: Gains) -> tuple[bool, float | None, bool]:
+        """(measured?, the pair offset with role gains out (None where the two never play together), whether it is
+        read through a third role)."""
         if self.anchor is None or role == self.anchor:
             return False, None
         anchor = self._track_key(self.anchor_track, gains) if self.anchor_track else self.role_key(self.anchor, gains)
@@ -743,8 +749,8 @@ class MixProject:
         for indirect in (False, True):
             key = self._pair_key(role, anchor, anchor_role, indirect, gains)
             if key in self._pair_lu:
-                return True, self._pair_lu[key]
-        return False, None
+                return True, self._pair_lu[key], indirect
+        return False, None, False
 
     # --- session files (the format lives in session_file.py) ------------------
     def save(self, path: str | os.PathLike) -> Path:

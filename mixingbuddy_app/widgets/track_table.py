@@ -89,6 +89,8 @@ APART = "not judged"
 OVER_THE_SPAN = "the value is over the whole judged span (the song, or the span you selected)."
 APART_TIP = ("This role never plays together with the anchor, nor with another role that does, so the critique "
              f"cannot judge it; {OVER_THE_SPAN}")
+THROUGH_TIP = ("This role never plays with the anchor in the judged span: it is read through a role that plays "
+               "with both (the critique says which), an indirect reading that stays tentative.")
 LU_TIP = ("BS.1770 loudness of the summed role minus the anchor's over the windows of the judged span (the song, or "
           "the span you selected) where both play, as the critique judges it (where they never play together: "
           "through a role that plays with both, e.g. bass vs drums plus drums vs vocals).")
@@ -509,7 +511,8 @@ class TrackTable(QTableWidget):
                      f"{profile.very_db:g}, red beyond.")
         it.setText(text)
         it.setForeground(QBrush(QColor(BAND_COLOURS[state])))
-        it.setToolTip(f"{role} vs {p.anchor_label()}: {text}. {LU_TIP}{bands}"
+        through = "\n" + THROUGH_TIP if p.reads_through_another_role(role) else ""
+        it.setToolTip(f"{role} vs {p.anchor_label()}: {text}. {LU_TIP}{bands}{through}"
                       + ("\n" + why_not if why_not else "") + ("" if exact else "\n" + MEASURING_TIP))
 
 

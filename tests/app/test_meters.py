@@ -258,6 +258,10 @@ def test_a_role_that_plays_with_the_anchor_only_through_another_reads_as_the_cri
     assert bass.via == ("drums",) and bass.offset_lu == pytest.approx(6.0, abs=0.2)   # bass - drums + drums - vox
     assert "not judged" not in w.roles.rel_labels["bass"].text()
     assert shown(w.roles.rel_labels["bass"].text()) == pytest.approx(bass.offset_lu, abs=0.06)
+    # the table's role row says how it was read, as the CLI's "[through drums]" does (it looked measured directly)
+    assert c.project.reads_through_another_role("bass") and not c.project.reads_through_another_role("drums")
+    assert "read through a role that plays with both" in w.table.role_lu_item("bass").toolTip()
+    assert "read through" not in w.table.role_lu_item("drums").toolTip()
     c.set_role_gain("bass", -3.0)           # follows the fader exactly, as a direct pair does
     wait_exact(qtbot, c)
     assert shown(w.roles.rel_labels["bass"].text()) == pytest.approx(bass.offset_lu - 3.0, abs=0.06)
