@@ -51,7 +51,8 @@ def song_source(path: str, overrides: dict[str, str]):
 
 def summary(profile, out: Path | None) -> str:
     """n songs, then per pair: songs, windows, median and spread (of a checked BalanceProfile)."""
-    from model.advice.profiles import EXPORT_WARNINGS, LEFT_OUT_AS_COPIES, SONGS_WITHOUT_PAIRS, UNSURE_ROLES
+    from model.advice.profiles import (EXPORT_WARNINGS, LEFT_OUT_AS_COPIES, SHARED_FILES, SONGS_WITHOUT_PAIRS,
+                                       UNSURE_ROLES)
 
     prov = profile.provenance
     width = max(14, *(len(f"{r}|{a}") for r, a in profile.pairs))
@@ -81,6 +82,9 @@ def summary(profile, out: Path | None) -> str:
         if isinstance(per_song, dict) and per_song:
             lines += ["", f"  {what}: " + "; ".join(f"{song}: {', '.join(map(str, names))}"
                                                    for song, names in per_song.items())]
+    if isinstance(shared := prov.get(SHARED_FILES), list) and shared:
+        lines += ["", f"  {'; '.join(map(str, shared))}: a profile learns how far finished songs sit apart, so "
+                      "each song should count once"]
     if isinstance(empty := prov.get(SONGS_WITHOUT_PAIRS), list) and empty:
         lines += ["", f"  learned nothing from {', '.join(map(str, empty))}: no two roles play together in "
                       f"{'it' if len(empty) == 1 else 'them'} (check the roles: --role 'FILE=ROLE')"]

@@ -9,8 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from model.advice.profiles import (DEFAULT_PROFILE, EXPORT_WARNINGS, LEFT_OUT_AS_COPIES, MIN_SONGS, SONGS_WITHOUT_PAIRS,
-                                   UNSURE_ROLES, fit_profile, resolve_profile, user_profile_path, write_profile)
+from model.advice.profiles import (DEFAULT_PROFILE, EXPORT_WARNINGS, LEFT_OUT_AS_COPIES, MIN_SONGS, SHARED_FILES,
+                                   SONGS_WITHOUT_PAIRS, UNSURE_ROLES, fit_profile, resolve_profile, user_profile_path,
+                                   write_profile)
 from model.audio.tracks import path_key
 from model.errors import Cancelled, InputError, MixingBuddyError
 
@@ -75,6 +76,7 @@ class FitProfileJob(PoolJob):
             unsure = profile["provenance"].get(UNSURE_ROLES, {})
             empty = profile["provenance"].get(SONGS_WITHOUT_PAIRS, [])
             warned = profile["provenance"].get(EXPORT_WARNINGS, {})
+            shared = profile["provenance"].get(SHARED_FILES, [])
         except Cancelled:
             self.fail(cancelled_report("Learn a profile"))
             return
@@ -87,7 +89,7 @@ class FitProfileJob(PoolJob):
         except Exception as exc:  # never let a bad song take the window down
             self.fail(ErrorReport.from_exception(exc, "Learn a profile"))
             return
-        self.emit("finished", (self.name, self.out, left_out, unsure, empty, warned))
+        self.emit("finished", (self.name, self.out, left_out, unsure, empty, warned, shared))
 
 
 class ProfileMixin:
@@ -166,7 +168,7 @@ class ProfileMixin:
         return current
 
     def _on_learned(self, job_id: int, result) -> None:
-        name, path, left_out, unsure, empty, warned = result
+        name, path, left_out, unsure, empty, warned, shared = result
         if not self._finish_learning(job_id, f"Learned the profile '{name}' ({path}); the next critique judges "
                                              f"against it."):
             return
@@ -183,6 +185,9 @@ class ProfileMixin:
             said = "; ".join(f"{song}: {' '.join(messages)}" for song, messages in warned.items())
             self.error.emit(ErrorReport("Learn a profile", f"Learned from files with export problems (re-export them "
                                         f"and learn again if they matter): {said}", "", "warning"))
+        if shared:     # one song re-exported: it counts twice
+            self.error.emit(ErrorReport("Learn a profile", f"{'; '.join(shared)}: each song should count once.", "",
+                                        "warning"))
         if empty:      # a song of one role (or roles that never meet) adds nothing; its roles may be wrong
             self.error.emit(ErrorReport("Learn a profile", f"Learned nothing from {', '.join(empty)}: no two roles "
                                         "play together in it (check its roles).", "", "warning"))

@@ -10,6 +10,7 @@ median over songs, the quartiles over all those windows, the between-song spread
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import math
 import os
@@ -442,14 +443,18 @@ def measure_song(song: SongSource, window_s: float = 10.0, cancel: "CancelToken 
                         tracks.get(lead).name if lead else None, [c.name for c in copies], unsure, warnings)
 
 
-def check_songs(sources: Sequence[SongSource]) -> None:
-    """Before anything is measured: every song's files exist (listed, not decoded), no song is given twice, and
-    every file given a role is a file of some song. Raises InputError in one line."""
+def check_songs(sources: Sequence[SongSource]) -> list[str]:
+    """Before anything is measured: every song's files exist (listed, not decoded), no song is given twice (by
+    path, or as a copy: every file of one is a file of another byte for byte), and every file given a role is a file
+    of some song. Raises InputError in one line; returns a note for each two songs that share most of their files
+    byte for byte (a song re-exported with one stem changed counts twice)."""
     from model.audio.tracks import expand_paths, path_key
 
     if not sources:
         raise InputError("No songs given to fit a profile from.")
     seen: dict[frozenset[str], SongSource] = {}
+    contents: list[tuple[set[tuple], SongSource]] = []
+    shared_notes: list[str] = []
     names: set[str] = set()
     for song in sources:
         files = expand_paths(song.paths, strict=True)[0]
@@ -458,10 +463,30 @@ def check_songs(sources: Sequence[SongSource]) -> None:
             raise InputError(f"The same song is given twice: {_where(seen[key])} and {_where(song)}. "
                              "Give each song once.")
         seen[key] = song
+        mine = {_fingerprint(f) for f in files}
+        for theirs, other in contents:
+            shared = len(mine & theirs)
+            if shared == min(len(mine), len(theirs)):   # a copy of a song's folder
+                raise InputError(f"{_where(song)} holds copies of {_where(other)}'s files: the same song given "
+                                 "twice. Give each song once.")
+            if 2 * shared > min(len(mine), len(theirs)):
+                shared_notes.append(f"{song.label} and {other.label} share {shared} of their files byte for byte "
+                                    "(the same song twice?)")
+        contents.append((mine, song))
         names |= {f.name for f in files}
     unknown = sorted(n for s in sources for n in s.roles if n not in names)
     if unknown:
         raise InputError(f"A role is given for {unknown[0]!r}, but no song has a file of that name.")
+    return shared_notes
+
+
+def _fingerprint(path: Path) -> tuple[str, int, str]:
+    """A file's name, size and a hash of 64 KiB from its middle: equal for a copy, unequal for another song's stem
+    of the same name (whose size may match: uncompressed exports of equal length)."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        f.seek(size // 2)
+        return path.name, size, hashlib.sha1(f.read(1 << 16)).hexdigest()
 
 
 def distinct_labels(sources: Sequence[SongSource]) -> list[SongSource]:
@@ -482,6 +507,8 @@ LEFT_OUT_AS_COPIES = "left_out_as_copies"
 UNSURE_ROLES = "unsure_roles"
 #: The provenance key naming, per song, the export doctor's warnings about its files, learned as they are.
 EXPORT_WARNINGS = "export_warnings"
+#: The provenance key listing, per two songs that share most of their files byte for byte, a note saying so.
+SHARED_FILES = "songs_sharing_files"
 #: The provenance key listing the songs where no two roles play together: the profile learned nothing from them.
 SONGS_WITHOUT_PAIRS = "songs_without_pairs"
 
@@ -498,7 +525,7 @@ def fit_profile(songs: Sequence[SongSource | str | os.PathLike], name: str, meth
     from model.advice.tonal import TonalProfile, fit_tonal_shapes, tonal_bands_hz
 
     sources = [s if isinstance(s, SongSource) else SongSource(Path(s).name, (str(s),)) for s in songs]
-    check_songs(sources)
+    shared = check_songs(sources)
     sources = distinct_labels(sources)
     measured, shapes, leads, left_out, unsure, warned = [], [], {}, {}, {}, {}
     for i, song in enumerate(sources):
@@ -526,6 +553,8 @@ def fit_profile(songs: Sequence[SongSource | str | os.PathLike], name: str, meth
         profile["provenance"][UNSURE_ROLES] = unsure
     if warned:
         profile["provenance"][EXPORT_WARNINGS] = warned
+    if shared:
+        profile["provenance"][SHARED_FILES] = shared
     tonal = TonalProfile(name, fit_tonal_shapes(shapes, tonal_bands_hz()), {
         "songs": [s.label for s in sources],
         "shape": "third-octave band level minus the role's K-weighted level, whole song, the song's own gains",

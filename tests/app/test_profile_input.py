@@ -30,10 +30,20 @@ def refused(out, *words):
     return lines[0]
 
 
+def another_song(folder: Path) -> Path:
+    """A second song: the demo's stems 1 dB down (a plain copy is the same song given twice, which fit refuses)."""
+    import soundfile as sf
+
+    folder.mkdir()
+    for f in sorted(DEMO_DIR.glob("*.flac")):
+        audio, rate = sf.read(f, always_2d=True)
+        sf.write(folder / f.name, audio * 10 ** (-1 / 20), rate)
+    return folder
+
+
 @pytest.fixture()
 def second_song(tmp_path):
-    """A second song: a copy of the demo in another folder."""
-    return Path(shutil.copytree(DEMO_DIR, tmp_path / "song2"))
+    return another_song(tmp_path / "song2")
 
 
 @pytest.fixture()
@@ -106,6 +116,22 @@ def test_every_song_is_checked_before_any_is_measured(tmp_path, fit):
     assert not out_file.exists()
 
 
+def test_a_copy_of_a_song_is_the_same_song_given_twice(tmp_path, fit):
+    """A copy of a song's folder is refused (only the same path given twice was); a folder sharing most of its
+    files byte for byte with another (one stem re-exported) fits, and the fit says so (it said nothing)."""
+    copy = Path(shutil.copytree(DEMO_DIR, tmp_path / "copy"))
+    refused(fit(DEMO_DIR, copy, "--out", tmp_path / "p.json"), "copy holds copies of", "the same song given twice")
+    import soundfile as sf
+
+    bass, rate = sf.read(copy / "04 Bass DI.flac", always_2d=True)
+    sf.write(copy / "04 Bass DI.flac", bass * 0.5, rate)       # the bass re-exported 6 dB down
+    out = fit(DEMO_DIR, copy, "--out", tmp_path / "p.json")
+    assert out.returncode == 0, out.stderr
+    said = "copy and demo share 6 of their files byte for byte (the same song twice?)"
+    assert said in out.stdout and json.loads((tmp_path / "p.json").read_text())["provenance"][
+        "songs_sharing_files"] == [said]
+
+
 def test_good_songs_still_fit(tmp_path, fit, second_song):
     out_file = tmp_path / "p.json"
     out = fit(DEMO_DIR, second_song, "--role", "07 Keys Pad.flac=bass", "--out", out_file)
@@ -115,15 +141,15 @@ def test_good_songs_still_fit(tmp_path, fit, second_song):
 
 def test_a_song_of_one_role_is_said_to_teach_nothing(tmp_path, fit):
     """A folder holding only the lead vocal fits (the demo carries the profile), and the summary says so."""
-    one = tmp_path / "one"
-    one.mkdir()
-    shutil.copy(DEMO_DIR / "05 Lead Vox.flac", one)
+    one = another_song(tmp_path / "one")   # another song's lead vocal alone
+    for f in one.iterdir():
+        if f.name != "05 Lead Vox.flac":
+            f.unlink()
     out = fit(DEMO_DIR, one, "--out", tmp_path / "p.json")
     assert out.returncode == 0, out.stderr
     assert "learned nothing from one: no two roles play together in it (check the roles" in out.stdout
     assert json.loads((tmp_path / "p.json").read_text())["provenance"]["songs_without_pairs"] == ["one"]
-    assert "learned nothing" not in fit(DEMO_DIR, Path(shutil.copytree(DEMO_DIR, tmp_path / "two")),
-                                        "--out", tmp_path / "q.json").stdout
+    assert "learned nothing" not in fit(DEMO_DIR, another_song(tmp_path / "two"), "--out", tmp_path / "q.json").stdout
 
 
 def electronic():

@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QPoint
 
@@ -303,11 +304,13 @@ def test_the_advice_says_when_another_profile_would_not_back_a_confident_verdict
 
 
 def learn_from(qtbot, window, tmp_path, second) -> list:
-    """Learn "mine" from two songs of the copies tests' stems, the second as ``second`` makes it; what Learn said."""
+    """Learn "mine" from two songs of the copies tests' stems, the second (1 dB down: a copy would be the same song
+    given twice) as ``second`` makes it; what Learn said."""
     from tests.model.test_copies import stems, write
 
     parts = stems()
-    folders = [write(tmp_path / "song0", parts), write(tmp_path / "song1", second(parts))]
+    other = {name: x * np.float32(10 ** (-1 / 20)) for name, x in parts.items()}
+    folders = [write(tmp_path / "song0", parts), write(tmp_path / "song1", second(other))]
     reports = []
     window.controller.error.connect(reports.append)
     with qtbot.waitSignal(window.controller.profile_learned, timeout=60000):
