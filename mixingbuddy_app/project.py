@@ -743,7 +743,7 @@ class MixProject:
         """(measured?, the pair offset with role gains out (None where the two never play together), whether it is
         read through a third role)."""
         if self.anchor is None or role == self.anchor:
-            return False, None
+            return False, None, False
         anchor = self._track_key(self.anchor_track, gains) if self.anchor_track else self.role_key(self.anchor, gains)
         anchor_role = None if self.anchor_track else self.anchor
         for indirect in (False, True):

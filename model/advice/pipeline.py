@@ -385,9 +385,9 @@ def _window_backing(song: SongVerdict, verdicts: Sequence[WindowVerdict], primar
 
 
 def _agreeing(agreeing: int, counted: int, kind: str = "", where: str = "") -> str:
-    """'3 of 4{kind} windows{where} agree', or of a single window 'the one{kind} window{where} agrees'."""
+    """'3 of 4{kind} windows{where} agree', or of a single window '1{kind} window{where} agrees'."""
     if counted == 1:
-        return f"the one{kind} window{where} {'agrees' if agreeing else 'disagrees'}"
+        return f"1{kind} window{where} {'agrees' if agreeing else 'disagrees'}"
     return f"{agreeing} of {counted}{kind} windows{where} agree"
 
 
