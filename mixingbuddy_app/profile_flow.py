@@ -72,11 +72,6 @@ class FitProfileJob(PoolJob):
                                      cancel=self.token)
             self.token.raise_if_cancelled()   # cancelled during the last song: nothing is written
             write_profile(profile, self.out)
-            left_out = profile["provenance"].get(LEFT_OUT_AS_COPIES, {})
-            unsure = profile["provenance"].get(UNSURE_ROLES, {})
-            empty = profile["provenance"].get(SONGS_WITHOUT_PAIRS, [])
-            warned = profile["provenance"].get(EXPORT_WARNINGS, {})
-            shared = profile["provenance"].get(SHARED_FILES, [])
         except Cancelled:
             self.fail(cancelled_report("Learn a profile"))
             return
@@ -89,7 +84,7 @@ class FitProfileJob(PoolJob):
         except Exception as exc:  # never let a bad song take the window down
             self.fail(ErrorReport.from_exception(exc, "Learn a profile"))
             return
-        self.emit("finished", (self.name, self.out, left_out, unsure, empty, warned, shared))
+        self.emit("finished", (self.name, self.out, profile["provenance"]))
 
 
 class ProfileMixin:
@@ -168,7 +163,10 @@ class ProfileMixin:
         return current
 
     def _on_learned(self, job_id: int, result) -> None:
-        name, path, left_out, unsure, empty, warned, shared = result
+        name, path, provenance = result
+        left_out, unsure = provenance.get(LEFT_OUT_AS_COPIES, {}), provenance.get(UNSURE_ROLES, {})
+        warned, shared = provenance.get(EXPORT_WARNINGS, {}), provenance.get(SHARED_FILES, [])
+        empty = provenance.get(SONGS_WITHOUT_PAIRS, [])
         if not self._finish_learning(job_id, f"Learned the profile '{name}' ({path}); the next critique judges "
                                              f"against it."):
             return

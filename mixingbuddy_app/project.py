@@ -348,20 +348,26 @@ class MixProject:
         """Mute or unmute tracks, one undo step. A mute the app makes itself (``by_hand`` False: a copy of
         other stems found on load) is no step: it holds in every state Undo and Redo can go back to, so they
         never unmute what the app said it muted."""
-        self._set_flag(self.muted, "mute" if on else "unmute", track_ids, on, by_hand)
+        self._set_flag("muted", "mute" if on else "unmute", track_ids, on, by_hand)
 
     def set_soloed(self, track_ids: str | Iterable[str], on: bool) -> None:
-        self._set_flag(self.soloed, "solo" if on else "unsolo", track_ids, on, True)
+        self._set_flag("soloed", "solo" if on else "unsolo", track_ids, on, True)
 
-    def _set_flag(self, flags: set[str], verb: str, track_ids: str | Iterable[str], on: bool, by_hand: bool) -> None:
+    def _set_flag(self, which: str, verb: str, track_ids: str | Iterable[str], on: bool, by_hand: bool) -> None:
+        """Set tracks in or out of ``which`` ("muted" or "soloed": the attribute here and in a MixState)."""
+        flags: set[str] = getattr(self, which)
         ids = [track_ids] if isinstance(track_ids, str) else list(track_ids)
         changed = [i for i in ids if on != (i in flags)]
         if not changed:
             return
         if by_hand:
             self._push_undo(f"{verb} of {listed([self._track_name(i) for i in changed], 2)}", None)
-        else:
-            self._amend_history(flags is self.muted, set(changed), on)
+        else:   # in every state Undo and Redo hold as well
+            def amend(state: MixState) -> MixState:
+                held = getattr(state, which)
+                return replace(state, **{which: held | set(changed) if on else held - set(changed)})
+            for stack in (self._undo, self._redo):
+                stack[:] = [(label, amend(state)) for label, state in stack]
         (flags.update if on else flags.difference_update)(changed)
         self._bump()
 
@@ -371,24 +377,15 @@ class MixProject:
         except (AttributeError, KeyError):
             return track_id
 
-    def _amend_history(self, mutes: bool, ids: set[str], on: bool) -> None:
-        """Set ``ids``' mute (``mutes``) or solo in every state Undo and Redo hold."""
-        def amend(state: MixState) -> MixState:
-            flags = state.muted if mutes else state.soloed
-            flags = flags | ids if on else flags - ids
-            return replace(state, muted=flags) if mutes else replace(state, soloed=flags)
-        for stack in (self._undo, self._redo):
-            stack[:] = [(label, amend(state)) for label, state in stack]
-
     def _restore(self, state: MixState) -> None:
         self.track_db = dict(state.gains.track_db)
         self.role_db = {r: 0.0 for r in ROLES} | dict(state.gains.role_db)
         self.muted, self.soloed = set(state.muted), set(state.soloed)
-        if self.tracks is not None:
-            ids = set(self.track_ids)                                   # only tracks still loaded
-            self.track_db = {i: self.track_db.get(i, 0.0) for i in self.track_ids}
-            self.muted &= ids
-            self.soloed &= ids
+        if self.tracks is not None:   # only tracks still loaded
+            ids = self.track_ids
+            self.track_db = {i: self.track_db.get(i, 0.0) for i in ids}
+            self.muted &= set(ids)
+            self.soloed &= set(ids)
         self._bump()
 
     def can_undo(self) -> bool:

@@ -317,8 +317,7 @@ def headline(song: SongVerdict, verdicts: Sequence[WindowVerdict], anchor: str
     if primary is None and not song.abstained and not song.suggestions and judged == ["other"]:
         # only the other instruments were judged, and they sit well: that is no well-balanced mix
         unjudged = [p.role for p in song.pairs if p.reason and p.role != "other"]
-        text = (f"Against the {anchor}, {Party.role('other').words} "
-                f"{'seem to sit' if song.confidence < TENTATIVE_BELOW else 'sit'} well"
+        text = (f"Against the {anchor}, {sit_well_claim(['other'], song.confidence < TENTATIVE_BELOW)}"
                 + (f"; the {stems_phrase(unjudged)} could not be judged (the notes say why)." if unjudged else "."))
         return text, _pair_backing(song, "other", anchor, fallback), ()
     if primary is None and not song.abstained and song.suggestions:  # only a secondary role (other) is off

@@ -75,13 +75,14 @@ def suggestion_sentence(s: RoleGain, tentative: bool = False) -> str:
 
 
 def sit_well_claim(sit_well: Sequence[str], tentative: bool = False) -> str:
-    """"the drums and bass sit well", "the bass sits well": the judged main roles that are in band.
+    """"the drums and bass sit well", "the bass sits well", "the other instruments sit well": judged roles that
+    are in band.
 
     ``tentative`` (a balanced verdict below 50 %) words it as a guess: "the drums and bass seem to sit well".
     """
     single = len(sit_well) == 1 and stem_grammar(sit_well[0])["be"] == "is"
     verb = ("seems to sit" if single else "seem to sit") if tentative else ("sits" if single else "sit")
-    return f"the {stems_phrase(list(sit_well))} {verb} well"
+    return f"the {stems_phrase(['other instruments' if r == 'other' else r for r in sit_well])} {verb} well"
 
 
 def balanced_but_sentence(anchor: str, sit_well: Sequence[str], s: RoleGain, confidence: float = 1.0) -> str:
