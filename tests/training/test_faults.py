@@ -34,9 +34,10 @@ def _args(data, out, resume=False, sets=SETS):
                               resume=resume, quiet=True)
 
 
-def _weights(run: Path) -> dict:
-    tensors = load_file(str(run / "projector.safetensors"))
-    tensors.update({f"adapter.{k}": v for k, v in load_file(str(run / "adapter" / "adapter_model.safetensors")).items()})
+def _weights(folder: Path) -> dict:
+    """The trained tensors of the checkpoint in ``folder`` (a run, or one of its step folders)."""
+    tensors = load_file(str(folder / "projector.safetensors"))
+    tensors.update({f"adapter.{k}": v for k, v in load_file(str(folder / "adapter" / "adapter_model.safetensors")).items()})
     return tensors
 
 
@@ -128,8 +129,11 @@ def test_sigkill_then_resume_continues_from_the_last_complete_save(synth_data, t
     assert proc.returncode == -signal.SIGKILL
     step = _state_step(run)
     assert 1 <= step < 4, "killed before the end"
-    assert verify_checkpoint(run / "checkpoints" / f"step-{step:06d}")["step"] == step
-    killed_at = _weights(run)
+    saved = run / "checkpoints" / f"step-{step:06d}"
+    assert verify_checkpoint(saved)["step"] == step
+    # The kill may land while the step is being published into RUN itself (RUN then has no manifest and
+    # the resume publishes again); the step folder is the complete save either way.
+    killed_at = _weights(saved)
     assert cli.main(["train", "--preset", "tiny-cpu", "--data", str(synth_data), "--out", str(run), "--resume",
                      "--quiet", *sum((["--set", s] for s in sets), [])]) == 0
     assert _assert_intact(run, 4) == []
