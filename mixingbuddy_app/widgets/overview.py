@@ -7,8 +7,8 @@ import os
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
 import numpy as np  # noqa: E402
-from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtGui import QColor, QFontMetrics  # noqa: E402
+from PySide6.QtCore import QEvent, QObject, Qt  # noqa: E402
+from PySide6.QtGui import QColor, QFont, QFontMetrics  # noqa: E402
 from PySide6.QtWidgets import QVBoxLayout, QWidget  # noqa: E402
 
 import pyqtgraph as pg  # noqa: E402
@@ -43,6 +43,49 @@ def adopt_menus(widget: QWidget, plot_item: pg.PlotItem | None = None) -> None:
     for m in getattr(pi, "subMenus", []) or []:
         if m.parent() is None:
             m.setParent(widget, m.windowFlags())
+
+
+class FittedTitle(QObject):
+    """A plot's one-line title, elided to the width the plot has (in the middle, so both ends stay readable).
+
+    pyqtgraph makes a title's text width the plot's minimum width, and a PlotWidget narrower than its plot cuts
+    the plot off on the right: at 1024 px the masking map's title hid its colour bar's scale.
+    """
+
+    def __init__(self, plot: pg.PlotWidget, color: str, points: float) -> None:
+        super().__init__(plot)
+        self.plot, self.color, self.points = plot, color, points
+        self.text: str | None = None
+        self.shown: str | None = None
+        plot.installEventFilter(self)                            # the widget resized
+        plot.getPlotItem().getViewBox().sigResized.connect(self._fit)   # the plot laid out again
+
+    def set(self, text: str | None) -> None:
+        """Show ``text`` (None: no title)."""
+        self.text = text
+        self._fit()
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            self._fit()
+        return False
+
+    def _fit(self, *_args) -> None:
+        item = self.plot.getPlotItem()
+        if self.text is None:
+            self.shown = None
+            item.setTitle(None)
+            return
+        beside = item.width() - item.getViewBox().width()   # axes and anything else beside the view box
+        room = max(40, int(self.plot.width() - beside - 8))
+        font = QFont(self.plot.font())
+        font.setPointSizeF(self.points)
+        shown = QFontMetrics(font).elidedText(self.text, Qt.TextElideMode.ElideMiddle, room)
+        if shown != self.shown or not item.titleLabel.isVisible():
+            self.shown = shown
+            item.setTitle(shown, color=self.color, size=f"{self.points:g}pt")
+            item.setGeometry(self.plot.range)   # laid out again now: a shorter title may let the plot fit the view
+            self.plot.setToolTip(self.text if shown != self.text else "")
 
 
 def _plot(height: int | None = None) -> pg.PlotWidget:

@@ -22,13 +22,18 @@ from model.advice.spectrum import nested_pair
 from model.advice.tonal import not_compared_text, within_band_text
 from model.advice.wording import hz, nominal_hz
 
-from mixingbuddy_app.widgets.overview import adopt_menus
+from mixingbuddy_app.widgets.overview import FittedTitle, adopt_menus
 
 BACKGROUND = "#1b1e23"
 #: Depth colours (dB the maskee sits under the masker): clear (blue) .. level (grey) .. masked by the margin
 #: (amber) .. buried (red).
 DEPTH_STOPS = ((-12.0, "#2b5c8a"), (0.0, "#3a3d42"), (6.0, "#e0b341"), (18.0, "#ff4a3d"))
 DEPTH_LEVELS = (DEPTH_STOPS[0][0], DEPTH_STOPS[-1][0])
+#: The masking map's least width: its axes and colour bar take about 130 px, the map itself keeps the rest.
+MAP_MIN_W = 210
+#: Steps of the masking map's time labels (s); the shortest that leaves TIME_LABEL_PX per label is used.
+TIME_STEPS_S = (5, 10, 20, 30, 60, 120, 300, 600, 1200)
+TIME_LABEL_PX = 45
 HZ_TICKS = (31.5, 63, 125, 250, 500, 1000, 2000, 4000, 8000, 16000)
 #: The frequency labels always shown; the others (HZ_TICKS) are labelled only when the plot is wide enough.
 HZ_MAJOR = (63, 250, 1000, 4000, 16000)
@@ -189,12 +194,14 @@ class MaskingView(SpectralView):
         self.plot.setLabel("bottom", "time (s)")
         self.plot.setLabel("left", "band (Hz)")
         self.plot.showGrid(x=False, y=False)
+        self.title = FittedTitle(self.plot, "#dddddd", 10)
         self.image = pg.ImageItem(axisOrder="col-major")
         self.plot.addItem(self.image)
         self.colour_map = pg.ColorMap([(v - DEPTH_LEVELS[0]) / (DEPTH_LEVELS[1] - DEPTH_LEVELS[0])
                                        for v, _ in DEPTH_STOPS], [c for _, c in DEPTH_STOPS])
         self.colour_bar = pg.ColorBarItem(values=DEPTH_LEVELS, colorMap=self.colour_map, interactive=False,
-                                          label="dB under the masker")
+                                          label="dB under the masker", width=14)   # narrow: room for the map
+        self.plot.getPlotItem().getViewBox().sigResized.connect(self._space_time_ticks)
         adopt_menus(self.plot, self.colour_bar)
         self.colour_bar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
         self.regions: list[QGraphicsRectItem] = []
@@ -211,6 +218,7 @@ class MaskingView(SpectralView):
         split.setStretchFactor(1, 2)
         split.setSizes([600, 400])   # the list gets two fifths of the width (its words wrap), the map the rest
         self.findings.setMinimumWidth(160)
+        self.plot.setMinimumWidth(MAP_MIN_W)
         self.split = split
         self.layout_.addWidget(split, 1)
         self.pair: tuple[str, str] | None = None
@@ -233,7 +241,7 @@ class MaskingView(SpectralView):
             item.showAxis(axis, shown)
         self.colour_bar.setVisible(shown)
         if not shown:
-            self.plot.setTitle(None)
+            self.title.set(None)
 
     def _body(self) -> QWidget:
         return self.split
@@ -288,6 +296,16 @@ class MaskingView(SpectralView):
             item.setToolTip("Click to loop this stretch")
             self.findings.addItem(item)
 
+    def _space_time_ticks(self, *_args) -> None:
+        """Time labels far enough apart to read at the map's width (pyqtgraph's own run together when narrow)."""
+        seconds = self.image.mapRectToParent(self.image.boundingRect()).width() if self.depth is not None else 0.0
+        width_px = self.plot.getPlotItem().getViewBox().width()
+        if seconds <= 0 or width_px <= 0:
+            return
+        fits = [s for s in TIME_STEPS_S if seconds / s <= max(1.0, width_px / TIME_LABEL_PX)]
+        step = fits[0] if fits else TIME_STEPS_S[-1]
+        self.plot.getAxis("bottom").setTickSpacing(step, step / 2)
+
     def show_pair(self, masker: str, maskee: str) -> None:
         """Draw the map of ``maskee`` under ``masker`` (role names or track ids) and outline that pair's findings.
 
@@ -328,11 +346,11 @@ class MaskingView(SpectralView):
         self.image.setImage(self.depth, levels=DEPTH_LEVELS, autoLevels=False)
         self._show_frame(True)
         self.image.setRect(QRectF(frames.start_s - hop / 2, -0.5, frames.frames * hop, len(frames.bands)))
+        self._space_time_ticks()
         for f in source.masking:
             if (f.masker, f.maskee) == self.pair:
                 self.regions.append(self._outline(f))
-        self.plot.setTitle(f"{self.maskee.currentText()} under {self.masker.currentText()}", color="#dddddd",
-                           size="10pt")
+        self.title.set(f"{self.maskee.currentText()} under {self.masker.currentText()}")
         self._show_status()
 
     def _on_pair_masking(self, result) -> None:

@@ -299,3 +299,30 @@ def test_a_pair_that_cannot_be_analysed_says_so_once(qtbot, demo_window):
     assert got.args == [None] and view.pair is None and view._wanted is None
     assert len(reports) == 1 and "No audible track has the role 'bass'" in reports[0].message
     assert "could not be analysed" in view.status.text()
+
+
+def test_a_narrow_masking_map_keeps_its_colour_scale_and_readable_time_labels(qtbot, demo_window):
+    """pyqtgraph makes a title's width the plot's least width, and a plot wider than its widget is cut off on the
+    right: at 1024 px the colour bar lost its scale. The title is elided instead (the whole of it in the tooltip),
+    and the time labels step far enough apart to read."""
+    w = demo_window
+    view = w.masking_view
+    open_view(qtbot, w, view)
+    w.resize(1, 1)                        # the smallest window, and the map's list at its widest
+    view.split.setSizes([1, 10_000])
+    for _ in range(3):
+        QApplication.processEvents()
+    item = view.plot.getPlotItem()
+    scale = view.colour_bar.axis
+    assert item.geometry().width() <= view.plot.width() + 0.5
+    assert view.colour_bar.mapRectToScene(scale.boundingRect()).right() <= view.plot.width() + 0.5
+    full = f"{view.maskee.currentText()} under {view.masker.currentText()}"
+    assert "…" in item.titleLabel.text and view.plot.toolTip() == full
+    step = view.plot.getAxis("bottom")._tickSpacing[0][0]
+    seconds = view.image.mapRectToParent(view.image.boundingRect()).width()
+    assert seconds / step <= item.getViewBox().width() / 45
+    w.resize(1600, 1000)                  # room again: the whole title, no tooltip
+    view.split.setSizes([10_000, 1])
+    for _ in range(3):
+        QApplication.processEvents()
+    assert item.titleLabel.text == full and view.plot.toolTip() == ""
