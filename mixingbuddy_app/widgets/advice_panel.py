@@ -15,7 +15,7 @@ from model.advice.report import CATEGORY_WORDS, TENTATIVE_BELOW, suggestion_acti
 from model.advice.types import advice_sentence
 from model.audio.findings import listed
 
-from mixingbuddy_app.widgets.out_of_date import fader
+from mixingbuddy_app.widgets.out_of_date import STALE_COLOUR, fader
 
 SEVERITY_COLOURS = {"error": "#ff8a80", "warning": "#ffd479", "info": "#a9d1ff", "failed": "#ff8a80"}
 #: Where a findings row keeps the ids of the files its fix mutes (Finding.mutes).
@@ -336,7 +336,7 @@ class AdvicePanel(QFrame):
             self.recheck.setText("")
             self.recheck.setVisible(False)
         why = c.advice_out_of_date()
-        self.stale.setText(f"<span style='color:#ffd479'><b>Out of date:</b> {html.escape(why, quote=False)}. "
+        self.stale.setText(f"<span style='color:{STALE_COLOUR}'><b>Out of date:</b> {html.escape(why, quote=False)}. "
                            "Critique again (Ctrl+Return).</span>" if why else "")
         self.stale.setVisible(bool(why))
         for fade in self._fades:

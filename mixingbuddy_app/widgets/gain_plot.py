@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
 import numpy as np  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QVBoxLayout, QWidget  # noqa: E402
 
 import pyqtgraph as pg  # noqa: E402
@@ -14,8 +15,8 @@ import pyqtgraph as pg  # noqa: E402
 from model.advice.report import not_judged  # noqa: E402
 from model.audio.roles import ROLES  # noqa: E402
 
-from mixingbuddy_app.widgets.out_of_date import on_out_of_date_change  # noqa: E402
-from mixingbuddy_app.widgets.overview import DIRECTION_COLOURS, adopt_menus  # noqa: E402
+from mixingbuddy_app.widgets.out_of_date import STALE_COLOUR, on_out_of_date_change  # noqa: E402
+from mixingbuddy_app.widgets.overview import DIRECTION_COLOURS, FittedTitle, adopt_menus  # noqa: E402
 
 Y_LIMIT = 13.0       # the least the chart shows either side of 0 dB; it grows to fit a label that would not fit
 X_MARGIN = 0.6       # the least the chart shows beside the first and the last bar
@@ -46,6 +47,7 @@ class GainPlot(QWidget):
         pi.getAxis("left").setTextPen("#aaa")
         pi.getAxis("bottom").setTextPen("#ddd")
         pi.showGrid(y=True, alpha=0.15)
+        self.title = FittedTitle(self.plot, "#b9c3ce", 9, Qt.TextElideMode.ElideRight)
         self._title(False)
         self.plot.setToolTip("Bar: the suggested change in dB (fainter: not the headline) · whisker: its range · "
                              "◆: the role gain now · ⚓: the anchor · not judged: the critique could not judge "
@@ -84,9 +86,10 @@ class GainPlot(QWidget):
         on_out_of_date_change(controller, self._show_out_of_date)
 
     def _title(self, out_of_date: bool) -> None:
-        note = " <span style='color:#ffd479'>(out of date: Critique again)</span>" if out_of_date else ""
-        self.plot.getPlotItem().setTitle(f"<span style='color:#b9c3ce; font-size:9pt'>Suggested change per role"
-                                         f"</span>{note}")
+        if out_of_date:   # said first, so that a title cut short for a narrow plot still says it
+            self.title.set("Out of date (Critique again): suggested change per role", STALE_COLOUR)
+        else:
+            self.title.set("Suggested change per role")
 
     def _show_out_of_date(self, stale: bool) -> None:
         """The bars of a critique that no longer describes the mix fade, and the title says so."""

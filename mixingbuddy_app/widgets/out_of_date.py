@@ -6,6 +6,9 @@ from typing import Callable
 
 from PySide6.QtWidgets import QGraphicsOpacityEffect, QWidget
 
+#: What says a critique is out of date is written in the warning amber.
+STALE_COLOUR = "#ffd479"
+
 
 def on_out_of_date_change(controller, show: Callable[[bool], None]) -> None:
     """Call ``show(out_of_date)`` whenever the critique may have gone out of date or become current again."""

@@ -46,23 +46,26 @@ def adopt_menus(widget: QWidget, plot_item: pg.PlotItem | None = None) -> None:
 
 
 class FittedTitle(QObject):
-    """A plot's one-line title, elided to the width the plot has (in the middle, so both ends stay readable).
+    """A plot's one-line title, elided to the width the plot has (whole in the title's tooltip).
 
     pyqtgraph makes a title's text width the plot's minimum width, and a PlotWidget narrower than its plot cuts
     the plot off on the right: at 1024 px the masking map's title hid its colour bar's scale.
     """
 
-    def __init__(self, plot: pg.PlotWidget, color: str, points: float) -> None:
+    def __init__(self, plot: pg.PlotWidget, color: str, points: float,
+                 elide: Qt.TextElideMode = Qt.TextElideMode.ElideMiddle) -> None:
         super().__init__(plot)
-        self.plot, self.color, self.points = plot, color, points
+        self.plot, self.color, self.points, self.elide = plot, color, points, elide
         self.text: str | None = None
+        self.shown_color = color
         self.shown: str | None = None
         plot.installEventFilter(self)                            # the widget resized
         plot.getPlotItem().getViewBox().sigResized.connect(self._fit)   # the plot laid out again
 
-    def set(self, text: str | None) -> None:
-        """Show ``text`` (None: no title)."""
-        self.text = text
+    def set(self, text: str | None, color: str | None = None) -> None:
+        """Show ``text`` (None: no title), in ``color`` (default: the title's own)."""
+        self.text, self.shown_color = text, color or self.color
+        self.shown = None
         self._fit()
 
     def eventFilter(self, watched, event) -> bool:
@@ -80,12 +83,12 @@ class FittedTitle(QObject):
         room = max(40, int(self.plot.width() - beside - 8))
         font = QFont(self.plot.font())
         font.setPointSizeF(self.points)
-        shown = QFontMetrics(font).elidedText(self.text, Qt.TextElideMode.ElideMiddle, room)
+        shown = QFontMetrics(font).elidedText(self.text, self.elide, room)
         if shown != self.shown or not item.titleLabel.isVisible():
             self.shown = shown
-            item.setTitle(shown, color=self.color, size=f"{self.points:g}pt")
+            item.setTitle(shown, color=self.shown_color, size=f"{self.points:g}pt")
             item.setGeometry(self.plot.range)   # laid out again now: a shorter title may let the plot fit the view
-            self.plot.setToolTip(self.text if shown != self.text else "")
+            item.titleLabel.setToolTip(self.text if shown != self.text else "")   # the plot keeps its own
 
 
 def _plot(height: int | None = None) -> pg.PlotWidget:

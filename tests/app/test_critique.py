@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from PySide6.QtWidgets import QApplication
 
 from model.errors import ModelRuntimeError
 from model.extras import missing_modules
@@ -59,6 +60,24 @@ def test_the_chart_says_which_role_the_song_has_no_track_of(qtbot, make_window, 
     assert w.gain_plot.role_labels() == ["vocals ⚓", "drums", "bass", "other (absent)"]
 
 
+def test_at_the_smallest_window_an_out_of_date_chart_says_so_first_and_stays_inside_its_widget(
+        qtbot, make_window, stems):
+    """pyqtgraph makes a title's width the plot's least width, and a plot wider than its widget is cut off on the
+    right (the out-of-date title once hid the last role's bar). The title is cut short instead, its news first."""
+    w = make_window(StubAdvisor([("vocals", "quiet")]))
+    c = load(qtbot, w, stems)
+    critique(qtbot, w)
+    w.resize(1, 1)
+    c.set_region((1.0, 4.0))
+    for _ in range(3):
+        QApplication.processEvents()
+    plot = w.gain_plot.plot
+    item = plot.getPlotItem()
+    assert item.titleLabel.text.startswith("Out of date")
+    assert item.geometry().width() <= plot.width() + 0.5
+    assert item.titleLabel.toolTip() in ("", "Out of date (Critique again): suggested change per role")
+
+
 def test_a_new_span_says_the_critique_judged_another_and_greys_apply_at_once(qtbot, make_window, stems):
     w = make_window(StubAdvisor([("vocals", "quiet")]))
     c = load(qtbot, w, stems)
@@ -69,13 +88,13 @@ def test_a_new_span_says_the_critique_judged_another_and_greys_apply_at_once(qtb
     assert not w.apply_action.isEnabled() and not w.advice.apply_buttons["vocals"].isEnabled()
     assert "this critique judged 0:01.0–0:04.0; the span changed since" in w.advice.stale.text()
     assert not w.advice.stale.isHidden() and w.advice.sentence.graphicsEffect().isEnabled()   # the headline fades
-    assert "out of date" in w.gain_plot.plot.getPlotItem().titleLabel.text and w.gain_plot.bars.opacity() < 1
+    assert "out of date" in w.gain_plot.plot.getPlotItem().titleLabel.text.lower() and w.gain_plot.bars.opacity() < 1
     assert w.overview.timeline.graphicsEffect().isEnabled()                  # the window verdicts fade too
     c.set_region(None)
     assert "this critique judged 0:01.0–0:04.0" in w.advice.stale.text()
     critique(qtbot, w)
     assert w.advice.stale.isHidden() and not w.advice.sentence.graphicsEffect().isEnabled()
-    assert "out of date" not in w.gain_plot.plot.getPlotItem().titleLabel.text and w.gain_plot.bars.opacity() == 1
+    assert "out of date" not in w.gain_plot.plot.getPlotItem().titleLabel.text.lower() and w.gain_plot.bars.opacity() == 1
     assert not w.overview.timeline.graphicsEffect().isEnabled()
     c.set_track_gain("01 Lead Vox.wav", -3.0)
     text = w.advice.stale.text()

@@ -291,7 +291,7 @@ def test_the_advice_says_when_another_profile_would_not_back_a_confident_verdict
     choose(w, "electronic")
     assert not w.apply_action.isEnabled() and not apply.isEnabled() and w.controller.apply() is None
     assert "this critique used the pop-rock profile; the next one uses electronic" in w.advice.stale.text()
-    assert "out of date" in w.gain_plot.plot.getPlotItem().titleLabel.text
+    assert "out of date" in w.gain_plot.plot.getPlotItem().titleLabel.text.lower()
     assert w.controller.project.role_db["drums"] == 0.0
     choose(w, "pop-rock")
     assert w.apply_action.isEnabled() and apply.isEnabled() and w.advice.stale.isHidden()

@@ -317,7 +317,7 @@ def test_a_narrow_masking_map_keeps_its_colour_scale_and_readable_time_labels(qt
     assert item.geometry().width() <= view.plot.width() + 0.5
     assert view.colour_bar.mapRectToScene(scale.boundingRect()).right() <= view.plot.width() + 0.5
     full = f"{view.maskee.currentText()} under {view.masker.currentText()}"
-    assert "…" in item.titleLabel.text and view.plot.toolTip() == full
+    assert "…" in item.titleLabel.text and item.titleLabel.toolTip() == full
     step = view.plot.getAxis("bottom")._tickSpacing[0][0]
     seconds = view.image.mapRectToParent(view.image.boundingRect()).width()
     assert seconds / step <= item.getViewBox().width() / 45
@@ -325,4 +325,4 @@ def test_a_narrow_masking_map_keeps_its_colour_scale_and_readable_time_labels(qt
     view.split.setSizes([10_000, 1])
     for _ in range(3):
         QApplication.processEvents()
-    assert item.titleLabel.text == full and view.plot.toolTip() == ""
+    assert item.titleLabel.text == full and item.titleLabel.toolTip() == ""
