@@ -11,10 +11,13 @@ song's lead vocal track instead of the vocals role (leave-one-song-out electroni
 It also counts how often a confident suggestion carries the note that the other profile of the run does not
 back it ("sure & wrong / right: other profile differs"). Last, the same cases at a span nobody chose, 1:30-2:30 of
 each song (electronic leave-one-song-out only; no targets): a check that the numbers do not rest on the excerpt.
+And every 60 s span of each untouched song on the 10 s grid (default anchor, electronic leave-one-song-out): how
+often a finished mix gets a confident or 6-12 dB suggestion somewhere a user may judge it, which one excerpt cannot
+show.
 
 Targets (electronic, leave-one-song-out): joint >= 90 % at +-9 dB and >= 50 % at +-4.5 dB; no untouched
-original gets a confident (>= 50 %) or a 6-12 dB suggestion; suggestions at confidence >= 80 % are right
->= 90 % of the time. Skips with a reason where ../shared/realdata is absent.
+original gets a confident (>= 50 %) or a 6-12 dB suggestion, nor does any span of the sweep; suggestions at
+confidence >= 80 % are right >= 90 % of the time. Skips with a reason where ../shared/realdata is absent.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from model.advice.profiles import BalanceProfile, combine, load_profile, song_of
 from model.audio.measure import measure_session  # noqa: E402
 from model.audio.roles import TRACK_ANCHOR, lead_vocal_of  # noqa: E402
 from model.audio.tracks import Gains, TrackSet, load_tracks  # noqa: E402
-from model.errors import RoleError  # noqa: E402
+from model.errors import InputError, RoleError  # noqa: E402
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "evr"
 EXCERPT_S = 60.0
@@ -45,6 +48,8 @@ BINS = ((0.0, 0.5), (0.5, 0.8), (0.8, 1.01))
 LEAD_RUN = "electronic (LOO), lead vocal"
 #: The span the issue's first reports used, chosen by nobody (the vocals may rest there: then the drums anchor).
 FIXED_SPAN = (90.0, 150.0)
+#: The sweep of untouched songs: a 60 s span starting every SWEEP_STEP_S seconds.
+SWEEP_STEP_S = 10.0
 
 
 def choose_excerpt(measurements) -> tuple[float, float]:
@@ -112,6 +117,26 @@ def run_song(tracks, span, advisors: dict, lead: str | None = None, lead_advisor
                      "said": None if p is None else f"{p.role} {p.direction} {p.category}",
                      "confidence": None if p is None else p.confidence,
                      "far": p is not None and p.category.startswith("very"), "noted": bool(advice.profile_note)})
+    return rows
+
+
+def sweep_untouched(tracks, advisor) -> list[dict]:
+    """The untouched song over every EXCERPT_S span on the SWEEP_STEP_S grid, default anchor: per span what was said
+    and whether it is a confident (>= 50 %) or 6-12 dB suggestion, which a finished mix should never get."""
+    rows = []
+    start = 0.0
+    while start + EXCERPT_S <= tracks.duration_s:
+        span = (start, start + EXCERPT_S)
+        try:
+            advice = critique(AdviceRequest(tracks, None, Gains(), span=span), advisor, contrast_with=())
+        except InputError as exc:          # nothing to anchor on there (an intro of pads): said, not judged
+            rows.append({"span": span, "said": f"not judged: {exc}", "bad": False})
+        else:
+            p = advice.primary
+            rows.append({"span": span, "said": None if p is None else f"{p.role} {p.direction} {p.category}",
+                         "confidence": None if p is None else p.confidence,
+                         "bad": p is not None and (p.confidence >= 0.5 or p.category.startswith("very"))})
+        start += SWEEP_STEP_S
     return rows
 
 
@@ -230,6 +255,17 @@ def main() -> int:
             span_rows += print_misses(name, run_song(tracks, None, {"electronic (LOO)": loo[name]}, loaded[name][1],
                                                      loo[name]), f"{FIXED_SPAN[0]:.0f}-{FIXED_SPAN[1]:.0f} s ")
         side_by_side(span_rows, ("electronic (LOO)", LEAD_RUN), 30)
+    print(f"\n  Every {EXCERPT_S:.0f} s span of each untouched song, every {SWEEP_STEP_S:.0f} s (default anchor, "
+          "electronic leave-one-song-out):")
+    swept = 0
+    bad: list[str] = []
+    for folder in songs:
+        rows = sweep_untouched(load_tracks([folder]).tracks, loo[folder.name])
+        mine = [r for r in rows if r["bad"]]
+        swept += len(rows)
+        bad += [folder.name] * len(mine)
+        print(f"    {folder.name:<10} {len(mine)} of {len(rows)} spans get a confident or 6-12 dB suggestion" + "".join(
+            f"\n      {r['span'][0]:.0f}-{r['span'][1]:.0f} s -> {r['said']} ({r['confidence']:.0%})" for r in mine))
     e = results["electronic (LOO)"]
     checks = [
         ("joint >= 90 % at ±9 dB", reached(e["_9.0"], 0.9), rate(e["_9.0"])),
@@ -237,6 +273,8 @@ def main() -> int:
         ("no original gets a confident or 6-12 dB suggestion", e["_bad"] == 0, f"{e['_bad']} did"),
         ("suggestions at confidence >= 80 % right >= 90 %", reached(e["_bin0.8"], 0.9, if_none=True),
          rate(e["_bin0.8"])),
+        ("no span of an untouched song gets a confident or 6-12 dB suggestion", not bad,
+         f"{len(bad)} of {swept} spans did"),
     ]
     print()
     for label, ok, measured in checks:
