@@ -260,6 +260,8 @@ def main() -> int:
     swept = 0
     bad: list[str] = []
     for folder in songs:
+        # decoded again: each profile needs every other song measured first, and all four songs at once would not
+        # fit in memory (Lithium alone is several GB as float32)
         rows = sweep_untouched(load_tracks([folder]).tracks, loo[folder.name])
         mine = [r for r in rows if r["bad"]]
         swept += len(rows)

@@ -381,11 +381,11 @@ class MixProject:
         self.track_db = dict(state.gains.track_db)
         self.role_db = {r: 0.0 for r in ROLES} | dict(state.gains.role_db)
         self.muted, self.soloed = set(state.muted), set(state.soloed)
-        if self.tracks is not None:   # only tracks still loaded
-            ids = self.track_ids
-            self.track_db = {i: self.track_db.get(i, 0.0) for i in ids}
-            self.muted &= set(ids)
-            self.soloed &= set(ids)
+        if self.tracks is not None:
+            ids = set(self.track_ids)                                   # only tracks still loaded
+            self.track_db = {i: self.track_db.get(i, 0.0) for i in self.track_ids}
+            self.muted &= ids
+            self.soloed &= ids
         self._bump()
 
     def can_undo(self) -> bool:

@@ -84,7 +84,7 @@ class FittedTitle(QObject):
         font = QFont(self.plot.font())
         font.setPointSizeF(self.points)
         shown = QFontMetrics(font).elidedText(self.text, self.elide, room)
-        if shown != self.shown or not item.titleLabel.isVisible():
+        if shown != self.shown:   # (set() forgets what was shown, so a new text is always set)
             self.shown = shown
             item.setTitle(shown, color=self.shown_color, size=f"{self.points:g}pt")
             item.setGeometry(self.plot.range)   # laid out again now: a shorter title may let the plot fit the view

@@ -298,7 +298,7 @@ class MaskingView(SpectralView):
 
     def _space_time_ticks(self, *_args) -> None:
         """Time labels far enough apart to read at the map's width (pyqtgraph's own run together when narrow)."""
-        seconds = self.image.mapRectToParent(self.image.boundingRect()).width() if self.depth is not None else 0.0
+        seconds = self.image.mapRectToParent(self.image.boundingRect()).width()   # 0 with no map drawn
         width_px = self.plot.getPlotItem().getViewBox().width()
         if seconds <= 0 or width_px <= 0:
             return
