@@ -440,7 +440,9 @@ def _other_view(alt: SongVerdict, role: str, verdicts: Sequence[WindowVerdict], 
     same = next((s for s in alt.suggestions if s.role == role), None)
     judged = any(p.role == role and not p.reason for p in alt.pairs)
     if same is None and not judged:   # it could not judge the role: its headline
-        said = headline(alt, verdicts, anchor)[0] if alt.primary is None else suggestion_sentence(alt.primary)
+        if alt.primary is not None:
+            return sentence(alt.primary)
+        said = headline(alt, verdicts, anchor)[0]
         return f"{said[0].lower()}{said[1:-1]} ({alt.confidence:.0%})"
     view = sentence(same) if same is not None else f"{sit_well_claim([role])} ({alt.confidence:.0%})"
     lead = alt.primary if alt.primary is not None and alt.primary.role != role else None

@@ -461,6 +461,21 @@ def test_the_other_profiles_view_is_first_of_the_headlines_role():
         "the drums may be a little too quiet: if so, raise them by 3 to 6 dB (29%)")
 
 
+def test_the_other_profiles_headline_is_tentative_below_half_where_it_could_not_judge_the_role():
+    """Where the other profile judged nothing of the headline's role, the note gives that profile's own lead;
+    at 31 % it said "the drums are a little too quiet. Raise them…" as if sure, unlike every other sub-50 % line."""
+    from model.advice.advisor import SongVerdict
+    from model.advice.pipeline import _other_view
+    from model.advice.types import RoleGain
+
+    drums = RoleGain("drums", "increase", "quiet", 3.0, 6.0, 4.5, 0.31)
+    assert _other_view(SongVerdict(drums, (drums,), 0.31, False), "bass", (), "vocals") == (
+        "the drums may be a little too quiet: if so, raise them by 3 to 6 dB (31%)")
+    sure = RoleGain("drums", "increase", "quiet", 3.0, 6.0, 4.5, 0.72)
+    assert _other_view(SongVerdict(sure, (sure,), 0.72, False), "bass", (), "vocals").startswith(
+        "the drums are a little too quiet")
+
+
 def test_a_reading_beside_its_band_is_printed_on_the_side_it_is_judged_on():
     """Hydrogen's drums against the lead vocal read +5.017 LU against a band ending at +5.007: flagged, yet to
     0.1 LU they printed '+5.0' inside '-1.0..+5.0'. Near an edge the reading and band get the decimals it takes."""
