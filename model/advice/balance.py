@@ -4,7 +4,8 @@ Each (role, anchor) pair is judged over the windows where both roles are active.
 d = (role LU - anchor LU) - the profile's median; d > 0 means too loud. A role is flagged when |d| reaches
 the ok threshold (3 dB); |d| >= 6 dB names the larger correction (6-12 dB) only when the advice is confident.
 Confidence is measured: the probability that the role is really off, given how far finished songs of
-the profile disagree (``flaw_probability``), no higher than the share of the pair's windows that agree;
+the profile disagree (``flaw_probability``), no higher than the share of the pair's windows that agree, and
+tentative while the pair is heard together for less than ``FIRM_TOGETHER_S``;
 "well-balanced" is as sure as its least certain judged role (``balanced_probability``).
 The same rule judges every window and the song, so the timeline, the table and the headline share one basis.
 """
@@ -40,6 +41,17 @@ GUESSED_CAP = UNCERTAIN_GUESS - 0.01
 UNGATED_CAP = 0.5
 #: A pair that never plays together is measured through a role that plays with both: indirect, so never firm.
 BRIDGED_CAP = TENTATIVE_BELOW - 0.01
+#: A pair heard together for less than this is never firm either: a profile's spread is that of whole songs, and
+#: one song's windows scatter far wider (a released song's drums-vs-vocals windows span 20 LU), so two of them do
+#: not place a song inside or outside it. Three 10 s windows; on the real-stems bench a shorter stretch gave the
+#: untouched songs' only confident suggestions ("drums far too loud" on two windows of Hydrogen's opening).
+FIRM_TOGETHER_S = 30.0
+BRIEFLY_HEARD_CAP = TENTATIVE_BELOW - 0.01
+
+
+def too_brief_to_be_firm(together_s: float) -> bool:
+    """Whether a pair heard together this long (s) can only back a tentative verdict (``FIRM_TOGETHER_S``)."""
+    return together_s < FIRM_TOGETHER_S - 1e-6
 
 
 def _normal_cdf(x: float) -> float:
@@ -114,6 +126,12 @@ class PairJudgement:
     via: tuple[str, ...] = ()  # the roles it was measured through when the two never play together
     spread_lu: float | None = None  # the profile's spread for the pair: how far finished songs sit apart
     legs: tuple[tuple[str, str, int], ...] = ()  # through ``via``: each (role, anchor) leg and its windows
+    together_s: float | None = None  # how long its windows last (None: a session saved before it was kept)
+
+    @property
+    def heard_briefly(self) -> bool:
+        """Heard together too briefly for a firm verdict (``FIRM_TOGETHER_S``)."""
+        return self.together_s is not None and not self.via and too_brief_to_be_firm(self.together_s)
 
     def to_json(self) -> dict:
         def r(x):
@@ -124,7 +142,8 @@ class PairJudgement:
                 "probability": r(self.probability), "agreement": r(self.agreement),
                 "judged": not self.reason, "reason": self.reason or None, "agreeing": self.agreeing,
                 "compared": self.compared, "via": list(self.via), "spread_lu": r(self.spread_lu),
-                "legs": [{"role": a, "anchor": b, "windows": n} for a, b, n in self.legs]}
+                "legs": [{"role": a, "anchor": b, "windows": n} for a, b, n in self.legs],
+                "together_s": r(self.together_s)}
 
     @classmethod
     def from_dict(cls, data: Mapping, suggestion: RoleGain | None) -> "PairJudgement":
@@ -306,13 +325,16 @@ class BalanceAdvisor:
             return PairJudgement(role, anchor, 0, len(measurements.candidates()), None, None, None, None, None,
                                  f"{role} and {anchor} never play together in the judged span")
         d = offset - stats.median
+        together = sum(w.window.duration_s for w in used)
+        if too_brief_to_be_firm(together):
+            cap = min(cap, BRIEFLY_HEARD_CAP)
         starts = {round(w.window.start_s, 6) for w in used}
         mine = [v for v in verdicts if round(v.window.start_s, 6) in starts and v.measured_lu and role in v.measured_lu]
         agree = sum(1 for v in mine if _window_agrees(v.measured_lu[role] - stats.median, d, self.profile.ok_db))
         agreement = agree / len(mine) if mine else 0.0
         suggestion, p = self._judge(role, d, stats, min(cap, agreement))
         return PairJudgement(role, anchor, len(used), skipped, offset, d, p, agreement, suggestion, "", agree,
-                             len(mine), spread_lu=stats.spread)
+                             len(mine), spread_lu=stats.spread, together_s=together)
 
     def _notes(self, pairs: Sequence[PairJudgement], primary: RoleGain | None,
                verdicts: Sequence[WindowVerdict], fallback: bool, guessed: Mapping[str, list[Track]]) -> list[Finding]:
@@ -337,6 +359,8 @@ class BalanceAdvisor:
                 why = "finished songs of this kind disagree this much" if (p.probability or 0) < TENTATIVE_BELOW else (
                     f"measured through the {' and '.join(p.via)} only" if p.via else
                     "its windows disagree" if (p.agreement or 0) < TENTATIVE_BELOW else
+                    f"heard with the {p.anchor} for only {p.together_s:.0f} s here (a firm verdict needs "
+                    f"{FIRM_TOGETHER_S:.0f} s)" if p.heard_briefly else
                     guessed_why)
                 out.append(Finding("tentative", "info",
                                    f"{p.role}: tentative ({p.suggestion.confidence:.0%}): {why}."))

@@ -354,12 +354,16 @@ def _pair_backing(song: SongVerdict, role: str, anchor: str, fallback: bool = Fa
 
 def _tentative_caveat(pair: PairJudgement) -> str:
     """Why a suggestion most windows agree on is still tentative: the profile's own spread (finished songs of the
-    kind differ that much), or a role guessed from an unsure file name (which caps it; the notes name the file)."""
+    kind differ that much), too brief a stretch of the two together, or a role guessed from an unsure file name
+    (which caps it; the notes name the file)."""
     s = pair.suggestion
     if (s is None or s.confidence >= TENTATIVE_BELOW or pair.probability is None or pair.spread_lu is None
             or 4 * pair.agreeing < 3 * pair.compared):
         return ""
-    if s.confidence < min(pair.probability, pair.agreement or 0.0) - 1e-9:   # held below what it measured
+    held_below = s.confidence < min(pair.probability, pair.agreement or 0.0) - 1e-9   # below what it measured
+    if held_below and pair.heard_briefly:
+        return f", but they play together for only {pair.together_s:.0f} s here, so it stays tentative"
+    if held_below:
         return ", but the role of a file behind it was guessed from an unsure name, so it stays tentative"
     if s.confidence < pair.probability - 1e-9:
         return ""

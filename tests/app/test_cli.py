@@ -208,8 +208,8 @@ def test_unjudged_role_and_an_out_of_band_other_are_said_as_such(tmp_path):
     # with a role that plays with them), the drums sit on their median, the keys (other) 13 LU over theirs.
     song = stems_from_one_noise(tmp_path / "song", {"Lead Vox.wav": 0.0, "Drums.wav": -2.0, "Bass.wav": -3.0,
                                                       "Keys.wav": 12.0},
-                                plays={"Lead Vox.wav": (0, 15), "Drums.wav": (0, 15), "Keys.wav": (0, 15),
-                                       "Bass.wav": (20, 30)})
+                                plays={"Lead Vox.wav": (0, 30), "Drums.wav": (0, 30), "Keys.wav": (0, 30),
+                                       "Bass.wav": (35, 45)}, seconds=45)
     out = run(song)
     assert out.returncode == 0, out.stderr
     rows = {line.split()[0]: line for line in out.stdout.splitlines() if line.startswith("  ") and line.split()

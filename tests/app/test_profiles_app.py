@@ -265,7 +265,7 @@ def test_a_missing_chosen_profile_falls_back_to_the_default(qtbot, real_window, 
 
 def test_the_advice_says_when_another_profile_would_not_back_a_confident_verdict(qtbot, real_window, tmp_path):
     folder = tmp_path / "loud drums"
-    write_multitrack(folder, synth_multitrack(7, 20.0, SONG_RATE, role_offsets_db={"drums": 9.0}), SONG_RATE)
+    write_multitrack(folder, synth_multitrack(7, 30.0, SONG_RATE, role_offsets_db={"drums": 9.0}), SONG_RATE)
     w = real_window()
     w.resize(1366, 768)
     load(qtbot, w, sorted(folder.iterdir()))

@@ -38,16 +38,41 @@ def confidence_line(text: str) -> str:
 
 def test_other_alone_out_of_band_is_backed_by_its_own_pair_windows_never_0_of_0(tmp_path):
     # the drums and bass play only where the vocals rest: only the keys (other) are judged, 9 LU over the median
-    folder = noise_song(tmp_path / "s", db={"other": 9.0},
-                        plays={"vocals": (0, 20), "other": (0, 20), "drums": (20, 30), "bass": (20, 30)})
+    folder = noise_song(tmp_path / "s", seconds=40.0, db={"other": 9.0},
+                        plays={"vocals": (0, 30), "other": (0, 30), "drums": (30, 40), "bass": (30, 40)})
     advice = judge(folder)
     other = advice.suggestions[0]
     assert advice.primary is None and other.role == "other" and advice.confidence == other.confidence
     assert advice.text.startswith("Against the vocals, the other instruments are much too loud")
-    assert advice.agreement == "2 of 2 windows where the other instruments and the vocals both play agree"
+    assert advice.agreement == "3 of 3 windows where the other instruments and the vocals both play agree"
     line = confidence_line(render_text(advice, "chosen", ()))
     assert line == f"Confidence: {advice.agreement} ({other.confidence:.0%})" and "0 of 0" not in line
     assert advice.claims == ()  # one claim: the confidence is the other instruments'
+
+
+def test_a_pair_heard_together_for_less_than_30_s_is_tentative_and_says_why(tmp_path):
+    """Hydrogen's opening (untouched) read "drums far too loud" at 56 % from the two windows where its drums and
+    vocals both play: a few windows do not place a song inside or outside a profile's spread of whole songs."""
+    from model.advice.balance import FIRM_TOGETHER_S
+
+    def drums_over_vocals(name: str, together_s: float):
+        folder = noise_song(tmp_path / name, seconds=40.0, db={"drums": 9.0},
+                            plays={"vocals": (0, together_s), "bass": (0, 40), "other": (0, 40)})
+        return judge(folder)
+
+    firm = drums_over_vocals("firm", FIRM_TOGETHER_S)
+    assert firm.primary.role == "drums" and firm.primary.category == "very_loud" and firm.primary.confidence > 0.9
+    brief = drums_over_vocals("brief", FIRM_TOGETHER_S - 10.0)
+    p = brief.primary
+    assert (p.role, p.direction, p.category) == ("drums", "decrease", "loud") and p.confidence < 0.5
+    assert brief.text.startswith("The drums may be a little too loud") and "6 to 12" not in brief.text
+    pair = next(q for q in brief.pairs if q.role == "drums")
+    assert (pair.windows, pair.together_s, pair.heard_briefly) == (2, 20.0, True) and pair.probability > 0.9
+    assert brief.agreement == ("2 of 2 windows where the drums and the vocals both play agree, but they play "
+                               "together for only 20 s here, so it stays tentative")
+    assert any(n.message == f"drums: tentative ({p.confidence:.0%}): heard with the vocals for only 20 s here (a "
+                            f"firm verdict needs 30 s)." for n in brief.findings)
+    assert {q["role"]: q["together_s"] for q in json.loads(advice_json_text(brief))["pairs"]}["drums"] == 20.0
 
 
 def test_each_number_of_a_two_claim_headline_says_which_claim_it_belongs_to(tmp_path):
